@@ -1,0 +1,28 @@
+//! Private serde helpers shared by the models: spec defaults and null-tolerant fields.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+/// Default for boolean fields whose spec default is `true`.
+pub(crate) fn yes() -> bool {
+    true
+}
+
+/// Reads `null` as the type's default, so "missing", `null` and the spec default all agree.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Reads an optional value, turning a value this crate does not recognise into `None`.
+pub(crate) fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
+}
