@@ -1,0 +1,198 @@
+//! The host config (`switchboard.toml`): where the server listens, which Radist to talk to, and
+//! where manifests, the module cache and the database live. Same pipeline as manifests
+//! (`config_version` first, `deny_unknown_fields`, every problem collected), and every key has a
+//! default, so a file holding only `config_version = 1` is valid.
+
+mod schema;
+mod validate;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::manifest::SecretSource;
+use crate::problem::Report;
+use crate::{document, named::named_enum};
+
+/// The `config_version` values this crate reads, oldest first.
+const SUPPORTED_VERSIONS: &[i64] = &[1];
+
+/// The validated host config. Relative paths are relative to the config file; the caller
+/// resolves them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostConfig {
+    pub server: ServerConfig,
+    pub radist: RadistConfig,
+    pub plugins: PluginsConfig,
+    pub runtime: RuntimeConfig,
+    pub store: StoreConfig,
+    pub webhook: WebhookConfig,
+}
+
+/// `[server]`: the HTTP listener for webhooks, health, metrics and the admin API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Bearer token for the admin API; required when `listen` is not a loopback address.
+    pub admin_token: Option<SecretSource>,
+}
+
+/// `[radist]`: the Radist API the connector talks to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RadistConfig {
+    pub mode: RadistMode,
+    /// Default 1 in sandbox mode; required in remote mode.
+    pub company_id: i64,
+    /// Per request, 1..=300000 ms (default 10000).
+    pub timeout_ms: u32,
+    /// Retries of retryable failures, 0..=20 (default 4).
+    pub max_retries: u32,
+}
+
+/// Which Radist: the built-in sandbox (the default) or the real API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RadistMode {
+    /// Start the local Radist emulator on `listen` (default `127.0.0.1:0`) and talk to it.
+    Sandbox { listen: SocketAddr },
+    /// Talk to `base_url` (default `https://api.radist.online/v2`, no trailing slash).
+    Remote {
+        base_url: String,
+        api_key: SecretSource,
+    },
+}
+
+/// `[plugins]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginsConfig {
+    /// Directory of plugin manifests (default `manifests`).
+    pub manifests: PathBuf,
+}
+
+/// `[runtime]`: the wasm engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Pooling instance allocator (default true).
+    pub pooling: bool,
+    /// Compiled-module cache (default `.switchboard/cache`).
+    pub cache_dir: PathBuf,
+    /// Epoch tick for timeouts, 1..=1000 ms (default 10).
+    pub epoch_tick_ms: u32,
+    /// Runs executing at once, 1..=10000 (default 64).
+    pub max_concurrent_runs: u32,
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// SQLite database file (default `.switchboard/switchboard.db`).
+    pub path: PathBuf,
+}
+
+/// `[webhook]`: the Radist webhook intake at `/hooks/radist/{token}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// Where the URL token comes from; `None` leaves the choice to the binary.
+    pub token: Option<SecretSource>,
+    /// Largest accepted body, 1..=64 MiB (default 1 MiB).
+    pub max_body_bytes: u64,
+}
+
+named_enum! {
+    /// The spelling of `radist.mode`.
+    pub(crate) enum ModeName as "radist mode" {
+        Sandbox = "sandbox",
+        Remote = "remote",
+    }
+}
+
+/// Parses and validates the host config `text`; `file` names it in problem reports.
+///
+/// # Errors
+///
+/// Every problem found: TOML syntax, a missing or unsupported `config_version`, unknown keys
+/// (with a "did you mean"), wrong types, and invalid values.
+pub fn parse_host_config(file: &str, text: &str) -> Result<HostConfig, crate::Problems> {
+    let mut report = Report::new(file, text);
+    let config = read(text, &mut report);
+    report.finish(config)
+}
+
+fn read(text: &str, report: &mut Report<'_>) -> Option<HostConfig> {
+    let document = document::parse(text, report)?;
+    document::read_version(&document, "config_version", SUPPORTED_VERSIONS, report)?;
+    let raw: schema::HostConfigV1 = document::decode(document, report)?;
+    validate::host_config(report, &raw)
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: loopback(8080),
+            admin_token: None,
+        }
+    }
+}
+
+impl Default for RadistConfig {
+    fn default() -> Self {
+        let mode = RadistMode::Sandbox {
+            listen: loopback(0),
+        };
+        Self {
+            mode,
+            company_id: 1,
+            timeout_ms: 10_000,
+            max_retries: 4,
+        }
+    }
+}
+
+impl RadistMode {
+    /// The Radist API base URL in remote mode when the file gives none.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.radist.online/v2";
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            manifests: PathBuf::from("manifests"),
+        }
+    }
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        let cache_dir = PathBuf::from(".switchboard/cache");
+        Self {
+            pooling: true,
+            cache_dir,
+            epoch_tick_ms: 10,
+            max_concurrent_runs: 64,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from(".switchboard/switchboard.db"),
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            token: None,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,69 @@
+//! Host config schema version 1, as written (`config_version = 1`). Every key is optional.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use toml::Spanned;
+
+use crate::schema::SecretV1;
+
+/// The whole file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HostConfigV1 {
+    /// Read and checked before decoding; listed so that it is a known key.
+    #[serde(rename = "config_version", default)]
+    _version: IgnoredAny,
+    pub server: Option<Spanned<ServerV1>>,
+    pub radist: Option<Spanned<RadistV1>>,
+    pub plugins: Option<Spanned<PluginsV1>>,
+    pub runtime: Option<Spanned<RuntimeV1>>,
+    pub store: Option<Spanned<StoreV1>>,
+    pub webhook: Option<Spanned<WebhookV1>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServerV1 {
+    pub listen: Option<Spanned<String>>,
+    pub admin_token: Option<Spanned<SecretV1>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RadistV1 {
+    pub mode: Option<Spanned<String>>,
+    pub base_url: Option<Spanned<String>>,
+    pub api_key: Option<Spanned<SecretV1>>,
+    pub company_id: Option<Spanned<i64>>,
+    pub timeout_ms: Option<Spanned<i64>>,
+    pub max_retries: Option<Spanned<i64>>,
+    pub sandbox_listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PluginsV1 {
+    pub manifests: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuntimeV1 {
+    pub pooling: Option<Spanned<bool>>,
+    pub cache_dir: Option<Spanned<String>>,
+    pub epoch_tick_ms: Option<Spanned<i64>>,
+    pub max_concurrent_runs: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoreV1 {
+    pub path: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WebhookV1 {
+    pub token: Option<Spanned<SecretV1>>,
+    pub max_body_bytes: Option<Spanned<i64>>,
+}

@@ -1,0 +1,98 @@
+//! Unit tests of the host config: defaults, modes, addresses and the admin token rule.
+
+use std::path::PathBuf;
+
+use super::*;
+
+const HEAD: &str = "config_version = 1\n";
+
+/// Parses `HEAD` + `body` as `s.toml`; the config, or the rendered problems.
+fn parse(body: &str) -> Result<HostConfig, String> {
+    parse_host_config("s.toml", &format!("{HEAD}{body}")).map_err(|p| p.to_string())
+}
+
+fn check_problems(body: &str, expected: &str) {
+    assert_eq!(parse(body).map(|_| ()), Err(expected.to_owned()));
+}
+
+fn check_valid(body: &str) -> HostConfig {
+    parse(body).unwrap_or_else(|problems| panic!("expected a valid config:\n{problems}"))
+}
+
+#[test]
+fn a_version_alone_is_a_complete_config() {
+    let config = check_valid("");
+    assert_eq!(config, HostConfig::default());
+    assert_eq!(
+        config.server.listen,
+        "127.0.0.1:8080".parse().expect("an address")
+    );
+    assert_eq!(
+        config.radist.mode,
+        RadistMode::Sandbox {
+            listen: loopback(0)
+        }
+    );
+    assert_eq!(config.radist.company_id, 1);
+    assert_eq!(config.plugins.manifests, PathBuf::from("manifests"));
+    assert_eq!(
+        config.store.path,
+        PathBuf::from(".switchboard/switchboard.db")
+    );
+    assert_eq!(config.webhook.max_body_bytes, 1024 * 1024);
+    let missing = parse_host_config("s.toml", "")
+        .map(|_| ())
+        .map_err(|p| p.to_string());
+    let expected = "s.toml:1:1: config_version: `config_version` is missing; add `config_version = 1` at the top of the file";
+    assert_eq!(missing, Err(expected.to_owned()));
+}
+
+#[test]
+fn remote_mode_needs_a_key_and_a_company() {
+    check_problems(
+        "[radist]\nmode = \"remote\"\n",
+        "s.toml:2:1: radist.api_key: required key is missing in remote mode; add `api_key = { env = \"RADIST_API_KEY\" }`\n\
+         s.toml:2:1: radist.company_id: required key is missing in remote mode; add your Radist company id, e.g. `company_id = 12345`",
+    );
+    let config = check_valid(
+        "[radist]\nmode = \"remote\"\nbase_url = \"https://radist.example/v2/\"\n\
+         api_key = { env = \"RADIST_API_KEY\" }\ncompany_id = 42\nmax_retries = 0\n",
+    );
+    let api_key = SecretSource::Env("RADIST_API_KEY".to_owned());
+    let base_url = "https://radist.example/v2".to_owned();
+    assert_eq!(config.radist.mode, RadistMode::Remote { base_url, api_key });
+    assert_eq!(
+        (config.radist.company_id, config.radist.max_retries),
+        (42, 0)
+    );
+}
+
+#[test]
+fn an_open_listener_needs_an_admin_token() {
+    check_problems(
+        "[server]\nlisten = \"0.0.0.0:8080\"\n",
+        "s.toml:3:10: server.admin_token: required when `server.listen` is not a loopback address; add `admin_token = { env = \"SWITCHBOARD_ADMIN_TOKEN\" }`",
+    );
+    let config =
+        check_valid("[server]\nlisten = \"0.0.0.0:8080\"\nadmin_token = { env = \"T\" }\n");
+    assert_eq!(
+        config.server.admin_token,
+        Some(SecretSource::Env("T".to_owned()))
+    );
+}
+
+#[test]
+fn every_problem_is_reported() {
+    check_problems(
+        "[server]\nlisten = \"localhost:8080\"\n[radist]\nmode = \"remot\"\nbase_url = \"ftp://x\"\n\
+         timeout_ms = 0\n[runtime]\npoolin = true\nepoch_tick_ms = 5000\n[store]\npath = \"\"\n[webhok]\n",
+        "s.toml:3:10: server.listen: `localhost:8080` is not an address with a port; write `127.0.0.1:8080`\n\
+         s.toml:5:8: radist.mode: unknown radist mode `remot`; did you mean `remote`?\n\
+         s.toml:6:12: radist.base_url: `ftp://x` is not an http or https URL; write the API root, e.g. `https://api.radist.online/v2`\n\
+         s.toml:7:14: radist.timeout_ms: 0 is out of range; use a value from 1 to 300000\n\
+         s.toml:9:1: runtime.poolin: unknown key; did you mean `pooling`?\n\
+         s.toml:10:17: runtime.epoch_tick_ms: 5000 is out of range; use a value from 1 to 1000\n\
+         s.toml:12:8: store.path: the path is empty; remove the key to use `.switchboard/switchboard.db`\n\
+         s.toml:13:2: webhok: unknown key; did you mean `webhook`?",
+    );
+}

@@ -1,0 +1,260 @@
+//! Validation of the host config: addresses, the Radist mode and the keys it needs, paths and
+//! sizes. Absent sections and keys take their defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::schema::{HostConfigV1, PluginsV1, RadistV1, RuntimeV1, ServerV1, StoreV1, WebhookV1};
+use super::{
+    HostConfig, ModeName, PluginsConfig, RadistConfig, RadistMode, RuntimeConfig, ServerConfig,
+    StoreConfig, WebhookConfig, loopback,
+};
+use crate::problem::Report;
+use crate::validate::fields::{int_opt, int_or, name_or, secret};
+
+/// Radist ids are 32-bit.
+const MAX_ID: i64 = i32::MAX as i64;
+
+/// The host config, if every required part is there; problems go to `report` either way.
+pub(crate) fn host_config(report: &mut Report<'_>, raw: &HostConfigV1) -> Option<HostConfig> {
+    let server = or_default(&raw.server, |s| server(report, s));
+    let radist = raw
+        .radist
+        .as_ref()
+        .map_or(Some(RadistConfig::default()), |r| radist(report, r));
+    let plugins = or_default(&raw.plugins, |p| plugins(report, p.get_ref()));
+    let runtime = or_default(&raw.runtime, |r| runtime(report, r.get_ref()));
+    let store = or_default(&raw.store, |s| store(report, s.get_ref()));
+    let webhook = or_default(&raw.webhook, |w| webhook(report, w.get_ref()));
+    Some(HostConfig {
+        server,
+        radist: radist?,
+        plugins,
+        runtime,
+        store,
+        webhook,
+    })
+}
+
+fn or_default<R, T: Default>(
+    raw: &Option<Spanned<R>>,
+    validate: impl FnOnce(&Spanned<R>) -> T,
+) -> T {
+    raw.as_ref().map_or_else(T::default, validate)
+}
+
+fn server(report: &mut Report<'_>, raw: &Spanned<ServerV1>) -> ServerConfig {
+    let fields = raw.get_ref();
+    let listen = address_or(
+        report,
+        "server.listen",
+        &fields.listen,
+        ServerConfig::default().listen,
+    );
+    let admin_token = fields.admin_token.as_ref();
+    let admin_token = admin_token.and_then(|token| secret(report, "server.admin_token", token));
+    if fields.admin_token.is_none() && !listen.ip().is_loopback() {
+        let at = fields.listen.as_ref().map_or(raw.span(), Spanned::span);
+        let message = "required when `server.listen` is not a loopback address; add `admin_token = { env = \"SWITCHBOARD_ADMIN_TOKEN\" }`";
+        report.missing(at, "server.admin_token", message);
+    }
+    ServerConfig {
+        listen,
+        admin_token,
+    }
+}
+
+fn radist(report: &mut Report<'_>, raw: &Spanned<RadistV1>) -> Option<RadistConfig> {
+    let fields = raw.get_ref();
+    let default = RadistConfig::default();
+    let mode_name = name_or(report, "radist.mode", &fields.mode, ModeName::Sandbox);
+    let mode = match mode_name {
+        ModeName::Sandbox => sandbox(report, fields),
+        ModeName::Remote => remote(report, raw),
+    };
+    let company_id = int_opt(report, "radist.company_id", &fields.company_id, 1..=MAX_ID);
+    if fields.company_id.is_none() && mode_name == ModeName::Remote {
+        let message = "required key is missing in remote mode; add your Radist company id, e.g. `company_id = 12345`";
+        report.missing(raw.span(), "radist.company_id", message);
+    }
+    let timeout_ms = int_or(
+        report,
+        "radist.timeout_ms",
+        &fields.timeout_ms,
+        1..=300_000,
+        default.timeout_ms,
+    );
+    let max_retries = int_or(
+        report,
+        "radist.max_retries",
+        &fields.max_retries,
+        0..=20,
+        default.max_retries,
+    );
+    let company_id = company_id.unwrap_or(default.company_id);
+    Some(RadistConfig {
+        mode: mode?,
+        company_id,
+        timeout_ms,
+        max_retries,
+    })
+}
+
+/// Sandbox mode. `base_url` and `api_key` are unused here but still checked, so that switching
+/// to remote mode holds no surprise.
+fn sandbox(report: &mut Report<'_>, fields: &RadistV1) -> Option<RadistMode> {
+    if let Some(url) = &fields.base_url {
+        base_url(report, url);
+    }
+    if let Some(key) = &fields.api_key {
+        secret(report, "radist.api_key", key);
+    }
+    let listen = address_or(
+        report,
+        "radist.sandbox_listen",
+        &fields.sandbox_listen,
+        loopback(0),
+    );
+    Some(RadistMode::Sandbox { listen })
+}
+
+fn remote(report: &mut Report<'_>, raw: &Spanned<RadistV1>) -> Option<RadistMode> {
+    let fields = raw.get_ref();
+    let base_url = match &fields.base_url {
+        Some(url) => base_url(report, url),
+        None => Some(RadistMode::DEFAULT_BASE_URL.to_owned()),
+    };
+    let api_key = match &fields.api_key {
+        Some(key) => secret(report, "radist.api_key", key),
+        None => {
+            let message = "required key is missing in remote mode; add `api_key = { env = \"RADIST_API_KEY\" }`";
+            report.missing(raw.span(), "radist.api_key", message);
+            None
+        }
+    };
+    Some(RadistMode::Remote {
+        base_url: base_url?,
+        api_key: api_key?,
+    })
+}
+
+fn base_url(report: &mut Report<'_>, raw: &Spanned<String>) -> Option<String> {
+    let text = raw.get_ref();
+    let problem = match url::Url::parse(text) {
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => "is not an http or https URL",
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => "has a query or fragment",
+        Ok(_) => return Some(text.trim_end_matches('/').to_owned()),
+        Err(_) => "is not a valid URL",
+    };
+    let message = format!(
+        "`{text}` {problem}; write the API root, e.g. `{}`",
+        RadistMode::DEFAULT_BASE_URL
+    );
+    report.error(raw.span(), "radist.base_url", message);
+    None
+}
+
+fn plugins(report: &mut Report<'_>, raw: &PluginsV1) -> PluginsConfig {
+    let default = PluginsConfig::default().manifests;
+    PluginsConfig {
+        manifests: path_or(report, "plugins.manifests", &raw.manifests, default),
+    }
+}
+
+fn runtime(report: &mut Report<'_>, raw: &RuntimeV1) -> RuntimeConfig {
+    let default = RuntimeConfig::default();
+    RuntimeConfig {
+        pooling: raw
+            .pooling
+            .as_ref()
+            .map_or(default.pooling, |p| *p.get_ref()),
+        cache_dir: path_or(
+            report,
+            "runtime.cache_dir",
+            &raw.cache_dir,
+            default.cache_dir,
+        ),
+        epoch_tick_ms: int_or(
+            report,
+            "runtime.epoch_tick_ms",
+            &raw.epoch_tick_ms,
+            1..=1000,
+            default.epoch_tick_ms,
+        ),
+        max_concurrent_runs: int_or(
+            report,
+            "runtime.max_concurrent_runs",
+            &raw.max_concurrent_runs,
+            1..=10_000,
+            default.max_concurrent_runs,
+        ),
+    }
+}
+
+fn store(report: &mut Report<'_>, raw: &StoreV1) -> StoreConfig {
+    StoreConfig {
+        path: path_or(report, "store.path", &raw.path, StoreConfig::default().path),
+    }
+}
+
+fn webhook(report: &mut Report<'_>, raw: &WebhookV1) -> WebhookConfig {
+    let token = raw
+        .token
+        .as_ref()
+        .and_then(|token| secret(report, "webhook.token", token));
+    let default = WebhookConfig::default().max_body_bytes;
+    let max_body_bytes = int_or(
+        report,
+        "webhook.max_body_bytes",
+        &raw.max_body_bytes,
+        1..=64 * 1024 * 1024,
+        default,
+    );
+    WebhookConfig {
+        token,
+        max_body_bytes,
+    }
+}
+
+fn address_or(
+    report: &mut Report<'_>,
+    path: &str,
+    raw: &Option<Spanned<String>>,
+    default: SocketAddr,
+) -> SocketAddr {
+    let Some(raw) = raw else { return default };
+    let text = raw.get_ref();
+    if let Ok(address) = text.parse() {
+        return address;
+    }
+    let hint = match text.strip_prefix("localhost:") {
+        Some(port) => format!("write `127.0.0.1:{port}`"),
+        None => "write an IP address and a port, e.g. `127.0.0.1:8080`".to_owned(),
+    };
+    report.error(
+        raw.span(),
+        path,
+        format!("`{text}` is not an address with a port; {hint}"),
+    );
+    default
+}
+
+fn path_or(
+    report: &mut Report<'_>,
+    path: &str,
+    raw: &Option<Spanned<String>>,
+    default: PathBuf,
+) -> PathBuf {
+    let Some(raw) = raw else { return default };
+    if raw.get_ref().is_empty() {
+        let message = format!(
+            "the path is empty; remove the key to use `{}`",
+            default.display()
+        );
+        report.error(raw.span(), path, message);
+        return default;
+    }
+    PathBuf::from(raw.get_ref())
+}

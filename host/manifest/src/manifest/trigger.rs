@@ -1,0 +1,174 @@
+//! Triggers: which normalized events or which cron schedule start a run of the plugin.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono_tz::Tz;
+
+use super::ConnectionId;
+use crate::named::named_enum;
+
+/// One `[[trigger]]`: either event-based (`on`) or a schedule (`cron`), never both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trigger {
+    Event(EventTrigger),
+    Schedule(ScheduleTrigger),
+}
+
+/// A trigger on normalized events, with optional filters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventTrigger {
+    /// The event kinds; never empty.
+    pub on: BTreeSet<EventKind>,
+    /// Only events on these connections; `None` for every connection.
+    pub connections: Option<BTreeSet<ConnectionId>>,
+    /// Only events from these messengers; `None` for every messenger.
+    pub source_types: Option<BTreeSet<SourceType>>,
+    /// Only messages whose text matches (message events only).
+    pub text_matches: Option<TextPattern>,
+    /// Whether `message.sent` echoes of Switchboard's own sends are delivered (default false).
+    pub include_own_echoes: bool,
+}
+
+/// A trigger on a cron schedule; fires arrive as `schedule.fired` events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleTrigger {
+    pub cron: CronSpec,
+    /// The zone the schedule is read in (default UTC).
+    pub timezone: Tz,
+    pub overlap: Overlap,
+    pub catch_up: CatchUp,
+    /// How far back missed slots are caught up, in seconds (default 3600).
+    pub catch_up_window_s: u32,
+}
+
+named_enum! {
+    /// A normalized event kind a trigger can subscribe to.
+    #[non_exhaustive]
+    pub enum EventKind as "event" {
+        MessageReceived = "message.received",
+        MessageSent = "message.sent",
+        MessageDelivered = "message.delivered",
+        MessageRead = "message.read",
+        MessageFailed = "message.failed",
+        ConnectionStatusChanged = "connection.status-changed",
+        /// Started from the CLI or the admin API with a JSON payload.
+        Manual = "manual",
+    }
+}
+
+named_enum! {
+    /// The messenger behind a connection, as Radist names it.
+    #[non_exhaustive]
+    pub enum SourceType as "source type" {
+        Waba = "waba",
+        Whatsapp = "whatsapp",
+        Telegram = "telegram",
+        TelegramBot = "telegram_bot",
+        MaxPersonal = "max_personal",
+        MaxBot = "max_bot",
+        Odnoklassniki = "odnoklassniki",
+    }
+}
+
+named_enum! {
+    /// What happens when a slot fires while the previous run of the schedule is still going.
+    pub enum Overlap as "overlap policy" {
+        /// Drop the new slot (the default).
+        Skip = "skip",
+        /// Keep at most one slot waiting.
+        QueueOne = "queue-one",
+        /// Run concurrently.
+        Allow = "allow",
+    }
+}
+
+named_enum! {
+    /// Which slots missed while the host was down are run at start-up (within the window).
+    pub enum CatchUp as "catch-up policy" {
+        None = "none",
+        /// Only the latest missed slot (the default).
+        One = "one",
+        All = "all",
+    }
+}
+
+/// A regular expression that message text must match; compiled once, compared by its source.
+#[derive(Clone)]
+pub struct TextPattern(regex::Regex);
+
+/// A cron expression (seconds first, as the `cron` crate reads it), parsed once.
+#[derive(Clone)]
+pub struct CronSpec {
+    text: String,
+    schedule: cron::Schedule,
+}
+
+impl EventKind {
+    /// Whether this is one of the `message.*` events, which carry message text.
+    pub fn is_message(self) -> bool {
+        self.as_str().starts_with("message.")
+    }
+}
+
+impl TextPattern {
+    pub(crate) fn new(regex: regex::Regex) -> Self {
+        Self(regex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.0.is_match(text)
+    }
+
+    pub fn regex(&self) -> &regex::Regex {
+        &self.0
+    }
+}
+
+impl PartialEq for TextPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for TextPattern {}
+
+impl fmt::Debug for TextPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TextPattern").field(&self.as_str()).finish()
+    }
+}
+
+impl CronSpec {
+    pub(crate) fn new(text: String, schedule: cron::Schedule) -> Self {
+        Self { text, schedule }
+    }
+
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn schedule(&self) -> &cron::Schedule {
+        &self.schedule
+    }
+}
+
+impl PartialEq for CronSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for CronSpec {}
+
+impl fmt::Debug for CronSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CronSpec").field(&self.text).finish()
+    }
+}

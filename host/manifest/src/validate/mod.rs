@@ -1,0 +1,193 @@
+//! Validation: from the latest raw schema to a [`Manifest`], reporting every problem with its
+//! position. Sections are checked independently, so one bad section hides nothing in another.
+
+mod capability;
+pub(crate) mod fields;
+mod trigger;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use self::fields::{int_or, required, secret};
+use crate::manifest::{Capabilities, Limits, Manifest, PluginName, PluginSection, SecretSource};
+use crate::problem::{Report, key_path};
+use crate::schema::SecretV1;
+use crate::schema::v1::{LimitsV1, PluginV1};
+use crate::upgrade::Latest;
+
+/// The manifest, if every required part is there; problems go to `report` either way.
+pub(crate) fn manifest(report: &mut Report<'_>, raw: &Latest) -> Option<Manifest> {
+    let plugin = plugin(report, &raw.plugin);
+    let triggers = trigger::triggers(report, &raw.trigger);
+    let capabilities = match &raw.capabilities {
+        Some(grants) => capability::capabilities(report, grants),
+        None => Capabilities::default(),
+    };
+    let limits = raw
+        .limits
+        .as_ref()
+        .map_or_else(Limits::default, |l| limits(report, l.get_ref()));
+    let config = raw
+        .config
+        .as_ref()
+        .map(|c| config(report, c))
+        .unwrap_or_default();
+    let secrets = raw
+        .secrets
+        .as_ref()
+        .map(|s| secrets(report, s))
+        .unwrap_or_default();
+    Some(Manifest {
+        plugin: plugin?,
+        triggers,
+        capabilities,
+        limits,
+        config,
+        secrets,
+    })
+}
+
+fn plugin(report: &mut Report<'_>, raw: &Option<Spanned<PluginV1>>) -> Option<PluginSection> {
+    let Some(raw) = raw else {
+        let message = "the [plugin] section is missing; add it with `name` and `wasm`";
+        report.missing(0..0, "plugin", message);
+        return None;
+    };
+    let fields = raw.get_ref();
+    let name = required(
+        report,
+        &fields.name,
+        raw.span(),
+        "plugin.name",
+        "name = \"auto-reply\"",
+    );
+    let name = name.and_then(|name| plugin_name(report, name));
+    let wasm_example = "wasm = \"plugins/target/wasm32-wasip2/release/auto_reply.wasm\"";
+    let wasm = required(
+        report,
+        &fields.wasm,
+        raw.span(),
+        "plugin.wasm",
+        wasm_example,
+    );
+    let wasm = wasm.and_then(|wasm| wasm_path(report, wasm));
+    let description = fields.description.as_ref().map(|d| d.get_ref().clone());
+    Some(PluginSection {
+        name: name?,
+        wasm: wasm?,
+        description,
+    })
+}
+
+fn plugin_name(report: &mut Report<'_>, raw: &Spanned<String>) -> Option<PluginName> {
+    let name = raw.get_ref();
+    if let Some(valid) = PluginName::new(name) {
+        return Some(valid);
+    }
+    let rules = "use 1 to 64 characters of `a-z`, `0-9` and `-`";
+    let fixed: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let message = match PluginName::new(&fixed) {
+        Some(fixed) => format!("`{name}` is not a valid plugin name; {rules}, e.g. `{fixed}`"),
+        None => format!("`{name}` is not a valid plugin name; {rules}"),
+    };
+    report.error(raw.span(), "plugin.name", message);
+    None
+}
+
+fn wasm_path(report: &mut Report<'_>, raw: &Spanned<String>) -> Option<PathBuf> {
+    let path = raw.get_ref();
+    if path.ends_with(".wasm") && path.len() > ".wasm".len() {
+        return Some(PathBuf::from(path));
+    }
+    let message = format!(
+        "`{path}` is not a .wasm file; point it at the component built for wasm32-wasip2, relative to this manifest"
+    );
+    report.error(raw.span(), "plugin.wasm", message);
+    None
+}
+
+fn limits(report: &mut Report<'_>, raw: &LimitsV1) -> Limits {
+    let default = Limits::default();
+    Limits {
+        memory_mib: int_or(
+            report,
+            "limits.memory_mib",
+            &raw.memory_mib,
+            1..=4096,
+            default.memory_mib,
+        ),
+        timeout_ms: int_or(
+            report,
+            "limits.timeout_ms",
+            &raw.timeout_ms,
+            1..=300_000,
+            default.timeout_ms,
+        ),
+        max_attempts: int_or(
+            report,
+            "limits.max_attempts",
+            &raw.max_attempts,
+            1..=100,
+            default.max_attempts,
+        ),
+        log_bytes: int_or(
+            report,
+            "limits.log_bytes",
+            &raw.log_bytes,
+            1..=16 * 1024 * 1024,
+            default.log_bytes,
+        ),
+    }
+}
+
+/// `[config]` values as strings; arrays and tables are refused.
+fn config(
+    report: &mut Report<'_>,
+    raw: &BTreeMap<String, Spanned<toml::Value>>,
+) -> BTreeMap<String, String> {
+    let mut config = BTreeMap::new();
+    for (key, value) in raw {
+        let text = match value.get_ref() {
+            toml::Value::String(text) => text.clone(),
+            toml::Value::Array(_) => {
+                let message = "arrays are not supported in [config]; write one string (e.g. comma-separated) and split it in the plugin";
+                report.error(value.span(), &key_path("config", key), message);
+                continue;
+            }
+            toml::Value::Table(_) => {
+                let message =
+                    "tables are not supported in [config]; use flat keys such as `crm_url`";
+                report.error(value.span(), &key_path("config", key), message);
+                continue;
+            }
+            scalar => scalar.to_string(),
+        };
+        config.insert(key.clone(), text);
+    }
+    config
+}
+
+fn secrets(
+    report: &mut Report<'_>,
+    raw: &BTreeMap<String, Spanned<SecretV1>>,
+) -> BTreeMap<String, SecretSource> {
+    let secrets = raw.iter().filter_map(|(name, value)| {
+        let source = secret(report, &key_path("secrets", name), value)?;
+        Some((name.clone(), source))
+    });
+    secrets.collect()
+}
+
+#[cfg(test)]
+mod tests;
