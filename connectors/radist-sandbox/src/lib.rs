@@ -1,0 +1,42 @@
+//! radist-sandbox: a stateful, in-memory emulator of the Radist.Online v2 messaging API.
+//!
+//! Serves the spec's paths under `/v2` (companies, connections, chat sources, chats with the
+//! contact-binding rules, the `with_contacts` inbox, messages, send with spec validation and
+//! FastAPI-shaped 422s, availability from the WABA 24-hour window, files, WABA templates,
+//! contacts, webhook subscriptions and delivery with retries), plus control endpoints under
+//! `/_sandbox/` for tests and demos (inbound messages, sent log, faults, reset, status changes).
+//!
+//! Embed it with [`Sandbox::start`], or mount [`router`] in-process. All state sits behind one
+//! mutex that is never held across I/O.
+
+mod app;
+mod config;
+mod control;
+mod error;
+mod extract;
+mod faults;
+mod receipts;
+mod routes;
+mod seed;
+mod server;
+mod state;
+mod time;
+mod validate;
+mod webhooks;
+
+pub use app::AppState as SandboxState;
+pub use config::{DeliveryTiming, NonWabaAvailability, SandboxConfig, WebhookRetry, WindowPolicy};
+pub use error::SandboxError;
+pub use faults::{Faults, RateLimitFault, ServerErrorFault};
+pub use seed::{CompanySeed, ConnectionSeed, Seed, TemplateSeed};
+pub use server::{Sandbox, SandboxHandle};
+pub use webhooks::{Attempt, DeliveryRecord};
+
+/// The whole sandbox as an axum router (`/v2/...` and `/_sandbox/...`) over `state`.
+pub fn router(state: SandboxState) -> axum::Router {
+    axum::Router::new()
+        .nest(routes::API_PREFIX, routes::api(&state))
+        .merge(control::router())
+        .fallback(routes::fallback)
+        .with_state(state)
+}

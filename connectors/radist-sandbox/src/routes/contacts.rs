@@ -1,0 +1,214 @@
+//! Contacts: list (`offset/limit/order_by/query/phone/tags`), create, get, patch, and a contact's
+//! chats.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{PathParams, QueryParams, company_id, json_object, path_int};
+use crate::state::State as Sandbox;
+use crate::state::model::Contact;
+use crate::time::now;
+use crate::validate::{ContactBody, Lower, Report, contact_body};
+
+const ORDERS: [&str; 6] = [
+    "name:asc",
+    "name:desc",
+    "created_at:asc",
+    "created_at:desc",
+    "id:asc",
+    "id:desc",
+];
+
+/// `ContactOut` with the contact's chats.
+fn contact_out(state: &Sandbox, c: &Contact) -> Value {
+    let items = |list: &[(i64, String, String)]| -> Vec<Value> {
+        list.iter()
+            .map(|(id, kind, value)| json!({"id": id, "type": kind, "value": value}))
+            .collect()
+    };
+    let tags: Vec<Value> = c.tags.iter().map(|id| json!({"id": id, "name": format!("tag {id}"), "description": "", "background_color": "#cccccc"})).collect();
+    let chats: Vec<Value> = state
+        .chats
+        .values()
+        .filter(|ch| ch.contact_id == c.id)
+        .map(|ch| ch.to_chat_out())
+        .collect();
+    json!({"id": c.id, "company_id": c.company_id, "name": c.name, "avatar_url": null, "is_group": false,
+           "phones": items(&c.phones), "emails": items(&c.emails), "tags": tags, "chats": chats})
+}
+
+fn contact_at(
+    state: &Sandbox,
+    p: &std::collections::HashMap<String, String>,
+) -> Result<i64, ApiError> {
+    let mut r = Report::default();
+    let company = path_int(&mut r, p, "company_id");
+    let contact = path_int(&mut r, p, "contact_id");
+    r.finish()?;
+    let company = state.company(company.unwrap_or_default())?.id;
+    Ok(state.contact(company, contact.unwrap_or_default())?.id)
+}
+
+/// `GET /companies/{company_id}/contacts/` → `{count, total_count, order_by, items}`.
+pub async fn list(
+    State(app): State<AppState>,
+    Path(p): PathParams,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let mut r = Report::default();
+    let company = path_int(&mut r, &p, "company_id");
+    let offset = q
+        .int(&mut r, "offset", Some(0), Lower::Ge(0), i64::MAX)
+        .unwrap_or(0) as usize;
+    let limit = q
+        .int(&mut r, "limit", Some(100), Lower::Ge(1), 100)
+        .unwrap_or(100) as usize;
+    let order = match q.get("order_by") {
+        None => "id:asc".to_owned(),
+        Some(raw) => r
+            .enum_value(&json!(raw), &[json!("query"), json!("order_by")], &ORDERS)
+            .unwrap_or_default(),
+    };
+    let query = q.opt_str(&mut r, "query", 1, 128);
+    let phone = q.opt_str(&mut r, "phone", 10, 16);
+    if query.is_some() && phone.is_some() {
+        r.value_error(
+            vec![json!("query")],
+            "`query` and `phone` are mutually exclusive",
+            Value::Null,
+        );
+    }
+    r.finish()?;
+    let state = app.state();
+    let company = state.company(company.unwrap_or_default())?.id;
+    let all: Vec<&Contact> = state
+        .contacts
+        .values()
+        .filter(|c| c.company_id == company)
+        .collect();
+    let mut hits: Vec<&Contact> = all
+        .iter()
+        .copied()
+        .filter(|c| hit(&state, c, query.as_deref(), phone.as_deref()))
+        .collect();
+    sort(&mut hits, &order);
+    let items: Vec<Value> = hits
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|c| contact_out(&state, c))
+        .collect();
+    Ok(Json(
+        json!({"count": hits.len(), "total_count": all.len(), "order_by": order, "items": items}),
+    ))
+}
+
+fn hit(state: &Sandbox, c: &Contact, query: Option<&str>, phone: Option<&str>) -> bool {
+    if let Some(phone) = phone {
+        return state.contact_by_phone(c.company_id, &crate::state::digits(phone)) == Some(c.id);
+    }
+    query.is_none_or(|q| {
+        let q = q.to_lowercase();
+        c.name.to_lowercase().contains(&q)
+            || c.phones.iter().any(|p| p.2.contains(&q))
+            || c.emails.iter().any(|e| e.2.to_lowercase().contains(&q))
+    })
+}
+
+fn sort(list: &mut [&Contact], order: &str) {
+    match order {
+        "name:asc" => list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id))),
+        "name:desc" => list.sort_by(|a, b| b.name.cmp(&a.name).then(b.id.cmp(&a.id))),
+        "created_at:asc" => list.sort_by_key(|c| (c.created_at, c.id)),
+        "created_at:desc" => list.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id))),
+        "id:desc" => list.sort_by_key(|c| std::cmp::Reverse(c.id)),
+        _ => list.sort_by_key(|c| c.id),
+    }
+}
+
+/// `POST /companies/{company_id}/contacts/` → `ContactOut`.
+pub async fn create(
+    State(app): State<AppState>,
+    Path(p): PathParams,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let company = company_id(&p)?;
+    let req = contact_body(&json_object(&body)?, true)?;
+    let mut state = app.state();
+    state.company(company)?;
+    let name = req.name.clone().unwrap_or_default();
+    let id = state.insert_contact(company, name, Vec::new(), Vec::new(), now());
+    apply(&mut state, id, req);
+    let contact = state.contact(company, id)?;
+    Ok(Json(contact_out(&state, contact)))
+}
+
+/// `GET /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
+pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
+    let state = app.state();
+    let id = contact_at(&state, &p)?;
+    let contact = state
+        .contacts
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("Contact not found"))?;
+    Ok(Json(contact_out(&state, contact)))
+}
+
+/// `PATCH /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
+pub async fn patch(
+    State(app): State<AppState>,
+    Path(p): PathParams,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let req = contact_body(&json_object(&body)?, false)?;
+    let mut state = app.state();
+    let id = contact_at(&state, &p)?;
+    apply(&mut state, id, req);
+    let contact = state
+        .contacts
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("Contact not found"))?;
+    Ok(Json(contact_out(&state, contact)))
+}
+
+/// `GET /companies/{company_id}/contacts/{contact_id}/chats/` → array of `ChatOut`.
+pub async fn chats(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
+    let state = app.state();
+    let id = contact_at(&state, &p)?;
+    let chats = state
+        .chats
+        .values()
+        .filter(|c| c.contact_id == id)
+        .map(|c| c.to_chat_out());
+    Ok(Json(Value::Array(chats.collect())))
+}
+
+fn apply(state: &mut Sandbox, id: i64, req: ContactBody) {
+    let with_ids =
+        |state: &mut Sandbox, list: Vec<(String, String)>| -> Vec<(i64, String, String)> {
+            list.into_iter()
+                .map(|(kind, value)| (state.next_item_id(), kind, value))
+                .collect()
+        };
+    let phones = req.phones.map(|l| with_ids(state, l));
+    let emails = req.emails.map(|l| with_ids(state, l));
+    let Some(contact) = state.contacts.get_mut(&id) else {
+        return;
+    };
+    if let Some(name) = req.name {
+        contact.name = name;
+    }
+    if let Some(phones) = phones {
+        contact.phones = phones;
+    }
+    if let Some(emails) = emails {
+        contact.emails = emails;
+    }
+    if let Some(tags) = req.tags {
+        contact.tags = tags;
+    }
+}

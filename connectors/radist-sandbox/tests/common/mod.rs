@@ -1,0 +1,226 @@
+//! Shared test harness: a sandbox on 127.0.0.1:0, a JSON HTTP client, a local webhook receiver,
+//! and polling with a deadline (never plain sleeps as synchronisation).
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use radist_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use serde_json::{Value, json};
+
+/// A running sandbox and a client for it.
+pub struct Env {
+    pub sb: SandboxHandle,
+    pub http: reqwest::Client,
+}
+
+/// A quick config: fast receipts and webhook retries.
+pub fn fast_config() -> SandboxConfig {
+    let mut config = SandboxConfig::default();
+    config.webhook_retry.base_delay = Duration::from_millis(20);
+    config
+}
+
+impl Env {
+    pub async fn start() -> Self {
+        Self::with(fast_config()).await
+    }
+
+    pub async fn with(config: SandboxConfig) -> Self {
+        let sb = Sandbox::start(config).await.expect("sandbox starts");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self { sb, http }
+    }
+
+    /// `http://.../v2/companies/1{path}`.
+    pub fn company_url(&self, path: &str) -> String {
+        format!(
+            "{}/companies/{}{path}",
+            self.sb.base_url(),
+            self.sb.company_id()
+        )
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req
+            .header("X-Api-Key", self.sb.api_key())
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// GET a company path with the key.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.get(self.company_url(path))).await
+    }
+
+    /// POST JSON to a company path with the key.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.post(self.company_url(path)).json(&body))
+            .await
+    }
+
+    /// PATCH JSON to a company path with the key.
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.patch(self.company_url(path)).json(&body))
+            .await
+    }
+
+    /// GET an absolute URL with the key.
+    pub async fn get_url(&self, url: &str) -> (u16, Value) {
+        self.send(self.http.get(url)).await
+    }
+
+    /// POST to a control endpoint (`/_sandbox{path}`).
+    pub async fn control(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.sb.control_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("control");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GET a control endpoint.
+    pub async fn control_get(&self, path: &str) -> Value {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.sb.control_url()))
+            .send()
+            .await
+            .expect("control");
+        resp.json().await.expect("control json")
+    }
+
+    /// Injects an inbound text and returns `{chat_id, contact_id, message_id, ...}`.
+    pub async fn inbound(&self, body: Value) -> Value {
+        let (status, out) = self.control("/inbound", body).await;
+        assert_eq!(status, 200, "{out}");
+        out
+    }
+
+    /// Subscribes `url` to all events of a connection.
+    pub async fn subscribe(&self, connection_id: i64, url: &str) -> Value {
+        let events = [
+            "messages.create",
+            "messages.delivery.delivered",
+            "messages.delivery.read",
+            "messages.delivery.error",
+            "connections.status_changed",
+        ];
+        let (status, out) = self
+            .post(
+                "/webhooks/",
+                json!({"url": url, "events": events, "connection_id": connection_id}),
+            )
+            .await;
+        assert_eq!(status, 200, "{out}");
+        out
+    }
+
+    /// Sends a text to a chat.
+    pub async fn send_text(&self, chat_id: &Value, text: &str) -> (u16, Value) {
+        self.post(
+            "/messaging/messages/",
+            json!({"chat_id": chat_id, "message_type": "text", "text": {"text": text}}),
+        )
+        .await
+    }
+}
+
+/// Polls `check` every 10 ms until it returns `Some`, failing after 5 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A local webhook receiver recording every POSTed body.
+#[derive(Clone)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    pub bodies: Arc<Mutex<Vec<Value>>>,
+    fail_first: Arc<AtomicUsize>,
+}
+
+async fn receive(State(rx): State<Receiver>, axum::Json(body): axum::Json<Value>) -> StatusCode {
+    if rx.fail_first.load(Ordering::SeqCst) > 0 {
+        rx.fail_first.fetch_sub(1, Ordering::SeqCst);
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    rx.bodies.lock().expect("lock").push(body);
+    StatusCode::OK
+}
+
+impl Receiver {
+    /// Starts a receiver that answers 503 to the first `fail_first` deliveries.
+    pub async fn start(fail_first: usize) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let rx = Self {
+            addr,
+            bodies: Arc::default(),
+            fail_first: Arc::new(AtomicUsize::new(fail_first)),
+        };
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(rx.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        rx
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    pub fn all(&self) -> Vec<Value> {
+        self.bodies.lock().expect("lock").clone()
+    }
+
+    /// Received bodies of one event type.
+    pub fn of(&self, event_type: &str) -> Vec<Value> {
+        self.all()
+            .into_iter()
+            .filter(|b| b["event_type"] == event_type)
+            .collect()
+    }
+
+    /// Waits until `n` bodies of `event_type` arrived and returns them.
+    pub async fn wait(&self, event_type: &str, n: usize) -> Vec<Value> {
+        eventually(event_type, || async {
+            Some(self.of(event_type)).filter(|l| l.len() >= n)
+        })
+        .await
+    }
+}

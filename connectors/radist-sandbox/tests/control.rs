@@ -1,0 +1,278 @@
+//! Control surface: faults (429 + Retry-After, 5xx, latency, webhook duplicate/reorder),
+//! webhook retries, connection status events, reset, seed files, file upload and download.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Env, Receiver, fast_config};
+use radist_sandbox::{Sandbox, SandboxConfig, Seed};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after_and_has_no_effect() {
+    let env = Env::start().await;
+    let chat = env
+        .inbound(json!({"connection_id": 70002, "phone": "79002220000", "text": "x"}))
+        .await["chat_id"]
+        .clone();
+    let (status, _) = env.control("/faults", json!({"rate_limit": {"count": 1, "retry_after_s": 2}, "paths": ["/messaging/messages/"]})).await;
+    assert_eq!(status, 200);
+    let resp = env
+        .http
+        .post(env.company_url("/messaging/messages/"))
+        .header("X-Api-Key", "sandbox-key")
+        .json(&json!({"chat_id": chat, "message_type": "text", "text": {"text": "once"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "2");
+    assert!(
+        env.control_get("/sent")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let (status, _) = env.get("/contacts/").await;
+    assert_eq!(status, 200, "other paths unaffected");
+    let (status, _) = env.send_text(&chat, "once").await;
+    assert_eq!(status, 200, "count used up");
+    assert_eq!(env.control_get("/sent").await.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn server_errors_and_latency() {
+    let env = Env::start().await;
+    env.control(
+        "/faults",
+        json!({"server_error": {"count": 2, "status": 502}}),
+    )
+    .await;
+    assert_eq!(env.get("/contacts/").await.0, 502);
+    assert_eq!(env.get("/contacts/").await.0, 502);
+    assert_eq!(env.get("/contacts/").await.0, 200);
+    env.control("/faults", json!({"latency_ms": 150})).await;
+    let started = Instant::now();
+    assert_eq!(env.get("/contacts/").await.0, 200);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    let resp = env
+        .http
+        .delete(format!("{}/faults", env.sb.control_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(env.control_get("/faults").await["latency_ms"], Value::Null);
+    let (status, _) = env.control("/faults", json!({"nonsense": 1})).await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn webhooks_retry_with_backoff_until_2xx() {
+    let env = Env::start().await;
+    let rx = Receiver::start(2).await;
+    env.subscribe(70002, &rx.url()).await;
+    env.inbound(json!({"connection_id": 70002, "phone": "79002220001", "text": "x"}))
+        .await;
+    rx.wait("messages.create", 1).await;
+    let log = env.control_get("/webhook-deliveries").await;
+    let statuses: Vec<&Value> = log[0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(statuses, [&json!(503), &json!(503), &json!(200)]);
+    assert_eq!(log[0]["state"], "delivered");
+}
+
+#[tokio::test]
+async fn webhook_duplicate_and_reorder_faults() {
+    let env = Env::start().await;
+    let rx = Receiver::start(0).await;
+    env.subscribe(70002, &rx.url()).await;
+    env.control("/faults", json!({"webhook_duplicate": true}))
+        .await;
+    env.inbound(json!({"connection_id": 70002, "phone": "79002220002", "text": "dup"}))
+        .await;
+    let dup = rx.wait("messages.create", 2).await;
+    assert_eq!(dup[0], dup[1]);
+    env.control("/faults", json!({"webhook_reorder": true}))
+        .await;
+    for text in ["first", "second"] {
+        env.inbound(json!({"connection_id": 70002, "phone": "79002220002", "text": text}))
+            .await;
+    }
+    let all = rx.wait("messages.create", 4).await;
+    let texts: Vec<&Value> = all[2..]
+        .iter()
+        .map(|b| &b["event"]["message"]["text"]["text"])
+        .collect();
+    assert_eq!(texts, [&json!("second"), &json!("first")]);
+}
+
+#[tokio::test]
+async fn connection_status_change_is_delivered_and_shown() {
+    let env = Env::start().await;
+    let rx = Receiver::start(0).await;
+    env.subscribe(70002, &rx.url()).await;
+    let (status, _) = env.control("/connection-status", json!({"connection_id": 70002, "status_type": "bad", "status_subtype": "whatsapp_qr_not_scanned"})).await;
+    assert_eq!(status, 200);
+    let events = rx.wait("connections.status_changed", 1).await;
+    assert_eq!(
+        events[0]["event"],
+        json!({"connection_id": 70002, "status": {"status_type": "bad", "status_subtype": "whatsapp_qr_not_scanned"}})
+    );
+    let (_, conn) = env.get("/connections/70002").await;
+    assert_eq!(conn["last_status"]["status_type"], "bad");
+}
+
+#[tokio::test]
+async fn reset_restores_the_seed_state() {
+    let env = Env::start().await;
+    env.inbound(json!({"connection_id": 70001, "phone": "79002220003", "text": "x"}))
+        .await;
+    env.subscribe(70001, "http://127.0.0.1:9/hook").await;
+    let (status, _) = env.control("/reset", json!({})).await;
+    assert_eq!(status, 200);
+    let (_, inbox) = env.get("/messaging/chats/with_contacts/").await;
+    assert!(inbox["data"].as_array().unwrap().is_empty());
+    let (_, hooks) = env.get("/webhooks/").await;
+    assert_eq!(hooks, json!([]));
+    let again = env
+        .inbound(json!({"connection_id": 70001, "phone": "79002220003", "text": "x"}))
+        .await;
+    assert_eq!(
+        (again["chat_id"].clone(), again["contact_id"].clone()),
+        (json!(38000001), json!(32000001))
+    );
+}
+
+#[tokio::test]
+async fn webhook_subscriptions_are_listed_and_deleted() {
+    let env = Env::start().await;
+    let sub = env.subscribe(70001, "http://127.0.0.1:9/hook").await;
+    let (_, list) = env.get("/webhooks/").await;
+    assert_eq!(list, json!([sub]));
+    let url = env.company_url(&format!("/webhooks/{}", sub["id"].as_str().unwrap()));
+    let resp = env
+        .http
+        .delete(&url)
+        .header("X-Api-Key", "sandbox-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = env
+        .http
+        .delete(&url)
+        .header("X-Api-Key", "sandbox-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let (status, out) = env
+        .post(
+            "/webhooks/",
+            json!({"url": "http://x", "events": [], "connection_id": 70001}),
+        )
+        .await;
+    assert_eq!(
+        (status, out["detail"][0]["type"].clone()),
+        (422, json!("too_short"))
+    );
+}
+
+#[tokio::test]
+async fn seed_file_replaces_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.json");
+    let text = r#"{"api_key": "k2", "companies": [{"id": 7, "name": "Other", "connections": [
+        {"id": 81, "type": "telegram_bot", "name": "Bot", "username": "b_bot"}]}]}"#;
+    std::fs::write(&path, text).unwrap();
+    let seed = Seed::from_file(&path).unwrap();
+    let sb = Sandbox::start(SandboxConfig {
+        seed,
+        ..fast_config()
+    })
+    .await
+    .unwrap();
+    assert_eq!((sb.api_key(), sb.company_id()), ("k2", 7));
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(format!("{}/companies/7/connections/", sb.base_url()))
+        .header("X-Api-Key", "k2")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["connections"][0]["params"]["bot_username"], "b_bot");
+    sb.shutdown().await.unwrap();
+    assert!(Seed::from_json_str("{\"api_key\": 1}").is_err());
+}
+
+#[tokio::test]
+async fn upload_serves_the_file_and_media_sends_use_it() {
+    let mut config = fast_config();
+    config.max_upload_bytes = 1024;
+    let env = Env::with(config).await;
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"\x89PNG fake".to_vec()).file_name("pic.png"),
+        )
+        .text("filename", "фото 1.png");
+    let resp = env
+        .http
+        .post(env.company_url("/messaging/files/"))
+        .header("X-Api-Key", "sandbox-key")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let url = resp.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("http://{}/_sandbox/files/", env.sb.addr())),
+        "{url}"
+    );
+    let got = env.http.get(&url).send().await.unwrap();
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
+    let chat = env
+        .inbound(json!({"connection_id": 70002, "phone": "79002220004", "text": "x"}))
+        .await["chat_id"]
+        .clone();
+    let (status, sent) = env.post("/messaging/messages/", json!({"chat_id": chat, "message_type": "image", "image": {"url": url, "caption": "look"}})).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["message"]["image"]["name"], "фото 1.png");
+    assert_eq!(sent["message"]["image"]["size"], 9);
+    let big = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![0u8; 2048]).file_name("big.bin"),
+    );
+    let resp = env
+        .http
+        .post(env.company_url("/messaging/files/"))
+        .header("X-Api-Key", "sandbox-key")
+        .multipart(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let empty = reqwest::multipart::Form::new().text("filename", "x");
+    let resp = env
+        .http
+        .post(env.company_url("/messaging/files/"))
+        .header("X-Api-Key", "sandbox-key")
+        .multipart(empty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+}
