@@ -1,0 +1,159 @@
+//! The violation collector shared by the validators: length and count checks with uniform
+//! messages, and the channel predicates that decide which messenger rules apply.
+
+use super::{CharCount, ValidateOptions, Violation};
+use crate::models::ChatSourceType;
+
+/// Collects violations while a request is walked.
+pub(crate) struct Checker<'o> {
+    opts: &'o ValidateOptions,
+    out: Vec<Violation>,
+}
+
+impl<'o> Checker<'o> {
+    pub(crate) fn new(opts: &'o ValidateOptions) -> Self {
+        Self {
+            opts,
+            out: Vec::new(),
+        }
+    }
+
+    pub(crate) fn opts(&self) -> &ValidateOptions {
+        self.opts
+    }
+
+    pub(crate) fn finish(self) -> Vec<Violation> {
+        self.out
+    }
+
+    /// Records one violation.
+    pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.out.push(Violation {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Length of `value` in the configured unit.
+    pub(crate) fn len(&self, value: &str) -> usize {
+        match self.opts.count {
+            CharCount::Chars => value.chars().count(),
+            CharCount::Utf16 => value.encode_utf16().count(),
+        }
+    }
+
+    /// Checks `min..=max` characters; `on` names the messenger whose rule set `max`.
+    pub(crate) fn length_on(
+        &mut self,
+        path: &str,
+        value: &str,
+        (min, max): (usize, usize),
+        on: Option<&str>,
+    ) {
+        let got = self.len(value);
+        let on = on.map(|name| format!(" on {name}")).unwrap_or_default();
+        if got < min {
+            let unit = self.unit(min);
+            self.push(path, format!("must be at least {min} {unit} (got {got})"));
+        } else if got > max {
+            let unit = self.unit(max);
+            self.push(
+                path,
+                format!("must be at most {max} {unit}{on} (got {got})"),
+            );
+        }
+    }
+
+    /// Checks `min..=max` characters (a spec limit).
+    pub(crate) fn length(&mut self, path: &str, value: &str, range: (usize, usize)) {
+        self.length_on(path, value, range, None);
+    }
+
+    /// Checks that a list has `min..=max` items, naming them `noun` (singular).
+    pub(crate) fn count(&mut self, path: &str, got: usize, (min, max): (usize, usize), noun: &str) {
+        if got < min {
+            let noun = plural(noun, min);
+            self.push(path, format!("must have at least {min} {noun} (got {got})"));
+        } else if got > max {
+            let noun = plural(noun, max);
+            self.push(path, format!("must have at most {max} {noun} (got {got})"));
+        }
+    }
+
+    /// Rejects leading or trailing whitespace (WhatsApp rule for button ids; policy for rows).
+    pub(crate) fn no_outer_spaces(&mut self, path: &str, value: &str) {
+        if value.trim() != value {
+            self.push(
+                path,
+                format!("must not start or end with whitespace (got {value:?})"),
+            );
+        }
+    }
+
+    /// The messenger name when the channel is known (not `None` nor `Unknown`).
+    pub(crate) fn known_channel(&self) -> Option<ChatSourceType> {
+        self.opts
+            .channel
+            .filter(|channel| *channel != ChatSourceType::Unknown)
+    }
+
+    /// WhatsApp rules apply: enabled, and the channel is whatsapp, waba or unknown.
+    pub(crate) fn whatsapp_applies(&self) -> bool {
+        self.opts.whatsapp_rules
+            && matches!(
+                self.known_channel(),
+                None | Some(ChatSourceType::Whatsapp | ChatSourceType::Waba)
+            )
+    }
+
+    /// WhatsApp rules apply and the channel is known to be whatsapp or waba.
+    pub(crate) fn whatsapp_known(&self) -> bool {
+        self.whatsapp_applies() && self.known_channel().is_some()
+    }
+
+    /// WABA rules apply: enabled, and the channel is waba or unknown.
+    pub(crate) fn waba_applies(&self) -> bool {
+        self.opts.whatsapp_rules
+            && matches!(self.known_channel(), None | Some(ChatSourceType::Waba))
+    }
+
+    /// The channel is known to be a Telegram account or bot.
+    pub(crate) fn telegram_known(&self) -> bool {
+        matches!(
+            self.known_channel(),
+            Some(ChatSourceType::Telegram | ChatSourceType::TelegramBot)
+        )
+    }
+
+    /// The unit word for `n` characters, e.g. `characters` or `utf-16 code unit`.
+    pub(crate) fn unit(&self, n: usize) -> &'static str {
+        match (self.opts.count, n) {
+            (CharCount::Chars, 1) => "character",
+            (CharCount::Chars, _) => "characters",
+            (CharCount::Utf16, 1) => "utf-16 code unit",
+            (CharCount::Utf16, _) => "utf-16 code units",
+        }
+    }
+}
+
+/// The wire name of a messenger, e.g. `telegram_bot`.
+pub(crate) fn channel_name(channel: ChatSourceType) -> &'static str {
+    match channel {
+        ChatSourceType::Odnoklassniki => "odnoklassniki",
+        ChatSourceType::Whatsapp => "whatsapp",
+        ChatSourceType::Waba => "waba",
+        ChatSourceType::Telegram => "telegram",
+        ChatSourceType::TelegramBot => "telegram_bot",
+        ChatSourceType::MaxPersonal => "max_personal",
+        ChatSourceType::MaxBot => "max_bot",
+        ChatSourceType::Unknown => "unknown",
+    }
+}
+
+fn plural(noun: &str, n: usize) -> String {
+    if n == 1 {
+        noun.to_owned()
+    } else {
+        format!("{noun}s")
+    }
+}
