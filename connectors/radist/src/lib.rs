@@ -14,6 +14,5 @@ pub mod models;
 pub mod validate;
 pub mod webhook;
 
-
-
-// The client engineer re-exports `RadistClient`, `ClientConfig`, `RetryPolicy` and `RadistError` here.
+pub use client::{ApiKey, ClientConfig, RadistClient, RetryPolicy};
+pub use error::RadistError;

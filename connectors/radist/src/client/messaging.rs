@@ -1,0 +1,209 @@
+//! Messaging operations: chat sources, chats, sending (validated first), file upload,
+//! availability, WABA templates, dialog counters and `mark_answered`.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use reqwest::Method;
+
+use super::RadistClient;
+use super::query::DialogsCounter;
+use super::request::Call;
+use crate::error::RadistError;
+use crate::models::{
+    Chat, ChatAvailability, ChatId, ChatSource, ConnectionId, CreateChatRequest,
+    CreateChatResponse, MessageSentResponse, MessagingFileLinkResponse, SendMessageRequest,
+    WabaTemplateMessageOut,
+};
+use crate::validate::validate_send;
+
+/// The API's upload cap: 100 MB (100 × 1024 × 1024 bytes).
+pub const UPLOAD_LIMIT_BYTES: u64 = 100 * 1024 * 1024;
+
+impl RadistClient {
+    /// `GET …/messaging/chats/sources/`: connections chats can be created in.
+    pub async fn chat_sources(&self) -> Result<Vec<ChatSource>, RadistError> {
+        let path = self.company_path("messaging/chats/sources/");
+        self.fetch(Call::new("chat_sources", Method::GET, path))
+            .await
+    }
+
+    /// `POST …/messaging/chats/`: finds or creates a chat (idempotent).
+    pub async fn create_chat(
+        &self,
+        request: &CreateChatRequest,
+    ) -> Result<CreateChatResponse, RadistError> {
+        let path = self.company_path("messaging/chats/");
+        let what = format!("connection {}", request.connection_id);
+        let call = Call::new("create_chat", Method::POST, path).what(what);
+        self.fetch(call.json(request)?).await
+    }
+
+    /// `GET …/messaging/chats/{connection_id}/{chat_id}`.
+    pub async fn get_chat(
+        &self,
+        connection: ConnectionId,
+        chat: ChatId,
+    ) -> Result<Chat, RadistError> {
+        let path = self.company_path(&format!("messaging/chats/{connection}/{chat}"));
+        let call = Call::new("get_chat", Method::GET, path).what(chat_name(connection, chat));
+        self.fetch(call).await
+    }
+
+    /// `POST …/messaging/messages/`, after the outgoing validators passed.
+    ///
+    /// Returns [`RadistError::Invalid`] without any HTTP request when they find problems.
+    pub async fn send_message(
+        &self,
+        request: &SendMessageRequest,
+    ) -> Result<MessageSentResponse, RadistError> {
+        let violations = validate_send(request, &self.inner.validation);
+        if !violations.is_empty() {
+            return Err(RadistError::Invalid(violations));
+        }
+        let path = self.company_path("messaging/messages/");
+        let what = format!("chat {}", request.chat_id);
+        let call = Call::new("send_message", Method::POST, path).what(what);
+        self.fetch(call.json(request)?).await
+    }
+
+    /// `POST …/messaging/files/`: uploads a file and returns the URL to send.
+    ///
+    /// Files over [`UPLOAD_LIMIT_BYTES`] fail with [`RadistError::TooLarge`] before sending.
+    pub async fn upload_file(
+        &self,
+        name: &str,
+        mime: &str,
+        bytes: Bytes,
+    ) -> Result<MessagingFileLinkResponse, RadistError> {
+        check_size(bytes.len() as u64)?;
+        let path = self.company_path("messaging/files/");
+        let call = Call::new("upload_file", Method::POST, path).file(name, mime, bytes)?;
+        self.fetch(call).await
+    }
+
+    /// Uploads a local file; its size is checked from metadata before it is read.
+    /// The MIME type is guessed from the extension.
+    pub async fn upload_file_path(
+        &self,
+        path: &Path,
+    ) -> Result<MessagingFileLinkResponse, RadistError> {
+        let file_error = |source| RadistError::File {
+            path: path.to_owned(),
+            source,
+        };
+        let metadata = tokio::fs::metadata(path).await.map_err(file_error)?;
+        check_size(metadata.len())?;
+        let bytes = tokio::fs::read(path).await.map_err(file_error)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".to_owned());
+        self.upload_file(&name, guess_mime(path), Bytes::from(bytes))
+            .await
+    }
+
+    /// `GET …/messaging/chats/{connection_id}/{chat_id}/availability` (WABA only).
+    pub async fn chat_availability(
+        &self,
+        connection: ConnectionId,
+        chat: ChatId,
+    ) -> Result<ChatAvailability, RadistError> {
+        let rest = format!("messaging/chats/{connection}/{chat}/availability");
+        let call = Call::new("chat_availability", Method::GET, self.company_path(&rest))
+            .what(chat_name(connection, chat));
+        self.fetch(call).await
+    }
+
+    /// `GET …/messaging/waba_templates/?connection_id=&only_approved=`.
+    pub async fn waba_templates(
+        &self,
+        connection: ConnectionId,
+        only_approved: bool,
+    ) -> Result<Vec<WabaTemplateMessageOut>, RadistError> {
+        let path = self.company_path("messaging/waba_templates/");
+        let call = Call::new("waba_templates", Method::GET, path)
+            .query("connection_id", connection)
+            .query("only_approved", only_approved)
+            .what(format!("waba connection {connection}"));
+        self.fetch(call).await
+    }
+
+    /// `GET …/messaging/dialogs/counters/`: estimated remaining WABA dialogs.
+    pub async fn dialogs_counters(&self) -> Result<Vec<DialogsCounter>, RadistError> {
+        let path = self.company_path("messaging/dialogs/counters/");
+        self.fetch(Call::new("dialogs_counters", Method::GET, path))
+            .await
+    }
+
+    /// `POST …/messaging/chats/mark_answered/{connection_id}/{chat_id}` (202).
+    pub async fn mark_answered(
+        &self,
+        connection: ConnectionId,
+        chat: ChatId,
+    ) -> Result<(), RadistError> {
+        let rest = format!("messaging/chats/mark_answered/{connection}/{chat}");
+        let call = Call::new("mark_answered", Method::POST, self.company_path(&rest))
+            .what(chat_name(connection, chat));
+        self.fetch_empty(call).await
+    }
+}
+
+fn chat_name(connection: ConnectionId, chat: ChatId) -> String {
+    format!("chat {chat} on connection {connection}")
+}
+
+fn check_size(size: u64) -> Result<(), RadistError> {
+    if size > UPLOAD_LIMIT_BYTES {
+        return Err(RadistError::TooLarge {
+            size,
+            limit: UPLOAD_LIMIT_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// A MIME type for common messenger attachments, from the file extension.
+fn guess_mime(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        "ogg" | "oga" => "audio/ogg",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_cap_is_inclusive() {
+        assert!(check_size(UPLOAD_LIMIT_BYTES).is_ok());
+        let err = check_size(UPLOAD_LIMIT_BYTES + 1).unwrap_err();
+        assert!(
+            matches!(err, RadistError::TooLarge { size, .. } if size == UPLOAD_LIMIT_BYTES + 1)
+        );
+    }
+
+    #[test]
+    fn mime_from_extension() {
+        assert_eq!(guess_mime(Path::new("/tmp/A.PDF")), "application/pdf");
+        assert_eq!(guess_mime(Path::new("photo.jpeg")), "image/jpeg");
+        assert_eq!(guess_mime(Path::new("noext")), "application/octet-stream");
+    }
+}

@@ -1,0 +1,175 @@
+//! Shared harness of the `client_*` tests: a real sandbox on 127.0.0.1:0, a client with fast
+//! retries pointed at it, helpers for the `/_sandbox` control endpoints, and a tiny canned
+//! HTTP server for statuses the sandbox never sends.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use radist_connector::models::{ChatId, CompanyId, ConnectionId};
+use radist_connector::{ClientConfig, RadistClient, RetryPolicy};
+use radist_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use url::Url;
+
+pub const WABA: ConnectionId = ConnectionId(70001);
+pub const WHATSAPP: ConnectionId = ConnectionId(70002);
+pub const TELEGRAM: ConnectionId = ConnectionId(70003);
+pub const TELEGRAM_BOT: ConnectionId = ConnectionId(70004);
+
+/// A sandbox and a control-plane HTTP client.
+pub struct Env {
+    pub sb: SandboxHandle,
+    pub http: reqwest::Client,
+}
+
+/// Retries fast enough for tests (backoff ≤ 40 ms, `Retry-After` honoured up to 5 s).
+pub fn fast_retry(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(40),
+        honor_retry_after_max: Duration::from_secs(5),
+    }
+}
+
+/// A config for `base_url` with fast retries.
+pub fn config_at(base_url: &str, key: &str) -> ClientConfig {
+    ClientConfig::new(key, CompanyId(1))
+        .with_base_url(Url::parse(base_url).expect("base url"))
+        .with_retry(fast_retry(3))
+}
+
+impl Env {
+    pub async fn start() -> Self {
+        let sb = Sandbox::start(SandboxConfig::default())
+            .await
+            .expect("sandbox starts");
+        Self {
+            sb,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The sandbox's config: its base URL, key and company, fast retries.
+    pub fn config(&self) -> ClientConfig {
+        let mut config = config_at(&self.sb.base_url(), self.sb.api_key());
+        config.company_id = CompanyId(self.sb.company_id());
+        config
+    }
+
+    pub fn client(&self) -> RadistClient {
+        RadistClient::new(self.config()).expect("client")
+    }
+
+    pub fn client_with(&self, config: ClientConfig) -> RadistClient {
+        RadistClient::new(config).expect("client")
+    }
+
+    /// POSTs a control endpoint and returns its JSON (panics on a non-2xx: test setup).
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.sb.control_url());
+        let resp = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("control");
+        assert!(
+            resp.status().is_success(),
+            "control {path}: {}",
+            resp.status()
+        );
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    /// An inbound text from `phone` on `connection`; returns the Radist chat id.
+    pub async fn inbound(
+        &self,
+        connection: ConnectionId,
+        phone: &str,
+        text: &str,
+        at: &str,
+    ) -> ChatId {
+        let body = json!({"connection_id": connection, "phone": phone, "text": text,
+            "created_at": at});
+        let out = self.control("/inbound", body).await;
+        ChatId(out["chat_id"].as_i64().expect("chat_id"))
+    }
+
+    /// Everything the sandbox accepted as sent (optionally for one chat).
+    pub async fn sent(&self, chat: Option<ChatId>) -> Vec<Value> {
+        let mut url = format!("{}/sent", self.sb.control_url());
+        if let Some(chat) = chat {
+            url.push_str(&format!("?chat_id={chat}"));
+        }
+        let resp = self.http.get(url).send().await.expect("sent");
+        let list: Value = resp.json().await.expect("sent json");
+        list.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Sets request faults.
+    pub async fn faults(&self, faults: Value) {
+        self.control("/faults", faults).await;
+    }
+}
+
+/// A canned HTTP server: answers every request with `response` (a full HTTP/1.1 response
+/// head + body, `Connection: close`) and counts requests.
+pub struct Canned {
+    pub base_url: String,
+    pub hits: Arc<AtomicUsize>,
+}
+
+impl Canned {
+    pub async fn start(status: &str, headers: &[(&str, &str)], body: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut head = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n", body.len());
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        let response = format!("{head}connection: close\r\n\r\n{body}");
+        let hits = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(serve(listener, response, hits.clone()));
+        Self {
+            base_url: format!("http://{addr}/v2"),
+            hits,
+        }
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+async fn serve(listener: TcpListener, response: String, hits: Arc<AtomicUsize>) {
+    while let Ok((mut socket, _)) = listener.accept().await {
+        hits.fetch_add(1, Ordering::SeqCst);
+        let response = response.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        });
+    }
+}
+
+/// A base URL where nothing listens (a port bound then released).
+pub async fn dead_base_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}/v2")
+}
