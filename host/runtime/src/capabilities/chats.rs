@@ -1,0 +1,111 @@
+//! `chats`: create (or find) a chat, granted by `capabilities.chats` for its connections.
+//! Journaled; the created (connection, chat) pair is trusted by later sends in the run.
+
+use serde_json::{Value, json};
+
+use radist_connector::models::{
+    ConnectionId as RConn, ContactId as RContact, CreateChatRequest as Wire,
+};
+
+use super::radist::{self, CallError};
+use super::wit::chats::{ChatRef, ChatTarget, CreateChatRequest, Host};
+use super::wit::types::Error;
+use crate::state::HostState;
+
+impl Host for HostState {
+    async fn create_chat(
+        &mut self,
+        req: CreateChatRequest,
+    ) -> wasmtime::Result<Result<ChatRef, Error>> {
+        let ctx = &mut self.ctx;
+        let wire = to_wire(&req);
+        let request = serde_json::to_value(&wire).unwrap_or(Value::Null);
+        let pending = ctx.recorder.begin("chats.create-chat", request);
+        let Some(grant) = ctx.plugin.manifest.capabilities.chats.clone() else {
+            return Ok(Err(ctx.not_granted(pending, "capabilities.chats")));
+        };
+        if let Err(m) = crate::scope::check_connection(
+            "capabilities.chats",
+            &grant.connections,
+            req.connection_id,
+        ) {
+            return Ok(Err(ctx.deny(pending, m)));
+        }
+        let prior = ctx.recorder.prior(&pending).await?;
+        let replayed = prior.is_some();
+        let result = match prior {
+            Some(v) => from_json(&v).ok_or(CallError::NotConfigured),
+            None if ctx.recorder.is_dry_run() => Ok(dry_run(&req)),
+            None => match radist::client(ctx) {
+                Ok(c) => c
+                    .create_chat(&wire)
+                    .await
+                    .map_err(CallError::from)
+                    .map(|r| ChatRef {
+                        connection_id: req.connection_id,
+                        chat_id: r.chat_id.0,
+                        contact_id: r.contact_id.map(|c| c.0),
+                        created_chat: r.created_chat,
+                        created_contact: r.created_contact,
+                    }),
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            Ok(chat) => {
+                let summary = to_json(&chat);
+                if !replayed {
+                    ctx.recorder.complete(&pending, &summary).await?;
+                }
+                ctx.known_chats.insert((chat.connection_id, chat.chat_id));
+                ctx.succeed(pending, summary, replayed);
+                Ok(Ok(chat))
+            }
+            Err(e) => Ok(Err(ctx.fail(pending, radist::guest_error(&e)))),
+        }
+    }
+}
+
+fn to_wire(req: &CreateChatRequest) -> Wire {
+    let conn = RConn(req.connection_id);
+    let mut wire = match &req.target {
+        ChatTarget::Phone(p) => Wire::by_phone(conn, p.clone()),
+        ChatTarget::Username(u) => Wire::by_username(conn, u.clone()),
+        ChatTarget::MessengerChatId(id) => Wire::by_chat_id(conn, id.clone()),
+        ChatTarget::Contact(c) => Wire::by_contact(conn, RContact(*c)),
+    };
+    if let Some(contact) = req.contact_id {
+        wire.contact_id = Some(RContact(contact));
+    }
+    if let Some(name) = &req.name {
+        wire = wire.with_name(name.clone());
+    }
+    wire
+}
+
+fn dry_run(req: &CreateChatRequest) -> ChatRef {
+    ChatRef {
+        connection_id: req.connection_id,
+        chat_id: 0,
+        contact_id: req.contact_id,
+        created_chat: false,
+        created_contact: false,
+    }
+}
+
+fn to_json(c: &ChatRef) -> Value {
+    json!({
+        "connection_id": c.connection_id, "chat_id": c.chat_id, "contact_id": c.contact_id,
+        "created_chat": c.created_chat, "created_contact": c.created_contact,
+    })
+}
+
+fn from_json(v: &Value) -> Option<ChatRef> {
+    Some(ChatRef {
+        connection_id: v.get("connection_id")?.as_i64()?,
+        chat_id: v.get("chat_id")?.as_i64()?,
+        contact_id: v.get("contact_id").and_then(Value::as_i64),
+        created_chat: v.get("created_chat")?.as_bool()?,
+        created_contact: v.get("created_contact")?.as_bool()?,
+    })
+}

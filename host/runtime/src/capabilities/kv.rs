@@ -1,0 +1,176 @@
+//! `kv`: the plugin's own durable key-value store, granted by `capabilities.kv`, with key, value
+//! and key-count caps. `set` and `delete` are journaled; `get` and `list-keys` are not.
+
+use serde_json::{Value, json};
+
+use super::upstream;
+use super::wit::kv::Host;
+use super::wit::types::Error;
+use crate::recorder::Pending;
+use crate::state::{HostState, RunContext};
+
+/// Longest key, in bytes.
+const MAX_KEY_BYTES: usize = 256;
+
+impl Host for HostState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let ctx = &mut self.ctx;
+        let pending = ctx.recorder.begin("kv.get", json!({ "key": key }));
+        if let Err(e) = check(ctx, &pending, &key) {
+            return Ok(Err(refuse(ctx, pending, e)));
+        }
+        let plugin = ctx.plugin.clone();
+        match plugin.services.kv.get(&plugin.name, &key).await {
+            Ok(value) => {
+                ctx.succeed(pending, json!({ "found": value.is_some() }), false);
+                Ok(Ok(value))
+            }
+            Err(e) => Ok(Err(store_failed(ctx, pending, &e.to_string()))),
+        }
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+        let ctx = &mut self.ctx;
+        let request = json!({ "key": key, "value_bytes": value.len(), "value_sha256": crate::cache::sha256_hex(&value) });
+        let pending = ctx.recorder.begin("kv.set", request);
+        if let Err(e) = check(ctx, &pending, &key).and_then(|()| check_value(ctx, &value)) {
+            return Ok(Err(refuse(ctx, pending, e)));
+        }
+        if ctx.recorder.prior(&pending).await?.is_some() {
+            ctx.succeed(pending, json!({}), true);
+            return Ok(Ok(()));
+        }
+        let plugin = ctx.plugin.clone();
+        if let Err(e) = check_room(ctx, &key).await {
+            return Ok(Err(refuse(ctx, pending, e)));
+        }
+        match plugin.services.kv.set(&plugin.name, &key, value).await {
+            Ok(()) => {
+                ctx.recorder.complete(&pending, &json!({})).await?;
+                ctx.succeed(pending, json!({}), false);
+                Ok(Ok(()))
+            }
+            Err(e) => Ok(Err(store_failed(ctx, pending, &e.to_string()))),
+        }
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, Error>> {
+        let ctx = &mut self.ctx;
+        let pending = ctx.recorder.begin("kv.delete", json!({ "key": key }));
+        if let Err(e) = check(ctx, &pending, &key) {
+            return Ok(Err(refuse(ctx, pending, e)));
+        }
+        if let Some(prior) = ctx.recorder.prior(&pending).await? {
+            let existed = prior
+                .get("existed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            ctx.succeed(pending, prior, true);
+            return Ok(Ok(existed));
+        }
+        let plugin = ctx.plugin.clone();
+        match plugin.services.kv.delete(&plugin.name, &key).await {
+            Ok(existed) => {
+                let summary = json!({ "existed": existed });
+                ctx.recorder.complete(&pending, &summary).await?;
+                ctx.succeed(pending, summary, false);
+                Ok(Ok(existed))
+            }
+            Err(e) => Ok(Err(store_failed(ctx, pending, &e.to_string()))),
+        }
+    }
+
+    async fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, Error>> {
+        let ctx = &mut self.ctx;
+        let pending = ctx
+            .recorder
+            .begin("kv.list-keys", json!({ "prefix": prefix }));
+        if let Err(e) = check(ctx, &pending, "k") {
+            return Ok(Err(refuse(ctx, pending, e)));
+        }
+        let plugin = ctx.plugin.clone();
+        match plugin.services.kv.list_keys(&plugin.name, &prefix).await {
+            Ok(keys) => {
+                ctx.succeed(pending, json!({ "count": keys.len() }), false);
+                Ok(Ok(keys))
+            }
+            Err(e) => Ok(Err(store_failed(ctx, pending, &e.to_string()))),
+        }
+    }
+}
+
+/// Why a call is refused before touching the store.
+enum Refusal {
+    Denied(String),
+    Invalid(String),
+}
+
+fn check(ctx: &RunContext, _pending: &Pending, key: &str) -> Result<(), Refusal> {
+    if ctx.plugin.manifest.capabilities.kv.is_none() {
+        let file = &ctx.plugin.manifest_file;
+        return Err(Refusal::Denied(format!(
+            "`capabilities.kv` is not granted in {file}"
+        )));
+    }
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(Refusal::Invalid(format!(
+            "key must be 1 to {MAX_KEY_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn check_value(ctx: &RunContext, value: &[u8]) -> Result<(), Refusal> {
+    let max = ctx
+        .plugin
+        .manifest
+        .capabilities
+        .kv
+        .as_ref()
+        .map_or(0, |g| g.max_value_bytes);
+    if value.len() > max as usize {
+        return Err(Refusal::Denied(format!(
+            "value of {} bytes exceeds `capabilities.kv.max_value_bytes` ({max})",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+async fn check_room(ctx: &RunContext, key: &str) -> Result<(), Refusal> {
+    let max = ctx
+        .plugin
+        .manifest
+        .capabilities
+        .kv
+        .as_ref()
+        .map_or(0, |g| g.max_keys) as usize;
+    let kv = &ctx.plugin.services.kv;
+    let name = &ctx.plugin.name;
+    let exists = kv.get(name, key).await.ok().flatten().is_some();
+    let count = kv.count(name).await.unwrap_or(0);
+    if !exists && count >= max {
+        return Err(Refusal::Denied(format!(
+            "the plugin already has {count} keys, the limit in `capabilities.kv.max_keys`"
+        )));
+    }
+    Ok(())
+}
+
+fn refuse(ctx: &mut RunContext, pending: Pending, refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::Denied(m) => ctx.deny(pending, m),
+        Refusal::Invalid(m) => {
+            let field = super::wit::types::FieldError {
+                path: "key".into(),
+                message: m,
+            };
+            ctx.fail(pending, Error::Invalid(vec![field]))
+        }
+    }
+}
+
+fn store_failed(ctx: &mut RunContext, pending: Pending, detail: &str) -> Error {
+    tracing::warn!(plugin = %ctx.plugin.name, error = %detail, "kv store failed");
+    ctx.fail(pending, upstream(None, "kv store unavailable", true))
+}

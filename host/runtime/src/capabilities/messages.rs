@@ -1,0 +1,150 @@
+//! `messages`: send a message, granted by `capabilities.messages`: connection and type scopes,
+//! a per-plugin token bucket (`per_minute`), chat ownership, the WABA 24-hour window for
+//! non-template messages, then the connector (which validates before any HTTP). Journaled: a
+//! send completed in an earlier attempt is answered with `replayed = true`, not sent again.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::outgoing::{message_types, to_request};
+use super::radist::{self, CallError};
+use super::wit::messages::{Content, Host, Outgoing, Sent};
+use super::wit::types::{Datetime, Error, WindowClosed};
+use crate::scope::{check_connection, check_message_type};
+use crate::state::{HostState, RunContext};
+
+impl Host for HostState {
+    async fn send(&mut self, msg: Outgoing) -> wasmtime::Result<Result<Sent, Error>> {
+        let ctx = &mut self.ctx;
+        let wire = to_request(&msg);
+        let mut request = serde_json::to_value(&wire).unwrap_or(Value::Null);
+        request["connection_id"] = json!(msg.connection_id);
+        let pending = ctx.recorder.begin("messages.send", request);
+        if let Err(m) = check_scope(ctx, &msg) {
+            return Ok(Err(ctx.deny(pending, m)));
+        }
+        if let Some(prior) = ctx.recorder.prior(&pending).await?
+            && let Some(sent) = sent_from_json(&prior)
+        {
+            ctx.succeed(pending, prior, true);
+            return Ok(Ok(sent));
+        }
+        if let Err(wait_ms) = take_token(ctx) {
+            return Ok(Err(ctx.fail(pending, Error::RateLimited(wait_ms))));
+        }
+        if let Err(e) = precheck(ctx, &msg).await {
+            return Ok(Err(ctx.fail(pending, e)));
+        }
+        let result = if ctx.recorder.is_dry_run() {
+            Ok(dry_run_sent(ctx))
+        } else {
+            match radist::client(ctx) {
+                Ok(c) => c
+                    .send_message(&wire)
+                    .await
+                    .map_err(CallError::from)
+                    .map(|r| Sent {
+                        message_id: r.message.message_id.0.to_string(),
+                        created_at: Datetime {
+                            seconds: r.message.created_at.timestamp(),
+                            nanoseconds: r.message.created_at.timestamp_subsec_nanos(),
+                        },
+                        replayed: false,
+                    }),
+                Err(e) => Err(e),
+            }
+        };
+        match result {
+            Ok(sent) => {
+                let summary = sent_to_json(&sent);
+                ctx.recorder.complete(&pending, &summary).await?;
+                ctx.succeed(pending, summary, false);
+                Ok(Ok(sent))
+            }
+            Err(e) => Ok(Err(ctx.fail(pending, radist::guest_error(&e)))),
+        }
+    }
+}
+
+/// Grant, connection and message-type scopes.
+fn check_scope(ctx: &RunContext, msg: &Outgoing) -> Result<(), String> {
+    let Some(grant) = &ctx.plugin.manifest.capabilities.messages else {
+        let file = &ctx.plugin.manifest_file;
+        return Err(format!("`capabilities.messages` is not granted in {file}"));
+    };
+    check_connection(
+        "capabilities.messages",
+        &grant.connections,
+        msg.connection_id,
+    )?;
+    for wanted in message_types(msg) {
+        check_message_type(&grant.types, wanted)?;
+    }
+    Ok(())
+}
+
+/// One token from the plugin's bucket, or the milliseconds until one is free.
+fn take_token(ctx: &RunContext) -> Result<(), u32> {
+    let Some(bucket) = &ctx.plugin.send_bucket else {
+        return Ok(());
+    };
+    let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
+    bucket
+        .try_take(Instant::now())
+        .map_err(|wait| u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).max(1))
+}
+
+/// Chat ownership, then the WABA window for non-template messages to WABA chats.
+async fn precheck(ctx: &mut RunContext, msg: &Outgoing) -> Result<(), Error> {
+    let (conn, chat) = (msg.connection_id, msg.chat_id);
+    radist::verify_chat(ctx, conn, chat)
+        .await
+        .map_err(|e| radist::guest_error(&e))?;
+    let is_template = matches!(msg.content, Content::WabaTemplate(_));
+    if is_template || !ctx.waba_chats.contains(&(conn, chat)) {
+        return Ok(());
+    }
+    let window = radist::window(ctx, conn, chat)
+        .await
+        .map_err(|e| radist::guest_error(&e))?;
+    if window.is_available {
+        return Ok(());
+    }
+    Err(Error::WindowClosed(WindowClosed {
+        expires_at: Some(Datetime {
+            seconds: window.expires_at.0,
+            nanoseconds: window.expires_at.1,
+        }),
+        dialogs_available: window.dialogs_available,
+        auto_templates_enabled: window.auto_templates_enabled,
+    }))
+}
+
+fn dry_run_sent(ctx: &RunContext) -> Sent {
+    let _ = ctx;
+    Sent {
+        message_id: radist::dry_run_id("message", 0),
+        created_at: super::clock::system_now(),
+        replayed: false,
+    }
+}
+
+fn sent_to_json(s: &Sent) -> Value {
+    json!({
+        "message_id": s.message_id,
+        "created_at": { "seconds": s.created_at.seconds, "nanoseconds": s.created_at.nanoseconds },
+    })
+}
+
+fn sent_from_json(v: &Value) -> Option<Sent> {
+    let at = v.get("created_at")?;
+    Some(Sent {
+        message_id: v.get("message_id")?.as_str()?.to_owned(),
+        created_at: Datetime {
+            seconds: at.get("seconds")?.as_i64()?,
+            nanoseconds: u32::try_from(at.get("nanoseconds")?.as_u64()?).ok()?,
+        },
+        replayed: true,
+    })
+}

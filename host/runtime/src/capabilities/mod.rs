@@ -1,0 +1,107 @@
+//! The host API, one file per WIT interface, all added to the linker by [`add_to_linker`].
+//!
+//! Every call goes through the run's [`ActionRecorder`](crate::recorder::ActionRecorder):
+//! `begin` → grant and scope checks → (journal lookup for effectful calls) → perform → `finish`.
+
+mod availability;
+mod chats;
+mod clock;
+mod config;
+mod files;
+mod http;
+mod kv;
+mod log;
+mod messages;
+mod outgoing;
+mod radist;
+mod templates;
+
+use serde_json::{Value, json};
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::bindings::switchboard::plugin as wit;
+use crate::recorder::{ActionOutcome, Pending};
+use crate::state::{HostState, RunContext};
+use wit::types::{Error, UpstreamError};
+
+/// Adds WASI (neutered by each store's context) and every Switchboard interface to `linker`.
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wit::types::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::log::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::config::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::clock::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::chats::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::messages::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::files::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::availability::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::templates::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::kv::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::http::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    Ok(())
+}
+
+/// The host data of every interface is the store data itself.
+fn this(state: &mut HostState) -> &mut HostState {
+    state
+}
+
+impl wit::types::Host for HostState {}
+
+impl RunContext {
+    /// Records a refusal, marks the run denied, and returns the guest's `denied`.
+    pub(crate) fn deny(&mut self, pending: Pending, message: String) -> Error {
+        let message = self.plugin.redactor.redact(&message);
+        self.recorder
+            .finish(pending, ActionOutcome::Denied(message.clone()), false);
+        self.denied.get_or_insert_with(|| message.clone());
+        Error::Denied(message)
+    }
+
+    /// Records a failed call and returns `error` for the guest.
+    pub(crate) fn fail(&mut self, pending: Pending, error: Error) -> Error {
+        let summary = describe(&error);
+        self.recorder
+            .finish(pending, ActionOutcome::Error(summary), false);
+        error
+    }
+
+    /// Records a successful call.
+    pub(crate) fn succeed(&mut self, pending: Pending, summary: Value, replayed: bool) {
+        self.recorder
+            .finish(pending, ActionOutcome::Ok(summary), replayed);
+    }
+
+    /// `denied` for an interface the manifest does not grant (normally refused at load).
+    pub(crate) fn not_granted(&mut self, pending: Pending, key: &str) -> Error {
+        let file = self.plugin.manifest_file.clone();
+        self.deny(pending, format!("`{key}` is not granted in {file}"))
+    }
+}
+
+/// A short, host-internals-free upstream error for the guest.
+pub(crate) fn upstream(status: Option<u16>, message: &str, retryable: bool) -> Error {
+    Error::Upstream(UpstreamError {
+        status,
+        message: message.to_owned(),
+        retryable,
+    })
+}
+
+/// One line describing a guest-visible error, for the action record.
+fn describe(error: &Error) -> String {
+    match error {
+        Error::Denied(m) => format!("denied: {m}"),
+        Error::Invalid(fields) => {
+            let list: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{}: {}", f.path, f.message))
+                .collect();
+            format!("invalid: {}", list.join("; "))
+        }
+        Error::WindowClosed(_) => "window-closed".to_owned(),
+        Error::RateLimited(ms) => format!("rate-limited: retry after {ms} ms"),
+        Error::NotFound(m) => format!("not-found: {m}"),
+        Error::Upstream(u) => json!({"status": u.status, "message": u.message}).to_string(),
+    }
+}

@@ -1,0 +1,141 @@
+//! The one wasmtime [`Engine`] of a runtime, and the thread that advances its epoch.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::{RuntimeConfig, RuntimeError};
+
+/// Core instances a wasip2 component may create per instantiation (main module, shims, adapters).
+const CORE_INSTANCES_PER_RUN: u32 = 16;
+/// Memories per run: the guest's own plus an adapter's.
+const MEMORIES_PER_RUN: u32 = 2;
+/// Tables per run: the guest's plus the indirect-call shims'.
+const TABLES_PER_RUN: u32 = 8;
+/// Table elements any one table may hold.
+pub(crate) const MAX_TABLE_ELEMENTS: usize = 20_000;
+
+/// Builds the engine: pooled when asked and possible, on-demand otherwise.
+///
+/// Returns the engine and whether it is pooled.
+pub(crate) fn build_engine(cfg: &RuntimeConfig) -> Result<(Engine, bool), RuntimeError> {
+    if cfg.pooling {
+        let mut config = base_config(cfg);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(cfg)));
+        match Engine::new(&config) {
+            Ok(engine) => return Ok((engine, true)),
+            Err(err) => tracing::warn!(
+                error = %err,
+                "pooling allocator could not reserve its memory; falling back to on-demand allocation"
+            ),
+        }
+    }
+    let engine = Engine::new(&base_config(cfg)).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+    Ok((engine, false))
+}
+
+fn base_config(cfg: &RuntimeConfig) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    // Concurrency support (component-model-async: `Store::run_concurrent`, streams, futures)
+    // is explicitly OFF. Plugins are plain synchronous `handle` exports that block on host
+    // calls; we never need several guest tasks in one store. Leaving it on initialises the
+    // concurrent-execution state in every store and costs 3-5x per call on wasmtime 48, which
+    // would eat most of our 50 µs per-run budget. Host functions are still `async` (they await
+    // reqwest and the connector on a fiber), which works without this feature.
+    config.concurrency_support(false);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(cfg.max_wasm_stack_bytes);
+    // The async fiber stack must hold the wasm stack plus host frames.
+    config.async_stack_size(cfg.max_wasm_stack_bytes + 1024 * 1024);
+    config
+}
+
+fn pool_config(cfg: &RuntimeConfig) -> PoolingAllocationConfig {
+    let runs = cfg.max_concurrent_runs;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(runs)
+        .total_core_instances(runs.saturating_mul(CORE_INSTANCES_PER_RUN))
+        .total_memories(runs.saturating_mul(MEMORIES_PER_RUN))
+        .total_tables(runs.saturating_mul(TABLES_PER_RUN))
+        .total_stacks(runs)
+        .max_memory_size(cfg.max_memory_mib as usize * 1024 * 1024)
+        .table_elements(MAX_TABLE_ELEMENTS);
+    pool
+}
+
+/// Advances the engine's epoch every `epoch_tick_ms` until dropped.
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    /// Starts the ticker thread; it holds only a weak handle to the engine.
+    pub(crate) fn start(engine: &Engine, tick: Duration) -> Result<Self, RuntimeError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("switchboard-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| RuntimeError::Engine(format!("cannot start the epoch thread: {e}")))?;
+        Ok(EpochTicker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Epoch ticks that cover `timeout_ms`, plus one so a run never gets less than its timeout.
+pub(crate) fn deadline_ticks(timeout_ms: u64, tick_ms: u64) -> u64 {
+    timeout_ms.div_ceil(tick_ms.max(1)) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_covers_the_timeout() {
+        assert_eq!(deadline_ticks(2000, 10), 201);
+        assert_eq!(deadline_ticks(15, 10), 3);
+        assert_eq!(deadline_ticks(0, 10), 1);
+    }
+
+    #[test]
+    fn engine_builds_pooled_or_falls_back() {
+        let cfg = RuntimeConfig {
+            max_concurrent_runs: 4,
+            max_memory_mib: 16,
+            ..RuntimeConfig::default()
+        };
+        let (_engine, _pooled) = build_engine(&cfg).expect("engine");
+        let cfg = RuntimeConfig {
+            pooling: false,
+            ..cfg
+        };
+        let (_engine, pooled) = build_engine(&cfg).expect("engine");
+        assert!(!pooled);
+    }
+}

@@ -1,0 +1,51 @@
+//! Switchboard plugin runtime: one wasmtime engine, a fresh store per run with the manifest's
+//! memory and time limits, and the capability-scoped host API.
+//!
+//! ```text
+//! Runtime::new(RuntimeConfig)            engine (pooled, epoch ticker), linker, compiled cache
+//!   └─ load_plugin(manifest, wasm, ..)   compile/cache → import check vs grants → InstancePre
+//!        └─ Plugin::run(RunInput)        fresh Store → instantiate → handle(event, run) → RunOutcome
+//! ```
+//!
+//! Module map: `engine` (engine, pooling fallback, epoch ticker), `cache` (compiled components on
+//! disk; the crate's only `unsafe`), `imports` (load-time grant check), `limits` (per-store
+//! limiter), `state` (store data, neutered WASI), `capabilities` (one file per WIT interface),
+//! `recorder` and `journal` (every host call recorded; effectful ones journaled), `logs` and
+//! `stdio` (capped run log), `redact` (secrets), `scope` (call-time scopes, rate), `kv_store`.
+//!
+//! No wasmtime type appears in this crate's public API.
+
+mod availability_cache;
+mod bindings;
+mod cache;
+mod capabilities;
+mod config;
+mod engine;
+mod error;
+pub mod event;
+mod imports;
+mod journal;
+mod kv_store;
+mod limits;
+mod logs;
+mod plugin;
+mod recorder;
+mod redact;
+mod run;
+mod runtime;
+mod scope;
+mod state;
+mod stdio;
+#[cfg(test)]
+mod test_support;
+
+pub use config::RuntimeConfig;
+pub use error::RuntimeError;
+pub use journal::{InMemoryJournal, Journal, JournalError, JournalKey};
+pub use kv_store::{FileKvStore, KvError, KvStore};
+pub use logs::{LogLevel, LogLine, LogSource};
+pub use plugin::Plugin;
+pub use recorder::{ActionOutcome, ActionRecord};
+pub use run::{RunInput, RunOutcome, RunStatus};
+pub use runtime::Runtime;
+pub use state::HostServices;

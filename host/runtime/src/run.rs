@@ -1,0 +1,127 @@
+//! What a run takes ([`RunInput`]) and gives back ([`RunOutcome`]), and how a finished call
+//! becomes a [`RunStatus`].
+
+use std::time::Duration;
+
+use crate::event::{PluginEvent, RunInfo};
+use crate::logs::LogLine;
+use crate::recorder::ActionRecord;
+
+/// One run of one plugin.
+#[derive(Debug, Clone)]
+pub struct RunInput {
+    pub event: PluginEvent,
+    pub run: RunInfo,
+    /// Answer Radist actions with synthetic results instead of calling Radist.
+    pub dry_run: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    Succeeded,
+    /// The plugin returned `err(message)`.
+    Failed(String),
+    /// The guest trapped (memory limit, stack overflow, unreachable, a host fault).
+    Trapped(String),
+    /// The run exceeded `limits.timeout_ms` (epoch deadline or wall clock).
+    TimedOut,
+    /// The run attempted something its manifest does not grant (first refusal).
+    Denied(String),
+}
+
+impl RunStatus {
+    /// `succeeded`, `failed`, `trapped`, `timed-out` or `denied`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed(_) => "failed",
+            RunStatus::Trapped(_) => "trapped",
+            RunStatus::TimedOut => "timed-out",
+            RunStatus::Denied(_) => "denied",
+        }
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub status: RunStatus,
+    /// Every host call, in order.
+    pub actions: Vec<ActionRecord>,
+    pub logs: Vec<LogLine>,
+    /// Whether the log hit `limits.log_bytes` (the last line says how much was dropped).
+    pub logs_truncated: bool,
+    /// Whole run: store, instantiation, call.
+    pub duration: Duration,
+    /// Store creation plus instantiation, for overhead benchmarks.
+    pub instantiate: Duration,
+}
+
+/// How the `handle` call ended, before denial is taken into account.
+pub(crate) enum CallEnd {
+    Returned(Result<(), String>),
+    Error(wasmtime::Error),
+    WallClockTimeout,
+}
+
+/// Maps the call's end and the run's first refusal to a status.
+pub(crate) fn status(end: CallEnd, denied: Option<String>) -> RunStatus {
+    let base = match end {
+        CallEnd::Returned(Ok(())) => RunStatus::Succeeded,
+        CallEnd::Returned(Err(message)) => RunStatus::Failed(message),
+        CallEnd::WallClockTimeout => RunStatus::TimedOut,
+        CallEnd::Error(err) => trap_status(&err),
+    };
+    match (base, denied) {
+        (s @ (RunStatus::Trapped(_) | RunStatus::TimedOut), _) => s,
+        (_, Some(message)) => RunStatus::Denied(message),
+        (s, None) => s,
+    }
+}
+
+fn trap_status(err: &wasmtime::Error) -> RunStatus {
+    if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+        return match trap {
+            wasmtime::Trap::Interrupt => RunStatus::TimedOut,
+            wasmtime::Trap::StackOverflow => {
+                RunStatus::Trapped("stack overflow: the plugin recursed too deeply".to_owned())
+            }
+            other => RunStatus::Trapped(format!("wasm trap: {other}")),
+        };
+    }
+    RunStatus::Trapped(err.root_cause().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denial_wins_over_success_and_failure_but_not_traps() {
+        let denied = || Some("no".to_owned());
+        let ok = status(CallEnd::Returned(Ok(())), denied());
+        assert_eq!(ok, RunStatus::Denied("no".into()));
+        let failed = status(CallEnd::Returned(Err("x".into())), denied());
+        assert_eq!(failed, RunStatus::Denied("no".into()));
+        assert_eq!(
+            status(CallEnd::WallClockTimeout, denied()),
+            RunStatus::TimedOut
+        );
+        let trap = wasmtime::Error::new(wasmtime::Trap::UnreachableCodeReached);
+        assert!(matches!(
+            status(CallEnd::Error(trap), denied()),
+            RunStatus::Trapped(_)
+        ));
+        assert_eq!(
+            status(CallEnd::Returned(Ok(())), None),
+            RunStatus::Succeeded
+        );
+    }
+
+    #[test]
+    fn interrupts_are_timeouts() {
+        let trap = wasmtime::Error::new(wasmtime::Trap::Interrupt);
+        assert_eq!(status(CallEnd::Error(trap), None), RunStatus::TimedOut);
+    }
+}

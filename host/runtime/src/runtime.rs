@@ -1,0 +1,155 @@
+//! [`Runtime`]: the engine, linker, compiled-component cache and epoch ticker shared by every
+//! plugin, and loading a plugin (compile or load from cache, check imports, pre-instantiate).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use switchboard_manifest::Manifest;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+use crate::availability_cache::AvailabilityCache;
+use crate::bindings::PluginPre;
+use crate::cache::ComponentCache;
+use crate::engine::{EpochTicker, build_engine};
+use crate::plugin::{Plugin, PluginInner};
+use crate::redact::Redactor;
+use crate::scope::TokenBucket;
+use crate::state::{HostServices, HostState, PluginShared};
+use crate::{RuntimeConfig, RuntimeError, capabilities, imports};
+
+/// Runs plugins. Create one per process and load every plugin through it.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) engine: Engine,
+    pub(crate) config: RuntimeConfig,
+    pub(crate) availability: Arc<AvailabilityCache>,
+    pooled: bool,
+    linker: Linker<HostState>,
+    cache: ComponentCache,
+    http: reqwest::Client,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// Builds the engine (pooled when possible), the linker with every capability, and starts
+    /// the epoch ticker.
+    pub fn new(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
+        config.validate()?;
+        let (engine, pooled) = build_engine(&config)?;
+        let mut linker = Linker::new(&engine);
+        capabilities::add_to_linker(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("cannot link the host API: {e}")))?;
+        let cache = ComponentCache::new(&engine, config.cache_dir.clone())?;
+        let ticker = EpochTicker::start(&engine, Duration::from_millis(config.epoch_tick_ms))?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| RuntimeError::Engine(format!("cannot build the http client: {e}")))?;
+        let ttl = Duration::from_millis(config.availability_ttl_ms);
+        let inner = RuntimeInner {
+            availability: Arc::new(AvailabilityCache::new(ttl)),
+            engine,
+            config,
+            pooled,
+            linker,
+            cache,
+            http,
+            _ticker: ticker,
+        };
+        Ok(Runtime {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Whether the pooling allocator is in use (false after a fallback or when disabled).
+    pub fn is_pooled(&self) -> bool {
+        self.inner.pooled
+    }
+
+    /// Loads the plugin a manifest describes from its wasm file.
+    ///
+    /// `manifest_file` names the manifest in error messages (e.g. `manifests/crm-sync.toml`).
+    pub fn load_plugin(
+        &self,
+        manifest: &Manifest,
+        manifest_file: &str,
+        wasm: &Path,
+        services: HostServices,
+    ) -> Result<Plugin, RuntimeError> {
+        let bytes = std::fs::read(wasm).map_err(|source| RuntimeError::ReadWasm {
+            plugin: manifest.plugin.name.as_str().to_owned(),
+            path: wasm.to_owned(),
+            source,
+        })?;
+        self.load_plugin_bytes(manifest, manifest_file, &bytes, services)
+    }
+
+    /// Like [`Runtime::load_plugin`], from bytes (binary or text component format).
+    pub fn load_plugin_bytes(
+        &self,
+        manifest: &Manifest,
+        manifest_file: &str,
+        wasm: &[u8],
+        services: HostServices,
+    ) -> Result<Plugin, RuntimeError> {
+        let name = manifest.plugin.name.as_str().to_owned();
+        self.check_limits(manifest, manifest_file)?;
+        let engine = &self.inner.engine;
+        let component = self.inner.cache.load(engine, &name, wasm)?;
+        let imports = imports::import_names(engine, &component);
+        imports::check_imports(manifest, manifest_file, &imports)?;
+        let link = |e: wasmtime::Error| RuntimeError::Link {
+            plugin: name.clone(),
+            message: format!("{e:#}"),
+        };
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(link)?;
+        let pre = PluginPre::new(pre).map_err(link)?;
+        let shared = self.shared(manifest, manifest_file, services);
+        Ok(Plugin::new(PluginInner {
+            runtime: Arc::clone(&self.inner),
+            shared: Arc::new(shared),
+            pre,
+            imports,
+        }))
+    }
+
+    fn check_limits(&self, manifest: &Manifest, file: &str) -> Result<(), RuntimeError> {
+        let wanted = manifest.limits.memory_mib;
+        let max = self.inner.config.max_memory_mib;
+        if wanted > max {
+            return Err(RuntimeError::Config(format!(
+                "{file}: `limits.memory_mib` = {wanted} is above the runtime's `max_memory_mib` ({max}); lower it or raise the host limit"
+            )));
+        }
+        Ok(())
+    }
+
+    fn shared(&self, manifest: &Manifest, file: &str, services: HostServices) -> PluginShared {
+        let per_minute = manifest
+            .capabilities
+            .messages
+            .as_ref()
+            .and_then(|m| m.per_minute);
+        let bucket =
+            per_minute.map(|n| Mutex::new(TokenBucket::per_minute(n.get(), Instant::now())));
+        PluginShared {
+            name: manifest.plugin.name.as_str().to_owned(),
+            manifest_file: file.to_owned(),
+            manifest: manifest.clone(),
+            redactor: Redactor::new(&services.secrets),
+            services,
+            send_bucket: bucket,
+            http: self.inner.http.clone(),
+        }
+    }
+}

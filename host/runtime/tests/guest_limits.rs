@@ -1,0 +1,250 @@
+//! End-to-end runs of tiny components (core WAT + the real `plugin.wit` metadata, encoded with
+//! wit-component): timeouts, memory and stack limits, log caps, load-time import checks and
+//! call-time denial. Real plugins built from Rust are exercised by the host/testing harness.
+
+use std::sync::Arc;
+
+use switchboard_runtime::event::{PluginEvent, RunInfo};
+use switchboard_runtime::{
+    FileKvStore, HostServices, RunInput, RunStatus, Runtime, RuntimeConfig, RuntimeError,
+};
+
+/// The allocator, memory and return area every test module shares.
+const PRELUDE: &str = r#"
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (i32.add (local.get 3) (i32.const 8))))
+    (local.get $p))
+"#;
+
+/// `handle` returning `ok`: the return area at 64 holds discriminant 0.
+const RETURN_OK: &str = "(i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)";
+
+fn component(imports: &str, body: &str) -> Vec<u8> {
+    let wat = format!(
+        "(module {imports} {PRELUDE}
+           (data (i32.const 128) \"kvv\")
+           (func (export \"handle\") (param i32) (result i32) {body}))"
+    );
+    let mut module = wat::parse_str(&wat).expect("core wat");
+    let mut resolve = wit_parser::Resolve::default();
+    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
+    let (pkg, _) = resolve.push_dir(wit).expect("wit");
+    let world = resolve.select_world(&[pkg], Some("plugin")).expect("world");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .expect("embed");
+    let mut encoder = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("module")
+        .validate(true);
+    encoder.encode().expect("component")
+}
+
+fn manifest(extra: &str) -> switchboard_manifest::Manifest {
+    let text = format!(
+        "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
+         [[trigger]]\non = [\"manual\"]\n{extra}"
+    );
+    switchboard_manifest::parse_manifest("manifests/t.toml", &text).expect("manifest")
+}
+
+fn services(dir: &std::path::Path) -> HostServices {
+    HostServices::new(Arc::new(FileKvStore::open(dir).expect("kv")))
+}
+
+fn input() -> RunInput {
+    RunInput {
+        event: PluginEvent::Manual("{}".into()),
+        run: RunInfo {
+            run_id: "run-1".into(),
+            event_id: "ev-1".into(),
+            attempt: 1,
+            is_replay: false,
+        },
+        dry_run: false,
+    }
+}
+
+async fn run(limits: &str, imports: &str, body: &str) -> switchboard_runtime::RunOutcome {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = RuntimeConfig {
+        max_concurrent_runs: 4,
+        max_memory_mib: 64,
+        ..Default::default()
+    };
+    let runtime = Runtime::new(config).expect("runtime");
+    let wasm = component(imports, body);
+    let plugin = runtime
+        .load_plugin_bytes(
+            &manifest(limits),
+            "manifests/t.toml",
+            &wasm,
+            services(dir.path()),
+        )
+        .expect("load");
+    plugin.run(input()).await
+}
+
+#[tokio::test]
+async fn a_trivial_handler_succeeds() {
+    let outcome = run("", "", RETURN_OK).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn an_infinite_loop_times_out() {
+    let outcome = run(
+        "[limits]\ntimeout_ms = 100\n",
+        "",
+        "(loop $l (br $l)) (unreachable)",
+    )
+    .await;
+    assert_eq!(outcome.status, RunStatus::TimedOut);
+}
+
+#[tokio::test]
+async fn a_memory_bomb_traps_naming_memory() {
+    let body = format!("(drop (memory.grow (i32.const 1000))) {RETURN_OK}");
+    let outcome = run("[limits]\nmemory_mib = 16\n", "", &body).await;
+    match outcome.status {
+        RunStatus::Trapped(m) => assert!(m.contains("memory limit of 16 MiB exceeded"), "{m}"),
+        other => panic!("expected a memory trap, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unbounded_recursion_traps_with_stack_overflow() {
+    let imports = "(func $r (param i32) (result i32) (call $r (local.get 0)))";
+    let outcome = run("", imports, "(call $r (local.get 0))").await;
+    match outcome.status {
+        RunStatus::Trapped(m) => assert!(m.contains("stack overflow"), "{m}"),
+        other => panic!("expected stack overflow, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_log_flood_is_capped_and_marked() {
+    let imports = r#"(import "switchboard:plugin/log@0.1.0" "log" (func $log (param i32 i32 i32)))
+                     (func $flood (local $i i32)
+                       (loop $l (call $log (i32.const 2) (i32.const 128) (i32.const 3))
+                         (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                         (br_if $l (i32.lt_u (local.get $i) (i32.const 10000)))))"#;
+    let body = format!("(call $flood) {RETURN_OK}");
+    let outcome = run("[limits]\nlog_bytes = 30\n", imports, &body).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert!(outcome.logs_truncated);
+    assert_eq!(outcome.logs.len(), 11);
+    let last = outcome.logs.last().expect("line");
+    assert_eq!(last.message, "log truncated: 29970 bytes dropped");
+}
+
+#[tokio::test]
+async fn an_ungranted_import_is_refused_at_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
+    let imports = r#"(import "switchboard:plugin/kv@0.1.0" "delete" (func (param i32 i32 i32)))"#;
+    let wasm = component(imports, RETURN_OK);
+    let err = runtime
+        .load_plugin_bytes(
+            &manifest(""),
+            "manifests/t.toml",
+            &wasm,
+            services(dir.path()),
+        )
+        .err()
+        .expect("refused");
+    assert!(matches!(err, RuntimeError::Imports { .. }));
+    let text = err.to_string();
+    assert!(
+        text.contains("imports `switchboard:plugin/kv@0.1.0` but its manifest does not grant it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add `[capabilities] kv = true` to manifests/t.toml"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_out_of_scope_call_makes_the_run_denied_even_if_swallowed() {
+    let imports =
+        r#"(import "switchboard:plugin/kv@0.1.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
+    // key "k" at 128, value "vv" at 129; the guest ignores the result and returns ok.
+    let body = format!(
+        "(call $set (i32.const 128) (i32.const 1) (i32.const 129) (i32.const 2) (i32.const 256)) {RETURN_OK}"
+    );
+    let outcome = run(
+        "[capabilities]\nkv = { max_value_bytes = 1 }\n",
+        imports,
+        &body,
+    )
+    .await;
+    match &outcome.status {
+        RunStatus::Denied(m) => assert!(m.contains("capabilities.kv.max_value_bytes"), "{m}"),
+        other => panic!("expected denied, got {other:?}"),
+    }
+    assert_eq!(outcome.actions.len(), 1);
+    assert_eq!(outcome.actions[0].kind, "kv.set");
+}
+
+#[tokio::test]
+async fn a_guest_blocked_in_a_host_call_still_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    // Accept and never answer, so the guest waits inside `http.send`.
+    let _server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let imports = format!(
+        r#"(import "switchboard:plugin/http@0.1.0" "send" (func $send (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))
+           (data (i32.const 512) "{url}")"#
+    );
+    let call = format!(
+        "(call $send (i32.const 0) (i32.const 512) (i32.const {}) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1024))",
+        url.len()
+    );
+    let grant = format!(
+        "[limits]\ntimeout_ms = 200\n[capabilities]\nhttp = {{ allow = [\"{}\"] }}\n",
+        url.trim_end_matches('/')
+    );
+    let outcome = run(&grant, &imports, &format!("{call} {RETURN_OK}")).await;
+    assert_eq!(outcome.status, RunStatus::TimedOut);
+}
+
+#[tokio::test]
+async fn a_second_attempt_replays_completed_actions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
+    let imports =
+        r#"(import "switchboard:plugin/kv@0.1.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
+    let body = format!(
+        "(call $set (i32.const 128) (i32.const 1) (i32.const 129) (i32.const 2) (i32.const 256)) {RETURN_OK}"
+    );
+    let wasm = component(imports, &body);
+    let manifest = manifest("[capabilities]\nkv = true\n");
+    let plugin = runtime
+        .load_plugin_bytes(&manifest, "manifests/t.toml", &wasm, services(dir.path()))
+        .expect("load");
+    let first = plugin.run(input()).await;
+    assert_eq!(first.status, RunStatus::Succeeded);
+    assert!(!first.actions[0].replayed);
+    let second = plugin.run(input()).await;
+    assert_eq!(second.status, RunStatus::Succeeded);
+    assert!(
+        second.actions[0].replayed,
+        "the second attempt must not write again"
+    );
+}
