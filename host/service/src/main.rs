@@ -1,0 +1,52 @@
+//! `switchboard`: the composition root. CLI, config loading, tracing and the wiring of the
+//! library crates. The only crate with `anyhow` in signatures and the only one that reads
+//! environment variables.
+
+mod check;
+mod cli;
+mod config;
+mod event_file;
+mod output;
+mod run;
+mod sandbox;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::dispatch(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,switchboard=info,radist_sandbox=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

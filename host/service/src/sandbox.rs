@@ -1,0 +1,139 @@
+//! The Radist the CLI talks to: `switchboard sandbox` serves the emulator; `run` uses a remote
+//! Radist when configured, or else an embedded sandbox into which the event's inbound message is
+//! injected first, so the chat it names exists.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use radist_connector::models::CompanyId;
+use radist_connector::webhook::EventKind;
+use radist_connector::{ClientConfig, RadistClient};
+use radist_sandbox::{Sandbox, SandboxConfig, SandboxHandle, Seed};
+use serde_json::{Value, json};
+use switchboard_manifest::RadistMode;
+
+use crate::cli::SandboxArgs;
+use crate::config::{LoadedConfig, host_secret};
+use crate::event_file::{Event, EventSource};
+use crate::output;
+
+/// `switchboard sandbox`: serve until Ctrl-C.
+pub async fn serve(args: SandboxArgs) -> anyhow::Result<std::process::ExitCode> {
+    let seed = match &args.seed {
+        Some(path) => Seed::from_file(path)?,
+        None => Seed::default(),
+    };
+    let handle = Sandbox::start(SandboxConfig {
+        listen: args.listen,
+        seed,
+        ..SandboxConfig::default()
+    })
+    .await?;
+    output::line(&format!(
+        "radist sandbox listening on {} (api key: {}, company {}); control endpoints under {}",
+        handle.base_url(),
+        handle.api_key(),
+        handle.company_id(),
+        handle.control_url()
+    ));
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    handle.shutdown().await?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// A Radist client and, in sandbox mode, the embedded sandbox behind it.
+pub struct RadistTarget {
+    pub client: RadistClient,
+    sandbox: Option<SandboxHandle>,
+}
+
+impl RadistTarget {
+    /// Connects as the host config says.
+    pub async fn connect(config: &LoadedConfig) -> anyhow::Result<RadistTarget> {
+        let radist = &config.host.radist;
+        let company = CompanyId(radist.company_id);
+        let timeout = Duration::from_millis(u64::from(radist.timeout_ms));
+        let (base_url, api_key, sandbox) = match &radist.mode {
+            RadistMode::Remote { base_url, api_key } => (
+                base_url.clone(),
+                host_secret(api_key, "radist.api_key")?,
+                None,
+            ),
+            RadistMode::Sandbox { listen } => {
+                let handle = Sandbox::start(SandboxConfig {
+                    listen: *listen,
+                    ..SandboxConfig::default()
+                })
+                .await?;
+                (handle.base_url(), handle.api_key().to_owned(), Some(handle))
+            }
+            _ => anyhow::bail!("this radist mode is not supported by this build"),
+        };
+        let base_url = base_url
+            .parse()
+            .with_context(|| format!("radist.base_url `{base_url}` is not a URL"))?;
+        let mut client_config = ClientConfig::new(api_key, company)
+            .with_base_url(base_url)
+            .with_timeout(timeout);
+        client_config.retry.max_retries = radist.max_retries;
+        let client = RadistClient::new(client_config)?;
+        Ok(RadistTarget { client, sandbox })
+    }
+
+    /// In the embedded sandbox, injects the event's inbound message so the chat exists, and
+    /// points the event at the sandbox's ids. Other events pass through.
+    pub async fn prepare(&self, event: Event) -> anyhow::Result<Event> {
+        let (Some(sandbox), EventSource::Webhook(webhook)) = (&self.sandbox, &event.source) else {
+            return Ok(event);
+        };
+        if webhook.kind != EventKind::MessageReceived {
+            return Ok(event);
+        }
+        let ids = inject(sandbox, webhook).await?;
+        let mut webhook = webhook.clone();
+        webhook.chat_id = ids["chat_id"]
+            .as_i64()
+            .map(radist_connector::models::ChatId);
+        webhook.contact_id = ids["contact_id"]
+            .as_i64()
+            .map(radist_connector::models::ContactId);
+        Event::new(EventSource::Webhook(webhook))
+    }
+
+    /// Stops the embedded sandbox, if any.
+    pub async fn shutdown(self) {
+        if let Some(handle) = self.sandbox {
+            let _ = handle.shutdown().await;
+        }
+    }
+}
+
+async fn inject(
+    sandbox: &SandboxHandle,
+    event: &radist_connector::webhook::NormalizedEvent,
+) -> anyhow::Result<Value> {
+    let chat = event.chat.as_ref();
+    let text = event
+        .message
+        .as_ref()
+        .and_then(|m| m.text.as_ref())
+        .map(|t| t.text.clone());
+    let body = json!({
+        "connection_id": event.connection_id.0,
+        "phone": chat.and_then(|c| c.phone.clone()),
+        "username": chat.and_then(|c| c.username.clone()),
+        "name": chat.and_then(|c| c.name.clone()),
+        "text": text.unwrap_or_default(),
+    });
+    let url = format!("{}/inbound", sandbox.control_url());
+    let response = reqwest::Client::new().post(&url).json(&body).send().await?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(
+        status.is_success(),
+        "the sandbox refused the event's inbound message ({status}): {answer}"
+    );
+    Ok(answer)
+}
