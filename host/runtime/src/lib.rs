@@ -11,7 +11,9 @@
 //! disk; the crate's only `unsafe`), `imports` (load-time grant check), `limits` (per-store
 //! limiter), `state` (store data, neutered WASI), `capabilities` (one file per WIT interface),
 //! `recorder` and `journal` (every host call recorded; effectful ones journaled), `logs` and
-//! `stdio` (capped run log), `redact` (secrets), `scope` (call-time scopes, rate), `kv_store`.
+//! `stdio` (capped run log), `redact` (secrets), `scope` (call-time scopes, rate), `kv_store`,
+//! `availability_cache` and `connection_kinds` (Radist answers shared by every run: WABA
+//! windows for a short TTL, which connections are WABA for the runtime's lifetime).
 //!
 //! No wasmtime type appears in this crate's public API.
 
@@ -20,6 +22,7 @@ mod bindings;
 mod cache;
 mod capabilities;
 mod config;
+mod connection_kinds;
 mod engine;
 mod error;
 pub mod event;

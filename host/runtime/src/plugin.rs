@@ -1,6 +1,5 @@
 //! [`Plugin`]: a loaded, pre-instantiated plugin, and one run of it in a fresh store.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,9 +7,6 @@ use wasmtime::Store;
 
 use crate::bindings::PluginPre;
 use crate::engine::deadline_ticks;
-use crate::event::{PluginEvent, SourceType};
-use crate::logs::LogBuffer;
-use crate::recorder::ActionRecorder;
 use crate::run::{CallEnd, RunInput, RunOutcome, status};
 use crate::runtime::RuntimeInner;
 use crate::state::{HostState, PluginShared, RunContext};
@@ -91,27 +87,8 @@ impl Plugin {
     }
 
     fn run_context(&self, input: &RunInput) -> RunContext {
-        let shared = &self.inner.shared;
-        let logs = LogBuffer::new(
-            shared.manifest.limits.log_bytes as usize,
-            shared.redactor.clone(),
-        );
-        let recorder = ActionRecorder::new(
-            input.run.run_id.clone(),
-            Arc::clone(&shared.services.journal),
-            shared.redactor.clone(),
-            input.dry_run,
-        );
-        let (known_chats, waba_chats) = chats_of(&input.event);
-        RunContext {
-            plugin: Arc::clone(shared),
-            recorder,
-            logs,
-            denied: None,
-            known_chats,
-            waba_chats,
-            availability: Arc::clone(&self.inner.runtime.availability),
-        }
+        let caches = self.inner.runtime.caches.clone();
+        RunContext::new(Arc::clone(&self.inner.shared), input, caches)
     }
 }
 
@@ -125,28 +102,4 @@ fn redact_status(status: crate::RunStatus, shared: &PluginShared) -> crate::RunS
         S::Denied(m) => S::Denied(r(m)),
         other => other,
     }
-}
-
-/// A set of (connection, chat) pairs.
-type ChatSet = HashSet<(i64, i64)>;
-
-/// (connection, chat) pairs the event vouches for, and which of them are WABA chats.
-fn chats_of(event: &PluginEvent) -> (ChatSet, ChatSet) {
-    let mut known = HashSet::new();
-    let mut waba = HashSet::new();
-    match event {
-        PluginEvent::MessageReceived(e) | PluginEvent::MessageSent(e) => {
-            known.insert((e.connection_id, e.chat_id));
-            if e.source_type == Some(SourceType::Waba) {
-                waba.insert((e.connection_id, e.chat_id));
-            }
-        }
-        PluginEvent::MessageDelivered(e)
-        | PluginEvent::MessageRead(e)
-        | PluginEvent::MessageFailed(e) => {
-            known.insert((e.connection_id, e.chat_id));
-        }
-        _ => {}
-    }
-    (known, waba)
 }

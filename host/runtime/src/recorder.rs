@@ -54,6 +54,13 @@ pub(crate) struct Pending {
     started: Instant,
 }
 
+impl Pending {
+    /// The action's sequence number within the run, from 1.
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq
+    }
+}
+
 /// Records the host calls of one run.
 pub(crate) struct ActionRecorder {
     run_key: String,
@@ -132,6 +139,11 @@ impl ActionRecorder {
             replayed,
             fingerprint: pending.key.fingerprint,
         });
+    }
+
+    /// The run's stable key (its run id).
+    pub(crate) fn run_key(&self) -> &str {
+        &self.run_key
     }
 
     pub(crate) fn is_dry_run(&self) -> bool {

@@ -2,21 +2,18 @@
 //! plugin, and loading a plugin (compile or load from cache, check imports, pre-instantiate).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use switchboard_manifest::Manifest;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
-use crate::availability_cache::AvailabilityCache;
 use crate::bindings::PluginPre;
 use crate::cache::ComponentCache;
 use crate::engine::{EpochTicker, build_engine};
 use crate::plugin::{Plugin, PluginInner};
-use crate::redact::Redactor;
-use crate::scope::TokenBucket;
-use crate::state::{HostServices, HostState, PluginShared};
+use crate::state::{HostServices, HostState, PluginShared, SharedCaches};
 use crate::{RuntimeConfig, RuntimeError, capabilities, imports};
 
 /// Runs plugins. Create one per process and load every plugin through it.
@@ -28,7 +25,8 @@ pub struct Runtime {
 pub(crate) struct RuntimeInner {
     pub(crate) engine: Engine,
     pub(crate) config: RuntimeConfig,
-    pub(crate) availability: Arc<AvailabilityCache>,
+    /// Radist answers shared by every run of every plugin.
+    pub(crate) caches: SharedCaches,
     pooled: bool,
     linker: Linker<HostState>,
     cache: ComponentCache,
@@ -47,13 +45,11 @@ impl Runtime {
             .map_err(|e| RuntimeError::Engine(format!("cannot link the host API: {e}")))?;
         let cache = ComponentCache::new(&engine, config.cache_dir.clone())?;
         let ticker = EpochTicker::start(&engine, Duration::from_millis(config.epoch_tick_ms))?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let http = plugin_http_client()
             .map_err(|e| RuntimeError::Engine(format!("cannot build the http client: {e}")))?;
         let ttl = Duration::from_millis(config.availability_ttl_ms);
         let inner = RuntimeInner {
-            availability: Arc::new(AvailabilityCache::new(ttl)),
+            caches: SharedCaches::new(ttl),
             engine,
             config,
             pooled,
@@ -135,21 +131,14 @@ impl Runtime {
     }
 
     fn shared(&self, manifest: &Manifest, file: &str, services: HostServices) -> PluginShared {
-        let per_minute = manifest
-            .capabilities
-            .messages
-            .as_ref()
-            .and_then(|m| m.per_minute);
-        let bucket =
-            per_minute.map(|n| Mutex::new(TokenBucket::per_minute(n.get(), Instant::now())));
-        PluginShared {
-            name: manifest.plugin.name.as_str().to_owned(),
-            manifest_file: file.to_owned(),
-            manifest: manifest.clone(),
-            redactor: Redactor::new(&services.secrets),
-            services,
-            send_bucket: bucket,
-            http: self.inner.http.clone(),
-        }
+        PluginShared::new(manifest, file, services, self.inner.http.clone())
     }
+}
+
+/// The client behind `http.send`: no automatic redirects (the capability follows them by hand,
+/// checking each hop against the allow list).
+pub(crate) fn plugin_http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
 }

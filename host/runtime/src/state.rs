@@ -3,17 +3,22 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use switchboard_manifest::Manifest;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::availability_cache::AvailabilityCache;
+use crate::connection_kinds::ConnectionKinds;
+use crate::event::{PluginEvent, SourceType};
 use crate::journal::{InMemoryJournal, Journal};
 use crate::kv_store::KvStore;
 use crate::limits::StoreLimiter;
 use crate::logs::{LogBuffer, LogSource};
 use crate::recorder::ActionRecorder;
 use crate::redact::Redactor;
+use crate::run::RunInput;
 use crate::scope::TokenBucket;
 use crate::stdio::CapturedOutput;
 
@@ -44,6 +49,24 @@ impl HostServices {
     }
 }
 
+/// What every run of every plugin of one runtime shares: caches of Radist answers.
+#[derive(Clone)]
+pub(crate) struct SharedCaches {
+    /// WABA availability answers with a short TTL.
+    pub(crate) availability: Arc<AvailabilityCache>,
+    /// Connection kinds (WABA or not), kept for the runtime's lifetime.
+    pub(crate) connections: Arc<ConnectionKinds>,
+}
+
+impl SharedCaches {
+    pub(crate) fn new(availability_ttl: Duration) -> Self {
+        SharedCaches {
+            availability: Arc::new(AvailabilityCache::new(availability_ttl)),
+            connections: Arc::new(ConnectionKinds::default()),
+        }
+    }
+}
+
 /// What every run of one plugin shares.
 pub(crate) struct PluginShared {
     pub(crate) name: String,
@@ -64,10 +87,58 @@ pub(crate) struct RunContext {
     pub(crate) denied: Option<String>,
     /// (connection, chat) pairs known to belong together (from the event or created chats).
     pub(crate) known_chats: HashSet<(i64, i64)>,
-    /// (connection, chat) pairs known to be WABA chats.
+    /// (connection, chat) pairs the event says are WABA chats (other chats: see `caches`).
     pub(crate) waba_chats: HashSet<(i64, i64)>,
-    /// Shared across runs: WABA availability answers with a short TTL.
-    pub(crate) availability: Arc<crate::availability_cache::AvailabilityCache>,
+    /// Shared across runs and plugins: availability windows and connection kinds.
+    pub(crate) caches: SharedCaches,
+}
+
+impl PluginShared {
+    /// A plugin's shared state; the send bucket starts full.
+    pub(crate) fn new(
+        manifest: &Manifest,
+        manifest_file: &str,
+        services: HostServices,
+        http: reqwest::Client,
+    ) -> Self {
+        let per_minute = manifest.capabilities.messages.as_ref();
+        let bucket = per_minute
+            .and_then(|m| m.per_minute)
+            .map(|n| Mutex::new(TokenBucket::per_minute(n.get(), Instant::now())));
+        PluginShared {
+            name: manifest.plugin.name.as_str().to_owned(),
+            manifest_file: manifest_file.to_owned(),
+            manifest: manifest.clone(),
+            redactor: Redactor::new(&services.secrets),
+            services,
+            send_bucket: bucket,
+            http,
+        }
+    }
+}
+
+impl RunContext {
+    /// A fresh context for one run of `plugin`.
+    pub(crate) fn new(plugin: Arc<PluginShared>, input: &RunInput, caches: SharedCaches) -> Self {
+        let log_bytes = plugin.manifest.limits.log_bytes as usize;
+        let logs = LogBuffer::new(log_bytes, plugin.redactor.clone());
+        let recorder = ActionRecorder::new(
+            input.run.run_id.clone(),
+            Arc::clone(&plugin.services.journal),
+            plugin.redactor.clone(),
+            input.dry_run,
+        );
+        let (known_chats, waba_chats) = chats_of(&input.event);
+        RunContext {
+            plugin,
+            recorder,
+            logs,
+            denied: None,
+            known_chats,
+            waba_chats,
+            caches,
+        }
+    }
 }
 
 /// The data of one store.
@@ -108,4 +179,28 @@ fn neutered_wasi(logs: &LogBuffer) -> WasiCtx {
         .allow_ip_name_lookup(false)
         .socket_addr_check(|_, _| Box::pin(async { false }))
         .build()
+}
+
+/// A set of (connection, chat) pairs.
+type ChatSet = HashSet<(i64, i64)>;
+
+/// (connection, chat) pairs the event vouches for, and which of them are WABA chats.
+fn chats_of(event: &PluginEvent) -> (ChatSet, ChatSet) {
+    let mut known = HashSet::new();
+    let mut waba = HashSet::new();
+    match event {
+        PluginEvent::MessageReceived(e) | PluginEvent::MessageSent(e) => {
+            known.insert((e.connection_id, e.chat_id));
+            if e.source_type == Some(SourceType::Waba) {
+                waba.insert((e.connection_id, e.chat_id));
+            }
+        }
+        PluginEvent::MessageDelivered(e)
+        | PluginEvent::MessageRead(e)
+        | PluginEvent::MessageFailed(e) => {
+            known.insert((e.connection_id, e.chat_id));
+        }
+        _ => {}
+    }
+    (known, waba)
 }

@@ -1,5 +1,6 @@
 //! `chats`: create (or find) a chat, granted by `capabilities.chats` for its connections.
-//! Journaled; the created (connection, chat) pair is trusted by later sends in the run.
+//! Journaled; the created (connection, chat) pair is trusted by later sends in the run. Dry runs
+//! answer synthetic, per-action chat (and contact) ids without calling Radist.
 
 use serde_json::{Value, json};
 
@@ -10,7 +11,8 @@ use radist_connector::models::{
 use super::radist::{self, CallError};
 use super::wit::chats::{ChatRef, ChatTarget, CreateChatRequest, Host};
 use super::wit::types::Error;
-use crate::state::HostState;
+use crate::recorder::Pending;
+use crate::state::{HostState, RunContext};
 
 impl Host for HostState {
     async fn create_chat(
@@ -35,7 +37,7 @@ impl Host for HostState {
         let replayed = prior.is_some();
         let result = match prior {
             Some(v) => from_json(&v).ok_or(CallError::NotConfigured),
-            None if ctx.recorder.is_dry_run() => Ok(dry_run(&req)),
+            None if ctx.recorder.is_dry_run() => Ok(dry_run(ctx, &pending, &req)),
             None => match radist::client(ctx) {
                 Ok(c) => c
                     .create_chat(&wire)
@@ -83,11 +85,16 @@ fn to_wire(req: &CreateChatRequest) -> Wire {
     wire
 }
 
-fn dry_run(req: &CreateChatRequest) -> ChatRef {
+fn dry_run(ctx: &RunContext, pending: &Pending, req: &CreateChatRequest) -> ChatRef {
+    let contact = match &req.target {
+        ChatTarget::Contact(c) => Some(*c),
+        _ => req.contact_id,
+    };
+    let contact = contact.unwrap_or_else(|| radist::dry_run_number(ctx, pending, "contact"));
     ChatRef {
         connection_id: req.connection_id,
-        chat_id: 0,
-        contact_id: req.contact_id,
+        chat_id: radist::dry_run_number(ctx, pending, "chat"),
+        contact_id: Some(contact),
         created_chat: false,
         created_contact: false,
     }

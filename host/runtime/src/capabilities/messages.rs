@@ -1,16 +1,33 @@
-//! `messages`: send a message, granted by `capabilities.messages`: connection and type scopes,
-//! a per-plugin token bucket (`per_minute`), chat ownership, the WABA 24-hour window for
-//! non-template messages, then the connector (which validates before any HTTP). Journaled: a
-//! send completed in an earlier attempt is answered with `replayed = true`, not sent again.
+//! `messages`: send a message, granted by `capabilities.messages`.
+//!
+//! The checks, in order, each answering before any request reaches Radist:
+//! 1. grant, connection and message-type scopes → `denied` (the run becomes `denied`);
+//! 2. the connector's outgoing validators → `invalid` with every field path;
+//! 3. the journal: a send completed in an earlier attempt of the run (same run id, sequence
+//!    number and request) is answered with `replayed = true`, not sent again;
+//! 4. the send rate: `per_minute` is a per-plugin token bucket shared by all its runs (bursts up
+//!    to `per_minute`, refilled continuously). Past it the call answers `rate-limited(ms)` with
+//!    the wait until the next token — not `denied`: the grant allows sending, only not yet, so
+//!    the run is not marked denied and the plugin may wait or let the run be retried;
+//! 5. chat ownership: the (connection, chat) pair must be vouched for by the event or a chat
+//!    created in the run, or confirmed by Radist (`not-found` otherwise);
+//! 6. the WABA 24-hour window for non-template messages to WABA chats — chats the event marks
+//!    WABA, or any chat on a connection Radist reports as WABA → `window-closed` with details.
+//!
+//! Dry runs stop before Radist and answer a synthetic, per-action message id.
 
 use std::time::Instant;
 
+use radist_connector::RadistError;
+use radist_connector::models::SendMessageRequest;
+use radist_connector::validate::{ValidateOptions, validate_send};
 use serde_json::{Value, json};
 
 use super::outgoing::{message_types, to_request};
 use super::radist::{self, CallError};
 use super::wit::messages::{Content, Host, Outgoing, Sent};
 use super::wit::types::{Datetime, Error, WindowClosed};
+use crate::recorder::Pending;
 use crate::scope::{check_connection, check_message_type};
 use crate::state::{HostState, RunContext};
 
@@ -23,6 +40,11 @@ impl Host for HostState {
         let pending = ctx.recorder.begin("messages.send", request);
         if let Err(m) = check_scope(ctx, &msg) {
             return Ok(Err(ctx.deny(pending, m)));
+        }
+        let violations = validate_send(&wire, &ValidateOptions::default());
+        if !violations.is_empty() {
+            let invalid = CallError::Radist(RadistError::Invalid(violations));
+            return Ok(Err(ctx.fail(pending, radist::guest_error(&invalid))));
         }
         if let Some(prior) = ctx.recorder.prior(&pending).await?
             && let Some(sent) = sent_from_json(&prior)
@@ -37,23 +59,9 @@ impl Host for HostState {
             return Ok(Err(ctx.fail(pending, e)));
         }
         let result = if ctx.recorder.is_dry_run() {
-            Ok(dry_run_sent(ctx))
+            Ok(dry_run_sent(ctx, &pending))
         } else {
-            match radist::client(ctx) {
-                Ok(c) => c
-                    .send_message(&wire)
-                    .await
-                    .map_err(CallError::from)
-                    .map(|r| Sent {
-                        message_id: r.message.message_id.0.to_string(),
-                        created_at: Datetime {
-                            seconds: r.message.created_at.timestamp(),
-                            nanoseconds: r.message.created_at.timestamp_subsec_nanos(),
-                        },
-                        replayed: false,
-                    }),
-                Err(e) => Err(e),
-            }
+            deliver(ctx, &wire).await
         };
         match result {
             Ok(sent) => {
@@ -65,6 +73,19 @@ impl Host for HostState {
             Err(e) => Ok(Err(ctx.fail(pending, radist::guest_error(&e)))),
         }
     }
+}
+
+/// Sends through the connector.
+async fn deliver(ctx: &RunContext, wire: &SendMessageRequest) -> Result<Sent, CallError> {
+    let r = radist::client(ctx)?.send_message(wire).await?;
+    Ok(Sent {
+        message_id: r.message.message_id.0.to_string(),
+        created_at: Datetime {
+            seconds: r.message.created_at.timestamp(),
+            nanoseconds: r.message.created_at.timestamp_subsec_nanos(),
+        },
+        replayed: false,
+    })
 }
 
 /// Grant, connection and message-type scopes.
@@ -101,8 +122,13 @@ async fn precheck(ctx: &mut RunContext, msg: &Outgoing) -> Result<(), Error> {
     radist::verify_chat(ctx, conn, chat)
         .await
         .map_err(|e| radist::guest_error(&e))?;
-    let is_template = matches!(msg.content, Content::WabaTemplate(_));
-    if is_template || !ctx.waba_chats.contains(&(conn, chat)) {
+    if matches!(msg.content, Content::WabaTemplate(_)) {
+        return Ok(());
+    }
+    let waba = radist::is_waba(ctx, conn, chat)
+        .await
+        .map_err(|e| radist::guest_error(&e))?;
+    if !waba {
         return Ok(());
     }
     let window = radist::window(ctx, conn, chat)
@@ -121,10 +147,9 @@ async fn precheck(ctx: &mut RunContext, msg: &Outgoing) -> Result<(), Error> {
     }))
 }
 
-fn dry_run_sent(ctx: &RunContext) -> Sent {
-    let _ = ctx;
+fn dry_run_sent(ctx: &RunContext, pending: &Pending) -> Sent {
     Sent {
-        message_id: radist::dry_run_id("message", 0),
+        message_id: radist::dry_run_uuid(ctx, pending, "message"),
         created_at: super::clock::system_now(),
         replayed: false,
     }

@@ -105,3 +105,6 @@ fn describe(error: &Error) -> String {
         Error::Upstream(u) => json!({"status": u.status, "message": u.message}).to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

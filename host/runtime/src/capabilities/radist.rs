@@ -1,15 +1,21 @@
 //! Shared Radist plumbing for the Radist-backed capabilities (not itself a capability): the
-//! client, dry-run answers, chat-ownership checks, the cached WABA window, and mapping
+//! client, dry-run answers and ids, chat-ownership checks, which connections are WABA (learned
+//! from Radist, cached for the runtime's lifetime), the cached WABA window, and mapping
 //! [`RadistError`] to the guest's short typed errors.
 
 use std::time::Instant;
 
-use radist_connector::models::{ChatAvailability, ChatId as RChat, ConnectionId as RConn};
+use radist_connector::models::{
+    ChatAvailability, ChatId as RChat, ConnectionId as RConn, ConnectionKind as RKind,
+};
 use radist_connector::{RadistClient, RadistError};
+use sha2::{Digest, Sha256};
 
 use super::upstream;
 use super::wit::types::{Error, FieldError};
 use crate::availability_cache::Window;
+use crate::connection_kinds::ConnectionKind;
+use crate::recorder::Pending;
 use crate::state::RunContext;
 
 /// Why a Radist call did not produce a result.
@@ -103,6 +109,33 @@ pub(crate) async fn verify_chat(
     Ok(())
 }
 
+/// Whether `chat` on `connection` is a WABA chat: the event says so, or the connection's kind
+/// (asked of Radist once per connection and runtime) is WABA. Dry runs never ask Radist and
+/// treat chats the event does not vouch for as non-WABA. A failed lookup fails the send (with
+/// the lookup's error, e.g. a retryable `upstream`) rather than risk a send outside the window.
+pub(crate) async fn is_waba(
+    ctx: &mut RunContext,
+    connection: i64,
+    chat: i64,
+) -> Result<bool, CallError> {
+    if ctx.waba_chats.contains(&(connection, chat)) {
+        return Ok(true);
+    }
+    if ctx.recorder.is_dry_run() {
+        return Ok(false);
+    }
+    if let Some(kind) = ctx.caches.connections.get(connection) {
+        return Ok(kind == ConnectionKind::Waba);
+    }
+    let found = client(ctx)?.get_connection(RConn(connection)).await?;
+    let kind = match found.kind {
+        RKind::Waba(_) => ConnectionKind::Waba,
+        _ => ConnectionKind::Other,
+    };
+    ctx.caches.connections.put(connection, kind);
+    Ok(kind == ConnectionKind::Waba)
+}
+
 /// The chat's WABA window, from the shared cache when fresh.
 pub(crate) async fn window(
     ctx: &mut RunContext,
@@ -113,13 +146,15 @@ pub(crate) async fn window(
         return Ok(dry_run_window());
     }
     let now = Instant::now();
-    if let Some(w) = ctx.availability.get((connection, chat), now) {
+    if let Some(w) = ctx.caches.availability.get((connection, chat), now) {
         return Ok(w);
     }
     let (c, h) = ids(connection, chat);
     let answer = client(ctx)?.chat_availability(c, h).await?;
     let w = to_window(&answer);
-    ctx.availability.put((connection, chat), w.clone(), now);
+    ctx.caches
+        .availability
+        .put((connection, chat), w.clone(), now);
     Ok(w)
 }
 
@@ -145,7 +180,34 @@ fn dry_run_window() -> Window {
     }
 }
 
-/// A plausible synthetic id for dry runs.
-pub(crate) fn dry_run_id(prefix: &str, seq_hint: usize) -> String {
-    format!("dry-run-{prefix}-{seq_hint}")
+/// A synthetic Radist-style id (`1_000_000_000..2_000_000_000`, within the API's 32-bit id
+/// range) for a dry run's action: unique per (run, action, `what`), and the same when the run
+/// is replayed.
+pub(crate) fn dry_run_number(ctx: &RunContext, pending: &Pending, what: &str) -> i64 {
+    let digest = dry_run_digest(ctx, pending, what);
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    1_000_000_000 + i64::try_from(u64::from_be_bytes(head) % 1_000_000_000).unwrap_or(0)
+}
+
+/// A synthetic message id shaped like Radist's (a version-4 UUID), as [`dry_run_number`].
+pub(crate) fn dry_run_uuid(ctx: &RunContext, pending: &Pending, what: &str) -> String {
+    let mut b = dry_run_digest(ctx, pending, what);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex = crate::cache::hex(&b[..16]);
+    let parts = [
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..],
+    ];
+    parts.join("-")
+}
+
+fn dry_run_digest(ctx: &RunContext, pending: &Pending, what: &str) -> [u8; 32] {
+    let run = ctx.recorder.run_key();
+    let text = format!("dry-run\n{run}\n{}\n{what}", pending.seq());
+    Sha256::digest(text.as_bytes()).into()
 }
