@@ -69,7 +69,7 @@ pub(crate) enum CallEnd {
 pub(crate) fn status(end: CallEnd, denied: Option<String>) -> RunStatus {
     let base = match end {
         CallEnd::Returned(Ok(())) => RunStatus::Succeeded,
-        CallEnd::Returned(Err(message)) => RunStatus::Failed(message),
+        CallEnd::Returned(Err(message)) => RunStatus::Failed(bounded(message)),
         CallEnd::WallClockTimeout => RunStatus::TimedOut,
         CallEnd::Error(err) => trap_status(&err),
     };
@@ -78,6 +78,25 @@ pub(crate) fn status(end: CallEnd, denied: Option<String>) -> RunStatus {
         (_, Some(message)) => RunStatus::Denied(message),
         (s, None) => s,
     }
+}
+
+/// The most bytes of a plugin's error message kept in the run's status; the rest is dropped, so
+/// a plugin returning megabytes cannot bloat the run history.
+pub(crate) const MAX_STATUS_MESSAGE_BYTES: usize = 4096;
+
+/// `message` cut to [`MAX_STATUS_MESSAGE_BYTES`] on a character boundary, saying how much was cut.
+fn bounded(mut message: String) -> String {
+    if message.len() <= MAX_STATUS_MESSAGE_BYTES {
+        return message;
+    }
+    let dropped = message.len() - MAX_STATUS_MESSAGE_BYTES;
+    let mut end = MAX_STATUS_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message.truncate(end);
+    message.push_str(&format!("… ({dropped} more bytes dropped)"));
+    message
 }
 
 fn trap_status(err: &wasmtime::Error) -> RunStatus {
@@ -96,6 +115,22 @@ fn trap_status(err: &wasmtime::Error) -> RunStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_failure_messages_are_cut_on_a_char_boundary() {
+        let long = "я".repeat(MAX_STATUS_MESSAGE_BYTES);
+        let RunStatus::Failed(message) = status(CallEnd::Returned(Err(long)), None) else {
+            panic!("expected failed");
+        };
+        assert!(
+            message.len() < MAX_STATUS_MESSAGE_BYTES + 64,
+            "{}",
+            message.len()
+        );
+        assert!(message.ends_with("(4096 more bytes dropped)"), "{message}");
+        let short = status(CallEnd::Returned(Err("bad config".into())), None);
+        assert_eq!(short, RunStatus::Failed("bad config".into()));
+    }
 
     #[test]
     fn denial_wins_over_success_and_failure_but_not_traps() {

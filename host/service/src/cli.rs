@@ -15,7 +15,7 @@ pub struct Cli {
         long,
         global = true,
         env = "SWITCHBOARD_CONFIG",
-        default_value = "manifests/switchboard.toml"
+        default_value = "switchboard.toml"
     )]
     pub config: PathBuf,
     /// More logging (-v, -vv); `RUST_LOG` overrides.

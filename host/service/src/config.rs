@@ -39,7 +39,7 @@ impl LoadedConfig {
     pub fn read(file: &Path) -> anyhow::Result<LoadedConfig> {
         let text = std::fs::read_to_string(file).with_context(|| {
             format!(
-                "cannot read the host config {}; pass --config FILE or create it (see manifests/switchboard.toml)",
+                "cannot read the host config {}; pass --config FILE or create it (see switchboard.toml at the repository root)",
                 file.display()
             )
         })?;

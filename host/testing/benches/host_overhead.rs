@@ -1,0 +1,113 @@
+//! Host overhead per run: a fresh store, instantiation and a call of the trivial `ok` handler
+//! (the hostile plugin under the `bystander` manifest), no Radist. Prints median and p99 for the
+//! pooling and the on-demand allocator, and the machine it ran on. Prints figures, asserts none.
+//!
+//! `cargo bench -p switchboard-testing --bench host_overhead` (`RUNS=N` to change the count).
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard_runtime::{FileKvStore, HostServices, RunInput, RunStatus, Runtime, RuntimeConfig};
+use switchboard_testing::{build_plugins, events, repo_root};
+
+const WARM_UP: usize = 200;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5_000);
+    build_plugins()?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "host overhead per run (store + instantiate + call `ok`, no Radist), {runs} runs"
+    )?;
+    writeln!(out, "machine: {} cpus, {}", cpus(), cpu_model())?;
+    for pooling in [true, false] {
+        let figures = tokio.block_on(measure(pooling, runs))?;
+        writeln!(out, "{figures}")?;
+    }
+    Ok(())
+}
+
+async fn measure(pooling: bool, runs: usize) -> Result<String, Box<dyn std::error::Error>> {
+    let runtime = Runtime::new(RuntimeConfig {
+        pooling,
+        ..RuntimeConfig::default()
+    })?;
+    let file = repo_root().join("host/testing/manifests/bystander.toml");
+    let manifest =
+        switchboard_manifest::parse_manifest("bystander.toml", &std::fs::read_to_string(&file)?)?;
+    let wasm = file.parent().unwrap_or(&file).join(&manifest.plugin.wasm);
+    let kv_dir = tempfile::tempdir()?;
+    let services = HostServices::new(Arc::new(FileKvStore::open(kv_dir.path())?));
+    let plugin = runtime.load_plugin(&manifest, "bystander.toml", &wasm, services)?;
+    let event = events::manual(&json!({"mode": "ok"}));
+    let mut totals = Vec::with_capacity(runs);
+    let mut instantiations = Vec::with_capacity(runs);
+    for i in 0..WARM_UP + runs {
+        let run = switchboard_runtime::event::RunInfo {
+            run_id: format!("bench-{i}"),
+            event_id: format!("bench-{i}"),
+            attempt: 1,
+            is_replay: false,
+        };
+        let outcome = plugin
+            .run(RunInput {
+                event: event.clone(),
+                run,
+                dry_run: false,
+            })
+            .await;
+        if outcome.status != RunStatus::Succeeded {
+            return Err(format!("run {i} ended {:?}", outcome.status).into());
+        }
+        if i >= WARM_UP {
+            totals.push(outcome.duration);
+            instantiations.push(outcome.instantiate);
+        }
+    }
+    let allocator = match (pooling, runtime.is_pooled()) {
+        (true, true) => "pooling  ",
+        (true, false) => "pooling (fell back to on-demand)",
+        _ => "on-demand",
+    };
+    Ok(format!(
+        "{allocator}: run median {:>8.1?} p99 {:>8.1?} | instantiate median {:>8.1?} p99 {:>8.1?}",
+        percentile(&mut totals, 50.0),
+        percentile(&mut totals, 99.0),
+        percentile(&mut instantiations, 50.0),
+        percentile(&mut instantiations, 99.0),
+    ))
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let last = samples.len().saturating_sub(1);
+    samples
+        .get(((last as f64) * p / 100.0).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn cpu_model() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    info.lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown cpu".to_owned())
+}

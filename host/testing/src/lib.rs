@@ -1,0 +1,25 @@
+//! `switchboard-testing`: test Switchboard plugins the way they run in production.
+//!
+//! - [`build_plugins`] builds the `plugins/` workspace from source for `wasm32-wasip2` once per
+//!   test process (adding the target with rustup when missing) and finds each plugin's `.wasm`.
+//! - The plugin test harness starts an embedded Radist sandbox on `127.0.0.1:0`, loads a plugin
+//!   with its manifest through `switchboard-runtime`, runs it on an event and returns the run
+//!   outcome (status, recorded host calls, logs), plus what the sandbox saw.
+//!
+//! The hostile-plugin tests, the example plugins' end-to-end tests and the host-overhead
+//! benchmark live in this crate's `tests/` and `benches/`.
+
+mod build;
+pub mod events;
+mod harness;
+mod sandbox;
+
+pub use build::{
+    BuildError, PLUGIN_TARGET, PluginArtifacts, build_plugins, plugins_workspace, repo_root,
+};
+pub use harness::{HarnessError, PluginHarness, Secrets, TestPlugin};
+pub use sandbox::{Delivered, Inbound, TestSandbox};
+/// The runtime types a test looks at.
+pub use switchboard_runtime::{
+    ActionOutcome, ActionRecord, LogLine, RunOutcome, RunStatus, RuntimeConfig,
+};

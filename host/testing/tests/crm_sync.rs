@@ -1,0 +1,197 @@
+//! The crm-sync example plugin end to end, with its shipped manifest pointed at a tiny CRM
+//! served by this test on `127.0.0.1:0`, and the Radist sandbox.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use switchboard_testing::{PluginHarness, RunStatus, Secrets, TestPlugin, events, repo_root};
+
+const TOKEN: &str = "crm-secret-token";
+
+/// What the CRM received.
+#[derive(Default)]
+struct CrmLog {
+    contacts: Vec<Value>,
+    contacted: Vec<(String, Value)>,
+    unauthorized: usize,
+}
+
+#[derive(Clone)]
+struct Crm {
+    log: Arc<Mutex<CrmLog>>,
+    leads: Arc<Mutex<Value>>,
+}
+
+impl Crm {
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+            == Some(&format!("Bearer {TOKEN}"));
+        if !ok {
+            self.log.lock().unwrap().unauthorized += 1;
+        }
+        ok
+    }
+}
+
+async fn create_contact(
+    State(crm): State<Crm>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    if !crm.authorized(&headers) {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "token"})));
+    }
+    let mut log = crm.log.lock().unwrap();
+    log.contacts.push(body);
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": format!("crm-{}", log.contacts.len())})),
+    )
+}
+
+async fn pending(State(crm): State<Crm>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    if !crm.authorized(&headers) {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "token"})));
+    }
+    (StatusCode::OK, Json(crm.leads.lock().unwrap().clone()))
+}
+
+async fn contacted(
+    State(crm): State<Crm>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> StatusCode {
+    if !crm.authorized(&headers) {
+        return StatusCode::UNAUTHORIZED;
+    }
+    crm.log.lock().unwrap().contacted.push((id, body));
+    StatusCode::NO_CONTENT
+}
+
+/// Starts the CRM; returns it and its origin (`http://127.0.0.1:PORT`).
+async fn start_crm() -> (Crm, String) {
+    let crm = Crm {
+        log: Arc::default(),
+        leads: Arc::new(Mutex::new(json!([]))),
+    };
+    let app = Router::new()
+        .route("/api/contacts", post(create_contact))
+        .route("/api/leads/pending", get(pending))
+        .route("/api/leads/{id}/contacted", post(contacted))
+        .with_state(crm.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (crm, origin)
+}
+
+async fn start() -> (PluginHarness, TestPlugin, Crm) {
+    let (crm, origin) = start_crm().await;
+    let harness = PluginHarness::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let file = repo_root().join("manifests/crm-sync.toml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("https://crm.example.com", &origin);
+    let secrets = Secrets::from([("crm_token".to_owned(), TOKEN.to_owned())]);
+    let plugin = harness
+        .load_with(&file, Some(&text), &secrets)
+        .unwrap_or_else(|e| panic!("{e}"));
+    (harness, plugin, crm)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_contact_is_posted_once() {
+    let (h, plugin, crm) = start().await;
+    let (delivered, first) = h
+        .inbound_text(70001, "79990003344", "Здравствуйте, хочу заказать")
+        .await
+        .unwrap();
+    let outcome = h.run(&plugin, first).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
+    let recorded =
+        serde_json::to_string(&outcome.actions).unwrap() + &format!("{:?}", outcome.logs);
+    assert!(
+        !recorded.contains(TOKEN),
+        "the token never reaches actions or logs"
+    );
+    {
+        let log = crm.log.lock().unwrap();
+        assert_eq!(log.unauthorized, 0);
+        assert_eq!(log.contacts.len(), 1);
+        assert_eq!(log.contacts[0]["contact_id"], json!(delivered.contact_id));
+        assert_eq!(log.contacts[0]["phone"], json!("79990003344"));
+        assert_eq!(
+            log.contacts[0]["message"]["text"],
+            json!("Здравствуйте, хочу заказать")
+        );
+    }
+    let (_, second) = h
+        .inbound_text(70001, "79990003344", "Вы тут?")
+        .await
+        .unwrap();
+    assert_eq!(h.run(&plugin, second).await.status, RunStatus::Succeeded);
+    assert_eq!(
+        crm.log.lock().unwrap().contacts.len(),
+        1,
+        "kv remembers the contact"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_leads_get_a_template_once() {
+    let (h, plugin, crm) = start().await;
+    let (known, _) = h
+        .inbound_text(70001, "79990005566", "old customer")
+        .await
+        .unwrap();
+    *crm.leads.lock().unwrap() = json!([
+        {"lead_id": 101, "contact_id": known.contact_id, "phone": "79990005566", "name": "Борис"},
+        {"lead_id": "L-2", "phone": "79990007788", "name": "Анна"},
+    ]);
+    let slot = events::now().seconds;
+    let outcome = h
+        .run(&plugin, events::schedule("0 0 9 * * Mon-Fri", slot))
+        .await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
+    let sent = h.sandbox().sent(None).await.unwrap();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent.iter().any(|s| s["chat_id"] == json!(known.chat_id)),
+        "lead 101 is written to in its contact's chat"
+    );
+    for message in &sent {
+        let request = message["request"].to_string();
+        assert!(request.contains("order_ready"), "{request}");
+    }
+    assert!(
+        sent.iter()
+            .any(|s| s["request"].to_string().contains("Анна"))
+    );
+    let contacted: Vec<String> = crm
+        .log
+        .lock()
+        .unwrap()
+        .contacted
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(contacted, ["101", "L-2"]);
+
+    let rerun = h
+        .run(&plugin, events::schedule("0 0 9 * * Mon-Fri", slot))
+        .await;
+    assert_eq!(rerun.status, RunStatus::Succeeded, "{:?}", rerun.logs);
+    assert_eq!(
+        h.sandbox().sent(None).await.unwrap().len(),
+        2,
+        "a rerun sends nothing again"
+    );
+    assert_eq!(crm.log.lock().unwrap().contacted.len(), 2);
+}
