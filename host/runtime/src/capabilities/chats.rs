@@ -1,6 +1,8 @@
 //! `chats`: create (or find) a chat, granted by `capabilities.chats` for its connections.
 //! Journaled; the created (connection, chat) pair is trusted by later sends in the run. Dry runs
-//! answer synthetic, per-action chat (and contact) ids without calling Radist.
+//! answer synthetic, per-action chat (and contact) ids without calling Radist. A `contact` target
+//! is resolved to the contact's phone (or a chat username) first, so it works on sources that
+//! create chats by phone.
 
 use serde_json::{Value, json};
 
@@ -39,8 +41,7 @@ impl Host for HostState {
             Some(v) => from_json(&v).ok_or(CallError::NotConfigured),
             None if ctx.recorder.is_dry_run() => Ok(dry_run(ctx, &pending, &req)),
             None => match radist::client(ctx) {
-                Ok(c) => c
-                    .create_chat(&wire)
+                Ok(c) => create(&c, wire)
                     .await
                     .map_err(CallError::from)
                     .map(|r| ChatRef {
@@ -83,6 +84,34 @@ fn to_wire(req: &CreateChatRequest) -> Wire {
         wire = wire.with_name(name.clone());
     }
     wire
+}
+
+async fn create(
+    client: &radist_connector::RadistClient,
+    wire: Wire,
+) -> Result<radist_connector::models::CreateChatResponse, radist_connector::RadistError> {
+    let wire = resolve_contact(client, wire).await?;
+    client.create_chat(&wire).await
+}
+
+/// A `contact` target names no messenger identifier, and Radist needs one for most sources:
+/// use the contact's first phone, else the username of one of its chats; a contact with
+/// neither is sent as is and Radist decides.
+async fn resolve_contact(
+    client: &radist_connector::RadistClient,
+    mut wire: Wire,
+) -> Result<Wire, radist_connector::RadistError> {
+    let no_identifier = wire.phone.is_none() && wire.user_name.is_none() && wire.chat_id.is_none();
+    let Some(contact) = wire.contact_id.filter(|_| no_identifier) else {
+        return Ok(wire);
+    };
+    let found = client.get_contact(contact).await?;
+    if let Some(phone) = found.phones.first() {
+        wire.phone = Some(phone.value.clone());
+    } else if let Some(username) = found.chats.iter().find_map(|c| c.username.clone()) {
+        wire.user_name = Some(username);
+    }
+    Ok(wire)
 }
 
 fn dry_run(ctx: &RunContext, pending: &Pending, req: &CreateChatRequest) -> ChatRef {
