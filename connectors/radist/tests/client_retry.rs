@@ -200,3 +200,28 @@ async fn connection_failures_are_retried_then_reported() {
     assert!(!message.is_empty());
     assert!(err.is_retryable());
 }
+
+#[tokio::test]
+async fn an_ambiguous_send_failure_is_not_repeated() {
+    let env = Env::start().await;
+    let chat = env.inbound(WABA, "79005551235", "hello", NOW).await;
+    for status in [500, 502] {
+        env.faults(json!({"server_error": {"count": 1, "status": status}, "paths": ["/messaging/messages/"]}))
+            .await;
+        let err = env
+            .client()
+            .send_message(&SendMessageRequest::text(chat, "maybe sent"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RadistError::Server { status: s } if s == status),
+            "{err}"
+        );
+        // One attempt only: the fault was consumed once and nothing was repeated.
+        assert_eq!(remaining_faults(&env).await["server_error"]["count"], 0);
+    }
+    // An idempotent read after the same fault is retried and succeeds.
+    env.faults(json!({"server_error": {"count": 1, "status": 500}}))
+        .await;
+    env.client().chat_sources().await.unwrap();
+}

@@ -90,7 +90,9 @@ impl RadistClient {
         request: &ContactCreateRequest,
     ) -> Result<ContactOut, RadistError> {
         let path = self.company_path("contacts/");
-        let call = Call::new("create_contact", Method::POST, path).json(request)?;
+        let call = Call::new("create_contact", Method::POST, path)
+            .not_idempotent()
+            .json(request)?;
         self.fetch(call).await
     }
 
@@ -111,7 +113,9 @@ impl RadistClient {
     ) -> Result<WebhookConfigConnectionMessagingOut, RadistError> {
         let path = self.company_path("webhooks/");
         let what = format!("connection {}", config.connection_id);
-        let call = Call::new("create_webhook", Method::POST, path).what(what);
+        let call = Call::new("create_webhook", Method::POST, path)
+            .what(what)
+            .not_idempotent();
         self.fetch(call.json(config)?).await
     }
 

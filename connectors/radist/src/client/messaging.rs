@@ -63,7 +63,9 @@ impl RadistClient {
         }
         let path = self.company_path("messaging/messages/");
         let what = format!("chat {}", request.chat_id);
-        let call = Call::new("send_message", Method::POST, path).what(what);
+        let call = Call::new("send_message", Method::POST, path)
+            .what(what)
+            .not_idempotent();
         self.fetch(call.json(request)?).await
     }
 

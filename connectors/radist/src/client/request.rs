@@ -23,6 +23,10 @@ pub(crate) struct Call {
     /// What a 404 means, e.g. `chat 5 on connection 70001`.
     pub(crate) what: String,
     pub(crate) body: CallBody,
+    /// Whether repeating the request after an ambiguous failure (500, 502, 504, a timeout, a
+    /// connection lost mid-request) is harmless. False for sends: Radist may have delivered the
+    /// message before the failure, and a customer must never get it twice.
+    pub(crate) idempotent: bool,
 }
 
 /// A body that can be rebuilt for every attempt.
@@ -48,7 +52,15 @@ impl Call {
             path,
             query: Vec::new(),
             body: CallBody::Empty,
+            idempotent: true,
         }
+    }
+
+    /// Marks the call as not safe to repeat: it is retried only after failures that prove
+    /// Radist did not process it (429, 503, no connection made).
+    pub(crate) fn not_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
     }
 
     /// Adds a query parameter (repeat the key for lists).

@@ -37,11 +37,11 @@ impl RadistClient {
         let policy = self.inner.retry;
         let mut retry = 0;
         loop {
-            let error = match self.attempt(call).await {
+            let Failed { error, unprocessed } = match self.attempt(call).await {
                 Ok(response) => return Ok(response),
-                Err(error) => error,
+                Err(failed) => failed,
             };
-            if !error.is_retryable() || retry >= policy.max_retries {
+            if !repeatable(call.idempotent, &error, unprocessed) || retry >= policy.max_retries {
                 return Err(error);
             }
             let delay = delay_for(&policy, retry, error.retry_after());
@@ -59,13 +59,28 @@ impl RadistClient {
     }
 
     /// One attempt: a 2xx response, or the error it amounts to.
-    async fn attempt(&self, call: &Call) -> Result<Response, RadistError> {
-        let request = call.build(&self.inner.http, &self.inner.base_url)?;
-        let response = request.send().await.map_err(transport_error)?;
+    async fn attempt(&self, call: &Call) -> Result<Response, Failed> {
+        let request = call
+            .build(&self.inner.http, &self.inner.base_url)
+            .map_err(Failed::final_)?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => {
+                // A failed connect never sent the request; anything later may have been processed.
+                let unprocessed = err.is_connect();
+                return Err(Failed {
+                    error: transport_error(err),
+                    unprocessed,
+                });
+            }
+        };
         if response.status().is_success() {
             return Ok(response);
         }
-        Err(self.status_error(call, response).await)
+        // 429 and 503 say the request was turned away, not processed.
+        let unprocessed = matches!(response.status().as_u16(), 429 | 503);
+        let error = self.status_error(call, response).await;
+        Err(Failed { error, unprocessed })
     }
 
     /// Maps a non-2xx response to its error variant.
@@ -113,6 +128,28 @@ impl RadistClient {
 }
 
 /// Decodes JSON, naming the path of the first mismatch.
+/// Whether a failed attempt may be repeated: any retryable failure for an idempotent call; for
+/// one that is not (a send), only a failure that proves Radist did not process the request.
+fn repeatable(idempotent: bool, error: &RadistError, unprocessed: bool) -> bool {
+    error.is_retryable() && (idempotent || unprocessed)
+}
+
+/// A failed attempt and whether it provably never reached Radist's handler.
+struct Failed {
+    error: RadistError,
+    unprocessed: bool,
+}
+
+impl Failed {
+    /// A failure before anything was sent that no retry can mend (e.g. a bad URL).
+    fn final_(error: RadistError) -> Self {
+        Failed {
+            error,
+            unprocessed: false,
+        }
+    }
+}
+
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, RadistError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| RadistError::Decode {
@@ -168,6 +205,43 @@ async fn read_limited(mut response: Response, limit: usize) -> Bytes {
 
 #[cfg(test)]
 mod tests {
+    use super::repeatable;
+    use crate::RadistError;
+
+    #[test]
+    fn sends_are_repeated_only_after_failures_that_prove_nothing_happened() {
+        let server = |status| RadistError::Server { status };
+        let limited = RadistError::RateLimited { retry_after: None };
+        // (error, unprocessed) → (idempotent call repeats, send repeats)
+        let cases = [
+            (RadistError::Timeout, false, true, false),
+            (server(500), false, true, false),
+            (server(502), false, true, false),
+            (server(503), true, true, true),
+            (limited, true, true, true),
+            (RadistError::Connect("refused".into()), true, true, true),
+            (
+                RadistError::Connect("reset mid-request".into()),
+                false,
+                true,
+                false,
+            ),
+            (RadistError::Forbidden, false, false, false),
+        ];
+        for (error, unprocessed, idempotent_repeats, send_repeats) in cases {
+            assert_eq!(
+                repeatable(true, &error, unprocessed),
+                idempotent_repeats,
+                "{error}"
+            );
+            assert_eq!(
+                repeatable(false, &error, unprocessed),
+                send_repeats,
+                "{error}"
+            );
+        }
+    }
+
     use super::*;
     use crate::models::CompaniesOut;
 
