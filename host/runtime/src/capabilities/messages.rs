@@ -70,8 +70,27 @@ impl Host for HostState {
                 ctx.succeed(pending, summary, false);
                 Ok(Ok(sent))
             }
-            Err(e) => Ok(Err(ctx.fail(pending, radist::guest_error(&e)))),
+            Err(e) => Ok(Err(ctx.fail(pending, send_error(&e)))),
         }
+    }
+}
+
+/// The guest's error for a failed send. A failure that may have come after Radist delivered the
+/// message (500, 502, 504, a timeout) is not retryable: repeating it could message the customer
+/// twice, which is worse than one lost reply the operator can see in the run history.
+fn send_error(e: &CallError) -> Error {
+    let ambiguous = matches!(
+        e,
+        CallError::Radist(RadistError::Timeout)
+            | CallError::Radist(RadistError::Server { status: 500..=502 | 504.. })
+    );
+    match radist::guest_error(e) {
+        Error::Upstream(mut u) if ambiguous => {
+            u.retryable = false;
+            u.message = "radist failed after the message may have been sent; not repeated, so the customer is not messaged twice".to_owned();
+            Error::Upstream(u)
+        }
+        other => other,
     }
 }
 
@@ -172,4 +191,25 @@ fn sent_from_json(v: &Value) -> Option<Sent> {
         },
         replayed: true,
     })
+}
+
+#[cfg(test)]
+mod send_error_tests {
+    use super::*;
+
+    fn retryable(e: RadistError) -> bool {
+        match send_error(&CallError::Radist(e)) {
+            Error::Upstream(u) => u.retryable,
+            other => panic!("expected upstream, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn failures_that_may_have_sent_the_message_are_not_retryable() {
+        assert!(!retryable(RadistError::Timeout));
+        assert!(!retryable(RadistError::Server { status: 500 }));
+        assert!(!retryable(RadistError::Server { status: 504 }));
+        assert!(retryable(RadistError::Server { status: 503 }));
+        assert!(retryable(RadistError::Connect("refused".into())));
+    }
 }
