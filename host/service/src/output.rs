@@ -42,12 +42,11 @@ pub fn human(plugin: &str, outcome: &RunOutcome) {
             (false, false) => "",
         };
         println!(
-            "  #{:<3} {:<22} {:>7.1} ms  {}  -> {}",
+            "  #{:<3} {:<22} {:>7.1} ms  {}  -> {result}{flags}",
             a.seq,
             a.kind,
             a.latency.as_secs_f64() * 1e3,
             a.request,
-            format!("{result}{flags}")
         );
     }
     println!(
