@@ -5,21 +5,14 @@ use radist_connector::models::{ChatSourceType, SendMessageRequest};
 use radist_connector::validate::{ValidateOptions, validate_send};
 use serde_json::{Value, json};
 
+mod validate_support;
+
 /// Validates `interactive` (the `waba_interactive` object) with `opts`, comparing every
 /// violation in order.
 fn check_with(opts: &ValidateOptions, interactive: Value, expected: &[(&str, &str)]) {
     let request = json!({"chat_id": 38000001, "message_type": "waba_interactive",
                          "waba_interactive": interactive});
-    let request: SendMessageRequest = serde_json::from_value(request).expect("request parses");
-    let actual: Vec<(String, String)> = validate_send(&request, opts)
-        .into_iter()
-        .map(|v| (v.path, v.message))
-        .collect();
-    let expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(p, m)| (p.to_string(), m.to_string()))
-        .collect();
-    assert_eq!(actual, expected);
+    validate_support::check_request(opts, request, expected);
 }
 
 fn check(interactive: Value, expected: &[(&str, &str)]) {

@@ -5,18 +5,11 @@ use radist_connector::models::{ChatId, ChatSourceType, MessageType, SendMessageR
 use radist_connector::validate::{CharCount, ValidateOptions, validate_send};
 use serde_json::{Value, json};
 
+mod validate_support;
+
 /// Validates `request` with `opts` and compares every violation, in order.
 fn check_with(opts: &ValidateOptions, request: Value, expected: &[(&str, &str)]) {
-    let request: SendMessageRequest = serde_json::from_value(request).expect("test request parses");
-    let actual: Vec<(String, String)> = validate_send(&request, opts)
-        .into_iter()
-        .map(|v| (v.path, v.message))
-        .collect();
-    let expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(p, m)| (p.to_string(), m.to_string()))
-        .collect();
-    assert_eq!(actual, expected);
+    validate_support::check_request(opts, request, expected);
 }
 
 fn check(request: Value, expected: &[(&str, &str)]) {

@@ -1,32 +1,17 @@
 //! `waba_template` rules of `validate_send` (spec limits, WhatsApp name, language and
 //! parameter whitespace) and `validate_template_params` against a template definition.
 
-use radist_connector::models::{SendMessageRequest, WabaTemplateIn, WabaTemplateMessageOut};
-use radist_connector::validate::{
-    ValidateOptions, WHATSAPP_LOCALES, validate_send, validate_template_params,
-};
+use radist_connector::models::{WabaTemplateIn, WabaTemplateMessageOut};
+use radist_connector::validate::{ValidateOptions, WHATSAPP_LOCALES, validate_template_params};
 use serde_json::{Value, json};
 
-fn pairs(violations: Vec<radist_connector::validate::Violation>) -> Vec<(String, String)> {
-    violations
-        .into_iter()
-        .map(|v| (v.path, v.message))
-        .collect()
-}
-
-fn owned(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected
-        .iter()
-        .map(|(p, m)| (p.to_string(), m.to_string()))
-        .collect()
-}
+mod validate_support;
 
 /// Validates a request carrying `template` (the `waba_template` object).
 fn check_with(opts: &ValidateOptions, template: Value, expected: &[(&str, &str)]) {
     let request =
         json!({"chat_id": 38000001, "message_type": "waba_template", "waba_template": template});
-    let request: SendMessageRequest = serde_json::from_value(request).expect("request parses");
-    assert_eq!(pairs(validate_send(&request, opts)), owned(expected));
+    validate_support::check_request(opts, request, expected);
 }
 
 fn check(template: Value, expected: &[(&str, &str)]) {
@@ -38,10 +23,7 @@ fn check_params(request: Value, definition: Value, expected: &[(&str, &str)]) {
     let request: WabaTemplateIn = serde_json::from_value(request).expect("request parses");
     let definition: WabaTemplateMessageOut =
         serde_json::from_value(definition).expect("template parses");
-    assert_eq!(
-        pairs(validate_template_params(&request, &definition)),
-        owned(expected)
-    );
+    validate_support::assert_violations(validate_template_params(&request, &definition), expected);
 }
 
 fn spec_only() -> ValidateOptions {
