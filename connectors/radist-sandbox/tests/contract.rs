@@ -235,13 +235,5 @@ async fn upload(env: &Env) -> (u16, Value) {
         "file",
         reqwest::multipart::Part::bytes(b"abc".to_vec()).file_name("a.jpg"),
     );
-    let resp = env
-        .http
-        .post(env.company_url("/messaging/files/"))
-        .header("X-Api-Key", "sandbox-key")
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    (resp.status().as_u16(), resp.json().await.expect("json"))
+    env.upload(form).await
 }

@@ -224,19 +224,9 @@ async fn upload_serves_the_file_and_media_sends_use_it() {
             reqwest::multipart::Part::bytes(b"\x89PNG fake".to_vec()).file_name("pic.png"),
         )
         .text("filename", "фото 1.png");
-    let resp = env
-        .http
-        .post(env.company_url("/messaging/files/"))
-        .header("X-Api-Key", "sandbox-key")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let url = resp.json::<Value>().await.unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (status, body) = env.upload(form).await;
+    assert_eq!(status, 200);
+    let url = body["url"].as_str().unwrap().to_owned();
     assert!(
         url.starts_with(&format!("http://{}/_sandbox/files/", env.sb.addr())),
         "{url}"
@@ -256,23 +246,7 @@ async fn upload_serves_the_file_and_media_sends_use_it() {
         "file",
         reqwest::multipart::Part::bytes(vec![0u8; 2048]).file_name("big.bin"),
     );
-    let resp = env
-        .http
-        .post(env.company_url("/messaging/files/"))
-        .header("X-Api-Key", "sandbox-key")
-        .multipart(big)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 413);
+    assert_eq!(env.upload(big).await.0, 413);
     let empty = reqwest::multipart::Form::new().text("filename", "x");
-    let resp = env
-        .http
-        .post(env.company_url("/messaging/files/"))
-        .header("X-Api-Key", "sandbox-key")
-        .multipart(empty)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 422);
+    assert_eq!(env.upload(empty).await.0, 422);
 }

@@ -74,6 +74,12 @@ impl Env {
             .await
     }
 
+    /// POST a multipart form to the file upload endpoint with the key.
+    pub async fn upload(&self, form: reqwest::multipart::Form) -> (u16, Value) {
+        let url = self.company_url("/messaging/files/");
+        self.send(self.http.post(url).multipart(form)).await
+    }
+
     /// PATCH JSON to a company path with the key.
     pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(self.http.patch(self.company_url(path)).json(&body))
