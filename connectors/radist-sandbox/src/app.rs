@@ -38,8 +38,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppState {
     /// Fresh state from the config's seed.
     pub fn new(config: SandboxConfig) -> Self {
-        let state = State::from_seed(&config.seed, config.window_policy);
-        let webhooks = Webhooks::new(config.webhook_retry);
+        let state = State::from_config(&config);
+        let webhooks = Webhooks::new(config.webhook_retry, config.limits.max_deliveries);
         let shared = Shared {
             state: Mutex::new(state),
             config,
@@ -83,7 +83,7 @@ impl AppState {
     /// Restores the seed state, clears faults, subscriptions, sent log and delivery log.
     pub fn reset(&self) {
         let config = &self.inner.config;
-        *self.state() = State::from_seed(&config.seed, config.window_policy);
+        *self.state() = State::from_config(config);
         *self.faults() = Faults::default();
         self.inner.webhooks.reset();
     }

@@ -53,6 +53,18 @@ pub struct WebhookRetry {
     pub timeout: Duration,
 }
 
+/// Caps of what grows with use; past them the oldest entries are dropped and counted
+/// (`GET /_sandbox/stats`), so a sandbox serving a long run keeps a flat memory profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxLimits {
+    /// Entries kept in the sent list (`GET /_sandbox/sent`).
+    pub max_sent: usize,
+    /// Records kept in the webhook delivery log (`GET /_sandbox/webhook-deliveries`).
+    pub max_deliveries: usize,
+    /// Total bytes of uploaded files kept for serving and media sends.
+    pub max_stored_upload_bytes: usize,
+}
+
 /// Everything [`crate::Sandbox::start`] needs.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -72,6 +84,8 @@ pub struct SandboxConfig {
     pub webhook_retry: WebhookRetry,
     /// Largest accepted upload (`POST /messaging/files/`); larger answers 413.
     pub max_upload_bytes: usize,
+    /// Caps of the sent list, the delivery log and the stored uploads.
+    pub limits: SandboxLimits,
 }
 
 impl Default for SandboxConfig {
@@ -92,6 +106,17 @@ impl Default for SandboxConfig {
                 timeout: Duration::from_secs(5),
             },
             max_upload_bytes: 100 * 1024 * 1024,
+            limits: SandboxLimits::default(),
+        }
+    }
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        Self {
+            max_sent: 100_000,
+            max_deliveries: 100_000,
+            max_stored_upload_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -1,26 +1,43 @@
-//! Control endpoints under `/_sandbox/` (no API key): inject inbound messages and connection
-//! status changes, inspect sends and webhook deliveries, set faults and settings, reset.
+//! Control endpoints under `/_sandbox/` (no API key) and [`SandboxControl`], their typed client.
+//!
+//! | endpoint | body / answer |
+//! |---|---|
+//! | `POST /_sandbox/inbound` | [`Inbound`] → [`InboundReceipt`]; emits `messages.create` |
+//! | `GET /_sandbox/sent[?chat_id=]` | [`SentMessage`] list, oldest first (bounded: `limits.max_sent`) |
+//! | `GET·POST·DELETE /_sandbox/faults` | [`crate::Faults`] (see `faults` for every fault) |
+//! | `POST /_sandbox/reset` | back to the seed; stops queued and retrying webhook deliveries |
+//! | `GET /_sandbox/webhook-deliveries[?event_type=]` | [`crate::DeliveryRecord`] list (bounded: `limits.max_deliveries`) |
+//! | `POST /_sandbox/connection-status` | [`StatusChange`]; emits `connections.status_changed` |
+//! | `GET·POST /_sandbox/settings` | [`Settings`] / [`SettingsUpdate`] |
+//! | `GET /_sandbox/stats` | [`Stats`]: kept and `dropped` counts of the bounded lists and uploads |
+//! | `GET /_sandbox/files/{id}/{name}` | an uploaded file (bounded: `limits.max_stored_upload_bytes`) |
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::config::WindowPolicy;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
 use crate::faults::Faults;
 use crate::webhooks::status_events;
 
+mod client;
 mod inbound;
+mod types;
+
+pub use client::SandboxControl;
+pub use types::{
+    AutoTemplates, Inbound, InboundReceipt, SentMessage, Settings, SettingsUpdate, Stats,
+    StatusChange,
+};
 
 /// The `/_sandbox` routes.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/_sandbox/inbound", post(inbound::inbound))
         .route("/_sandbox/sent", get(sent))
@@ -32,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/_sandbox/webhook-deliveries", get(deliveries))
         .route("/_sandbox/connection-status", post(connection_status))
         .route("/_sandbox/settings", get(get_settings).post(set_settings))
+        .route("/_sandbox/stats", get(stats))
         .route(
             "/_sandbox/files/{id}/{name}",
             get(crate::routes::files::serve),
@@ -44,15 +62,37 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
         .map_err(|err| ApiError::Detail(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()))
 }
 
-async fn sent(State(app): State<AppState>, q: QueryParams) -> Json<Value> {
+async fn sent(State(app): State<AppState>, q: QueryParams) -> Json<Vec<SentMessage>> {
     let chat_filter = q.get("chat_id").and_then(|c| c.parse::<i64>().ok());
     let state = app.state();
-    let list = state.sent.iter().filter(|s| chat_filter.is_none_or(|c| s.chat_id == c)).map(|s| {
-        let message = state.message(s.message_id).map_or(Value::Null, |m| m.to_json(false));
-        json!({"chat_id": s.chat_id, "message_id": s.message_id, "received_at": crate::time::format(&s.received_at),
-               "request": s.request, "message": message})
+    let list = state
+        .sent
+        .iter()
+        .filter(|s| chat_filter.is_none_or(|c| s.chat_id == c));
+    let entries = list.map(|s| SentMessage {
+        chat_id: s.chat_id,
+        message_id: s.message_id,
+        received_at: crate::time::format(&s.received_at),
+        request: s.request.clone(),
+        message: state
+            .message(s.message_id)
+            .map_or(Value::Null, |m| m.to_json(false)),
     });
-    Json(Value::Array(list.collect()))
+    Json(entries.collect())
+}
+
+async fn stats(State(app): State<AppState>) -> Json<Stats> {
+    let (sent, uploads) = {
+        let state = app.state();
+        (state.sent.stats(), state.files.stats())
+    };
+    let webhooks = app.webhooks();
+    Json(Stats {
+        sent,
+        webhook_deliveries: webhooks.log_stats(),
+        uploads,
+        cancelled_deliveries: webhooks.cancelled(),
+    })
 }
 
 async fn get_faults(State(app): State<AppState>) -> Json<Value> {
@@ -86,14 +126,6 @@ async fn deliveries(State(app): State<AppState>, q: QueryParams) -> Json<Value> 
     Json(serde_json::to_value(log.collect::<Vec<_>>()).unwrap_or_default())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusChange {
-    connection_id: i64,
-    status_type: String,
-    status_subtype: String,
-}
-
 async fn connection_status(State(app): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
     let change: StatusChange = parse(&body)?;
     let events = {
@@ -114,39 +146,21 @@ async fn connection_status(State(app): State<AppState>, body: Bytes) -> ApiResul
         "status": {"status_type": change.status_type, "status_subtype": change.status_subtype}})))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Settings {
-    #[serde(default)]
-    window_policy: Option<WindowPolicy>,
-    /// Company for `waba_dialogs` (default: the first).
-    #[serde(default)]
-    company_id: Option<i64>,
-    #[serde(default)]
-    waba_dialogs: Option<i64>,
-    #[serde(default)]
-    auto_templates: Option<AutoTemplates>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AutoTemplates {
-    connection_id: i64,
-    enabled: bool,
-}
-
-async fn get_settings(State(app): State<AppState>) -> Json<Value> {
+async fn get_settings(State(app): State<AppState>) -> Json<Settings> {
     let state = app.state();
-    let dialogs: Value = state
+    let waba_dialogs = state
         .companies
         .values()
-        .map(|c| (c.id.to_string(), json!(c.waba_dialogs)))
+        .map(|c| (c.id, c.waba_dialogs))
         .collect();
-    Json(json!({"window_policy": state.window_policy, "waba_dialogs": dialogs}))
+    Json(Settings {
+        window_policy: state.window_policy,
+        waba_dialogs,
+    })
 }
 
-async fn set_settings(State(app): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
-    let settings: Settings = parse(&body)?;
+async fn set_settings(State(app): State<AppState>, body: Bytes) -> ApiResult<Json<Settings>> {
+    let settings: SettingsUpdate = parse(&body)?;
     {
         let mut state = app.state();
         if let Some(policy) = settings.window_policy {

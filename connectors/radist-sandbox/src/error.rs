@@ -26,6 +26,12 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    /// A control endpoint could not be reached or refused the request.
+    #[error(
+        "sandbox control `/_sandbox/{endpoint}` failed: {message}; check the control url and \
+         the request"
+    )]
+    Control { endpoint: String, message: String },
     /// Any other I/O failure while starting or serving.
     #[error("sandbox i/o failed: {0}")]
     Io(#[from] std::io::Error),

@@ -1,16 +1,31 @@
-//! Fault injection (`POST /_sandbox/faults`): rate limiting (429 + Retry-After), server errors,
-//! latency, and webhook duplication/reordering. Request faults answer before the handler runs,
-//! so a faulted request has no effect; counts go down by one per faulted request.
+//! Fault injection (`POST /_sandbox/faults`, JSON of [`Faults`]; `GET` shows what is left,
+//! `DELETE` clears). Counted faults go down by one per faulted request; `paths` limits every
+//! request fault to paths containing one of its strings.
+//!
+//! | key | effect |
+//! |---|---|
+//! | `reset: {count}` | the connection is reset (TCP RST) before the handler runs: nothing happens, the client sees a connection error |
+//! | `rate_limit: {count, retry_after_s}` | 429 with `Retry-After` before the handler runs: nothing happens |
+//! | `server_error: {count, status}` | `status` (default 503) before the handler runs: nothing happens |
+//! | `drop_response: {count}` | for sends (`POST …/messaging/messages/`) only: the send is processed (message stored, listed, webhooks fired) but the connection is closed without an answer (a rejected send uses a count too) — the ambiguous outcome a client must reconcile |
+//! | `latency_ms` | every matching request waits this long first |
+//! | `webhook_duplicate` | every webhook event is delivered twice |
+//! | `webhook_reorder` | consecutive webhook events of a subscription are delivered in swapped pairs |
+//!
+//! One request takes at most one counted fault, in the order of the table. `reset` and
+//! `drop_response` need the connection, so they work on a sandbox started with
+//! [`crate::Sandbox::start`]; a bare [`crate::router`] answers them with a 500 saying so.
 
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::conn::{ConnSwitch, Cut};
 use crate::error::ApiError;
 use crate::webhooks::WebhookFaults;
 
@@ -18,6 +33,12 @@ use crate::webhooks::WebhookFaults;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Faults {
+    /// The next `count` matching requests have their connection reset before processing.
+    #[serde(default)]
+    pub reset: Option<CountFault>,
+    /// The next `count` matching sends are processed but their connection closes unanswered.
+    #[serde(default)]
+    pub drop_response: Option<CountFault>,
     /// The next `count` matching requests answer 429 with `Retry-After: retry_after_s`.
     #[serde(default)]
     pub rate_limit: Option<RateLimitFault>,
@@ -36,6 +57,13 @@ pub struct Faults {
     /// Only requests whose path contains one of these strings are faulted (default: all API requests).
     #[serde(default)]
     pub paths: Option<Vec<String>>,
+}
+
+/// A fault that hits the next `count` matching requests (`reset`, `drop_response`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountFault {
+    pub count: u32,
 }
 
 /// `rate_limit` fault.
@@ -65,8 +93,21 @@ fn service_unavailable() -> u16 {
 
 enum Verdict {
     Pass,
+    Reset,
     RateLimited(u64),
     ServerError(u16),
+    DropResponse,
+}
+
+/// Takes one from a counted fault, if any is left.
+fn take_one(count: &mut Option<CountFault>) -> bool {
+    match count.as_mut().filter(|f| f.count > 0) {
+        Some(fault) => {
+            fault.count -= 1;
+            true
+        }
+        None => false,
+    }
 }
 
 impl Faults {
@@ -85,16 +126,20 @@ impl Faults {
     }
 
     /// Decides for one request and consumes one count.
-    fn take(&mut self, path: &str) -> (Option<u64>, Verdict) {
+    fn take(&mut self, path: &str, is_send: bool) -> (Option<u64>, Verdict) {
         if !self.matches(path) {
             return (None, Verdict::Pass);
         }
-        let verdict = if let Some(rl) = self.rate_limit.as_mut().filter(|f| f.count > 0) {
+        let verdict = if take_one(&mut self.reset) {
+            Verdict::Reset
+        } else if let Some(rl) = self.rate_limit.as_mut().filter(|f| f.count > 0) {
             rl.count -= 1;
             Verdict::RateLimited(rl.retry_after_s)
         } else if let Some(se) = self.server_error.as_mut().filter(|f| f.count > 0) {
             se.count -= 1;
             Verdict::ServerError(se.status)
+        } else if is_send && take_one(&mut self.drop_response) {
+            Verdict::DropResponse
         } else {
             Verdict::Pass
         };
@@ -104,12 +149,24 @@ impl Faults {
 
 /// Middleware over the `/v2` API applying the request faults.
 pub async fn apply(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let (latency, verdict) = app.faults().take(request.uri().path());
+    let path = request.uri().path();
+    let is_send = request.method() == Method::POST && path.ends_with("/messaging/messages/");
+    let (latency, verdict) = app.faults().take(path, is_send);
     if let Some(ms) = latency.filter(|ms| *ms > 0) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
+    let switch = request
+        .extensions()
+        .get::<ConnectInfo<ConnSwitch>>()
+        .map(|info| info.0.clone());
     match verdict {
         Verdict::Pass => next.run(request).await,
+        Verdict::Reset => cut(switch, Cut::Reset),
+        Verdict::DropResponse => {
+            let processed = next.run(request).await;
+            drop(processed);
+            cut(switch, Cut::Close)
+        }
         Verdict::RateLimited(retry_after_s) => {
             ApiError::RateLimited { retry_after_s }.into_response()
         }
@@ -122,4 +179,17 @@ pub async fn apply(State(app): State<AppState>, request: Request, next: Next) ->
             ApiError::Detail(status, text).into_response()
         }
     }
+}
+
+/// Trips the connection's switch; the returned answer is never written. Without a switch (a
+/// router served outside [`crate::Sandbox::start`]) it answers 500 instead.
+fn cut(switch: Option<ConnSwitch>, how: Cut) -> Response {
+    let Some(switch) = switch else {
+        let text = "connection faults (reset, drop_response) need a sandbox started with \
+                    Sandbox::start; clear them or start it that way";
+        return ApiError::Detail(StatusCode::INTERNAL_SERVER_ERROR, text.to_owned())
+            .into_response();
+    };
+    switch.trip(how);
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::AppState;
 use crate::config::SandboxConfig;
+use crate::conn::{ConnSwitch, FaultyListener};
 use crate::error::SandboxError;
 
 /// Entry point for running a sandbox.
@@ -39,9 +40,9 @@ impl Sandbox {
         let api_key = config.seed.api_key.clone();
         let company_id = config.seed.companies.first().map_or(0, |c| c.id);
         let state = AppState::new(config);
-        let app = crate::router(state.clone());
+        let app = crate::router(state.clone()).into_make_service_with_connect_info::<ConnSwitch>();
         let (stop, stopped) = oneshot::channel::<()>();
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let serve = axum::serve(FaultyListener(listener), app).with_graceful_shutdown(async move {
             let _ = stopped.await;
         });
         let task = tokio::spawn(async move { serve.await });
@@ -81,6 +82,11 @@ impl SandboxHandle {
     /// The first seeded company.
     pub fn company_id(&self) -> i64 {
         self.company_id
+    }
+
+    /// A client for the control endpoints (`/_sandbox/...`).
+    pub fn control(&self) -> crate::control::SandboxControl {
+        crate::control::SandboxControl::new(self.control_url())
     }
 
     /// The shared state (for in-process inspection).

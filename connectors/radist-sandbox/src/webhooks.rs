@@ -1,18 +1,25 @@
 //! Webhook delivery: one worker per subscription delivers its events in order to the
-//! registered URL (`{"event_type", "event"}`), retrying non-2xx answers and connection failures
-//! with exponential backoff, and records every attempt in a log for `/_sandbox/webhook-deliveries`.
+//! registered URL (`{"event_type", "event"}`), retrying non-2xx answers (3xx included:
+//! redirects are not followed) and connection failures with exponential backoff, and records
+//! every attempt in a bounded log for `/_sandbox/webhook-deliveries`.
+//!
+//! Every job carries the engine's generation at the time it was queued; [`Webhooks::reset`]
+//! moves to a new generation, so queued and retrying deliveries of the old one stop before
+//! their next attempt (a worker waiting out a backoff wakes up at once) and are counted as
+//! cancelled.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::config::WebhookRetry;
+use crate::ring::{Ring, RingStats};
 use crate::state::State;
 use crate::state::model::{Message, Subscription};
 use crate::time::{format, now};
@@ -26,25 +33,39 @@ pub struct Outgoing {
 }
 
 /// One delivery attempt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
+    /// RFC 3339 time of the attempt.
     pub at: String,
+    /// The receiver's HTTP status, when it answered.
     pub status: Option<u16>,
+    /// Why no answer arrived (connect failure, timeout).
     pub error: Option<String>,
 }
 
 /// One event's delivery to one subscription.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryRecord {
     pub id: u64,
     pub subscription_id: Uuid,
     pub url: String,
     pub event_type: String,
     pub message_id: Option<String>,
-    /// `pending`, `delivered` or `failed`.
-    pub state: &'static str,
+    pub state: DeliveryState,
     pub attempts: Vec<Attempt>,
     pub payload: Value,
+}
+
+/// Where one delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Queued or between attempts.
+    Pending,
+    /// A 2xx answer arrived.
+    Delivered,
+    /// Every attempt failed.
+    Failed,
 }
 
 /// Webhook fault switches in force when an event is emitted.
@@ -56,6 +77,8 @@ pub struct WebhookFaults {
 
 struct Job {
     record: u64,
+    /// The engine generation the job was queued in; a reset makes it stale.
+    generation: u64,
     url: String,
     payload: Value,
     reorder: bool,
@@ -66,8 +89,11 @@ pub struct Webhooks {
     client: reqwest::Client,
     retry: WebhookRetry,
     queues: Mutex<HashMap<Uuid, mpsc::UnboundedSender<Job>>>,
-    log: Arc<Mutex<Vec<DeliveryRecord>>>,
+    log: Arc<Mutex<Ring<DeliveryRecord>>>,
     closed: Arc<AtomicBool>,
+    /// Bumped by a reset (and on close) to stop the deliveries queued before it.
+    generation: watch::Sender<u64>,
+    cancelled: Arc<AtomicU64>,
     next_record: AtomicU64,
 }
 
@@ -106,19 +132,22 @@ fn outgoing(state: &State, connection_id: i64, event_type: &str, event: &Value) 
 }
 
 impl Webhooks {
-    /// A new engine with the given retry policy.
-    pub fn new(retry: WebhookRetry) -> Self {
+    /// A new engine with the given retry policy, keeping at most `max_log` delivery records.
+    pub fn new(retry: WebhookRetry, max_log: usize) -> Self {
+        // Radist posts to the registered URL only; a 3xx is a failed delivery, not a hop.
         let client = reqwest::Client::builder()
             .timeout(retry.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        let (queues, log, closed) = (Mutex::default(), Arc::default(), Arc::default());
         Self {
             client,
             retry,
-            queues,
-            log,
-            closed,
+            queues: Mutex::default(),
+            log: Arc::new(Mutex::new(Ring::new(max_log))),
+            closed: Arc::default(),
+            generation: watch::Sender::new(0),
+            cancelled: Arc::default(),
             next_record: AtomicU64::new(1),
         }
     }
@@ -147,7 +176,7 @@ impl Webhooks {
                 url: event.subscription.url.clone(),
                 event_type: event.event_type.clone(),
                 message_id,
-                state: "pending",
+                state: DeliveryState::Pending,
                 attempts: Vec::new(),
                 payload: payload.clone(),
             });
@@ -155,6 +184,7 @@ impl Webhooks {
         };
         let job = Job {
             record,
+            generation: *self.generation.borrow(),
             url: event.subscription.url.clone(),
             payload,
             reorder,
@@ -177,18 +207,32 @@ impl Webhooks {
             retry: self.retry,
             log: self.log.clone(),
             closed: self.closed.clone(),
+            generation: self.generation.subscribe(),
+            cancelled: self.cancelled.clone(),
         };
         tokio::spawn(worker.run(rx));
         tx
     }
 
-    /// A copy of the delivery log.
+    /// A copy of the delivery log, oldest first.
     pub fn log(&self) -> Vec<DeliveryRecord> {
-        lock(&self.log).clone()
+        lock(&self.log).iter().cloned().collect()
     }
 
-    /// Drops all queues and the log (workers finish their current job and stop).
+    /// Kept and dropped records of the delivery log.
+    pub fn log_stats(&self) -> RingStats {
+        lock(&self.log).stats()
+    }
+
+    /// Deliveries stopped by a reset (queued or between attempts) since the engine started.
+    pub fn cancelled(&self) -> u64 {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Stops every queued and retrying delivery before its next attempt, and clears the queues
+    /// and the log (an attempt already on the wire finishes, unrecorded).
     pub fn reset(&self) {
+        self.generation.send_modify(|generation| *generation += 1);
         lock(&self.queues).clear();
         lock(&self.log).clear();
     }
@@ -196,6 +240,7 @@ impl Webhooks {
     /// Stops all delivery.
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        self.generation.send_modify(|generation| *generation += 1);
         lock(&self.queues).clear();
     }
 }
@@ -203,8 +248,10 @@ impl Webhooks {
 struct Worker {
     client: reqwest::Client,
     retry: WebhookRetry,
-    log: Arc<Mutex<Vec<DeliveryRecord>>>,
+    log: Arc<Mutex<Ring<DeliveryRecord>>>,
     closed: Arc<AtomicBool>,
+    generation: watch::Receiver<u64>,
+    cancelled: Arc<AtomicU64>,
 }
 
 /// How long a reordering worker waits for a second event to swap with.
@@ -225,46 +272,71 @@ impl Worker {
     async fn deliver(&self, job: Job) {
         let mut delay = self.retry.base_delay;
         for attempt in 1..=self.retry.attempts.max(1) {
-            if self.closed.load(Ordering::SeqCst) {
+            if !self.live(&job) {
                 return;
             }
-            let result = self.client.post(&job.url).json(&job.payload).send().await;
-            let (status, error) = match &result {
-                Ok(resp) => (Some(resp.status().as_u16()), None),
-                Err(err) => (None, Some(err.to_string())),
-            };
-            let ok = status.is_some_and(|s| (200..300).contains(&s));
-            self.record(
-                job.record,
-                Attempt {
-                    at: format(&now()),
-                    status,
-                    error,
-                },
-                ok,
-                attempt,
-            );
-            if ok {
+            if self.attempt(&job, attempt).await {
                 return;
             }
             if attempt < self.retry.attempts {
-                tokio::time::sleep(delay).await;
+                self.back_off(&job, delay).await;
                 delay = delay.saturating_mul(2);
             }
         }
     }
 
+    /// One POST, recorded; whether it was delivered (a 2xx; a 3xx is not followed).
+    async fn attempt(&self, job: &Job, number: u32) -> bool {
+        let result = self.client.post(&job.url).json(&job.payload).send().await;
+        let (status, error) = match &result {
+            Ok(resp) => (Some(resp.status().as_u16()), None),
+            Err(err) => (None, Some(err.to_string())),
+        };
+        let ok = status.is_some_and(|s| (200..300).contains(&s));
+        let at = format(&now());
+        self.record(job.record, Attempt { at, status, error }, ok, number);
+        ok
+    }
+
+    /// Waits `delay`, or less when a reset or close makes the job stale.
+    async fn back_off(&self, job: &Job, delay: Duration) {
+        let mut generation = self.generation.clone();
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = generation.wait_for(|current| *current != job.generation) => {}
+        }
+    }
+
+    /// Whether the job may still be attempted: the engine is open and not reset since it was
+    /// queued. A job stopped by a reset is counted as cancelled.
+    fn live(&self, job: &Job) -> bool {
+        if self.closed.load(Ordering::SeqCst) {
+            return false;
+        }
+        let live = job.generation == *self.generation.borrow();
+        if !live {
+            self.cancelled.fetch_add(1, Ordering::SeqCst);
+        }
+        live
+    }
+
     fn record(&self, id: u64, attempt: Attempt, ok: bool, number: u32) {
         let mut log = lock(&self.log);
-        if let Some(rec) = log.iter_mut().rev().find(|r| r.id == id) {
-            rec.attempts.push(attempt);
-            rec.state = if ok {
-                "delivered"
-            } else if number >= self.retry.attempts {
-                "failed"
-            } else {
-                "pending"
-            };
-        }
+        // Record ids are consecutive in the log, so the position follows from the oldest id.
+        let Some(first) = log.front().map(|r| r.id) else {
+            return;
+        };
+        let index = id.checked_sub(first).and_then(|i| usize::try_from(i).ok());
+        let Some(rec) = index.and_then(|i| log.get_mut(i)).filter(|r| r.id == id) else {
+            return;
+        };
+        rec.attempts.push(attempt);
+        rec.state = if ok {
+            DeliveryState::Delivered
+        } else if number >= self.retry.attempts {
+            DeliveryState::Failed
+        } else {
+            DeliveryState::Pending
+        };
     }
 }

@@ -1,13 +1,24 @@
-//! Control surface: faults (429 + Retry-After, 5xx, latency, webhook duplicate/reorder),
-//! webhook retries, connection status events, reset, seed files, file upload and download.
+//! Control surface through the typed [`SandboxControl`] client: faults (429 + Retry-After,
+//! 5xx, latency, webhook duplicate/reorder), webhook retries, connection status events, reset,
+//! seed files, file upload and download.
+//!
+//! [`SandboxControl`]: radist_sandbox::control::SandboxControl
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{Env, Receiver, fast_config};
-use radist_sandbox::{Sandbox, SandboxConfig, Seed};
+use radist_sandbox::control::StatusChange;
+use radist_sandbox::{
+    DeliveryState, Faults, RateLimitFault, Sandbox, SandboxConfig, Seed, ServerErrorFault,
+};
 use serde_json::{Value, json};
+
+/// Replaces the sandbox's faults.
+async fn faults(env: &Env, faults: Faults) {
+    env.ctl().set_faults(&faults).await.expect("faults");
+}
 
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after_and_has_no_effect() {
@@ -16,8 +27,19 @@ async fn rate_limit_answers_429_with_retry_after_and_has_no_effect() {
         .inbound(json!({"connection_id": 70002, "phone": "79002220000", "text": "x"}))
         .await["chat_id"]
         .clone();
-    let (status, _) = env.control("/faults", json!({"rate_limit": {"count": 1, "retry_after_s": 2}, "paths": ["/messaging/messages/"]})).await;
-    assert_eq!(status, 200);
+    let rate_limit = RateLimitFault {
+        count: 1,
+        retry_after_s: 2,
+    };
+    faults(
+        &env,
+        Faults {
+            rate_limit: Some(rate_limit),
+            paths: Some(vec!["/messaging/messages/".into()]),
+            ..Faults::default()
+        },
+    )
+    .await;
     let resp = env
         .http
         .post(env.company_url("/messaging/messages/"))
@@ -28,45 +50,53 @@ async fn rate_limit_answers_429_with_retry_after_and_has_no_effect() {
         .unwrap();
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "2");
-    assert!(
-        env.control_get("/sent")
-            .await
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(env.ctl().sent(None).await.unwrap().is_empty());
     let (status, _) = env.get("/contacts/").await;
     assert_eq!(status, 200, "other paths unaffected");
     let (status, _) = env.send_text(&chat, "once").await;
     assert_eq!(status, 200, "count used up");
-    assert_eq!(env.control_get("/sent").await.as_array().unwrap().len(), 1);
+    assert_eq!(env.ctl().sent(None).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn server_errors_and_latency() {
     let env = Env::start().await;
-    env.control(
-        "/faults",
-        json!({"server_error": {"count": 2, "status": 502}}),
+    let server_error = ServerErrorFault {
+        count: 2,
+        status: 502,
+    };
+    faults(
+        &env,
+        Faults {
+            server_error: Some(server_error),
+            ..Faults::default()
+        },
     )
     .await;
     assert_eq!(env.get("/contacts/").await.0, 502);
     assert_eq!(env.get("/contacts/").await.0, 502);
     assert_eq!(env.get("/contacts/").await.0, 200);
-    env.control("/faults", json!({"latency_ms": 150})).await;
+    faults(
+        &env,
+        Faults {
+            latency_ms: Some(150),
+            ..Faults::default()
+        },
+    )
+    .await;
     let started = Instant::now();
     assert_eq!(env.get("/contacts/").await.0, 200);
     assert!(started.elapsed() >= Duration::from_millis(150));
-    let resp = env
+    env.ctl().clear_faults().await.unwrap();
+    assert_eq!(env.ctl().faults().await.unwrap(), Faults::default());
+    let nonsense = env
         .http
-        .delete(format!("{}/faults", env.sb.control_url()))
+        .post(format!("{}/faults", env.sb.control_url()))
+        .json(&json!({"nonsense": 1}))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 204);
-    assert_eq!(env.control_get("/faults").await["latency_ms"], Value::Null);
-    let (status, _) = env.control("/faults", json!({"nonsense": 1})).await;
-    assert_eq!(status, 422);
+    assert_eq!(nonsense.status(), 422);
 }
 
 #[tokio::test]
@@ -77,15 +107,10 @@ async fn webhooks_retry_with_backoff_until_2xx() {
     env.inbound(json!({"connection_id": 70002, "phone": "79002220001", "text": "x"}))
         .await;
     rx.wait("messages.create", 1).await;
-    let log = env.control_get("/webhook-deliveries").await;
-    let statuses: Vec<&Value> = log[0]["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| &a["status"])
-        .collect();
-    assert_eq!(statuses, [&json!(503), &json!(503), &json!(200)]);
-    assert_eq!(log[0]["state"], "delivered");
+    let log = env.ctl().webhook_deliveries(None).await.unwrap();
+    let statuses: Vec<Option<u16>> = log[0].attempts.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [Some(503), Some(503), Some(200)]);
+    assert_eq!(log[0].state, DeliveryState::Delivered);
 }
 
 #[tokio::test]
@@ -93,14 +118,26 @@ async fn webhook_duplicate_and_reorder_faults() {
     let env = Env::start().await;
     let rx = Receiver::start(0).await;
     env.subscribe(70002, &rx.url()).await;
-    env.control("/faults", json!({"webhook_duplicate": true}))
-        .await;
+    faults(
+        &env,
+        Faults {
+            webhook_duplicate: true,
+            ..Faults::default()
+        },
+    )
+    .await;
     env.inbound(json!({"connection_id": 70002, "phone": "79002220002", "text": "dup"}))
         .await;
     let dup = rx.wait("messages.create", 2).await;
     assert_eq!(dup[0], dup[1]);
-    env.control("/faults", json!({"webhook_reorder": true}))
-        .await;
+    faults(
+        &env,
+        Faults {
+            webhook_reorder: true,
+            ..Faults::default()
+        },
+    )
+    .await;
     for text in ["first", "second"] {
         env.inbound(json!({"connection_id": 70002, "phone": "79002220002", "text": text}))
             .await;
@@ -118,8 +155,12 @@ async fn connection_status_change_is_delivered_and_shown() {
     let env = Env::start().await;
     let rx = Receiver::start(0).await;
     env.subscribe(70002, &rx.url()).await;
-    let (status, _) = env.control("/connection-status", json!({"connection_id": 70002, "status_type": "bad", "status_subtype": "whatsapp_qr_not_scanned"})).await;
-    assert_eq!(status, 200);
+    let change = StatusChange {
+        connection_id: 70002,
+        status_type: "bad".into(),
+        status_subtype: "whatsapp_qr_not_scanned".into(),
+    };
+    env.ctl().connection_status(&change).await.unwrap();
     let events = rx.wait("connections.status_changed", 1).await;
     assert_eq!(
         events[0]["event"],
@@ -135,8 +176,7 @@ async fn reset_restores_the_seed_state() {
     env.inbound(json!({"connection_id": 70001, "phone": "79002220003", "text": "x"}))
         .await;
     env.subscribe(70001, "http://127.0.0.1:9/hook").await;
-    let (status, _) = env.control("/reset", json!({})).await;
-    assert_eq!(status, 200);
+    env.ctl().reset().await.unwrap();
     let (_, inbox) = env.get("/messaging/chats/with_contacts/").await;
     assert!(inbox["data"].as_array().unwrap().is_empty());
     let (_, hooks) = env.get("/webhooks/").await;

@@ -5,7 +5,8 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::{Env, Receiver, eventually, fast_config};
-use radist_sandbox::{NonWabaAvailability, WindowPolicy};
+use radist_sandbox::control::SettingsUpdate;
+use radist_sandbox::{DeliveryState, NonWabaAvailability, WindowPolicy};
 use serde_json::{Value, json};
 
 async fn open_waba_chat(env: &Env, phone: &str) -> Value {
@@ -55,19 +56,17 @@ async fn send_emits_create_delivered_and_read_webhooks() {
     assert!(read[0]["event"]["message"]["read_at"].is_string());
     let delivered = rx.of("messages.delivery.delivered");
     assert!(delivered[0]["event"]["message"]["delivered_at"].is_string());
-    let sent_log = env.control_get(&format!("/sent?chat_id={chat}")).await;
+    let sent_log = env.ctl().sent(chat.as_i64()).await.unwrap();
     assert_eq!(
-        sent_log[0]["request"]["connection_id"], 70001,
+        sent_log[0].request["connection_id"], 70001,
         "request kept as received"
     );
-    assert!(sent_log[0]["message"]["read_at"].is_string());
-    let deliveries = env.control_get("/webhook-deliveries").await;
+    assert!(sent_log[0].message["read_at"].is_string());
+    let deliveries = env.ctl().webhook_deliveries(None).await.unwrap();
     assert!(
         deliveries
-            .as_array()
-            .unwrap()
             .iter()
-            .all(|d| d["state"] == "delivered" && d["attempts"][0]["status"] == 200)
+            .all(|d| d.state == DeliveryState::Delivered && d.attempts[0].status == Some(200))
     );
 }
 
@@ -215,23 +214,21 @@ async fn closed_window_reject_and_allow_policies() {
         (422, json!("window_closed"))
     );
     assert!(
-        env.control_get("/sent")
-            .await
-            .as_array()
-            .unwrap()
-            .is_empty(),
+        env.ctl().sent(None).await.unwrap().is_empty(),
         "nothing stored"
     );
-    let (status, _) = env
-        .control("/settings", json!({"window_policy": "allow"}))
-        .await;
-    assert_eq!(status, 200);
+    let allow = SettingsUpdate {
+        window_policy: Some(WindowPolicy::Allow),
+        ..SettingsUpdate::default()
+    };
+    let settings = env.ctl().set_settings(&allow).await.unwrap();
+    assert_eq!(settings.window_policy, WindowPolicy::Allow);
     let (status, out) = env.send_text(&chat, "late").await;
     assert_eq!(status, 200);
     let id = out["message"]["message_id"].clone();
     let read = eventually("read receipt", || async {
-        let sent = env.control_get("/sent").await;
-        Some(sent[0]["message"].clone()).filter(|m| m["read_at"].is_string())
+        let sent = env.ctl().sent(None).await.unwrap();
+        Some(sent[0].message.clone()).filter(|m| m["read_at"].is_string())
     })
     .await;
     assert_eq!(
@@ -240,13 +237,22 @@ async fn closed_window_reject_and_allow_policies() {
     );
 }
 
+async fn set_dialogs(env: &Env, waba_dialogs: i64) {
+    let update = SettingsUpdate {
+        waba_dialogs: Some(waba_dialogs),
+        ..SettingsUpdate::default()
+    };
+    let settings = env.ctl().set_settings(&update).await.unwrap();
+    assert_eq!(settings.waba_dialogs[&1], waba_dialogs);
+}
+
 #[tokio::test]
 async fn exhausted_dialogs_fail_sends_and_availability() {
     let env = Env::start().await;
     let rx = Receiver::start(0).await;
     env.subscribe(70001, &rx.url()).await;
     let chat = open_waba_chat(&env, "79001110006").await;
-    env.control("/settings", json!({"waba_dialogs": 0})).await;
+    set_dialogs(&env, 0).await;
     let (_, avail) = env
         .get(&format!("/messaging/chats/70001/{chat}/availability"))
         .await;
@@ -264,7 +270,7 @@ async fn exhausted_dialogs_fail_sends_and_availability() {
         errors[0]["event"]["message"]["error_type"],
         "WABA_DIALOGS_LIMIT_EXCEEDED"
     );
-    env.control("/settings", json!({"waba_dialogs": 2})).await;
+    set_dialogs(&env, 2).await;
     env.send_text(&chat, "again").await;
     let (_, counters) = env.get("/messaging/dialogs/counters/").await;
     assert_eq!(counters[0]["value"], 1, "a new dialog took one");

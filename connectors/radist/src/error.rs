@@ -15,6 +15,10 @@ use crate::validate::Violation;
 /// The longest response-body excerpt kept in an error, in bytes.
 pub const BODY_EXCERPT_LIMIT: usize = 512;
 
+/// The most characters of outside input (a value, a name, a JSON path) an error message
+/// quotes; longer input is cut and ends with `…`.
+pub const INPUT_EXCERPT_CHARS: usize = 200;
+
 /// Everything that can go wrong talking to Radist.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -52,6 +56,13 @@ pub enum RadistError {
     /// A status this client does not expect.
     #[error("unexpected http status {status} from radist: {body_excerpt}")]
     UnexpectedStatus { status: u16, body_excerpt: String },
+    /// A response body passed `max_response_bytes` (by its `Content-Length` or as it
+    /// streamed). Not retryable: the same request would get the same answer. For a send the
+    /// message may have been created.
+    #[error(
+        "radist response exceeds {limit} bytes; raise `max_response_bytes` if this is expected"
+    )]
+    ResponseTooLarge { limit: u64 },
     /// A response did not match the model.
     #[error("radist response did not match the model at `{path}`: {message}; report this")]
     Decode { path: String, message: String },
@@ -118,6 +129,20 @@ pub(crate) fn body_excerpt(body: &[u8], secret: &str) -> String {
         end -= 1;
     }
     format!("{}…", &flat[..end])
+}
+
+/// `text` cut to at most `max_chars` characters, on a char boundary, with `…` appended when
+/// anything was cut.
+pub(crate) fn cut_chars(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// `text` cut to [`INPUT_EXCERPT_CHARS`] for quoting in an error.
+pub(crate) fn input_excerpt(text: &str) -> String {
+    cut_chars(text, INPUT_EXCERPT_CHARS)
 }
 
 /// `path: message; path: message` for local violations.
@@ -213,6 +238,10 @@ mod tests {
              or retry later",
         );
         check(
+            RadistError::ResponseTooLarge { limit: 8_388_608 },
+            "radist response exceeds 8388608 bytes; raise `max_response_bytes` if this is expected",
+        );
+        check(
             RadistError::TooLarge { size: 7, limit: 5 },
             "file is 7 bytes, over the 5-byte upload limit; send a smaller file",
         );
@@ -236,6 +265,7 @@ mod tests {
                 body_excerpt: String::new(),
             },
             RadistError::Config("x".into()),
+            RadistError::ResponseTooLarge { limit: 1 },
         ];
         assert!(!final_.iter().any(RadistError::is_retryable));
         assert_eq!(RadistError::Server { status: 502 }.status(), Some(502));
@@ -245,6 +275,19 @@ mod tests {
         };
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(1)));
         assert_eq!(limited.status(), Some(429));
+    }
+
+    #[test]
+    fn cut_chars_keeps_short_text_and_cuts_on_char_boundaries() {
+        assert_eq!(cut_chars("abc", 3), "abc");
+        assert_eq!(cut_chars("abcd", 3), "abc…");
+        assert_eq!(cut_chars("йцукен", 2), "йц…");
+        assert_eq!(cut_chars("", 0), "");
+        let long = "ж".repeat(1 << 20);
+        assert_eq!(
+            input_excerpt(&long).chars().count(),
+            INPUT_EXCERPT_CHARS + 1
+        );
     }
 
     #[test]

@@ -154,3 +154,30 @@ async fn a_server_repeating_the_same_cursor_is_stopped() {
     assert_eq!(all.len(), 1);
     assert_eq!(canned.hits(), 2);
 }
+
+#[tokio::test]
+async fn messages_sharing_a_timestamp_across_a_page_boundary_are_all_listed() {
+    let env = Env::start().await;
+    // Newest first: m4 (s3), m3 (s2), m2 and m1 (both s1), m0 (s0); a page of 3 ends inside
+    // the tie, so the next page must start at s1 again, not before it.
+    let mut chat = None;
+    for (text, second) in [("m0", 0), ("m1", 1), ("m2", 1), ("m3", 2), ("m4", 3)] {
+        chat = Some(
+            env.inbound(WHATSAPP, "79005558888", text, &at(second))
+                .await,
+        );
+    }
+    let chat = chat.expect("chat");
+    let query = MessagesQuery {
+        page_size: 3,
+        until: None,
+    };
+    let all: Vec<_> = env
+        .client()
+        .messages(chat, query)
+        .try_collect()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = all.iter().filter_map(|m| m.body_text()).collect();
+    assert_eq!(texts, ["m4", "m3", "m2", "m1", "m0"]);
+}

@@ -9,21 +9,9 @@ use std::time::{Duration, Instant};
 use client_support::{Canned, Env, WABA, config_at, dead_base_url, fast_retry};
 use radist_connector::models::SendMessageRequest;
 use radist_connector::{RadistClient, RadistError};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const NOW: &str = "2099-01-01T00:00:00Z";
-
-async fn remaining_faults(env: &Env) -> Value {
-    let url = format!("{}/faults", env.sb.control_url());
-    env.http
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_429_is_retried_after_the_given_retry_after() {
@@ -47,7 +35,7 @@ async fn server_errors_are_retried_until_success() {
         .await;
     let companies = env.client().list_companies(10, 0).await.unwrap();
     assert_eq!(companies.companies.len(), 1);
-    assert_eq!(remaining_faults(&env).await["server_error"]["count"], 0);
+    assert_eq!(env.remaining_faults().await["server_error"]["count"], 0);
 }
 
 #[tokio::test]
@@ -60,13 +48,13 @@ async fn exhausted_retries_report_rate_limited_and_server() {
     assert_eq!(err.retry_after(), Some(Duration::ZERO));
     assert!(err.is_retryable());
     // One attempt plus three retries.
-    assert_eq!(remaining_faults(&env).await["rate_limit"]["count"], 6);
+    assert_eq!(env.remaining_faults().await["rate_limit"]["count"], 6);
 
     env.faults(json!({"server_error": {"count": 10, "status": 502}}))
         .await;
     let err = env.client().chat_sources().await.unwrap_err();
     assert!(matches!(err, RadistError::Server { status: 502 }), "{err}");
-    assert_eq!(remaining_faults(&env).await["server_error"]["count"], 6);
+    assert_eq!(env.remaining_faults().await["server_error"]["count"], 6);
 }
 
 #[tokio::test]
@@ -218,7 +206,7 @@ async fn an_ambiguous_send_failure_is_not_repeated() {
             "{err}"
         );
         // One attempt only: the fault was consumed once and nothing was repeated.
-        assert_eq!(remaining_faults(&env).await["server_error"]["count"], 0);
+        assert_eq!(env.remaining_faults().await["server_error"]["count"], 0);
     }
     // An idempotent read after the same fault is retried and succeeds.
     env.faults(json!({"server_error": {"count": 1, "status": 500}}))

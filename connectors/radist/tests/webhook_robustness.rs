@@ -97,3 +97,65 @@ fn hostile_shapes_are_errors_not_panics() {
     };
     assert_eq!(decode(duplicated), Ok(last_key_wins));
 }
+
+/// A mebibyte of `x`, for fields that should never be echoed whole.
+fn mebibyte() -> String {
+    "x".repeat(1 << 20)
+}
+
+/// An error or name quoting input stays near the excerpt limit (200 characters per quote).
+fn assert_bounded(text: &str) {
+    assert!(text.chars().count() < 600, "{} chars", text.chars().count());
+}
+
+#[test]
+fn a_huge_unknown_event_type_is_cut() {
+    let body = format!(r#"{{"event_type": "{}", "event": {{}}}}"#, mebibyte());
+    let Ok(Decoded::Unsupported { event_type }) = decode(body.as_bytes()) else {
+        panic!("not an unsupported event");
+    };
+    assert_eq!(event_type.chars().count(), 201);
+    assert!(event_type.ends_with("xx…"), "{event_type}");
+}
+
+#[test]
+fn huge_bad_values_are_cut_in_decode_errors() {
+    let huge = mebibyte();
+    let message = r#""message": {"message_id": "6f1c0f4e-2a57-4c8e-9a51-0d2b3c4d5e6f",
+        "direction": "inbound", "message_type": "text", "created_at": "2026-02-19T13:07:03Z""#;
+    // (body, whether serde quotes the bad value)
+    let cases = [
+        (
+            format!(
+                r#"{{"event_type": "messages.create", "event": {{"connection_id": 1, "chat_id": "{huge}"}}}}"#
+            ),
+            true,
+        ),
+        (
+            format!(
+                r#"{{"event_type": "messages.create", "event": {{"connection_id": 1, "chat_id": 2, {message}, "direction": "{huge}"}}}}}}"#
+            ),
+            true,
+        ),
+        (
+            format!(
+                r#"{{"event_type": "messages.create", "event": {{"connection_id": 1, "chat_id": 2, "message": {{"created_at": "{huge}"}}}}}}"#
+            ),
+            false,
+        ),
+    ];
+    for (body, quoted) in cases {
+        let err = decode(body.as_bytes()).expect_err("a bad value is an error");
+        let text = err.to_string();
+        assert_bounded(&text);
+        assert!(!quoted || text.contains("xx…"), "{text}");
+    }
+}
+
+#[test]
+fn an_unknown_kind_name_is_cut() {
+    let err = mebibyte()
+        .parse::<radist_connector::webhook::EventKind>()
+        .unwrap_err();
+    assert_bounded(&err.to_string());
+}

@@ -30,12 +30,13 @@ mod named;
 mod origin;
 mod problem;
 mod schema;
+mod secret_conflicts;
 mod upgrade;
 mod validate;
 
 pub use host_config::{
-    HostConfig, PluginsConfig, RadistConfig, RadistMode, RuntimeConfig, ServerConfig, StoreConfig,
-    WebhookConfig, parse_host_config,
+    HostConfig, PluginsConfig, RadistConfig, RadistMode, RetentionConfig, RuntimeConfig,
+    ServerConfig, StoreConfig, WebhookConfig, parse_host_config,
 };
 pub use manifest::{
     Capabilities, CapabilityKind, CatchUp, ConnectionId, ConnectionsGrant, CronSpec, EventKind,
@@ -45,6 +46,7 @@ pub use manifest::{
 };
 pub use origin::Origin;
 pub use problem::{Problem, Problems};
+pub use secret_conflicts::secret_conflicts;
 
 use problem::Report;
 

@@ -7,6 +7,11 @@ use std::path::PathBuf;
 pub struct RuntimeConfig {
     /// Where compiled components are cached (`<digest>-<enginehash>.cwasm`); `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// The installation key (mode 0600, created on first use) that keys history digests and
+    /// authenticates cached components; it must not be inside `cache_dir`. `None`: `<cache_dir>.key`
+    /// beside the cache, or without a cache a random key per process (fingerprints then do not
+    /// match across restarts).
+    pub key_file: Option<PathBuf>,
     /// How often the epoch ticker advances the engine's epoch, in milliseconds.
     pub epoch_tick_ms: u64,
     /// How many runs may execute at once; sizes the pooling allocator.
@@ -19,23 +24,80 @@ pub struct RuntimeConfig {
     pub max_wasm_stack_bytes: usize,
     /// How long the host waits for availability answers before asking Radist again, in milliseconds.
     pub availability_ttl_ms: u64,
+    /// What a send does when an earlier attempt of the run recorded its intent but no result.
+    pub reconcile: ReconcilePolicy,
+    /// How much earlier than its intent a read-back message may be dated and still count as
+    /// that send (clock skew between this host and Radist), in milliseconds.
+    pub reconcile_skew_ms: u64,
+    /// How many of the chat's newest messages a read-back looks at (1 to 100).
+    pub reconcile_read_limit: u32,
+    /// Repeat a non-GET/HEAD `http.send` whose earlier attempt has no result. Off by default:
+    /// the call fails with a non-retryable `upstream` "outcome unknown", since the host cannot
+    /// ask an arbitrary server whether it already acted.
+    pub resend_pending_http: bool,
+}
+
+/// How a send left without a result by an earlier attempt (crash, timeout, ambiguous 5xx) is
+/// reconciled before anything is resent. Radist's send API has no idempotency key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReconcilePolicy {
+    /// Read the chat's newest messages back: an outbound message with the same content, dated
+    /// at or after the intent (minus `reconcile_skew_ms`), counts as delivered; otherwise send.
+    #[default]
+    ReadBack,
+    /// Send again without looking (may message the customer twice).
+    Resend,
+    /// Fail the call with a non-retryable `upstream` error (may lose the message).
+    Fail,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             cache_dir: None,
+            key_file: None,
             epoch_tick_ms: 10,
             max_concurrent_runs: 64,
             max_memory_mib: 128,
             pooling: true,
             max_wasm_stack_bytes: 512 * 1024,
             availability_ttl_ms: 30_000,
+            reconcile: ReconcilePolicy::ReadBack,
+            reconcile_skew_ms: 5_000,
+            reconcile_read_limit: 20,
+            resend_pending_http: false,
         }
     }
 }
 
+/// The ledger part of [`RuntimeConfig`], as every run sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LedgerSettings {
+    pub(crate) reconcile: ReconcilePolicy,
+    pub(crate) skew: chrono::Duration,
+    pub(crate) read_limit: u32,
+    pub(crate) resend_pending_http: bool,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        RuntimeConfig::default().ledger()
+    }
+}
+
 impl RuntimeConfig {
+    /// The settings the capabilities read when an earlier attempt left an action pending.
+    pub(crate) fn ledger(&self) -> LedgerSettings {
+        let skew_ms = i64::try_from(self.reconcile_skew_ms).unwrap_or(i64::MAX);
+        LedgerSettings {
+            reconcile: self.reconcile,
+            skew: chrono::Duration::try_milliseconds(skew_ms).unwrap_or(chrono::Duration::MAX),
+            read_limit: self.reconcile_read_limit,
+            resend_pending_http: self.resend_pending_http,
+        }
+    }
+
     /// Checks the values that would otherwise fail deep inside the engine.
     pub(crate) fn validate(&self) -> Result<(), crate::RuntimeError> {
         let bad = |m: &str| Err(crate::RuntimeError::Config(m.to_owned()));
@@ -50,6 +112,9 @@ impl RuntimeConfig {
         }
         if self.max_wasm_stack_bytes < 64 * 1024 {
             return bad("`max_wasm_stack_bytes` must be at least 65536");
+        }
+        if !(1..=100).contains(&self.reconcile_read_limit) {
+            return bad("`reconcile_read_limit` must be between 1 and 100");
         }
         Ok(())
     }

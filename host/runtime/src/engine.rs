@@ -7,16 +7,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::limits::{CORE_INSTANCES_PER_RUN, MAX_TABLE_ELEMENTS, MEMORIES_PER_RUN, TABLES_PER_RUN};
 use crate::{RuntimeConfig, RuntimeError};
-
-/// Core instances a wasip2 component may create per instantiation (main module, shims, adapters).
-const CORE_INSTANCES_PER_RUN: u32 = 16;
-/// Memories per run: the guest's own plus an adapter's.
-const MEMORIES_PER_RUN: u32 = 2;
-/// Tables per run: the guest's plus the indirect-call shims'.
-const TABLES_PER_RUN: u32 = 8;
-/// Table elements any one table may hold.
-pub(crate) const MAX_TABLE_ELEMENTS: usize = 20_000;
 
 /// Builds the engine: pooled when asked and possible, on-demand otherwise.
 ///
@@ -54,6 +46,8 @@ fn base_config(cfg: &RuntimeConfig) -> Config {
     config
 }
 
+/// The pool holds exactly `max_concurrent_runs` runs' shares: `Plugin::run` admits at most that
+/// many at once and each store's limiter caps it at one share, so a slot is always free.
 fn pool_config(cfg: &RuntimeConfig) -> PoolingAllocationConfig {
     let runs = cfg.max_concurrent_runs;
     let mut pool = PoolingAllocationConfig::new();

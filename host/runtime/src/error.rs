@@ -32,6 +32,15 @@ pub enum RuntimeError {
     /// The compiled-component cache could not be used.
     #[error("compiled-component cache {path}: {message}; make the directory writable or remove it")]
     Cache { path: PathBuf, message: String },
+    /// The compiled-component cache directory may be written by other users, so a file in it
+    /// could carry someone else's native code.
+    #[error(
+        "compiled-component cache {path} is writable by group or others; run `chmod 700` on it or choose another `cache_dir`"
+    )]
+    CacheInsecure { path: PathBuf },
+    /// The installation key (for history digests and cache authentication) is unusable.
+    #[error("installation key {path}: {message}")]
+    KeyFile { path: PathBuf, message: String },
     /// The plugin imports something its manifest does not grant or this host does not provide.
     /// Every problem is listed, one per line.
     #[error("{}", problems.join("\n"))]

@@ -10,7 +10,8 @@
 //! Module map: `engine` (engine, pooling fallback, epoch ticker), `cache` (compiled components on
 //! disk; the crate's only `unsafe`), `imports` (load-time grant check), `limits` (per-store
 //! limiter), `state` (store data, neutered WASI), `capabilities` (one file per WIT interface),
-//! `recorder` and `journal` (every host call recorded; effectful ones journaled), `logs` and
+//! `recorder` and `journal` (every host call recorded; effectful ones journaled in two phases),
+//! `compact` (bounded summaries, base64 bytes), `upload_cache` (reused upload links), `logs` and
 //! `stdio` (capped run log), `redact` (secrets), `scope` (call-time scopes, rate), `kv_store`,
 //! `availability_cache` and `connection_kinds` (Radist answers shared by every run: WABA
 //! windows for a short TTL, which connections are WABA for the runtime's lifetime).
@@ -21,8 +22,10 @@ mod availability_cache;
 mod bindings;
 mod cache;
 mod capabilities;
+mod compact;
 mod config;
 mod connection_kinds;
+mod digest;
 mod engine;
 mod error;
 pub mod event;
@@ -32,6 +35,7 @@ mod kv_store;
 mod limits;
 mod logs;
 mod plugin;
+mod reconcile;
 mod recorder;
 mod redact;
 mod run;
@@ -39,12 +43,16 @@ mod runtime;
 mod scope;
 mod state;
 mod stdio;
+pub mod subscription;
 #[cfg(test)]
 mod test_support;
+mod upload_cache;
 
-pub use config::RuntimeConfig;
+pub use config::{ReconcilePolicy, RuntimeConfig};
 pub use error::RuntimeError;
-pub use journal::{InMemoryJournal, Journal, JournalError, JournalKey};
+pub use journal::{
+    InMemoryJournal, Intent, Journal, JournalEntry, JournalError, JournalKey, Prior,
+};
 pub use kv_store::{FileKvStore, KvError, KvStore};
 pub use logs::{LogLevel, LogLine, LogSource};
 pub use plugin::Plugin;
@@ -52,3 +60,4 @@ pub use recorder::{ActionOutcome, ActionRecord};
 pub use run::{RunInput, RunOutcome, RunStatus};
 pub use runtime::Runtime;
 pub use state::HostServices;
+pub use upload_cache::{InMemoryUploadCache, UploadCache};

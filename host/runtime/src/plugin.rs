@@ -1,15 +1,25 @@
 //! [`Plugin`]: a loaded, pre-instantiated plugin, and one run of it in a fresh store.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use wasmtime::Store;
+use wasmtime::{CallHook, Store, StoreContextMut, UpdateDeadline};
 
 use crate::bindings::PluginPre;
 use crate::engine::deadline_ticks;
+use crate::limits::hostcall_fuel;
+use crate::logs::LogBuffer;
 use crate::run::{CallEnd, RunInput, RunOutcome, status};
 use crate::runtime::RuntimeInner;
 use crate::state::{HostState, PluginShared, RunContext};
+
+/// The status of a run the host panicked in; the panic itself goes to the host's log.
+pub(crate) const HOST_ERROR: &str =
+    "host error: the host failed during this run (see the host log); the run was stopped";
 
 /// A loaded plugin. Cheap to clone; runs may execute concurrently, each in its own store.
 #[derive(Clone)]
@@ -41,25 +51,25 @@ impl Plugin {
         &self.inner.imports
     }
 
-    /// Runs `handle` once in a fresh store, within the manifest's memory and time limits.
-    /// Never panics on guest behaviour; every ending is a [`RunStatus`](crate::RunStatus).
+    /// Runs `handle` once in a fresh store, within the manifest's memory, time and host-call
+    /// limits. Waits first while the runtime's `max_concurrent_runs` runs execute. Never panics:
+    /// every ending, a host panic included, is a [`RunStatus`](crate::RunStatus).
     pub async fn run(&self, input: RunInput) -> RunOutcome {
+        let _admitted = self.inner.runtime.admission.admit().await;
         let started = Instant::now();
-        let shared = &self.inner.shared;
-        let limits = &shared.manifest.limits;
         let ctx = self.run_context(&input);
         let logs = ctx.logs.clone();
-        let mut store = Store::new(
-            &self.inner.runtime.engine,
-            HostState::new(ctx, limits.memory_mib),
-        );
-        store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_trap();
-        let timeout_ms = u64::from(limits.timeout_ms);
-        store.set_epoch_deadline(deadline_ticks(
-            timeout_ms,
-            self.inner.runtime.config.epoch_tick_ms,
-        ));
+        match CatchUnwind(Box::pin(self.run_in_store(ctx, input, started))).await {
+            Ok(outcome) => outcome,
+            Err(panic) => self.host_panicked(&panic, &logs, started),
+        }
+    }
+
+    async fn run_in_store(&self, ctx: RunContext, input: RunInput, started: Instant) -> RunOutcome {
+        let shared = &self.inner.shared;
+        let limits = &shared.manifest.limits;
+        let logs = ctx.logs.clone();
+        let mut store = self.store(ctx);
         let mut instantiate = Duration::ZERO;
         let call = async {
             let bindings = self.inner.pre.instantiate_async(&mut store).await?;
@@ -68,7 +78,8 @@ impl Plugin {
                 .call_handle(&mut store, &input.event, &input.run)
                 .await
         };
-        let end = match tokio::time::timeout(Duration::from_millis(timeout_ms), call).await {
+        let timeout = Duration::from_millis(u64::from(limits.timeout_ms));
+        let end = match tokio::time::timeout(timeout, call).await {
             Err(_) => CallEnd::WallClockTimeout,
             Ok(Err(err)) => CallEnd::Error(err),
             Ok(Ok(returned)) => CallEnd::Returned(returned),
@@ -86,9 +97,98 @@ impl Plugin {
         }
     }
 
+    /// A fresh store with the run's limits: memory (limiter), host calls (call hook), bytes
+    /// lifted per host call (hostcall fuel), and time (epoch deadline, yielding on every tick).
+    fn store(&self, ctx: RunContext) -> Store<HostState> {
+        let shared = &self.inner.shared;
+        let limits = &shared.manifest.limits;
+        let mut store = Store::new(
+            &self.inner.runtime.engine,
+            HostState::new(ctx, limits.memory_mib),
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.call_hook(|mut store, hook| match hook {
+            CallHook::CallingHost => store.data_mut().host_calls.count(),
+            _ => Ok(()),
+        });
+        store.set_hostcall_fuel(hostcall_fuel(&shared.manifest));
+        let tick_ms = self.inner.runtime.config.epoch_tick_ms;
+        let ticks = deadline_ticks(u64::from(limits.timeout_ms), tick_ms);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(yield_until(ticks));
+        store
+    }
+
+    /// The outcome of a run the host panicked in: `trapped`, the panic in the host's log.
+    fn host_panicked(&self, panic: &str, logs: &LogBuffer, started: Instant) -> RunOutcome {
+        let plugin = self.name();
+        tracing::error!(
+            plugin,
+            panic,
+            "the host panicked during a run; the run is trapped"
+        );
+        let (logs, logs_truncated) = logs.finish();
+        RunOutcome {
+            status: crate::RunStatus::Trapped(HOST_ERROR.to_owned()),
+            actions: Vec::new(),
+            logs,
+            logs_truncated,
+            duration: started.elapsed(),
+            instantiate: Duration::ZERO,
+        }
+    }
+
     fn run_context(&self, input: &RunInput) -> RunContext {
         let caches = self.inner.runtime.caches.clone();
         RunContext::new(Arc::clone(&self.inner.shared), input, caches)
+    }
+}
+
+/// The epoch callback: yield to the executor on every tick, so a guest spinning on the CPU holds
+/// a tokio worker for one tick at a time, and interrupt the run after `ticks` ticks (the
+/// wall-clock timeout around the call is the other bound).
+fn yield_until(
+    ticks: u64,
+) -> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
+{
+    let mut seen = 0;
+    move |mut store| {
+        // The tick reached the host through the call hook like a host call; it is not one.
+        store.data_mut().host_calls.uncount();
+        seen += 1;
+        if seen >= ticks {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        // tokio's `yield_now` puts the task at the back of its worker's queue; a plain wake
+        // would land in the worker's LIFO slot and be polled again before anything else.
+        Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+    }
+}
+
+/// Polls a future, turning a panic while polling it into `Err(panic message)`.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic without a message".to_owned(),
     }
 }
 
@@ -103,3 +203,7 @@ fn redact_status(status: crate::RunStatus, shared: &PluginShared) -> crate::RunS
         other => other,
     }
 }
+
+#[cfg(test)]
+#[path = "plugin_tests.rs"]
+mod tests;

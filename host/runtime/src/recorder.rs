@@ -1,41 +1,56 @@
 //! The [`ActionRecorder`]: the one place every host call of a run is recorded — kind, sequence
-//! number, redacted request summary, outcome, latency — and where effectful calls consult the
-//! [`Journal`] so a completed action is answered from it rather than repeated.
+//! number, redacted and compact request summary, outcome, latency — and where effectful calls
+//! go through the two-phase [`Journal`]: the intent before the call leaves, the result after.
+//!
+//! A call is recorded when it begins, as [`ActionOutcome::InFlight`], and updated when it
+//! finishes; a call cut off by the run's timeout therefore stays in the run's actions as in
+//! flight instead of vanishing (its journal entry is completed by the task that outlived the run).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::journal::{Journal, JournalKey, fingerprint};
+use crate::compact::compact;
+use crate::digest::DigestKey;
+use crate::journal::{Intent, Journal, JournalError, JournalKey, Prior, fingerprint};
 use crate::redact::Redactor;
 
-/// Strings longer than this are elided in request summaries.
-const MAX_SUMMARY_STRING: usize = 512;
-
-/// One host call made by a run.
+/// One host call made by a run. Serialised (e.g. by `switchboard run --json`) with exactly these
+/// field names; fields are only ever added.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ActionRecord {
     /// Position in the run, from 1.
     pub seq: u32,
     /// `<interface>.<function>`, e.g. `messages.send`.
     pub kind: String,
-    /// The request, secrets redacted and large values elided.
+    /// The request, secrets redacted, strings and lists cut (sizes in `compact.rs`).
     pub request: Value,
     pub outcome: ActionOutcome,
+    /// Microseconds; for an action still in flight, until the run ended.
     #[serde(with = "duration_micros")]
     pub latency: Duration,
     /// Answered with synthetic data because the run was a dry run.
     pub dry_run: bool,
-    /// Answered from the journal: completed in an earlier attempt, not repeated.
+    /// Answered from the journal: completed (or found delivered) in an earlier attempt.
     pub replayed: bool,
-    /// sha256 of the canonical request, for the action ledger.
+    /// Keyed digest of the canonical request, for the action ledger.
     pub fingerprint: String,
+    /// Answered from the upload-link cache: the same file was uploaded before, not again.
+    pub reused: bool,
+    /// What the action created: Radist message id (sends), chat id (chats), url (uploads);
+    /// `null` otherwise.
+    pub effect_id: Option<String>,
+    /// How an action an earlier attempt left without a result was reconciled, e.g.
+    /// `delivered: found message <id> in the chat`; `null` when there was nothing to reconcile.
+    pub decision: Option<String>,
 }
 
-/// How a host call ended.
+/// How a host call ended. Serialised as `{"status": "ok" | "error" | "denied" | "in_flight",
+/// "detail": …}` (`in_flight` has no detail).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "status", content = "detail")]
+#[non_exhaustive]
 pub enum ActionOutcome {
     /// Succeeded; a short summary of the result.
     Ok(Value),
@@ -43,21 +58,53 @@ pub enum ActionOutcome {
     Error(String),
     /// Refused by the manifest's grants or scopes.
     Denied(String),
+    /// Still running when the run ended (its timeout fired): the request may have reached its
+    /// target; the journal gets its result when it returns.
+    InFlight,
 }
 
 /// An action between `begin` and `finish`.
 pub(crate) struct Pending {
+    index: usize,
     seq: u32,
     kind: &'static str,
-    request: Value,
     key: JournalKey,
     started: Instant,
+    effect_id: Option<String>,
+    decision: Option<String>,
+    reused: bool,
 }
 
 impl Pending {
     /// The action's sequence number within the run, from 1.
     pub(crate) fn seq(&self) -> u32 {
         self.seq
+    }
+
+    /// Marks the action as answered from the upload-link cache.
+    pub(crate) fn set_reused(&mut self) {
+        self.reused = true;
+    }
+}
+
+/// Records the result of one begun action; `Send + 'static`, so the task that performs an
+/// effectful call owns it and completes the journal even after the run was dropped.
+pub(crate) struct Completer {
+    journal: Option<Arc<dyn Journal>>,
+    key: JournalKey,
+}
+
+impl Completer {
+    /// Records `result` (no-op in dry runs).
+    pub(crate) async fn complete(
+        &self,
+        result: &Value,
+        effect_id: Option<&str>,
+    ) -> Result<(), JournalError> {
+        match &self.journal {
+            Some(journal) => journal.complete(&self.key, result, effect_id).await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -69,6 +116,9 @@ pub(crate) struct ActionRecorder {
     dry_run: bool,
     next_seq: u32,
     records: Vec<ActionRecord>,
+    starts: Vec<Instant>,
+    /// Keys the request fingerprints (see `digest.rs`).
+    digest: DigestKey,
 }
 
 impl ActionRecorder {
@@ -85,60 +135,147 @@ impl ActionRecorder {
             dry_run,
             next_seq: 1,
             records: Vec::new(),
+            starts: Vec::new(),
+            digest: DigestKey::process(),
         }
     }
 
-    /// Starts recording a call; `request` is the full request (fingerprinted before redaction).
+    /// Fingerprints requests with the installation's history key instead of the process key.
+    pub(crate) fn with_digest(mut self, digest: DigestKey) -> Self {
+        self.digest = digest;
+        self
+    }
+
+    /// Records a call as in flight; `request` is the full request (fingerprinted before
+    /// redaction, then redacted and compacted for the record).
     pub(crate) fn begin(&mut self, kind: &'static str, request: Value) -> Pending {
         let seq = self.next_seq;
         self.next_seq += 1;
         let key = JournalKey {
             run_key: self.run_key.clone(),
             seq,
-            fingerprint: fingerprint(kind, &request),
+            fingerprint: fingerprint(&self.digest, kind, &request),
         };
-        let request = elide(self.redactor.redact_json(request));
+        let started = Instant::now();
+        self.records.push(ActionRecord {
+            seq,
+            kind: kind.to_owned(),
+            request: compact(self.redactor.redact_json(request)),
+            outcome: ActionOutcome::InFlight,
+            latency: Duration::ZERO,
+            dry_run: self.dry_run,
+            replayed: false,
+            fingerprint: key.fingerprint.clone(),
+            reused: false,
+            effect_id: None,
+            decision: None,
+        });
+        self.starts.push(started);
         Pending {
+            index: self.records.len() - 1,
             seq,
             kind,
-            request,
             key,
-            started: Instant::now(),
+            started,
+            effect_id: None,
+            decision: None,
+            reused: false,
         }
     }
 
-    /// A prior completion of this exact action, if the journal has one.
-    pub(crate) async fn prior(&self, pending: &Pending) -> wasmtime::Result<Option<Value>> {
-        Ok(self.journal.completed(&pending.key).await?)
+    /// Records the intent of an effectful call in the journal and says what an earlier attempt
+    /// left there. Dry runs never touch the journal ([`Prior::Fresh`]). A different action at
+    /// this position traps the run: it is not deterministic, and retrying cannot fix that.
+    pub(crate) async fn intent(
+        &mut self,
+        pending: &mut Pending,
+        chat: Option<(i64, i64)>,
+    ) -> wasmtime::Result<Prior> {
+        if self.dry_run {
+            return Ok(Prior::Fresh);
+        }
+        let intent = Intent {
+            key: pending.key.clone(),
+            kind: pending.kind.to_owned(),
+            summary: self.records[pending.index].request.clone(),
+            chat,
+            at: chrono::Utc::now(),
+        };
+        let prior = self.journal.begin(&intent).await?;
+        match &prior {
+            Prior::Mismatch { recorded_kind } => {
+                let message = mismatch_message(pending, recorded_kind);
+                if let Some(record) = self.records.get_mut(pending.index) {
+                    record.outcome = ActionOutcome::Error(message.clone());
+                    record.latency = pending.started.elapsed();
+                }
+                return Err(wasmtime::Error::msg(message));
+            }
+            Prior::Completed { effect_id, .. } => pending.effect_id.clone_from(effect_id),
+            Prior::Fresh | Prior::Pending { .. } => {}
+        }
+        Ok(prior)
     }
 
-    /// Tells the journal the action completed (before the guest sees the result).
-    pub(crate) async fn complete(&self, pending: &Pending, result: &Value) -> wasmtime::Result<()> {
+    /// What completes this action's journal entry (from a spawned task or in place).
+    pub(crate) fn completer(&self, pending: &Pending) -> Completer {
+        Completer {
+            journal: (!self.dry_run).then(|| Arc::clone(&self.journal)),
+            key: pending.key.clone(),
+        }
+    }
+
+    /// Records the result in place (for calls that need no spawned task, e.g. kv writes).
+    pub(crate) async fn complete(
+        &self,
+        pending: &mut Pending,
+        result: &Value,
+        effect_id: Option<&str>,
+    ) -> wasmtime::Result<()> {
+        pending.effect_id = effect_id.map(str::to_owned);
+        Ok(self.completer(pending).complete(result, effect_id).await?)
+    }
+
+    /// Notes what an effectful call created, for the record.
+    pub(crate) fn effect(&self, pending: &mut Pending, effect_id: &str) {
+        pending.effect_id = Some(effect_id.to_owned());
+    }
+
+    /// Records how a pending action was reconciled, in the journal and on the record.
+    pub(crate) async fn decide(
+        &self,
+        pending: &mut Pending,
+        decision: String,
+    ) -> wasmtime::Result<()> {
         if !self.dry_run {
-            self.journal
-                .complete(&pending.key, pending.kind, result)
-                .await?;
+            self.journal.decide(&pending.key, &decision).await?;
         }
+        pending.decision = Some(decision);
         Ok(())
     }
 
     /// Closes the record of a call.
     pub(crate) fn finish(&mut self, pending: Pending, outcome: ActionOutcome, replayed: bool) {
         let outcome = match outcome {
-            ActionOutcome::Ok(v) => ActionOutcome::Ok(elide(self.redactor.redact_json(v))),
-            ActionOutcome::Error(e) => ActionOutcome::Error(self.redactor.redact(&e)),
-            ActionOutcome::Denied(e) => ActionOutcome::Denied(self.redactor.redact(&e)),
+            ActionOutcome::Ok(v) => ActionOutcome::Ok(compact(self.redactor.redact_json(v))),
+            ActionOutcome::Error(e) => ActionOutcome::Error(self.redacted_line(&e)),
+            ActionOutcome::Denied(e) => ActionOutcome::Denied(self.redacted_line(&e)),
+            ActionOutcome::InFlight => ActionOutcome::InFlight,
         };
-        self.records.push(ActionRecord {
-            seq: pending.seq,
-            kind: pending.kind.to_owned(),
-            request: pending.request,
-            outcome,
-            latency: pending.started.elapsed(),
-            dry_run: self.dry_run,
-            replayed,
-            fingerprint: pending.key.fingerprint,
-        });
+        let Some(record) = self.records.get_mut(pending.index) else {
+            return;
+        };
+        record.outcome = outcome;
+        record.latency = pending.started.elapsed();
+        record.replayed = replayed;
+        record.reused = pending.reused;
+        record.effect_id = pending.effect_id;
+        record.decision = pending.decision;
+    }
+
+    /// Effect ids of this run's actions so far (e.g. message ids already accounted for).
+    pub(crate) fn effect_ids(&self) -> impl Iterator<Item = &str> {
+        self.records.iter().filter_map(|r| r.effect_id.as_deref())
     }
 
     /// The run's stable key (its run id).
@@ -150,24 +287,34 @@ impl ActionRecorder {
         self.dry_run
     }
 
+    /// Every call in order; those still in flight get their latency up to now.
     pub(crate) fn into_records(self) -> Vec<ActionRecord> {
-        self.records
+        let mut records = self.records;
+        for (record, started) in records.iter_mut().zip(self.starts) {
+            if record.outcome == ActionOutcome::InFlight {
+                record.latency = started.elapsed();
+            }
+        }
+        records
+    }
+
+    fn redacted_line(&self, text: &str) -> String {
+        self.redactor
+            .redact_then_cut(text, crate::compact::MAX_SUMMARY_STRING)
     }
 }
 
-/// Shortens long strings so a summary stays small.
-fn elide(value: Value) -> Value {
-    match value {
-        Value::String(s) if s.len() > MAX_SUMMARY_STRING => {
-            let mut end = MAX_SUMMARY_STRING / 2;
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            Value::String(format!("{}… ({} bytes elided)", &s[..end], s.len() - end))
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(elide).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, elide(v))).collect()),
-        other => other,
+/// Says which action differed from the one an earlier attempt recorded.
+fn mismatch_message(pending: &Pending, recorded_kind: &str) -> String {
+    let (seq, kind) = (pending.seq, pending.kind);
+    if recorded_kind == kind {
+        format!(
+            "non-deterministic run: action #{seq} ({kind}) has a different request than in an earlier attempt of this run; make the plugin's host calls depend only on the event and journaled answers"
+        )
+    } else {
+        format!(
+            "non-deterministic run: action #{seq} is {kind}, an earlier attempt of this run made {recorded_kind} there; make the plugin's host calls depend only on the event and journaled answers"
+        )
     }
 }
 
@@ -194,7 +341,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn records_are_numbered_redacted_and_elided() {
+    async fn records_are_numbered_redacted_and_cut() {
         let mut rec = recorder(Arc::new(InMemoryJournal::default()));
         let long = "x".repeat(2000);
         let p = rec.begin("http.send", json!({"auth": "Bearer s3cr3t", "body": long}));
@@ -206,7 +353,7 @@ mod tests {
         assert_eq!(records[1].seq, 2);
         assert_eq!(records[0].request["auth"], "Bearer [redacted:token]");
         let body = records[0].request["body"].as_str().expect("string");
-        assert!(body.ends_with("(1744 bytes elided)"), "{body}");
+        assert!(body.ends_with("(1488 bytes cut)"), "{body}");
         assert_eq!(
             records[0].outcome,
             ActionOutcome::Error("bad [redacted:token]".into())
@@ -214,19 +361,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unfinished_call_stays_in_flight() {
+        let mut rec = recorder(Arc::new(InMemoryJournal::default()));
+        let _cut_off = rec.begin("messages.send", json!({"text": "hi"}));
+        let records = rec.into_records();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].outcome, ActionOutcome::InFlight);
+        let shown = serde_json::to_value(&records[0]).expect("json");
+        assert_eq!(shown["outcome"], json!({"status": "in_flight"}));
+        assert_eq!(shown["decision"], json!(null));
+        assert_eq!(shown["reused"], json!(false));
+    }
+
+    #[tokio::test]
     async fn a_second_attempt_is_answered_from_the_journal() {
         let journal: Arc<dyn Journal> = Arc::new(InMemoryJournal::default());
         let mut first = recorder(Arc::clone(&journal));
-        let p = first.begin("messages.send", json!({"text": "hi"}));
-        assert_eq!(first.prior(&p).await.expect("ok"), None);
-        first.complete(&p, &json!({"id": "m1"})).await.expect("ok");
+        let mut p = first.begin("messages.send", json!({"text": "hi"}));
+        assert_eq!(first.intent(&mut p, None).await.expect("ok"), Prior::Fresh);
+        first
+            .complete(&mut p, &json!({"id": "m1"}), Some("m1"))
+            .await
+            .expect("ok");
         let mut second = recorder(journal);
-        let p = second.begin("messages.send", json!({"text": "hi"}));
-        assert_eq!(
-            second.prior(&p).await.expect("ok"),
-            Some(json!({"id": "m1"}))
+        let mut p = second.begin("messages.send", json!({"text": "hi"}));
+        let prior = second.intent(&mut p, None).await.expect("ok");
+        let expected = Prior::Completed {
+            result: json!({"id": "m1"}),
+            effect_id: Some("m1".into()),
+        };
+        assert_eq!(prior, expected);
+        second.finish(p, ActionOutcome::Ok(json!({})), true);
+        assert_eq!(second.effect_ids().collect::<Vec<_>>(), ["m1"]);
+    }
+
+    #[tokio::test]
+    async fn a_different_action_at_the_same_position_traps_naming_it() {
+        let journal: Arc<dyn Journal> = Arc::new(InMemoryJournal::default());
+        let mut first = recorder(Arc::clone(&journal));
+        let mut p = first.begin("messages.send", json!({"text": "hi"}));
+        first.intent(&mut p, None).await.expect("ok");
+        let mut second = recorder(journal);
+        let mut p = second.begin("messages.send", json!({"text": "other"}));
+        let err = second.intent(&mut p, None).await.expect_err("mismatch");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("non-deterministic run: action #1 (messages.send)"),
+            "{message}"
         );
-        let p = second.begin("messages.send", json!({"text": "other"}));
-        assert_eq!(second.prior(&p).await.expect("ok"), None);
+        let records = second.into_records();
+        assert_eq!(records[0].outcome, ActionOutcome::Error(message));
     }
 }

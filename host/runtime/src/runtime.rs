@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use switchboard_manifest::Manifest;
@@ -11,6 +12,7 @@ use wasmtime::component::Linker;
 
 use crate::bindings::PluginPre;
 use crate::cache::ComponentCache;
+use crate::digest::{DigestKey, installation_key};
 use crate::engine::{EpochTicker, build_engine};
 use crate::plugin::{Plugin, PluginInner};
 use crate::state::{HostServices, HostState, PluginShared, SharedCaches};
@@ -27,10 +29,13 @@ pub(crate) struct RuntimeInner {
     pub(crate) config: RuntimeConfig,
     /// Radist answers shared by every run of every plugin.
     pub(crate) caches: SharedCaches,
+    /// At most `max_concurrent_runs` runs execute at once; the pool holds exactly that many.
+    pub(crate) admission: Admission,
     pooled: bool,
     linker: Linker<HostState>,
     cache: ComponentCache,
-    http: reqwest::Client,
+    /// Keys the fingerprints and digests recorded in history (from the installation key).
+    digest: DigestKey,
     _ticker: EpochTicker,
 }
 
@@ -43,24 +48,34 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         capabilities::add_to_linker(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("cannot link the host API: {e}")))?;
-        let cache = ComponentCache::new(&engine, config.cache_dir.clone())?;
+        let key = installation_key(&config)?;
+        let cache = ComponentCache::new(&engine, config.cache_dir.clone(), key.cache())?;
         let ticker = EpochTicker::start(&engine, Duration::from_millis(config.epoch_tick_ms))?;
-        let http = plugin_http_client()
-            .map_err(|e| RuntimeError::Engine(format!("cannot build the http client: {e}")))?;
         let ttl = Duration::from_millis(config.availability_ttl_ms);
         let inner = RuntimeInner {
-            caches: SharedCaches::new(ttl),
+            caches: SharedCaches::new(ttl).with_ledger(config.ledger()),
+            admission: Admission::new(config.max_concurrent_runs),
             engine,
             config,
             pooled,
             linker,
             cache,
-            http,
+            digest: key.history(),
             _ticker: ticker,
         };
         Ok(Runtime {
             inner: Arc::new(inner),
         })
+    }
+
+    /// How many runs are executing now (admitted, not queued).
+    pub fn runs_in_progress(&self) -> usize {
+        self.inner.admission.running.load(Ordering::SeqCst)
+    }
+
+    /// The most runs that ever executed at once; never above `max_concurrent_runs`.
+    pub fn peak_runs_in_progress(&self) -> usize {
+        self.inner.admission.peak.load(Ordering::SeqCst)
     }
 
     /// Whether the pooling allocator is in use (false after a fallback or when disabled).
@@ -110,7 +125,7 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(link)?;
         let pre = PluginPre::new(pre).map_err(link)?;
-        let shared = self.shared(manifest, manifest_file, services);
+        let shared = self.shared(manifest, manifest_file, services)?;
         Ok(Plugin::new(PluginInner {
             runtime: Arc::clone(&self.inner),
             shared: Arc::new(shared),
@@ -130,15 +145,56 @@ impl Runtime {
         Ok(())
     }
 
-    fn shared(&self, manifest: &Manifest, file: &str, services: HostServices) -> PluginShared {
-        PluginShared::new(manifest, file, services, self.inner.http.clone())
+    fn shared(
+        &self,
+        manifest: &Manifest,
+        file: &str,
+        services: HostServices,
+    ) -> Result<PluginShared, RuntimeError> {
+        let grant = manifest.capabilities.http.as_ref();
+        let http = capabilities::plugin_client(grant, capabilities::system_lookup())
+            .map_err(|e| RuntimeError::Engine(format!("cannot build the http client: {e}")))?;
+        let digest = self.inner.digest.clone();
+        Ok(PluginShared::new(manifest, file, services, http, digest))
     }
 }
 
-/// The client behind `http.send`: no automatic redirects (the capability follows them by hand,
-/// checking each hop against the allow list).
-pub(crate) fn plugin_http_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+/// Admits at most `max_concurrent_runs` runs at once; the others wait in FIFO order.
+pub(crate) struct Admission {
+    slots: tokio::sync::Semaphore,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// One admitted run; leaving frees its slot.
+pub(crate) struct Admitted<'a> {
+    admission: &'a Admission,
+    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl Admission {
+    fn new(max_concurrent_runs: u32) -> Self {
+        Admission {
+            slots: tokio::sync::Semaphore::new(max_concurrent_runs as usize),
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for a free slot. (The semaphore is never closed, so a permit always comes.)
+    pub(crate) async fn admit(&self) -> Admitted<'_> {
+        let permit = self.slots.acquire().await.ok();
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        Admitted {
+            admission: self,
+            _permit: permit,
+        }
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.admission.running.fetch_sub(1, Ordering::SeqCst);
+    }
 }

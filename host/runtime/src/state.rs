@@ -10,17 +10,21 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::availability_cache::AvailabilityCache;
+use crate::capabilities::{ConfigReads, RunClock};
+use crate::config::LedgerSettings;
 use crate::connection_kinds::ConnectionKinds;
+use crate::digest::DigestKey;
 use crate::event::{PluginEvent, SourceType};
 use crate::journal::{InMemoryJournal, Journal};
 use crate::kv_store::KvStore;
-use crate::limits::StoreLimiter;
+use crate::limits::{HostCallBudget, StoreLimiter};
 use crate::logs::{LogBuffer, LogSource};
 use crate::recorder::ActionRecorder;
 use crate::redact::Redactor;
 use crate::run::RunInput;
 use crate::scope::TokenBucket;
 use crate::stdio::CapturedOutput;
+use crate::upload_cache::UploadCache;
 
 /// The services a plugin's host calls use. Secrets are resolved by the caller (the runtime never
 /// reads environment variables) and only those the manifest declares are handed to the plugin.
@@ -35,27 +39,34 @@ pub struct HostServices {
     pub secrets: BTreeMap<String, String>,
     /// Where completed effectful actions are remembered (the action ledger).
     pub journal: Arc<dyn Journal>,
+    /// Links of files uploaded before, reused by `files.upload` instead of uploading again;
+    /// `None` uploads every time.
+    pub upload_cache: Option<Arc<dyn UploadCache>>,
 }
 
 impl HostServices {
-    /// Services with the given kv store, no secrets and an in-memory journal.
+    /// Services with the given kv store, no secrets, an in-memory journal and no upload cache.
     pub fn new(kv: Arc<dyn KvStore>) -> Self {
         HostServices {
             radist: None,
             kv,
             secrets: BTreeMap::new(),
             journal: Arc::new(InMemoryJournal::default()),
+            upload_cache: None,
         }
     }
 }
 
-/// What every run of every plugin of one runtime shares: caches of Radist answers.
+/// What every run of every plugin of one runtime shares: caches of Radist answers, and the
+/// runtime's ledger settings.
 #[derive(Clone)]
 pub(crate) struct SharedCaches {
     /// WABA availability answers with a short TTL.
     pub(crate) availability: Arc<AvailabilityCache>,
     /// Connection kinds (WABA or not), kept for the runtime's lifetime.
     pub(crate) connections: Arc<ConnectionKinds>,
+    /// How pending actions are reconciled (from `RuntimeConfig`).
+    pub(crate) ledger: LedgerSettings,
 }
 
 impl SharedCaches {
@@ -63,7 +74,14 @@ impl SharedCaches {
         SharedCaches {
             availability: Arc::new(AvailabilityCache::new(availability_ttl)),
             connections: Arc::new(ConnectionKinds::default()),
+            ledger: LedgerSettings::default(),
         }
+    }
+
+    /// The same caches with the runtime's ledger settings.
+    pub(crate) fn with_ledger(mut self, ledger: LedgerSettings) -> Self {
+        self.ledger = ledger;
+        self
     }
 }
 
@@ -75,7 +93,10 @@ pub(crate) struct PluginShared {
     pub(crate) services: HostServices,
     pub(crate) redactor: Redactor,
     pub(crate) send_bucket: Option<Mutex<TokenBucket>>,
+    /// This plugin's `http.send` client (its resolver knows the plugin's allow list).
     pub(crate) http: reqwest::Client,
+    /// Keys the fingerprints and digests recorded in history.
+    pub(crate) digest: DigestKey,
 }
 
 /// One run's state, reachable from every host call.
@@ -91,6 +112,10 @@ pub(crate) struct RunContext {
     pub(crate) waba_chats: HashSet<(i64, i64)>,
     /// Shared across runs and plugins: availability windows and connection kinds.
     pub(crate) caches: SharedCaches,
+    /// The run's one instant, once a clock was read (see `capabilities/clock.rs`).
+    pub(crate) clock: RunClock,
+    /// Config keys already recorded in this run.
+    pub(crate) config_reads: ConfigReads,
 }
 
 impl PluginShared {
@@ -100,6 +125,7 @@ impl PluginShared {
         manifest_file: &str,
         services: HostServices,
         http: reqwest::Client,
+        digest: DigestKey,
     ) -> Self {
         let per_minute = manifest.capabilities.messages.as_ref();
         let bucket = per_minute
@@ -113,6 +139,7 @@ impl PluginShared {
             services,
             send_bucket: bucket,
             http,
+            digest,
         }
     }
 }
@@ -127,7 +154,8 @@ impl RunContext {
             Arc::clone(&plugin.services.journal),
             plugin.redactor.clone(),
             input.dry_run,
-        );
+        )
+        .with_digest(plugin.digest.clone());
         let (known_chats, waba_chats) = chats_of(&input.event);
         RunContext {
             plugin,
@@ -137,6 +165,8 @@ impl RunContext {
             known_chats,
             waba_chats,
             caches,
+            clock: RunClock::default(),
+            config_reads: ConfigReads::default(),
         }
     }
 }
@@ -146,15 +176,19 @@ pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: StoreLimiter,
+    /// Every host call of the run, WASI included, counted by the store's call hook.
+    pub(crate) host_calls: HostCallBudget,
     pub(crate) ctx: RunContext,
 }
 
 impl HostState {
     pub(crate) fn new(ctx: RunContext, memory_mib: u32) -> Self {
+        let max_host_calls = ctx.plugin.manifest.limits.max_host_calls;
         HostState {
             wasi: neutered_wasi(&ctx.logs),
             table: ResourceTable::new(),
             limiter: StoreLimiter::new(memory_mib),
+            host_calls: HostCallBudget::new(max_host_calls),
             ctx,
         }
     }
@@ -169,9 +203,14 @@ impl WasiView for HostState {
     }
 }
 
-/// WASI with nothing in it: no files, env, args or network; stdout/stderr go to the run log.
+/// The most bytes one `wasi:random` call may ask for; larger requests trap.
+const MAX_RANDOM_BYTES: u64 = 64 * 1024;
+
+/// WASI with nothing in it: no files, env, args or network; stdout/stderr go to the run log;
+/// random bytes bounded per call; the clocks answer from the run's clock (`capabilities/clock.rs`).
 fn neutered_wasi(logs: &LogBuffer) -> WasiCtx {
     WasiCtxBuilder::new()
+        .max_random_size(MAX_RANDOM_BYTES)
         .stdout(CapturedOutput::new(logs.clone(), LogSource::Stdout))
         .stderr(CapturedOutput::new(logs.clone(), LogSource::Stderr))
         .allow_tcp(false)

@@ -138,12 +138,104 @@ async fn a_log_flood_is_capped_and_marked() {
                          (local.set $i (i32.add (local.get $i) (i32.const 1)))
                          (br_if $l (i32.lt_u (local.get $i) (i32.const 10000)))))"#;
     let body = format!("(call $flood) {RETURN_OK}");
-    let outcome = run("[limits]\nlog_bytes = 30\n", imports, &body).await;
+    // Each 3-byte line counts 3 + 32 bytes of per-line overhead: ten fit in 350.
+    let outcome = run("[limits]\nlog_bytes = 350\n", imports, &body).await;
     assert_eq!(outcome.status, RunStatus::Succeeded);
     assert!(outcome.logs_truncated);
     assert_eq!(outcome.logs.len(), 11);
     let last = outcome.logs.last().expect("line");
-    assert_eq!(last.message, "log truncated: 29970 bytes dropped");
+    assert_eq!(
+        last.message,
+        "log truncated: 9990 lines and 29970 bytes dropped"
+    );
+}
+
+/// `$name` calls `$import` (no arguments besides `args`) `n` times.
+fn repeat(name: &str, call: &str, n: u32) -> String {
+    format!(
+        "(func ${name} (local $i i32)
+           (loop $l {call}
+             (local.set $i (i32.add (local.get $i) (i32.const 1)))
+             (br_if $l (i32.lt_u (local.get $i) (i32.const {n})))))"
+    )
+}
+
+const LOG: &str =
+    r#"(import "switchboard:plugin/log@0.1.0" "log" (func $log (param i32 i32 i32)))"#;
+const CLOCK: &str = r#"(import "switchboard:plugin/clock@0.1.0" "now" (func $now (param i32)))"#;
+
+#[tokio::test]
+async fn empty_log_lines_fill_the_cap_too() {
+    let flood = repeat(
+        "flood",
+        "(call $log (i32.const 2) (i32.const 128) (i32.const 0))",
+        100_000,
+    );
+    let body = format!("(call $flood) {RETURN_OK}");
+    let limits = "[limits]\nlog_bytes = 1024\nmax_host_calls = 100000\n";
+    let outcome = run(limits, &format!("{LOG} {flood}"), &body).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert_eq!(outcome.logs.len(), 1024 / 32 + 1);
+    let last = outcome.logs.last().expect("line");
+    assert_eq!(
+        last.message,
+        "log truncated: 99968 lines and 0 bytes dropped"
+    );
+}
+
+#[tokio::test]
+async fn host_calls_past_max_host_calls_trap_naming_the_limit() {
+    let flood = repeat("flood", "(call $now (i32.const 256))", 100_000);
+    let body = format!("(call $flood) {RETURN_OK}");
+    let limits = "[limits]\nmax_host_calls = 500\n";
+    let outcome = run(limits, &format!("{CLOCK} {flood}"), &body).await;
+    match outcome.status {
+        RunStatus::Trapped(m) => assert_eq!(
+            m,
+            "the plugin made more than 500 host calls, the limit in `limits.max_host_calls`"
+        ),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(
+        outcome.actions.len(),
+        1,
+        "one clock record, not one per call"
+    );
+}
+
+#[tokio::test]
+async fn the_clock_is_read_and_recorded_once_per_run() {
+    let reads = repeat("reads", "(call $now (i32.const 256))", 5_000);
+    // Read once, keep a copy at 512, read 5000 times more, and compare the last to the first.
+    let body = format!(
+        "(call $now (i32.const 256))
+         (i64.store (i32.const 512) (i64.load (i32.const 256)))
+         (i32.store (i32.const 520) (i32.load (i32.const 264)))
+         (call $reads)
+         (if (i64.ne (i64.load (i32.const 512)) (i64.load (i32.const 256))) (then unreachable))
+         (if (i32.ne (i32.load (i32.const 520)) (i32.load (i32.const 264))) (then unreachable))
+         {RETURN_OK}"
+    );
+    let outcome = run("", &format!("{CLOCK} {reads}"), &body).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    let kinds: Vec<_> = outcome.actions.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(kinds, ["clock.now"]);
+}
+
+#[tokio::test]
+async fn one_host_call_cannot_lift_more_than_its_budget() {
+    // A 4 MiB log message: more than the 2 MiB a plugin without byte grants may pass per call.
+    let body = format!(
+        "(drop (memory.grow (i32.const 80)))
+         (call $log (i32.const 2) (i32.const 0) (i32.const {}))
+         {RETURN_OK}",
+        4 << 20
+    );
+    let outcome = run("", LOG, &body).await;
+    match outcome.status {
+        RunStatus::Trapped(m) => assert!(m.contains("too much data"), "{m}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
 }
 
 #[tokio::test]

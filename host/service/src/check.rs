@@ -1,90 +1,50 @@
 //! `switchboard check`: the host config, every manifest, each plugin's component and its imports
-//! against its grants, and the secrets each plugin needs. Every problem is listed; exit 1 if any.
+//! against its grants, and the secrets each plugin needs. Plugins listed in `plugins.optional`
+//! whose secrets are not set are reported as skipped (with how to enable them), not as problems.
+//! Missing components are built first, as `serve` does. Every problem is listed; exit 1 if any.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use crate::config::{LoadedConfig, LoadedManifest, resolve_secrets};
+use switchboard_runtime::{HostServices, KvError, KvStore};
+
+use crate::config::LoadedConfig;
 use crate::output;
+use crate::wiring::Wiring;
 
 /// Runs every check and prints the problems, or a one-line summary per plugin.
 pub async fn check(config_file: &Path) -> anyhow::Result<ExitCode> {
-    let config = match LoadedConfig::read(config_file) {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("{err:#}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let manifests = config.read_manifests()?;
-    let mut problems = manifests.problems.clone();
-    problems.extend(duplicate_names(&manifests.loaded));
-    let runtime = crate::run::build_runtime(&config, &manifests.loaded)?;
-    let mut summaries = Vec::new();
-    for loaded in &manifests.loaded {
-        match check_plugin(&runtime, &config, loaded) {
-            Ok(summary) => summaries.push(summary),
-            Err(mut plugin_problems) => problems.append(&mut plugin_problems),
-        }
+    if let Err(err) = LoadedConfig::read(config_file) {
+        eprintln!("{err:#}");
+        return Ok(ExitCode::FAILURE);
     }
-    Ok(report(&summaries, &problems))
-}
-
-fn check_plugin(
-    runtime: &switchboard_runtime::Runtime,
-    config: &LoadedConfig,
-    loaded: &LoadedManifest,
-) -> Result<String, Vec<String>> {
-    let mut problems = resolve_secrets(loaded).err().unwrap_or_default();
-    if !loaded.wasm.is_file() {
-        problems.push(format!(
-            "{}: plugin.wasm: {} does not exist; build the plugins (`cargo build --release` in plugins/) or fix the path",
-            loaded.file,
-            loaded.wasm.display()
-        ));
-        return Err(problems);
-    }
-    let services = crate::run::services(config, loaded, BTreeMap::new(), None)
-        .map_err(|err| vec![format!("{}: {err:#}", loaded.file)])?;
-    match runtime.load_plugin(&loaded.manifest, &loaded.file, &loaded.wasm, services) {
-        Ok(plugin) if problems.is_empty() => Ok(format!(
+    let wiring = Wiring::load(config_file)?;
+    let plan = wiring.plan();
+    let mut problems = plan.problems.clone();
+    problems.extend(wiring.build_missing(&plan));
+    let runtime = wiring.runtime(&plan)?;
+    let (loaded, mut load_problems) =
+        wiring.load_plugins(&runtime, &plan, |_| HostServices::new(Arc::new(NoKv)));
+    problems.append(&mut load_problems);
+    for p in &loaded {
+        output::line(&format!(
             "ok  {:<20} {} (imports: {})",
-            plugin.name(),
-            loaded.file,
-            output::short_imports(plugin.imports())
-        )),
-        Ok(_) => Err(problems),
-        Err(err) => {
-            problems.push(format!("{}: {err}", loaded.file));
-            Err(problems)
-        }
+            p.manifest.plugin.name.as_str(),
+            p.file,
+            output::short_imports(p.plugin.imports())
+        ));
     }
+    for note in &plan.skipped {
+        output::line(note);
+    }
+    Ok(report(loaded.len(), plan.skipped.len(), &problems))
 }
 
-fn duplicate_names(loaded: &[LoadedManifest]) -> Vec<String> {
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut problems = Vec::new();
-    for m in loaded {
-        let name = m.manifest.plugin.name.as_str();
-        if let Some(first) = seen.insert(name, &m.file) {
-            problems.push(format!(
-                "{}: plugin.name: `{name}` is also the name of the plugin in {first}; plugin names must be unique",
-                m.file
-            ));
-        }
-    }
-    problems
-}
-
-fn report(summaries: &[String], problems: &[String]) -> ExitCode {
-    for line in summaries {
-        output::line(line);
-    }
+fn report(ok: usize, skipped: usize, problems: &[String]) -> ExitCode {
     if problems.is_empty() {
         output::line(&format!(
-            "{} plugin(s) checked, no problems",
-            summaries.len()
+            "{ok} plugin(s) checked, {skipped} skipped, no problems"
         ));
         return ExitCode::SUCCESS;
     }
@@ -93,4 +53,27 @@ fn report(summaries: &[String], problems: &[String]) -> ExitCode {
     }
     eprintln!("{} problem(s) found", problems.len());
     ExitCode::FAILURE
+}
+
+/// `check` loads plugins but never runs them, so it needs no storage.
+struct NoKv;
+
+#[async_trait::async_trait]
+impl KvStore for NoKv {
+    async fn get(&self, _: &str, _: &str) -> Result<Option<Vec<u8>>, KvError> {
+        Err(unused())
+    }
+    async fn set(&self, _: &str, _: &str, _: Vec<u8>, _: u64) -> Result<(), KvError> {
+        Err(unused())
+    }
+    async fn delete(&self, _: &str, _: &str) -> Result<bool, KvError> {
+        Err(unused())
+    }
+    async fn list_keys(&self, _: &str, _: &str) -> Result<Vec<String>, KvError> {
+        Err(unused())
+    }
+}
+
+fn unused() -> KvError {
+    KvError::Store("no kv store in `check`".to_owned())
 }

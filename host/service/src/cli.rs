@@ -21,12 +21,25 @@ pub struct Cli {
     /// More logging (-v, -vv); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// How logs are written to stderr: `text` for people, `json` (one object per line) for machines.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the service: webhook intake, dispatcher and admin API (against the embedded Radist
+    /// sandbox unless the config says `radist.mode = "remote"`).
+    Serve(ServeArgs),
     /// Validate the host config, every manifest, and each plugin's imports against its grants.
     /// Exits 1 with every problem listed.
     Check,
@@ -34,6 +47,163 @@ pub enum Command {
     Run(RunArgs),
     /// Serve the local Radist sandbox (an emulator of the Radist v2 API).
     Sandbox(SandboxArgs),
+    /// Run history: list, show and replay runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Stored events.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Webhook requests intake refused (kept for inspection).
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+    /// The plugins the config enables: digest, grants and triggers.
+    Plugins(JsonArg),
+    /// Radist administration.
+    #[command(subcommand)]
+    Radist(RadistCommand),
+    /// The database: sizes and row counts, online backup, retention now.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// File and WAL sizes, pages, rows per table.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A consistent copy of the database, taken while the service keeps running.
+    Backup { file: PathBuf },
+    /// Apply `[retention]` now (what `serve` does every `retention.interval_s`).
+    Purge,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides `server.listen`; port 0 picks a free port).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// How long runs in flight may take to finish after SIGTERM, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub drain_ms: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct JsonArg {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Filters shared by `runs list` and `runs replay`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunFilterArgs {
+    /// Only this plugin's runs.
+    #[arg(long)]
+    pub plugin: Option<String>,
+    /// Only runs with this status (queued, running, retrying, succeeded, failed, trapped,
+    /// timed-out, denied, dead).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only runs created at or after this RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only runs of this chat: `<connection id>:<chat id>`.
+    #[arg(long)]
+    pub chat: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Runs, newest first.
+    List {
+        #[command(flatten)]
+        filter: RunFilterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: its event, attempts, actions (with ledger decisions), logs and error.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run finished runs again; completed actions are answered from the ledger, so nothing a
+    /// customer already received is sent twice.
+    Replay {
+        /// One run; or leave it out and select runs with the filters.
+        id: Option<i64>,
+        #[command(flatten)]
+        filter: RunFilterArgs,
+        /// Show which runs would be replayed and what the ledger already holds for them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Events, newest first.
+    List {
+        /// Only this kind (`message.received`, `unsupported`, ...).
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        chat: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One event and its runs.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// Refused requests, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One refused request: reason, headers and body.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decode a refused request again and, if it now decodes, store it as intake would.
+    Retry { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RadistCommand {
+    /// Radist webhook subscriptions.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Register or update a webhook for every connection a manifest subscribes to, and remove
+    /// stale ones this command created.
+    Sync {
+        /// Where Radist reaches this service, e.g. https://switchboard.example.com
+        #[arg(long)]
+        public_url: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,5 +238,14 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => crate::check::check(&cli.config).await,
         Command::Run(args) => crate::run::run(&cli.config, args).await,
         Command::Sandbox(args) => crate::sandbox::serve(args).await,
+        Command::Serve(args) => crate::serve::serve(&cli.config, args).await,
+        Command::Runs(command) => crate::history::runs(&cli.config, command).await,
+        Command::Events(command) => crate::history::events(&cli.config, command).await,
+        Command::Quarantine(command) => crate::history::quarantine(&cli.config, command).await,
+        Command::Plugins(args) => crate::history::plugins(&cli.config, args.json).await,
+        Command::Db(command) => crate::history::db(&cli.config, command).await,
+        Command::Radist(RadistCommand::Webhooks(WebhooksCommand::Sync { public_url })) => {
+            crate::history::webhooks_sync(&cli.config, &public_url).await
+        }
     }
 }

@@ -18,7 +18,7 @@ pub struct LoadedConfig {
 }
 
 /// One manifest that parsed, with its component resolved against the manifest's directory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LoadedManifest {
     pub manifest: Manifest,
     /// The manifest file, for messages (`manifests/auto-reply.toml`).

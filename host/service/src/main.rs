@@ -2,13 +2,20 @@
 //! library crates. The only crate with `anyhow` in signatures and the only one that reads
 //! environment variables.
 
+mod adapters;
 mod check;
 mod cli;
 mod config;
+mod connections;
 mod event_file;
+mod history;
 mod output;
+mod radist_sync;
 mod run;
 mod sandbox;
+mod serve;
+mod stored_event;
+mod wiring;
 
 use std::process::ExitCode;
 
@@ -16,7 +23,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_tracing(cli.verbose);
+    init_tracing(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,8 +43,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 /// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`.
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, format: cli::LogFormat) {
     let default = match verbose {
         0 => "warn,switchboard=info,radist_sandbox=info",
         1 => "info",
@@ -45,8 +63,11 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Text => builder.init(),
+        cli::LogFormat::Json => builder.json().init(),
+    }
 }

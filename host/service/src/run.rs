@@ -1,71 +1,70 @@
 //! `switchboard run PLUGIN --event FILE [--dry-run]`: one run of one plugin against the configured
-//! Radist (an embedded sandbox by default), printed as a report or JSON.
+//! Radist (an embedded sandbox by default), printed as a report or JSON. It uses the configured
+//! store for kv and a process-local action journal (a CLI run is not part of the history), and
+//! says when the event would not have triggered the plugin.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
-use radist_connector::RadistClient;
 use switchboard_runtime::event::RunInfo;
-use switchboard_runtime::{FileKvStore, HostServices, RunInput, RunStatus, Runtime, RuntimeConfig};
+use switchboard_runtime::{InMemoryJournal, RunInput, RunStatus, subscription};
 
 use crate::cli::RunArgs;
-use crate::config::{LoadedConfig, LoadedManifest, resolve_secrets};
+use crate::wiring::{self, EnabledPlugin, Wiring};
 use crate::{event_file, output, sandbox};
 
 /// Runs the plugin once; exit 0 when the run succeeded, 1 otherwise.
 pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = LoadedConfig::read(config_file)?;
-    let manifests = config.read_manifests()?;
-    let Some(loaded) = manifests.find(&args.plugin) else {
-        let known: Vec<&str> = manifests
-            .loaded
-            .iter()
-            .map(|m| m.manifest.plugin.name.as_str())
-            .collect();
-        anyhow::bail!(
-            "no plugin named `{}` in {}; known plugins: {}{}",
-            args.plugin,
-            config.resolve(&config.host.plugins.manifests).display(),
-            if known.is_empty() {
-                "none".to_owned()
-            } else {
-                known.join(", ")
-            },
-            if manifests.problems.is_empty() {
-                ""
-            } else {
-                " (some manifests are invalid: run `switchboard check`)"
-            }
-        );
+    let wiring = Wiring::load(config_file)?;
+    let mut plan = wiring.plan();
+    let enabled = take_plugin(&wiring, &mut plan, &args.plugin)?;
+    let single = wiring::PluginPlan {
+        enabled: vec![enabled],
+        ..wiring::PluginPlan::default()
     };
-    let secrets = resolve_secrets(loaded).map_err(|p| anyhow::anyhow!(p.join("\n")))?;
+    let built = wiring.build_missing(&single);
+    anyhow::ensure!(built.is_empty(), "{}", built.join("\n"));
     let event = event_file::read(&args.event)?;
     let target = if args.dry_run {
         None
     } else {
-        Some(sandbox::RadistTarget::connect(&config).await?)
+        Some(sandbox::RadistTarget::connect(&wiring.config).await?)
     };
     let event = match &target {
         Some(target) => target.prepare(event).await?,
         None => event,
     };
-    let runtime = build_runtime(&config, std::slice::from_ref(loaded))?;
+    let store = wiring.open_store().await?;
+    let runtime = wiring.runtime(&single)?;
     let radist = target.as_ref().map(|t| t.client.clone());
-    let services = services(&config, loaded, secrets, radist)?;
-    let plugin = runtime.load_plugin(&loaded.manifest, &loaded.file, &loaded.wasm, services)?;
+    let (mut loaded, problems) = wiring.load_plugins(&runtime, &single, |p| {
+        let mut services = wiring::services(&store, radist.clone(), p);
+        services.journal = Arc::new(InMemoryJournal::default());
+        services
+    });
+    anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+    let Some(loaded) = loaded.pop() else {
+        anyhow::bail!("plugin `{}` did not load", args.plugin);
+    };
+    if let Err(why) = subscription::explain(&loaded.manifest.triggers, &event.plugin_event) {
+        let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+        output::note(&format!(
+            "note: this event would not have triggered `{}` ({}); running it anyway",
+            args.plugin,
+            why.join("; ")
+        ));
+    }
     let input = RunInput {
         event: event.plugin_event,
         run: run_info(),
         dry_run: args.dry_run,
     };
-    let outcome = plugin.run(input).await;
+    let outcome = loaded.plugin.run(input).await;
     if args.json {
-        output::json(plugin.name(), &outcome)
+        output::json(loaded.plugin.name(), &outcome)
     } else {
-        output::human(plugin.name(), &outcome)
+        output::human(loaded.plugin.name(), &outcome)
     }
     if let Some(target) = target {
         target.shutdown().await;
@@ -77,45 +76,63 @@ pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> 
     })
 }
 
-/// The runtime sized for these plugins, from the host config's `[runtime]`.
-pub fn build_runtime(config: &LoadedConfig, plugins: &[LoadedManifest]) -> anyhow::Result<Runtime> {
-    let rt = &config.host.runtime;
-    let max_memory_mib = plugins
+/// The enabled plugin named `name`, or why it cannot run.
+fn take_plugin(
+    wiring: &Wiring,
+    plan: &mut wiring::PluginPlan,
+    name: &str,
+) -> anyhow::Result<EnabledPlugin> {
+    if let Some(i) = plan
+        .enabled
         .iter()
-        .map(|p| p.manifest.limits.memory_mib)
-        .max()
-        .unwrap_or(32);
-    let runtime_config = RuntimeConfig {
-        cache_dir: Some(config.resolve(&rt.cache_dir)),
-        epoch_tick_ms: u64::from(rt.epoch_tick_ms),
-        max_concurrent_runs: rt.max_concurrent_runs,
-        max_memory_mib,
-        pooling: rt.pooling,
-        ..RuntimeConfig::default()
-    };
-    Runtime::new(runtime_config).context("cannot start the plugin runtime")
-}
-
-/// The services a plugin gets: kv under the store's directory, its secrets, the Radist client.
-pub fn services(
-    config: &LoadedConfig,
-    loaded: &LoadedManifest,
-    secrets: BTreeMap<String, String>,
-    radist: Option<RadistClient>,
-) -> anyhow::Result<HostServices> {
-    let store = config.resolve(&config.host.store.path);
-    let kv_dir = store.parent().unwrap_or(Path::new(".")).join("kv");
-    let kv = FileKvStore::open(&kv_dir).with_context(|| {
-        format!(
-            "{}: cannot open the kv store in {}",
-            loaded.file,
-            kv_dir.display()
-        )
-    })?;
-    let mut services = HostServices::new(Arc::new(kv));
-    services.secrets = secrets;
-    services.radist = radist;
-    Ok(services)
+        .position(|p| p.loaded.manifest.plugin.name.as_str() == name)
+    {
+        return Ok(plan.enabled.swap_remove(i));
+    }
+    if let Some(note) = plan
+        .skipped
+        .iter()
+        .find(|n| n.starts_with(&format!("skipped {name} ")))
+    {
+        anyhow::bail!("{note}");
+    }
+    if let Some(found) = wiring.manifests.find(name) {
+        let mine: Vec<&String> = plan
+            .problems
+            .iter()
+            .filter(|p| p.starts_with(&found.file))
+            .collect();
+        anyhow::bail!(
+            "plugin `{name}` cannot run:\n{}",
+            mine.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let known: Vec<&str> = wiring
+        .manifests
+        .loaded
+        .iter()
+        .map(|m| m.manifest.plugin.name.as_str())
+        .collect();
+    anyhow::bail!(
+        "no plugin named `{name}` in {}; known plugins: {}{}",
+        wiring
+            .config
+            .resolve(&wiring.config.host.plugins.manifests)
+            .display(),
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        },
+        if wiring.manifests.problems.is_empty() {
+            ""
+        } else {
+            " (some manifests are invalid: run `switchboard check`)"
+        }
+    )
 }
 
 fn run_info() -> RunInfo {

@@ -43,6 +43,15 @@ pub async fn serve(args: SandboxArgs) -> anyhow::Result<std::process::ExitCode> 
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// Where the embedded sandbox listens.
+pub struct SandboxUrls {
+    /// The Radist API (`.../v2`).
+    pub base_url: String,
+    /// The control endpoints (`.../_sandbox`).
+    pub control_url: String,
+    pub api_key: String,
+}
+
 /// A Radist client and, in sandbox mode, the embedded sandbox behind it.
 pub struct RadistTarget {
     pub client: RadistClient,
@@ -100,6 +109,20 @@ impl RadistTarget {
             .as_i64()
             .map(radist_connector::models::ContactId);
         Event::new(EventSource::Webhook(webhook))
+    }
+
+    /// Whether Radist is the embedded sandbox.
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+    }
+
+    /// The embedded sandbox's addresses and key, in sandbox mode.
+    pub fn sandbox_urls(&self) -> Option<SandboxUrls> {
+        self.sandbox.as_ref().map(|h| SandboxUrls {
+            base_url: h.base_url(),
+            control_url: h.control_url(),
+            api_key: h.api_key().to_owned(),
+        })
     }
 
     /// Stops the embedded sandbox, if any.

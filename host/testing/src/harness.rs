@@ -20,7 +20,8 @@ use radist_sandbox::SandboxConfig;
 use switchboard_manifest::Manifest;
 use switchboard_runtime::event::{PluginEvent, RunInfo, SourceType};
 use switchboard_runtime::{
-    FileKvStore, HostServices, Plugin, RunInput, RunOutcome, Runtime, RuntimeConfig,
+    FileKvStore, HostServices, InMemoryJournal, Plugin, RunInput, RunOutcome, Runtime,
+    RuntimeConfig,
 };
 
 use crate::events;
@@ -50,6 +51,8 @@ pub struct PluginHarness {
     runtime: Runtime,
     kv: FileKvStore,
     radist: RadistClient,
+    /// The action journal every loaded plugin shares, so a test can look into it.
+    journal: Arc<InMemoryJournal>,
     next_run: AtomicU64,
     _kv_dir: tempfile::TempDir,
 }
@@ -85,6 +88,7 @@ impl PluginHarness {
             runtime,
             kv,
             radist,
+            journal: Arc::new(InMemoryJournal::default()),
             next_run: AtomicU64::new(1),
             _kv_dir: kv_dir,
         })
@@ -93,6 +97,12 @@ impl PluginHarness {
     /// The embedded sandbox.
     pub fn sandbox(&self) -> &TestSandbox {
         &self.sandbox
+    }
+
+    /// The action journal of every plugin this harness loaded (e.g. to wait for a send that
+    /// outlived its run's timeout with [`InMemoryJournal::settled`]).
+    pub fn journal(&self) -> &InMemoryJournal {
+        &self.journal
     }
 
     /// Loads the plugin of the manifest file (its `plugin.wasm` relative to the file), building
@@ -126,6 +136,7 @@ impl PluginHarness {
         let mut services = HostServices::new(Arc::new(self.kv.clone()));
         services.radist = Some(self.radist.clone());
         services.secrets = secrets.clone();
+        services.journal = self.journal.clone();
         let plugin = self
             .runtime
             .load_plugin(&manifest, &shown, &wasm, services)?;

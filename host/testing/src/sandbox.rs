@@ -130,6 +130,11 @@ impl TestSandbox {
         self.control_post("settings", settings).await.map(drop)
     }
 
+    /// Sets request faults (`POST /_sandbox/faults`, e.g. `{"latency_ms": 2000}`).
+    pub async fn faults(&self, faults: &Value) -> Result<(), HarnessError> {
+        self.control_post("faults", faults).await.map(drop)
+    }
+
     async fn control_post(&self, path: &str, body: &Value) -> Result<Value, HarnessError> {
         let url = format!("{}/{path}", self.handle.control_url());
         self.read(self.http.post(url).json(body)).await

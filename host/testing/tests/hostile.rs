@@ -204,6 +204,28 @@ async fn http_to_an_ungranted_origin_is_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_flood_is_denied_before_anything_is_built_or_sent() {
+    let h = Hostile::start().await;
+    // 25,000 header names panicked the host in `HeaderMap::append` before headers were capped.
+    let outcome = h
+        .run(json!({"mode": "header-flood", "count": 25_000}))
+        .await;
+    match &outcome.status {
+        RunStatus::Denied(message) => {
+            assert!(message.contains("25000 request headers"), "{message}")
+        }
+        other => panic!("expected denied, got {other:?}"),
+    }
+    let request = &outcome.actions[0].request;
+    assert_eq!(request["header_count"], 25_000);
+    let names = request["headers"].as_array().map_or(0, Vec::len);
+    assert!(
+        names <= 64,
+        "the record keeps at most 64 header names, not {names}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_output_is_bounded() {
     let h = Hostile::start().await;
     let outcome = h
@@ -256,4 +278,131 @@ async fn components_import_only_the_interfaces_they_call() {
             "auto-reply should not import {unused}: {imports}"
         );
     }
+}
+
+fn trapped(outcome: &RunOutcome) -> &str {
+    match &outcome.status {
+        RunStatus::Trapped(message) => message,
+        other => panic!("expected trapped, got {other:?}"),
+    }
+}
+
+fn kinds(outcome: &RunOutcome) -> Vec<&str> {
+    outcome.actions.iter().map(|a| a.kind.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_call_flood_traps_at_max_host_calls() {
+    let h = Hostile::start().await;
+    let outcome = h
+        .run(json!({"mode": "clock-loop", "calls": 1_000_000}))
+        .await;
+    let message = trapped(&outcome);
+    assert_eq!(
+        message,
+        "the plugin made more than 10000 host calls, the limit in `limits.max_host_calls`"
+    );
+    assert_eq!(
+        kinds(&outcome),
+        ["clock.now"],
+        "one record, not one per call"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_clock_read_of_a_run_is_one_recorded_instant() {
+    let h = Hostile::start().await;
+    let outcome = h.run(json!({"mode": "clock-loop", "calls": 5_000})).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert_eq!(kinds(&outcome), ["clock.now"]);
+    let outcome = h.run(json!({"mode": "clocks"})).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    let line = |prefix: &str| {
+        let found = outcome
+            .logs
+            .iter()
+            .find_map(|l| l.message.strip_prefix(prefix));
+        found
+            .unwrap_or_else(|| panic!("no `{prefix}` line: {:?}", outcome.logs))
+            .to_owned()
+    };
+    assert_eq!(
+        line("wasi-wall "),
+        line("clock "),
+        "WASI and clock.now agree"
+    );
+    assert!(
+        line("monotonic-elapsed ").starts_with("0 "),
+        "the run's clock stands still"
+    );
+    assert_eq!(kinds(&outcome)[..1], ["clock.now"]);
+    let clocks = kinds(&outcome)
+        .iter()
+        .filter(|k| **k == "clock.now")
+        .count();
+    assert_eq!(clocks, 1, "{:?}", kinds(&outcome));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_of_empty_lines_are_capped_by_lines() {
+    let h = Hostile::start().await;
+    let cap = h.hostile.manifest.limits.log_bytes as usize;
+    for payload in [
+        json!({"mode": "empty-log-flood", "lines": 9_000}),
+        json!({"mode": "newline-flood", "lines": 1_000_000}),
+    ] {
+        let outcome = h.run(payload.clone()).await;
+        assert_eq!(outcome.status, RunStatus::Succeeded, "{payload}");
+        assert!(outcome.logs_truncated, "{payload}");
+        assert_eq!(outcome.logs.len(), cap / 32 + 1, "{payload}");
+        let last = outcome.logs.last().map_or("", |l| l.message.as_str());
+        assert!(last.ends_with("lines and 0 bytes dropped"), "{last}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_bytes_are_bounded_per_call() {
+    let h = Hostile::start().await;
+    // No `bytes`: the plugin asks for its default, 2^40 (a wasm `usize` cannot say it).
+    for payload in [
+        json!({"mode": "random"}),
+        json!({"mode": "random", "bytes": 1 << 20}),
+    ] {
+        let outcome = h.run(payload).await;
+        let message = trapped(&outcome);
+        assert!(message.contains("exceeds limit 65536"), "{message}");
+    }
+    let outcome = h.run(json!({"mode": "random", "bytes": 4096})).await;
+    assert_eq!(
+        outcome.status,
+        RunStatus::Failed("the host handed over 4096 random bytes".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_message_is_refused_before_it_is_built() {
+    let h = Hostile::start().await;
+    let outcome = h
+        .run(json!({"mode": "send-oversized", "count": 100_000}))
+        .await;
+    match &outcome.status {
+        RunStatus::Failed(message) => assert!(
+            message
+                .contains("waba_template.body_params: must have at most 256 values (got 100000)"),
+            "{message}"
+        ),
+        other => panic!("expected failed, got {other:?}"),
+    }
+    assert!(
+        outcome.actions.is_empty(),
+        "nothing recorded or fingerprinted"
+    );
+    let outcome = h
+        .run(json!({"mode": "send-oversized", "count": 400_000}))
+        .await;
+    assert!(
+        trapped(&outcome).contains("too much data"),
+        "{:?}",
+        outcome.status
+    );
 }

@@ -8,35 +8,15 @@
 use axum::Json;
 use axum::extract::State;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::parse;
+use super::types::Inbound;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{ChatTarget, Identifier, NewMessage, digits};
 use crate::time::now;
 use crate::webhooks::message_events;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Inbound {
-    connection_id: i64,
-    #[serde(default)]
-    phone: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    chat_id: Option<String>,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    created_at: Option<String>,
-    #[serde(default)]
-    message: Option<Value>,
-}
 
 fn bad(text: &str) -> ApiError {
     ApiError::Detail(

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod chats;
+mod files;
 mod messages;
 pub mod model;
 
@@ -13,14 +14,14 @@ use uuid::Uuid;
 
 pub use catalog::create_chat_flags;
 pub use chats::{ChatTarget, Identifier, digits};
+pub use files::{FileStats, FileStore};
 pub use messages::NewMessage;
-use model::{
-    Chat, Company, Connection, Contact, Message, SentRecord, StoredFile, Subscription, Template,
-};
+use model::{Chat, Company, Connection, Contact, Message, SentRecord, Subscription, Template};
 
-use crate::config::WindowPolicy;
+use crate::config::{SandboxConfig, WindowPolicy};
 use crate::error::ApiError;
-use crate::seed::{Seed, params_count};
+use crate::ring::Ring;
+use crate::seed::params_count;
 
 /// First ids, as in the real service's ranges.
 const FIRST_CHAT_ID: i64 = 38_000_001;
@@ -38,8 +39,10 @@ pub struct State {
     pub messages: HashMap<i64, Vec<Message>>,
     pub message_chat: HashMap<Uuid, i64>,
     pub subscriptions: Vec<Subscription>,
-    pub files: HashMap<Uuid, StoredFile>,
-    pub sent: Vec<SentRecord>,
+    /// Uploaded files, bounded by `limits.max_stored_upload_bytes`.
+    pub files: FileStore,
+    /// Accepted sends, oldest first, bounded by `limits.max_sent`.
+    pub sent: Ring<SentRecord>,
     pub window_policy: WindowPolicy,
     next_chat: i64,
     next_contact: i64,
@@ -48,8 +51,9 @@ pub struct State {
 }
 
 impl State {
-    /// Builds the state a seed describes.
-    pub fn from_seed(seed: &Seed, window_policy: WindowPolicy) -> Self {
+    /// Builds the state the config's seed describes, with its window policy and limits.
+    pub fn from_config(config: &SandboxConfig) -> Self {
+        let (seed, limits) = (&config.seed, config.limits);
         let mut state = Self {
             api_key: seed.api_key.clone(),
             companies: BTreeMap::new(),
@@ -59,9 +63,9 @@ impl State {
             messages: HashMap::new(),
             message_chat: HashMap::new(),
             subscriptions: Vec::new(),
-            files: HashMap::new(),
-            sent: Vec::new(),
-            window_policy,
+            files: FileStore::new(limits.max_stored_upload_bytes),
+            sent: Ring::new(limits.max_sent),
+            window_policy: config.window_policy,
             next_chat: FIRST_CHAT_ID,
             next_contact: FIRST_CONTACT_ID,
             next_item: 1,

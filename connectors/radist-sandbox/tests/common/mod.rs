@@ -1,5 +1,6 @@
-//! Shared test harness: a sandbox on 127.0.0.1:0, a JSON HTTP client, a local webhook receiver,
-//! and polling with a deadline (never plain sleeps as synchronisation).
+//! Shared test harness: a sandbox on 127.0.0.1:0, a JSON HTTP client for the API, the typed
+//! control client, a local webhook receiver, and polling with a deadline (never plain sleeps
+//! as synchronisation).
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use radist_sandbox::control::{Inbound, SandboxControl};
 use radist_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{Value, json};
 
@@ -91,35 +93,17 @@ impl Env {
         self.send(self.http.get(url)).await
     }
 
-    /// POST to a control endpoint (`/_sandbox{path}`).
-    pub async fn control(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.sb.control_url()))
-            .json(&body)
-            .send()
-            .await
-            .expect("control");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+    /// The typed client of the control endpoints.
+    pub fn ctl(&self) -> SandboxControl {
+        self.sb.control()
     }
 
-    /// GET a control endpoint.
-    pub async fn control_get(&self, path: &str) -> Value {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.sb.control_url()))
-            .send()
-            .await
-            .expect("control");
-        resp.json().await.expect("control json")
-    }
-
-    /// Injects an inbound text and returns `{chat_id, contact_id, message_id, ...}`.
+    /// Injects an inbound message (`body` is an [`Inbound`] as JSON) and returns the receipt
+    /// `{chat_id, contact_id, message_id, created_chat, created_contact}` as JSON.
     pub async fn inbound(&self, body: Value) -> Value {
-        let (status, out) = self.control("/inbound", body).await;
-        assert_eq!(status, 200, "{out}");
-        out
+        let message: Inbound = serde_json::from_value(body).expect("an inbound message");
+        let receipt = self.ctl().inbound(&message).await.expect("inbound");
+        serde_json::to_value(receipt).expect("receipt json")
     }
 
     /// Subscribes `url` to all events of a connection.
@@ -176,9 +160,11 @@ pub struct Receiver {
     pub addr: SocketAddr,
     pub bodies: Arc<Mutex<Vec<Value>>>,
     fail_first: Arc<AtomicUsize>,
+    hits: Arc<AtomicUsize>,
 }
 
 async fn receive(State(rx): State<Receiver>, axum::Json(body): axum::Json<Value>) -> StatusCode {
+    rx.hits.fetch_add(1, Ordering::SeqCst);
     if rx.fail_first.load(Ordering::SeqCst) > 0 {
         rx.fail_first.fetch_sub(1, Ordering::SeqCst);
         return StatusCode::SERVICE_UNAVAILABLE;
@@ -198,6 +184,7 @@ impl Receiver {
             addr,
             bodies: Arc::default(),
             fail_first: Arc::new(AtomicUsize::new(fail_first)),
+            hits: Arc::default(),
         };
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
@@ -208,6 +195,11 @@ impl Receiver {
 
     pub fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
+    }
+
+    /// Every delivery attempt that reached the receiver, failed ones included.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
     }
 
     pub fn all(&self) -> Vec<Value> {

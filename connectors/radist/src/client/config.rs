@@ -13,6 +13,9 @@ use crate::validate::ValidateOptions;
 /// The production base URL (`https://api.radist.online/v2`).
 pub const DEFAULT_BASE_URL: &str = "https://api.radist.online/v2";
 
+/// The default cap on a response body: 8 MiB (a 100-message page is well under 1 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Everything [`RadistClient::new`](super::RadistClient::new) needs.
 ///
 /// `Debug` is safe to log: the key prints as `ApiKey(***)`.
@@ -34,6 +37,11 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// Options for the validators `send_message` runs before any request.
     pub validation: ValidateOptions,
+    /// The largest response body read, 2xx included (default [`DEFAULT_MAX_RESPONSE_BYTES`]).
+    /// A larger `Content-Length` is refused before reading; a streamed body is cut off as it
+    /// passes the cap. Either way the call fails with
+    /// [`RadistError::ResponseTooLarge`](crate::RadistError::ResponseTooLarge).
+    pub max_response_bytes: u64,
 }
 
 /// A Radist API key. `Debug` and `Display` print `ApiKey(***)`; use [`ApiKey::expose`]
@@ -68,6 +76,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             user_agent: concat!("switchboard-radist/", env!("CARGO_PKG_VERSION")).to_owned(),
             validation: ValidateOptions::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -89,6 +98,12 @@ impl ClientConfig {
         self
     }
 
+    /// Replaces the cap on response bodies.
+    pub fn with_max_response_bytes(mut self, max_response_bytes: u64) -> Self {
+        self.max_response_bytes = max_response_bytes;
+        self
+    }
+
     /// Replaces the outgoing-message validation options.
     pub fn with_validation(mut self, validation: ValidateOptions) -> Self {
         self.validation = validation;
@@ -106,6 +121,11 @@ impl ClientConfig {
         if self.timeout.is_zero() || self.connect_timeout.is_zero() {
             return Err(config(
                 "timeout and connect_timeout must be greater than zero",
+            ));
+        }
+        if self.max_response_bytes == 0 {
+            return Err(config(
+                "max_response_bytes must be greater than zero; the default is 8388608",
             ));
         }
         if self.api_key.0.trim().is_empty() {
@@ -201,7 +221,13 @@ mod tests {
         assert_eq!(cfg.retry.base_delay, Duration::from_millis(200));
         assert_eq!(cfg.retry.max_delay, Duration::from_secs(10));
         assert_eq!(cfg.retry.honor_retry_after_max, Duration::from_secs(60));
+        assert_eq!(cfg.max_response_bytes, 8 * 1024 * 1024);
         assert!(cfg.check().is_ok());
+        let zero_cap = cfg.with_max_response_bytes(0).check().unwrap_err();
+        assert!(
+            zero_cap.to_string().contains("max_response_bytes"),
+            "{zero_cap}"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-pub use config::{ApiKey, ClientConfig, DEFAULT_BASE_URL, RetryPolicy};
+pub use config::{ApiKey, ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy};
 pub use messaging::UPLOAD_LIMIT_BYTES;
 pub use query::{
     ChatsQuery, ContactSearch, ContactsQuery, DialogsCounter, ListConnections, MAX_PAGE_SIZE,
@@ -54,6 +54,7 @@ struct Inner {
     company_id: CompanyId,
     retry: RetryPolicy,
     validation: ValidateOptions,
+    max_response_bytes: u64,
 }
 
 impl RadistClient {
@@ -77,6 +78,7 @@ impl RadistClient {
             company_id: config.company_id,
             retry: config.retry,
             validation: config.validation,
+            max_response_bytes: config.max_response_bytes,
         };
         Ok(Self {
             inner: Arc::new(inner),

@@ -1,15 +1,20 @@
 //! Paged reads as streams: the `with_contacts` inbox (opaque cursor) and a chat's messages
 //! (newest first, paged by `until`). Both stop on a server that repeats itself: a cursor seen
 //! before ends the inbox, a page without new message ids ends the messages.
+//!
+//! Whether Radist's `until` is inclusive is unknown (API.md), so the next page asks for
+//! messages before the oldest `created_at` seen plus one microsecond and drops the ones already
+//! yielded: messages sharing that timestamp are not skipped on either reading (as long as fewer
+//! than a page share it).
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
-use futures::Stream;
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::{Stream, StreamExt, TryStreamExt};
 use reqwest::Method;
 
 use super::RadistClient;
-use super::query::{ChatsQuery, MessagesQuery, page_size};
+use super::query::{ChatsQuery, MAX_PAGE_SIZE, MessagesQuery, page_size};
 use super::request::Call;
 use crate::error::RadistError;
 use crate::models::{
@@ -72,8 +77,28 @@ impl RadistClient {
         self.fetch(call).await
     }
 
-    /// Every message of a chat, newest first, each once. The next page starts at the oldest
-    /// `created_at` seen; the stream ends on a short page or a page with nothing new.
+    /// The newest `count` messages of a chat, newest first (all of them when it has fewer),
+    /// in pages of up to 100. What reconciling a send of unknown outcome reads back: an
+    /// outbound message matching the request, created after the intent, was delivered.
+    pub async fn latest_messages(
+        &self,
+        chat: ChatId,
+        count: usize,
+    ) -> Result<Vec<Message>, RadistError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let page = u32::try_from(count).unwrap_or(MAX_PAGE_SIZE);
+        let query = MessagesQuery {
+            page_size: page.min(MAX_PAGE_SIZE),
+            until: None,
+        };
+        self.messages(chat, query).take(count).try_collect().await
+    }
+
+    /// Every message of a chat, newest first, each once. The next page starts just after the
+    /// oldest `created_at` seen (see the module doc); the stream ends on a short page or a page
+    /// with nothing new.
     pub fn messages(
         &self,
         chat: ChatId,
@@ -150,7 +175,7 @@ impl MessagePager {
             .filter(|m| self.seen.insert(m.message_id))
             .collect();
         self.next = match oldest {
-            Some(oldest) if full && !fresh.is_empty() => Some(Some(oldest)),
+            Some(oldest) if full && !fresh.is_empty() => Some(Some(just_after(oldest))),
             _ => None,
         };
         if full && fresh.is_empty() {
@@ -158,6 +183,12 @@ impl MessagePager {
         }
         fresh
     }
+}
+
+/// One microsecond (the API's timestamp resolution) after `at`.
+fn just_after(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.checked_add_signed(TimeDelta::microseconds(1))
+        .unwrap_or(at)
 }
 
 #[cfg(test)]

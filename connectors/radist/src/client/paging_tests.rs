@@ -32,7 +32,8 @@ fn full_pages_continue_from_the_oldest_timestamp() {
     assert_eq!(pager.next_request(), Some(None));
     let got = pager.accept(vec![message(5, 50), message(4, 40)]);
     assert_eq!(ids(&got), [5, 4]);
-    let expected = Utc.with_ymd_and_hms(2026, 2, 19, 13, 0, 40).unwrap();
+    let oldest = Utc.with_ymd_and_hms(2026, 2, 19, 13, 0, 40).unwrap();
+    let expected = oldest + chrono::TimeDelta::microseconds(1);
     assert_eq!(pager.next_request(), Some(Some(expected)));
 }
 

@@ -12,17 +12,18 @@ use serde::de::DeserializeOwned;
 use super::RadistClient;
 use super::request::Call;
 use super::retry::{delay_for, parse_retry_after};
-use crate::error::{RadistError, body_excerpt};
+use crate::error::{RadistError, body_excerpt, input_excerpt};
 use crate::models::HTTPValidationError;
 
 /// The most of an error body read into memory (a 422 detail list fits easily).
 const ERROR_BODY_LIMIT: usize = 256 * 1024;
 
 impl RadistClient {
-    /// Sends `call`, retrying what is retryable, and decodes a 2xx JSON body as `T`.
+    /// Sends `call`, retrying what is retryable, and decodes a 2xx JSON body (read up to
+    /// `max_response_bytes`) as `T`.
     pub(crate) async fn fetch<T: DeserializeOwned>(&self, call: Call) -> Result<T, RadistError> {
         let response = self.execute(&call).await?;
-        let body = response.bytes().await.map_err(transport_error)?;
+        let body = read_capped(response, self.inner.max_response_bytes).await?;
         decode(&body)
     }
 
@@ -153,9 +154,28 @@ impl Failed {
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, RadistError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| RadistError::Decode {
-        path: err.path().to_string(),
-        message: err.into_inner().to_string(),
+        path: input_excerpt(&err.path().to_string()),
+        message: input_excerpt(&err.into_inner().to_string()),
     })
+}
+
+/// Reads a whole body of at most `cap` bytes: a larger `Content-Length` is refused before
+/// reading, and a body that streams past the cap is abandoned there (dropping the response
+/// closes the connection), so at most `cap` bytes plus one chunk are ever held.
+async fn read_capped(mut response: Response, cap: u64) -> Result<Bytes, RadistError> {
+    let too_large = RadistError::ResponseTooLarge { limit: cap };
+    if response.content_length().is_some_and(|length| length > cap) {
+        return Err(too_large);
+    }
+    let expected = response.content_length().unwrap_or(0);
+    let mut buf = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if (buf.len() + chunk.len()) as u64 > cap {
+            return Err(too_large);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 /// Maps a transport failure: timeouts, connect/IO failures, or a request we could not build.

@@ -1,13 +1,22 @@
 //! The violation collector shared by the validators: length and count checks with uniform
 //! messages, and the channel predicates that decide which messenger rules apply.
+//!
+//! Bounded by construction: it keeps at most [`MAX_VIOLATIONS`] violations and counts the rest
+//! (the last one says how many), and [`Checker::count`] tells its caller not to walk a list that
+//! is over its limit, so a request with a million parameters costs one violation.
 
 use super::{CharCount, ValidateOptions, Violation};
 use crate::models::ChatSourceType;
+
+/// The most violations listed for one request; the rest are counted in a final one.
+pub const MAX_VIOLATIONS: usize = 20;
 
 /// Collects violations while a request is walked.
 pub(crate) struct Checker<'o> {
     opts: &'o ValidateOptions,
     out: Vec<Violation>,
+    /// Violations found beyond [`MAX_VIOLATIONS`].
+    more: usize,
 }
 
 impl<'o> Checker<'o> {
@@ -15,6 +24,7 @@ impl<'o> Checker<'o> {
         Self {
             opts,
             out: Vec::new(),
+            more: 0,
         }
     }
 
@@ -22,12 +32,24 @@ impl<'o> Checker<'o> {
         self.opts
     }
 
-    pub(crate) fn finish(self) -> Vec<Violation> {
+    /// The violations, the last one counting those beyond [`MAX_VIOLATIONS`].
+    pub(crate) fn finish(mut self) -> Vec<Violation> {
+        if self.more > 0 {
+            let more = self.more;
+            self.out.push(Violation {
+                path: "request".to_owned(),
+                message: format!("and {more} more violations not listed; fix the ones above first"),
+            });
+        }
         self.out
     }
 
-    /// Records one violation.
+    /// Records one violation (or only counts it, past [`MAX_VIOLATIONS`]).
     pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        if self.out.len() >= MAX_VIOLATIONS {
+            self.more += 1;
+            return;
+        }
         self.out.push(Violation {
             path: path.into(),
             message: message.into(),
@@ -69,15 +91,25 @@ impl<'o> Checker<'o> {
         self.length_on(path, value, range, None);
     }
 
-    /// Checks that a list has `min..=max` items, naming them `noun` (singular).
-    pub(crate) fn count(&mut self, path: &str, got: usize, (min, max): (usize, usize), noun: &str) {
+    /// Checks that a list has `min..=max` items, naming them `noun` (singular). Returns whether
+    /// its items may be walked: a list over its limit gets this one violation and no more.
+    #[must_use = "a list over its limit must not be walked"]
+    pub(crate) fn count(
+        &mut self,
+        path: &str,
+        got: usize,
+        (min, max): (usize, usize),
+        noun: &str,
+    ) -> bool {
         if got < min {
             let noun = plural(noun, min);
             self.push(path, format!("must have at least {min} {noun} (got {got})"));
         } else if got > max {
             let noun = plural(noun, max);
             self.push(path, format!("must have at most {max} {noun} (got {got})"));
+            return false;
         }
+        true
     }
 
     /// Rejects leading or trailing whitespace (WhatsApp rule for button ids; policy for rows).

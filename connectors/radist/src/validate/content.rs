@@ -3,6 +3,7 @@
 //! modules.
 
 use super::check::{Checker, channel_name};
+use super::limits::INLINE_BUTTONS_MAX;
 use super::{interactive, template};
 use crate::models::{
     ChatSourceType, MarkupIn, MediaIn, MediaKind, MessageType, OutgoingContent, SendMessageRequest,
@@ -16,8 +17,7 @@ const TEXT: (usize, usize) = (1, 8192);
 const MESSENGER_TEXT_MAX: usize = 4096;
 /// Spec caption limit (equal to WhatsApp's and Telegram's).
 const CAPTION: (usize, usize) = (0, 1024);
-/// Spec limits of `MarkupIn.inline_buttons` and `InlineButton.text`.
-const INLINE_BUTTONS_MAX: usize = 100;
+/// Spec limit of `InlineButton.text` (the list's is [`INLINE_BUTTONS_MAX`]).
 const INLINE_BUTTON_TEXT: (usize, usize) = (1, 64);
 
 /// `chat_id` range, sendable `message_type`, WABA-only types on other channels, and the
@@ -59,12 +59,10 @@ pub(crate) fn check_content(c: &mut Checker<'_>, req: &SendMessageRequest) {
 /// `markup.inline_buttons`: at most 100, each text 1..64.
 pub(crate) fn check_markup(c: &mut Checker<'_>, markup: &MarkupIn) {
     let buttons = &markup.inline_buttons;
-    c.count(
-        "markup.inline_buttons",
-        buttons.len(),
-        (0, INLINE_BUTTONS_MAX),
-        "button",
-    );
+    let path = "markup.inline_buttons";
+    if !c.count(path, buttons.len(), (0, INLINE_BUTTONS_MAX), "button") {
+        return;
+    }
     for (i, button) in buttons.iter().enumerate() {
         let path = format!("markup.inline_buttons[{i}].text");
         c.length(&path, &button.text, INLINE_BUTTON_TEXT);

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::check::Checker;
+use super::limits::{INTERACTIVE_BUTTONS_MAX, ROWS_MAX, SECTIONS_MAX};
 use crate::models::{
     InteractiveButtonIn, InteractiveHeaderIn, InteractiveSectionIn, InteractiveSectionsIn,
     MediaHeaderFormat, WabaInteractiveIn, WabaInteractiveType,
@@ -16,13 +17,13 @@ const BODY: (usize, usize) = (1, 1024);
 const FOOTER: (usize, usize) = (1, 60);
 const HEADER_TEXT: (usize, usize) = (1, 60);
 const HEADER_FILENAME: (usize, usize) = (1, 128);
-const BUTTONS: (usize, usize) = (1, 3);
+const BUTTONS: (usize, usize) = (1, INTERACTIVE_BUTTONS_MAX);
 const BUTTON_TITLE: (usize, usize) = (1, 20);
 const ID: (usize, usize) = (1, 200);
 const LIST_BUTTON: (usize, usize) = (1, 20);
-const SECTIONS: (usize, usize) = (1, 10);
+const SECTIONS: (usize, usize) = (1, SECTIONS_MAX);
 const SECTION_TITLE: (usize, usize) = (1, 24);
-const ROWS: (usize, usize) = (1, 10);
+const ROWS: (usize, usize) = (1, ROWS_MAX);
 /// WhatsApp: "up to 10 rows for all sections combined".
 const ROWS_TOTAL_MAX: usize = 10;
 const ROW_TITLE: (usize, usize) = (1, 24);
@@ -106,7 +107,9 @@ fn check_buttons<'a>(
     buttons: &'a [InteractiveButtonIn],
     ids: &mut SeenIds<'a>,
 ) {
-    c.count(BUTTONS_PATH, buttons.len(), BUTTONS, "button");
+    if !c.count(BUTTONS_PATH, buttons.len(), BUTTONS, "button") {
+        return;
+    }
     let mut titles: HashMap<&str, String> = HashMap::new();
     for (i, button) in buttons.iter().enumerate() {
         let path = format!("{BUTTONS_PATH}[{i}].reply");
@@ -134,7 +137,9 @@ fn check_list<'a>(c: &mut Checker<'_>, list: &'a InteractiveSectionsIn, ids: &mu
     );
     let path = format!("{SECTIONS_PATH}.sections");
     let sections = &list.sections;
-    c.count(&path, sections.len(), SECTIONS, "section");
+    if !c.count(&path, sections.len(), SECTIONS, "section") {
+        return;
+    }
     let total: usize = sections.iter().map(|s| s.rows.len()).sum();
     if total > ROWS_TOTAL_MAX {
         c.push(
@@ -163,7 +168,9 @@ fn check_section<'a>(
         ),
         None => {}
     }
-    c.count(&format!("{path}.rows"), section.rows.len(), ROWS, "row");
+    if !c.count(&format!("{path}.rows"), section.rows.len(), ROWS, "row") {
+        return;
+    }
     for (i, row) in section.rows.iter().enumerate() {
         let path = format!("{path}.rows[{i}]");
         c.length(&format!("{path}.title"), &row.title, ROW_TITLE);

@@ -5,9 +5,11 @@
 //! (WhatsApp: LIMITS.md §0–§2; Telegram: §7). [`validate_template_params`] checks a template
 //! request against the template it names (parameter counts, approval).
 //!
-//! Every function returns **all** violations, in the order the request is walked, each with
-//! the JSON path of the offending value and a lowercase message that states the limit and
-//! the actual value. An empty vector means the request is valid.
+//! Every function returns the violations in the order the request is walked, each with the JSON
+//! path of the offending value and a lowercase message that states the limit and the actual
+//! value; at most [`MAX_VIOLATIONS`] are listed and a last one counts the rest. A list over its
+//! limit gets one violation and its items are not walked. An empty vector means the request is
+//! valid.
 //!
 //! Messenger rules (when [`ValidateOptions::whatsapp_rules`] is set):
 //! - they apply when the channel is `whatsapp`, `waba` or unknown, except the 4096-character
@@ -24,7 +26,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::models::{ChatSourceType, SendMessageRequest};
 
+pub use check::MAX_VIOLATIONS;
 pub use locales::WHATSAPP_LOCALES;
+
+/// The spec's list limits (Appendix A), for callers that refuse oversized input before they
+/// build a request from it.
+pub mod limits {
+    /// `markup.inline_buttons`.
+    pub const INLINE_BUTTONS_MAX: usize = 100;
+    /// `waba_template.header_params`.
+    pub const HEADER_PARAMS_MAX: usize = 256;
+    /// `waba_template.body_params`.
+    pub const BODY_PARAMS_MAX: usize = 256;
+    /// `waba_template.button_params` (and each carousel card's).
+    pub const BUTTON_PARAMS_MAX: usize = 2;
+    /// `waba_template.carousel_media_card_params`.
+    pub const CAROUSEL_MAX: usize = 10;
+    /// A carousel card's `body_params`.
+    pub const CARD_BODY_PARAMS_MAX: usize = 160;
+    /// `waba_interactive.action.buttons`.
+    pub const INTERACTIVE_BUTTONS_MAX: usize = 3;
+    /// `waba_interactive.action.sections.sections`.
+    pub const SECTIONS_MAX: usize = 10;
+    /// A section's `rows`.
+    pub const ROWS_MAX: usize = 10;
+}
 pub use template::validate_template_params;
 
 /// One problem with a request: where it is and what is wrong.
@@ -100,3 +126,6 @@ pub fn validate_send(req: &SendMessageRequest, opts: &ValidateOptions) -> Vec<Vi
     }
     checker.finish()
 }
+
+#[cfg(test)]
+mod bounds_tests;

@@ -3,20 +3,18 @@
 //! checks a request against the template it names.
 
 use super::check::Checker;
+use super::limits::{
+    BODY_PARAMS_MAX, BUTTON_PARAMS_MAX, CARD_BODY_PARAMS_MAX, CAROUSEL_MAX, HEADER_PARAMS_MAX,
+};
 use super::{ValidateOptions, Violation, locales};
 use crate::models::{WabaTemplateIn, WabaTemplateMessageOut};
 
 /// Spec limits of `WabaTemplateMessageContentIn` (Appendix A).
 const NAME: (usize, usize) = (1, 256);
 const LOCALE: (usize, usize) = (2, 16);
-const HEADER_PARAMS_MAX: usize = 256;
 const HEADER_TEXT: (usize, usize) = (1, 128);
-const BODY_PARAMS_MAX: usize = 256;
 const BODY_PARAM: (usize, usize) = (1, 8192);
-const BUTTON_PARAMS_MAX: usize = 2;
 const BUTTON_PARAM: (usize, usize) = (1, 1024);
-const CAROUSEL_MAX: usize = 10;
-const CARD_BODY_PARAMS_MAX: usize = 160;
 const CARD_BODY_PARAM: (usize, usize) = (1, 160);
 /// WhatsApp rejects parameter values with a longer run of spaces (error 132018).
 const MAX_SPACE_RUN: usize = 4;
@@ -26,8 +24,8 @@ pub(crate) fn check_template(c: &mut Checker<'_>, t: &WabaTemplateIn) {
     check_name_and_locale(c, t);
     let header = &t.header_params;
     let path = "waba_template.header_params";
-    c.count(path, header.len(), (0, HEADER_PARAMS_MAX), "parameter");
-    for (i, param) in header.iter().enumerate() {
+    let header_fits = c.count(path, header.len(), (0, HEADER_PARAMS_MAX), "parameter");
+    for (i, param) in header.iter().enumerate().take_while(|_| header_fits) {
         let path = format!("{path}[{i}]");
         match (&param.text, &param.url) {
             (None, None) => c.push(&path, "must have `text` or `url`"),
@@ -102,7 +100,9 @@ fn check_name_and_locale(c: &mut Checker<'_>, t: &WabaTemplateIn) {
 fn check_carousel(c: &mut Checker<'_>, t: &WabaTemplateIn) {
     let cards = &t.carousel_media_card_params;
     let path = "waba_template.carousel_media_card_params";
-    c.count(path, cards.len(), (0, CAROUSEL_MAX), "card");
+    if !c.count(path, cards.len(), (0, CAROUSEL_MAX), "card") {
+        return;
+    }
     for (i, card) in cards.iter().enumerate() {
         let path = format!("{path}[{i}]");
         if card.header_url.trim().is_empty() {
@@ -135,7 +135,9 @@ fn param_list(
     max: usize,
     range: (usize, usize),
 ) {
-    c.count(path, values.len(), (0, max), "value");
+    if !c.count(path, values.len(), (0, max), "value") {
+        return;
+    }
     for (i, value) in values.iter().enumerate() {
         param_text(c, &format!("{path}[{i}]"), value, range);
     }
@@ -198,7 +200,9 @@ fn check_header_counts(c: &mut Checker<'_>, req: &WabaTemplateIn, t: &WabaTempla
         exact(c, path, (params.len(), want), "parameter", name);
         return;
     };
-    c.count(path, params.len(), (0, 1), "parameter");
+    if !c.count(path, params.len(), (0, 1), "parameter") {
+        return;
+    }
     if let Some(i) = params.iter().position(|p| p.url.is_none()) {
         c.push(
             format!("{path}[{i}].url"),

@@ -13,6 +13,7 @@ use super::event::{
     ConnectionStatus, Decoded, DeliveryInfo, DeliveryStatus, EventKind, NormalizedEvent,
     WebhookChat,
 };
+use crate::error::input_excerpt;
 use crate::models::{
     ChatId, ConnectionId, ConnectionStatusSubtype, ConnectionStatusType, ContactId, Direction,
     Message, MessageErrorType, MessageId, WebhookEventType, time,
@@ -96,7 +97,7 @@ pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
     let object = object.ok_or_else(|| not_object("body", &value))?;
     let head: Head = typed(&value)?;
     let Some(event_type) = WebhookEventType::from_wire(&head.event_type) else {
-        let event_type = head.event_type;
+        let event_type = input_excerpt(&head.event_type);
         return Ok(Decoded::Unsupported { event_type });
     };
     if let Some(event) = object.get("event").filter(|event| !event.is_object()) {

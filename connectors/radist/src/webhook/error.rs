@@ -1,7 +1,12 @@
 //! [`DecodeError`]: why a webhook body could not be decoded, naming the JSON path or the
-//! line and column of the problem.
+//! line and column of the problem. Paths and messages quote at most
+//! [`INPUT_EXCERPT_CHARS`](crate::error::INPUT_EXCERPT_CHARS) characters of the input each,
+//! so a hostile body cannot make an error (or the log line and quarantine row built from it)
+//! as large as itself.
 
 use serde_json::error::Category;
+
+use crate::error::input_excerpt;
 
 /// A webhook body that is not a well-formed Radist event. Intake answers `400` with the
 /// Display text and quarantines the body.
@@ -38,8 +43,8 @@ impl DecodeError {
 
     pub(crate) fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid {
-            path: path.into(),
-            message: message.into(),
+            path: input_excerpt(&path.into()),
+            message: input_excerpt(&message.into()),
         }
     }
 
@@ -51,7 +56,7 @@ impl DecodeError {
         }
         let text = err.to_string();
         let suffix = format!(" at line {line} column {column}");
-        let message = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
+        let message = input_excerpt(text.strip_suffix(&suffix).unwrap_or(&text));
         Self::Syntax {
             message,
             line,

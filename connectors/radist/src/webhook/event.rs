@@ -113,7 +113,8 @@ pub enum DeliveryStatus {
     Failed,
 }
 
-/// [`EventKind::from_str`] got a name that is not a kind.
+/// [`EventKind::from_str`] got a name that is not a kind (quoted, cut to
+/// [`INPUT_EXCERPT_CHARS`](crate::error::INPUT_EXCERPT_CHARS) characters).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown event kind `{0}`; expected one of {list}", list = EventKind::names())]
 pub struct UnknownEventKind(pub String);
@@ -171,7 +172,7 @@ impl FromStr for EventKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == name)
-            .ok_or_else(|| UnknownEventKind(name.to_owned()))
+            .ok_or_else(|| UnknownEventKind(crate::error::input_excerpt(name)))
     }
 }
 

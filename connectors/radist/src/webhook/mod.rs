@@ -9,7 +9,7 @@
 //! | `messages.create`, `direction: outbound` | `message.sent` (our own sends echo here too) |
 //! | `messages.delivery.delivered` / `.read` / `.error` | `message.delivered` / `.read` / `.failed` |
 //! | `connections.status_changed` | `connection.status-changed` |
-//! | anything else | [`Decoded::Unsupported`], not an error |
+//! | anything else | [`Decoded::Unsupported`], not an error (the name cut to 200 chars) |
 //!
 //! Unknown keys are ignored everywhere. A body that is not JSON, not an object, or has a
 //! missing or mistyped field fails with a [`DecodeError`] naming the JSON path (or line and

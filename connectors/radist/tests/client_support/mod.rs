@@ -1,5 +1,5 @@
 //! Shared harness of the `client_*` tests: a real sandbox on 127.0.0.1:0, a client with fast
-//! retries pointed at it, helpers for the `/_sandbox` control endpoints, and a tiny canned
+//! retries pointed at it, helpers over the sandbox's typed control client, and a tiny canned
 //! HTTP server for statuses the sandbox never sends.
 #![allow(dead_code)]
 
@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use radist_connector::models::{ChatId, CompanyId, ConnectionId};
 use radist_connector::{ClientConfig, RadistClient, RetryPolicy};
-use radist_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
-use serde_json::{Value, json};
+use radist_sandbox::control::{Inbound, SandboxControl};
+use radist_sandbox::{Faults, Sandbox, SandboxConfig, SandboxHandle};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
@@ -69,22 +70,9 @@ impl Env {
         RadistClient::new(config).expect("client")
     }
 
-    /// POSTs a control endpoint and returns its JSON (panics on a non-2xx: test setup).
-    pub async fn control(&self, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", self.sb.control_url());
-        let resp = self
-            .http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .expect("control");
-        assert!(
-            resp.status().is_success(),
-            "control {path}: {}",
-            resp.status()
-        );
-        resp.json().await.unwrap_or(Value::Null)
+    /// The sandbox's typed control client.
+    pub fn ctl(&self) -> SandboxControl {
+        self.sb.control()
     }
 
     /// An inbound text from `phone` on `connection`; returns the Radist chat id.
@@ -95,26 +83,29 @@ impl Env {
         text: &str,
         at: &str,
     ) -> ChatId {
-        let body = json!({"connection_id": connection, "phone": phone, "text": text,
-            "created_at": at});
-        let out = self.control("/inbound", body).await;
-        ChatId(out["chat_id"].as_i64().expect("chat_id"))
+        let message = Inbound::from_phone(connection.0, phone, text).at(at);
+        let receipt = self.ctl().inbound(&message).await.expect("inbound");
+        ChatId(receipt.chat_id)
     }
 
-    /// Everything the sandbox accepted as sent (optionally for one chat).
+    /// Everything the sandbox accepted as sent (optionally for one chat), as JSON.
     pub async fn sent(&self, chat: Option<ChatId>) -> Vec<Value> {
-        let mut url = format!("{}/sent", self.sb.control_url());
-        if let Some(chat) = chat {
-            url.push_str(&format!("?chat_id={chat}"));
-        }
-        let resp = self.http.get(url).send().await.expect("sent");
-        let list: Value = resp.json().await.expect("sent json");
-        list.as_array().cloned().unwrap_or_default()
+        let sent = self.ctl().sent(chat.map(|c| c.0)).await.expect("sent");
+        sent.into_iter()
+            .map(|entry| serde_json::to_value(entry).expect("sent json"))
+            .collect()
     }
 
-    /// Sets request faults.
+    /// Sets request faults (`faults` is a `radist_sandbox::Faults` as JSON).
     pub async fn faults(&self, faults: Value) {
-        self.control("/faults", faults).await;
+        let faults: Faults = serde_json::from_value(faults).expect("faults json");
+        self.ctl().set_faults(&faults).await.expect("faults");
+    }
+
+    /// The faults left, as JSON.
+    pub async fn remaining_faults(&self) -> Value {
+        let faults = self.ctl().faults().await.expect("faults");
+        serde_json::to_value(faults).expect("faults json")
     }
 }
 

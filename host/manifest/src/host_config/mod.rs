@@ -6,10 +6,11 @@
 mod schema;
 mod validate;
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use crate::manifest::SecretSource;
+use crate::manifest::{PluginName, SecretSource};
 use crate::problem::Report;
 use crate::{document, named::named_enum};
 
@@ -26,6 +27,7 @@ pub struct HostConfig {
     pub runtime: RuntimeConfig,
     pub store: StoreConfig,
     pub webhook: WebhookConfig,
+    pub retention: RetentionConfig,
 }
 
 /// `[server]`: the HTTP listener for webhooks, health, metrics and the admin API.
@@ -67,6 +69,10 @@ pub enum RadistMode {
 pub struct PluginsConfig {
     /// Directory of plugin manifests (default `manifests`).
     pub manifests: PathBuf,
+    /// Plugins that are skipped, with a note saying why and how to enable them, when their
+    /// secrets are not set, instead of failing `check` and `serve` (e.g. `crm-sync` on a fresh
+    /// clone without `CRM_TOKEN`).
+    pub optional: BTreeSet<PluginName>,
 }
 
 /// `[runtime]`: the wasm engine.
@@ -96,6 +102,32 @@ pub struct WebhookConfig {
     pub token: Option<SecretSource>,
     /// Largest accepted body, 1..=64 MiB (default 1 MiB).
     pub max_body_bytes: u64,
+}
+
+/// `[retention]`: how long run history is kept, and how big the database may grow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Days a `succeeded` run is kept, 1..=3650 (default 7).
+    pub succeeded_days: u32,
+    /// Days a `failed`, `trapped`, `timed-out`, `denied` or `dead` run is kept, 1..=3650
+    /// (default 30).
+    pub failed_days: u32,
+    /// When the database grows past this many MiB, the oldest finished runs go first, whatever
+    /// their age (default none).
+    pub max_db_mib: Option<u32>,
+    /// How often retention runs, 10..=86400 s (default 300).
+    pub interval_s: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            succeeded_days: 7,
+            failed_days: 30,
+            max_db_mib: None,
+            interval_s: 300,
+        }
+    }
 }
 
 named_enum! {
@@ -161,6 +193,7 @@ impl Default for PluginsConfig {
     fn default() -> Self {
         Self {
             manifests: PathBuf::from("manifests"),
+            optional: BTreeSet::new(),
         }
     }
 }

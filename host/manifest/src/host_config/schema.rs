@@ -19,6 +19,7 @@ pub(crate) struct HostConfigV1 {
     pub runtime: Option<Spanned<RuntimeV1>>,
     pub store: Option<Spanned<StoreV1>>,
     pub webhook: Option<Spanned<WebhookV1>>,
+    pub retention: Option<Spanned<RetentionV1>>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +45,7 @@ pub(crate) struct RadistV1 {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PluginsV1 {
     pub manifests: Option<Spanned<String>>,
+    pub optional: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -66,4 +68,13 @@ pub(crate) struct StoreV1 {
 pub(crate) struct WebhookV1 {
     pub token: Option<Spanned<SecretV1>>,
     pub max_body_bytes: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RetentionV1 {
+    pub succeeded_days: Option<Spanned<i64>>,
+    pub failed_days: Option<Spanned<i64>>,
+    pub max_db_mib: Option<Spanned<i64>>,
+    pub interval_s: Option<Spanned<i64>>,
 }

@@ -1,16 +1,20 @@
 //! Validation of the host config: addresses, the Radist mode and the keys it needs, paths and
 //! sizes. Absent sections and keys take their defaults.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use toml::Spanned;
 
-use super::schema::{HostConfigV1, PluginsV1, RadistV1, RuntimeV1, ServerV1, StoreV1, WebhookV1};
-use super::{
-    HostConfig, ModeName, PluginsConfig, RadistConfig, RadistMode, RuntimeConfig, ServerConfig,
-    StoreConfig, WebhookConfig, loopback,
+use super::schema::{
+    HostConfigV1, PluginsV1, RadistV1, RetentionV1, RuntimeV1, ServerV1, StoreV1, WebhookV1,
 };
+use super::{
+    HostConfig, ModeName, PluginsConfig, RadistConfig, RadistMode, RetentionConfig, RuntimeConfig,
+    ServerConfig, StoreConfig, WebhookConfig, loopback,
+};
+use crate::PluginName;
 use crate::problem::Report;
 use crate::validate::fields::{int_opt, int_or, name_or, secret};
 
@@ -28,6 +32,7 @@ pub(crate) fn host_config(report: &mut Report<'_>, raw: &HostConfigV1) -> Option
     let runtime = or_default(&raw.runtime, |r| runtime(report, r.get_ref()));
     let store = or_default(&raw.store, |s| store(report, s.get_ref()));
     let webhook = or_default(&raw.webhook, |w| webhook(report, w.get_ref()));
+    let retention = or_default(&raw.retention, |r| retention(report, r.get_ref()));
     Some(HostConfig {
         server,
         radist: radist?,
@@ -35,6 +40,7 @@ pub(crate) fn host_config(report: &mut Report<'_>, raw: &HostConfigV1) -> Option
         runtime,
         store,
         webhook,
+        retention,
     })
 }
 
@@ -160,7 +166,32 @@ fn plugins(report: &mut Report<'_>, raw: &PluginsV1) -> PluginsConfig {
     let default = PluginsConfig::default().manifests;
     PluginsConfig {
         manifests: path_or(report, "plugins.manifests", &raw.manifests, default),
+        optional: optional_plugins(report, raw.optional.as_ref()),
     }
+}
+
+/// `plugins.optional`: plugin names, each a valid [`PluginName`].
+fn optional_plugins(
+    report: &mut Report<'_>,
+    raw: Option<&Spanned<Vec<Spanned<String>>>>,
+) -> BTreeSet<PluginName> {
+    let mut names = BTreeSet::new();
+    for (i, name) in raw.map(Spanned::get_ref).into_iter().flatten().enumerate() {
+        match PluginName::new(name.get_ref()) {
+            Some(valid) => {
+                names.insert(valid);
+            }
+            None => report.error(
+                name.span(),
+                &format!("plugins.optional[{i}]"),
+                format!(
+                    "`{}` is not a plugin name (1 to 64 of a-z, 0-9 and -)",
+                    name.get_ref()
+                ),
+            ),
+        }
+    }
+    names
 }
 
 fn runtime(report: &mut Report<'_>, raw: &RuntimeV1) -> RuntimeConfig {
@@ -215,6 +246,40 @@ fn webhook(report: &mut Report<'_>, raw: &WebhookV1) -> WebhookConfig {
     WebhookConfig {
         token,
         max_body_bytes,
+    }
+}
+
+fn retention(report: &mut Report<'_>, raw: &RetentionV1) -> RetentionConfig {
+    let d = RetentionConfig::default();
+    let days = 1..=3650;
+    RetentionConfig {
+        succeeded_days: int_or(
+            report,
+            "retention.succeeded_days",
+            &raw.succeeded_days,
+            days.clone(),
+            d.succeeded_days,
+        ),
+        failed_days: int_or(
+            report,
+            "retention.failed_days",
+            &raw.failed_days,
+            days,
+            d.failed_days,
+        ),
+        max_db_mib: int_opt(
+            report,
+            "retention.max_db_mib",
+            &raw.max_db_mib,
+            1..=1_048_576,
+        ),
+        interval_s: int_or(
+            report,
+            "retention.interval_s",
+            &raw.interval_s,
+            10..=86_400,
+            d.interval_s,
+        ),
     }
 }
 

@@ -59,6 +59,9 @@ pub struct Limits {
     pub max_attempts: u32,
     /// Log bytes kept per run, 1..=16 MiB (default 64 KiB).
     pub log_bytes: u32,
+    /// Host calls per run (every import, WASI included), 1..=1000000 (default 10000); past it
+    /// the run traps.
+    pub max_host_calls: u32,
 }
 
 /// Where a secret value comes from. Only the source is stored, never the value.
@@ -115,6 +118,7 @@ impl Default for Limits {
             timeout_ms: 2000,
             max_attempts: 3,
             log_bytes: 64 * 1024,
+            max_host_calls: 10_000,
         }
     }
 }

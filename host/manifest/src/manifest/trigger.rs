@@ -4,9 +4,13 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use chrono_tz::Tz;
+/// Which slots missed while the host was down run at start-up (within the window); the
+/// scheduler's own type, spelled `none`, `one` (the default) or `all` in manifests.
+pub use switchboard_schedule::CatchUp;
+use switchboard_schedule::{CronExpr, Schedule};
 
 use super::ConnectionId;
-use crate::named::named_enum;
+use crate::named::{Named, named_enum};
 
 /// One `[[trigger]]`: either event-based (`on`) or a schedule (`cron`), never both.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,26 +88,13 @@ named_enum! {
     }
 }
 
-named_enum! {
-    /// Which slots missed while the host was down are run at start-up (within the window).
-    pub enum CatchUp as "catch-up policy" {
-        None = "none",
-        /// Only the latest missed slot (the default).
-        One = "one",
-        All = "all",
-    }
-}
-
 /// A regular expression that message text must match; compiled once, compared by its source.
 #[derive(Clone)]
 pub struct TextPattern(regex::Regex);
 
-/// A cron expression (seconds first, as the `cron` crate reads it), parsed once.
-#[derive(Clone)]
-pub struct CronSpec {
-    text: String,
-    schedule: cron::Schedule,
-}
+/// A cron expression: six fields, seconds first, read by `switchboard-schedule`; parsed once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CronSpec(CronExpr);
 
 impl EventKind {
     /// Whether this is one of the `message.*` events, which carry message text.
@@ -145,30 +136,37 @@ impl fmt::Debug for TextPattern {
 }
 
 impl CronSpec {
-    pub(crate) fn new(text: String, schedule: cron::Schedule) -> Self {
-        Self { text, schedule }
+    pub(crate) fn new(expr: CronExpr) -> Self {
+        Self(expr)
     }
 
     /// The expression as written.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.0.as_str()
     }
 
-    pub fn schedule(&self) -> &cron::Schedule {
-        &self.schedule
-    }
-}
-
-impl PartialEq for CronSpec {
-    fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
+    pub fn expr(&self) -> &CronExpr {
+        &self.0
     }
 }
-
-impl Eq for CronSpec {}
 
 impl fmt::Debug for CronSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("CronSpec").field(&self.text).finish()
+        f.debug_tuple("CronSpec").field(&self.as_str()).finish()
+    }
+}
+
+impl ScheduleTrigger {
+    /// The schedule the scheduler runs: the expression in the trigger's time zone, unbounded.
+    pub fn schedule(&self) -> Schedule {
+        Schedule::unbounded(self.cron.expr().clone(), self.timezone)
+    }
+}
+
+impl Named for CatchUp {
+    const ALL: &'static [Self] = CatchUp::ALL;
+    const WHAT: &'static str = "catch-up policy";
+    fn name(self) -> &'static str {
+        self.as_str()
     }
 }

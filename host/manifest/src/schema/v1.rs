@@ -116,6 +116,7 @@ pub(crate) struct LimitsV1 {
     pub timeout_ms: Option<Spanned<i64>>,
     pub max_attempts: Option<Spanned<i64>>,
     pub log_bytes: Option<Spanned<i64>>,
+    pub max_host_calls: Option<Spanned<i64>>,
 }
 
 impl<'de> Deserialize<'de> for KvV1 {

@@ -148,6 +148,13 @@ fn limits(report: &mut Report<'_>, raw: &LimitsV1) -> Limits {
             1..=16 * 1024 * 1024,
             default.log_bytes,
         ),
+        max_host_calls: int_or(
+            report,
+            "limits.max_host_calls",
+            &raw.max_host_calls,
+            1..=1_000_000,
+            default.max_host_calls,
+        ),
     }
 }
 
@@ -183,11 +190,34 @@ fn secrets(
     raw: &BTreeMap<String, Spanned<SecretV1>>,
 ) -> BTreeMap<String, SecretSource> {
     let secrets = raw.iter().filter_map(|(name, value)| {
-        let source = secret(report, &key_path("secrets", name), value)?;
+        let path = key_path("secrets", name);
+        let source = secret(report, &path, value)?;
+        host_variable(report, &path, value)?;
         Some((name.clone(), source))
     });
     secrets.collect()
 }
+
+/// Refuses a secret read from one of the host's own `SWITCHBOARD_*` variables.
+fn host_variable(report: &mut Report<'_>, path: &str, value: &Spanned<SecretV1>) -> Option<()> {
+    let env = value.get_ref().env.as_ref()?;
+    if !env
+        .get_ref()
+        .to_ascii_uppercase()
+        .starts_with(HOST_VARIABLE_PREFIX)
+    {
+        return Some(());
+    }
+    let message = format!(
+        "`{}` is one of the host's own variables; plugins may not read `{HOST_VARIABLE_PREFIX}*`, so give this secret a variable of its own",
+        env.get_ref()
+    );
+    report.error(env.span(), &key_path(path, "env"), message);
+    None
+}
+
+/// The host's own environment variables start with this; no manifest may read them.
+pub(crate) const HOST_VARIABLE_PREFIX: &str = "SWITCHBOARD_";
 
 #[cfg(test)]
 mod tests;

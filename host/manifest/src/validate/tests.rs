@@ -121,3 +121,14 @@ fn secrets_name_their_source_only() {
          t.toml:12:7: secrets.d.file: unknown key; remove it or use `env`",
     );
 }
+
+#[test]
+fn secrets_may_not_read_the_hosts_own_variables() {
+    check_problems(
+        &format!(
+            "{TRIGGER}[secrets]\nok = {{ env = \"CRM_TOKEN\" }}\nadmin = {{ env = \"SWITCHBOARD_ADMIN_TOKEN\" }}\nkey = {{ env = \"switchboard_radist_key\" }}\n"
+        ),
+        "t.toml:9:17: secrets.admin.env: `SWITCHBOARD_ADMIN_TOKEN` is one of the host's own variables; plugins may not read `SWITCHBOARD_*`, so give this secret a variable of its own\n\
+         t.toml:10:15: secrets.key.env: `switchboard_radist_key` is one of the host's own variables; plugins may not read `SWITCHBOARD_*`, so give this secret a variable of its own",
+    );
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use chrono_tz::Tz;
+use switchboard_schedule::CronExpr;
 use toml::Spanned;
 
 use super::fields::{connection_ids, distinct, int_or, name_or, names};
@@ -199,40 +200,12 @@ fn regex_message(pattern: &str, error: &regex::Error) -> String {
 }
 
 fn cron_spec(report: &mut Report<'_>, path: &str, raw: &Spanned<String>) -> Option<CronSpec> {
-    let text = raw.get_ref();
-    let problem = if text.split_whitespace().count() == 5 {
-        format!(
-            "`{text}` has 5 fields, but here cron starts with a seconds field; write `0 {text}`"
-        )
-    } else {
-        match text.parse::<cron::Schedule>() {
-            Ok(schedule) => return Some(CronSpec::new(text.clone(), schedule)),
-            Err(error) => cron_message(text, &error.to_string()),
+    match CronExpr::parse(raw.get_ref()) {
+        Ok(expr) => Some(CronSpec::new(expr)),
+        Err(error) => {
+            report.error(raw.span(), path, error.to_string());
+            None
         }
-    };
-    report.error(raw.span(), path, problem);
-    None
-}
-
-/// The `cron` crate's error is the expression, a caret line, then the reason.
-fn cron_message(text: &str, error: &str) -> String {
-    let reason: Vec<&str> = error
-        .lines()
-        .skip(2)
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    // Tidy the cron crate's punctuation: "less than 23. ('25' specified.)".
-    let reason = reason.join(" ").replace(".)", ")").replace(". (", " (");
-    let reason = reason.trim_end_matches('.');
-    let fields = "use sec min hour day-of-month month day-of-week [year], e.g. `0 0 9 * * Mon-Fri`";
-    match reason.chars().next() {
-        Some(first) => {
-            let rest = &reason[first.len_utf8()..];
-            let reason = format!("{}{rest}", first.to_lowercase());
-            format!("`{text}` is not a valid cron expression ({reason}); {fields}")
-        }
-        None => format!("`{text}` is not a valid cron expression; {fields}"),
     }
 }
 

@@ -104,6 +104,36 @@ fn schedules_are_checked() {
          t.toml:8:11: trigger[0].overlap: unknown overlap policy `queue`; did you mean `queue-one`?\n\
          t.toml:9:12: trigger[0].catch_up: unknown catch-up policy `every`; use one of `none`, `one`, `all`\n\
          t.toml:10:21: trigger[0].catch_up_window_s: 0 is out of range; use a value from 1 to 604800\n\
-         t.toml:12:8: trigger[1].cron: `0 0 25 * * *` is not a valid cron expression (hours must be less than 23 ('25' specified)); use sec min hour day-of-month month day-of-week [year], e.g. `0 0 9 * * Mon-Fri`",
+         t.toml:12:8: trigger[1].cron: `0 0 25 * * *`: the hour field `25` is not valid (number out of bounds); use 0-23, `*`, ranges `a-b`, steps `*/n` and lists",
+    );
+}
+
+#[test]
+fn cron_errors_name_the_field_and_keep_the_position() {
+    check_problems(
+        "[[trigger]]\ncron = \"0 0 9 * * Mon-Fry\"\n[[trigger]]\ncron = \"0 0 0 30 2 *\"\n\
+         [[trigger]]\ncron = \"0 0 0 1 1 * 2030\"\n",
+        "t.toml:6:8: trigger[0].cron: `0 0 9 * * Mon-Fry`: the day-of-week field `Mon-Fry` is not valid (unknown name or character); use 0-7 or Sun-Sat (0 and 7 are Sunday), `5#2`, `5#L`, `*`, ranges, steps and lists\n\
+         t.toml:8:8: trigger[1].cron: `0 0 0 30 2 *` never fires: no date matches its day-of-month, month and day-of-week fields; check those fields\n\
+         t.toml:10:8: trigger[2].cron: `0 0 0 1 1 * 2030` has 7 fields; write six: sec min hour day-of-month month day-of-week, e.g. `0 0 9 * * Mon-Fri`",
+    );
+}
+
+#[test]
+fn a_cron_trigger_gives_the_scheduler_its_schedule() {
+    let manifest = check_valid(&format!("{CRON}timezone = \"Europe/Moscow\"\n"));
+    let [Trigger::Schedule(trigger)] = manifest.triggers.as_slice() else {
+        panic!("expected one schedule: {:?}", manifest.triggers);
+    };
+    let schedule = trigger.schedule();
+    assert_eq!(schedule.timezone(), chrono_tz::Europe::Moscow);
+    let friday_noon = chrono::DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z")
+        .expect("an instant")
+        .to_utc();
+    let next = schedule.next_after(friday_noon).map(|at| at.to_rfc3339());
+    assert_eq!(
+        next.as_deref(),
+        Some("2026-12-07T06:00:00+00:00"),
+        "Monday 09:00 MSK"
     );
 }

@@ -1,7 +1,9 @@
 //! `chats`: create (or find) a chat, granted by `capabilities.chats` for its connections.
-//! Journaled; the created (connection, chat) pair is trusted by later sends in the run. Dry runs
-//! answer synthetic, per-action chat (and contact) ids without calling Radist. A `contact` target
-//! is resolved to the contact's phone (or a chat username) first, so it works on sources that
+//! Journaled in two phases; a create-chat an earlier attempt left without a result is simply
+//! repeated (Radist's create-chat finds an existing chat, so it cannot create a second). The
+//! created (connection, chat) pair is trusted by later sends in the run. Dry runs answer
+//! synthetic, per-action chat (and contact) ids without calling Radist. A `contact` target is
+//! resolved to the contact's phone (or a chat username) first, so it works on sources that
 //! create chats by phone.
 
 use serde_json::{Value, json};
@@ -13,6 +15,7 @@ use radist_connector::models::{
 use super::radist::{self, CallError};
 use super::wit::chats::{ChatRef, ChatTarget, CreateChatRequest, Host};
 use super::wit::types::Error;
+use crate::journal::{JournalError, Prior};
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -24,7 +27,7 @@ impl Host for HostState {
         let ctx = &mut self.ctx;
         let wire = to_wire(&req);
         let request = serde_json::to_value(&wire).unwrap_or(Value::Null);
-        let pending = ctx.recorder.begin("chats.create-chat", request);
+        let mut pending = ctx.recorder.begin("chats.create-chat", request);
         let Some(grant) = ctx.plugin.manifest.capabilities.chats.clone() else {
             return Ok(Err(ctx.not_granted(pending, "capabilities.chats")));
         };
@@ -35,38 +38,72 @@ impl Host for HostState {
         ) {
             return Ok(Err(ctx.deny(pending, m)));
         }
-        let prior = ctx.recorder.prior(&pending).await?;
-        let replayed = prior.is_some();
-        let result = match prior {
-            Some(v) => from_json(&v).ok_or(CallError::NotConfigured),
-            None if ctx.recorder.is_dry_run() => Ok(dry_run(ctx, &pending, &req)),
-            None => match radist::client(ctx) {
-                Ok(c) => create(&c, wire)
-                    .await
-                    .map_err(CallError::from)
-                    .map(|r| ChatRef {
-                        connection_id: req.connection_id,
-                        chat_id: r.chat_id.0,
-                        contact_id: r.contact_id.map(|c| c.0),
-                        created_chat: r.created_chat,
-                        created_contact: r.created_contact,
-                    }),
-                Err(e) => Err(e),
-            },
+        match ctx.recorder.intent(&mut pending, None).await? {
+            Prior::Completed { result, .. } => {
+                let chat = from_json(&result).ok_or_else(|| {
+                    wasmtime::Error::msg("action journal: a created chat has an unreadable result")
+                })?;
+                ctx.known_chats.insert((chat.connection_id, chat.chat_id));
+                ctx.succeed(pending, result, true);
+                return Ok(Ok(chat));
+            }
+            Prior::Pending { .. } => {
+                // Safe to repeat: Radist's create-chat finds the chat when it already exists.
+                let decision =
+                    "outcome unknown: created again (create-chat finds an existing chat)";
+                ctx.recorder
+                    .decide(&mut pending, decision.to_owned())
+                    .await?;
+            }
+            Prior::Fresh | Prior::Mismatch { .. } => {}
+        }
+        let result = if ctx.recorder.is_dry_run() {
+            Ok(dry_run(ctx, &pending, &req))
+        } else {
+            create_detached(ctx, &pending, &req, wire).await?
         };
         match result {
             Ok(chat) => {
-                let summary = to_json(&chat);
-                if !replayed {
-                    ctx.recorder.complete(&pending, &summary).await?;
-                }
                 ctx.known_chats.insert((chat.connection_id, chat.chat_id));
-                ctx.succeed(pending, summary, replayed);
+                ctx.recorder.effect(&mut pending, &chat.chat_id.to_string());
+                ctx.succeed(pending, to_json(&chat), false);
                 Ok(Ok(chat))
             }
             Err(e) => Ok(Err(ctx.fail(pending, radist::guest_error(&e)))),
         }
     }
+}
+
+/// Creates the chat in a task of its own that also completes the journal, so a request on the
+/// wire finishes and is recorded even when the run's timeout drops this call.
+async fn create_detached(
+    ctx: &RunContext,
+    pending: &Pending,
+    req: &CreateChatRequest,
+    wire: Wire,
+) -> wasmtime::Result<Result<ChatRef, CallError>> {
+    let client = match radist::client(ctx) {
+        Ok(client) => client,
+        Err(e) => return Ok(Err(e)),
+    };
+    let completer = ctx.recorder.completer(pending);
+    let connection_id = req.connection_id;
+    let task = tokio::spawn(async move {
+        let chat = match create(&client, wire).await {
+            Ok(r) => ChatRef {
+                connection_id,
+                chat_id: r.chat_id.0,
+                contact_id: r.contact_id.map(|c| c.0),
+                created_chat: r.created_chat,
+                created_contact: r.created_contact,
+            },
+            Err(e) => return Ok(Err(CallError::from(e))),
+        };
+        let id = chat.chat_id.to_string();
+        completer.complete(&to_json(&chat), Some(&id)).await?;
+        Ok::<_, JournalError>(Ok(chat))
+    });
+    Ok(task.await??)
 }
 
 fn to_wire(req: &CreateChatRequest) -> Wire {

@@ -1,12 +1,26 @@
 //! `files`: upload a file to Radist for media messages, granted by `capabilities.files`
-//! (`max_bytes` caps the upload). Journaled: a retried run does not upload twice.
+//! (`max_bytes` caps the upload).
+//!
+//! Journaled in two phases: a retried run does not upload twice. An upload an earlier attempt
+//! left without a result is simply repeated: an upload only stores a file and returns its link,
+//! so a second copy messages nobody. With an upload-link cache in the host services, a file this
+//! company uploaded before (same sha256) is answered with its earlier link without uploading —
+//! Radist's guide asks for that on mass sends — and the action is recorded as `reused`. The
+//! upload, its journal entry and the cache entry finish in a task of their own, so the run's
+//! timeout does not cut them off once the file is on the wire.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::radist::{self, CallError};
 use super::wit::files::Host;
 use super::wit::types::Error;
-use crate::state::HostState;
+use crate::journal::{JournalError, Prior};
+use crate::recorder::{Completer, Pending};
+use crate::state::{HostState, RunContext};
+use crate::upload_cache::UploadCache;
 
 impl Host for HostState {
     async fn upload(
@@ -16,8 +30,9 @@ impl Host for HostState {
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<String, Error>> {
         let ctx = &mut self.ctx;
-        let request = json!({ "name": name, "mime": mime, "bytes": data.len(), "sha256": crate::cache::sha256_hex(&data) });
-        let pending = ctx.recorder.begin("files.upload", request);
+        let sha256 = crate::cache::sha256_hex(&data);
+        let request = json!({ "name": name, "mime": mime, "bytes": data.len(), "sha256": sha256 });
+        let mut pending = ctx.recorder.begin("files.upload", request);
         let Some(grant) = ctx.plugin.manifest.capabilities.files.clone() else {
             return Ok(Err(ctx.not_granted(pending, "capabilities.files")));
         };
@@ -29,36 +44,119 @@ impl Host for HostState {
             );
             return Ok(Err(ctx.deny(pending, m)));
         }
-        if let Some(prior) = ctx.recorder.prior(&pending).await?
-            && let Some(url) = prior.get("url").and_then(Value::as_str)
-        {
-            let url = url.to_owned();
-            ctx.succeed(pending, prior, true);
-            return Ok(Ok(url));
+        match ctx.recorder.intent(&mut pending, None).await? {
+            Prior::Completed { result, .. } => {
+                let url = url_of(&result).ok_or_else(|| {
+                    wasmtime::Error::msg("action journal: an upload has an unreadable result")
+                })?;
+                ctx.succeed(pending, result, true);
+                return Ok(Ok(url));
+            }
+            Prior::Pending { .. } => {
+                let decision = "outcome unknown: uploaded again (an upload messages nobody)";
+                ctx.recorder
+                    .decide(&mut pending, decision.to_owned())
+                    .await?;
+            }
+            Prior::Fresh | Prior::Mismatch { .. } => {}
         }
+        let file = File {
+            name,
+            mime,
+            data: data.into(),
+            sha256,
+        };
         let result = if ctx.recorder.is_dry_run() {
-            Ok(format!(
-                "https://dry-run.invalid/files/{}",
-                crate::cache::sha256_hex(&data)
-            ))
+            Ok(format!("https://dry-run.invalid/files/{}", file.sha256))
         } else {
-            match radist::client(ctx) {
-                Ok(c) => c
-                    .upload_file(&name, &mime, data.into())
-                    .await
-                    .map(|r| r.url)
-                    .map_err(CallError::from),
-                Err(e) => Err(e),
+            match reuse(ctx, &mut pending, &file).await? {
+                Some(url) => {
+                    ctx.succeed(pending, json!({ "url": url, "reused": true }), false);
+                    return Ok(Ok(url));
+                }
+                None => upload_detached(ctx, &pending, file).await?,
             }
         };
         match result {
             Ok(url) => {
-                let summary = json!({ "url": url });
-                ctx.recorder.complete(&pending, &summary).await?;
-                ctx.succeed(pending, summary, false);
+                ctx.recorder.effect(&mut pending, &url);
+                ctx.succeed(pending, json!({ "url": url }), false);
                 Ok(Ok(url))
             }
             Err(e) => Ok(Err(ctx.fail(pending, radist::guest_error(&e)))),
         }
     }
+}
+
+/// One file to upload.
+struct File {
+    name: String,
+    mime: String,
+    data: Bytes,
+    /// Lowercase hex sha256 of `data`, the upload-link cache key.
+    sha256: String,
+}
+
+/// The link of an earlier upload of the same content to the same company, from the upload-link
+/// cache; the action is completed with it and marked reused.
+async fn reuse(
+    ctx: &RunContext,
+    pending: &mut Pending,
+    file: &File,
+) -> wasmtime::Result<Option<String>> {
+    let (Some(cache), Ok(client)) = (&ctx.plugin.services.upload_cache, radist::client(ctx)) else {
+        return Ok(None);
+    };
+    let Some(url) = cache.get(client.company_id().0, &file.sha256).await else {
+        return Ok(None);
+    };
+    pending.set_reused();
+    let result = json!({ "url": url });
+    ctx.recorder.complete(pending, &result, Some(&url)).await?;
+    Ok(Some(url))
+}
+
+/// Uploads in a task of its own that also completes the journal and fills the upload-link cache.
+async fn upload_detached(
+    ctx: &RunContext,
+    pending: &Pending,
+    file: File,
+) -> wasmtime::Result<Result<String, CallError>> {
+    let client = match radist::client(ctx) {
+        Ok(client) => client,
+        Err(e) => return Ok(Err(e)),
+    };
+    let completer = ctx.recorder.completer(pending);
+    let cache = ctx.plugin.services.upload_cache.clone();
+    let task = tokio::spawn(async move {
+        let uploaded = client.upload_file(&file.name, &file.mime, file.data).await;
+        let url = match uploaded {
+            Ok(r) => r.url,
+            Err(e) => return Ok(Err(CallError::from(e))),
+        };
+        record(&completer, cache, client.company_id().0, &file.sha256, &url).await?;
+        Ok::<_, JournalError>(Ok(url))
+    });
+    Ok(task.await??)
+}
+
+/// Completes the journal entry of an upload, then remembers its link.
+async fn record(
+    completer: &Completer,
+    cache: Option<Arc<dyn UploadCache>>,
+    company_id: i64,
+    sha256: &str,
+    url: &str,
+) -> Result<(), JournalError> {
+    completer
+        .complete(&json!({ "url": url }), Some(url))
+        .await?;
+    if let Some(cache) = cache {
+        cache.put(company_id, sha256, url).await;
+    }
+    Ok(())
+}
+
+fn url_of(result: &Value) -> Option<String> {
+    result.get("url")?.as_str().map(str::to_owned)
 }

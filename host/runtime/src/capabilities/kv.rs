@@ -1,11 +1,14 @@
 //! `kv`: the plugin's own durable key-value store, granted by `capabilities.kv`, with key, value
-//! and key-count caps. `set` and `delete` are journaled; `get` and `list-keys` are not.
+//! and key-count caps. `set` and `delete` are journaled; `get` and `list-keys` are not. The
+//! key-count cap is checked by the store in the same step as the write (`KvStore::set`).
 
 use serde_json::{Value, json};
 
 use super::upstream;
 use super::wit::kv::Host;
 use super::wit::types::Error;
+use crate::journal::Prior;
+use crate::kv_store::KvError;
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -32,23 +35,40 @@ impl Host for HostState {
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
         let ctx = &mut self.ctx;
         let request = json!({ "key": key, "value_bytes": value.len(), "value_sha256": crate::cache::sha256_hex(&value) });
-        let pending = ctx.recorder.begin("kv.set", request);
+        let mut pending = ctx.recorder.begin("kv.set", request);
         if let Err(e) = check(ctx, &pending, &key).and_then(|()| check_value(ctx, &value)) {
             return Ok(Err(refuse(ctx, pending, e)));
         }
-        if ctx.recorder.prior(&pending).await?.is_some() {
+        // A pending set is simply repeated: writing the same value again is harmless.
+        if let Prior::Completed { .. } = ctx.recorder.intent(&mut pending, None).await? {
             ctx.succeed(pending, json!({}), true);
             return Ok(Ok(()));
         }
         let plugin = ctx.plugin.clone();
-        if let Err(e) = check_room(ctx, &key).await {
-            return Ok(Err(refuse(ctx, pending, e)));
-        }
-        match plugin.services.kv.set(&plugin.name, &key, value).await {
+        let max_keys = plugin
+            .manifest
+            .capabilities
+            .kv
+            .as_ref()
+            .map_or(0, |g| g.max_keys);
+        let written = plugin
+            .services
+            .kv
+            .set(&plugin.name, &key, value, u64::from(max_keys))
+            .await;
+        match written {
             Ok(()) => {
-                ctx.recorder.complete(&pending, &json!({})).await?;
+                ctx.recorder
+                    .complete(&mut pending, &json!({}), None)
+                    .await?;
                 ctx.succeed(pending, json!({}), false);
                 Ok(Ok(()))
+            }
+            Err(KvError::Quota { .. }) => {
+                let m = format!(
+                    "the plugin already has {max_keys} keys, the limit in `capabilities.kv.max_keys`"
+                );
+                Ok(Err(refuse(ctx, pending, Refusal::Denied(m))))
             }
             Err(e) => Ok(Err(store_failed(ctx, pending, &e.to_string()))),
         }
@@ -56,23 +76,24 @@ impl Host for HostState {
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, Error>> {
         let ctx = &mut self.ctx;
-        let pending = ctx.recorder.begin("kv.delete", json!({ "key": key }));
+        let mut pending = ctx.recorder.begin("kv.delete", json!({ "key": key }));
         if let Err(e) = check(ctx, &pending, &key) {
             return Ok(Err(refuse(ctx, pending, e)));
         }
-        if let Some(prior) = ctx.recorder.prior(&pending).await? {
-            let existed = prior
+        // A pending delete is repeated (deleting twice is harmless; `existed` is then false).
+        if let Prior::Completed { result, .. } = ctx.recorder.intent(&mut pending, None).await? {
+            let existed = result
                 .get("existed")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            ctx.succeed(pending, prior, true);
+            ctx.succeed(pending, result, true);
             return Ok(Ok(existed));
         }
         let plugin = ctx.plugin.clone();
         match plugin.services.kv.delete(&plugin.name, &key).await {
             Ok(existed) => {
                 let summary = json!({ "existed": existed });
-                ctx.recorder.complete(&pending, &summary).await?;
+                ctx.recorder.complete(&mut pending, &summary, None).await?;
                 ctx.succeed(pending, summary, false);
                 Ok(Ok(existed))
             }
@@ -132,26 +153,6 @@ fn check_value(ctx: &RunContext, value: &[u8]) -> Result<(), Refusal> {
         return Err(Refusal::Denied(format!(
             "value of {} bytes exceeds `capabilities.kv.max_value_bytes` ({max})",
             value.len()
-        )));
-    }
-    Ok(())
-}
-
-async fn check_room(ctx: &RunContext, key: &str) -> Result<(), Refusal> {
-    let max = ctx
-        .plugin
-        .manifest
-        .capabilities
-        .kv
-        .as_ref()
-        .map_or(0, |g| g.max_keys) as usize;
-    let kv = &ctx.plugin.services.kv;
-    let name = &ctx.plugin.name;
-    let exists = kv.get(name, key).await.ok().flatten().is_some();
-    let count = kv.count(name).await.unwrap_or(0);
-    if !exists && count >= max {
-        return Err(Refusal::Denied(format!(
-            "the plugin already has {count} keys, the limit in `capabilities.kv.max_keys`"
         )));
     }
     Ok(())

@@ -13,7 +13,16 @@ impl Host for HostState {
             Level::Warn => LogLevel::Warn,
             Level::Error => LogLevel::Error,
         };
+        #[cfg(test)]
+        if message == TEST_PANIC {
+            panic!("the log capability panicked on purpose (test-only hook)");
+        }
         self.ctx.logs.push(level, LogSource::Plugin, &message);
         Ok(())
     }
 }
+
+/// In unit tests only, logging exactly this makes the host function panic, to prove that a host
+/// panic inside a run ends that run `trapped` and nothing else.
+#[cfg(test)]
+pub(crate) const TEST_PANIC: &str = "switchboard-test: panic in the host";

@@ -3,8 +3,11 @@
 //! The checks, in order, each answering before any request reaches Radist:
 //! 1. grant, connection and message-type scopes → `denied` (the run becomes `denied`);
 //! 2. the connector's outgoing validators → `invalid` with every field path;
-//! 3. the journal: a send completed in an earlier attempt of the run (same run id, sequence
-//!    number and request) is answered with `replayed = true`, not sent again;
+//! 3. the journal: the intent is recorded before anything leaves. A send completed in an earlier
+//!    attempt of the run (same run id, sequence number and request) is answered with
+//!    `replayed = true`, not sent again; one an earlier attempt left without a result is
+//!    reconciled first by the runtime's `ReconcilePolicy` (default: read the chat back, see
+//!    `reconcile.rs`), and the decision is kept on the action;
 //! 4. the send rate: `per_minute` is a per-plugin token bucket shared by all its runs (bursts up
 //!    to `per_minute`, refilled continuously). Past it the call answers `rate-limited(ms)` with
 //!    the wait until the next token — not `denied`: the grant allows sending, only not yet, so
@@ -14,30 +17,40 @@
 //! 6. the WABA 24-hour window for non-template messages to WABA chats — chats the event marks
 //!    WABA, or any chat on a connection Radist reports as WABA → `window-closed` with details.
 //!
-//! Dry runs stop before Radist and answer a synthetic, per-action message id.
+//! The send itself and its journal completion run in a task of their own: once on the wire, a
+//! send is not cancelled by the run's timeout (the action stays in the run as in flight and the
+//! journal gets its result). Dry runs stop before Radist and answer a synthetic, per-action
+//! message id.
 
 use std::time::Instant;
 
-use radist_connector::RadistError;
-use radist_connector::models::SendMessageRequest;
+use chrono::{DateTime, Utc};
+use radist_connector::models::{Message, SendMessageRequest};
 use radist_connector::validate::{ValidateOptions, validate_send};
+use radist_connector::{RadistClient, RadistError};
 use serde_json::{Value, json};
 
 use super::outgoing::{message_types, to_request};
 use super::radist::{self, CallError};
 use super::wit::messages::{Content, Host, Outgoing, Sent};
 use super::wit::types::{Datetime, Error, WindowClosed};
+use crate::config::ReconcilePolicy;
+use crate::journal::{JournalError, Prior};
+use crate::reconcile::{ContentKey, find_delivered};
 use crate::recorder::Pending;
 use crate::scope::{check_connection, check_message_type};
 use crate::state::{HostState, RunContext};
 
 impl Host for HostState {
     async fn send(&mut self, msg: Outgoing) -> wasmtime::Result<Result<Sent, Error>> {
+        if let Err(oversized) = super::outgoing::precheck(&msg) {
+            return Ok(Err(oversized));
+        }
         let ctx = &mut self.ctx;
         let wire = to_request(&msg);
         let mut request = serde_json::to_value(&wire).unwrap_or(Value::Null);
         request["connection_id"] = json!(msg.connection_id);
-        let pending = ctx.recorder.begin("messages.send", request);
+        let mut pending = ctx.recorder.begin("messages.send", request);
         if let Err(m) = check_scope(ctx, &msg) {
             return Ok(Err(ctx.deny(pending, m)));
         }
@@ -46,11 +59,24 @@ impl Host for HostState {
             let invalid = CallError::Radist(RadistError::Invalid(violations));
             return Ok(Err(ctx.fail(pending, radist::guest_error(&invalid))));
         }
-        if let Some(prior) = ctx.recorder.prior(&pending).await?
-            && let Some(sent) = sent_from_json(&prior)
-        {
-            ctx.succeed(pending, prior, true);
-            return Ok(Ok(sent));
+        let chat = (msg.connection_id, msg.chat_id);
+        match ctx.recorder.intent(&mut pending, Some(chat)).await? {
+            Prior::Completed { result, .. } => {
+                let sent = sent_from_json(&result).ok_or_else(unreadable)?;
+                ctx.succeed(pending, result, true);
+                return Ok(Ok(sent));
+            }
+            Prior::Pending { intent_at } => {
+                match reconcile(ctx, &mut pending, &msg, &wire, intent_at).await? {
+                    Reconciled::Delivered(sent) => {
+                        ctx.succeed(pending, sent_to_json(&sent), true);
+                        return Ok(Ok(sent));
+                    }
+                    Reconciled::Refused(e) => return Ok(Err(ctx.fail(pending, e))),
+                    Reconciled::SendAgain => {}
+                }
+            }
+            Prior::Fresh | Prior::Mismatch { .. } => {}
         }
         if let Err(wait_ms) = take_token(ctx) {
             return Ok(Err(ctx.fail(pending, Error::RateLimited(wait_ms))));
@@ -61,18 +87,144 @@ impl Host for HostState {
         let result = if ctx.recorder.is_dry_run() {
             Ok(dry_run_sent(ctx, &pending))
         } else {
-            deliver(ctx, &wire).await
+            deliver_detached(ctx, &pending, wire).await?
         };
         match result {
             Ok(sent) => {
-                let summary = sent_to_json(&sent);
-                ctx.recorder.complete(&pending, &summary).await?;
-                ctx.succeed(pending, summary, false);
+                ctx.recorder.effect(&mut pending, &sent.message_id);
+                ctx.succeed(pending, sent_to_json(&sent), false);
                 Ok(Ok(sent))
             }
             Err(e) => Ok(Err(ctx.fail(pending, send_error(&e)))),
         }
     }
+}
+
+/// A completed send whose journaled result cannot be read: never resend it, trap instead.
+fn unreadable() -> wasmtime::Error {
+    wasmtime::Error::msg("action journal: a completed send has an unreadable result; not resent")
+}
+
+/// What reconciling a pending send decided.
+enum Reconciled {
+    /// An earlier attempt delivered it: answer with that message (journal completed).
+    Delivered(Sent),
+    /// Not delivered (or the policy says resend): send now.
+    SendAgain,
+    /// Do not send; give the guest this error.
+    Refused(Error),
+}
+
+/// Applies the runtime's [`ReconcilePolicy`] to a send an earlier attempt left without a
+/// result, recording the decision on the action and in the journal.
+async fn reconcile(
+    ctx: &mut RunContext,
+    pending: &mut Pending,
+    msg: &Outgoing,
+    wire: &SendMessageRequest,
+    intent_at: DateTime<Utc>,
+) -> wasmtime::Result<Reconciled> {
+    let ledger = ctx.caches.ledger;
+    let (decision, reconciled) = match ledger.reconcile {
+        ReconcilePolicy::Resend => (
+            "outcome unknown: sent again without reading back (reconcile policy resend)".to_owned(),
+            Reconciled::SendAgain,
+        ),
+        ReconcilePolicy::Fail => {
+            let message = "an earlier attempt of this run may have sent this message; not repeated (reconcile policy fail)";
+            (
+                "outcome unknown: not sent again (reconcile policy fail)".to_owned(),
+                Reconciled::Refused(super::upstream(None, message, false)),
+            )
+        }
+        _ => read_back(ctx, msg, wire, intent_at - ledger.skew).await,
+    };
+    ctx.recorder.decide(pending, decision).await?;
+    if let Reconciled::Delivered(sent) = &reconciled {
+        let summary = sent_to_json(sent);
+        ctx.recorder
+            .complete(pending, &summary, Some(&sent.message_id))
+            .await?;
+    }
+    Ok(reconciled)
+}
+
+/// Reads the chat's newest messages back and looks for this send among them (see
+/// `reconcile.rs` for what matches). Returns the decision text with the outcome.
+async fn read_back(
+    ctx: &mut RunContext,
+    msg: &Outgoing,
+    wire: &SendMessageRequest,
+    not_before: DateTime<Utc>,
+) -> (String, Reconciled) {
+    let listed = match list_newest(ctx, msg).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            let decision = "outcome unknown: could not read the chat back; not sent".to_owned();
+            let retryable = matches!(&e, CallError::Radist(r) if r.is_retryable());
+            let message = "could not read the chat back to check an earlier attempt; not sent";
+            return (
+                decision,
+                Reconciled::Refused(super::upstream(None, message, retryable)),
+            );
+        }
+    };
+    let taken: Vec<&str> = ctx.recorder.effect_ids().collect();
+    let found = ContentKey::of_request(wire)
+        .and_then(|key| find_delivered(&listed, &key, not_before, &taken));
+    match found {
+        Some(m) => {
+            let id = m.message_id.0.to_string();
+            let sent = Sent {
+                message_id: id.clone(),
+                created_at: Datetime {
+                    seconds: m.created_at.timestamp(),
+                    nanoseconds: m.created_at.timestamp_subsec_nanos(),
+                },
+                replayed: true,
+            };
+            let decision = format!("delivered: found message {id} in the chat");
+            (decision, Reconciled::Delivered(sent))
+        }
+        None => (
+            "not found in the chat: sent again".to_owned(),
+            Reconciled::SendAgain,
+        ),
+    }
+}
+
+/// The chat's newest messages, after checking the chat belongs to the connection.
+async fn list_newest(ctx: &mut RunContext, msg: &Outgoing) -> Result<Vec<Message>, CallError> {
+    radist::verify_chat(ctx, msg.connection_id, msg.chat_id).await?;
+    let limit = ctx.caches.ledger.read_limit;
+    let (_, chat) = radist::ids(msg.connection_id, msg.chat_id);
+    Ok(radist::client(ctx)?
+        .messages_page(chat, limit, None)
+        .await?)
+}
+
+/// Sends in a task of its own that also completes the journal, so a send on the wire finishes
+/// and is recorded even when the run's timeout drops this call.
+async fn deliver_detached(
+    ctx: &RunContext,
+    pending: &Pending,
+    wire: SendMessageRequest,
+) -> wasmtime::Result<Result<Sent, CallError>> {
+    let client = match radist::client(ctx) {
+        Ok(client) => client,
+        Err(e) => return Ok(Err(e)),
+    };
+    let completer = ctx.recorder.completer(pending);
+    let task = tokio::spawn(async move {
+        let sent = match deliver(&client, &wire).await {
+            Ok(sent) => sent,
+            Err(e) => return Ok(Err(e)),
+        };
+        let summary = sent_to_json(&sent);
+        completer.complete(&summary, Some(&sent.message_id)).await?;
+        Ok::<_, JournalError>(Ok(sent))
+    });
+    Ok(task.await??)
 }
 
 /// The guest's error for a failed send. A failure that may have come after Radist delivered the
@@ -95,8 +247,8 @@ fn send_error(e: &CallError) -> Error {
 }
 
 /// Sends through the connector.
-async fn deliver(ctx: &RunContext, wire: &SendMessageRequest) -> Result<Sent, CallError> {
-    let r = radist::client(ctx)?.send_message(wire).await?;
+async fn deliver(client: &RadistClient, wire: &SendMessageRequest) -> Result<Sent, CallError> {
+    let r = client.send_message(wire).await?;
     Ok(Sent {
         message_id: r.message.message_id.0.to_string(),
         created_at: Datetime {

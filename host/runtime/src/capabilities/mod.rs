@@ -16,8 +16,15 @@ mod outgoing;
 mod radist;
 mod templates;
 
+pub(crate) use clock::RunClock;
+pub(crate) use config::ConfigReads;
+#[cfg(test)]
+pub(crate) use log::TEST_PANIC;
+
 use serde_json::{Value, json};
 use wasmtime::component::{HasSelf, Linker};
+
+pub(crate) use http::{plugin_client, system_lookup};
 
 use crate::bindings::switchboard::plugin as wit;
 use crate::recorder::{ActionOutcome, Pending};
@@ -27,6 +34,7 @@ use wit::types::{Error, UpstreamError};
 /// Adds WASI (neutered by each store's context) and every Switchboard interface to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    clock::shadow_wasi_clocks(linker)?;
     wit::types::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     wit::log::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     wit::config::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
@@ -102,7 +110,9 @@ fn describe(error: &Error) -> String {
         Error::WindowClosed(_) => "window-closed".to_owned(),
         Error::RateLimited(ms) => format!("rate-limited: retry after {ms} ms"),
         Error::NotFound(m) => format!("not-found: {m}"),
-        Error::Upstream(u) => json!({"status": u.status, "message": u.message}).to_string(),
+        Error::Upstream(u) => {
+            json!({"status": u.status, "message": u.message, "retryable": u.retryable}).to_string()
+        }
     }
 }
 

@@ -1,17 +1,81 @@
 //! WIT `outgoing` → the connector's wire-shaped `SendMessageRequest`, and the manifest message
-//! type(s) a message needs. Pure mapping; no checks beyond what the types force.
+//! type(s) a message needs. Pure mapping, after [`precheck`]: a cheap refusal of lists over the
+//! spec's limits, before anything copies, summarises or fingerprints the guest's message.
 
 use radist_connector::models::{
     ChatId, InlineButtonIn, InteractiveButtonIn, InteractiveHeaderIn, InteractiveRowIn,
     InteractiveSectionIn, MarkupIn, MediaHeaderFormat, MediaKind as WireMedia, SendMessageRequest,
     WabaHeaderParamIn, WabaInteractiveIn, WabaTemplateIn,
 };
+use radist_connector::validate::limits;
 use switchboard_manifest::MessageType;
 
 use super::wit::messages::{
     Content, HeaderKind, HeaderParam, InteractiveAction, InteractiveMessage, MediaKind, Outgoing,
     TemplateMessage,
 };
+use super::wit::types::{Error, FieldError};
+
+/// `invalid` when a list of `msg` is longer than the spec allows: one error per such list, with
+/// the same path and message the connector's validators give. Reads only lengths.
+pub(crate) fn precheck(msg: &Outgoing) -> Result<(), Error> {
+    let mut errors = Vec::new();
+    let mut check = |path: &str, got: usize, max: usize, noun: &str| {
+        if got > max {
+            errors.push(FieldError {
+                path: path.to_owned(),
+                message: format!("must have at most {max} {noun}s (got {got})"),
+            });
+        }
+    };
+    let buttons = msg.inline_buttons.len();
+    check(
+        "markup.inline_buttons",
+        buttons,
+        limits::INLINE_BUTTONS_MAX,
+        "button",
+    );
+    match &msg.content {
+        Content::WabaTemplate(t) => {
+            let path = "waba_template.header_params";
+            check(
+                path,
+                t.header_params.len(),
+                limits::HEADER_PARAMS_MAX,
+                "parameter",
+            );
+            let path = "waba_template.body_params";
+            check(path, t.body_params.len(), limits::BODY_PARAMS_MAX, "value");
+            let path = "waba_template.button_params";
+            check(
+                path,
+                t.button_params.len(),
+                limits::BUTTON_PARAMS_MAX,
+                "value",
+            );
+        }
+        Content::WabaInteractive(i) => match &i.action {
+            InteractiveAction::Buttons(b) => {
+                let path = "waba_interactive.action.buttons";
+                check(path, b.len(), limits::INTERACTIVE_BUTTONS_MAX, "button");
+            }
+            InteractiveAction::Sections(list) => {
+                let path = "waba_interactive.action.sections.sections";
+                check(path, list.sections.len(), limits::SECTIONS_MAX, "section");
+                for (n, section) in list.sections.iter().take(limits::SECTIONS_MAX).enumerate() {
+                    let path = format!("{path}[{n}].rows");
+                    check(&path, section.rows.len(), limits::ROWS_MAX, "row");
+                }
+            }
+        },
+        Content::Text(_) | Content::Media(_) => {}
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
 
 /// The manifest types the message needs: its content's, plus `markup` for inline buttons.
 pub(crate) fn message_types(msg: &Outgoing) -> Vec<MessageType> {
@@ -122,4 +186,39 @@ fn interactive(i: &InteractiveMessage) -> WabaInteractiveIn {
         filename: h.filename.clone(),
     });
     wire
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::wit::messages::TemplateMessage;
+
+    fn template(body_params: usize) -> Outgoing {
+        Outgoing {
+            connection_id: 1,
+            chat_id: 2,
+            content: Content::WabaTemplate(TemplateMessage {
+                name: "t".into(),
+                locale: "en".into(),
+                header_params: Vec::new(),
+                body_params: vec![String::new(); body_params],
+                button_params: Vec::new(),
+            }),
+            inline_buttons: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn lists_over_the_spec_limit_are_refused_with_one_error_each() {
+        assert!(precheck(&template(limits::BODY_PARAMS_MAX)).is_ok());
+        let Err(Error::Invalid(errors)) = precheck(&template(1_000_000)) else {
+            panic!("expected invalid");
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "waba_template.body_params");
+        assert_eq!(
+            errors[0].message,
+            "must have at most 256 values (got 1000000)"
+        );
+    }
 }

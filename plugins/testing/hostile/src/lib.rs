@@ -13,6 +13,14 @@
 //! | `send-ungranted` | sends a text to `connection_id` (default 70002), `chat_id`       | denied                 |
 //! | `http-ungranted` | GETs `url` (default `http://127.0.0.1:9/forbidden`)              | denied                 |
 //! | `huge-output`    | returns an error of `bytes` bytes (default 8 MiB)                | failed, error capped   |
+//! | `send`           | sends `text` (default `hello`) to `connection_id` (default 70001), `chat_id`; fails if the send does | succeeded (ledger tests) |
+//! | `header-flood`   | GETs `url` (default `http://127.0.0.1:1/flood`) with `count` headers (default 25000) | denied, nothing sent |
+//! | `clock-loop`     | calls `clock.now` `calls` times (default 100000)                 | trapped past `limits.max_host_calls` |
+//! | `clocks`         | logs the WASI wall clock, two WASI monotonic reads and `clock.now` | succeeded, one instant |
+//! | `empty-log-flood`| logs `lines` empty lines (default 1000000)                       | succeeded, logs capped |
+//! | `newline-flood`  | writes `lines` newlines to stdout (default 1000000)              | succeeded, logs capped |
+//! | `random`         | asks `wasi:random` for `bytes` bytes (default 2^40)              | trapped, nothing allocated |
+//! | `send-oversized` | sends a template with `count` body params (default 100000)       | failed `invalid`, or trapped when too large to lift |
 //!
 //! Other events are ignored. It imports `messages` and `http`, so a manifest that does not grant
 //! `http` is refused at load (the "ungranted import" case).
@@ -38,6 +46,25 @@ struct Payload {
     lines: Option<usize>,
     #[serde(default)]
     line_bytes: Option<usize>,
+    #[serde(default)]
+    calls: Option<usize>,
+    #[serde(default)]
+    count: Option<usize>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// `wasi:random` straight from the WIT, so `random` can ask for any length (std never does).
+mod wasi_random {
+    wit_bindgen::generate!({
+        inline: "package wasi:random@0.2.0;
+                 interface random {
+                     get-random-bytes: func(len: u64) -> list<u8>;
+                     get-random-u64: func() -> u64;
+                 }
+                 world imports { import random; }",
+        world: "imports",
+    });
 }
 
 struct Hostile;
@@ -61,6 +88,14 @@ impl Plugin for Hostile {
             "send-ungranted" => send_ungranted(&payload),
             "http-ungranted" => http_ungranted(&payload),
             "huge-output" => Err("x".repeat(payload.bytes.unwrap_or(8 << 20))),
+            "send" => send(&payload),
+            "header-flood" => header_flood(&payload),
+            "clock-loop" => clock_loop(payload.calls.unwrap_or(100_000)),
+            "clocks" => clocks(),
+            "empty-log-flood" => empty_log_flood(payload.lines.unwrap_or(1_000_000)),
+            "newline-flood" => newline_flood(payload.lines.unwrap_or(1_000_000)),
+            "random" => random(payload.bytes.map_or(1 << 40, |b| b as u64)),
+            "send-oversized" => send_oversized(&payload),
             other => Err(format!("unknown mode `{other}`")),
         }
     }
@@ -119,6 +154,14 @@ fn send_ungranted(payload: &Payload) -> Result<(), String> {
     ))
 }
 
+fn send(payload: &Payload) -> Result<(), String> {
+    let text = payload.text.as_deref().unwrap_or("hello");
+    let connection_id = payload.connection_id.unwrap_or(70001);
+    let sent = messages::send_to(connection_id, payload.chat_id.unwrap_or(1), text)?;
+    switchboard_plugin::log::info(&format!("sent {}", sent.message_id));
+    Ok(())
+}
+
 fn http_ungranted(payload: &Payload) -> Result<(), String> {
     let url = payload
         .url
@@ -129,4 +172,75 @@ fn http_ungranted(payload: &Payload) -> Result<(), String> {
         "request to {url} was not denied: status {}",
         resp.status
     ))
+}
+
+fn clock_loop(calls: usize) -> Result<(), String> {
+    let mut last = 0;
+    for _ in 0..calls {
+        last = black_box(switchboard_plugin::clock::now().seconds);
+    }
+    switchboard_plugin::log::info(&format!("last clock reading {last}"));
+    Ok(())
+}
+
+/// Logs `wasi-wall <s>.<ns>`, `monotonic-elapsed <ns>` and `clock <s>.<ns>`.
+fn clocks() -> Result<(), String> {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?;
+    let start = std::time::Instant::now();
+    let spun = black_box((0..100_000u64).fold(0, u64::wrapping_add));
+    let elapsed = start.elapsed();
+    let clock = switchboard_plugin::clock::now();
+    let log = switchboard_plugin::log::info;
+    log(&format!("wasi-wall {}.{:09}", wall.as_secs(), wall.subsec_nanos()));
+    log(&format!("monotonic-elapsed {} (after {spun})", elapsed.as_nanos()));
+    log(&format!("clock {}.{:09}", clock.seconds, clock.nanoseconds));
+    Ok(())
+}
+
+fn empty_log_flood(lines: usize) -> Result<(), String> {
+    for _ in 0..lines {
+        switchboard_plugin::log::info("");
+    }
+    Ok(())
+}
+
+fn newline_flood(lines: usize) -> Result<(), String> {
+    use std::io::Write;
+    let chunk = [b'\n'; 4096];
+    let mut stdout = std::io::stdout();
+    let mut left = lines;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        stdout.write_all(&chunk[..n]).map_err(|e| e.to_string())?;
+        left -= n;
+    }
+    Ok(())
+}
+
+fn random(bytes: u64) -> Result<(), String> {
+    let got = wasi_random::wasi::random::random::get_random_bytes(bytes);
+    Err(format!("the host handed over {} random bytes", got.len()))
+}
+
+fn send_oversized(payload: &Payload) -> Result<(), String> {
+    let params = vec![String::new(); payload.count.unwrap_or(100_000)];
+    let template = messages::TemplateMessage::new("order_ready", "en_US").body_params(params);
+    let sent = messages::send_to(70001, payload.chat_id.unwrap_or(1), template)
+        .map_err(|e| e.describe())?;
+    Err(format!("an oversized template was sent: {}", sent.message_id))
+}
+
+fn header_flood(payload: &Payload) -> Result<(), String> {
+    let url = payload
+        .url
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:1/flood".to_owned());
+    let mut req = Request::get(&url);
+    for i in 0..payload.count.unwrap_or(25_000) {
+        req = req.header(format!("x-flood-{i}"), "v");
+    }
+    let resp = req.send()?;
+    Err(format!("a header flood was sent: status {}", resp.status))
 }

@@ -8,5 +8,7 @@ mod http;
 mod journal;
 mod messages;
 mod reads;
+mod reconcile;
+mod reuse;
 mod support;
 mod window;

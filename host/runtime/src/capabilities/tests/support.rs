@@ -10,6 +10,7 @@ use radist_connector::models::CompanyId;
 use radist_connector::{ClientConfig, RadistClient, RetryPolicy};
 use radist_sandbox::{SandboxConfig, SandboxState};
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::event::{ChatInfo, Datetime, Direction, Message, MessageContent, MessageEvent};
@@ -30,6 +31,8 @@ pub(super) const TELEGRAM_BOT: i64 = 70004;
 pub(super) struct Harness {
     base: String,
     requests: Arc<Mutex<Vec<String>>>,
+    /// Woken whenever a `/v2` request arrives (before the sandbox's faults apply).
+    arrived: Arc<Notify>,
     client: RadistClient,
     control: reqwest::Client,
     journal: Arc<InMemoryJournal>,
@@ -48,13 +51,15 @@ impl Harness {
     /// Serves the sandbox's router (default seed) on loopback, logging every `/v2` request.
     pub(super) async fn start() -> Harness {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&requests);
+        let arrived = Arc::new(Notify::new());
+        let (log, ping) = (Arc::clone(&requests), Arc::clone(&arrived));
         let record = move |req: Request, next: Next| {
-            let log = Arc::clone(&log);
+            let (log, ping) = (Arc::clone(&log), Arc::clone(&ping));
             async move {
                 if req.uri().path().starts_with("/v2/") {
                     let line = format!("{} {}", req.method(), req.uri().path());
                     log.lock().expect("request log").push(line);
+                    ping.notify_waiters();
                 }
                 next.run(req).await
             }
@@ -78,6 +83,7 @@ impl Harness {
         Harness {
             base,
             requests,
+            arrived,
             client: RadistClient::new(client_config).expect("client"),
             control: reqwest::Client::new(),
             journal: Arc::new(InMemoryJournal::default()),
@@ -89,11 +95,39 @@ impl Harness {
 
     /// A plugin granted `capabilities`, talking to this sandbox, journaling to the shared journal.
     pub(super) fn plugin(&self, capabilities: &str) -> Arc<PluginShared> {
+        plugin_with(capabilities, self.services())
+    }
+
+    /// Services talking to this sandbox, journaling to the shared journal, no upload cache.
+    pub(super) fn services(&self) -> HostServices {
         let kv = crate::FileKvStore::open(self.kv_dir.path()).expect("kv");
         let mut services = HostServices::new(Arc::new(kv));
         services.radist = Some(self.client.clone());
         services.journal = self.journal.clone();
-        plugin_with(capabilities, services)
+        services
+    }
+
+    /// The journal every plugin of this harness shares.
+    pub(super) fn journal(&self) -> &InMemoryJournal {
+        &self.journal
+    }
+
+    /// The Radist client pointed at this sandbox (for sends a test makes itself).
+    pub(super) fn client(&self) -> &RadistClient {
+        &self.client
+    }
+
+    /// `POST /_sandbox/faults` with `faults`.
+    pub(super) async fn faults(&self, faults: Value) {
+        let url = format!("{}/_sandbox/faults", self.base);
+        let resp = self
+            .control
+            .post(url)
+            .json(&faults)
+            .send()
+            .await
+            .expect("faults");
+        assert!(resp.status().is_success(), "faults: {}", resp.status());
     }
 
     /// The store data of one run of `plugin` (run id `run_id`) for `event`.
@@ -110,6 +144,17 @@ impl Harness {
     /// Every `/v2` request so far, as `METHOD /path`.
     pub(super) fn requests(&self) -> Vec<String> {
         self.requests.lock().expect("request log").clone()
+    }
+
+    /// Waits until a `/v2` request whose `METHOD /path` ends with `suffix` has arrived.
+    pub(super) async fn arrival(&self, suffix: &str) {
+        loop {
+            let notified = self.arrived.notified();
+            if self.requests().iter().any(|r| r.ends_with(suffix)) {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Forgets the requests so far (after test setup).
@@ -162,13 +207,13 @@ impl Harness {
 /// A plugin named `crm-sync` granted `capabilities`, with `services`.
 pub(super) fn plugin_with(capabilities: &str, services: HostServices) -> Arc<PluginShared> {
     let manifest = crate::test_support::manifest(capabilities);
-    let http = crate::runtime::plugin_http_client().expect("http client");
-    Arc::new(PluginShared::new(
-        &manifest,
-        "manifests/crm-sync.toml",
-        services,
-        http,
-    ))
+    let grant = manifest.capabilities.http.as_ref();
+    let http = crate::capabilities::plugin_client(grant, crate::capabilities::system_lookup())
+        .expect("http client");
+    // One key for the whole test process, so two plugins sharing a journal fingerprint alike.
+    let digest = crate::digest::DigestKey::process();
+    let file = "manifests/crm-sync.toml";
+    Arc::new(PluginShared::new(&manifest, file, services, http, digest))
 }
 
 /// The store data of one run, built as `Plugin::run` builds it.

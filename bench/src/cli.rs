@@ -1,0 +1,129 @@
+//! Command-line arguments of `switchboard-bench` and the bounds they are held to.
+
+use clap::{Parser, ValueEnum};
+
+/// The most requests one phase may plan (bounds the generator's memory for expectations).
+pub const MAX_REQUESTS: u64 = 2_000_000;
+/// The longest phase.
+pub const MAX_DURATION_S: u64 = 120;
+/// The highest open-loop rate.
+pub const MAX_RATE: u32 = 200_000;
+/// The most HTTP connections the generator opens.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// The most chats created in the sandbox.
+pub const MAX_CHATS: usize = 20_000;
+
+/// Drives `switchboard serve` (or any webhook URL) with realistic Radist webhooks.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard-bench", version)]
+pub struct Args {
+    /// What to measure.
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// Open loop at this many webhooks/s only (default: the scenario's rate, then maximum).
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Closed loop at maximum only.
+    #[arg(long, conflicts_with = "rate")]
+    pub max: bool,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10)]
+    pub duration_s: u64,
+    /// Print the figures as JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Send the load to this webhook URL instead of a service the harness starts; only
+    /// acknowledgement figures are reported.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Concurrent HTTP connections of the generator.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Distinct chats the webhooks come from.
+    #[arg(long, default_value_t = 2000)]
+    pub chats: usize,
+    /// Hostile runs injected per second in the `hostile` scenario.
+    #[arg(long, default_value_t = 8)]
+    pub hostile_rate: u32,
+    /// Run `cargo build --release -p switchboard` even when the binary exists.
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// The scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Webhook intake only: no plugins loaded.
+    Intake,
+    /// Auto-reply end to end: webhook in, reply at the Radist sandbox.
+    E2e,
+    /// 20 plugins with a mix of triggers, auto-reply among them.
+    Plugins20,
+    /// 1,000 schedules firing in one second.
+    CronStorm,
+    /// Hostile plugins running beside auto-reply.
+    Hostile,
+}
+
+impl Scenario {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Intake => "intake",
+            Scenario::E2e => "e2e",
+            Scenario::Plugins20 => "plugins20",
+            Scenario::CronStorm => "cron-storm",
+            Scenario::Hostile => "hostile",
+        }
+    }
+
+    /// The open-loop rate its targets are stated at.
+    pub fn default_rate(self) -> u32 {
+        match self {
+            Scenario::Intake => 5_000,
+            _ => 1_000,
+        }
+    }
+}
+
+/// One phase of load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Send times fixed in advance at this rate per second.
+    Open(u32),
+    /// Each connection sends its next request when the previous one is answered.
+    Closed,
+}
+
+impl Args {
+    /// Checks the bounds; the message says what to change.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=MAX_DURATION_S).contains(&self.duration_s),
+            "--duration-s must be 1..={MAX_DURATION_S}"
+        );
+        anyhow::ensure!(
+            self.rate.is_none_or(|r| (1..=MAX_RATE).contains(&r)),
+            "--rate must be 1..={MAX_RATE}"
+        );
+        anyhow::ensure!(
+            (1..=MAX_CONNECTIONS).contains(&self.connections),
+            "--connections must be 1..={MAX_CONNECTIONS}"
+        );
+        anyhow::ensure!(
+            (1..=MAX_CHATS).contains(&self.chats),
+            "--chats must be 1..={MAX_CHATS}"
+        );
+        anyhow::ensure!(self.hostile_rate <= 1000, "--hostile-rate must be 0..=1000");
+        Ok(())
+    }
+
+    /// The phases to run, in order.
+    pub fn phases(&self) -> Vec<Pace> {
+        match (self.rate, self.max) {
+            (Some(rate), _) => vec![Pace::Open(rate)],
+            (None, true) => vec![Pace::Closed],
+            (None, false) => vec![Pace::Open(self.scenario.default_rate()), Pace::Closed],
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The plugin manifests each scenario loads, written into the scratch `manifests/` directory and
+//! pointing at the plugins built from source (`plugins/`): auto-reply for `e2e`, twenty plugins
+//! with different triggers for `plugins20`, auto-reply beside the hostile plugin for `hostile`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use switchboard_testing::PluginArtifacts;
+
+use crate::cli::Scenario;
+
+/// The shipped auto-reply rules (manifests/auto-reply.toml).
+const RULES: &str = r#"[
+  {"match": "price|цена|сколько стоит", "reply": "Доставка от 990 ₽. Оформить заказ?", "buttons": ["Да", "Нет"]},
+  {"match": "size|размер", "reply": "Выберите размер", "list": {"button": "Размеры", "section": "Футболки", "rows": ["S", "M", "L"]}},
+  {"match": "hours|часы работы", "reply": "Мы работаем с 9:00 до 21:00 без выходных."}
+]"#;
+
+/// Triggers of the auto-reply variants in `plugins20` (they never reply: their rules match
+/// nothing the load sends, so only the main auto-reply answers).
+const VARIANT_TRIGGERS: [&str; 9] = [
+    "on = [\"message.received\"]\ntext_matches = \"(?i)price|цена\"",
+    "on = [\"message.received\"]\nconnections = [70001]",
+    "on = [\"message.received\"]\nsource_types = [\"telegram\", \"telegram_bot\"]",
+    "on = [\"message.received\"]",
+    "on = [\"message.received\"]\ntext_matches = \"(?i)hours\"",
+    "on = [\"message.received\"]\nconnections = [70002, 70003]",
+    "on = [\"message.sent\", \"message.delivered\"]",
+    "on = [\"message.received\"]\nsource_types = [\"waba\"]\ntext_matches = \"размер\"",
+    "on = [\"connection.status-changed\"]",
+];
+
+/// Triggers of the trivial plugins in `plugins20` (the hostile component, which ignores
+/// everything but manual events: the cheapest possible run).
+const TRIVIAL_TRIGGERS: [&str; 10] = [
+    "on = [\"message.received\"]",
+    "on = [\"message.received\"]\nconnections = [70001, 70002]",
+    "on = [\"message.received\"]\nsource_types = [\"whatsapp\"]",
+    "on = [\"message.received\"]\ntext_matches = \"(?i)спасибо\"",
+    "on = [\"message.received\"]\nconnections = [70004]",
+    "on = [\"message.received\", \"message.sent\"]",
+    "on = [\"manual\"]",
+    "on = [\"message.read\", \"message.failed\"]",
+    "on = [\"message.received\"]\ntext_matches = \"(?i)size|размер\"",
+    "on = [\"message.received\"]\nsource_types = [\"waba\", \"telegram\"]",
+];
+
+/// Writes the scenario's manifests into `dir`; returns how many.
+pub fn write(scenario: Scenario, dir: &Path, plugins: &PluginArtifacts) -> anyhow::Result<usize> {
+    let auto = plugins.wasm("auto-reply")?;
+    let hostile = plugins.wasm("hostile")?;
+    let mut files: Vec<(String, String)> = Vec::new();
+    if scenario != Scenario::Intake {
+        files.push((
+            "auto-reply".into(),
+            auto_reply("auto-reply", auto, "on = [\"message.received\"]", RULES),
+        ));
+    }
+    if scenario == Scenario::Plugins20 {
+        files.extend(plugins20(auto, hostile));
+    }
+    if scenario == Scenario::Hostile {
+        files.push((
+            "hostile".into(),
+            hostile_manifest("hostile", hostile, "on = [\"manual\"]", 500),
+        ));
+    }
+    for (name, text) in &files {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(files.len())
+}
+
+fn plugins20(auto: &Path, hostile: &Path) -> Vec<(String, String)> {
+    let never = r#"[{"match": "zz-never-matches", "reply": "-"}]"#;
+    let variants = VARIANT_TRIGGERS.iter().enumerate().map(|(i, t)| {
+        let name = format!("auto-reply-{:02}", i + 1);
+        let text = auto_reply(&name, auto, t, never);
+        (name, text)
+    });
+    let trivial = TRIVIAL_TRIGGERS.iter().enumerate().map(|(i, t)| {
+        let name = format!("trivial-{:02}", i + 1);
+        let text = hostile_manifest(&name, hostile, t, 2000);
+        (name, text)
+    });
+    variants.chain(trivial).collect()
+}
+
+/// auto-reply with no send-rate cap (the benchmark sends far more than 60 a minute).
+fn auto_reply(name: &str, wasm: &Path, trigger: &str, rules: &str) -> String {
+    format!(
+        "manifest_version = 1\n[plugin]\nname = \"{name}\"\nwasm = {wasm:?}\n\n[[trigger]]\n{trigger}\n\n\
+         [capabilities]\nmessages = {{ connections = [70001, 70002, 70003, 70004], types = [\"text\", \"waba_interactive\", \"waba_template\"] }}\n\n\
+         [limits]\nmemory_mib = 16\ntimeout_ms = 2000\nmax_attempts = 5\n\n\
+         [config]\nrules = '''\n{rules}\n'''\nfallback_template = \"welcome\"\nfallback_locale = \"en\"\n"
+    )
+}
+
+/// The hostile component with what it needs to load (messages and http granted narrowly).
+fn hostile_manifest(name: &str, wasm: &Path, trigger: &str, timeout_ms: u32) -> String {
+    format!(
+        "manifest_version = 1\n[plugin]\nname = \"{name}\"\nwasm = {wasm:?}\n\n[[trigger]]\n{trigger}\n\n\
+         [capabilities]\nmessages = {{ connections = [70001], types = [\"text\"], per_minute = 60 }}\nhttp = {{ allow = [\"http://127.0.0.1:1\"] }}\n\n\
+         [limits]\nmemory_mib = 16\ntimeout_ms = {timeout_ms}\nmax_attempts = 1\nlog_bytes = 65536\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_generated_manifest_parses_and_plugins20_has_twenty() {
+        let plugins = switchboard_testing::build_plugins().expect("plugins build");
+        for scenario in [Scenario::E2e, Scenario::Plugins20, Scenario::Hostile] {
+            let dir = tempfile::tempdir().expect("dir");
+            let count = write(scenario, dir.path(), &plugins).expect("write");
+            if scenario == Scenario::Plugins20 {
+                assert_eq!(count, 20);
+            }
+            for entry in std::fs::read_dir(dir.path()).expect("list") {
+                let path = entry.expect("entry").path();
+                let text = std::fs::read_to_string(&path).expect("read");
+                let parsed =
+                    switchboard_manifest::parse_manifest(&path.display().to_string(), &text);
+                assert!(
+                    parsed.is_ok(),
+                    "{}: {}",
+                    path.display(),
+                    parsed.err().map(|e| e.to_string()).unwrap_or_default()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `Plugin::run` end to end on tiny components (core WAT + the real WIT, encoded with
+//! wit-component): what only a unit test can reach, such as a host function forced to panic
+//! through the log capability's test-only hook, and what the call hook counts.
+
+use std::sync::Arc;
+
+use crate::capabilities::TEST_PANIC;
+use crate::event::{PluginEvent, RunInfo};
+use crate::kv_store::FileKvStore;
+use crate::{HostServices, RunInput, RunStatus, Runtime, RuntimeConfig};
+
+/// `handle` returning `ok`: the return area at 64 holds discriminant 0.
+const RETURN_OK: &str = "(i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)";
+const LOG_IMPORT: &str =
+    r#"(import "switchboard:plugin/log@0.1.0" "log" (func $log (param i32 i32 i32)))"#;
+
+fn component(imports: &str, data: &str, body: &str) -> Vec<u8> {
+    let wat = format!(
+        r#"(module {imports}
+             (memory (export "memory") 1)
+             (global $heap (mut i32) (i32.const 4096))
+             (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+               (local $p i32)
+               (local.set $p (global.get $heap))
+               (global.set $heap (i32.add (global.get $heap) (i32.add (local.get 3) (i32.const 8))))
+               (local.get $p))
+             (data (i32.const 128) "{data}")
+             (func (export "handle") (param i32) (result i32) {body}))"#
+    );
+    let mut module = wat::parse_str(&wat).expect("core wat");
+    let mut resolve = wit_parser::Resolve::default();
+    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
+    let (pkg, _) = resolve.push_dir(wit).expect("wit");
+    let world = resolve.select_world(&[pkg], Some("plugin")).expect("world");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .expect("embed");
+    let mut encoder = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("module")
+        .validate(true);
+    encoder.encode().expect("component")
+}
+
+fn input() -> RunInput {
+    RunInput {
+        event: PluginEvent::Manual("{}".into()),
+        run: RunInfo {
+            run_id: "run-1".into(),
+            event_id: "ev-1".into(),
+            attempt: 1,
+            is_replay: false,
+        },
+        dry_run: false,
+    }
+}
+
+fn load(runtime: &Runtime, limits: &str, wasm: &[u8], kv: &std::path::Path) -> crate::Plugin {
+    let text = format!(
+        "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
+         [[trigger]]\non = [\"manual\"]\n{limits}"
+    );
+    let manifest = switchboard_manifest::parse_manifest("t.toml", &text).expect("manifest");
+    let services = HostServices::new(Arc::new(FileKvStore::open(kv).expect("kv")));
+    runtime
+        .load_plugin_bytes(&manifest, "t.toml", wasm, services)
+        .expect("load")
+}
+
+fn runtime() -> Runtime {
+    Runtime::new(RuntimeConfig {
+        max_concurrent_runs: 2,
+        max_memory_mib: 64,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime")
+}
+
+#[tokio::test]
+async fn a_host_panic_traps_that_run_and_the_runtime_carries_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = runtime();
+    let call = format!(
+        "(call $log (i32.const 2) (i32.const 128) (i32.const {})) {RETURN_OK}",
+        TEST_PANIC.len()
+    );
+    let panicking = load(
+        &runtime,
+        "",
+        &component(LOG_IMPORT, TEST_PANIC, &call),
+        dir.path(),
+    );
+    let outcome = panicking.run(input()).await;
+    match &outcome.status {
+        RunStatus::Trapped(m) => assert!(m.starts_with("host error"), "{m}"),
+        other => panic!("expected trapped, got {other:?}"),
+    }
+    assert_eq!(
+        runtime.runs_in_progress(),
+        0,
+        "the panicked run freed its slot"
+    );
+    let healthy = load(&runtime, "", &component("", "", RETURN_OK), dir.path());
+    for _ in 0..3 {
+        assert_eq!(healthy.run(input()).await.status, RunStatus::Succeeded);
+    }
+}
+
+#[tokio::test]
+async fn only_calls_into_the_host_count_against_max_host_calls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = runtime();
+    // 500 bulk copies, 50 memory grows and a 50-tick spin: libcalls, not host calls.
+    let body = format!(
+        "(local $i i32)
+         (loop $l
+           (memory.copy (i32.const 1024) (i32.const 128) (i32.const 64))
+           (if (i32.lt_u (local.get $i) (i32.const 50)) (then (drop (memory.grow (i32.const 1)))))
+           (local.set $i (i32.add (local.get $i) (i32.const 1)))
+           (br_if $l (i32.lt_u (local.get $i) (i32.const 500))))
+         (call $log (i32.const 2) (i32.const 128) (i32.const 1))
+         {RETURN_OK}"
+    );
+    let wasm = component(LOG_IMPORT, "x", &body);
+    let plugin = load(
+        &runtime,
+        "[limits]\nmax_host_calls = 1\n",
+        &wasm,
+        dir.path(),
+    );
+    let outcome = plugin.run(input()).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
+    let twice = format!("(call $log (i32.const 2) (i32.const 128) (i32.const 1)) {body}");
+    let wasm = component(LOG_IMPORT, "x", &twice);
+    let plugin = load(
+        &runtime,
+        "[limits]\nmax_host_calls = 1\n",
+        &wasm,
+        dir.path(),
+    );
+    match plugin.run(input()).await.status {
+        RunStatus::Trapped(m) => assert_eq!(
+            m,
+            "the plugin made more than 1 host calls, the limit in `limits.max_host_calls`"
+        ),
+        other => panic!("expected trapped, got {other:?}"),
+    }
+}

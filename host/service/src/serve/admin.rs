@@ -1,0 +1,291 @@
+//! The admin API under `/api/` (the same data as the `runs`, `events`, `quarantine` and
+//! `plugins` commands, as JSON) and the health endpoints. With `server.admin_token` configured
+//! every `/api/` request needs `Authorization: Bearer <token>`; without one the server only
+//! listens on loopback (the host config refuses a public address without a token).
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_store::{
+    EventFilter, EventId, QuarantineId, RunFilter, RunId, RunStatus, Store, StoreError,
+};
+
+use crate::serve::intake::Intake;
+use crate::serve::plugins::SharedPlugins;
+use crate::serve::token::Token;
+
+/// What the admin handlers read.
+pub struct Admin {
+    pub store: Arc<dyn Store>,
+    pub plugins: SharedPlugins,
+    pub token: Option<Token>,
+    /// Plugins loaded and store open.
+    pub ready: Arc<AtomicBool>,
+    /// Problems of the last live reload (the previous versions of those plugins keep serving).
+    pub reload_problems: Arc<std::sync::RwLock<Vec<String>>>,
+    /// Re-ingests quarantined bodies (decoding, matching and storing as a webhook would be).
+    pub intake: Arc<Intake>,
+}
+
+/// `/healthz`, `/readyz` and `/api/...`.
+pub fn routes(admin: Arc<Admin>) -> Router {
+    let api = Router::new()
+        .route("/runs", get(list_runs))
+        .route("/runs/replay", post(replay_where))
+        .route("/runs/{id}", get(show_run))
+        .route("/runs/{id}/replay", post(replay_one))
+        .route("/events", get(list_events))
+        .route("/events/{id}", get(show_event))
+        .route("/quarantine", get(list_quarantine))
+        .route("/quarantine/{id}", get(show_quarantine))
+        .route("/quarantine/{id}/retry", post(retry_quarantine))
+        .route("/plugins", get(plugins))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&admin),
+            authorize,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .nest("/api", api)
+        .with_state(admin)
+}
+
+async fn authorize(State(admin): State<Arc<Admin>>, request: Request, next: Next) -> Response {
+    let Some(token) = &admin.token else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if given.is_some_and(|g| token.matches(g)) {
+        return next.run(request).await;
+    }
+    let body = json!({"error": "the admin API needs `Authorization: Bearer <server.admin_token>`"});
+    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+}
+
+async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
+    if admin.ready.load(Ordering::Acquire) {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        let body = json!({"status": "starting"});
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
+}
+
+/// Query of `GET /api/runs` and `POST /api/runs/replay`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RunQuery {
+    pub plugin: Option<String>,
+    pub status: Option<String>,
+    /// RFC 3339.
+    pub since: Option<String>,
+    /// `<connection>:<chat>`.
+    pub chat: Option<String>,
+    pub limit: Option<usize>,
+    pub before: Option<i64>,
+}
+
+impl RunQuery {
+    /// The store filter, or what is wrong with the query.
+    pub fn filter(&self) -> Result<RunFilter, String> {
+        Ok(RunFilter {
+            plugin: self.plugin.clone(),
+            status: self
+                .status
+                .as_deref()
+                .map(RunStatus::from_str)
+                .transpose()
+                .map_err(|e| e.to_string())?,
+            since: self.since.as_deref().map(parse_time).transpose()?,
+            chat: self.chat.as_deref().map(parse_chat).transpose()?,
+            limit: self.limit.unwrap_or(50),
+            before: self.before.map(RunId),
+        })
+    }
+}
+
+/// An RFC 3339 time.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time like 2026-12-01T09:00:00Z"))
+}
+
+/// `<connection>:<chat>`.
+pub fn parse_chat(text: &str) -> Result<(i64, i64), String> {
+    let parsed = text
+        .split_once(':')
+        .and_then(|(c, h)| Some((c.parse().ok()?, h.parse().ok()?)));
+    parsed
+        .ok_or_else(|| format!("`{text}` is not `<connection id>:<chat id>`, e.g. 70001:38000001"))
+}
+
+async fn list_runs(State(admin): State<Arc<Admin>>, Query(q): Query<RunQuery>) -> Response {
+    let filter = match q.filter() {
+        Ok(f) => f,
+        Err(m) => return bad_request(&m),
+    };
+    reply(admin.store.list_runs(filter).await)
+}
+
+async fn show_run(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {
+    found(admin.store.get_run(RunId(id)).await, "run")
+}
+
+async fn replay_one(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {
+    match admin.store.requeue(RunId(id), true).await {
+        Ok(()) => Json(json!({"replayed": [id]})).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+async fn replay_where(State(admin): State<Arc<Admin>>, Query(q): Query<RunQuery>) -> Response {
+    let filter = match q.filter() {
+        Ok(f) => f,
+        Err(m) => return bad_request(&m),
+    };
+    match admin.store.requeue_where(filter, true).await {
+        Ok(ids) => Json(json!({"replayed": ids})).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+/// Query of `GET /api/events`.
+#[derive(Debug, Default, Deserialize)]
+pub struct EventQuery {
+    pub kind: Option<String>,
+    pub chat: Option<String>,
+    pub since: Option<String>,
+    pub limit: Option<usize>,
+    pub before: Option<i64>,
+}
+
+impl EventQuery {
+    pub fn filter(&self) -> Result<EventFilter, String> {
+        Ok(EventFilter {
+            kind: self.kind.clone(),
+            chat: self.chat.as_deref().map(parse_chat).transpose()?,
+            since: self.since.as_deref().map(parse_time).transpose()?,
+            limit: self.limit.unwrap_or(50),
+            before: self.before.map(EventId),
+        })
+    }
+}
+
+async fn list_events(State(admin): State<Arc<Admin>>, Query(q): Query<EventQuery>) -> Response {
+    match q.filter() {
+        Ok(filter) => reply(admin.store.list_events(filter).await),
+        Err(m) => bad_request(&m),
+    }
+}
+
+async fn show_event(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {
+    found(admin.store.get_event(EventId(id)).await, "event")
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    before: Option<i64>,
+}
+
+async fn list_quarantine(State(admin): State<Arc<Admin>>, Query(p): Query<Page>) -> Response {
+    let before = p.before.map(QuarantineId);
+    reply(
+        admin
+            .store
+            .quarantine_list(p.limit.unwrap_or(50), before)
+            .await,
+    )
+}
+
+async fn show_quarantine(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {
+    match admin.store.quarantine_get(QuarantineId(id)).await {
+        Ok(Some(entry)) => Json(crate::history::quarantine_json(&entry)).into_response(),
+        Ok(None) => not_found("quarantined request"),
+        Err(err) => store_error(&err),
+    }
+}
+
+async fn retry_quarantine(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {
+    let entry = match admin.store.quarantine_get(QuarantineId(id)).await {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return not_found("quarantined request"),
+        Err(err) => return store_error(&err),
+    };
+    match admin.intake.retry(&entry.body).await {
+        Ok(result) => {
+            if let Err(err) = admin.store.quarantine_delete(QuarantineId(id)).await {
+                return store_error(&err);
+            }
+            Json(result).into_response()
+        }
+        Err(message) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": message})),
+        )
+            .into_response(),
+    }
+}
+
+async fn plugins(State(admin): State<Arc<Admin>>) -> Response {
+    let set = admin.plugins.current();
+    let list: Vec<Value> = set.iter().map(|p| crate::history::plugin_json(p)).collect();
+    let problems = admin
+        .reload_problems
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    Json(json!({ "plugins": list, "problems": problems })).into_response()
+}
+
+fn reply<T: serde::Serialize>(result: Result<T, StoreError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+fn found<T: serde::Serialize>(result: Result<Option<T>, StoreError>, what: &str) -> Response {
+    match result {
+        Ok(Some(value)) => Json(value).into_response(),
+        Ok(None) => not_found(what),
+        Err(err) => store_error(&err),
+    }
+}
+
+fn store_error(err: &StoreError) -> Response {
+    let status = match err {
+        StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
+        StoreError::Conflict { .. } => StatusCode::CONFLICT,
+        e if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, Json(json!({"error": err.to_string()}))).into_response()
+}
+
+fn not_found(what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": format!("no such {what}")})),
+    )
+        .into_response()
+}
+
+fn bad_request(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": message}))).into_response()
+}

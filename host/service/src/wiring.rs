@@ -1,0 +1,250 @@
+//! The composition root: host config → which plugins are enabled (and why others are not), the
+//! plugin build when a `.wasm` is missing, the store, the runtime, the Radist client and the
+//! loaded plugins. `check`, `run`, `serve` and the history commands all start here, so they agree
+//! on what "the configured Switchboard" is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use switchboard_manifest::Manifest;
+use switchboard_runtime::{HostServices, Plugin, Runtime, RuntimeConfig};
+use switchboard_store::{SqliteConfig, SqliteStore, Store};
+
+use crate::config::{LoadedConfig, LoadedManifest, Manifests, resolve_secrets};
+use crate::output;
+
+/// The host config and the manifests it points to.
+pub struct Wiring {
+    pub config: LoadedConfig,
+    pub manifests: Manifests,
+}
+
+/// Which plugins run, which are skipped and why, and what is wrong.
+#[derive(Default)]
+pub struct PluginPlan {
+    pub enabled: Vec<EnabledPlugin>,
+    /// Optional plugins (`plugins.optional`) whose secrets are not set: one note each.
+    pub skipped: Vec<String>,
+    /// Invalid manifests, duplicate names, unset secrets of required plugins, secret conflicts.
+    pub problems: Vec<String>,
+}
+
+/// A plugin that will be loaded, with its secrets resolved from the environment.
+pub struct EnabledPlugin {
+    pub loaded: LoadedManifest,
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// A loaded plugin and what the service needs to know about it.
+pub struct LoadedPlugin {
+    pub plugin: Plugin,
+    pub manifest: Manifest,
+    /// The manifest file, for messages.
+    pub file: String,
+    /// sha256 of the component's bytes: every run records the version it ran.
+    pub digest: String,
+}
+
+impl Wiring {
+    /// Reads the host config and every manifest (problems are kept, not fatal).
+    pub fn load(config_file: &Path) -> anyhow::Result<Wiring> {
+        let config = LoadedConfig::read(config_file)?;
+        let manifests = config.read_manifests()?;
+        Ok(Wiring { config, manifests })
+    }
+
+    /// The directory holding the database and the files the service keeps beside it.
+    pub fn data_dir(&self) -> PathBuf {
+        let store = self.config.resolve(&self.config.host.store.path);
+        store.parent().unwrap_or(Path::new(".")).to_path_buf()
+    }
+
+    /// Decides which plugins are enabled. Optional plugins with unset secrets are skipped with
+    /// a note saying how to enable them; anything else wrong is a problem.
+    pub fn plan(&self) -> PluginPlan {
+        let mut plan = PluginPlan {
+            problems: self.manifests.problems.clone(),
+            ..PluginPlan::default()
+        };
+        plan.problems
+            .extend(duplicate_names(&self.manifests.loaded));
+        let optional = &self.config.host.plugins.optional;
+        for loaded in &self.manifests.loaded {
+            match resolve_secrets(loaded) {
+                Ok(secrets) => plan.enabled.push(EnabledPlugin {
+                    loaded: loaded.clone(),
+                    secrets,
+                }),
+                Err(missing) if optional.contains(&loaded.manifest.plugin.name) => {
+                    plan.skipped.push(skip_note(loaded, &missing));
+                }
+                Err(mut missing) => plan.problems.append(&mut missing),
+            }
+        }
+        plan
+    }
+
+    /// Builds the plugin workspaces whose components are missing (a fresh clone), saying so on
+    /// stderr. Problems name what could not be built.
+    pub fn build_missing(&self, plan: &PluginPlan) -> Vec<String> {
+        let mut workspaces = BTreeSet::new();
+        let mut problems = Vec::new();
+        for p in plan.enabled.iter().filter(|p| !p.loaded.wasm.is_file()) {
+            match switchboard_plugin_build::workspace_of(&p.loaded.wasm) {
+                Some(workspace) => {
+                    workspaces.insert(workspace);
+                }
+                None => problems.push(missing_wasm(&p.loaded)),
+            }
+        }
+        for workspace in workspaces {
+            output::note(&format!(
+                "building the plugins in {} (their .wasm files are missing; this happens once)",
+                workspace.display()
+            ));
+            if let Err(err) = switchboard_plugin_build::build_workspace(&workspace) {
+                problems.push(format!("{err}"));
+            }
+        }
+        for p in plan.enabled.iter().filter(|p| !p.loaded.wasm.is_file()) {
+            if switchboard_plugin_build::workspace_of(&p.loaded.wasm).is_some() {
+                problems.push(missing_wasm(&p.loaded));
+            }
+        }
+        problems
+    }
+
+    /// The runtime sized for the enabled plugins, from the host config's `[runtime]`.
+    pub fn runtime(&self, plan: &PluginPlan) -> anyhow::Result<Runtime> {
+        let rt = &self.config.host.runtime;
+        let max_memory_mib = plan
+            .enabled
+            .iter()
+            .map(|p| p.loaded.manifest.limits.memory_mib)
+            .max()
+            .unwrap_or(32);
+        let runtime_config = RuntimeConfig {
+            cache_dir: Some(self.config.resolve(&rt.cache_dir)),
+            epoch_tick_ms: u64::from(rt.epoch_tick_ms),
+            max_concurrent_runs: rt.max_concurrent_runs,
+            max_memory_mib,
+            pooling: rt.pooling,
+            ..RuntimeConfig::default()
+        };
+        Runtime::new(runtime_config).context("cannot start the plugin runtime")
+    }
+
+    /// Opens (creating when needed) the database the host config names.
+    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        let path = self.config.resolve(&self.config.host.store.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        }
+        let store = SqliteStore::open(SqliteConfig::new(&path))
+            .await
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
+        Ok(Arc::new(store))
+    }
+
+    /// Loads every enabled plugin; `services` gives each its host services. Problems name the
+    /// manifest of each plugin that could not be loaded.
+    pub fn load_plugins(
+        &self,
+        runtime: &Runtime,
+        plan: &PluginPlan,
+        services: impl Fn(&EnabledPlugin) -> HostServices,
+    ) -> (Vec<LoadedPlugin>, Vec<String>) {
+        let mut plugins = Vec::new();
+        let mut problems = Vec::new();
+        for enabled in &plan.enabled {
+            match load_one(runtime, enabled, services(enabled)) {
+                Ok(plugin) => plugins.push(plugin),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        (plugins, problems)
+    }
+}
+
+fn load_one(
+    runtime: &Runtime,
+    enabled: &EnabledPlugin,
+    services: HostServices,
+) -> Result<LoadedPlugin, String> {
+    let loaded = &enabled.loaded;
+    let bytes = std::fs::read(&loaded.wasm).map_err(|_| missing_wasm(loaded))?;
+    let plugin = runtime
+        .load_plugin_bytes(&loaded.manifest, &loaded.file, &bytes, services)
+        .map_err(|err| format!("{}: {err}", loaded.file))?;
+    Ok(LoadedPlugin {
+        plugin,
+        manifest: loaded.manifest.clone(),
+        file: loaded.file.clone(),
+        digest: crate::hex(&Sha256::digest(&bytes)),
+    })
+}
+
+fn missing_wasm(loaded: &LoadedManifest) -> String {
+    format!(
+        "{}: plugin.wasm: {} does not exist; build the plugins (`cargo build --release` in plugins/) or fix the path",
+        loaded.file,
+        loaded.wasm.display()
+    )
+}
+
+/// "skipped crm-sync: ... ; export CRM_TOKEN to enable it".
+fn skip_note(loaded: &LoadedManifest, missing: &[String]) -> String {
+    let vars: Vec<&str> = loaded
+        .manifest
+        .secrets
+        .values()
+        .map(|s| s.env_var())
+        .filter(|var| std::env::var(var).map_or(true, |v| v.is_empty()))
+        .collect();
+    format!(
+        "skipped {} ({}): {} not set; it is listed in `plugins.optional`, so it is not loaded. To enable it, export {} and restart",
+        loaded.manifest.plugin.name.as_str(),
+        loaded.file,
+        if vars.len() == 1 {
+            format!("the secret variable `{}` is", vars[0])
+        } else {
+            format!("{} secret variables are", missing.len())
+        },
+        vars.join(", ")
+    )
+}
+
+fn duplicate_names(loaded: &[LoadedManifest]) -> Vec<String> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for m in loaded {
+        let name = m.manifest.plugin.name.as_str();
+        if let Some(first) = seen.insert(name, &m.file) {
+            problems.push(format!(
+                "{}: plugin.name: `{name}` is also the name of the plugin in {first}; plugin names must be unique",
+                m.file
+            ));
+        }
+    }
+    problems
+}
+
+/// A plugin's host services on the store: kv, the durable action ledger, the upload-link cache,
+/// its secrets and the Radist client (`None` for dry runs and `check`).
+pub fn services(
+    store: &Arc<dyn Store>,
+    radist: Option<radist_connector::RadistClient>,
+    plugin: &EnabledPlugin,
+) -> HostServices {
+    use crate::adapters::{StoreJournal, StoreKv, StoreUploads};
+    let mut services = HostServices::new(Arc::new(StoreKv(Arc::clone(store))));
+    services.journal = Arc::new(StoreJournal(Arc::clone(store)));
+    services.upload_cache = Some(Arc::new(StoreUploads(Arc::clone(store))));
+    services.secrets = plugin.secrets.clone();
+    services.radist = radist;
+    services
+}

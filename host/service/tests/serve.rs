@@ -1,0 +1,294 @@
+//! `switchboard serve` end to end: the real binary on a loopback port with a real SQLite file,
+//! the embedded sandbox as Radist, and the example plugins built from source.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::Workdir;
+
+const BOUND: Duration = Duration::from_secs(30);
+
+fn inbound_body(message_id: &str, chat_id: i64, text: &str) -> Vec<u8> {
+    json!({
+        "event_type": "messages.create",
+        "event": {
+            "connection_id": 70002, "chat_id": chat_id, "contact_id": 1,
+            "chat": {"phone": "79000000002"},
+            "message": {
+                "message_id": message_id, "chat_id": "79000000002", "direction": "inbound",
+                "message_type": "text", "created_at": "2026-12-01T10:00:00Z", "text": {"text": text}
+            }
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[test]
+fn an_injected_message_is_answered_and_the_history_tells_it_all() {
+    let work = Workdir::shipped();
+    let service = work.serve();
+    service.inbound(70001, "79000000001", "price?");
+    let reply = service.wait_for(BOUND, || {
+        service
+            .sent()
+            .into_iter()
+            .find(|m| m.to_string().contains("Доставка от 990"))
+    });
+    // 70001 is a WABA connection: the buttons go out as an interactive message, not as text.
+    assert!(
+        reply.to_string().contains("waba_interactive"),
+        "WABA chats get interactive buttons: {reply}"
+    );
+    let runs = service.wait_for(BOUND, || {
+        let runs = work.json(&["runs", "list", "--plugin", "auto-reply"]);
+        let done = runs
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["status"] == "succeeded"));
+        done.then_some(runs)
+    });
+    let run_id = runs[0]["run_id"].as_i64().expect("run id");
+    let detail = work.json(&["runs", "show", &run_id.to_string()]);
+    assert_eq!(detail["run"]["plugin"], "auto-reply");
+    assert_eq!(detail["event"]["kind"], "message.received");
+    let actions = detail["attempts"][0]["actions"].to_string();
+    assert!(actions.contains("messages.send"), "{actions}");
+    let ledger = detail["ledger"].as_array().expect("ledger");
+    assert!(
+        ledger
+            .iter()
+            .any(|l| l["kind"] == "messages.send" && !l["result"].is_null()),
+        "the send is in the ledger with its result: {ledger:?}"
+    );
+    let human = work.switchboard(&["runs", "show", &run_id.to_string()]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("messages.send") && text.contains("succeeded"),
+        "{text}"
+    );
+    // The reply's echo (messages.create, outbound) is recognised as our own send.
+    let echo = service.wait_for(BOUND, || {
+        let events = work.json(&["events", "list", "--kind", "message.sent"]);
+        events.as_array().and_then(|e| e.first().cloned())
+    });
+    assert!(
+        echo["payload"]
+            .as_str()
+            .is_some_and(|p| p.contains("\"own_echo\":true")),
+        "{echo}"
+    );
+    // A replay answers the send from the ledger: the customer is not messaged again.
+    let out = work.switchboard(&["runs", "replay", &run_id.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed = service.wait_for(BOUND, || {
+        let detail = work.json(&["runs", "show", &run_id.to_string()]);
+        (detail["attempts"].as_array().map(Vec::len) == Some(2)
+            && detail["run"]["status"] == "succeeded")
+            .then_some(detail)
+    });
+    assert_eq!(replayed["run"]["is_replay"], true);
+    let resend = replayed["attempts"][1]["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["kind"] == "messages.send").cloned())
+        .expect("the replay asked to send again");
+    assert_eq!(
+        resend["replayed"], true,
+        "answered from the ledger: {resend}"
+    );
+    let replies = service
+        .sent()
+        .into_iter()
+        .filter(|m| m.to_string().contains("Доставка от 990"))
+        .count();
+    assert_eq!(replies, 1, "the replay sent nothing new");
+    let (status, _) = service.terminate();
+    assert!(status.success(), "a clean shutdown exits 0: {status:?}");
+}
+
+#[test]
+fn intake_answers_each_kind_of_bad_input_and_keeps_it() {
+    let work = Workdir::shipped();
+    let service = work.serve();
+    let url = service.webhook.clone();
+    let wrong = format!("{}x", url);
+    let (status, _) = service.post_webhook(&wrong, "application/json", b"{}".to_vec());
+    assert_eq!(status, 404, "unknown token");
+    let good = inbound_body("5f0e8f5e-1111-4b55-9d6a-0c0ffee00001", 41, "hello");
+    let (status, body) = service.post_webhook(&url, "text/plain", good.clone());
+    assert_eq!(status, 415, "{body}");
+    let (status, body) = service.post_webhook(&url, "application/json", b"{not json".to_vec());
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    let (status, _) = service.post_webhook(&url, "application/json", Vec::new());
+    assert_eq!(status, 400, "empty body");
+    let typed = br#"{"event_type":"messages.create","event":{"connection_id":"x"}}"#.to_vec();
+    let (status, body) = service.post_webhook(&url, "application/json", typed);
+    assert_eq!(status, 400, "{body}");
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let (status, _) = service.post_webhook(&url, "application/json", big);
+    assert_eq!(status, 413, "oversized");
+    let (status, first) = service.post_webhook(&url, "application/json", good.clone());
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["duplicate"], false);
+    let (status, again) = service.post_webhook(&url, "application/json", good);
+    assert_eq!(status, 200);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["event_id"], first["event_id"]);
+    assert_eq!(again["runs"], 0);
+    let unsupported = br#"{"event_type":"contacts.merged","event":{"a":1}}"#.to_vec();
+    let (status, body) = service.post_webhook(&url, "application/json", unsupported);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["runs"], 0);
+    let quarantined = work.json(&["quarantine", "list"]);
+    let reasons: Vec<&str> = quarantined
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|q| q["reason"].as_str())
+        .collect();
+    assert_eq!(
+        reasons.len(),
+        5,
+        "415, 400 x3 and 413 are kept: {reasons:?}"
+    );
+    let api = format!("{}quarantine", service.api);
+    let (status, listed) = service.get_json(&api);
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().map(Vec::len), Some(5), "{listed}");
+}
+
+#[test]
+fn health_and_readiness_answer() {
+    let work = Workdir::shipped();
+    let service = work.serve();
+    let base = service.api.trim_end_matches("api/").to_owned();
+    let (status, body) = service.get_json(&format!("{base}healthz"));
+    assert_eq!((status, body["status"].clone()), (200, Value::from("ok")));
+    let (status, _) = service.get_json(&format!("{base}readyz"));
+    assert_eq!(status, 200);
+    let (status, plugins) = service.get_json(&format!("{}plugins", service.api));
+    assert_eq!(status, 200);
+    let names: Vec<&str> = plugins["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["auto-reply"],
+        "crm-sync is optional and CRM_TOKEN is unset"
+    );
+}
+
+#[test]
+fn check_passes_on_the_default_config_and_says_what_is_skipped() {
+    let work = Workdir::shipped();
+    let out = work.switchboard(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("skipped crm-sync"), "{stdout}");
+    assert!(stdout.contains("CRM_TOKEN"), "{stdout}");
+}
+
+/// The shipped auto-reply manifest in a directory of its own, its component path made absolute.
+fn own_manifests() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let artifacts = switchboard_testing::build_plugins().unwrap_or_else(|e| panic!("{e}"));
+    let wasm = artifacts
+        .wasm("auto-reply")
+        .expect("built")
+        .display()
+        .to_string();
+    let shipped = switchboard_testing::repo_root().join("manifests/auto-reply.toml");
+    let text = std::fs::read_to_string(shipped).expect("manifest");
+    let text = text.replace(
+        "wasm = \"../plugins/target/wasm32-wasip2/release/auto_reply.wasm\"",
+        &format!("wasm = {wasm:?}"),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("auto-reply.toml");
+    std::fs::write(&file, &text).expect("write");
+    (dir, file, text)
+}
+
+fn reply_count(service: &support::Service, needle: &str) -> usize {
+    service
+        .sent()
+        .iter()
+        .filter(|m| m.to_string().contains(needle))
+        .count()
+}
+
+#[test]
+fn a_reload_under_load_swaps_the_plugin_and_a_broken_manifest_keeps_the_old_one() {
+    let (dir, file, original) = own_manifests();
+    let work = Workdir::with_manifests(dir.path(), "");
+    let service = work.serve();
+    let old = "Мы работаем с 9:00 до 21:00 без выходных.";
+    let new = "We are open around the clock.";
+    assert!(original.contains(old));
+    for i in 0..40 {
+        service.inbound(70002, &format!("7905000{i:04}"), "hours?");
+        if i == 20 {
+            std::fs::write(&file, original.replace(old, new)).expect("rewrite");
+        }
+    }
+    service.wait_for(BOUND, || {
+        (reply_count(&service, old) + reply_count(&service, new) == 40).then_some(())
+    });
+    // The reload took effect: a later message gets the new reply.
+    service.wait_for(BOUND, || {
+        service.inbound(70002, "79059999999", "hours?");
+        (reply_count(&service, new) > 0).then_some(())
+    });
+    let runs = work.json(&["runs", "list", "--limit", "1000"]);
+    let runs = runs.as_array().expect("runs");
+    let mut chats = std::collections::BTreeMap::new();
+    for r in runs {
+        *chats.entry(r["chat_id"].as_i64()).or_insert(0) += 1;
+    }
+    assert!(chats.len() >= 41, "one run per chat: {chats:?}");
+    let doubled: Vec<_> = service
+        .sent()
+        .iter()
+        .map(|m| m["chat_id"].as_i64())
+        .fold(std::collections::BTreeMap::new(), |mut m, c| {
+            *m.entry(c).or_insert(0) += 1;
+            m
+        })
+        .into_iter()
+        .filter(|(c, n)| *n > 1 && *c != Some(0) && chats.get(c) == Some(&1))
+        .collect();
+    assert!(
+        doubled.is_empty(),
+        "no chat got two replies to one message: {doubled:?}"
+    );
+    // A broken manifest: the previous version keeps serving and the problem is visible.
+    std::fs::write(&file, "manifest_version = 1\n[plugin\n").expect("break");
+    let plugins = service.wait_for(BOUND, || {
+        let (_, plugins) = service.get_json(&format!("{}plugins", service.api));
+        (plugins["problems"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()))
+        .then_some(plugins)
+    });
+    assert_eq!(plugins["plugins"][0]["name"], "auto-reply", "{plugins}");
+    let before = reply_count(&service, new);
+    service.inbound(70002, "79058888888", "hours?");
+    service.wait_for(BOUND, || {
+        (reply_count(&service, new) > before).then_some(())
+    });
+}

@@ -1,0 +1,152 @@
+//! Conformance: the two-phase action ledger and echo detection.
+
+use super::{event, run, t0};
+use crate::{LedgerBegin, LedgerIntent, RunId, Store, StoreError};
+use std::sync::Arc;
+
+fn intent(run_id: RunId, seq: u32, fingerprint: &str, chat: Option<(i64, i64)>) -> LedgerIntent {
+    LedgerIntent {
+        run_id,
+        seq,
+        kind: "messages.send".to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        request: r#"{"text":"hi"}"#.to_owned(),
+        chat,
+        at: t0(),
+    }
+}
+
+async fn a_run(store: &dyn Store, key: &str) -> RunId {
+    store
+        .ingest(event(key, Some(1)), vec![run("p", key)])
+        .await
+        .expect("ingest")
+        .run_ids[0]
+}
+
+/// Fresh, then pending, then completed; a different fingerprint is a mismatch; decisions stick.
+pub async fn ledger_two_phases(store: Arc<dyn Store>) {
+    let r = a_run(&*store, "ledger").await;
+    assert_eq!(
+        store
+            .ledger_begin(intent(r, 1, "fp-1", None))
+            .await
+            .expect("begin"),
+        LedgerBegin::Fresh
+    );
+    let pending = store
+        .ledger_begin(intent(r, 1, "fp-1", None))
+        .await
+        .expect("begin again");
+    assert_eq!(pending, LedgerBegin::Pending { intent_at: t0() });
+    let mismatch = store
+        .ledger_begin(intent(r, 1, "fp-other", None))
+        .await
+        .expect("begin other");
+    let recorded = LedgerBegin::Mismatch {
+        recorded_fingerprint: "fp-1".to_owned(),
+        kind: "messages.send".to_owned(),
+    };
+    assert_eq!(mismatch, recorded);
+    store
+        .ledger_complete(r, 1, r#"{"id":"m-9"}"#.to_owned(), Some("m-9".to_owned()))
+        .await
+        .expect("complete");
+    let done = store
+        .ledger_begin(intent(r, 1, "fp-1", None))
+        .await
+        .expect("begin after");
+    let expected = LedgerBegin::Completed {
+        result: r#"{"id":"m-9"}"#.to_owned(),
+        effect_id: Some("m-9".to_owned()),
+    };
+    assert_eq!(done, expected);
+    assert_eq!(
+        store
+            .ledger_begin(intent(r, 2, "fp-2", None))
+            .await
+            .expect("seq 2"),
+        LedgerBegin::Fresh
+    );
+    store
+        .ledger_decide(r, 2, "delivered: found m-10 after the intent".to_owned())
+        .await
+        .expect("decide");
+    let entries = store.ledger_for_run(r).await.expect("entries");
+    assert_eq!(
+        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(entries[0].effect_id.as_deref(), Some("m-9"));
+    assert_eq!(
+        entries[1].decision.as_deref(),
+        Some("delivered: found m-10 after the intent")
+    );
+    assert_eq!(entries[1].result, None);
+    let detail = store.get_run(r).await.expect("get").expect("run");
+    assert_eq!(detail.ledger, entries, "run history carries the ledger");
+    let missing = store.ledger_complete(r, 3, "{}".to_owned(), None).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let missing = store.ledger_decide(r, 3, "x".to_owned()).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let other = a_run(&*store, "ledger-2").await;
+    assert_eq!(
+        store
+            .ledger_begin(intent(other, 1, "fp-x", None))
+            .await
+            .expect("other run"),
+        LedgerBegin::Fresh
+    );
+}
+
+/// Our own effects are recognised by id; a send intent without a result marks its chat pending.
+pub async fn echo_lookups(store: Arc<dyn Store>) {
+    let r = a_run(&*store, "echo").await;
+    let chat = Some((70001, 5));
+    store
+        .ledger_begin(intent(r, 1, "fp", chat))
+        .await
+        .expect("begin");
+    let mut upload = intent(r, 2, "fp-up", Some((70001, 6)));
+    upload.kind = "files.upload".to_owned();
+    store.ledger_begin(upload).await.expect("begin upload");
+    assert!(
+        store
+            .pending_intent_for_chat(70001, 5)
+            .await
+            .expect("pending")
+    );
+    assert!(
+        !store
+            .pending_intent_for_chat(70001, 6)
+            .await
+            .expect("pending"),
+        "only messages.send counts"
+    );
+    assert!(
+        !store
+            .pending_intent_for_chat(70002, 5)
+            .await
+            .expect("pending"),
+        "other connection"
+    );
+    assert!(!store.is_own_effect("m-1").await.expect("own"));
+    store
+        .ledger_complete(r, 1, "{}".to_owned(), Some("m-1".to_owned()))
+        .await
+        .expect("complete");
+    assert!(
+        !store
+            .pending_intent_for_chat(70001, 5)
+            .await
+            .expect("pending")
+    );
+    assert!(store.is_own_effect("m-1").await.expect("own"));
+    assert!(!store.is_own_effect("m-2").await.expect("own"));
+}

@@ -1,0 +1,130 @@
+//! The backend conformance suite: one async function per behaviour of the [`Store`] contract,
+//! each taking a fresh, empty store, and [`store_conformance!`](crate::store_conformance) to turn
+//! them all into `#[tokio::test]`s for one backend:
+//!
+//! ```text
+//! async fn fresh() -> (Arc<dyn Store>, tempfile::TempDir) { /* a new empty database */ }
+//! switchboard_store::store_conformance!(fresh);
+//! ```
+//!
+//! The functions panic (assert) on a violation; they use no backend detail and no sleeps.
+
+mod dispatch;
+mod history;
+mod intake;
+mod ledger;
+mod ops;
+mod schedule;
+mod state;
+
+pub use dispatch::*;
+pub use history::*;
+pub use intake::*;
+pub use ledger::*;
+pub use ops::*;
+pub use schedule::*;
+pub use state::*;
+
+use crate::{ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, NewEvent, NewRun};
+use chrono::{DateTime, TimeZone, Utc};
+
+/// Expands to one `#[tokio::test]` per conformance behaviour. `$factory` is an async fn (or
+/// closure returning a future) giving `(Arc<dyn Store>, guard)`; the guard (e.g. a temporary
+/// directory) lives until the test ends.
+#[macro_export]
+macro_rules! store_conformance {
+    ($factory:expr) => {
+        $crate::store_conformance!(@each $factory;
+            dedupe_returns_first_id,
+            ingest_is_atomic,
+            events_without_runs_are_stored,
+            quarantine_round_trip,
+            lane_order,
+            concurrent_claimers_never_share_a_run,
+            retry_respects_not_before_and_lane_order,
+            recover_after_crash,
+            finish_final_retry_dead,
+            requeue_and_replay,
+            work_notify_fires_on_new_work,
+            extreme_values_do_not_break_the_store,
+            ledger_two_phases,
+            echo_lookups,
+            kv_basics,
+            kv_quota_never_overshoots,
+            upload_cache,
+            history_filters,
+            cron_slot_fires_once_under_concurrency,
+            schedule_counters_and_overlap,
+            retention_purges_exactly_the_eligible_runs,
+            stats_checkpoint_and_backup,
+        );
+    };
+    (@each $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (store, _guard) = ($factory)().await;
+                $crate::conformance::$name(store).await;
+            }
+        )*
+    };
+}
+
+/// A fixed instant the suite measures from.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+        .single()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// An event on `chat` of connection 70001 (or without a chat).
+pub fn event(key: &str, chat: Option<i64>) -> NewEvent {
+    NewEvent {
+        dedupe_key: key.to_owned(),
+        kind: "message.received".to_owned(),
+        connection_id: chat.map(|_| 70001),
+        chat_id: chat,
+        payload: format!(r#"{{"key":"{key}","text":"привет"}}"#),
+        received_at: t0(),
+    }
+}
+
+/// A run of `plugin` in `lane`, 3 attempts, from a webhook.
+pub fn run(plugin: &str, lane: &str) -> NewRun {
+    NewRun {
+        plugin: plugin.to_owned(),
+        lane: lane.to_owned(),
+        max_attempts: 3,
+        origin: "webhook".to_owned(),
+    }
+}
+
+/// The attempt a claimed run ends with, carrying two actions and two log lines.
+pub fn attempt(claimed: &ClaimedRun, status: AttemptStatus) -> FinishedAttempt {
+    let action = |seq| ActionRow {
+        seq,
+        kind: "messages.send".to_owned(),
+        request: r#"{"chat_id":1,"text":"hi"}"#.to_owned(),
+        outcome: r#"{"ok":true,"message_id":"m-1"}"#.to_owned(),
+        latency_us: 850,
+        replayed: false,
+        decision: None,
+    };
+    let log = |message: &str| LogRow {
+        level: "info".to_owned(),
+        source: "plugin".to_owned(),
+        message: message.to_owned(),
+    };
+    FinishedAttempt {
+        attempt: claimed.attempt,
+        status,
+        error: (status != AttemptStatus::Succeeded)
+            .then(|| format!("attempt {} {status}", claimed.attempt)),
+        started_at: Utc::now(),
+        duration_us: 1200,
+        node: "node-a".to_owned(),
+        plugin_digest: Some("sha256:0123456789abcdef".to_owned()),
+        actions: vec![action(1), action(2)],
+        logs: vec![log("received"), log("replied")],
+    }
+}

@@ -1,0 +1,133 @@
+//! Conformance: retention, size figures, checkpoint and backup.
+
+use super::{attempt, event, run};
+use crate::{AttemptStatus, EventId, Next, RetentionPolicy, RunStatus, Store};
+use chrono::{TimeDelta, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Purge deletes exactly the finished runs older than their status allows (with their events
+/// once runless), in batches, while ingest carries on.
+pub async fn retention_purges_exactly_the_eligible_runs(store: Arc<dyn Store>) {
+    let mut events: Vec<EventId> = Vec::new();
+    for i in 0..30 {
+        events.push(
+            store
+                .ingest(
+                    event(&format!("p{i}"), Some(i)),
+                    vec![run("p", &format!("l{i}"))],
+                )
+                .await
+                .expect("ingest")
+                .event_id,
+        );
+    }
+    let claimed = store.claim("node-a", 20, Utc::now()).await.expect("claim");
+    assert_eq!(claimed.len(), 20);
+    for (n, c) in claimed.iter().enumerate() {
+        let status = if n < 10 {
+            AttemptStatus::Succeeded
+        } else {
+            AttemptStatus::Failed
+        };
+        store
+            .finish(c.run_id, attempt(c, status), Next::Final)
+            .await
+            .expect("finish");
+    }
+    let ingesting = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            for i in 0..200 {
+                store
+                    .ingest(
+                        event(&format!("new{i}"), Some(1000 + i)),
+                        vec![run("p", "busy")],
+                    )
+                    .await
+                    .expect("ingest");
+            }
+        })
+    };
+    let mut policy = RetentionPolicy::default();
+    policy
+        .max_age
+        .insert(RunStatus::Succeeded, Duration::from_secs(3600));
+    policy
+        .max_age
+        .insert(RunStatus::Failed, Duration::from_secs(30 * 86_400));
+    policy.max_age.insert(RunStatus::Queued, Duration::ZERO);
+    let later = Utc::now() + TimeDelta::hours(2);
+    assert_eq!(store.purge(&policy, 3, later).await.expect("purge"), 10);
+    ingesting.await.expect("ingest task");
+    assert_eq!(
+        store.purge(&policy, 3, later).await.expect("purge again"),
+        0
+    );
+    let succeeded = crate::RunFilter {
+        status: Some(RunStatus::Succeeded),
+        limit: 100,
+        ..Default::default()
+    };
+    assert!(store.list_runs(succeeded).await.expect("list").is_empty());
+    let failed = crate::RunFilter {
+        status: Some(RunStatus::Failed),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(store.list_runs(failed).await.expect("list").len(), 10);
+    assert_eq!(
+        store.queue_depth().await.expect("depth").queued,
+        210,
+        "unfinished runs are never purged"
+    );
+    let gone = claimed[0].event_id;
+    assert_eq!(
+        store.get_event(gone).await.expect("get"),
+        None,
+        "a runless event goes with its run"
+    );
+    assert_eq!(store.get_run(claimed[0].run_id).await.expect("get"), None);
+    assert!(
+        store
+            .get_event(claimed[10].event_id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert_eq!(events.len(), 30);
+}
+
+/// Stats count rows; checkpoint succeeds; a backup is written once and never overwrites.
+pub async fn stats_checkpoint_and_backup(store: Arc<dyn Store>) {
+    for i in 0..20 {
+        store
+            .ingest(
+                event(&format!("s{i}"), Some(i)),
+                vec![run("p", "l"), run("q", "l")],
+            )
+            .await
+            .expect("ingest");
+    }
+    store
+        .kv_set("ns", "k", vec![7; 100], None)
+        .await
+        .expect("kv");
+    let stats = store.stats().await.expect("stats");
+    let rows = |table: &str| stats.rows.iter().find(|(t, _)| t == table).map(|(_, n)| *n);
+    assert_eq!(
+        (rows("events"), rows("runs"), rows("kv")),
+        (Some(20), Some(40), Some(1))
+    );
+    assert!(stats.page_count > 0 && stats.page_size > 0);
+    store.checkpoint().await.expect("checkpoint");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("backup.db");
+    store.backup(&path).await.expect("backup");
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 0, "the backup file holds the database");
+    assert!(
+        store.backup(&path).await.is_err(),
+        "an existing file is never overwritten"
+    );
+}

@@ -1,0 +1,126 @@
+//! Conformance: cron slots fire once, and schedule counters.
+
+use super::{attempt, event, run, t0};
+use crate::{AttemptStatus, NewEvent, NewRun, Next, Store};
+use chrono::{DateTime, TimeDelta, Utc};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+fn slot_event(key: &str, slot: DateTime<Utc>, n: usize) -> NewEvent {
+    let mut e = event(&format!("schedule:{key}:{}:{n}", slot.timestamp()), None);
+    e.kind = "schedule.fired".to_owned();
+    e
+}
+
+fn slot_run(key: &str) -> NewRun {
+    NewRun {
+        origin: "schedule".to_owned(),
+        ..run("cron-plugin", &format!("schedule:{key}"))
+    }
+}
+
+/// Concurrent fires of one slot queue exactly one run.
+pub async fn cron_slot_fires_once_under_concurrency(store: Arc<dyn Store>) {
+    let slot = t0();
+    let mut set = JoinSet::new();
+    for n in 0..16 {
+        let store = Arc::clone(&store);
+        set.spawn(async move {
+            store
+                .fire_slot(
+                    "daily",
+                    slot,
+                    false,
+                    slot_event("daily", slot, n),
+                    slot_run("daily"),
+                )
+                .await
+                .expect("fire")
+        });
+    }
+    let mut fired = Vec::new();
+    while let Some(done) = set.join_next().await {
+        fired.extend(done.expect("task"));
+    }
+    assert_eq!(fired.len(), 1, "one slot, one run");
+    assert_eq!(store.last_slot("daily").await.expect("last"), Some(slot));
+    assert_eq!(store.queue_depth().await.expect("depth").queued, 1);
+    let again = store
+        .fire_slot(
+            "daily",
+            slot,
+            false,
+            slot_event("daily", slot, 99),
+            slot_run("daily"),
+        )
+        .await;
+    assert_eq!(again.expect("fire again"), None);
+    let other = store
+        .fire_slot(
+            "hourly",
+            slot,
+            false,
+            slot_event("hourly", slot, 0),
+            slot_run("hourly"),
+        )
+        .await;
+    assert!(
+        other.expect("other schedule").is_some(),
+        "slots are unique per schedule"
+    );
+    assert_eq!(store.last_slot("never").await.expect("last"), None);
+}
+
+/// Unfinished runs per schedule, catch-up and skip/miss counters.
+pub async fn schedule_counters_and_overlap(store: Arc<dyn Store>) {
+    let (s1, s2) = (t0(), t0() + TimeDelta::hours(1));
+    store
+        .fire_slot("k", s1, false, slot_event("k", s1, 0), slot_run("k"))
+        .await
+        .expect("fire")
+        .expect("new");
+    store
+        .fire_slot("k", s2, true, slot_event("k", s2, 0), slot_run("k"))
+        .await
+        .expect("fire")
+        .expect("new");
+    assert_eq!(
+        store
+            .schedule_unfinished_runs("k")
+            .await
+            .expect("unfinished"),
+        2
+    );
+    let claimed = store.claim("node-a", 10, t0()).await.expect("claim");
+    assert_eq!(claimed.len(), 1, "a schedule's runs share a lane");
+    store
+        .finish(
+            claimed[0].run_id,
+            attempt(&claimed[0], AttemptStatus::Succeeded),
+            Next::Final,
+        )
+        .await
+        .expect("finish");
+    assert_eq!(
+        store
+            .schedule_unfinished_runs("k")
+            .await
+            .expect("unfinished"),
+        1
+    );
+    store.schedule_count("k", 3, 2).await.expect("count");
+    store.schedule_count("k", 1, 0).await.expect("count");
+    store.schedule_count("idle", 0, 5).await.expect("count");
+    let states = store.schedule_states().await.expect("states");
+    assert_eq!(states.len(), 2);
+    let k = states.iter().find(|s| s.schedule_key == "k").expect("k");
+    assert_eq!(
+        (k.fired, k.caught_up, k.skipped, k.missed, k.last_slot),
+        (2, 1, 4, 2, Some(s2))
+    );
+    let idle = states
+        .iter()
+        .find(|s| s.schedule_key == "idle")
+        .expect("idle");
+    assert_eq!((idle.fired, idle.missed, idle.last_slot), (0, 5, None));
+}

@@ -1,0 +1,35 @@
+//! Switchboard's persistent state: the [`Store`] trait, its SQLite backend ([`SqliteStore`]) and,
+//! behind the `conformance` feature, the test suite every backend must pass unchanged.
+//!
+//! This is the only crate that writes SQL. The trait is backend-independent (no rowids, no SQL,
+//! `i64` ids, `DateTime<Utc>` times) so a PostgreSQL backend can implement it as well.
+//!
+//! The SQLite backend runs SQLite on dedicated threads fed by channels, never on the async
+//! executor: one writer thread applies every queued write in one transaction (group commit) and
+//! answers each caller once the transaction is committed; a reader thread serves reads.
+
+mod error;
+mod ids;
+pub mod model;
+mod sqlite;
+mod status;
+mod store;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::StoreError;
+pub use ids::{EventId, QuarantineId, RunId};
+pub use model::dispatch::{ActionRow, ClaimedRun, FinishedAttempt, LogRow, Next, QueueDepth};
+pub use model::history::{
+    AttemptRecord, EventDetail, EventFilter, EventRecord, MAX_PAGE, RunDetail, RunFilter,
+    RunSummary,
+};
+pub use model::intake::{
+    Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
+};
+pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+pub use model::ops::{DbStats, RetentionPolicy, ScheduleState};
+pub use sqlite::{SqliteConfig, SqliteStore};
+pub use status::{AttemptStatus, RunStatus, UnknownStatus};
+pub use store::{Store, StoreResult};

@@ -1,0 +1,86 @@
+//! Dispatch: claiming runs lane by lane and recording how their attempts ended.
+
+use crate::ids::{EventId, RunId};
+use crate::status::AttemptStatus;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A run handed to a dispatcher by `claim`: it is now `running` on that node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedRun {
+    pub run_id: RunId,
+    pub event_id: EventId,
+    pub plugin: String,
+    pub lane: String,
+    /// The number of this attempt, from 1.
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub is_replay: bool,
+    pub origin: String,
+    pub event_kind: String,
+    pub connection_id: Option<i64>,
+    pub chat_id: Option<i64>,
+    /// The event's JSON payload as stored.
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// How one attempt ended, with what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedAttempt {
+    /// Must be the attempt number `claim` handed out; a stale attempt is refused.
+    pub attempt: u32,
+    pub status: AttemptStatus,
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub duration_us: u64,
+    pub node: String,
+    pub plugin_digest: Option<String>,
+    pub actions: Vec<ActionRow>,
+    pub logs: Vec<LogRow>,
+}
+
+/// One host call an attempt made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRow {
+    pub seq: u32,
+    pub kind: String,
+    /// Request summary as JSON.
+    pub request: String,
+    /// Outcome as JSON.
+    pub outcome: String,
+    pub latency_us: u64,
+    /// Answered from the ledger instead of being performed again.
+    pub replayed: bool,
+    /// The reconciliation decision, when there was one.
+    pub decision: Option<String>,
+}
+
+/// One log line a plugin (or the host on its behalf) wrote during an attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRow {
+    pub level: String,
+    /// `plugin` or `host`.
+    pub source: String,
+    pub message: String,
+}
+
+/// What happens to the run after this attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Next {
+    /// The run ends with the attempt's status.
+    Final,
+    /// The run waits (`retrying`) and becomes claimable again at `not_before`, still at the head
+    /// of its lane.
+    Retry { not_before: DateTime<Utc> },
+    /// The run ends `dead` (attempts exhausted, or a permanent error).
+    Dead { reason: String },
+}
+
+/// How many runs are unfinished.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    pub queued: u64,
+    pub running: u64,
+    pub retrying: u64,
+}

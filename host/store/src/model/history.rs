@@ -1,0 +1,105 @@
+//! History: what happened to events and runs, for the CLI and the admin API.
+
+use crate::ids::{EventId, RunId};
+use crate::model::dispatch::{ActionRow, LogRow};
+use crate::model::ledger::LedgerEntry;
+use crate::status::{AttemptStatus, RunStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The largest page any list returns; larger limits are cut to it.
+pub const MAX_PAGE: usize = 10_000;
+
+/// Which runs to list (newest first). Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFilter {
+    pub plugin: Option<String>,
+    pub status: Option<RunStatus>,
+    /// Runs created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// (connection id, chat id) of the run's event.
+    pub chat: Option<(i64, i64)>,
+    /// At most this many (cut to [`MAX_PAGE`]; 0 returns nothing).
+    pub limit: usize,
+    /// Only runs older than this one (paging).
+    pub before: Option<RunId>,
+}
+
+/// Which events to list (newest first). Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventFilter {
+    pub kind: Option<String>,
+    pub chat: Option<(i64, i64)>,
+    /// Events received at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    pub limit: usize,
+    pub before: Option<EventId>,
+}
+
+/// A run as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: RunId,
+    pub event_id: EventId,
+    pub plugin: String,
+    pub lane: String,
+    pub status: RunStatus,
+    /// Attempts started so far.
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub origin: String,
+    pub is_replay: bool,
+    pub event_kind: String,
+    pub connection_id: Option<i64>,
+    pub chat_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When a `retrying` run becomes claimable again.
+    pub not_before: Option<DateTime<Utc>>,
+    /// The node running it, or that ran its last attempt.
+    pub node: Option<String>,
+    /// The last attempt's error, or the reason it went `dead`.
+    pub error: Option<String>,
+}
+
+/// One attempt of a run with everything it recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub attempt: u32,
+    pub status: AttemptStatus,
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub duration_us: u64,
+    pub node: String,
+    pub plugin_digest: Option<String>,
+    pub actions: Vec<ActionRow>,
+    pub logs: Vec<LogRow>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: EventId,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub connection_id: Option<i64>,
+    pub chat_id: Option<i64>,
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A run with its event, every attempt and its ledger entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub run: RunSummary,
+    pub event: EventRecord,
+    pub attempts: Vec<AttemptRecord>,
+    pub ledger: Vec<LedgerEntry>,
+}
+
+/// An event with its runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDetail {
+    pub event: EventRecord,
+    pub runs: Vec<RunSummary>,
+}

@@ -1,0 +1,55 @@
+//! The action ledger: two-phase records of effectful host calls, keyed by (run, seq).
+
+use crate::ids::RunId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The intent of an effectful call, made durable before the request leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerIntent {
+    pub run_id: RunId,
+    pub seq: u32,
+    /// `messages.send`, `chats.create`, `files.upload`, `http.send`...
+    pub kind: String,
+    /// Keyed fingerprint of the request: a retry that asks for something else is a mismatch.
+    pub fingerprint: String,
+    /// Request summary as JSON.
+    pub request: String,
+    /// (connection id, chat id) the call targets, for echo detection.
+    pub chat: Option<(i64, i64)>,
+    pub at: DateTime<Utc>,
+}
+
+/// What `ledger_begin` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LedgerBegin {
+    /// No earlier record: the intent is now durable; perform the call.
+    Fresh,
+    /// Done before: answer with this result instead of repeating the call.
+    Completed {
+        result: String,
+        effect_id: Option<String>,
+    },
+    /// An earlier intent has no result (crash, timeout, ambiguous error): reconcile first.
+    Pending { intent_at: DateTime<Utc> },
+    /// The earlier record asked for something else: the plugin is not deterministic.
+    Mismatch {
+        recorded_fingerprint: String,
+        kind: String,
+    },
+}
+
+/// A ledger row as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub run_id: RunId,
+    pub seq: u32,
+    pub kind: String,
+    pub fingerprint: String,
+    pub request: String,
+    pub chat: Option<(i64, i64)>,
+    pub intent_at: DateTime<Utc>,
+    pub result: Option<String>,
+    pub effect_id: Option<String>,
+    pub decision: Option<String>,
+}

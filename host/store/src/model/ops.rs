@@ -1,0 +1,42 @@
+//! Schedules, retention and database operations.
+
+use crate::status::RunStatus;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A schedule's persisted state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleState {
+    pub schedule_key: String,
+    /// The newest slot that fired.
+    pub last_slot: Option<DateTime<Utc>>,
+    /// Slots that fired (caught-up ones included).
+    pub fired: u64,
+    /// Of those, the ones fired late by catch-up.
+    pub caught_up: u64,
+    /// Slots skipped by the overlap policy.
+    pub skipped: u64,
+    /// Slots missed while down and not caught up.
+    pub missed: u64,
+}
+
+/// How long finished runs are kept, per final status. Statuses not listed are kept forever;
+/// unfinished statuses are never purged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPolicy {
+    pub max_age: BTreeMap<RunStatus, Duration>,
+}
+
+/// Size figures of the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbStats {
+    pub file_bytes: u64,
+    pub wal_bytes: u64,
+    pub page_size: u64,
+    pub page_count: u64,
+    pub free_pages: u64,
+    /// (table, rows), sorted by table name.
+    pub rows: Vec<(String, u64)>,
+}

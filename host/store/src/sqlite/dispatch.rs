@@ -1,0 +1,258 @@
+//! SQL for dispatch: claim lane heads, finish attempts, recover after a crash, requeue.
+
+use super::fail::{Fail, Res, from_us, parse_status, to_i64, to_u32, to_us};
+use super::worker::Writer;
+use super::{detail, history, lanes};
+use crate::error::StoreError;
+use crate::ids::{EventId, RunId};
+use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
+use crate::model::history::RunFilter;
+use crate::status::{AttemptStatus, RunStatus};
+use chrono::{DateTime, TimeDelta, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The most runs one `claim` hands out.
+pub(crate) const MAX_CLAIM: usize = 1024;
+
+/// Claims up to `limit` lane heads for `node`.
+pub(crate) fn claim(
+    w: &mut Writer,
+    node: &str,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Res<Vec<ClaimedRun>> {
+    let now_us = to_us(now);
+    let heads = lanes::claimable(&w.conn, to_i64(limit.min(MAX_CLAIM) as u64), now_us)?;
+    heads
+        .into_iter()
+        .map(|(lane, run)| claim_one(&w.conn, node, &lane, run, now_us))
+        .collect()
+}
+
+fn claim_one(
+    conn: &Connection,
+    node: &str,
+    lane: &str,
+    run: RunId,
+    now_us: i64,
+) -> Res<ClaimedRun> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE runs SET status = 'running', attempt = attempt + 1, node = ?2, not_before = NULL, updated_at = ?3
+         WHERE id = ?1",
+    )?;
+    stmt.execute(params![run.0, node, now_us])?;
+    lanes::set_running(conn, lane)?;
+    load_claimed(conn, run)
+}
+
+fn load_claimed(conn: &Connection, run: RunId) -> Res<ClaimedRun> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.event_id, r.plugin, r.lane, r.attempt, r.max_attempts, r.is_replay, r.origin,
+                e.kind, e.connection_id, e.chat_id, e.payload, e.received_at
+         FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1",
+    )?;
+    let row = stmt.query_row([run.0], |r| {
+        Ok((
+            (
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ),
+            (
+                r.get::<_, i64>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+            ),
+            (
+                r.get::<_, Option<i64>>(8)?,
+                r.get::<_, Option<i64>>(9)?,
+                r.get::<_, String>(10)?,
+                r.get::<_, i64>(11)?,
+            ),
+        ))
+    })?;
+    let ((event_id, plugin, lane, attempt), (max_attempts, is_replay, origin, event_kind), rest) =
+        row;
+    let (connection_id, chat_id, payload, received_at) = rest;
+    Ok(ClaimedRun {
+        run_id: run,
+        event_id: EventId(event_id),
+        plugin,
+        lane,
+        attempt: to_u32(attempt),
+        max_attempts: to_u32(max_attempts),
+        is_replay,
+        origin,
+        event_kind,
+        connection_id,
+        chat_id,
+        payload,
+        received_at: from_us(received_at)?,
+    })
+}
+
+/// (status, attempt, lane) of a run.
+fn run_state(conn: &Connection, run: RunId) -> Res<Option<(RunStatus, i64, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT status, attempt, lane FROM runs WHERE id = ?1")?;
+    let row = stmt
+        .query_row([run.0], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    row.map(|(status, attempt, lane)| Ok((parse_status("run status", &status)?, attempt, lane)))
+        .transpose()
+}
+
+/// Records the attempt and moves the run on.
+pub(crate) fn finish(w: &mut Writer, run: RunId, a: &FinishedAttempt, next: &Next) -> Res<()> {
+    let Some((status, attempt, lane)) = run_state(&w.conn, run)? else {
+        return Err(StoreError::not_found(format!("run {run}")).into());
+    };
+    if status != RunStatus::Running || attempt != i64::from(a.attempt) {
+        let msg = format!(
+            "run {run} is {status} at attempt {attempt}, not running attempt {}; drop this result",
+            a.attempt
+        );
+        return Err(StoreError::conflict(msg).into());
+    }
+    insert_attempt(&w.conn, run, a)?;
+    let took = TimeDelta::microseconds(to_i64(a.duration_us));
+    let ended = a
+        .started_at
+        .checked_add_signed(took)
+        .unwrap_or(a.started_at);
+    let (status, not_before, error) = match next {
+        Next::Final => (a.status.final_run_status(), None, a.error.clone()),
+        Next::Retry { not_before } => (
+            RunStatus::Retrying,
+            Some(to_us(*not_before)),
+            a.error.clone(),
+        ),
+        Next::Dead { reason } => (RunStatus::Dead, None, Some(reason.clone())),
+    };
+    let mut stmt = w.conn.prepare_cached(
+        "UPDATE runs SET status = ?2, not_before = ?3, error = ?4, updated_at = ?5, node = ?6 WHERE id = ?1",
+    )?;
+    stmt.execute(params![
+        run.0,
+        status.as_str(),
+        not_before,
+        error,
+        to_us(ended),
+        a.node
+    ])?;
+    lanes::refresh(&w.conn, &lane)?;
+    w.woke = true;
+    Ok(())
+}
+
+fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()> {
+    let detail = detail::encode(&a.actions, &a.logs)?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO attempts (run_id, attempt, status, error, started_at, duration_us, node, plugin_digest, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (run_id, attempt) DO UPDATE SET status = ?3, error = ?4, started_at = ?5,
+             duration_us = ?6, node = ?7, plugin_digest = ?8, detail = ?9",
+    )?;
+    let args = params![
+        run.0,
+        a.attempt,
+        a.status.as_str(),
+        a.error,
+        to_us(a.started_at),
+        to_i64(a.duration_us),
+        a.node,
+        a.plugin_digest,
+        detail
+    ];
+    stmt.execute(args)?;
+    Ok(())
+}
+
+/// Puts every running run back to queued, recording its attempt as interrupted.
+pub(crate) fn recover(w: &mut Writer) -> Res<usize> {
+    let mut stmt = w.conn.prepare_cached(
+        "SELECT id, attempt, lane, coalesce(node, ''), updated_at FROM runs WHERE status = 'running'",
+    )?;
+    let running: Vec<(i64, u32, String, String, i64)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    drop(stmt);
+    for (id, attempt, lane, node, started) in &running {
+        let interrupted = FinishedAttempt {
+            attempt: *attempt,
+            status: AttemptStatus::Interrupted,
+            error: Some("the process stopped during this attempt".into()),
+            started_at: from_us(*started)?,
+            duration_us: 0,
+            node: node.clone(),
+            plugin_digest: None,
+            actions: Vec::new(),
+            logs: Vec::new(),
+        };
+        insert_attempt(&w.conn, RunId(*id), &interrupted)?;
+        w.conn
+            .prepare_cached("UPDATE runs SET status = 'queued' WHERE id = ?1")?
+            .execute([id])?;
+        lanes::refresh(&w.conn, lane)?;
+    }
+    w.woke |= !running.is_empty();
+    Ok(running.len())
+}
+
+/// Puts a finished run back at the end of its lane with a fresh attempt budget.
+pub(crate) fn requeue(w: &mut Writer, run: RunId, replay: bool) -> Res<()> {
+    let Some((status, _, lane)) = run_state(&w.conn, run)? else {
+        return Err(StoreError::not_found(format!("run {run}")).into());
+    };
+    if status.is_unfinished() {
+        return Err(Fail::Store(StoreError::conflict(format!(
+            "run {run} is {status}; replay it after it finishes"
+        ))));
+    }
+    let seq = w.next_seq;
+    w.next_seq += 1;
+    let mut stmt = w.conn.prepare_cached(
+        "UPDATE runs SET status = 'queued', seq = ?2, is_replay = (is_replay OR ?3), not_before = NULL,
+             max_attempts = attempt + budget, updated_at = ?4 WHERE id = ?1",
+    )?;
+    stmt.execute(params![run.0, seq, replay, to_us(Utc::now())])?;
+    lanes::refresh(&w.conn, &lane)?;
+    w.woke = true;
+    Ok(())
+}
+
+/// Requeues every finished run the filter matches.
+pub(crate) fn requeue_where(w: &mut Writer, filter: &RunFilter, replay: bool) -> Res<Vec<RunId>> {
+    let runs = history::list_runs(&w.conn, filter)?;
+    let finished: Vec<RunId> = runs
+        .into_iter()
+        .filter(|r| !r.status.is_unfinished())
+        .map(|r| r.run_id)
+        .collect();
+    for run in &finished {
+        requeue(w, *run, replay)?;
+    }
+    Ok(finished)
+}
+
+pub(crate) fn queue_depth(conn: &Connection) -> Res<QueueDepth> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, count(*) FROM runs WHERE status IN ('queued', 'running', 'retrying') GROUP BY status",
+    )?;
+    let mut depth = QueueDepth::default();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (status, n) = row?;
+        let n = super::fail::to_u64(n);
+        match parse_status::<RunStatus>("run status", &status)? {
+            RunStatus::Queued => depth.queued = n,
+            RunStatus::Running => depth.running = n,
+            _ => depth.retrying = n,
+        }
+    }
+    Ok(depth)
+}

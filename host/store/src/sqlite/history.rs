@@ -1,0 +1,262 @@
+//! SQL for history: runs and events, listed newest first with filters, and in detail.
+
+use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64};
+use super::{detail, ledger};
+use crate::ids::{EventId, RunId};
+use crate::model::history::{
+    AttemptRecord, EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
+
+const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
+        r.is_replay, e.kind, e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before, r.node, r.error
+    FROM runs r JOIN events e ON e.id = r.event_id";
+
+const EVENT: &str =
+    "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
+
+/// WHERE clauses and their parameters, built from a filter.
+#[derive(Default)]
+struct Clauses {
+    sql: Vec<&'static str>,
+    args: Vec<Value>,
+}
+
+impl Clauses {
+    fn add(&mut self, sql: &'static str, args: impl IntoIterator<Item = Value>) {
+        self.sql.push(sql);
+        self.args.extend(args);
+    }
+
+    fn render(&self, base: &str, order: &str) -> String {
+        let mut sql = base.to_owned();
+        if !self.sql.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.sql.join(" AND "));
+        }
+        sql.push_str(order);
+        sql
+    }
+}
+
+pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>> {
+    let mut c = Clauses::default();
+    if let Some(plugin) = &f.plugin {
+        c.add("r.plugin = ?", [Value::Text(plugin.clone())]);
+    }
+    if let Some(status) = f.status {
+        c.add("r.status = ?", [Value::Text(status.as_str().to_owned())]);
+    }
+    if let Some(since) = f.since {
+        c.add(
+            "r.created_at >= ?",
+            [Value::Integer(since.timestamp_micros())],
+        );
+    }
+    if let Some((conn_id, chat)) = f.chat {
+        c.add(
+            "e.connection_id = ? AND e.chat_id = ?",
+            [Value::Integer(conn_id), Value::Integer(chat)],
+        );
+    }
+    if let Some(before) = f.before {
+        c.add("r.id < ?", [Value::Integer(before.0)]);
+    }
+    c.args.push(Value::Integer(page(f.limit)));
+    let sql = c.render(SUMMARY, " ORDER BY r.id DESC LIMIT ?");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(c.args.iter()), summary_row)?;
+    rows.map(|r| r?.finish()).collect()
+}
+
+/// The raw columns of a summary row; `finish` decodes statuses and times.
+struct RawSummary {
+    id: i64,
+    event_id: i64,
+    plugin: String,
+    lane: String,
+    status: String,
+    attempt: i64,
+    max_attempts: i64,
+    origin: String,
+    is_replay: bool,
+    kind: String,
+    chat: (Option<i64>, Option<i64>),
+    times: (i64, i64, Option<i64>),
+    node: Option<String>,
+    error: Option<String>,
+}
+
+fn summary_row(r: &Row<'_>) -> rusqlite::Result<RawSummary> {
+    Ok(RawSummary {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        plugin: r.get(2)?,
+        lane: r.get(3)?,
+        status: r.get(4)?,
+        attempt: r.get(5)?,
+        max_attempts: r.get(6)?,
+        origin: r.get(7)?,
+        is_replay: r.get(8)?,
+        kind: r.get(9)?,
+        chat: (r.get(10)?, r.get(11)?),
+        times: (r.get(12)?, r.get(13)?, r.get(14)?),
+        node: r.get(15)?,
+        error: r.get(16)?,
+    })
+}
+
+impl RawSummary {
+    fn finish(self) -> Res<RunSummary> {
+        Ok(RunSummary {
+            run_id: RunId(self.id),
+            event_id: EventId(self.event_id),
+            plugin: self.plugin,
+            lane: self.lane,
+            status: parse_status("run status", &self.status)?,
+            attempt: to_u32(self.attempt),
+            max_attempts: to_u32(self.max_attempts),
+            origin: self.origin,
+            is_replay: self.is_replay,
+            event_kind: self.kind,
+            connection_id: self.chat.0,
+            chat_id: self.chat.1,
+            created_at: from_us(self.times.0)?,
+            updated_at: from_us(self.times.1)?,
+            not_before: opt_from_us(self.times.2)?,
+            node: self.node,
+            error: self.error,
+        })
+    }
+}
+
+fn run_summary(conn: &Connection, run: RunId) -> Res<Option<RunSummary>> {
+    let mut stmt = conn.prepare_cached(&format!("{SUMMARY} WHERE r.id = ?1"))?;
+    stmt.query_row([run.0], summary_row)
+        .optional()?
+        .map(RawSummary::finish)
+        .transpose()
+}
+
+fn attempts(conn: &Connection, run: RunId) -> Res<Vec<AttemptRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT attempt, status, error, started_at, duration_us, node, plugin_digest, detail
+         FROM attempts WHERE run_id = ?1 ORDER BY attempt",
+    )?;
+    let rows = stmt.query_map([run.0], |r| {
+        Ok((
+            (
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, i64>(3)?,
+            ),
+            (
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ),
+            r.get::<_, Option<String>>(7)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let ((attempt, status, error, started), (duration, node, plugin_digest), text) = row?;
+        let (actions, logs) = detail::decode(text.as_deref())?;
+        Ok(AttemptRecord {
+            attempt: to_u32(attempt),
+            status: parse_status("attempt status", &status)?,
+            error,
+            started_at: from_us(started)?,
+            duration_us: to_u64(duration),
+            node,
+            plugin_digest,
+            actions,
+            logs,
+        })
+    })
+    .collect()
+}
+
+pub(crate) fn get_run(conn: &Connection, run: RunId) -> Res<Option<RunDetail>> {
+    let Some(summary) = run_summary(conn, run)? else {
+        return Ok(None);
+    };
+    let Some(event) = event(conn, summary.event_id)? else {
+        return Ok(None);
+    };
+    let attempts = attempts(conn, run)?;
+    let ledger = ledger::for_run(conn, run)?;
+    Ok(Some(RunDetail {
+        run: summary,
+        event,
+        attempts,
+        ledger,
+    }))
+}
+
+fn event_row(r: &Row<'_>) -> rusqlite::Result<(EventRecord, i64)> {
+    let record = EventRecord {
+        id: EventId(r.get(0)?),
+        dedupe_key: r.get(1)?,
+        kind: r.get(2)?,
+        connection_id: r.get(3)?,
+        chat_id: r.get(4)?,
+        payload: r.get(5)?,
+        received_at: chrono::DateTime::UNIX_EPOCH,
+    };
+    Ok((record, r.get(6)?))
+}
+
+fn with_time((mut record, at): (EventRecord, i64)) -> Res<EventRecord> {
+    record.received_at = from_us(at)?;
+    Ok(record)
+}
+
+fn event(conn: &Connection, id: EventId) -> Res<Option<EventRecord>> {
+    let mut stmt = conn.prepare_cached(&format!("{EVENT} WHERE id = ?1"))?;
+    stmt.query_row([id.0], event_row)
+        .optional()?
+        .map(with_time)
+        .transpose()
+}
+
+pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Res<Vec<EventRecord>> {
+    let mut c = Clauses::default();
+    if let Some(kind) = &f.kind {
+        c.add("kind = ?", [Value::Text(kind.clone())]);
+    }
+    if let Some((conn_id, chat)) = f.chat {
+        c.add(
+            "connection_id = ? AND chat_id = ?",
+            [Value::Integer(conn_id), Value::Integer(chat)],
+        );
+    }
+    if let Some(since) = f.since {
+        c.add(
+            "received_at >= ?",
+            [Value::Integer(since.timestamp_micros())],
+        );
+    }
+    if let Some(before) = f.before {
+        c.add("id < ?", [Value::Integer(before.0)]);
+    }
+    c.args.push(Value::Integer(page(f.limit)));
+    let sql = c.render(EVENT, " ORDER BY id DESC LIMIT ?");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(c.args.iter()), event_row)?;
+    rows.map(|r| with_time(r?)).collect()
+}
+
+pub(crate) fn get_event(conn: &Connection, id: EventId) -> Res<Option<EventDetail>> {
+    let Some(event) = event(conn, id)? else {
+        return Ok(None);
+    };
+    let mut stmt =
+        conn.prepare_cached(&format!("{SUMMARY} WHERE r.event_id = ?1 ORDER BY r.id"))?;
+    let runs = stmt
+        .query_map([id.0], summary_row)?
+        .map(|r| r?.finish())
+        .collect::<Res<_>>()?;
+    Ok(Some(EventDetail { event, runs }))
+}

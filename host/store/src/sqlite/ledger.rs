@@ -1,0 +1,144 @@
+//! SQL for the action ledger (two phases keyed by run and seq) and its echo lookups.
+
+use super::fail::{Res, from_us, to_u32, to_us};
+use crate::error::StoreError;
+use crate::ids::RunId;
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Records the intent, or answers what an earlier record of (run, seq) says.
+pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, fingerprint, result, effect_id, intent_at FROM ledger WHERE run_id = ?1 AND seq = ?2",
+    )?;
+    let found = stmt
+        .query_row(params![i.run_id.0, i.seq], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((kind, fingerprint, result, effect_id, intent_at)) = found else {
+        insert(conn, i)?;
+        return Ok(LedgerBegin::Fresh);
+    };
+    if kind != i.kind || fingerprint != i.fingerprint {
+        return Ok(LedgerBegin::Mismatch {
+            recorded_fingerprint: fingerprint,
+            kind,
+        });
+    }
+    Ok(match result {
+        Some(result) => LedgerBegin::Completed { result, effect_id },
+        None => LedgerBegin::Pending {
+            intent_at: from_us(intent_at)?,
+        },
+    })
+}
+
+fn insert(conn: &Connection, i: &LedgerIntent) -> Res<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let (connection, chat) = i.chat.unzip();
+    stmt.execute(params![
+        i.run_id.0,
+        i.seq,
+        i.kind,
+        i.fingerprint,
+        i.request,
+        connection,
+        chat,
+        to_us(i.at)
+    ])?;
+    Ok(())
+}
+
+/// Records the result of an intent.
+pub(crate) fn complete(
+    conn: &Connection,
+    run: RunId,
+    seq: u32,
+    result: &str,
+    effect: Option<&str>,
+) -> Res<()> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE ledger SET result = ?3, effect_id = ?4 WHERE run_id = ?1 AND seq = ?2",
+    )?;
+    expect_one(stmt.execute(params![run.0, seq, result, effect])?, run, seq)
+}
+
+/// Records a reconciliation decision.
+pub(crate) fn decide(conn: &Connection, run: RunId, seq: u32, decision: &str) -> Res<()> {
+    let mut stmt =
+        conn.prepare_cached("UPDATE ledger SET decision = ?3 WHERE run_id = ?1 AND seq = ?2")?;
+    expect_one(stmt.execute(params![run.0, seq, decision])?, run, seq)
+}
+
+fn expect_one(changed: usize, run: RunId, seq: u32) -> Res<()> {
+    if changed == 0 {
+        return Err(StoreError::not_found(format!("ledger intent (run {run}, seq {seq})")).into());
+    }
+    Ok(())
+}
+
+pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, kind, fingerprint, request, connection_id, chat_id, intent_at, result, effect_id, decision
+         FROM ledger WHERE run_id = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([run.0], |r| {
+        let chat = match (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<i64>>(5)?) {
+            (Some(c), Some(h)) => Some((c, h)),
+            _ => None,
+        };
+        let head = (
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        );
+        Ok((
+            head,
+            chat,
+            r.get::<_, i64>(6)?,
+            (r.get(7)?, r.get(8)?, r.get(9)?),
+        ))
+    })?;
+    rows.map(|row| {
+        let ((seq, kind, fingerprint, request), chat, at, (result, effect_id, decision)) = row?;
+        let intent_at = from_us(at)?;
+        Ok(LedgerEntry {
+            run_id: run,
+            seq: to_u32(seq),
+            kind,
+            fingerprint,
+            request,
+            chat,
+            intent_at,
+            result,
+            effect_id,
+            decision,
+        })
+    })
+    .collect()
+}
+
+pub(crate) fn is_own_effect(conn: &Connection, effect: &str) -> Res<bool> {
+    let mut stmt =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM ledger WHERE effect_id = ?1)")?;
+    Ok(stmt.query_row([effect], |r| r.get(0))?)
+}
+
+pub(crate) fn pending_for_chat(conn: &Connection, connection: i64, chat: i64) -> Res<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM ledger WHERE connection_id = ?1 AND chat_id = ?2
+             AND result IS NULL AND kind = 'messages.send')",
+    )?;
+    Ok(stmt.query_row([connection, chat], |r| r.get(0))?)
+}

@@ -1,0 +1,138 @@
+//! The SQLite backend: [`SqliteStore`] opens (and migrates) one database file and serves the
+//! [`Store`](crate::Store) trait from its worker threads (see `worker`).
+
+mod detail;
+mod dispatch;
+mod fail;
+mod history;
+mod intake;
+mod kv;
+mod lanes;
+mod ledger;
+mod ops;
+mod schedule;
+mod schema;
+mod store_impl;
+mod worker;
+
+use crate::error::StoreError;
+use fail::{Fail, Res};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{Notify, oneshot};
+use worker::{Workers, Writer};
+
+/// Where and how to open the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteConfig {
+    /// The database file; created (with its directory's permissions) when missing.
+    pub path: PathBuf,
+    /// Reader threads (each with its own connection). At least 1.
+    pub readers: usize,
+    /// Write requests that may wait for the writer before callers are held back.
+    pub queue: usize,
+}
+
+impl SqliteConfig {
+    /// Defaults for `path`: 2 readers, a queue of 8192 writes.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        SqliteConfig {
+            path: path.into(),
+            readers: 2,
+            queue: 8192,
+        }
+    }
+}
+
+/// The SQLite implementation of [`Store`](crate::Store). Cheap to share as `Arc<dyn Store>`;
+/// its threads stop when the last handle is dropped.
+pub struct SqliteStore {
+    workers: Workers,
+    notify: Arc<Notify>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating when needed) the database at `config.path`. The file work
+    /// happens on a store thread, not on the executor.
+    pub async fn open(config: SqliteConfig) -> Result<SqliteStore, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        let started = std::thread::Builder::new()
+            .name("switchboard-store-open".into())
+            .spawn(move || drop(tx.send(open_blocking(&config).map_err(StoreError::from))));
+        if let Err(e) = started {
+            return Err(StoreError::Unavailable {
+                reason: format!("cannot start a store thread: {e}"),
+            });
+        }
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database (`PRAGMA user_version`).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.workers.read(schema::version).await
+    }
+
+    /// The journal mode in force (`wal` once open).
+    pub async fn journal_mode(&self) -> Result<String, StoreError> {
+        self.workers
+            .read(|conn| Ok(conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .await
+    }
+}
+
+fn open_error(path: &Path, e: &rusqlite::Error) -> Fail {
+    Fail::Store(StoreError::Open {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
+    let path = config.path.clone();
+    let mut conn = Connection::open(&path).map_err(|e| open_error(&path, &e))?;
+    schema::prepare_writer(&mut conn).map_err(|f| match f {
+        Fail::Sql(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            open_error(&path, &e)
+        }
+        other => other,
+    })?;
+    let readers = (0..config.readers.clamp(1, 16))
+        .map(|_| open_reader(&path))
+        .collect::<Res<_>>()?;
+    let notify = Arc::new(Notify::new());
+    let writer = Writer {
+        conn,
+        next_seq: 1,
+        woke: false,
+    };
+    let workers = Workers::start(writer, readers, Arc::clone(&notify), config.queue)?;
+    Ok(SqliteStore {
+        workers,
+        notify,
+        path,
+    })
+}
+
+fn open_reader(path: &Path) -> Res<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let reader = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
+    schema::prepare_reader(&reader)?;
+    Ok(reader)
+}

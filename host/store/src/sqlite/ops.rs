@@ -1,0 +1,134 @@
+//! SQL for operations: retention purge in small batches, checkpoint, size figures, backup.
+
+use super::fail::{Fail, Res, to_i64, to_u64, to_us};
+use crate::error::StoreError;
+use crate::model::ops::{DbStats, RetentionPolicy};
+use chrono::{DateTime, TimeDelta, Utc};
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, params};
+use std::path::Path;
+
+/// Tables counted by `stats`.
+const TABLES: &[&str] = &[
+    "attempts",
+    "events",
+    "kv",
+    "lanes",
+    "ledger",
+    "quarantine",
+    "runs",
+    "schedule_slots",
+    "schedules",
+    "uploads",
+];
+
+/// Deletes up to `batch` finished runs the policy no longer keeps; returns how many.
+pub(crate) fn purge_batch(
+    conn: &Connection,
+    policy: &RetentionPolicy,
+    batch: usize,
+    now: DateTime<Utc>,
+) -> Res<usize> {
+    let mut victims: Vec<(i64, i64)> = Vec::new();
+    for (status, age) in policy.max_age.iter().filter(|(s, _)| !s.is_unfinished()) {
+        let room = batch.saturating_sub(victims.len());
+        if room == 0 {
+            break;
+        }
+        let age = TimeDelta::from_std(*age).unwrap_or(TimeDelta::MAX);
+        let cutoff = now.checked_sub_signed(age).map_or(i64::MIN, to_us);
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, event_id FROM runs WHERE status = ?1 AND updated_at < ?2 ORDER BY updated_at LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![status.as_str(), cutoff, to_i64(room as u64)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        for row in rows {
+            victims.push(row?);
+        }
+    }
+    for (run, event) in &victims {
+        delete_run(conn, *run, *event)?;
+    }
+    Ok(victims.len())
+}
+
+fn delete_run(conn: &Connection, run: i64, event: i64) -> Res<()> {
+    for sql in [
+        "DELETE FROM attempts WHERE run_id = ?1",
+        "DELETE FROM ledger WHERE run_id = ?1",
+        "DELETE FROM schedule_slots WHERE run_id = ?1",
+        "DELETE FROM runs WHERE id = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([run])?;
+    }
+    let mut orphan = conn.prepare_cached(
+        "DELETE FROM events WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM runs WHERE event_id = ?1)",
+    )?;
+    orphan.execute([event])?;
+    Ok(())
+}
+
+/// Checkpoints the WAL into the main file, truncates it, and returns free pages to the disk.
+pub(crate) fn checkpoint(conn: &Connection) -> Res<()> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy != 0 {
+        return Err(StoreError::Unavailable {
+            reason: "a reader kept the checkpoint from finishing".into(),
+        }
+        .into());
+    }
+    conn.execute_batch("PRAGMA incremental_vacuum;")?;
+    Ok(())
+}
+
+pub(crate) fn stats(conn: &Connection, path: &Path) -> Res<DbStats> {
+    let pragma = |name: &str| -> Res<u64> {
+        Ok(to_u64(conn.query_row(
+            &format!("PRAGMA {name}"),
+            [],
+            |r| r.get(0),
+        )?))
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut rows = Vec::with_capacity(TABLES.len());
+    for table in TABLES {
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        rows.push(((*table).to_owned(), to_u64(n)));
+    }
+    Ok(DbStats {
+        file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
+        wal_bytes: std::fs::metadata(&wal).map_or(0, |m| m.len()),
+        page_size: pragma("page_size")?,
+        page_count: pragma("page_count")?,
+        free_pages: pragma("freelist_count")?,
+        rows,
+    })
+}
+
+/// Copies the database page by page into a new file at `dest` (all pages in one step, so the copy
+/// is one consistent snapshot even while the writer keeps committing).
+pub(crate) fn backup(conn: &Connection, dest: &Path) -> Res<()> {
+    if dest.exists() {
+        let msg = format!(
+            "backup target `{}` already exists; choose a new path",
+            dest.display()
+        );
+        return Err(Fail::Store(StoreError::conflict(msg)));
+    }
+    let mut target = Connection::open(dest)?;
+    let backup = Backup::new(conn, &mut target)?;
+    for _ in 0..BACKUP_TRIES {
+        if backup.step(-1)? == StepResult::Done {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Unavailable {
+        reason: "the database stayed locked during the backup".into(),
+    }
+    .into())
+}
+
+/// How many times a backup step that found the database busy is retried.
+const BACKUP_TRIES: usize = 1000;

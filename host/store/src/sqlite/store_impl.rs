@@ -1,0 +1,306 @@
+//! [`Store`] for [`SqliteStore`]: each method sends one job to the writer (writes, group
+//! committed) or to a reader (reads) and awaits its answer.
+
+use super::{SqliteStore, dispatch, history, intake, kv, ledger, ops, schedule};
+use crate::ids::{EventId, QuarantineId, RunId};
+use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
+use crate::model::history::{
+    EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+};
+use crate::model::intake::{
+    Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
+};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use crate::store::{Store, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
+        self.workers
+            .write(move |w| intake::ingest(w, &event, &runs))
+            .await
+    }
+
+    async fn quarantine(&self, entry: NewQuarantine) -> StoreResult<QuarantineId> {
+        self.workers
+            .write(move |w| intake::quarantine(&w.conn, &entry))
+            .await
+    }
+
+    async fn quarantine_list(
+        &self,
+        limit: usize,
+        before: Option<QuarantineId>,
+    ) -> StoreResult<Vec<QuarantineSummary>> {
+        self.workers
+            .read(move |c| intake::quarantine_list(c, limit, before))
+            .await
+    }
+
+    async fn quarantine_get(&self, id: QuarantineId) -> StoreResult<Option<QuarantineEntry>> {
+        self.workers
+            .read(move |c| intake::quarantine_get(c, id))
+            .await
+    }
+
+    async fn quarantine_delete(&self, id: QuarantineId) -> StoreResult<bool> {
+        self.workers
+            .write(move |w| intake::quarantine_delete(&w.conn, id))
+            .await
+    }
+
+    async fn claim(
+        &self,
+        node: &str,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ClaimedRun>> {
+        let node = node.to_owned();
+        self.workers
+            .write(move |w| dispatch::claim(w, &node, limit, now))
+            .await
+    }
+
+    async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()> {
+        self.workers
+            .write(move |w| dispatch::finish(w, run_id, &attempt, &next))
+            .await
+    }
+
+    async fn recover(&self, _node: &str) -> StoreResult<usize> {
+        // One node owns a SQLite file, so every running run belongs to the dead process.
+        self.workers.write(dispatch::recover).await
+    }
+
+    async fn requeue(&self, run_id: RunId, replay: bool) -> StoreResult<()> {
+        self.workers
+            .write(move |w| dispatch::requeue(w, run_id, replay))
+            .await
+    }
+
+    async fn requeue_where(&self, filter: RunFilter, replay: bool) -> StoreResult<Vec<RunId>> {
+        self.workers
+            .write(move |w| dispatch::requeue_where(w, &filter, replay))
+            .await
+    }
+
+    async fn queue_depth(&self) -> StoreResult<QueueDepth> {
+        self.workers.read(dispatch::queue_depth).await
+    }
+
+    async fn next_retry_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.workers
+            .read(|c| super::fail::opt_from_us(super::lanes::next_wake(c)?))
+            .await
+    }
+
+    fn work_notify(&self) -> Arc<Notify> {
+        Arc::clone(&self.notify)
+    }
+
+    async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
+        self.workers
+            .write(move |w| ledger::begin(&w.conn, &intent))
+            .await
+    }
+
+    async fn ledger_complete(
+        &self,
+        run_id: RunId,
+        seq: u32,
+        result: String,
+        effect_id: Option<String>,
+    ) -> StoreResult<()> {
+        self.workers
+            .write(move |w| ledger::complete(&w.conn, run_id, seq, &result, effect_id.as_deref()))
+            .await
+    }
+
+    async fn ledger_decide(&self, run_id: RunId, seq: u32, decision: String) -> StoreResult<()> {
+        self.workers
+            .write(move |w| ledger::decide(&w.conn, run_id, seq, &decision))
+            .await
+    }
+
+    async fn ledger_for_run(&self, run_id: RunId) -> StoreResult<Vec<LedgerEntry>> {
+        self.workers.read(move |c| ledger::for_run(c, run_id)).await
+    }
+
+    async fn is_own_effect(&self, effect_id: &str) -> StoreResult<bool> {
+        let effect_id = effect_id.to_owned();
+        self.workers
+            .read(move |c| ledger::is_own_effect(c, &effect_id))
+            .await
+    }
+
+    async fn pending_intent_for_chat(&self, connection_id: i64, chat_id: i64) -> StoreResult<bool> {
+        self.workers
+            .read(move |c| ledger::pending_for_chat(c, connection_id, chat_id))
+            .await
+    }
+
+    async fn kv_get(&self, namespace: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let (ns, key) = (namespace.to_owned(), key.to_owned());
+        self.workers.read(move |c| kv::get(c, &ns, &key)).await
+    }
+
+    async fn kv_set(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: Vec<u8>,
+        max_keys: Option<u64>,
+    ) -> StoreResult<()> {
+        let (ns, key) = (namespace.to_owned(), key.to_owned());
+        self.workers
+            .write(move |w| kv::set(&w.conn, &ns, &key, &value, max_keys))
+            .await
+    }
+
+    async fn kv_delete(&self, namespace: &str, key: &str) -> StoreResult<bool> {
+        let (ns, key) = (namespace.to_owned(), key.to_owned());
+        self.workers
+            .write(move |w| kv::delete(&w.conn, &ns, &key))
+            .await
+    }
+
+    async fn kv_list(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let (ns, prefix) = (namespace.to_owned(), prefix.to_owned());
+        self.workers
+            .read(move |c| kv::list(c, &ns, &prefix, limit))
+            .await
+    }
+
+    async fn kv_count(&self, namespace: &str) -> StoreResult<u64> {
+        let ns = namespace.to_owned();
+        self.workers.read(move |c| kv::count(c, &ns)).await
+    }
+
+    async fn upload_get(&self, company_id: i64, sha256: &str) -> StoreResult<Option<String>> {
+        let sha256 = sha256.to_owned();
+        self.workers
+            .read(move |c| kv::upload_get(c, company_id, &sha256))
+            .await
+    }
+
+    async fn upload_put(&self, company_id: i64, sha256: &str, url: &str) -> StoreResult<()> {
+        let (sha256, url) = (sha256.to_owned(), url.to_owned());
+        self.workers
+            .write(move |w| kv::upload_put(&w.conn, company_id, &sha256, &url))
+            .await
+    }
+
+    async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
+        self.workers
+            .read(move |c| history::list_runs(c, &filter))
+            .await
+    }
+
+    async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>> {
+        self.workers
+            .read(move |c| history::get_run(c, run_id))
+            .await
+    }
+
+    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventRecord>> {
+        self.workers
+            .read(move |c| history::list_events(c, &filter))
+            .await
+    }
+
+    async fn get_event(&self, event_id: EventId) -> StoreResult<Option<EventDetail>> {
+        self.workers
+            .read(move |c| history::get_event(c, event_id))
+            .await
+    }
+
+    async fn fire_slot(
+        &self,
+        schedule_key: &str,
+        slot: DateTime<Utc>,
+        catch_up: bool,
+        event: NewEvent,
+        run: NewRun,
+    ) -> StoreResult<Option<RunId>> {
+        let key = schedule_key.to_owned();
+        self.workers
+            .write(move |w| schedule::fire(w, &key, slot, catch_up, &event, &run))
+            .await
+    }
+
+    async fn last_slot(&self, schedule_key: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        let key = schedule_key.to_owned();
+        self.workers
+            .read(move |c| schedule::last_slot(c, &key))
+            .await
+    }
+
+    async fn schedule_unfinished_runs(&self, schedule_key: &str) -> StoreResult<u64> {
+        let key = schedule_key.to_owned();
+        self.workers
+            .read(move |c| schedule::unfinished_runs(c, &key))
+            .await
+    }
+
+    async fn schedule_count(
+        &self,
+        schedule_key: &str,
+        skipped: u64,
+        missed: u64,
+    ) -> StoreResult<()> {
+        let key = schedule_key.to_owned();
+        self.workers
+            .write(move |w| schedule::count(&w.conn, &key, skipped, missed))
+            .await
+    }
+
+    async fn schedule_states(&self) -> StoreResult<Vec<ScheduleState>> {
+        self.workers.read(schedule::states).await
+    }
+
+    async fn purge(
+        &self,
+        policy: &RetentionPolicy,
+        batch: usize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
+        let batch = batch.clamp(1, crate::MAX_PAGE);
+        let mut total = 0;
+        loop {
+            let policy = policy.clone();
+            let deleted = self
+                .workers
+                .write(move |w| ops::purge_batch(&w.conn, &policy, batch, now))
+                .await?;
+            total += deleted;
+            if deleted < batch {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn checkpoint(&self) -> StoreResult<()> {
+        self.workers.solo(|w| ops::checkpoint(&w.conn)).await
+    }
+
+    async fn stats(&self) -> StoreResult<DbStats> {
+        let path = self.path.clone();
+        self.workers.read(move |c| ops::stats(c, &path)).await
+    }
+
+    async fn backup(&self, path: &Path) -> StoreResult<()> {
+        let path = path.to_owned();
+        self.workers.read(move |c| ops::backup(c, &path)).await
+    }
+}

@@ -1,0 +1,273 @@
+//! The threads SQLite runs on, and the channels that feed them.
+//!
+//! One writer thread owns the only writing connection. It takes the first queued job, drains
+//! whatever else is queued (up to a batch limit) and applies the whole batch in one transaction,
+//! each job inside its own savepoint so one job's failure does not undo the others. Callers are
+//! answered over their oneshot only after COMMIT returned, so an answered write is durable.
+//! After a commit in which some job added or released work, the store's `Notify` fires.
+//!
+//! Reader threads each own a read-only connection and take jobs from one shared queue. In WAL
+//! mode they read the last committed state without blocking the writer.
+//!
+//! Nothing here runs on the async executor; callers only await a oneshot.
+
+use super::fail::{Fail, Res};
+use crate::error::StoreError;
+use rusqlite::Connection;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// The writer connection plus the state kept between jobs.
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    /// The next lane position to hand out (`runs.seq`), loaded from `counters` at the start of
+    /// every batch transaction and saved before its commit.
+    pub(crate) next_seq: i64,
+    /// Set by a job that may have made work claimable; the notify fires after the commit.
+    pub(crate) woke: bool,
+}
+
+impl Writer {
+    /// Reads the persisted lane position counter (inside the batch transaction).
+    fn load_seq(&mut self) -> rusqlite::Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT value FROM counters WHERE name = 'lane_seq'")?;
+        let last: i64 = stmt.query_row([], |r| r.get(0))?;
+        self.next_seq = last.saturating_add(1);
+        Ok(())
+    }
+
+    /// Writes the counter back before COMMIT (nothing to do when the transaction was aborted).
+    fn save_seq(&mut self) -> rusqlite::Result<()> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'lane_seq'")?;
+        stmt.execute([self.next_seq - 1])?;
+        Ok(())
+    }
+}
+
+/// Answers a caller once the batch's commit outcome is known.
+type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// A job inside the batch transaction; `Err` when the transaction could not be opened.
+type TxJob = Box<dyn FnOnce(Result<&mut Writer, StoreError>) -> Reply + Send>;
+/// A job that must run outside any transaction (checkpoint).
+type SoloJob = Box<dyn FnOnce(&mut Writer) + Send>;
+/// A read job.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+pub(crate) enum WriteJob {
+    Tx(TxJob),
+    Solo(SoloJob),
+}
+
+/// The most jobs one transaction takes; the rest wait for the next one.
+const MAX_BATCH: usize = 4096;
+
+/// The handles callers use to reach the threads.
+#[derive(Clone)]
+pub(crate) struct Workers {
+    writer: mpsc::Sender<WriteJob>,
+    reader: mpsc::Sender<ReadJob>,
+}
+
+impl Workers {
+    /// Starts the writer (already migrated) and `readers` reader threads.
+    pub(crate) fn start(
+        writer: Writer,
+        readers: Vec<Connection>,
+        notify: Arc<Notify>,
+        queue: usize,
+    ) -> Res<Self> {
+        let (wtx, wrx) = mpsc::channel(queue.max(1));
+        spawn("switchboard-store-writer", move || {
+            run_writer(writer, wrx, &notify)
+        })?;
+        let (rtx, rrx) = mpsc::channel(queue.max(1));
+        let rrx = Arc::new(Mutex::new(rrx));
+        for (i, conn) in readers.into_iter().enumerate() {
+            let rrx = Arc::clone(&rrx);
+            spawn(&format!("switchboard-store-reader-{i}"), move || {
+                run_reader(&conn, &rrx)
+            })?;
+        }
+        Ok(Workers {
+            writer: wtx,
+            reader: rtx,
+        })
+    }
+
+    /// Runs `f` in the next batch transaction; resolves after the commit.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Writer) -> Res<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: TxJob = Box::new(move |writer| {
+            let result = writer.and_then(|w| in_savepoint(w, f));
+            Box::new(move |commit| {
+                let _ = tx.send(commit.and(result));
+            })
+        });
+        self.writer
+            .send(WriteJob::Tx(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on the writer connection outside any transaction.
+    pub(crate) async fn solo<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Writer) -> Res<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: SoloJob = Box::new(move |w| {
+            let _ = tx.send(f(w).map_err(StoreError::from));
+        });
+        self.writer
+            .send(WriteJob::Solo(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a reader connection.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Res<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn).map_err(StoreError::from));
+        });
+        self.reader
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Res<()> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| {
+            Fail::Store(StoreError::Unavailable {
+                reason: format!("cannot start a store thread: {e}"),
+            })
+        })
+}
+
+/// Runs one job inside a savepoint, rolled back when the job fails.
+fn in_savepoint<T>(w: &mut Writer, f: impl FnOnce(&mut Writer) -> Res<T>) -> Result<T, StoreError> {
+    if w.conn.is_autocommit() {
+        return Err(StoreError::Unavailable {
+            reason: "the batch transaction was aborted".into(),
+        });
+    }
+    w.conn
+        .execute_batch("SAVEPOINT job")
+        .map_err(|e| super::fail::sql_error(&e))?;
+    let result = f(w);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    if !w.conn.is_autocommit() {
+        w.conn
+            .execute_batch(end)
+            .map_err(|e| super::fail::sql_error(&e))?;
+    }
+    result.map_err(StoreError::from)
+}
+
+fn run_writer(mut w: Writer, mut rx: mpsc::Receiver<WriteJob>, notify: &Notify) {
+    let mut carried: Option<WriteJob> = None;
+    while let Some(job) = carried.take().or_else(|| rx.blocking_recv()) {
+        match job {
+            WriteJob::Solo(f) => f(&mut w),
+            WriteJob::Tx(first) => {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(WriteJob::Tx(next)) => batch.push(next),
+                        Ok(solo) => {
+                            carried = Some(solo);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                commit_batch(&mut w, batch, notify);
+            }
+        }
+    }
+}
+
+/// Applies a batch in one transaction and answers every job with the commit's outcome.
+fn commit_batch(w: &mut Writer, batch: Vec<TxJob>, notify: &Notify) {
+    w.woke = false;
+    let begun = w
+        .conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .and_then(|()| w.load_seq());
+    let replies: Vec<Reply> = match begun {
+        Ok(()) => batch.into_iter().map(|job| job(Ok(&mut *w))).collect(),
+        Err(e) => {
+            let err = super::fail::sql_error(&e);
+            batch.into_iter().map(|job| job(Err(err.clone()))).collect()
+        }
+    };
+    let outcome = match w.save_seq() {
+        Ok(()) => finish_transaction(&w.conn),
+        Err(e) => {
+            let _ = w.conn.execute_batch("ROLLBACK");
+            Err(super::fail::sql_error(&e))
+        }
+    };
+    if outcome.is_ok() && w.woke {
+        notify.notify_waiters();
+        notify.notify_one();
+    }
+    for reply in replies {
+        reply(outcome.clone());
+    }
+}
+
+/// Commits the open transaction (if still open); on failure rolls back and reports why.
+fn finish_transaction(conn: &Connection) -> Result<(), StoreError> {
+    if conn.is_autocommit() {
+        return Err(StoreError::Unavailable {
+            reason: "the transaction could not be opened or was aborted".into(),
+        });
+    }
+    conn.execute_batch("COMMIT").map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        super::fail::sql_error(&e)
+    })
+}
+
+fn run_reader(conn: &Connection, rx: &Mutex<mpsc::Receiver<ReadJob>>) {
+    loop {
+        // The lock is held only while waiting for the next job, never while running it.
+        let job = match rx.lock() {
+            Ok(mut guard) => guard.blocking_recv(),
+            Err(_) => return,
+        };
+        match job {
+            Some(job) => job(conn),
+            None => return,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The [`Store`] trait: everything the service persists, backend-independent.
+//!
+//! No SQL and no backend detail crosses this boundary: ids are `i64` newtypes, times are
+//! `DateTime<Utc>` (stored with microsecond precision), payloads are the caller's strings.
+//! Every write is durable (committed) when its future resolves.
+
+use crate::error::StoreError;
+use crate::ids::{EventId, QuarantineId, RunId};
+use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
+use crate::model::history::{
+    EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+};
+use crate::model::intake::{
+    Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
+};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The persistent state of Switchboard. Object safe: share it as `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- intake ----
+
+    /// Stores the event and queues its runs in one transaction. A known `dedupe_key` creates
+    /// nothing and answers the first event's id with `duplicate = true`.
+    async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested>;
+    /// Keeps a request intake could not decode.
+    async fn quarantine(&self, entry: NewQuarantine) -> StoreResult<QuarantineId>;
+    /// Quarantined requests, newest first, older than `before` when given.
+    async fn quarantine_list(
+        &self,
+        limit: usize,
+        before: Option<QuarantineId>,
+    ) -> StoreResult<Vec<QuarantineSummary>>;
+    async fn quarantine_get(&self, id: QuarantineId) -> StoreResult<Option<QuarantineEntry>>;
+    /// True when it existed.
+    async fn quarantine_delete(&self, id: QuarantineId) -> StoreResult<bool>;
+
+    // ---- dispatch ----
+
+    /// Claims up to `limit` runs, at most one per lane: a run is claimable when it is `queued`
+    /// (or `retrying` with `not_before <= now`), it is the oldest unfinished run of its lane and
+    /// no run of its lane is `running`. Claimed runs become `running` on `node`, attempt + 1.
+    async fn claim(
+        &self,
+        node: &str,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ClaimedRun>>;
+    /// Records the attempt (with its actions and logs) and moves the run on as `next` says.
+    /// Refused with `Conflict` unless the run is `running` with this attempt number.
+    async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()>;
+    /// Puts runs left `running` by a dead process back to `queued` (attempt count kept, the
+    /// interrupted attempt recorded as `interrupted`). Single-node backends recover every
+    /// running run; `node` names the dead node. Returns how many.
+    async fn recover(&self, node: &str) -> StoreResult<usize>;
+    /// Puts a finished run back at the end of its lane as `queued` (`is_replay` set when
+    /// `replay`). `Conflict` if it is unfinished, `NotFound` if it does not exist.
+    async fn requeue(&self, run_id: RunId, replay: bool) -> StoreResult<()>;
+    /// `requeue` for every finished run matching the filter (up to its limit); returns their ids.
+    async fn requeue_where(&self, filter: RunFilter, replay: bool) -> StoreResult<Vec<RunId>>;
+    async fn queue_depth(&self) -> StoreResult<QueueDepth>;
+    /// The earliest `not_before` of a waiting `retrying` lane head: when to claim again if
+    /// nothing else wakes the dispatcher.
+    async fn next_retry_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Notified (`notify_waiters` and `notify_one`) after every commit that may have made work
+    /// claimable: new runs, finished runs, requeues, recovery. Enable a `notified()` future
+    /// before calling `claim`, then await it when `claim` returned nothing.
+    fn work_notify(&self) -> Arc<Notify>;
+
+    // ---- action ledger ----
+
+    /// Records the intent unless (run, seq) is already known; see [`LedgerBegin`].
+    async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin>;
+    /// Records the result of an intent. `NotFound` without an intent.
+    async fn ledger_complete(
+        &self,
+        run_id: RunId,
+        seq: u32,
+        result: String,
+        effect_id: Option<String>,
+    ) -> StoreResult<()>;
+    /// Records a reconciliation decision. `NotFound` without an intent.
+    async fn ledger_decide(&self, run_id: RunId, seq: u32, decision: String) -> StoreResult<()>;
+    /// The run's ledger entries by seq.
+    async fn ledger_for_run(&self, run_id: RunId) -> StoreResult<Vec<LedgerEntry>>;
+    /// True when an effect id (e.g. a Radist message id) was produced by our own call.
+    async fn is_own_effect(&self, effect_id: &str) -> StoreResult<bool>;
+    /// True when a `messages.send` intent on that chat has no result yet.
+    async fn pending_intent_for_chat(&self, connection_id: i64, chat_id: i64) -> StoreResult<bool>;
+
+    // ---- kv ----
+
+    async fn kv_get(&self, namespace: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Sets a key. With `max_keys`, a new key past the quota is refused with `KvQuota` (checked
+    /// in the same transaction as the write); overwriting an existing key is always allowed.
+    async fn kv_set(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: Vec<u8>,
+        max_keys: Option<u64>,
+    ) -> StoreResult<()>;
+    /// True when the key existed.
+    async fn kv_delete(&self, namespace: &str, key: &str) -> StoreResult<bool>;
+    /// Keys starting with `prefix`, in byte order, at most `limit`.
+    async fn kv_list(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>>;
+    async fn kv_count(&self, namespace: &str) -> StoreResult<u64>;
+
+    // ---- upload links cache ----
+
+    async fn upload_get(&self, company_id: i64, sha256: &str) -> StoreResult<Option<String>>;
+    async fn upload_put(&self, company_id: i64, sha256: &str, url: &str) -> StoreResult<()>;
+
+    // ---- history ----
+
+    async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>>;
+    async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>>;
+    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventRecord>>;
+    async fn get_event(&self, event_id: EventId) -> StoreResult<Option<EventDetail>>;
+
+    // ---- schedules ----
+
+    /// Fires a slot: records (schedule_key, slot) under a unique key together with the event and
+    /// its run, in one transaction. `None` when that slot already fired.
+    async fn fire_slot(
+        &self,
+        schedule_key: &str,
+        slot: DateTime<Utc>,
+        catch_up: bool,
+        event: NewEvent,
+        run: NewRun,
+    ) -> StoreResult<Option<RunId>>;
+    async fn last_slot(&self, schedule_key: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Unfinished runs queued by this schedule (for overlap policies).
+    async fn schedule_unfinished_runs(&self, schedule_key: &str) -> StoreResult<u64>;
+    /// Adds to the schedule's skipped and missed counters.
+    async fn schedule_count(
+        &self,
+        schedule_key: &str,
+        skipped: u64,
+        missed: u64,
+    ) -> StoreResult<()>;
+    async fn schedule_states(&self) -> StoreResult<Vec<ScheduleState>>;
+
+    // ---- operations ----
+
+    /// Deletes finished runs older than the policy allows (by their last update), with their
+    /// attempts and ledger rows, and events left without runs, in batches of `batch` runs that
+    /// each hold the writer briefly. Returns how many runs were deleted.
+    async fn purge(
+        &self,
+        policy: &RetentionPolicy,
+        batch: usize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize>;
+    /// Returns free space to the file system (WAL checkpoint, incremental vacuum).
+    async fn checkpoint(&self) -> StoreResult<()>;
+    async fn stats(&self) -> StoreResult<DbStats>;
+    /// Writes a consistent copy of the database to `path` while the store keeps running.
+    async fn backup(&self, path: &Path) -> StoreResult<()>;
+}

@@ -1,0 +1,231 @@
+//! The SQLite backend: the whole conformance suite on a fresh temporary database file each,
+//! plus what only SQLite has (migrations, reopening, WAL, group commit, bytes per run).
+
+use std::sync::Arc;
+use switchboard_store::conformance::{attempt, event, run};
+use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
+use tempfile::TempDir;
+use tokio::task::JoinSet;
+
+async fn fresh() -> (Arc<dyn Store>, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(SqliteConfig::new(dir.path().join("store.db")))
+        .await
+        .expect("open");
+    (Arc::new(store), dir)
+}
+
+switchboard_store::store_conformance!(fresh);
+
+async fn open(dir: &TempDir) -> SqliteStore {
+    SqliteStore::open(SqliteConfig::new(dir.path().join("store.db")))
+        .await
+        .expect("open")
+}
+
+#[tokio::test]
+async fn migrates_an_empty_file_and_turns_on_wal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("store.db"), b"").expect("empty file");
+    let store = open(&dir).await;
+    assert_eq!(store.schema_version().await.expect("version"), 1);
+    assert_eq!(store.journal_mode().await.expect("mode"), "wal");
+}
+
+#[tokio::test]
+async fn reopening_after_drop_keeps_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = open(&dir).await;
+    let ingested = first
+        .ingest(event("keep", Some(1)), vec![run("p", "l"), run("p", "l")])
+        .await
+        .expect("ingest");
+    first
+        .kv_set("ns", "k", b"v".to_vec(), None)
+        .await
+        .expect("kv");
+    drop(first);
+    let second = open(&dir).await;
+    let again = second
+        .ingest(event("keep", Some(1)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    assert!(again.duplicate, "the dedupe key survived");
+    assert_eq!(
+        second.kv_get("ns", "k").await.expect("kv"),
+        Some(b"v".to_vec())
+    );
+    let claimed = second
+        .claim("n", 10, chrono::Utc::now())
+        .await
+        .expect("claim");
+    assert_eq!(
+        claimed.iter().map(|c| c.run_id).collect::<Vec<_>>(),
+        vec![ingested.run_ids[0]]
+    );
+    let next = second
+        .ingest(event("next", Some(1)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    assert!(next.run_ids[0] > ingested.run_ids[1], "ids keep growing");
+    assert_eq!(
+        second.recover("n").await.expect("recover"),
+        1,
+        "lane positions survive a reopen"
+    );
+    let head = second
+        .claim("n", 10, chrono::Utc::now())
+        .await
+        .expect("claim");
+    assert_eq!(head[0].run_id, ingested.run_ids[0]);
+}
+
+#[tokio::test]
+async fn refuses_a_file_from_a_newer_build_and_garbage() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.db");
+    drop(open(&dir).await);
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.execute_batch("PRAGMA user_version = 99")
+        .expect("bump");
+    drop(conn);
+    let err = SqliteStore::open(SqliteConfig::new(&path))
+        .await
+        .expect_err("newer schema");
+    assert_eq!(
+        err,
+        StoreError::SchemaTooNew {
+            found: 99,
+            supported: 1
+        }
+    );
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![b'x'; 4096]).expect("junk");
+    let err = SqliteStore::open(SqliteConfig::new(&junk))
+        .await
+        .expect_err("not a database");
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_handles_a_thousand_concurrent_ingests() {
+    let (store, _dir) = fresh().await;
+    let mut set = JoinSet::new();
+    for i in 0..1000 {
+        let store = Arc::clone(&store);
+        set.spawn(async move {
+            let key = format!("g{}", i % 900);
+            store
+                .ingest(
+                    event(&key, Some(i)),
+                    vec![run("p", &format!("lane-{}", i % 37))],
+                )
+                .await
+                .expect("ingest")
+        });
+    }
+    let mut duplicates = 0;
+    while let Some(done) = set.join_next().await {
+        duplicates += usize::from(done.expect("task").duplicate);
+    }
+    assert_eq!(duplicates, 100);
+    assert_eq!(store.queue_depth().await.expect("depth").queued, 900);
+    let stats = store.stats().await.expect("stats");
+    let events = stats
+        .rows
+        .iter()
+        .find(|(t, _)| t == "events")
+        .map(|(_, n)| *n);
+    assert_eq!(events, Some(900));
+}
+
+#[tokio::test]
+async fn a_failing_job_does_not_undo_its_batch_neighbours() {
+    let (store, _dir) = fresh().await;
+    let (a, b, c) = tokio::join!(
+        store.kv_set("q", "a", vec![1], Some(1)),
+        store.kv_set("q", "b", vec![1], Some(1)),
+        store.ingest(event("neighbour", Some(1)), vec![run("p", "l")]),
+    );
+    assert!(a.is_ok() != b.is_ok(), "exactly one key fits: {a:?} {b:?}");
+    assert!(!c.expect("ingest").duplicate);
+    assert_eq!(store.kv_count("q").await.expect("count"), 1);
+    assert_eq!(store.queue_depth().await.expect("depth").queued, 1);
+}
+
+/// Prints the database bytes one simple run costs (event, run, attempt with 2 actions and 2 logs).
+#[tokio::test]
+async fn bytes_per_simple_run() {
+    let (store, dir) = fresh().await;
+    let runs = 2000;
+    for i in 0..runs {
+        let mut e = event(&format!("radist:msg:{i:08}"), Some(100_000 + i));
+        e.payload = format!(
+            r#"{{"kind":"message.received","connection_id":70001,"chat_id":{},"message":{{"id":"{i}","text":"Здравствуйте, сколько стоит доставка?"}}}}"#,
+            100_000 + i
+        );
+        store
+            .ingest(e, vec![run("auto-reply", &format!("auto-reply:70001:{i}"))])
+            .await
+            .expect("ingest");
+    }
+    let claimed = store
+        .claim("node-a", 1024, chrono::Utc::now())
+        .await
+        .expect("claim");
+    let more = store
+        .claim("node-a", 1024, chrono::Utc::now())
+        .await
+        .expect("claim");
+    for c in claimed.iter().chain(&more) {
+        store
+            .finish(c.run_id, attempt(c, AttemptStatus::Succeeded), Next::Final)
+            .await
+            .expect("finish");
+    }
+    store.checkpoint().await.expect("checkpoint");
+    let stats = store.stats().await.expect("stats");
+    let used = (stats.page_count - stats.free_pages) * stats.page_size;
+    let per_run = used / runs.unsigned_abs();
+    eprintln!(
+        "bytes per simple run: {per_run} ({used} bytes for {runs} runs, file {} bytes)",
+        stats.file_bytes
+    );
+    assert!(dir.path().join("store.db").exists());
+    assert!(
+        per_run <= 2048,
+        "a simple run costs {per_run} bytes, over the 2 KiB budget"
+    );
+}
+
+#[tokio::test]
+async fn two_writers_on_one_file_keep_lane_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (service, cli) = (open(&dir).await, open(&dir).await);
+    let r1 = cli
+        .ingest(event("x1", Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest");
+    let r2 = cli
+        .ingest(event("x2", Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest");
+    let r3 = service
+        .ingest(event("x3", Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest");
+    let mut order = Vec::new();
+    while let Some(c) = service
+        .claim("n", 10, chrono::Utc::now())
+        .await
+        .expect("claim")
+        .pop()
+    {
+        order.push(c.run_id);
+        service
+            .finish(c.run_id, attempt(&c, AttemptStatus::Succeeded), Next::Final)
+            .await
+            .expect("finish");
+    }
+    assert_eq!(order, vec![r1.run_ids[0], r2.run_ids[0], r3.run_ids[0]]);
+}

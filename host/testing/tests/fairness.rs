@@ -1,0 +1,113 @@
+//! The runtime shares the machine fairly between runs: a plugin spinning on the CPU yields its
+//! tokio worker on every epoch tick, so a healthy run on the same 2-worker runtime is not held
+//! up by two spinners for their whole timeout; and at most `max_concurrent_runs` runs execute at
+//! once (the rest queue), so a burst of one plugin cannot take the pool slots others need.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+use switchboard_runtime::event::RunInfo;
+use switchboard_runtime::{FileKvStore, HostServices, Plugin, RunInput, Runtime};
+use switchboard_testing::{RunStatus, RuntimeConfig, build_plugins, events, repo_root};
+
+/// The hostile plugin under `manifest` (from `host/testing/manifests`), with `timeout_ms`.
+fn load(runtime: &Runtime, manifest: &str, timeout_ms: u32, kv: &Path) -> Plugin {
+    build_plugins().unwrap_or_else(|e| panic!("{e}"));
+    let file = repo_root().join("host/testing/manifests").join(manifest);
+    let text = std::fs::read_to_string(&file).expect("manifest");
+    let head = text
+        .find("[limits]")
+        .map_or(text.as_str(), |at| &text[..at]);
+    let text = format!("{head}\n[limits]\nmemory_mib = 16\ntimeout_ms = {timeout_ms}\n");
+    let parsed = switchboard_manifest::parse_manifest(manifest, &text).expect("parse");
+    let wasm = file.parent().expect("dir").join(&parsed.plugin.wasm);
+    let services = HostServices::new(Arc::new(FileKvStore::open(kv).expect("kv")));
+    runtime
+        .load_plugin(&parsed, manifest, &wasm, services)
+        .expect("load")
+}
+
+fn input(mode: &str, n: usize) -> RunInput {
+    RunInput {
+        event: events::manual(&json!({ "mode": mode })),
+        run: RunInfo {
+            run_id: format!("{mode}-{n}"),
+            event_id: format!("{mode}-{n}"),
+            attempt: 1,
+            is_replay: false,
+        },
+        dry_run: false,
+    }
+}
+
+/// Waits (yielding, not sleeping) until `n` runs execute on `runtime`.
+async fn until_running(runtime: &Runtime, n: usize) {
+    while runtime.runs_in_progress() < n {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_spinners_do_not_hold_up_a_healthy_run() {
+    let kv = tempfile::tempdir().expect("tempdir");
+    let runtime = Runtime::new(RuntimeConfig {
+        max_concurrent_runs: 4,
+        max_memory_mib: 16,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let spinner = load(&runtime, "hostile.toml", 2_000, kv.path());
+    let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
+    let spinners: Vec<_> = (0..2)
+        .map(|n| {
+            let spinner = spinner.clone();
+            tokio::spawn(async move { spinner.run(input("loop", n)).await })
+        })
+        .collect();
+    until_running(&runtime, 2).await;
+    let healthy = tokio::spawn(async move { healthy.run(input("ok", 0)).await });
+    let outcome = healthy.await.expect("healthy run");
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert!(
+        spinners.iter().all(|s| !s.is_finished()),
+        "the healthy run finished only after a spinner's timeout"
+    );
+    for spinner in spinners {
+        assert_eq!(spinner.await.expect("spinner").status, RunStatus::TimedOut);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_queues_behind_max_concurrent_runs_and_exhausts_nothing() {
+    let kv = tempfile::tempdir().expect("tempdir");
+    let runtime = Runtime::new(RuntimeConfig {
+        max_concurrent_runs: 2,
+        max_memory_mib: 16,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let spinner = load(&runtime, "hostile.toml", 100, kv.path());
+    let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
+    let mut runs: Vec<_> = (0..10)
+        .map(|n| {
+            let spinner = spinner.clone();
+            tokio::spawn(async move { spinner.run(input("loop", n)).await })
+        })
+        .collect();
+    runs.push(tokio::spawn(
+        async move { healthy.run(input("ok", 0)).await },
+    ));
+    let mut statuses = Vec::new();
+    for run in runs {
+        statuses.push(run.await.expect("run").status);
+    }
+    let healthy = statuses.pop().expect("healthy");
+    assert_eq!(healthy, RunStatus::Succeeded);
+    assert!(
+        statuses.iter().all(|s| *s == RunStatus::TimedOut),
+        "{statuses:?}"
+    );
+    assert_eq!(runtime.peak_runs_in_progress(), 2);
+    assert_eq!(runtime.runs_in_progress(), 0);
+}

@@ -1,0 +1,121 @@
+//! The action ledger through a real plugin (`hostile` in `send` mode) and the real sandbox: a
+//! send cut off by the run's timeout is in the run as in flight and still reaches the journal,
+//! and a send whose answer was lost is found in the chat on the retry instead of being repeated.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use switchboard_runtime::event::RunInfo;
+use switchboard_testing::{
+    ActionOutcome, PluginHarness, RunOutcome, RunStatus, TestPlugin, events, repo_root,
+};
+
+fn hostile_manifest() -> PathBuf {
+    repo_root().join("host/testing/manifests/hostile.toml")
+}
+
+/// The hostile plugin with `timeout_ms` as its run timeout.
+fn hostile(h: &PluginHarness, timeout_ms: u32) -> TestPlugin {
+    let file = hostile_manifest();
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    let text = text.replace("timeout_ms = 500", &format!("timeout_ms = {timeout_ms}"));
+    h.load_with(&file, Some(&text), &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An open WABA chat (the customer just wrote).
+async fn chat(h: &PluginHarness) -> i64 {
+    let (delivered, _) = h
+        .inbound_text(70001, "79990001122", "когда доставка?")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    delivered.chat_id
+}
+
+/// Runs `send` of `text` to `chat` as attempt `attempt` of run `run`.
+async fn send(
+    h: &PluginHarness,
+    plugin: &TestPlugin,
+    run: &str,
+    attempt: u32,
+    chat: i64,
+    text: &str,
+) -> RunOutcome {
+    let payload = json!({"mode": "send", "connection_id": 70001, "chat_id": chat, "text": text});
+    let info = RunInfo {
+        run_id: run.to_owned(),
+        event_id: format!("event-{run}"),
+        attempt,
+        is_replay: false,
+    };
+    h.run_as(plugin, events::manual(&payload), info).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_cut_off_by_the_run_timeout_is_in_flight_and_journaled_when_it_returns() {
+    let h = PluginHarness::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plugin = hostile(&h, 2_000);
+    let chat = chat(&h).await;
+    let slow_sends = json!({"latency_ms": 6_000, "paths": ["messaging/messages"]});
+    h.sandbox()
+        .faults(&slow_sends)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outcome = send(&h, &plugin, "run-slow", 1, chat, "ваш заказ в пути").await;
+    assert_eq!(outcome.status, RunStatus::TimedOut, "{:?}", outcome.logs);
+    let send_action = outcome
+        .actions
+        .iter()
+        .find(|a| a.kind == "messages.send")
+        .unwrap_or_else(|| panic!("the send is in the run: {:?}", outcome.actions));
+    assert_eq!(send_action.outcome, ActionOutcome::InFlight);
+    let entry = h.journal().settled("run-slow", send_action.seq).await;
+    let id = entry.effect_id.expect("the journal has the message id");
+    let sent = h
+        .sandbox()
+        .sent(Some(chat))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["message_id"].as_str(), Some(id.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_whose_answer_was_lost_is_found_in_the_chat_on_the_retry() {
+    let h = PluginHarness::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plugin = hostile(&h, 5_000);
+    let chat = chat(&h).await;
+    let lost_answer = json!({"drop_response": {"count": 1}, "paths": ["messaging/messages"]});
+    h.sandbox()
+        .faults(&lost_answer)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = send(&h, &plugin, "run-lost", 1, chat, "ваш заказ в пути").await;
+    assert!(
+        matches!(first.status, RunStatus::Failed(_)),
+        "{:?}",
+        first.status
+    );
+    let retry = send(&h, &plugin, "run-lost", 2, chat, "ваш заказ в пути").await;
+    assert_eq!(retry.status, RunStatus::Succeeded, "{:?}", retry.logs);
+    let sent = h
+        .sandbox()
+        .sent(Some(chat))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent.len(), 1, "the customer got one message: {sent:?}");
+    let id = sent[0]["message_id"].as_str().unwrap_or_default();
+    let action = retry
+        .actions
+        .iter()
+        .find(|a| a.kind == "messages.send")
+        .unwrap_or_else(|| panic!("{:?}", retry.actions));
+    assert!(action.replayed);
+    assert_eq!(action.effect_id.as_deref(), Some(id));
+    let decision = format!("delivered: found message {id} in the chat");
+    assert_eq!(action.decision.as_deref(), Some(decision.as_str()));
+}
