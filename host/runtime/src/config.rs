@@ -14,7 +14,8 @@ pub struct RuntimeConfig {
     pub key_file: Option<PathBuf>,
     /// How often the epoch ticker advances the engine's epoch, in milliseconds.
     pub epoch_tick_ms: u64,
-    /// How many runs may execute at once; sizes the pooling allocator.
+    /// How many runs may execute at once; more wait in `Plugin::run` (first come, first served).
+    /// Sizes the pooling allocator to exactly that many runs' shares, so a slot is always free.
     pub max_concurrent_runs: u32,
     /// The largest `limits.memory_mib` of any plugin; sizes each pooled memory slot.
     pub max_memory_mib: u32,

@@ -161,7 +161,10 @@ fn yield_until(
         }
         // tokio's `yield_now` puts the task at the back of its worker's queue; a plain wake
         // would land in the worker's LIFO slot and be polled again before anything else.
-        Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
     }
 }
 

@@ -22,7 +22,8 @@ pub enum RunStatus {
     Succeeded,
     /// The plugin returned `err(message)`.
     Failed(String),
-    /// The guest trapped (memory limit, stack overflow, unreachable, a host fault).
+    /// The guest trapped (memory limit, stack overflow, unreachable, `limits.max_host_calls`, a
+    /// host call lifting too much data), or the host failed during the run (`host error: …`).
     Trapped(String),
     /// The run exceeded `limits.timeout_ms` (epoch deadline or wall clock).
     TimedOut,

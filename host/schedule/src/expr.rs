@@ -17,7 +17,8 @@ pub const MAX_EXPRESSION_LEN: usize = 256;
 #[derive(Clone)]
 pub struct CronExpr {
     text: String,
-    cron: Cron,
+    /// Boxed: croner's parsed pattern is a few hundred bytes of bit sets.
+    cron: Box<Cron>,
 }
 
 /// One of the six fields, in the order they are written.
@@ -91,31 +92,18 @@ impl CronExpr {
     /// [`ScheduleError`] naming the field at fault and what it accepts, or saying the
     /// expression never fires.
     pub fn parse(text: &str) -> Result<Self, ScheduleError> {
-        if text.len() > MAX_EXPRESSION_LEN {
-            return Err(ScheduleError::TooLong { len: text.len() });
-        }
-        let fields: Vec<&str> = text.split_whitespace().collect();
-        match fields.len() {
-            6 => {}
-            5 => return Err(ScheduleError::FiveFields { expr: text.into() }),
-            count => {
-                return Err(ScheduleError::FieldCount {
-                    expr: text.into(),
-                    count,
-                });
-            }
-        }
+        let fields = split_fields(text)?;
         for (field, part) in Field::ALL.into_iter().zip(&fields) {
             check_field(text, field, part)?;
         }
-        let invalid = |error: CronError| ScheduleError::Invalid {
+        let cron = parser().parse(&fields.join(" "));
+        let cron = cron.map_err(|error| ScheduleError::Invalid {
             expr: text.into(),
             reason: reason(&error),
-        };
-        let cron = parser().parse(&fields.join(" ")).map_err(invalid)?;
+        })?;
         let expr = Self {
             text: text.into(),
-            cron,
+            cron: Box::new(cron),
         };
         expr.ensure_it_fires()?;
         Ok(expr)
@@ -166,6 +154,22 @@ impl fmt::Debug for CronExpr {
 impl fmt::Display for CronExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+/// The six fields of `text`, which must be short.
+fn split_fields(text: &str) -> Result<Vec<&str>, ScheduleError> {
+    if text.len() > MAX_EXPRESSION_LEN {
+        return Err(ScheduleError::TooLong { len: text.len() });
+    }
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    match fields.len() {
+        6 => Ok(fields),
+        5 => Err(ScheduleError::FiveFields { expr: text.into() }),
+        count => Err(ScheduleError::FieldCount {
+            expr: text.into(),
+            count,
+        }),
     }
 }
 

@@ -31,6 +31,18 @@
 //! [`Schedule::parse`] (or [`CronExpr::parse`] then [`Schedule::new`]), [`Schedule::next_after`],
 //! [`Schedule::fires_after`], [`Schedule::plan`] for catch-up after downtime, and [`jitter`] for
 //! a deterministic per-slot delay that every node computes alike.
+//!
+//! ```
+//! use chrono::{DateTime, Utc};
+//! use switchboard_schedule::Schedule;
+//!
+//! let new_york = chrono_tz::America::New_York;
+//! let daily = Schedule::parse("0 30 2 * * *", new_york, None, None).expect("valid");
+//! // 02:30 does not exist on 2025-03-09 in New York: the slot fires as the clock lands on 03:00.
+//! let after: DateTime<Utc> = "2025-03-08T12:00:00Z".parse().expect("an instant");
+//! let fires: Vec<String> = daily.fires_after(after).take(2).map(|at| at.to_rfc3339()).collect();
+//! assert_eq!(fires, ["2025-03-09T07:00:00+00:00", "2025-03-10T06:30:00+00:00"]);
+//! ```
 
 mod expr;
 mod jitter;

@@ -61,6 +61,8 @@ pub enum Command {
     /// Radist administration.
     #[command(subcommand)]
     Radist(RadistCommand),
+    /// Cron schedules: zone, last slot and its run, the next five fires, skipped and missed.
+    Schedules(JsonArg),
     /// The database: sizes and row counts, online backup, retention now.
     #[command(subcommand)]
     Db(DbCommand),
@@ -244,6 +246,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quarantine(command) => crate::history::quarantine(&cli.config, command).await,
         Command::Plugins(args) => crate::history::plugins(&cli.config, args.json).await,
         Command::Db(command) => crate::history::db(&cli.config, command).await,
+        Command::Schedules(args) => crate::history::schedules(&cli.config, args.json).await,
         Command::Radist(RadistCommand::Webhooks(WebhooksCommand::Sync { public_url })) => {
             crate::history::webhooks_sync(&cli.config, &public_url).await
         }

@@ -482,6 +482,87 @@ pub async fn webhooks_sync(config: &Path, public_url: &str) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+/// One schedule as `switchboard schedules` and `/api/schedules` show it.
+pub async fn schedule_view(
+    store: &Arc<dyn Store>,
+    entry: &crate::serve::scheduler::Entry,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Value> {
+    let states = store.schedule_states().await?;
+    let state = states.iter().find(|s| s.schedule_key == entry.key);
+    let lane = format!("{}/schedule/{}", entry.plugin, entry.key);
+    let filter = RunFilter {
+        plugin: Some(entry.plugin.clone()),
+        limit: 500,
+        ..RunFilter::default()
+    };
+    let last_run = store
+        .list_runs(filter)
+        .await?
+        .into_iter()
+        .find(|r| r.lane.starts_with(&lane));
+    let next: Vec<String> = entry
+        .schedule
+        .fires_after(now)
+        .take(5)
+        .map(|t| t.with_timezone(&entry.trigger.timezone).to_rfc3339())
+        .collect();
+    Ok(json!({
+        "schedule": entry.key,
+        "plugin": entry.plugin,
+        "cron": entry.trigger.cron.as_str(),
+        "timezone": entry.trigger.timezone.name(),
+        "overlap": format!("{:?}", entry.trigger.overlap).to_lowercase(),
+        "catch_up": entry.trigger.catch_up.as_str(),
+        "last_slot": state.and_then(|s| s.last_slot),
+        "last_run": last_run.map(|r| json!({"run_id": r.run_id, "status": r.status.as_str()})),
+        "fired": state.map_or(0, |s| s.fired),
+        "caught_up": state.map_or(0, |s| s.caught_up),
+        "skipped": state.map_or(0, |s| s.skipped),
+        "missed": state.map_or(0, |s| s.missed),
+        "next": next,
+    }))
+}
+
+/// `schedules`.
+pub async fn schedules(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
+    let wiring = Wiring::load(config)?;
+    let store = wiring.open_store().await?;
+    let plan = wiring.plan();
+    let now = chrono::Utc::now();
+    let mut views = Vec::new();
+    for p in &plan.enabled {
+        for entry in crate::serve::scheduler::entries_of(&p.loaded.manifest) {
+            views.push(schedule_view(&store, &entry, now).await?);
+        }
+    }
+    if as_json {
+        print_json(&views);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for v in &views {
+        output::line(&format!(
+            "{}  ({}, overlap {}, catch-up {})",
+            v["schedule"].as_str().unwrap_or_default(),
+            v["timezone"].as_str().unwrap_or_default(),
+            v["overlap"].as_str().unwrap_or_default(),
+            v["catch_up"].as_str().unwrap_or_default()
+        ));
+        output::line(&format!(
+            "  last slot {}  run {}  fired {}  caught up {}  skipped {}  missed {}",
+            v["last_slot"].as_str().unwrap_or("never"),
+            v["last_run"]["run_id"].as_i64().map_or("-".to_owned(), |id| format!("{id} ({})", v["last_run"]["status"].as_str().unwrap_or(""))),
+            v["fired"], v["caught_up"], v["skipped"], v["missed"]
+        ));
+        let next: Vec<&str> = v["next"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        output::line(&format!("  next {}", next.join(", ")));
+    }
+    if views.is_empty() {
+        output::line("no cron triggers in the enabled plugins");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `db stats|backup|purge`.
 pub async fn db(config: &Path, command: DbCommand) -> anyhow::Result<ExitCode> {
     let wiring = Wiring::load(config)?;

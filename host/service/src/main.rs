@@ -15,6 +15,7 @@ mod run;
 mod sandbox;
 mod serve;
 mod stored_event;
+mod telemetry;
 mod wiring;
 
 use std::process::ExitCode;

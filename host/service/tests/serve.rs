@@ -292,3 +292,137 @@ fn a_reload_under_load_swaps_the_plugin_and_a_broken_manifest_keeps_the_old_one(
         (reply_count(&service, new) > before).then_some(())
     });
 }
+
+/// `/metrics`, parsed: the value of `name` whose labels include `labels`.
+fn metric(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match &s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(h) => h.last().map_or(0.0, |b| b.count),
+            prometheus_parse::Value::Summary(_) => 0.0,
+        })
+        .reduce(|a, b| a + b)
+}
+
+fn scrape(service: &support::Service) -> prometheus_parse::Scrape {
+    let base = service.api.trim_end_matches("api/");
+    let text = service
+        .http
+        .get(format!("{base}metrics"))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    prometheus_parse::Scrape::parse(lines).expect("prometheus text format")
+}
+
+#[test]
+fn metrics_count_a_scripted_scenario() {
+    let work = Workdir::shipped();
+    let service = work.serve();
+    // One send's answer is lost after Radist processed it: the run is retried and reconciled.
+    let faults = json!({"drop_response": {"count": 1}, "paths": ["/messages/"]});
+    let response = service
+        .http
+        .post(service.control("faults"))
+        .json(&faults)
+        .send()
+        .expect("faults");
+    assert!(response.status().is_success());
+    service.inbound(70002, "79006000001", "hours?");
+    service.wait_for(BOUND, || {
+        let runs = work.json(&[
+            "runs",
+            "list",
+            "--plugin",
+            "auto-reply",
+            "--status",
+            "succeeded",
+        ]);
+        (runs.as_array().map(Vec::len) == Some(1)).then_some(())
+    });
+    // A message no rule answers: a run that succeeds without sending.
+    let body = inbound_body("5f0e8f5e-2222-4b55-9d6a-0c0ffee00002", 77, "x");
+    let (status, _) = service.post_webhook(&service.webhook, "application/json", body.clone());
+    assert_eq!(status, 200);
+    let (status, _) = service.post_webhook(&service.webhook, "application/json", body);
+    assert_eq!(status, 200);
+    let (status, _) = service.post_webhook(&service.webhook, "application/json", b"[".to_vec());
+    assert_eq!(status, 400);
+    let s = service.wait_for(BOUND, || {
+        let s = scrape(&service);
+        let settled = metric(&s, "switchboard_queue_depth", &[("state", "queued")]) == Some(0.0)
+            && metric(&s, "switchboard_database_bytes", &[]).is_some_and(|b| b > 0.0)
+            && metric(
+                &s,
+                "switchboard_runs_total",
+                &[("plugin", "auto-reply"), ("status", "succeeded")],
+            ) == Some(2.0);
+        settled.then_some(s)
+    });
+    let m = |name: &str, labels: &[(&str, &str)]| metric(&s, name, labels).unwrap_or(-1.0);
+    assert_eq!(m("switchboard_webhook_duplicates_total", &[]), 1.0);
+    assert_eq!(
+        m("switchboard_quarantined_total", &[("status", "400")]),
+        1.0
+    );
+    assert_eq!(
+        m("switchboard_events_total", &[("kind", "message.received")]),
+        2.0
+    );
+    assert!(
+        m(
+            "switchboard_webhook_ack_seconds_count",
+            &[("status", "200")]
+        ) >= 3.0
+    );
+    assert_eq!(
+        m(
+            "switchboard_runs_total",
+            &[("plugin", "auto-reply"), ("status", "retrying")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m(
+            "switchboard_actions_total",
+            &[("kind", "messages.send"), ("outcome", "ok")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m(
+            "switchboard_ledger_reconciliations_total",
+            &[("decision", "delivered")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m(
+            "switchboard_run_duration_seconds_count",
+            &[("plugin", "auto-reply")]
+        ),
+        3.0
+    );
+    assert_eq!(m("switchboard_lane_wait_seconds_count", &[]), 2.0);
+    assert!(
+        m(
+            "switchboard_radist_request_seconds_count",
+            &[("operation", "messages.send")]
+        ) >= 1.0
+    );
+    assert!(m("switchboard_database_wal_bytes", &[]) >= 0.0);
+    let replies = service
+        .sent()
+        .iter()
+        .filter(|m| m.to_string().contains("9:00"))
+        .count();
+    assert_eq!(replies, 1, "the reconciled send was not repeated");
+}

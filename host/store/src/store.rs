@@ -144,6 +144,10 @@ pub trait Store: Send + Sync + 'static {
         event: NewEvent,
         run: NewRun,
     ) -> StoreResult<Option<RunId>>;
+    /// Marks a slot handled without a run (skipped by the overlap policy, or the newest of the
+    /// slots missed while down), so `last_slot` moves past it and it is never caught up later.
+    async fn skip_slot(&self, schedule_key: &str, slot: DateTime<Utc>) -> StoreResult<()>;
+    /// The newest slot handled: fired, or marked by `skip_slot`.
     async fn last_slot(&self, schedule_key: &str) -> StoreResult<Option<DateTime<Utc>>>;
     /// Unfinished runs queued by this schedule (for overlap policies).
     async fn schedule_unfinished_runs(&self, schedule_key: &str) -> StoreResult<u64>;

@@ -4,11 +4,14 @@
 //! Each is its own module so a plugin names what it uses (`chats::create`,
 //! `availability::check`); only the ones it calls become imports of its component.
 
-/// Time (`clock` interface, always granted). Recorded per run, so replays see the same instants.
+/// Time (`clock` interface, always granted). A run has one instant: the first read of any clock
+/// (this, `std::time::SystemTime` or `Instant`) takes it and the host records it once; every
+/// later read returns the same instant, so replays see the first attempt's time. It does not
+/// advance within a run.
 pub mod clock {
     use crate::Datetime;
 
-    /// The current UTC instant as the host records it for this run.
+    /// The run's instant (UTC), the same for every read in the run.
     pub fn now() -> Datetime {
         crate::bindings::switchboard::plugin::clock::now()
     }

@@ -2,8 +2,9 @@
 //! messages, and the channel predicates that decide which messenger rules apply.
 //!
 //! Bounded by construction: it keeps at most [`MAX_VIOLATIONS`] violations and counts the rest
-//! (the last one says how many), and [`Checker::count`] tells its caller not to walk a list that
-//! is over its limit, so a request with a million parameters costs one violation.
+//! (the last one says how many), and [`Checker::count`] tells its caller to walk no more items
+//! of a list than its limit, so a request with a million parameters costs the host no more than
+//! one within the limits.
 
 use super::{CharCount, ValidateOptions, Violation};
 use crate::models::ChatSourceType;
@@ -91,25 +92,25 @@ impl<'o> Checker<'o> {
         self.length_on(path, value, range, None);
     }
 
-    /// Checks that a list has `min..=max` items, naming them `noun` (singular). Returns whether
-    /// its items may be walked: a list over its limit gets this one violation and no more.
-    #[must_use = "a list over its limit must not be walked"]
+    /// Checks that a list has `min..=max` items, naming them `noun` (singular). Returns how many
+    /// of its items to walk: all of them, or the first `max` of a list over its limit (the items
+    /// past the limit are that one violation, not one each).
+    #[must_use = "walk only the returned number of items"]
     pub(crate) fn count(
         &mut self,
         path: &str,
         got: usize,
         (min, max): (usize, usize),
         noun: &str,
-    ) -> bool {
+    ) -> usize {
         if got < min {
             let noun = plural(noun, min);
             self.push(path, format!("must have at least {min} {noun} (got {got})"));
         } else if got > max {
             let noun = plural(noun, max);
             self.push(path, format!("must have at most {max} {noun} (got {got})"));
-            return false;
         }
-        true
+        got.min(max)
     }
 
     /// Rejects leading or trailing whitespace (WhatsApp rule for button ids; policy for rows).

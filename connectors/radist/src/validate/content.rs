@@ -60,10 +60,8 @@ pub(crate) fn check_content(c: &mut Checker<'_>, req: &SendMessageRequest) {
 pub(crate) fn check_markup(c: &mut Checker<'_>, markup: &MarkupIn) {
     let buttons = &markup.inline_buttons;
     let path = "markup.inline_buttons";
-    if !c.count(path, buttons.len(), (0, INLINE_BUTTONS_MAX), "button") {
-        return;
-    }
-    for (i, button) in buttons.iter().enumerate() {
+    let walk = c.count(path, buttons.len(), (0, INLINE_BUTTONS_MAX), "button");
+    for (i, button) in buttons.iter().take(walk).enumerate() {
         let path = format!("markup.inline_buttons[{i}].text");
         c.length(&path, &button.text, INLINE_BUTTON_TEXT);
     }

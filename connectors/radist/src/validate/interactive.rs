@@ -107,11 +107,9 @@ fn check_buttons<'a>(
     buttons: &'a [InteractiveButtonIn],
     ids: &mut SeenIds<'a>,
 ) {
-    if !c.count(BUTTONS_PATH, buttons.len(), BUTTONS, "button") {
-        return;
-    }
+    let walk = c.count(BUTTONS_PATH, buttons.len(), BUTTONS, "button");
     let mut titles: HashMap<&str, String> = HashMap::new();
-    for (i, button) in buttons.iter().enumerate() {
+    for (i, button) in buttons.iter().take(walk).enumerate() {
         let path = format!("{BUTTONS_PATH}[{i}].reply");
         let title = button.reply.title.as_str();
         let title_path = format!("{path}.title");
@@ -137,9 +135,8 @@ fn check_list<'a>(c: &mut Checker<'_>, list: &'a InteractiveSectionsIn, ids: &mu
     );
     let path = format!("{SECTIONS_PATH}.sections");
     let sections = &list.sections;
-    if !c.count(&path, sections.len(), SECTIONS, "section") {
-        return;
-    }
+    let walk = c.count(&path, sections.len(), SECTIONS, "section");
+    let sections = &sections[..walk];
     let total: usize = sections.iter().map(|s| s.rows.len()).sum();
     if total > ROWS_TOTAL_MAX {
         c.push(
@@ -168,10 +165,8 @@ fn check_section<'a>(
         ),
         None => {}
     }
-    if !c.count(&format!("{path}.rows"), section.rows.len(), ROWS, "row") {
-        return;
-    }
-    for (i, row) in section.rows.iter().enumerate() {
+    let walk = c.count(&format!("{path}.rows"), section.rows.len(), ROWS, "row");
+    for (i, row) in section.rows.iter().take(walk).enumerate() {
         let path = format!("{path}.rows[{i}]");
         c.length(&format!("{path}.title"), &row.title, ROW_TITLE);
         if let Some(description) = &row.description {

@@ -24,8 +24,8 @@ pub(crate) fn check_template(c: &mut Checker<'_>, t: &WabaTemplateIn) {
     check_name_and_locale(c, t);
     let header = &t.header_params;
     let path = "waba_template.header_params";
-    let header_fits = c.count(path, header.len(), (0, HEADER_PARAMS_MAX), "parameter");
-    for (i, param) in header.iter().enumerate().take_while(|_| header_fits) {
+    let walk = c.count(path, header.len(), (0, HEADER_PARAMS_MAX), "parameter");
+    for (i, param) in header.iter().take(walk).enumerate() {
         let path = format!("{path}[{i}]");
         match (&param.text, &param.url) {
             (None, None) => c.push(&path, "must have `text` or `url`"),
@@ -100,10 +100,8 @@ fn check_name_and_locale(c: &mut Checker<'_>, t: &WabaTemplateIn) {
 fn check_carousel(c: &mut Checker<'_>, t: &WabaTemplateIn) {
     let cards = &t.carousel_media_card_params;
     let path = "waba_template.carousel_media_card_params";
-    if !c.count(path, cards.len(), (0, CAROUSEL_MAX), "card") {
-        return;
-    }
-    for (i, card) in cards.iter().enumerate() {
+    let walk = c.count(path, cards.len(), (0, CAROUSEL_MAX), "card");
+    for (i, card) in cards.iter().take(walk).enumerate() {
         let path = format!("{path}[{i}]");
         if card.header_url.trim().is_empty() {
             c.push(format!("{path}.header_url"), "must not be empty");
@@ -135,10 +133,8 @@ fn param_list(
     max: usize,
     range: (usize, usize),
 ) {
-    if !c.count(path, values.len(), (0, max), "value") {
-        return;
-    }
-    for (i, value) in values.iter().enumerate() {
+    let walk = c.count(path, values.len(), (0, max), "value");
+    for (i, value) in values.iter().take(walk).enumerate() {
         param_text(c, &format!("{path}[{i}]"), value, range);
     }
 }
@@ -200,9 +196,8 @@ fn check_header_counts(c: &mut Checker<'_>, req: &WabaTemplateIn, t: &WabaTempla
         exact(c, path, (params.len(), want), "parameter", name);
         return;
     };
-    if !c.count(path, params.len(), (0, 1), "parameter") {
-        return;
-    }
+    // Only the first parameter without a url is reported: a scan, not one violation each.
+    let _ = c.count(path, params.len(), (0, 1), "parameter");
     if let Some(i) = params.iter().position(|p| p.url.is_none()) {
         c.push(
             format!("{path}[{i}].url"),

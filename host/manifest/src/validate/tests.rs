@@ -78,6 +78,17 @@ fn limits_have_defaults_ranges_and_known_keys() {
 }
 
 #[test]
+fn max_host_calls_defaults_to_ten_thousand_and_is_range_checked() {
+    assert_eq!(check_valid(TRIGGER).limits.max_host_calls, 10_000);
+    let limits = check_valid(&format!("{TRIGGER}[limits]\nmax_host_calls = 50\n")).limits;
+    assert_eq!(limits.max_host_calls, 50);
+    check_problems(
+        &format!("{TRIGGER}[limits]\nmax_host_calls = 0\n"),
+        "t.toml:8:18: limits.max_host_calls: 0 is out of range; use a value from 1 to 1000000",
+    );
+}
+
+#[test]
 fn config_values_are_flat_strings() {
     let manifest = check_valid(&format!(
         "{TRIGGER}[config]\ngreeting = \"Здравствуйте!\"\nretries = 3\nratio = 1.0\nloud = false\n"

@@ -238,7 +238,13 @@ async fn read_response(mut response: reqwest::Response, cap: u64) -> Result<Resp
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    let expected = response.content_length().unwrap_or(0).min(cap);
+    // Reserve what the server declares, but no more than a first chunk's worth up front: the
+    // bytes may never come.
+    let expected = response
+        .content_length()
+        .unwrap_or(0)
+        .min(cap)
+        .min(64 * 1024);
     let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     while let Some(chunk) = response.chunk().await.map_err(|e| send_failure(&e))? {
         if (body.len() + chunk.len()) as u64 > cap {

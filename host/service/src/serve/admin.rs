@@ -50,6 +50,7 @@ pub fn routes(admin: Arc<Admin>) -> Router {
         .route("/quarantine/{id}", get(show_quarantine))
         .route("/quarantine/{id}/retry", post(retry_quarantine))
         .route("/plugins", get(plugins))
+        .route("/schedules", get(schedules))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&admin),
             authorize,
@@ -251,6 +252,23 @@ async fn plugins(State(admin): State<Arc<Admin>>) -> Response {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     Json(json!({ "plugins": list, "problems": problems })).into_response()
+}
+
+async fn schedules(State(admin): State<Arc<Admin>>) -> Response {
+    let now = Utc::now();
+    let mut views = Vec::new();
+    for p in admin.plugins.current().iter() {
+        for entry in crate::serve::scheduler::entries_of(&p.manifest) {
+            match crate::history::schedule_view(&admin.store, &entry, now).await {
+                Ok(view) => views.push(view),
+                Err(err) => {
+                    let body = json!({"error": format!("{err:#}")});
+                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+                }
+            }
+        }
+    }
+    Json(json!({ "schedules": views })).into_response()
 }
 
 fn reply<T: serde::Serialize>(result: Result<T, StoreError>) -> Response {

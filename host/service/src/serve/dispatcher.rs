@@ -21,8 +21,11 @@ use switchboard_store::{
 };
 use tokio::sync::{Semaphore, watch};
 
+use tracing::Instrument;
+
 use crate::serve::plugins::SharedPlugins;
 use crate::stored_event::StoredEvent;
+use crate::telemetry;
 
 /// First retry delay; doubles per attempt.
 const RETRY_BASE: Duration = Duration::from_secs(1);
@@ -105,9 +108,26 @@ impl Dispatcher {
         })
     }
 
-    /// One attempt of one run, recorded.
+    /// One attempt of one run, recorded, inside the run's tracing span.
     async fn execute(&self, claimed: ClaimedRun) {
+        let span = tracing::info_span!(
+            "run",
+            run_id = %claimed.run_id,
+            plugin = %claimed.plugin,
+            event_id = %claimed.event_id,
+            attempt = claimed.attempt
+        );
+        self.execute_in_span(claimed).instrument(span).await;
+    }
+
+    async fn execute_in_span(&self, claimed: ClaimedRun) {
         let started_at = Utc::now();
+        if claimed.attempt == 1 {
+            let waited = (started_at - claimed.received_at)
+                .to_std()
+                .unwrap_or_default();
+            telemetry::run_started(waited);
+        }
         let (attempt, next) = match self.attempt(&claimed, started_at).await {
             Ok(done) => done,
             Err(reason) => (
@@ -143,6 +163,11 @@ impl Dispatcher {
         };
         let outcome = plugin.plugin.run(input).await;
         let next = next_step(&outcome, claimed);
+        telemetry::run_finished(
+            &claimed.plugin,
+            next_status(&next, &outcome.status),
+            &outcome,
+        );
         let attempt = record(&outcome, claimed, started_at, &self.node, &plugin.digest);
         Ok((attempt, next))
     }
@@ -192,6 +217,15 @@ fn next_step(outcome: &RunOutcome, claimed: &ClaimedRun) -> Next {
     let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
     Next::Retry {
         not_before: Utc::now() + wait,
+    }
+}
+
+/// The run's status name after an attempt, for telemetry.
+fn next_status(next: &Next, status: &RunStatus) -> &'static str {
+    match next {
+        Next::Final => status.as_str(),
+        Next::Retry { .. } => "retrying",
+        Next::Dead { .. } => "dead",
     }
 }
 
@@ -304,7 +338,7 @@ fn action_row(a: &ActionRecord) -> ActionRow {
         outcome: serde_json::to_string(&a.outcome).unwrap_or_default(),
         latency_us: u64::try_from(a.latency.as_micros()).unwrap_or(u64::MAX),
         replayed: a.replayed,
-        decision: None,
+        decision: a.decision.clone(),
     }
 }
 

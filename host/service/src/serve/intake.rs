@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Body;
@@ -30,6 +31,7 @@ use crate::connections::ConnectionDirectory;
 use crate::serve::plugins::SharedPlugins;
 use crate::serve::token::Token;
 use crate::stored_event::StoredEvent;
+use crate::telemetry;
 
 /// Headers kept with a quarantined request, at most.
 const MAX_KEPT_HEADERS: usize = 64;
@@ -68,7 +70,14 @@ pub async fn hook(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if !intake.token.matches(&token) {
+    let started = Instant::now();
+    let response = answer(&intake, &token, &headers, body).await;
+    telemetry::webhook_answered(response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn answer(intake: &Intake, token: &str, headers: &HeaderMap, body: Body) -> Response {
+    if !intake.token.matches(token) {
         return error(
             StatusCode::NOT_FOUND,
             "no webhook here; check the URL's token",
@@ -80,9 +89,9 @@ pub async fn hook(
             "switchboard is shutting down; redeliver later",
         );
     }
-    let (bytes, refusal) = read(&intake, &headers, body).await;
+    let (bytes, refusal) = read(intake, headers, body).await;
     if let Some(refusal) = refusal {
-        return intake.quarantine(&headers, bytes, refusal).await;
+        return intake.quarantine(headers, bytes, refusal).await;
     }
     match decode(&bytes) {
         Ok(Decoded::Event(event)) => intake.accept(event).await,
@@ -92,7 +101,7 @@ pub async fn hook(
                 status: StatusCode::BAD_REQUEST,
                 message: format!("the body is not a Radist webhook: {err}"),
             };
-            intake.quarantine(&headers, bytes, refusal).await
+            intake.quarantine(headers, bytes, refusal).await
         }
     }
 }
@@ -266,8 +275,10 @@ impl Intake {
     }
 
     async fn store_event(&self, event: NewEvent, runs: Vec<NewRun>) -> Response {
+        let kind = event.kind.clone();
         match self.store.ingest(event, runs).await {
             Ok(done) => {
+                telemetry::event_stored(&kind, done.duplicate);
                 let body = json!({
                     "event_id": done.event_id.0,
                     "duplicate": done.duplicate,
@@ -289,6 +300,7 @@ impl Intake {
         };
         match self.store.quarantine(entry).await {
             Ok(id) => {
+                telemetry::request_quarantined(refusal.status.as_u16(), &refusal.message);
                 let body = json!({ "error": refusal.message, "quarantine_id": id.0 });
                 (refusal.status, Json(body)).into_response()
             }

@@ -13,6 +13,7 @@ pub mod intake;
 pub mod plugins;
 pub mod reload;
 pub mod retention;
+pub mod scheduler;
 pub mod token;
 
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use switchboard_manifest::Manifest;
 use switchboard_store::Store;
 use tokio::sync::watch;
@@ -100,10 +101,12 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         reload_problems: Arc::clone(&reload_problems),
         intake: Arc::clone(&intake),
     });
+    let metrics = crate::telemetry::install();
     let app = Router::new()
         .route("/hooks/radist/{token}", post(intake::hook))
         .with_state(intake)
-        .merge(admin::routes(admin));
+        .merge(admin::routes(admin))
+        .route("/metrics", get(move || render(metrics.clone())));
     let (stop_server, server_stopped) = watch::channel(false);
     let server = tokio::spawn(async move {
         let mut stopped = server_stopped;
@@ -139,6 +142,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     };
     let manifests_dir = wiring.config.resolve(&wiring.config.host.plugins.manifests);
     let reloading = tokio::spawn(reloader.run(manifests_dir, dispatch_stopped.clone()));
+    let plugins_for_schedules = plugins.clone();
     let dispatcher = Dispatcher {
         store: Arc::clone(&store),
         plugins,
@@ -151,14 +155,19 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let cleaning = tokio::spawn(retention::run(
         Arc::clone(&store),
         retention_config,
-        dispatch_stopped,
+        dispatch_stopped.clone(),
     ));
+    let measuring = tokio::spawn(measure(Arc::clone(&store), dispatch_stopped.clone()));
+    let scheduler = scheduler::Scheduler::new(Arc::clone(&store), Arc::new(scheduler::SystemClock));
+    let scheduling = tokio::spawn(scheduler.run(plugins_for_schedules, dispatch_stopped));
     wait_for_signal().await;
     output::note("shutting down: intake stopped, letting runs in flight finish");
     accepting.store(false, Ordering::Release);
     let _ = stop_dispatch.send(true);
     let _ = dispatching.await;
     let _ = cleaning.await;
+    let _ = measuring.await;
+    let _ = scheduling.await;
     let _ = reloading.await;
     let _ = stop_server.send(true);
     let _ = server.await;
@@ -168,6 +177,27 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     target.shutdown().await;
     output::note("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `GET /metrics`: every series in the Prometheus text format.
+async fn render(handle: Option<metrics_exporter_prometheus::PrometheusHandle>) -> String {
+    handle.map(|h| h.render()).unwrap_or_default()
+}
+
+/// Updates the gauges read from the store (queue depth, database size) every few seconds.
+async fn measure(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Ok(depth) = store.queue_depth().await {
+            crate::telemetry::queue_measured(depth);
+        }
+        if let Ok(stats) = store.stats().await {
+            crate::telemetry::database_measured(&stats);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 fn refuse_on(problems: &[String]) -> anyhow::Result<()> {

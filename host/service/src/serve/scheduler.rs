@@ -131,7 +131,12 @@ impl Scheduler {
         Ok(pass)
     }
 
-    async fn tick_one(&mut self, e: &Entry, now: DateTime<Utc>, pass: &mut Pass) -> StoreResult<()> {
+    async fn tick_one(
+        &mut self,
+        e: &Entry,
+        now: DateTime<Utc>,
+        pass: &mut Pass,
+    ) -> StoreResult<()> {
         let last = self.last_handled(&e.key).await?;
         let window = Duration::from_secs(u64::from(e.trigger.catch_up_window_s));
         let plan = e.schedule.plan(last, now, e.trigger.catch_up, window);
@@ -173,7 +178,13 @@ impl Scheduler {
         *last = Some(last.map_or(at, |l| l.max(at)));
     }
 
-    async fn fire(&mut self, e: &Entry, slot: Slot, now: DateTime<Utc>, pass: &mut Pass) -> StoreResult<()> {
+    async fn fire(
+        &mut self,
+        e: &Entry,
+        slot: Slot,
+        now: DateTime<Utc>,
+        pass: &mut Pass,
+    ) -> StoreResult<()> {
         let room = match e.trigger.overlap {
             Overlap::Skip => 1,
             Overlap::QueueOne => 2,
@@ -229,7 +240,10 @@ impl Scheduler {
                 .flat_map(|p| entries_of(&p.manifest))
                 .collect();
             let wait = match self.tick(&entries).await {
-                Ok(pass) => self.until(pass.next),
+                Ok(pass) => {
+                    crate::telemetry::slots_handled(pass.fired.len(), pass.skipped, pass.missed);
+                    self.until(pass.next)
+                }
                 Err(err) => {
                     tracing::error!(error = %err, "scheduler pass failed; retrying in a second");
                     Duration::from_secs(1)
@@ -248,3 +262,7 @@ impl Scheduler {
         wait.min(MAX_SLEEP)
     }
 }
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;

@@ -57,6 +57,7 @@ macro_rules! store_conformance {
             schedule_counters_and_overlap,
             retention_purges_exactly_the_eligible_runs,
             stats_checkpoint_and_backup,
+            ids_are_never_reused_after_purge,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {

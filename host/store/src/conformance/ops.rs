@@ -131,3 +131,28 @@ pub async fn stats_checkpoint_and_backup(store: Arc<dyn Store>) {
         "an existing file is never overwritten"
     );
 }
+
+/// Ids keep growing after a purge emptied the tables (history links never point elsewhere).
+pub async fn ids_are_never_reused_after_purge(store: Arc<dyn Store>) {
+    let first = store
+        .ingest(event("old", Some(1)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    let claimed = store.claim("node-a", 1, Utc::now()).await.expect("claim");
+    let done = attempt(&claimed[0], AttemptStatus::Succeeded);
+    store
+        .finish(claimed[0].run_id, done, Next::Final)
+        .await
+        .expect("finish");
+    let mut policy = RetentionPolicy::default();
+    policy.max_age.insert(RunStatus::Succeeded, Duration::ZERO);
+    let later = Utc::now() + TimeDelta::hours(1);
+    assert_eq!(store.purge(&policy, 10, later).await.expect("purge"), 1);
+    assert_eq!(store.get_event(first.event_id).await.expect("get"), None);
+    let next = store
+        .ingest(event("new", Some(1)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    assert!(next.event_id > first.event_id, "event id reused");
+    assert!(next.run_ids[0] > first.run_ids[0], "run id reused");
+}

@@ -1,5 +1,6 @@
 //! SQL for dispatch: claim lane heads, finish attempts, recover after a crash, requeue.
 
+use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, parse_status, to_i64, to_u32, to_us};
 use super::worker::Writer;
 use super::{detail, history, lanes};
@@ -214,8 +215,7 @@ pub(crate) fn requeue(w: &mut Writer, run: RunId, replay: bool) -> Res<()> {
             "run {run} is {status}; replay it after it finishes"
         ))));
     }
-    let seq = w.next_seq;
-    w.next_seq += 1;
+    let seq = w.counters.next(Counter::LaneSeq);
     let mut stmt = w.conn.prepare_cached(
         "UPDATE runs SET status = 'queued', seq = ?2, is_replay = (is_replay OR ?3), not_before = NULL,
              max_attempts = attempt + budget, updated_at = ?4 WHERE id = ?1",

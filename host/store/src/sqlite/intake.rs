@@ -1,5 +1,6 @@
 //! SQL for intake: events with their runs, and quarantined requests.
 
+use super::counters::Counter;
 use super::fail::{Res, from_us, page, to_u64, to_us};
 use super::lanes;
 use super::worker::Writer;
@@ -10,12 +11,14 @@ use crate::model::intake::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 /// Inserts the event unless its dedupe key is known; `None` for a duplicate.
-pub(crate) fn insert_event(conn: &Connection, e: &NewEvent) -> Res<Option<EventId>> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO events (dedupe_key, kind, connection_id, chat_id, payload, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent) -> Res<Option<EventId>> {
+    let id = w.counters.next(Counter::EventId);
+    let mut stmt = w.conn.prepare_cached(
+        "INSERT INTO events (id, dedupe_key, kind, connection_id, chat_id, payload, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (dedupe_key) DO NOTHING",
     )?;
     let args = params![
+        id,
         e.dedupe_key,
         e.kind,
         e.connection_id,
@@ -23,7 +26,7 @@ pub(crate) fn insert_event(conn: &Connection, e: &NewEvent) -> Res<Option<EventI
         e.payload,
         to_us(e.received_at)
     ];
-    Ok(stmt.query_row(args, |r| r.get(0)).optional()?.map(EventId))
+    Ok((stmt.execute(args)? == 1).then_some(EventId(id)))
 }
 
 fn event_id_by_key(conn: &Connection, key: &str) -> Res<EventId> {
@@ -38,17 +41,18 @@ pub(crate) fn insert_run(
     run: &NewRun,
     created_us: i64,
 ) -> Res<RunId> {
-    let seq = w.next_seq;
-    w.next_seq += 1;
+    let seq = w.counters.next(Counter::LaneSeq);
+    let id = RunId(w.counters.next(Counter::RunId));
     let budget = i64::from(run.max_attempts);
     let mut stmt = w.conn.prepare_cached(
-        "INSERT INTO runs (event_id, plugin, lane, seq, status, budget, max_attempts, origin, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5, ?6, ?7, ?7) RETURNING id",
+        "INSERT INTO runs (id, event_id, plugin, lane, seq, status, budget, max_attempts, origin,
+             created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?7, ?8, ?8)",
     )?;
     let args = params![
-        event.0, run.plugin, run.lane, seq, budget, run.origin, created_us
+        id.0, event.0, run.plugin, run.lane, seq, budget, run.origin, created_us
     ];
-    let id = RunId(stmt.query_row(args, |r| r.get(0))?);
+    stmt.execute(args)?;
     lanes::append(&w.conn, &run.lane, id, seq)?;
     w.woke = true;
     Ok(id)
@@ -56,7 +60,7 @@ pub(crate) fn insert_run(
 
 /// Stores the event and its runs (one savepoint of the batch transaction).
 pub(crate) fn ingest(w: &mut Writer, event: &NewEvent, runs: &[NewRun]) -> Res<Ingested> {
-    let Some(event_id) = insert_event(&w.conn, event)? else {
+    let Some(event_id) = insert_event(w, event)? else {
         let event_id = event_id_by_key(&w.conn, &event.dedupe_key)?;
         return Ok(Ingested {
             event_id,

@@ -1,6 +1,7 @@
 //! The SQLite backend: [`SqliteStore`] opens (and migrates) one database file and serves the
 //! [`Store`](crate::Store) trait from its worker threads (see `worker`).
 
+mod counters;
 mod detail;
 mod dispatch;
 mod fail;
@@ -115,11 +116,7 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
         .map(|_| open_reader(&path))
         .collect::<Res<_>>()?;
     let notify = Arc::new(Notify::new());
-    let writer = Writer {
-        conn,
-        next_seq: 1,
-        woke: false,
-    };
+    let writer = Writer::new(conn);
     let workers = Workers::start(writer, readers, Arc::clone(&notify), config.queue)?;
     Ok(SqliteStore {
         workers,

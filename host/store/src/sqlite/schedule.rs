@@ -29,7 +29,7 @@ pub(crate) fn fire(
         return Ok(None);
     }
     drop(exists);
-    let Some(event_id) = insert_event(&w.conn, event)? else {
+    let Some(event_id) = insert_event(w, event)? else {
         return Ok(None);
     };
     let run_id = insert_run(w, event_id, run, to_us(event.received_at))?;
@@ -44,6 +44,16 @@ pub(crate) fn fire(
     )?;
     state.execute(params![key, to_us(slot), i64::from(catch_up)])?;
     Ok(Some(run_id))
+}
+
+/// Moves the schedule's `last_slot` past `slot` without a run.
+pub(crate) fn skip(w: &mut Writer, key: &str, slot: DateTime<Utc>) -> Res<()> {
+    let mut state = w.conn.prepare_cached(
+        "INSERT INTO schedules (schedule_key, last_slot) VALUES (?1, ?2)
+         ON CONFLICT (schedule_key) DO UPDATE SET last_slot = max(coalesce(last_slot, ?2), ?2)",
+    )?;
+    state.execute(params![key, to_us(slot)])?;
+    Ok(())
 }
 
 pub(crate) fn last_slot(conn: &Connection, key: &str) -> Res<Option<DateTime<Utc>>> {

@@ -239,6 +239,13 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn skip_slot(&self, schedule_key: &str, slot: DateTime<Utc>) -> StoreResult<()> {
+        let key = schedule_key.to_owned();
+        self.workers
+            .write(move |w| schedule::skip(w, &key, slot))
+            .await
+    }
+
     async fn last_slot(&self, schedule_key: &str) -> StoreResult<Option<DateTime<Utc>>> {
         let key = schedule_key.to_owned();
         self.workers

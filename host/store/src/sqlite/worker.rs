@@ -11,6 +11,7 @@
 //!
 //! Nothing here runs on the async executor; callers only await a oneshot.
 
+use super::counters::Counters;
 use super::fail::{Fail, Res};
 use crate::error::StoreError;
 use rusqlite::Connection;
@@ -20,34 +21,35 @@ use tokio::sync::{Notify, mpsc, oneshot};
 /// The writer connection plus the state kept between jobs.
 pub(crate) struct Writer {
     pub(crate) conn: Connection,
-    /// The next lane position to hand out (`runs.seq`), loaded from `counters` at the start of
-    /// every batch transaction and saved before its commit.
-    pub(crate) next_seq: i64,
+    /// Lane positions and ids, loaded at the start of every batch transaction and saved
+    /// before its commit.
+    pub(crate) counters: Counters,
     /// Set by a job that may have made work claimable; the notify fires after the commit.
     pub(crate) woke: bool,
 }
 
 impl Writer {
-    /// Reads the persisted lane position counter (inside the batch transaction).
-    fn load_seq(&mut self) -> rusqlite::Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT value FROM counters WHERE name = 'lane_seq'")?;
-        let last: i64 = stmt.query_row([], |r| r.get(0))?;
-        self.next_seq = last.saturating_add(1);
+    /// A writer for a migrated connection.
+    pub(crate) fn new(conn: Connection) -> Self {
+        Writer {
+            conn,
+            counters: Counters::default(),
+            woke: false,
+        }
+    }
+
+    /// Reads the persisted counters (inside the batch transaction).
+    fn load_counters(&mut self) -> rusqlite::Result<()> {
+        self.counters = Counters::load(&self.conn)?;
         Ok(())
     }
 
-    /// Writes the counter back before COMMIT (nothing to do when the transaction was aborted).
-    fn save_seq(&mut self) -> rusqlite::Result<()> {
+    /// Writes the counters back before COMMIT (nothing to do when the transaction was aborted).
+    fn save_counters(&mut self) -> rusqlite::Result<()> {
         if self.conn.is_autocommit() {
             return Ok(());
         }
-        let mut stmt = self
-            .conn
-            .prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'lane_seq'")?;
-        stmt.execute([self.next_seq - 1])?;
-        Ok(())
+        self.counters.save(&self.conn)
     }
 }
 
@@ -221,7 +223,7 @@ fn commit_batch(w: &mut Writer, batch: Vec<TxJob>, notify: &Notify) {
     let begun = w
         .conn
         .execute_batch("BEGIN IMMEDIATE")
-        .and_then(|()| w.load_seq());
+        .and_then(|()| w.load_counters());
     let replies: Vec<Reply> = match begun {
         Ok(()) => batch.into_iter().map(|job| job(Ok(&mut *w))).collect(),
         Err(e) => {
@@ -229,7 +231,7 @@ fn commit_batch(w: &mut Writer, batch: Vec<TxJob>, notify: &Notify) {
             batch.into_iter().map(|job| job(Err(err.clone()))).collect()
         }
     };
-    let outcome = match w.save_seq() {
+    let outcome = match w.save_counters() {
         Ok(()) => finish_transaction(&w.conn),
         Err(e) => {
             let _ = w.conn.execute_batch("ROLLBACK");

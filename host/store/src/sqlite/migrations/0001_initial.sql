@@ -1,8 +1,9 @@
 -- Switchboard store, schema version 1. Times are microseconds since the Unix epoch (UTC).
--- Ids use AUTOINCREMENT so they are never reused after a purge (like a BIGSERIAL).
+-- Event and run ids come from the `counters` table, so they are never reused after a purge
+-- (like a BIGSERIAL).
 
 CREATE TABLE events (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            INTEGER PRIMARY KEY,
     dedupe_key    TEXT    NOT NULL UNIQUE,
     kind          TEXT    NOT NULL,
     connection_id INTEGER,
@@ -15,7 +16,7 @@ CREATE INDEX events_chat ON events (connection_id, chat_id) WHERE chat_id IS NOT
 -- One row per run. `seq` orders a lane (a replay moves the run to the end); `budget` is the
 -- attempts one round may take, `max_attempts` the effective limit (raised by each replay).
 CREATE TABLE runs (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           INTEGER PRIMARY KEY,
     event_id     INTEGER NOT NULL,
     plugin       TEXT    NOT NULL,
     lane         TEXT    NOT NULL,
@@ -37,14 +38,14 @@ CREATE INDEX runs_open ON runs (lane, seq) WHERE status IN ('queued', 'running',
 CREATE INDEX runs_status ON runs (status, updated_at);
 CREATE INDEX runs_plugin ON runs (plugin);
 
--- Named counters kept across processes: `lane_seq` is the last `runs.seq` handed out. The
--- writer reads it after BEGIN IMMEDIATE and writes it back before COMMIT, so two processes
--- writing the same file (the service and a CLI replay) never hand out the same position.
+-- Named counters kept across processes: the last `runs.seq`, `events.id` and `runs.id` handed
+-- out. The writer reads them after BEGIN IMMEDIATE and writes them back before COMMIT, so two
+-- processes writing the same file (the service and a CLI replay) never hand out the same value.
 CREATE TABLE counters (
     name  TEXT    PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO counters (name, value) VALUES ('lane_seq', 0);
+INSERT INTO counters (name, value) VALUES ('lane_seq', 0), ('event_id', 0), ('run_id', 0);
 
 -- The head (oldest unfinished run) of every lane that has one, so claiming never scans runs.
 -- state: 0 = head is queued (claimable), 1 = head is retrying until wake_at, 2 = head is running.

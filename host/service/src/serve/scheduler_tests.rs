@@ -1,0 +1,355 @@
+//! The scheduler driven by an injected clock over a real SQLite store: DST changes in three
+//! zones, a restart mid-schedule, downtime longer than the catch-up window, overlap policies.
+
+use std::sync::Mutex;
+
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use switchboard_store::{SqliteConfig, SqliteStore};
+
+use super::*;
+
+/// A clock the test moves by hand.
+struct FakeClock(Mutex<DateTime<Utc>>);
+
+impl Clock for FakeClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock")
+    }
+}
+
+impl FakeClock {
+    fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().expect("clock") = at;
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    clock: Arc<FakeClock>,
+}
+
+async fn fixture(start: DateTime<Utc>) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(SqliteConfig::new(dir.path().join("s.db")))
+        .await
+        .expect("store");
+    Fixture {
+        _dir: dir,
+        store: Arc::new(store),
+        clock: Arc::new(FakeClock(Mutex::new(start))),
+    }
+}
+
+impl Fixture {
+    fn scheduler(&self) -> Scheduler {
+        Scheduler::new(Arc::clone(&self.store), self.clock.clone())
+    }
+}
+
+fn entries(triggers: &str) -> Vec<Entry> {
+    let text = format!(
+        "manifest_version = 1\n[plugin]\nname = \"cron\"\nwasm = \"c.wasm\"\n{triggers}\n[capabilities]\n"
+    );
+    let manifest = switchboard_manifest::parse_manifest("cron.toml", &text).expect("manifest");
+    entries_of(&manifest)
+}
+
+fn utc(zone: Tz, y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    let local = NaiveDate::from_ymd_opt(y, m, d)
+        .and_then(|d| d.and_hms_opt(h, min, 0))
+        .expect("date");
+    zone.from_local_datetime(&local)
+        .earliest()
+        .expect("exists")
+        .with_timezone(&Utc)
+}
+
+/// Wakes the scheduler at every instant it asks for, from the clock's time until `until`,
+/// finishing every run right away; returns every fire.
+async fn drive(
+    f: &Fixture,
+    s: &mut Scheduler,
+    e: &[Entry],
+    until: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    drive_keyed(f, s, e, until)
+        .await
+        .into_iter()
+        .map(|(_, at)| at)
+        .collect()
+}
+
+async fn drive_keyed(
+    f: &Fixture,
+    s: &mut Scheduler,
+    e: &[Entry],
+    until: DateTime<Utc>,
+) -> Vec<(String, DateTime<Utc>)> {
+    let mut fired = Vec::new();
+    loop {
+        let pass = s.tick(e).await.expect("tick");
+        fired.extend(pass.fired.iter().map(|(key, at, _)| (key.clone(), *at)));
+        finish_all(f).await;
+        let Some(next) = pass.next.filter(|n| *n <= until) else {
+            return fired;
+        };
+        f.clock.set(next);
+    }
+}
+
+async fn finish_all(f: &Fixture) {
+    use switchboard_store::{AttemptStatus, FinishedAttempt, Next};
+    let claimed = f
+        .store
+        .claim("t", 1000, Utc::now() + chrono::Duration::days(10000))
+        .await
+        .expect("claim");
+    for c in claimed {
+        let attempt = FinishedAttempt {
+            attempt: c.attempt,
+            status: AttemptStatus::Succeeded,
+            error: None,
+            started_at: Utc::now(),
+            duration_us: 1,
+            node: "t".into(),
+            plugin_digest: None,
+            actions: Vec::new(),
+            logs: Vec::new(),
+        };
+        f.store
+            .finish(c.run_id, attempt, Next::Final)
+            .await
+            .expect("finish");
+    }
+}
+
+fn local_times(zone: Tz, fired: &[DateTime<Utc>]) -> Vec<String> {
+    fired
+        .iter()
+        .map(|t| t.with_timezone(&zone).format("%m-%d %H:%M %Z").to_string())
+        .collect()
+}
+
+/// A DST change in one zone: the daily slot `gap` (a local time the spring-forward skips)
+/// fires once, at `first_valid`; the daily slot `repeated` (a local time the fall-back repeats)
+/// fires once; an every-30-minutes job never goes back and never fires twice.
+struct Zone {
+    zone: Tz,
+    spring: (i32, u32, u32),
+    gap: (u32, u32),
+    first_valid: &'static str,
+    autumn: (i32, u32, u32),
+    repeated: (u32, u32),
+}
+
+async fn check_zone(z: Zone) {
+    let (zone, tz) = (z.zone, z.zone.name());
+    let (y, m, d) = z.spring;
+    let start = utc(zone, y, m, d, 0, 0) - chrono::Duration::hours(12);
+    let f = fixture(start).await;
+    let (h, min) = z.gap;
+    let e = entries(&format!(
+        "[[trigger]]\ncron = \"0 {min} {h} * * *\"\ntimezone = \"{tz}\""
+    ));
+    let fired = drive(
+        &f,
+        &mut f.scheduler(),
+        &e,
+        start + chrono::Duration::days(2),
+    )
+    .await;
+    let local = local_times(zone, &fired);
+    assert_eq!(fired.len(), 2, "{tz}: {local:?}");
+    assert!(
+        local[0].contains(&format!(" {}", z.first_valid)),
+        "{tz}: the skipped {h:02}:{min:02} fires at {}: {local:?}",
+        z.first_valid
+    );
+    assert!(
+        local[1].contains(&format!(" {h:02}:{min:02}")),
+        "{tz}: {local:?}"
+    );
+    let (y, m, d) = z.autumn;
+    let start = utc(zone, y, m, d, 0, 0) - chrono::Duration::hours(12);
+    let f = fixture(start).await;
+    let (h, min) = z.repeated;
+    let e = entries(&format!(
+        "[[trigger]]\ncron = \"0 {min} {h} * * *\"\ntimezone = \"{tz}\"\n[[trigger]]\ncron = \"0 */30 * * * *\"\ntimezone = \"{tz}\"\noverlap = \"allow\""
+    ));
+    let keyed = drive_keyed(
+        &f,
+        &mut f.scheduler(),
+        &e,
+        start + chrono::Duration::days(2),
+    )
+    .await;
+    let wall = format!("{h:02}:{min:02}");
+    let daily: Vec<_> = keyed
+        .iter()
+        .filter(|(key, _)| !key.contains("*/30"))
+        .map(|(_, t)| t)
+        .collect();
+    assert!(
+        daily
+            .iter()
+            .all(|t| t.with_timezone(&zone).format("%H:%M").to_string() == wall),
+        "{tz}: {daily:?}"
+    );
+    let dates: std::collections::BTreeSet<_> = daily
+        .iter()
+        .map(|t| t.with_timezone(&zone).date_naive())
+        .collect();
+    let states = f.store.schedule_states().await.expect("states");
+    let daily_state = states
+        .iter()
+        .find(|s| !s.schedule_key.contains("*/30"))
+        .expect("state");
+    assert_eq!(
+        daily_state.fired, 2,
+        "{tz}: the repeated {wall} fires once per day"
+    );
+    assert_eq!(daily.len(), dates.len(), "{tz}: once per day: {daily:?}");
+    let mut sorted = keyed.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), keyed.len(), "{tz}: no slot fires twice");
+    let keys: std::collections::BTreeSet<&String> = keyed.iter().map(|(k, _)| k).collect();
+    for key in keys {
+        let times: Vec<_> = keyed
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, t)| *t)
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] < w[1]),
+            "{tz}: fire times never go back"
+        );
+    }
+    let half_hourly = states
+        .iter()
+        .find(|s| s.schedule_key.contains("*/30"))
+        .expect("state");
+    assert_eq!(
+        half_hourly.fired, 95,
+        "{tz}: 97 half hours in 48 real hours, less the 2 of the repeated hour"
+    );
+}
+
+#[tokio::test]
+async fn dst_changes_in_london_new_york_and_moscow_fire_each_slot_once() {
+    check_zone(Zone {
+        zone: chrono_tz::Europe::London,
+        spring: (2026, 3, 29),
+        gap: (1, 30),
+        first_valid: "02:00",
+        autumn: (2026, 10, 25),
+        repeated: (1, 30),
+    })
+    .await;
+    check_zone(Zone {
+        zone: chrono_tz::America::New_York,
+        spring: (2026, 3, 8),
+        gap: (2, 30),
+        first_valid: "03:00",
+        autumn: (2026, 11, 1),
+        repeated: (1, 30),
+    })
+    .await;
+    // Moscow has had no DST since 2014: its last changes were 2010-10-31 and 2011-03-27.
+    check_zone(Zone {
+        zone: chrono_tz::Europe::Moscow,
+        spring: (2011, 3, 27),
+        gap: (2, 30),
+        first_valid: "03:00",
+        autumn: (2010, 10, 31),
+        repeated: (2, 30),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_restart_mid_schedule_fires_nothing_twice() {
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 1, 8, 0, 0)
+        .single()
+        .expect("time");
+    let f = fixture(start).await;
+    let e = entries("[[trigger]]\ncron = \"0 */10 * * * *\"");
+    let first = drive(
+        &f,
+        &mut f.scheduler(),
+        &e,
+        start + chrono::Duration::hours(1),
+    )
+    .await;
+    assert_eq!(first.len(), 7, "{first:?}");
+    // A new process: nothing cached; the same instant again, then on.
+    let mut again = f.scheduler();
+    let second = drive(&f, &mut again, &e, start + chrono::Duration::hours(2)).await;
+    assert!(
+        second.iter().all(|t| !first.contains(t)),
+        "{first:?} {second:?}"
+    );
+    assert_eq!(second.len(), 6, "{second:?}");
+}
+
+#[tokio::test]
+async fn downtime_longer_than_the_window_catches_up_as_each_policy_says() {
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+        .single()
+        .expect("time");
+    for (policy, expect_late) in [("none", 0), ("one", 1), ("all", 2)] {
+        let f = fixture(start).await;
+        let e = entries(&format!(
+            "[[trigger]]\ncron = \"0 0 * * * *\"\ncatch_up = \"{policy}\"\ncatch_up_window_s = 7200\noverlap = \"allow\""
+        ));
+        let mut s = f.scheduler();
+        let fired = drive(&f, &mut s, &e, start).await;
+        assert_eq!(fired.len(), 1, "{policy}: the on-time slot at 00:00");
+        // Down from 00:00 to 05:30: 01..05 missed; the window (2 h) covers 04:00 and 05:00.
+        f.clock.set(start + chrono::Duration::minutes(330));
+        let pass = s.tick(&e).await.expect("tick");
+        let late: Vec<_> = pass.fired.iter().filter(|(_, _, late)| *late).collect();
+        assert_eq!(late.len(), expect_late, "{policy}: {pass:?}");
+        assert_eq!(pass.missed as usize, 5 - expect_late, "{policy}: {pass:?}");
+        let again = s.tick(&e).await.expect("tick");
+        assert!(
+            again.fired.is_empty() && again.missed == 0,
+            "{policy}: counted once: {again:?}"
+        );
+        let states = f.store.schedule_states().await.expect("states");
+        assert_eq!(states[0].missed as usize, 5 - expect_late, "{policy}");
+    }
+}
+
+#[tokio::test]
+async fn overlap_skip_and_queue_one_hold_back_slots_while_runs_are_unfinished() {
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+        .single()
+        .expect("time");
+    for (policy, expected_runs) in [("skip", 1), ("queue-one", 2), ("allow", 4)] {
+        let f = fixture(start).await;
+        let e = entries(&format!(
+            "[[trigger]]\ncron = \"0 * * * * *\"\noverlap = \"{policy}\""
+        ));
+        let mut s = f.scheduler();
+        let mut fired = 0;
+        let mut skipped = 0;
+        for minute in 0..4 {
+            f.clock.set(start + chrono::Duration::minutes(minute));
+            let pass = s.tick(&e).await.expect("tick");
+            fired += pass.fired.len();
+            skipped += pass.skipped;
+        }
+        assert_eq!(fired, expected_runs, "{policy}");
+        assert_eq!(skipped as usize, 4 - expected_runs, "{policy}");
+        // The skipped slots are handled: a restart does not catch them up.
+        let mut restarted = f.scheduler();
+        let pass = restarted.tick(&e).await.expect("tick");
+        assert!(pass.fired.is_empty(), "{policy}: {pass:?}");
+    }
+}

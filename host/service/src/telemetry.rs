@@ -1,0 +1,139 @@
+//! Typed telemetry: every event the service reports about itself is one function here, named in
+//! the past tense (`webhook_answered`, `run_finished`, ...), and each emits both the log line and
+//! the Prometheus series, so logs and metrics always agree. `GET /metrics` renders the series in
+//! the Prometheus text format through `metrics-exporter-prometheus`.
+//!
+//! Series (all prefixed `switchboard_`):
+//! - `webhook_ack_seconds` (histogram, by `status`): time to answer a webhook
+//! - `events_total` (by `kind`), `webhook_duplicates_total`, `quarantined_total` (by `status`)
+//! - `queue_depth` (gauge, by `state`: queued, running, retrying)
+//! - `lane_wait_seconds` (histogram): from an event's arrival to its run's first attempt
+//! - `runs_total` (by `plugin`, `status`), `run_duration_seconds` (histogram, by `plugin`)
+//! - `actions_total` (by `kind`, `outcome`), `ledger_reconciliations_total` (by `decision`)
+//! - `radist_request_seconds` (histogram, by `operation`): Radist calls made by plugins
+//! - `cron_fired_total`, `cron_skipped_total`, `cron_missed_total`
+//! - `database_bytes`, `database_wal_bytes` (gauges)
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use switchboard_runtime::{ActionOutcome, RunOutcome};
+use switchboard_store::{DbStats, QueueDepth};
+
+/// Installs the process-wide recorder; the handle renders `/metrics`. `None` when a recorder
+/// was installed already (a second service in one process, e.g. tests).
+pub fn install() -> Option<PrometheusHandle> {
+    let buckets = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets(&buckets)
+        .ok()?
+        .install_recorder()
+        .ok()
+}
+
+/// Intake answered a webhook.
+pub fn webhook_answered(status: u16, elapsed: Duration) {
+    let status = status.to_string();
+    histogram!("switchboard_webhook_ack_seconds", "status" => status).record(elapsed.as_secs_f64());
+}
+
+/// Intake stored an event (or found it was a redelivery).
+pub fn event_stored(kind: &str, duplicate: bool) {
+    if duplicate {
+        counter!("switchboard_webhook_duplicates_total").increment(1);
+        tracing::debug!(kind, "duplicate webhook: nothing created");
+    } else {
+        counter!("switchboard_events_total", "kind" => kind.to_owned()).increment(1);
+    }
+}
+
+/// Intake refused a request and kept it in quarantine.
+pub fn request_quarantined(status: u16, reason: &str) {
+    counter!("switchboard_quarantined_total", "status" => status.to_string()).increment(1);
+    tracing::warn!(status, reason, "webhook refused and quarantined");
+}
+
+/// The dispatcher looked at the queue.
+pub fn queue_measured(depth: QueueDepth) {
+    gauge!("switchboard_queue_depth", "state" => "queued").set(depth.queued as f64);
+    gauge!("switchboard_queue_depth", "state" => "running").set(depth.running as f64);
+    gauge!("switchboard_queue_depth", "state" => "retrying").set(depth.retrying as f64);
+}
+
+/// A run's attempt began, `waited` after its event arrived (first attempts only).
+pub fn run_started(waited: Duration) {
+    histogram!("switchboard_lane_wait_seconds").record(waited.as_secs_f64());
+}
+
+/// A run's attempt ended with `status` (the run's status after it: `succeeded`, `retrying`,
+/// `dead`, ...).
+pub fn run_finished(plugin: &str, status: &str, outcome: &RunOutcome) {
+    let p = plugin.to_owned();
+    counter!("switchboard_runs_total", "plugin" => p.clone(), "status" => status.to_owned())
+        .increment(1);
+    histogram!("switchboard_run_duration_seconds", "plugin" => p)
+        .record(outcome.duration.as_secs_f64());
+    for action in &outcome.actions {
+        action_done(action);
+    }
+    tracing::info!(
+        plugin,
+        status,
+        duration_ms = outcome.duration.as_secs_f64() * 1e3,
+        actions = outcome.actions.len(),
+        "run finished"
+    );
+}
+
+fn action_done(action: &switchboard_runtime::ActionRecord) {
+    let outcome = match &action.outcome {
+        ActionOutcome::Ok(_) => "ok",
+        ActionOutcome::Error(_) => "error",
+        ActionOutcome::Denied(_) => "denied",
+        _ => "in-flight",
+    };
+    let kind = action.kind.clone();
+    counter!("switchboard_actions_total", "kind" => kind.clone(), "outcome" => outcome)
+        .increment(1);
+    if is_radist(&kind) && !action.replayed && !action.dry_run {
+        histogram!("switchboard_radist_request_seconds", "operation" => kind)
+            .record(action.latency.as_secs_f64());
+    }
+    if let Some(decision) = &action.decision {
+        let what = decision.split(':').next().unwrap_or("other").to_owned();
+        counter!("switchboard_ledger_reconciliations_total", "decision" => what).increment(1);
+        tracing::info!(seq = action.seq, decision = %decision, "action reconciled");
+    }
+}
+
+/// Host calls that go to Radist.
+fn is_radist(kind: &str) -> bool {
+    [
+        "messages.",
+        "chats.",
+        "files.",
+        "availability.",
+        "templates.",
+    ]
+    .iter()
+    .any(|p| kind.starts_with(p))
+}
+
+/// The scheduler fired, skipped or counted missed slots.
+pub fn slots_handled(fired: usize, skipped: u64, missed: u64) {
+    counter!("switchboard_cron_fired_total").increment(fired as u64);
+    counter!("switchboard_cron_skipped_total").increment(skipped);
+    counter!("switchboard_cron_missed_total").increment(missed);
+    if skipped + missed > 0 {
+        tracing::info!(fired, skipped, missed, "schedule slots not run");
+    }
+}
+
+/// The database's size was measured.
+pub fn database_measured(stats: &DbStats) {
+    gauge!("switchboard_database_bytes").set(stats.file_bytes as f64);
+    gauge!("switchboard_database_wal_bytes").set(stats.wal_bytes as f64);
+}
