@@ -48,6 +48,8 @@ pub struct Phase {
     /// Service CPU time over wall time (200% = both cores).
     pub service_cpu_pct: Option<f64>,
     pub service_peak_rss_mib: Option<f64>,
+    /// The harness's own CPU (generator and sandbox) over the load's wall time.
+    pub bench_cpu_pct: Option<f64>,
     pub db_bytes: Option<u64>,
     pub db_bytes_per_run: Option<f64>,
     pub db_bytes_per_event: Option<f64>,

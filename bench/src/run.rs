@@ -63,10 +63,13 @@ fn foreign(
 ) -> anyhow::Result<()> {
     let endpoint = Endpoint::parse(url)?;
     report.target = url.to_owned();
-    let traffic = Arc::new(Traffic::synthetic(args.chats));
+    let traffic = Traffic::synthetic(args.chats);
     for pace in args.phases() {
-        let load = rt.block_on(phase_load(args, &endpoint, &traffic, pace))?;
-        report.phases.push(ack_figures(&load));
+        let cpu0 = own_cpu();
+        let load = rt.block_on(phase_load(args, &endpoint, &traffic.next_phase(), pace))?;
+        let mut phase = ack_figures(&load, args.connections);
+        phase.bench_cpu_pct = Some(percent(own_cpu().saturating_sub(cpu0), load.elapsed));
+        report.phases.push(phase);
     }
     Ok(())
 }
@@ -110,10 +113,10 @@ fn label(pace: Pace, connections: usize) -> String {
     }
 }
 
-fn ack_figures(load: &PhaseLoad) -> Phase {
+fn ack_figures(load: &PhaseLoad, connections: usize) -> Phase {
     let seconds = load.elapsed.as_secs_f64();
     Phase {
-        load: label(load.pace, 0).replace(" 0 conns", ""),
+        load: label(load.pace, connections),
         planned: load.planned,
         sent: load.sent,
         acked: load.acked,
@@ -133,7 +136,7 @@ struct Setup {
     work: Workdir,
     service: Option<Service>,
     store: Arc<dyn Store>,
-    traffic: Arc<Traffic>,
+    traffic: Traffic,
     endpoint: Endpoint,
     ticks: u64,
 }
@@ -171,7 +174,7 @@ fn start(args: &Args, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyh
     report.startup_ms = u64::try_from(service.startup.as_millis()).ok();
     let endpoint = Endpoint::parse(&service.webhook)?;
     let store = rt.block_on(open_store(&work))?;
-    let traffic = Arc::new(rt.block_on(traffic(args, &radist))?);
+    let traffic = rt.block_on(traffic(args, &radist))?;
     Ok(Setup {
         radist,
         work,
@@ -223,19 +226,22 @@ async fn measure(
             until,
         ))
     });
-    let load = phase_load(args, &setup.endpoint, &setup.traffic, pace).await?;
+    let bench_cpu0 = own_cpu();
+    let load = phase_load(args, &setup.endpoint, &setup.traffic.next_phase(), pace).await?;
+    let bench_cpu = own_cpu().saturating_sub(bench_cpu0);
     if let Some(task) = injecting {
         task.await.context("the hostile injector panicked")??;
     }
     let drained = drain(&setup.store, started).await?;
-    let mut phase = ack_figures(&load);
+    let mut phase = ack_figures(&load, args.connections);
+    phase.bench_cpu_pct = Some(percent(bench_cpu, load.elapsed));
     expects.push(load.expects);
     let cpu = machine::cpu_time(pid, setup.ticks)
         .unwrap_or_default()
         .saturating_sub(cpu0);
     phase.drain_s = Some(drained.as_secs_f64());
     phase.service_cpu_s = Some(cpu.as_secs_f64());
-    phase.service_cpu_pct = Some(100.0 * cpu.as_secs_f64() / drained.as_secs_f64().max(1e-9));
+    phase.service_cpu_pct = Some(percent(cpu, drained));
     phase.service_peak_rss_mib = machine::peak_rss_kib(pid).map(|k| k as f64 / 1024.0);
     let done = finished_runs(&setup.store).await?.saturating_sub(done0);
     if args.scenario != Scenario::Intake {
@@ -248,6 +254,15 @@ async fn measure(
         phase.hostile = Some(inject::outcomes(&setup.store).await?);
     }
     Ok(phase)
+}
+
+/// This process's CPU time (generator and sandbox).
+fn own_cpu() -> Duration {
+    machine::cpu_time(std::process::id(), machine::ticks_per_second()).unwrap_or_default()
+}
+
+fn percent(cpu: Duration, wall: Duration) -> f64 {
+    100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9)
 }
 
 /// Waits until no run is queued or running (bounded); returns the time since `started`.

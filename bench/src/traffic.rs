@@ -2,6 +2,8 @@
 //! connections, with a fixed mix of message types and a few redeliveries (duplicates). Request
 //! `i` is a pure function of the run's seed and `i`, so a duplicate is the same body again.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
@@ -52,6 +54,13 @@ impl Traffic {
         let base = Utc::now();
         let seed = u64::try_from(base.timestamp_micros()).unwrap_or(1);
         Traffic { chats, seed, base }
+    }
+
+    /// The same chats with a new seed, so a new phase never repeats an earlier message id.
+    pub fn next_phase(&self) -> Arc<Traffic> {
+        let mut next = Traffic::new(self.chats.clone());
+        next.seed = next.seed.max(self.seed + 1);
+        Arc::new(next)
     }
 
     /// Synthetic chats (for intake and foreign URLs): the seeded connections and more.

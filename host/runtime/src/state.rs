@@ -185,7 +185,7 @@ impl HostState {
     pub(crate) fn new(ctx: RunContext, memory_mib: u32) -> Self {
         let max_host_calls = ctx.plugin.manifest.limits.max_host_calls;
         HostState {
-            wasi: neutered_wasi(&ctx.logs),
+            wasi: neutered_wasi(&ctx.logs, &ctx.clock),
             table: ResourceTable::new(),
             limiter: StoreLimiter::new(memory_mib),
             host_calls: HostCallBudget::new(max_host_calls),
@@ -208,9 +208,10 @@ const MAX_RANDOM_BYTES: u64 = 64 * 1024;
 
 /// WASI with nothing in it: no files, env, args or network; stdout/stderr go to the run log;
 /// random bytes bounded per call; the clocks answer from the run's clock (`capabilities/clock.rs`).
-fn neutered_wasi(logs: &LogBuffer) -> WasiCtx {
+fn neutered_wasi(logs: &LogBuffer, clock: &RunClock) -> WasiCtx {
     WasiCtxBuilder::new()
         .max_random_size(MAX_RANDOM_BYTES)
+        .monotonic_clock(clock.wasi_monotonic())
         .stdout(CapturedOutput::new(logs.clone(), LogSource::Stdout))
         .stderr(CapturedOutput::new(logs.clone(), LogSource::Stderr))
         .allow_tcp(false)

@@ -551,10 +551,23 @@ pub async fn schedules(config: &Path, as_json: bool) -> anyhow::Result<ExitCode>
         output::line(&format!(
             "  last slot {}  run {}  fired {}  caught up {}  skipped {}  missed {}",
             v["last_slot"].as_str().unwrap_or("never"),
-            v["last_run"]["run_id"].as_i64().map_or("-".to_owned(), |id| format!("{id} ({})", v["last_run"]["status"].as_str().unwrap_or(""))),
-            v["fired"], v["caught_up"], v["skipped"], v["missed"]
+            v["last_run"]["run_id"]
+                .as_i64()
+                .map_or("-".to_owned(), |id| format!(
+                    "{id} ({})",
+                    v["last_run"]["status"].as_str().unwrap_or("")
+                )),
+            v["fired"],
+            v["caught_up"],
+            v["skipped"],
+            v["missed"]
         ));
-        let next: Vec<&str> = v["next"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let next: Vec<&str> = v["next"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         output::line(&format!("  next {}", next.join(", ")));
     }
     if views.is_empty() {

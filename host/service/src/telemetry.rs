@@ -10,7 +10,9 @@
 //! - `lane_wait_seconds` (histogram): from an event's arrival to its run's first attempt
 //! - `runs_total` (by `plugin`, `status`), `run_duration_seconds` (histogram, by `plugin`)
 //! - `actions_total` (by `kind`, `outcome`), `ledger_reconciliations_total` (by `decision`)
-//! - `radist_request_seconds` (histogram, by `operation`): Radist calls made by plugins
+//! - `radist_request_seconds` (histogram, by `operation`, `outcome`) and `radist_retries_total`
+//!   (by `operation`): every HTTP attempt the Radist client makes (recorded by the connector
+//!   through the `metrics` facade, so they land in the same registry)
 //! - `cron_fired_total`, `cron_skipped_total`, `cron_missed_total`
 //! - `database_bytes`, `database_wal_bytes` (gauges)
 
@@ -98,28 +100,11 @@ fn action_done(action: &switchboard_runtime::ActionRecord) {
     let kind = action.kind.clone();
     counter!("switchboard_actions_total", "kind" => kind.clone(), "outcome" => outcome)
         .increment(1);
-    if is_radist(&kind) && !action.replayed && !action.dry_run {
-        histogram!("switchboard_radist_request_seconds", "operation" => kind)
-            .record(action.latency.as_secs_f64());
-    }
     if let Some(decision) = &action.decision {
         let what = decision.split(':').next().unwrap_or("other").to_owned();
         counter!("switchboard_ledger_reconciliations_total", "decision" => what).increment(1);
         tracing::info!(seq = action.seq, decision = %decision, "action reconciled");
     }
-}
-
-/// Host calls that go to Radist.
-fn is_radist(kind: &str) -> bool {
-    [
-        "messages.",
-        "chats.",
-        "files.",
-        "availability.",
-        "templates.",
-    ]
-    .iter()
-    .any(|p| kind.starts_with(p))
 }
 
 /// The scheduler fired, skipped or counted missed slots.

@@ -81,7 +81,13 @@ impl Wiring {
                 Err(missing) if optional.contains(&loaded.manifest.plugin.name) => {
                     plan.skipped.push(skip_note(loaded, &missing));
                 }
-                Err(mut missing) => plan.problems.append(&mut missing),
+                Err(mut missing) => {
+                    plan.problems.append(&mut missing);
+                    let buildable = switchboard_plugin_build::workspace_of(&loaded.wasm).is_some();
+                    if !loaded.wasm.is_file() && !buildable {
+                        plan.problems.push(missing_wasm(loaded));
+                    }
+                }
             }
         }
         plan

@@ -91,7 +91,7 @@ fn check_lists_every_problem_and_exits_1() {
     );
     write(
         "missing.toml",
-        "manifest_version = 1\n[plugin]\nname = \"missing\"\nwasm = \"nowhere/missing.wasm\"\n[[trigger]]\non = [\"manual\"]\n[secrets]\ntoken = { env = \"SWITCHBOARD_TEST_UNSET_VARIABLE\" }\n".into(),
+        "manifest_version = 1\n[plugin]\nname = \"missing\"\nwasm = \"nowhere/missing.wasm\"\n[[trigger]]\non = [\"manual\"]\n[secrets]\ntoken = { env = \"SB_TEST_UNSET_VARIABLE\" }\n".into(),
     );
     let work = Workdir::new(manifests.path());
     let out = work.switchboard(&["check"]);
@@ -109,7 +109,7 @@ fn check_lists_every_problem_and_exits_1() {
     assert!(stderr.contains("capabilities"), "{stderr}");
     assert!(stderr.contains("missing.wasm does not exist"), "{stderr}");
     assert!(
-        stderr.contains("SWITCHBOARD_TEST_UNSET_VARIABLE"),
+        stderr.contains("SB_TEST_UNSET_VARIABLE"),
         "{stderr}"
     );
     assert!(stderr.contains("4 problem(s) found"), "{stderr}");

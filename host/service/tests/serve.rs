@@ -415,9 +415,21 @@ fn metrics_count_a_scripted_scenario() {
     assert!(
         m(
             "switchboard_radist_request_seconds_count",
-            &[("operation", "messages.send")]
-        ) >= 1.0
+            &[
+                ("operation", "send_message"),
+                ("outcome", "transport-error")
+            ]
+        ) == 1.0,
+        "the send whose answer was lost"
     );
+    assert!(
+        m(
+            "switchboard_radist_request_seconds_count",
+            &[("operation", "messages"), ("outcome", "ok")]
+        ) >= 1.0,
+        "the read-back of the chat's messages that reconciled it"
+    );
+    assert!(m("switchboard_cron_fired_total", &[]) >= 0.0);
     assert!(m("switchboard_database_wal_bytes", &[]) >= 0.0);
     let replies = service
         .sent()

@@ -11,12 +11,15 @@
 mod error;
 mod ids;
 pub mod model;
+mod postgres;
 mod sqlite;
 mod status;
 mod store;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod pg_test_server;
 
 pub use error::StoreError;
 pub use ids::{EventId, QuarantineId, RunId};
@@ -30,6 +33,7 @@ pub use model::intake::{
 };
 pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 pub use model::ops::{DbStats, RetentionPolicy, ScheduleState};
+pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::{SqliteConfig, SqliteStore};
 pub use status::{AttemptStatus, RunStatus, UnknownStatus};
 pub use store::{Store, StoreResult};

@@ -229,3 +229,26 @@ async fn two_writers_on_one_file_keep_lane_order() {
     }
     assert_eq!(order, vec![r1.run_ids[0], r2.run_ids[0], r3.run_ids[0]]);
 }
+
+/// The writer leaves checkpoints to the background thread: with enough commits the main file
+/// grows (pages copied out of the WAL) without anyone calling `checkpoint`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_checkpoints_copy_the_wal_into_the_main_file() {
+    let (store, _dir) = fresh().await;
+    let initial = store.stats().await.expect("stats").file_bytes;
+    let mut rounds = 0;
+    while store.stats().await.expect("stats").file_bytes <= initial {
+        rounds += 1;
+        assert!(
+            rounds <= 500,
+            "500 rounds of commits and the main file never grew: no checkpoint ran"
+        );
+        for i in 0..20 {
+            let key = format!("ckpt-{rounds}-{i}");
+            store
+                .ingest(event(&key, Some(i)), vec![run("p", &key)])
+                .await
+                .expect("ingest");
+        }
+    }
+}

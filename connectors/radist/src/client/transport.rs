@@ -54,6 +54,8 @@ impl RadistClient {
                 error = %error,
                 "radist request failed; retrying",
             );
+            metrics::counter!("switchboard_radist_retries_total", "operation" => call.op)
+                .increment(1);
             tokio::time::sleep(delay).await;
             retry += 1;
         }
@@ -64,7 +66,18 @@ impl RadistClient {
         let request = call
             .build(&self.inner.http, &self.inner.base_url)
             .map_err(Failed::final_)?;
-        let response = match request.send().await {
+        let started = std::time::Instant::now();
+        let sent = request.send().await;
+        let outcome = match &sent {
+            Ok(r) if r.status().is_success() => "ok",
+            Ok(r) if r.status().as_u16() == 429 => "rate-limited",
+            Ok(r) if r.status().is_server_error() => "server-error",
+            Ok(_) => "client-error",
+            Err(_) => "transport-error",
+        };
+        metrics::histogram!("switchboard_radist_request_seconds", "operation" => call.op, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        let response = match sent {
             Ok(response) => response,
             Err(err) => {
                 // A failed connect never sent the request; anything later may have been processed.

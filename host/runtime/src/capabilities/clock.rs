@@ -10,6 +10,8 @@
 //! not advance within a run (waiting with `subscribe-duration` still works; busy-waiting on it
 //! spins until the timeout).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -30,6 +32,34 @@ const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 #[derive(Default)]
 pub(crate) struct RunClock {
     at: Option<Datetime>,
+    /// The instant as the monotonic clock reads it, shared with WASI's own monotonic clock (which
+    /// `subscribe-instant` compares against), so waiting until `now + d` waits `d`.
+    monotonic: Arc<AtomicU64>,
+}
+
+/// WASI's monotonic clock for `subscribe-instant`: the run's instant, like `now`.
+pub(crate) struct FrozenMonotonic(Arc<AtomicU64>);
+
+impl RunClock {
+    /// The monotonic clock WASI compares `subscribe-instant` deadlines against.
+    pub(crate) fn wasi_monotonic(&self) -> FrozenMonotonic {
+        FrozenMonotonic(Arc::clone(&self.monotonic))
+    }
+
+    fn settle(&mut self, at: Datetime) {
+        self.at = Some(at);
+        self.monotonic.store(monotonic_nanos(at), Ordering::Relaxed);
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonic {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl Host for HostState {
@@ -49,14 +79,14 @@ impl RunContext {
         if let Prior::Completed { result, .. } = &prior
             && let Some(at) = datetime_from_json(result)
         {
-            self.clock.at = Some(at);
+            self.clock.settle(at);
             self.succeed(pending, result.clone(), true);
             return Ok(at);
         }
         let at = system_now();
         let value = json!({ "seconds": at.seconds, "nanoseconds": at.nanoseconds });
         self.recorder.complete(&mut pending, &value, None).await?;
-        self.clock.at = Some(at);
+        self.clock.settle(at);
         self.succeed(pending, value, false);
         Ok(at)
     }
@@ -139,5 +169,17 @@ mod tests {
         };
         assert_eq!(monotonic_nanos(before), 0);
         assert_eq!(wasi_datetime(at).seconds, 2);
+    }
+
+    #[test]
+    fn wasi_deadlines_are_measured_from_the_runs_instant() {
+        use wasmtime_wasi::HostMonotonicClock;
+        let mut clock = RunClock::default();
+        let wasi = clock.wasi_monotonic();
+        clock.settle(Datetime {
+            seconds: 3,
+            nanoseconds: 7,
+        });
+        assert_eq!(wasi.now(), 3_000_000_007);
     }
 }

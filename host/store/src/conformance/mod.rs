@@ -55,6 +55,7 @@ macro_rules! store_conformance {
             history_filters,
             cron_slot_fires_once_under_concurrency,
             schedule_counters_and_overlap,
+            skipped_slots_move_last_slot,
             retention_purges_exactly_the_eligible_runs,
             stats_checkpoint_and_backup,
             ids_are_never_reused_after_purge,

@@ -124,3 +124,24 @@ pub async fn schedule_counters_and_overlap(store: Arc<dyn Store>) {
         .expect("idle");
     assert_eq!((idle.fired, idle.missed, idle.last_slot), (0, 5, None));
 }
+
+/// A skipped slot moves `last_slot` forward (never back) without queuing a run.
+pub async fn skipped_slots_move_last_slot(store: Arc<dyn Store>) {
+    let (s1, s2, s3) = (t0(), t0() + TimeDelta::hours(1), t0() + TimeDelta::hours(2));
+    store.skip_slot("k", s2).await.expect("skip");
+    assert_eq!(store.last_slot("k").await.expect("last"), Some(s2));
+    store.skip_slot("k", s1).await.expect("skip an older slot");
+    assert_eq!(
+        store.last_slot("k").await.expect("last"),
+        Some(s2),
+        "never goes back"
+    );
+    assert_eq!(store.queue_depth().await.expect("depth").queued, 0);
+    let fired = store
+        .fire_slot("k", s3, false, slot_event("k", s3, 0), slot_run("k"))
+        .await;
+    assert!(fired.expect("fire").is_some());
+    assert_eq!(store.last_slot("k").await.expect("last"), Some(s3));
+    let state = store.schedule_states().await.expect("states").remove(0);
+    assert_eq!((state.schedule_key.as_str(), state.fired), ("k", 1));
+}

@@ -1,6 +1,7 @@
 //! The SQLite backend: [`SqliteStore`] opens (and migrates) one database file and serves the
 //! [`Store`](crate::Store) trait from its worker threads (see `worker`).
 
+mod checkpointer;
 mod counters;
 mod detail;
 mod dispatch;
@@ -17,6 +18,7 @@ mod store_impl;
 mod worker;
 
 use crate::error::StoreError;
+use checkpointer::FullCheckpoints;
 use fail::{Fail, Res};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -50,6 +52,7 @@ impl SqliteConfig {
 /// its threads stop when the last handle is dropped.
 pub struct SqliteStore {
     workers: Workers,
+    checkpoints: FullCheckpoints,
     notify: Arc<Notify>,
     path: PathBuf,
 }
@@ -116,10 +119,12 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
         .map(|_| open_reader(&path))
         .collect::<Res<_>>()?;
     let notify = Arc::new(Notify::new());
-    let writer = Writer::new(conn);
+    let (checkpointer, checkpoints) = checkpointer::start(open_checkpointer(&path)?)?;
+    let writer = Writer::new(conn, checkpointer);
     let workers = Workers::start(writer, readers, Arc::clone(&notify), config.queue)?;
     Ok(SqliteStore {
         workers,
+        checkpoints,
         notify,
         path,
     })
@@ -132,4 +137,10 @@ fn open_reader(path: &Path) -> Res<Connection> {
     let reader = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
     schema::prepare_reader(&reader)?;
     Ok(reader)
+}
+
+fn open_checkpointer(path: &Path) -> Res<Connection> {
+    let conn = Connection::open(path).map_err(|e| open_error(path, &e))?;
+    schema::prepare_checkpointer(&conn)?;
+    Ok(conn)
 }

@@ -34,9 +34,16 @@ pub(crate) fn prepare_writer(conn: &mut Connection) -> Res<()> {
     }
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
     )?;
     migrate(conn)
+}
+
+/// Sets up the background checkpoint connection (it writes only the main file).
+pub(crate) fn prepare_checkpointer(conn: &Connection) -> Res<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+    Ok(())
 }
 
 /// Sets up a reader connection: same file, never writes.

@@ -298,7 +298,7 @@ impl Store for SqliteStore {
     }
 
     async fn checkpoint(&self) -> StoreResult<()> {
-        self.workers.solo(|w| ops::checkpoint(&w.conn)).await
+        self.checkpoints.run().await
     }
 
     async fn stats(&self) -> StoreResult<DbStats> {

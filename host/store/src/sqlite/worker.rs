@@ -11,6 +11,7 @@
 //!
 //! Nothing here runs on the async executor; callers only await a oneshot.
 
+use super::checkpointer::Checkpointer;
 use super::counters::Counters;
 use super::fail::{Fail, Res};
 use crate::error::StoreError;
@@ -24,16 +25,19 @@ pub(crate) struct Writer {
     /// Lane positions and ids, loaded at the start of every batch transaction and saved
     /// before its commit.
     pub(crate) counters: Counters,
+    /// Nudged after commits; runs the WAL checkpoints off this thread.
+    checkpointer: Checkpointer,
     /// Set by a job that may have made work claimable; the notify fires after the commit.
     pub(crate) woke: bool,
 }
 
 impl Writer {
     /// A writer for a migrated connection.
-    pub(crate) fn new(conn: Connection) -> Self {
+    pub(crate) fn new(conn: Connection, checkpointer: Checkpointer) -> Self {
         Writer {
             conn,
             counters: Counters::default(),
+            checkpointer,
             woke: false,
         }
     }
@@ -57,15 +61,8 @@ impl Writer {
 type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A job inside the batch transaction; `Err` when the transaction could not be opened.
 type TxJob = Box<dyn FnOnce(Result<&mut Writer, StoreError>) -> Reply + Send>;
-/// A job that must run outside any transaction (checkpoint).
-type SoloJob = Box<dyn FnOnce(&mut Writer) + Send>;
 /// A read job.
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
-
-pub(crate) enum WriteJob {
-    Tx(TxJob),
-    Solo(SoloJob),
-}
 
 /// The most jobs one transaction takes; the rest wait for the next one.
 const MAX_BATCH: usize = 4096;
@@ -73,7 +70,7 @@ const MAX_BATCH: usize = 4096;
 /// The handles callers use to reach the threads.
 #[derive(Clone)]
 pub(crate) struct Workers {
-    writer: mpsc::Sender<WriteJob>,
+    writer: mpsc::Sender<TxJob>,
     reader: mpsc::Sender<ReadJob>,
 }
 
@@ -117,24 +114,7 @@ impl Workers {
             })
         });
         self.writer
-            .send(WriteJob::Tx(job))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
-    }
-
-    /// Runs `f` on the writer connection outside any transaction.
-    pub(crate) async fn solo<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Writer) -> Res<T> + Send + 'static,
-    {
-        let (tx, rx) = oneshot::channel();
-        let job: SoloJob = Box::new(move |w| {
-            let _ = tx.send(f(w).map_err(StoreError::from));
-        });
-        self.writer
-            .send(WriteJob::Solo(job))
+            .send(job)
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -177,43 +157,33 @@ fn in_savepoint<T>(w: &mut Writer, f: impl FnOnce(&mut Writer) -> Res<T>) -> Res
             reason: "the batch transaction was aborted".into(),
         });
     }
-    w.conn
-        .execute_batch("SAVEPOINT job")
-        .map_err(|e| super::fail::sql_error(&e))?;
+    run_cached(&w.conn, "SAVEPOINT job")?;
     let result = f(w);
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
+    if result.is_err() && !w.conn.is_autocommit() {
+        run_cached(&w.conn, "ROLLBACK TO job")?;
+    }
     if !w.conn.is_autocommit() {
-        w.conn
-            .execute_batch(end)
-            .map_err(|e| super::fail::sql_error(&e))?;
+        run_cached(&w.conn, "RELEASE job")?;
     }
     result.map_err(StoreError::from)
 }
 
-fn run_writer(mut w: Writer, mut rx: mpsc::Receiver<WriteJob>, notify: &Notify) {
-    let mut carried: Option<WriteJob> = None;
-    while let Some(job) = carried.take().or_else(|| rx.blocking_recv()) {
-        match job {
-            WriteJob::Solo(f) => f(&mut w),
-            WriteJob::Tx(first) => {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(WriteJob::Tx(next)) => batch.push(next),
-                        Ok(solo) => {
-                            carried = Some(solo);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                commit_batch(&mut w, batch, notify);
+/// Runs a parameterless statement through the statement cache (no parsing per job).
+fn run_cached(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    let run = |conn: &Connection| conn.prepare_cached(sql)?.execute([]).map(drop);
+    run(conn).map_err(|e| super::fail::sql_error(&e))
+}
+
+fn run_writer(mut w: Writer, mut rx: mpsc::Receiver<TxJob>, notify: &Notify) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
             }
         }
+        commit_batch(&mut w, batch, notify);
     }
 }
 
@@ -238,6 +208,9 @@ fn commit_batch(w: &mut Writer, batch: Vec<TxJob>, notify: &Notify) {
             Err(super::fail::sql_error(&e))
         }
     };
+    if outcome.is_ok() {
+        w.checkpointer.after_commit();
+    }
     if outcome.is_ok() && w.woke {
         notify.notify_waiters();
         notify.notify_one();

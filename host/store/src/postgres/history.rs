@@ -1,0 +1,218 @@
+//! SQL for history: runs and events, listed newest first with filters, and in detail.
+
+use super::fail::{Res, from_us, get, opt, opt_from_us, page, parse_status, rows, to_u32, to_u64};
+use super::ledger;
+use crate::error::StoreError;
+use crate::ids::{EventId, RunId};
+use crate::model::dispatch::{ActionRow, LogRow};
+use crate::model::history::{
+    AttemptRecord, EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+};
+use deadpool_postgres::Transaction;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
+        r.is_replay, e.kind, e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before, r.node, r.error
+    FROM runs r JOIN events e ON e.id = r.event_id";
+
+const EVENT: &str =
+    "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
+
+/// WHERE clauses (with `$n` placeholders numbered as they are added) and their parameters.
+#[derive(Default)]
+struct Clauses {
+    sql: Vec<String>,
+    args: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Clauses {
+    /// Adds a clause whose `?` marks take the given parameters in order.
+    fn add(&mut self, sql: &str, args: Vec<Box<dyn ToSql + Sync + Send>>) {
+        let mut n = self.args.len();
+        let mut numbered = String::new();
+        for (i, part) in sql.split('?').enumerate() {
+            if i > 0 {
+                n += 1;
+                numbered.push_str(&format!("${n}"));
+            }
+            numbered.push_str(part);
+        }
+        self.sql.push(numbered);
+        self.args.extend(args);
+    }
+
+    fn render(&mut self, base: &str, order: &str, limit: i64) -> String {
+        let mut sql = base.to_owned();
+        if !self.sql.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.sql.join(" AND "));
+        }
+        self.args.push(Box::new(limit));
+        sql.push_str(&format!("{order} LIMIT ${}", self.args.len()));
+        sql
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.args
+            .iter()
+            .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Vec<RunSummary>> {
+    let mut c = Clauses::default();
+    if let Some(plugin) = &f.plugin {
+        c.add("r.plugin = ?", vec![Box::new(plugin.clone())]);
+    }
+    if let Some(status) = f.status {
+        c.add("r.status = ?", vec![Box::new(status.as_str().to_owned())]);
+    }
+    if let Some(since) = f.since {
+        c.add(
+            "r.created_at >= ?",
+            vec![Box::new(since.timestamp_micros())],
+        );
+    }
+    if let Some((conn_id, chat)) = f.chat {
+        c.add(
+            "e.connection_id = ? AND e.chat_id = ?",
+            vec![Box::new(conn_id), Box::new(chat)],
+        );
+    }
+    if let Some(before) = f.before {
+        c.add("r.id < ?", vec![Box::new(before.0)]);
+    }
+    let sql = c.render(SUMMARY, " ORDER BY r.id DESC", page(f.limit));
+    let found = rows(tx, &sql, &c.params()).await?;
+    found.iter().map(summary).collect()
+}
+
+fn summary(r: &Row) -> Res<RunSummary> {
+    Ok(RunSummary {
+        run_id: RunId(get(r, 0)?),
+        event_id: EventId(get(r, 1)?),
+        plugin: get(r, 2)?,
+        lane: get(r, 3)?,
+        status: parse_status("run status", get(r, 4)?)?,
+        attempt: to_u32(get(r, 5)?),
+        max_attempts: to_u32(get(r, 6)?),
+        origin: get(r, 7)?,
+        is_replay: get(r, 8)?,
+        event_kind: get(r, 9)?,
+        connection_id: get(r, 10)?,
+        chat_id: get(r, 11)?,
+        created_at: from_us(get(r, 12)?)?,
+        updated_at: from_us(get(r, 13)?)?,
+        not_before: opt_from_us(get(r, 14)?)?,
+        node: get(r, 15)?,
+        error: get(r, 16)?,
+    })
+}
+
+/// Decodes an attempt's actions and logs; damaged text is reported as corrupt.
+fn decode_detail(text: Option<&str>) -> Res<(Vec<ActionRow>, Vec<LogRow>)> {
+    let Some(text) = text else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    serde_json::from_str(text).map_err(|e| {
+        StoreError::Corrupt {
+            what: "attempt detail",
+            detail: e.to_string(),
+        }
+        .into()
+    })
+}
+
+fn attempt(r: &Row) -> Res<AttemptRecord> {
+    let (actions, logs) = decode_detail(get(r, 7)?)?;
+    Ok(AttemptRecord {
+        attempt: to_u32(get(r, 0)?),
+        status: parse_status("attempt status", get(r, 1)?)?,
+        error: get(r, 2)?,
+        started_at: from_us(get(r, 3)?)?,
+        duration_us: to_u64(get(r, 4)?),
+        node: get(r, 5)?,
+        plugin_digest: get(r, 6)?,
+        actions,
+        logs,
+    })
+}
+
+pub(crate) async fn get_run(tx: &Transaction<'_>, run: RunId) -> Res<Option<RunDetail>> {
+    let row = opt(tx, &format!("{SUMMARY} WHERE r.id = $1"), &[&run.0]).await?;
+    let Some(row) = row else { return Ok(None) };
+    let summary = summary(&row)?;
+    let Some(event) = event(tx, summary.event_id).await? else {
+        return Ok(None);
+    };
+    let found = rows(
+        tx,
+        "SELECT attempt, status, error, started_at, duration_us, node, plugin_digest, detail
+         FROM attempts WHERE run_id = $1 ORDER BY attempt",
+        &[&run.0],
+    )
+    .await?;
+    let attempts = found.iter().map(attempt).collect::<Res<_>>()?;
+    let ledger = ledger::for_run(tx, run).await?;
+    Ok(Some(RunDetail {
+        run: summary,
+        event,
+        attempts,
+        ledger,
+    }))
+}
+
+fn event_record(r: &Row) -> Res<EventRecord> {
+    Ok(EventRecord {
+        id: EventId(get(r, 0)?),
+        dedupe_key: get(r, 1)?,
+        kind: get(r, 2)?,
+        connection_id: get(r, 3)?,
+        chat_id: get(r, 4)?,
+        payload: get(r, 5)?,
+        received_at: from_us(get(r, 6)?)?,
+    })
+}
+
+async fn event(tx: &Transaction<'_>, id: EventId) -> Res<Option<EventRecord>> {
+    let row = opt(tx, &format!("{EVENT} WHERE id = $1"), &[&id.0]).await?;
+    row.as_ref().map(event_record).transpose()
+}
+
+pub(crate) async fn list_events(tx: &Transaction<'_>, f: &EventFilter) -> Res<Vec<EventRecord>> {
+    let mut c = Clauses::default();
+    if let Some(kind) = &f.kind {
+        c.add("kind = ?", vec![Box::new(kind.clone())]);
+    }
+    if let Some((conn_id, chat)) = f.chat {
+        c.add(
+            "connection_id = ? AND chat_id = ?",
+            vec![Box::new(conn_id), Box::new(chat)],
+        );
+    }
+    if let Some(since) = f.since {
+        c.add("received_at >= ?", vec![Box::new(since.timestamp_micros())]);
+    }
+    if let Some(before) = f.before {
+        c.add("id < ?", vec![Box::new(before.0)]);
+    }
+    let sql = c.render(EVENT, " ORDER BY id DESC", page(f.limit));
+    let found = rows(tx, &sql, &c.params()).await?;
+    found.iter().map(event_record).collect()
+}
+
+pub(crate) async fn get_event(tx: &Transaction<'_>, id: EventId) -> Res<Option<EventDetail>> {
+    let Some(event) = event(tx, id).await? else {
+        return Ok(None);
+    };
+    let found = rows(
+        tx,
+        &format!("{SUMMARY} WHERE r.event_id = $1 ORDER BY r.id"),
+        &[&id.0],
+    )
+    .await?;
+    let runs = found.iter().map(summary).collect::<Res<_>>()?;
+    Ok(Some(EventDetail { event, runs }))
+}

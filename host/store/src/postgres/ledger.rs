@@ -1,0 +1,146 @@
+//! SQL for the action ledger (two phases keyed by run and seq) and its echo lookups. The intent
+//! is inserted with `ON CONFLICT DO NOTHING`, so concurrent begins of one (run, seq) record one
+//! intent and the others see it.
+
+use super::fail::{Res, exec, from_us, get, one, opt, rows, to_u32, to_us};
+use crate::error::StoreError;
+use crate::ids::RunId;
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use deadpool_postgres::Transaction;
+use tokio_postgres::Row;
+
+/// Records the intent, or answers what an earlier record of (run, seq) says.
+pub(crate) async fn begin(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<LedgerBegin> {
+    let (connection, chat) = i.chat.unzip();
+    let inserted = exec(
+        tx,
+        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, seq) DO NOTHING",
+        &[
+            &i.run_id.0,
+            &i64::from(i.seq),
+            &i.kind,
+            &i.fingerprint,
+            &i.request,
+            &connection,
+            &chat,
+            &to_us(i.at),
+        ],
+    )
+    .await?;
+    if inserted == 1 {
+        return Ok(LedgerBegin::Fresh);
+    }
+    let row = one(
+        tx,
+        "SELECT kind, fingerprint, result, effect_id, intent_at FROM ledger WHERE run_id = $1 AND seq = $2",
+        &[&i.run_id.0, &i64::from(i.seq)],
+    )
+    .await?;
+    let (kind, fingerprint): (String, String) = (get(&row, 0)?, get(&row, 1)?);
+    if kind != i.kind || fingerprint != i.fingerprint {
+        return Ok(LedgerBegin::Mismatch {
+            recorded_fingerprint: fingerprint,
+            kind,
+        });
+    }
+    Ok(match get::<Option<String>>(&row, 2)? {
+        Some(result) => LedgerBegin::Completed {
+            result,
+            effect_id: get(&row, 3)?,
+        },
+        None => LedgerBegin::Pending {
+            intent_at: from_us(get(&row, 4)?)?,
+        },
+    })
+}
+
+/// Records the result of an intent.
+pub(crate) async fn complete(
+    tx: &Transaction<'_>,
+    run: RunId,
+    seq: u32,
+    result: &str,
+    effect: Option<&str>,
+) -> Res<()> {
+    let changed = exec(
+        tx,
+        "UPDATE ledger SET result = $3, effect_id = $4 WHERE run_id = $1 AND seq = $2",
+        &[&run.0, &i64::from(seq), &result, &effect],
+    )
+    .await?;
+    expect_one(changed, run, seq)
+}
+
+/// Records a reconciliation decision.
+pub(crate) async fn decide(tx: &Transaction<'_>, run: RunId, seq: u32, decision: &str) -> Res<()> {
+    let changed = exec(
+        tx,
+        "UPDATE ledger SET decision = $3 WHERE run_id = $1 AND seq = $2",
+        &[&run.0, &i64::from(seq), &decision],
+    )
+    .await?;
+    expect_one(changed, run, seq)
+}
+
+fn expect_one(changed: u64, run: RunId, seq: u32) -> Res<()> {
+    if changed == 0 {
+        return Err(StoreError::not_found(format!("ledger intent (run {run}, seq {seq})")).into());
+    }
+    Ok(())
+}
+
+fn entry(run: RunId, r: &Row) -> Res<LedgerEntry> {
+    let chat = match (get::<Option<i64>>(r, 4)?, get::<Option<i64>>(r, 5)?) {
+        (Some(c), Some(h)) => Some((c, h)),
+        _ => None,
+    };
+    Ok(LedgerEntry {
+        run_id: run,
+        seq: to_u32(get(r, 0)?),
+        kind: get(r, 1)?,
+        fingerprint: get(r, 2)?,
+        request: get(r, 3)?,
+        chat,
+        intent_at: from_us(get(r, 6)?)?,
+        result: get(r, 7)?,
+        effect_id: get(r, 8)?,
+        decision: get(r, 9)?,
+    })
+}
+
+pub(crate) async fn for_run(tx: &Transaction<'_>, run: RunId) -> Res<Vec<LedgerEntry>> {
+    let found = rows(
+        tx,
+        "SELECT seq, kind, fingerprint, request, connection_id, chat_id, intent_at, result, effect_id, decision
+         FROM ledger WHERE run_id = $1 ORDER BY seq",
+        &[&run.0],
+    )
+    .await?;
+    found.iter().map(|r| entry(run, r)).collect()
+}
+
+pub(crate) async fn is_own_effect(tx: &Transaction<'_>, effect: &str) -> Res<bool> {
+    let row = opt(
+        tx,
+        "SELECT 1 FROM ledger WHERE effect_id = $1 LIMIT 1",
+        &[&effect],
+    )
+    .await?;
+    Ok(row.is_some())
+}
+
+pub(crate) async fn pending_for_chat(
+    tx: &Transaction<'_>,
+    connection: i64,
+    chat: i64,
+) -> Res<bool> {
+    let row = opt(
+        tx,
+        "SELECT 1 FROM ledger WHERE connection_id = $1 AND chat_id = $2
+             AND result IS NULL AND kind = 'messages.send' LIMIT 1",
+        &[&connection, &chat],
+    )
+    .await?;
+    Ok(row.is_some())
+}

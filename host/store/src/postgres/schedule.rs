@@ -1,0 +1,144 @@
+//! SQL for schedules: a slot fires once because its (schedule, slot) row is inserted first with
+//! `ON CONFLICT DO NOTHING` (concurrent fires of one slot wait for the first and then do
+//! nothing); per-schedule counters are upserts that saturate instead of overflowing.
+
+use super::fail::{Res, exec, get, opt, opt_from_us, rows, to_i64, to_u64, to_us};
+use super::intake::{insert_event, queue_runs};
+use crate::error::StoreError;
+use crate::ids::RunId;
+use crate::model::intake::{NewEvent, NewRun};
+use crate::model::ops::ScheduleState;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
+
+/// Fires a slot with its event and run; `None` when the slot (or the event's dedupe key) exists.
+pub(crate) async fn fire(
+    tx: &Transaction<'_>,
+    key: &str,
+    slot: DateTime<Utc>,
+    catch_up: bool,
+    event: &NewEvent,
+    run: &NewRun,
+) -> Res<Option<RunId>> {
+    let slot_us = to_us(slot);
+    let claimed = exec(
+        tx,
+        "INSERT INTO schedule_slots (schedule_key, slot, run_id) VALUES ($1, $2, 0)
+         ON CONFLICT (schedule_key, slot) DO NOTHING",
+        &[&key, &slot_us],
+    )
+    .await?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    let Some(event_id) = insert_event(tx, event).await? else {
+        exec(
+            tx,
+            "DELETE FROM schedule_slots WHERE schedule_key = $1 AND slot = $2",
+            &[&key, &slot_us],
+        )
+        .await?;
+        return Ok(None);
+    };
+    let ids = queue_runs(
+        tx,
+        event_id,
+        std::slice::from_ref(run),
+        to_us(event.received_at),
+    )
+    .await?;
+    let Some(&run_id) = ids.first() else {
+        let message = "the slot's run was not queued".to_owned();
+        return Err(StoreError::Database { message }.into());
+    };
+    exec(
+        tx,
+        "UPDATE schedule_slots SET run_id = $3 WHERE schedule_key = $1 AND slot = $2",
+        &[&key, &slot_us, &run_id.0],
+    )
+    .await?;
+    exec(
+        tx,
+        "INSERT INTO schedules (schedule_key, last_slot, fired, caught_up) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (schedule_key) DO UPDATE SET last_slot = greatest(schedules.last_slot, $2),
+             fired = schedules.fired + 1, caught_up = schedules.caught_up + $3",
+        &[&key, &slot_us, &i64::from(catch_up)],
+    )
+    .await?;
+    Ok(Some(run_id))
+}
+
+/// Moves the schedule's `last_slot` past `slot` without a run.
+pub(crate) async fn skip(tx: &Transaction<'_>, key: &str, slot: DateTime<Utc>) -> Res<()> {
+    exec(
+        tx,
+        "INSERT INTO schedules (schedule_key, last_slot) VALUES ($1, $2)
+         ON CONFLICT (schedule_key) DO UPDATE SET last_slot = greatest(schedules.last_slot, $2)",
+        &[&key, &to_us(slot)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn last_slot(tx: &Transaction<'_>, key: &str) -> Res<Option<DateTime<Utc>>> {
+    let row = opt(
+        tx,
+        "SELECT last_slot FROM schedules WHERE schedule_key = $1",
+        &[&key],
+    )
+    .await?;
+    let last: Option<i64> = match row {
+        Some(r) => get(&r, 0)?,
+        None => None,
+    };
+    opt_from_us(last)
+}
+
+pub(crate) async fn unfinished_runs(tx: &Transaction<'_>, key: &str) -> Res<u64> {
+    let row = super::fail::one(
+        tx,
+        "SELECT count(*) FROM schedule_slots s JOIN runs r ON r.id = s.run_id
+         WHERE s.schedule_key = $1 AND r.status IN ('queued', 'running', 'retrying')",
+        &[&key],
+    )
+    .await?;
+    Ok(to_u64(get(&row, 0)?))
+}
+
+/// Adds to the counters, saturating at the BIGINT maximum.
+pub(crate) async fn count(tx: &Transaction<'_>, key: &str, skipped: u64, missed: u64) -> Res<()> {
+    exec(
+        tx,
+        "INSERT INTO schedules (schedule_key, skipped, missed) VALUES ($1, $2, $3)
+         ON CONFLICT (schedule_key) DO UPDATE SET
+             skipped = CASE WHEN schedules.skipped > 9223372036854775807 - $2
+                 THEN 9223372036854775807 ELSE schedules.skipped + $2 END,
+             missed = CASE WHEN schedules.missed > 9223372036854775807 - $3
+                 THEN 9223372036854775807 ELSE schedules.missed + $3 END",
+        &[&key, &to_i64(skipped), &to_i64(missed)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn states(tx: &Transaction<'_>) -> Res<Vec<ScheduleState>> {
+    let found = rows(
+        tx,
+        "SELECT schedule_key, last_slot, fired, caught_up, skipped, missed FROM schedules ORDER BY schedule_key",
+        &[],
+    )
+    .await?;
+    found
+        .iter()
+        .map(|r| {
+            Ok(ScheduleState {
+                schedule_key: get(r, 0)?,
+                last_slot: opt_from_us(get(r, 1)?)?,
+                fired: to_u64(get(r, 2)?),
+                caught_up: to_u64(get(r, 3)?),
+                skipped: to_u64(get(r, 4)?),
+                missed: to_u64(get(r, 5)?),
+            })
+        })
+        .collect()
+}

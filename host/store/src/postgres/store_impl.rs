@@ -1,0 +1,291 @@
+//! [`Store`] for [`PostgresStore`]: every method is one transaction on a pooled connection
+//! (`in_tx!`, run again on a deadlock or serialization failure). Methods that may have made work
+//! claimable wake this process's dispatchers after the commit; their transactions also
+//! `NOTIFY`, which wakes the other nodes through their listeners.
+
+use super::fail::{Fail, Res};
+use super::{PostgresStore, RETRIES, dispatch, history, in_tx, intake, kv, ledger, ops, schedule};
+use crate::error::StoreError;
+use crate::ids::{EventId, QuarantineId, RunId};
+use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
+use crate::model::history::{
+    EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+};
+use crate::model::intake::{
+    Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
+};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use crate::store::{Store, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_postgres::IsolationLevel;
+
+impl PostgresStore {
+    /// Wakes local dispatchers when `woke` says the committed call may have added work.
+    fn woke<T>(&self, result: StoreResult<T>, woke: impl Fn(&T) -> bool) -> StoreResult<T> {
+        if let Ok(value) = &result
+            && woke(value)
+        {
+            self.wake_local();
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
+        let done = in_tx!(self, |tx| intake::ingest(&tx, &event, &runs));
+        self.woke(done, |i| !i.run_ids.is_empty())
+    }
+
+    async fn quarantine(&self, entry: NewQuarantine) -> StoreResult<QuarantineId> {
+        in_tx!(self, |tx| intake::quarantine(&tx, &entry))
+    }
+
+    async fn quarantine_list(
+        &self,
+        limit: usize,
+        before: Option<QuarantineId>,
+    ) -> StoreResult<Vec<QuarantineSummary>> {
+        in_tx!(self, |tx| intake::quarantine_list(&tx, limit, before))
+    }
+
+    async fn quarantine_get(&self, id: QuarantineId) -> StoreResult<Option<QuarantineEntry>> {
+        in_tx!(self, |tx| intake::quarantine_get(&tx, id))
+    }
+
+    async fn quarantine_delete(&self, id: QuarantineId) -> StoreResult<bool> {
+        in_tx!(self, |tx| intake::quarantine_delete(&tx, id))
+    }
+
+    async fn claim(
+        &self,
+        node: &str,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ClaimedRun>> {
+        in_tx!(self, |tx| dispatch::claim(&tx, node, limit, now))
+    }
+
+    async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()> {
+        let done = in_tx!(self, |tx| dispatch::finish(&tx, run_id, &attempt, &next));
+        self.woke(done, |()| true)
+    }
+
+    async fn recover(&self, node: &str) -> StoreResult<usize> {
+        let done = in_tx!(self, |tx| dispatch::recover(&tx, node));
+        self.woke(done, |n| *n > 0)
+    }
+
+    async fn requeue(&self, run_id: RunId, replay: bool) -> StoreResult<()> {
+        let done = in_tx!(self, |tx| dispatch::requeue(&tx, run_id, replay));
+        self.woke(done, |()| true)
+    }
+
+    async fn requeue_where(&self, filter: RunFilter, replay: bool) -> StoreResult<Vec<RunId>> {
+        let done = in_tx!(self, |tx| dispatch::requeue_where(&tx, &filter, replay));
+        self.woke(done, |ids| !ids.is_empty())
+    }
+
+    async fn queue_depth(&self) -> StoreResult<QueueDepth> {
+        in_tx!(self, |tx| dispatch::queue_depth(&tx))
+    }
+
+    async fn next_retry_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        in_tx!(self, |tx| dispatch::next_retry_at(&tx))
+    }
+
+    fn work_notify(&self) -> Arc<Notify> {
+        Arc::clone(&self.notify)
+    }
+
+    async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
+        in_tx!(self, |tx| ledger::begin(&tx, &intent))
+    }
+
+    async fn ledger_complete(
+        &self,
+        run_id: RunId,
+        seq: u32,
+        result: String,
+        effect_id: Option<String>,
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| ledger::complete(
+            &tx,
+            run_id,
+            seq,
+            &result,
+            effect_id.as_deref()
+        ))
+    }
+
+    async fn ledger_decide(&self, run_id: RunId, seq: u32, decision: String) -> StoreResult<()> {
+        in_tx!(self, |tx| ledger::decide(&tx, run_id, seq, &decision))
+    }
+
+    async fn ledger_for_run(&self, run_id: RunId) -> StoreResult<Vec<LedgerEntry>> {
+        in_tx!(self, |tx| ledger::for_run(&tx, run_id))
+    }
+
+    async fn is_own_effect(&self, effect_id: &str) -> StoreResult<bool> {
+        in_tx!(self, |tx| ledger::is_own_effect(&tx, effect_id))
+    }
+
+    async fn pending_intent_for_chat(&self, connection_id: i64, chat_id: i64) -> StoreResult<bool> {
+        in_tx!(self, |tx| ledger::pending_for_chat(
+            &tx,
+            connection_id,
+            chat_id
+        ))
+    }
+
+    async fn kv_get(&self, namespace: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        in_tx!(self, |tx| kv::get_value(&tx, namespace, key))
+    }
+
+    async fn kv_set(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: Vec<u8>,
+        max_keys: Option<u64>,
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| kv::set(&tx, namespace, key, &value, max_keys))
+    }
+
+    async fn kv_delete(&self, namespace: &str, key: &str) -> StoreResult<bool> {
+        in_tx!(self, |tx| kv::delete(&tx, namespace, key))
+    }
+
+    async fn kv_list(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        in_tx!(self, |tx| kv::list(&tx, namespace, prefix, limit))
+    }
+
+    async fn kv_count(&self, namespace: &str) -> StoreResult<u64> {
+        in_tx!(self, |tx| kv::count(&tx, namespace))
+    }
+
+    async fn upload_get(&self, company_id: i64, sha256: &str) -> StoreResult<Option<String>> {
+        in_tx!(self, |tx| kv::upload_get(&tx, company_id, sha256))
+    }
+
+    async fn upload_put(&self, company_id: i64, sha256: &str, url: &str) -> StoreResult<()> {
+        in_tx!(self, |tx| kv::upload_put(&tx, company_id, sha256, url))
+    }
+
+    async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
+        in_tx!(self, |tx| history::list_runs(&tx, &filter))
+    }
+
+    async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>> {
+        in_tx!(self, |tx| history::get_run(&tx, run_id))
+    }
+
+    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventRecord>> {
+        in_tx!(self, |tx| history::list_events(&tx, &filter))
+    }
+
+    async fn get_event(&self, event_id: EventId) -> StoreResult<Option<EventDetail>> {
+        in_tx!(self, |tx| history::get_event(&tx, event_id))
+    }
+
+    async fn fire_slot(
+        &self,
+        schedule_key: &str,
+        slot: DateTime<Utc>,
+        catch_up: bool,
+        event: NewEvent,
+        run: NewRun,
+    ) -> StoreResult<Option<RunId>> {
+        let done = in_tx!(self, |tx| schedule::fire(
+            &tx,
+            schedule_key,
+            slot,
+            catch_up,
+            &event,
+            &run
+        ));
+        self.woke(done, Option::is_some)
+    }
+
+    async fn skip_slot(&self, schedule_key: &str, slot: DateTime<Utc>) -> StoreResult<()> {
+        in_tx!(self, |tx| schedule::skip(&tx, schedule_key, slot))
+    }
+
+    async fn last_slot(&self, schedule_key: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        in_tx!(self, |tx| schedule::last_slot(&tx, schedule_key))
+    }
+
+    async fn schedule_unfinished_runs(&self, schedule_key: &str) -> StoreResult<u64> {
+        in_tx!(self, |tx| schedule::unfinished_runs(&tx, schedule_key))
+    }
+
+    async fn schedule_count(
+        &self,
+        schedule_key: &str,
+        skipped: u64,
+        missed: u64,
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| schedule::count(
+            &tx,
+            schedule_key,
+            skipped,
+            missed
+        ))
+    }
+
+    async fn schedule_states(&self) -> StoreResult<Vec<ScheduleState>> {
+        in_tx!(self, |tx| schedule::states(&tx))
+    }
+
+    async fn purge(
+        &self,
+        policy: &RetentionPolicy,
+        batch: usize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
+        let batch = batch.clamp(1, crate::MAX_PAGE);
+        let mut total = 0;
+        loop {
+            let deleted = in_tx!(self, |tx| ops::purge_batch(&tx, policy, batch, now))?;
+            total += deleted;
+            if deleted < batch {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn checkpoint(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        Ok(ops::vacuum(&client).await?)
+    }
+
+    async fn stats(&self) -> StoreResult<DbStats> {
+        in_tx!(self, |tx| ops::stats(&tx))
+    }
+
+    async fn backup(&self, path: &Path) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(Fail::from)?;
+        let written: Res<()> = ops::backup(&tx, path).await;
+        written?;
+        tx.commit().await.map_err(Fail::from)?;
+        Ok(())
+    }
+}

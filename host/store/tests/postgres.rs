@@ -1,0 +1,227 @@
+//! The PostgreSQL backend: the whole conformance suite, each test on a fresh database of one
+//! throwaway server per test process, plus what only Postgres has (schema versions on a shared
+//! server, work notifications between nodes, reconnecting the listener, two nodes claiming).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchboard_store::conformance::{attempt, event, run};
+use switchboard_store::pg_test_server::{self, PgTestServer};
+use switchboard_store::{AttemptStatus, Next, PostgresConfig, PostgresStore, Store, StoreError};
+use tokio::task::JoinSet;
+
+/// A bound on waiting for a notification, so a missing one fails instead of hanging.
+const WAKE_BOUND: Duration = Duration::from_secs(30);
+
+fn server() -> &'static PgTestServer {
+    pg_test_server::shared()
+        .unwrap_or_else(|e| panic!("cannot start the throwaway PostgreSQL server: {e}"))
+}
+
+async fn connect(url: &str) -> PostgresStore {
+    let mut config = PostgresConfig::new(url);
+    config.pool_size = 4;
+    PostgresStore::connect(config).await.expect("connect")
+}
+
+async fn fresh_url() -> String {
+    server().fresh_database().await.expect("fresh database")
+}
+
+async fn fresh() -> (Arc<dyn Store>, ()) {
+    (Arc::new(connect(&fresh_url().await).await), ())
+}
+
+switchboard_store::store_conformance!(fresh);
+
+/// Runs SQL on the database directly (outside the store).
+async fn raw(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let driver = tokio::spawn(connection);
+    let done = client.batch_execute(sql).await;
+    drop(client);
+    driver.await.ok();
+    done
+}
+
+#[tokio::test]
+async fn migrates_once_and_refuses_a_newer_schema() {
+    let url = fresh_url().await;
+    let (a, b) = tokio::join!(connect(&url), connect(&url));
+    assert_eq!(a.schema_version().await.expect("version"), 1);
+    assert_eq!(b.schema_version().await.expect("version"), 1);
+    a.kv_set("ns", "k", b"v".to_vec(), None).await.expect("kv");
+    drop((a, b));
+    let again = connect(&url).await;
+    assert_eq!(
+        again.kv_get("ns", "k").await.expect("kv"),
+        Some(b"v".to_vec())
+    );
+    drop(again);
+    raw(&url, "UPDATE schema_version SET version = 99")
+        .await
+        .expect("bump");
+    let err = PostgresStore::connect(PostgresConfig::new(url))
+        .await
+        .expect_err("newer schema");
+    assert_eq!(
+        err,
+        StoreError::SchemaTooNew {
+            found: 99,
+            supported: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_open_error_without_the_password() {
+    let port = server().port();
+    let mut config = PostgresConfig::new(format!(
+        "postgres://postgres:s3cret@127.0.0.1:{port}/no_such_db"
+    ));
+    config.connect_timeout = Duration::from_secs(5);
+    let err = PostgresStore::connect(config.clone())
+        .await
+        .expect_err("no database");
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+    assert!(!format!("{config:?}").contains("s3cret"));
+    let bad = PostgresStore::connect(PostgresConfig::new("postgres://[::1")).await;
+    assert!(matches!(bad, Err(StoreError::Open { .. })), "{bad:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_on_one_node_wakes_the_other_through_listen_notify() {
+    let url = fresh_url().await;
+    let (producer, idle) = (connect(&url).await, connect(&url).await);
+    let notify = idle.work_notify();
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    producer
+        .ingest(event("remote", Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest");
+    let woke = tokio::time::timeout(WAKE_BOUND, notified).await;
+    assert!(woke.is_ok(), "the idle node was not notified of new work");
+    assert_eq!(
+        idle.claim("node-b", 10, chrono::Utc::now())
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_reconnects_after_its_connection_is_killed() {
+    let url = fresh_url().await;
+    let (producer, idle) = (connect(&url).await, connect(&url).await);
+    let notify = idle.work_notify();
+    let reconnected = notify.notified();
+    tokio::pin!(reconnected);
+    reconnected.as_mut().enable();
+    raw(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .await
+    .expect("terminate listeners");
+    let woke = tokio::time::timeout(WAKE_BOUND, reconnected).await;
+    assert!(woke.is_ok(), "the listener did not come back");
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    producer
+        .ingest(event("after", Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest");
+    let woke = tokio::time::timeout(WAKE_BOUND, notified).await;
+    assert!(woke.is_ok(), "a reconnected listener hears new work");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_claim_disjoint_runs() {
+    let url = fresh_url().await;
+    let nodes = [Arc::new(connect(&url).await), Arc::new(connect(&url).await)];
+    for i in 0..200 {
+        nodes[0]
+            .ingest(
+                event(&format!("e{i}"), Some(i)),
+                vec![run("p", &format!("l{}", i % 10))],
+            )
+            .await
+            .expect("ingest");
+    }
+    let mut set = JoinSet::new();
+    for (n, node) in nodes.iter().enumerate() {
+        let node = Arc::clone(node);
+        set.spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let claimed = node
+                    .claim(&format!("n{n}"), 4, chrono::Utc::now())
+                    .await
+                    .expect("claim");
+                if claimed.is_empty() && node.queue_depth().await.expect("depth").queued == 0 {
+                    return done;
+                }
+                for c in claimed {
+                    node.finish(c.run_id, attempt(&c, AttemptStatus::Succeeded), Next::Final)
+                        .await
+                        .expect("finish");
+                    done.push((c.lane, c.run_id));
+                }
+            }
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(done) = set.join_next().await {
+        all.extend(done.expect("node"));
+    }
+    let unique: HashSet<_> = all.iter().map(|(_, r)| *r).collect();
+    assert_eq!(
+        (all.len(), unique.len()),
+        (200, 200),
+        "every run ran exactly once"
+    );
+}
+
+/// Concurrent callers in `ingest_rate`.
+const CALLERS: usize = 16;
+
+/// Prints a rough ingest rate (16 concurrent callers, one event with one run each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_rate() {
+    let url = fresh_url().await;
+    let mut config = PostgresConfig::new(url);
+    config.pool_size = 16;
+    let store = Arc::new(PostgresStore::connect(config).await.expect("connect"));
+    let total = 4000_i64;
+    let started = Instant::now();
+    let mut set = JoinSet::new();
+    for c in 0..CALLERS as i64 {
+        let store = Arc::clone(&store);
+        set.spawn(async move {
+            for i in (c..total).step_by(CALLERS) {
+                store
+                    .ingest(
+                        event(&format!("rate:{i}"), Some(i)),
+                        vec![run("auto-reply", &format!("l{i}"))],
+                    )
+                    .await
+                    .expect("ingest");
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.expect("caller");
+    }
+    let took = started.elapsed();
+    eprintln!(
+        "postgres ingest: {total} events in {took:.2?} = {:.0}/s ({CALLERS} concurrent callers)",
+        total as f64 / took.as_secs_f64()
+    );
+    assert_eq!(store.queue_depth().await.expect("depth").queued, 4000);
+}
