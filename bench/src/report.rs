@@ -20,6 +20,8 @@ pub struct Report {
     pub startup_cache_warm: Option<bool>,
     pub plugins: usize,
     pub phases: Vec<Phase>,
+    /// The database file after the service's shutdown checkpoint (WAL folded in), per run.
+    pub db_bytes_per_run_checkpointed: Option<f64>,
     pub notes: Vec<String>,
 }
 
@@ -130,6 +132,9 @@ impl Report {
         for p in &self.phases {
             details(p, out)?;
         }
+        if let Some(b) = self.db_bytes_per_run_checkpointed {
+            writeln!(out, "database after the shutdown checkpoint: {b:.0} bytes per run")?;
+        }
         for note in &self.notes {
             writeln!(out, "note: {note}")?;
         }
@@ -190,6 +195,9 @@ fn details(p: &Phase, out: &mut dyn Write) -> anyhow::Result<()> {
             p.db_bytes_per_event
                 .map_or("-".to_owned(), |v| format!("{v:.0}"))
         )?;
+    }
+    if let Some(cpu) = p.bench_cpu_pct {
+        writeln!(out, "  harness (generator + sandbox) cpu {cpu:.0}% during the load")?;
     }
     if let Some(h) = &p.hostile {
         writeln!(out, "  hostile runs by status: {h:?}")?;

@@ -37,6 +37,7 @@ pub fn run(args: &Args, rt: &tokio::runtime::Runtime) -> anyhow::Result<Report> 
         startup_ms: None,
         startup_cache_warm: None,
         plugins: 0,
+        db_bytes_per_run_checkpointed: None,
         phases: Vec::new(),
         notes: vec!["the load generator (1 tokio worker) and the Radist sandbox (1 worker) run on the same machine as the service and share its cores".to_owned()],
     };
@@ -152,7 +153,7 @@ fn with_service(
         let phase = rt.block_on(measure(args, &setup, pace, &mut expects))?;
         report.phases.push(phase);
     }
-    stop(setup, report)
+    stop(setup, rt, report)
 }
 
 fn start(args: &Args, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyhow::Result<Setup> {
@@ -318,16 +319,16 @@ async fn database(setup: &Setup, phase: &mut Phase) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn stop(mut setup: Setup, report: &mut Report) -> anyhow::Result<()> {
+fn stop(mut setup: Setup, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyhow::Result<()> {
     if let Some(service) = setup.service.take() {
-        let tail = service.stderr_tail();
-        let status = service.stop()?;
+        let (status, tail) = service.stop()?;
         if !status.success() {
-            report
-                .notes
-                .push(format!("the service exited {status}: {tail}"));
+            report.notes.push(format!("the service exited {status}: {tail}"));
         }
     }
+    let runs = rt.block_on(table_rows(&setup.store, "runs"))?;
+    let bytes = setup.work.database_bytes();
+    report.db_bytes_per_run_checkpointed = (runs > 0).then(|| bytes as f64 / runs as f64);
     drop(setup);
     Ok(())
 }

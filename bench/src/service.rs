@@ -169,21 +169,28 @@ impl Service {
         Vec::from(tail).join("\n")
     }
 
-    /// SIGTERM, then the exit status (killed when it does not stop within 30 s).
-    pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+    /// SIGTERM, then the exit status and the last stderr lines (killed when it does not stop
+    /// within 30 s).
+    pub fn stop(mut self) -> anyhow::Result<(std::process::ExitStatus, String)> {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .context("cannot run kill(1)")?;
         let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let mut status = None;
+        while status.is_none() && Instant::now() < deadline {
+            status = self.child.try_wait()?;
+            std::thread::sleep(Duration::from_millis(20));
         }
-        self.child.kill()?;
-        Ok(self.child.wait()?)
+        let status = match status {
+            Some(status) => status,
+            None => {
+                self.child.kill()?;
+                self.child.wait()?
+            }
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        Ok((status, self.stderr_tail()))
     }
 }
 

@@ -25,6 +25,8 @@ pub(crate) struct StoreLimiter {
     memory_bytes: usize,
     /// Bytes of every memory of the store, as last granted.
     memory_total: usize,
+    /// The largest `memory_total` the run reached.
+    memory_peak: usize,
 }
 
 /// Counts a run's host calls against `limits.max_host_calls`.
@@ -39,7 +41,13 @@ impl StoreLimiter {
             memory_mib,
             memory_bytes: memory_mib as usize * 1024 * 1024,
             memory_total: 0,
+            memory_peak: 0,
         }
+    }
+
+    /// The most linear memory the store held at once, in bytes.
+    pub(crate) fn peak_bytes(&self) -> u64 {
+        self.memory_peak as u64
     }
 }
 
@@ -100,6 +108,7 @@ impl ResourceLimiter for StoreLimiter {
             );
         }
         self.memory_total = total;
+        self.memory_peak = self.memory_peak.max(total);
         Ok(true)
     }
 

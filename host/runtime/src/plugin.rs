@@ -84,9 +84,11 @@ impl Plugin {
             Ok(Err(err)) => CallEnd::Error(err),
             Ok(Ok(returned)) => CallEnd::Returned(returned),
         };
-        let ctx = store.into_data().ctx;
+        let data = store.into_data();
+        let peak_memory_bytes = data.limiter.peak_bytes();
+        let ctx = data.ctx;
         let (logs, logs_truncated) = logs.finish();
-        let status = redact_status(status(end, ctx.denied), shared);
+        let status = redact_status(status(end, ctx.denied, &shared.redactor), shared);
         RunOutcome {
             status,
             actions: ctx.recorder.into_records(),
@@ -94,6 +96,7 @@ impl Plugin {
             logs_truncated,
             duration: started.elapsed(),
             instantiate,
+            peak_memory_bytes,
         }
     }
 
@@ -135,6 +138,7 @@ impl Plugin {
             logs_truncated,
             duration: started.elapsed(),
             instantiate: Duration::ZERO,
+            peak_memory_bytes: 0,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::redact::Redactor;
 use crate::event::{PluginEvent, RunInfo};
 use crate::logs::LogLine;
 use crate::recorder::ActionRecord;
@@ -57,6 +58,8 @@ pub struct RunOutcome {
     pub duration: Duration,
     /// Store creation plus instantiation, for overhead benchmarks.
     pub instantiate: Duration,
+    /// The most linear memory the run's store held at once (all memories), in bytes.
+    pub peak_memory_bytes: u64,
 }
 
 /// How the `handle` call ended, before denial is taken into account.
@@ -66,11 +69,15 @@ pub(crate) enum CallEnd {
     WallClockTimeout,
 }
 
-/// Maps the call's end and the run's first refusal to a status.
-pub(crate) fn status(end: CallEnd, denied: Option<String>) -> RunStatus {
+/// Maps the call's end and the run's first refusal to a status. A plugin's error message is
+/// redacted and then cut to [`MAX_STATUS_MESSAGE_BYTES`], in that order, so a secret straddling
+/// the cut leaves no prefix behind.
+pub(crate) fn status(end: CallEnd, denied: Option<String>, redactor: &Redactor) -> RunStatus {
     let base = match end {
         CallEnd::Returned(Ok(())) => RunStatus::Succeeded,
-        CallEnd::Returned(Err(message)) => RunStatus::Failed(bounded(message)),
+        CallEnd::Returned(Err(message)) => {
+            RunStatus::Failed(redactor.redact_then_cut(&message, MAX_STATUS_MESSAGE_BYTES))
+        }
         CallEnd::WallClockTimeout => RunStatus::TimedOut,
         CallEnd::Error(err) => trap_status(&err),
     };
@@ -84,21 +91,6 @@ pub(crate) fn status(end: CallEnd, denied: Option<String>) -> RunStatus {
 /// The most bytes of a plugin's error message kept in the run's status; the rest is dropped, so
 /// a plugin returning megabytes cannot bloat the run history.
 pub(crate) const MAX_STATUS_MESSAGE_BYTES: usize = 4096;
-
-/// `message` cut to [`MAX_STATUS_MESSAGE_BYTES`] on a character boundary, saying how much was cut.
-fn bounded(mut message: String) -> String {
-    if message.len() <= MAX_STATUS_MESSAGE_BYTES {
-        return message;
-    }
-    let dropped = message.len() - MAX_STATUS_MESSAGE_BYTES;
-    let mut end = MAX_STATUS_MESSAGE_BYTES;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    message.truncate(end);
-    message.push_str(&format!("… ({dropped} more bytes dropped)"));
-    message
-}
 
 fn trap_status(err: &wasmtime::Error) -> RunStatus {
     if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
@@ -117,6 +109,24 @@ fn trap_status(err: &wasmtime::Error) -> RunStatus {
 mod tests {
     use super::*;
 
+    fn status(end: CallEnd, denied: Option<String>) -> RunStatus {
+        super::status(end, denied, &Redactor::default())
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_leaves_no_prefix_behind() {
+        let secret = "tok-abcdefghijklmnop";
+        let mut secrets = std::collections::BTreeMap::new();
+        secrets.insert("t".to_owned(), secret.to_owned());
+        let redactor = Redactor::new(&secrets);
+        let message = format!("{}{secret} and more", "x".repeat(MAX_STATUS_MESSAGE_BYTES - 5));
+        let cut = super::status(CallEnd::Returned(Err(message)), None, &redactor);
+        let RunStatus::Failed(text) = cut else {
+            panic!("failed")
+        };
+        assert!(!text.contains("tok-a"), "{}", &text[text.len() - 80..]);
+    }
+
     #[test]
     fn long_failure_messages_are_cut_on_a_char_boundary() {
         let long = "я".repeat(MAX_STATUS_MESSAGE_BYTES);
@@ -128,7 +138,7 @@ mod tests {
             "{}",
             message.len()
         );
-        assert!(message.ends_with("(4096 more bytes dropped)"), "{message}");
+        assert!(message.ends_with(" bytes cut)"), "{message}");
         let short = status(CallEnd::Returned(Err("bad config".into())), None);
         assert_eq!(short, RunStatus::Failed("bad config".into()));
     }

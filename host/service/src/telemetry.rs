@@ -15,7 +15,9 @@
 //!   through the `metrics` facade, so they land in the same registry)
 //! - `cron_fired_total`, `cron_skipped_total`, `cron_missed_total`
 //! - `database_bytes`, `database_wal_bytes` (gauges)
+//! - `plugin_memory_peak_bytes` (gauge, by `plugin`): the most linear memory any of its runs held
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use metrics::{counter, gauge, histogram};
@@ -76,8 +78,10 @@ pub fn run_finished(plugin: &str, status: &str, outcome: &RunOutcome) {
     let p = plugin.to_owned();
     counter!("switchboard_runs_total", "plugin" => p.clone(), "status" => status.to_owned())
         .increment(1);
-    histogram!("switchboard_run_duration_seconds", "plugin" => p)
+    histogram!("switchboard_run_duration_seconds", "plugin" => p.clone())
         .record(outcome.duration.as_secs_f64());
+    let peak = memory_high_water(plugin, outcome.peak_memory_bytes);
+    gauge!("switchboard_plugin_memory_peak_bytes", "plugin" => p).set(peak as f64);
     for action in &outcome.actions {
         action_done(action);
     }
@@ -88,6 +92,15 @@ pub fn run_finished(plugin: &str, status: &str, outcome: &RunOutcome) {
         actions = outcome.actions.len(),
         "run finished"
     );
+}
+
+/// The largest peak of any run of `plugin` so far, including this one.
+fn memory_high_water(plugin: &str, peak: u64) -> u64 {
+    static PEAKS: std::sync::Mutex<BTreeMap<String, u64>> = std::sync::Mutex::new(BTreeMap::new());
+    let mut peaks = PEAKS.lock().unwrap_or_else(|p| p.into_inner());
+    let high = peaks.entry(plugin.to_owned()).or_default();
+    *high = (*high).max(peak);
+    *high
 }
 
 fn action_done(action: &switchboard_runtime::ActionRecord) {

@@ -430,6 +430,10 @@ fn metrics_count_a_scripted_scenario() {
         "the read-back of the chat's messages that reconciled it"
     );
     assert!(m("switchboard_cron_fired_total", &[]) >= 0.0);
+    assert!(
+        m("switchboard_plugin_memory_peak_bytes", &[("plugin", "auto-reply")]) >= 65536.0,
+        "at least one wasm page"
+    );
     assert!(m("switchboard_database_wal_bytes", &[]) >= 0.0);
     let replies = service
         .sent()

@@ -7,6 +7,9 @@
 //! The SQLite backend runs SQLite on dedicated threads fed by channels, never on the async
 //! executor: one writer thread applies every queued write in one transaction (group commit) and
 //! answers each caller once the transaction is committed; a reader thread serves reads.
+//!
+//! The PostgreSQL backend ([`PostgresStore`]) serves the same trait from a connection pool, one
+//! transaction per call, so several nodes can share one database (see `postgres/mod.rs`).
 
 mod error;
 mod ids;

@@ -46,10 +46,16 @@ pub fn shared() -> Result<&'static PgTestServer, String> {
 }
 
 impl PgTestServer {
-    /// Initialises and starts a new server.
+    /// Initialises and starts a new server from `$SWITCHBOARD_PG_BIN` (else [`DEFAULT_BIN`]).
     pub fn start() -> Result<PgTestServer, String> {
         let bin = std::env::var_os("SWITCHBOARD_PG_BIN")
             .map_or_else(|| PathBuf::from(DEFAULT_BIN), PathBuf::from);
+        Self::start_from(&bin)
+    }
+
+    /// Initialises and starts a new server with the binaries in `bin`.
+    pub fn start_from(bin: &Path) -> Result<PgTestServer, String> {
+        let bin = bin.to_path_buf();
         if !bin.join("initdb").exists() {
             return Err(format!(
                 "{} is missing: install PostgreSQL 15 (`apt-get install -y postgresql`) or set SWITCHBOARD_PG_BIN",
@@ -214,9 +220,15 @@ impl Drop for PgTestServer {
     fn drop(&mut self) {
         // Closing the watchdog's stdin makes it stop the server and remove the directory.
         let child = self.watchdog.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(mut child) = child {
-            drop(child.stdin.take());
-            child.wait().ok();
+        match child {
+            Some(mut child) => {
+                drop(child.stdin.take());
+                child.wait().ok();
+            }
+            // Never started (initdb or pg_ctl failed): only the directory is left.
+            None => {
+                std::fs::remove_dir_all(&self.dir).ok();
+            }
         }
     }
 }

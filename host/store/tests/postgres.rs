@@ -74,7 +74,7 @@ async fn migrates_once_and_refuses_a_newer_schema() {
 }
 
 #[tokio::test]
-async fn an_unreachable_server_is_an_open_error_without_the_password() {
+async fn a_failed_connect_is_an_open_error_without_the_password() {
     let port = server().port();
     let mut config = PostgresConfig::new(format!(
         "postgres://postgres:s3cret@127.0.0.1:{port}/no_such_db"
@@ -224,4 +224,15 @@ async fn ingest_rate() {
         total as f64 / took.as_secs_f64()
     );
     assert_eq!(store.queue_depth().await.expect("depth").queued, 4000);
+}
+
+#[test]
+fn a_server_that_cannot_start_says_why() {
+    let err = PgTestServer::start_from(std::path::Path::new("/nonexistent/pg/bin"))
+        .expect_err("no binaries");
+    assert!(
+        err.contains("/nonexistent/pg/bin/initdb is missing"),
+        "{err}"
+    );
+    assert!(err.contains("apt-get install -y postgresql"), "{err}");
 }

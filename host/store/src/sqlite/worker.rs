@@ -1,6 +1,7 @@
 //! The threads SQLite runs on, and the channels that feed them.
 //!
-//! One writer thread owns the only writing connection. It takes the first queued job, drains
+//! One writer thread owns the only connection that writes rows (the checkpoint thread's only
+//! copies pages, see `checkpointer`). It takes the first queued job, drains
 //! whatever else is queued (up to a batch limit) and applies the whole batch in one transaction,
 //! each job inside its own savepoint so one job's failure does not undo the others. Callers are
 //! answered over their oneshot only after COMMIT returned, so an answered write is durable.

@@ -239,7 +239,11 @@ pub(super) fn run_state(
 
 /// The status a run that returned `ok` would end with, given its refusals so far.
 pub(super) fn status_of(state: &HostState) -> RunStatus {
-    status(CallEnd::Returned(Ok(())), state.ctx.denied.clone())
+    status(
+        CallEnd::Returned(Ok(())),
+        state.ctx.denied.clone(),
+        &state.ctx.plugin.redactor,
+    )
 }
 
 /// An event that vouches for no chat.
