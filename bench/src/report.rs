@@ -22,6 +22,7 @@ pub struct Report {
     pub phases: Vec<Phase>,
     /// The database file after the service's shutdown checkpoint (WAL folded in), per run.
     pub db_bytes_per_run_checkpointed: Option<f64>,
+    pub db_bytes_per_event_checkpointed: Option<f64>,
     pub notes: Vec<String>,
 }
 
@@ -132,8 +133,13 @@ impl Report {
         for p in &self.phases {
             details(p, out)?;
         }
-        if let Some(b) = self.db_bytes_per_run_checkpointed {
-            writeln!(out, "database after the shutdown checkpoint: {b:.0} bytes per run")?;
+        if let Some(e) = self.db_bytes_per_event_checkpointed {
+            let per_run = self.db_bytes_per_run_checkpointed;
+            let per_run = per_run.map_or("-".to_owned(), |r| format!("{r:.0}"));
+            writeln!(
+                out,
+                "database after the shutdown checkpoint: {e:.0} bytes per event, {per_run} per run"
+            )?;
         }
         for note in &self.notes {
             writeln!(out, "note: {note}")?;
@@ -197,7 +203,10 @@ fn details(p: &Phase, out: &mut dyn Write) -> anyhow::Result<()> {
         )?;
     }
     if let Some(cpu) = p.bench_cpu_pct {
-        writeln!(out, "  harness (generator + sandbox) cpu {cpu:.0}% during the load")?;
+        writeln!(
+            out,
+            "  harness (generator + sandbox) cpu {cpu:.0}% during the load"
+        )?;
     }
     if let Some(h) = &p.hostile {
         writeln!(out, "  hostile runs by status: {h:?}")?;

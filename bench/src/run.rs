@@ -38,6 +38,7 @@ pub fn run(args: &Args, rt: &tokio::runtime::Runtime) -> anyhow::Result<Report> 
         startup_cache_warm: None,
         plugins: 0,
         db_bytes_per_run_checkpointed: None,
+        db_bytes_per_event_checkpointed: None,
         phases: Vec::new(),
         notes: vec!["the load generator (1 tokio worker) and the Radist sandbox (1 worker) run on the same machine as the service and share its cores".to_owned()],
     };
@@ -157,14 +158,12 @@ fn with_service(
 }
 
 fn start(args: &Args, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyhow::Result<Setup> {
-    say("building the plugins from source (plugins/, wasm32-wasip2)");
-    let plugins = switchboard_testing::build_plugins()?;
     let binary = service::binary(args.rebuild, &say)?;
     report.target = binary.display().to_string();
     let radist = Radist::start()?;
     let remote = radist.remote()?;
     let work = Workdir::new(&remote)?;
-    report.plugins = manifests::write(args.scenario, &work.path("manifests"), &plugins)?;
+    report.plugins = write_manifests(args.scenario, &work)?;
     report.startup_cache_warm = Some(service::cache_is_warm());
     say(&format!(
         "starting {} serve ({} plugins)",
@@ -185,6 +184,16 @@ fn start(args: &Args, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyh
         endpoint,
         ticks: machine::ticks_per_second(),
     })
+}
+
+/// The scenario's manifests; the plugins are built from source first (intake loads none).
+fn write_manifests(scenario: Scenario, work: &Workdir) -> anyhow::Result<usize> {
+    if scenario == Scenario::Intake {
+        return Ok(0);
+    }
+    say("building the plugins from source (plugins/, wasm32-wasip2)");
+    let plugins = switchboard_testing::build_plugins()?;
+    manifests::write(scenario, &work.path("manifests"), &plugins)
 }
 
 async fn open_store(work: &Workdir) -> anyhow::Result<Arc<dyn Store>> {
@@ -323,12 +332,16 @@ fn stop(mut setup: Setup, rt: &tokio::runtime::Runtime, report: &mut Report) -> 
     if let Some(service) = setup.service.take() {
         let (status, tail) = service.stop()?;
         if !status.success() {
-            report.notes.push(format!("the service exited {status}: {tail}"));
+            report
+                .notes
+                .push(format!("the service exited {status}: {tail}"));
         }
     }
     let runs = rt.block_on(table_rows(&setup.store, "runs"))?;
+    let events = rt.block_on(table_rows(&setup.store, "events"))?;
     let bytes = setup.work.database_bytes();
     report.db_bytes_per_run_checkpointed = (runs > 0).then(|| bytes as f64 / runs as f64);
+    report.db_bytes_per_event_checkpointed = (events > 0).then(|| bytes as f64 / events as f64);
     drop(setup);
     Ok(())
 }

@@ -46,6 +46,9 @@ fn host_variables(host: &HostConfig) -> BTreeMap<&str, &'static str> {
     if let Some(token) = &host.server.admin_token {
         vars.insert(token.env_var(), "server.admin_token");
     }
+    if let Some(url) = &host.store.url {
+        vars.insert(url.env_var(), "store.url");
+    }
     vars
 }
 

@@ -1,4 +1,4 @@
-//! Host bindings generated from `host/wit/plugin.wit` (package `switchboard:plugin@0.1.0`).
+//! Host bindings generated from `host/wit/plugin.wit` (package `switchboard:plugin@0.2.0`).
 //!
 //! Every import is an async, trappable host function: async so a host call can await HTTP and a
 //! wall-clock timeout can drop a guest blocked in one; trappable so host bugs and exhausted limits

@@ -26,7 +26,7 @@ pub struct WebhookContext {
 /// The plugin's view of a normalized Radist webhook.
 pub fn from_webhook(event: &NormalizedEvent, context: WebhookContext) -> PluginEvent {
     let connection_id = event.connection_id.0;
-    let chat_id = event.chat_id.map_or(0, |c| c.0);
+    let chat_id = event.chat_id.map(|c| c.0);
     match event.kind {
         EventKind::MessageReceived => PluginEvent::MessageReceived(message_event(event, context)),
         EventKind::MessageSent => PluginEvent::MessageSent(message_event(event, context)),
@@ -42,8 +42,7 @@ pub fn from_webhook(event: &NormalizedEvent, context: WebhookContext) -> PluginE
                     .unwrap_or_default(),
                 subtype: status
                     .and_then(|s| s.status_subtype.as_ref())
-                    .map(wire_name)
-                    .unwrap_or_default(),
+                    .map(wire_name),
             })
         }
     }
@@ -169,7 +168,7 @@ fn interactive(c: &wire::WabaInteractiveMessageContent) -> MessageContent {
     })
 }
 
-fn delivery(event: &NormalizedEvent, chat_id: i64) -> DeliveryEvent {
+fn delivery(event: &NormalizedEvent, chat_id: Option<i64>) -> DeliveryEvent {
     let info = event.delivery.as_ref();
     DeliveryEvent {
         connection_id: event.connection_id.0,

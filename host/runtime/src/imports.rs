@@ -7,7 +7,7 @@ use wasmtime::component::Component;
 
 use crate::RuntimeError;
 
-/// The component's imported interface names, e.g. `switchboard:plugin/http@0.1.0`.
+/// The component's imported interface names, e.g. `switchboard:plugin/http@0.2.0`.
 pub(crate) fn import_names(engine: &Engine, component: &Component) -> Vec<String> {
     let ty = component.component_type();
     ty.imports(engine)
@@ -36,13 +36,13 @@ pub(crate) fn check_imports(
 }
 
 fn problem(manifest: &Manifest, file: &str, plugin: &str, import: &str) -> Option<String> {
-    if import.starts_with("wasi:") || import == "switchboard:plugin/types@0.1.0" {
+    if import.starts_with("wasi:") || import == "switchboard:plugin/types@0.2.0" {
         return None;
     }
     let Some(kind) = CapabilityKind::from_wit_interface(import) else {
         return Some(format!(
             "plugin `{plugin}` imports `{import}`, which this host does not provide; \
-             build it against switchboard:plugin@0.1.0 and use only its interfaces and WASI"
+             build it against switchboard:plugin@0.2.0 and use only its interfaces and WASI"
         ));
     };
     if manifest.capabilities.grants(kind) {
@@ -72,10 +72,10 @@ mod tests {
     #[test]
     fn basics_and_wasi_need_no_grant() {
         let imports = [
-            "switchboard:plugin/types@0.1.0",
-            "switchboard:plugin/log@0.1.0",
-            "switchboard:plugin/config@0.1.0",
-            "switchboard:plugin/clock@0.1.0",
+            "switchboard:plugin/types@0.2.0",
+            "switchboard:plugin/log@0.2.0",
+            "switchboard:plugin/config@0.2.0",
+            "switchboard:plugin/clock@0.2.0",
             "wasi:cli/environment@0.2.6",
         ];
         assert_eq!(check("", &imports), Ok(()));
@@ -86,14 +86,14 @@ mod tests {
         let err = check(
             "kv = true",
             &[
-                "switchboard:plugin/kv@0.1.0",
-                "switchboard:plugin/http@0.1.0",
+                "switchboard:plugin/kv@0.2.0",
+                "switchboard:plugin/http@0.2.0",
             ],
         )
         .expect_err("refused");
         assert_eq!(
             err,
-            "plugin `crm-sync` imports `switchboard:plugin/http@0.1.0` but its manifest does not grant it; \
+            "plugin `crm-sync` imports `switchboard:plugin/http@0.2.0` but its manifest does not grant it; \
              add `[capabilities] http = { allow = [\"https://api.example.com\"] }` to manifests/crm-sync.toml"
         );
     }
@@ -102,7 +102,7 @@ mod tests {
     fn unknown_imports_are_refused_and_every_problem_listed() {
         let err = check(
             "",
-            &["acme:evil/x@1.0.0", "switchboard:plugin/messages@0.1.0"],
+            &["acme:evil/x@1.0.0", "switchboard:plugin/messages@0.2.0"],
         )
         .expect_err("refused");
         let lines: Vec<&str> = err.lines().collect();

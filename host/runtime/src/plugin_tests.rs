@@ -12,7 +12,7 @@ use crate::{HostServices, RunInput, RunStatus, Runtime, RuntimeConfig};
 /// `handle` returning `ok`: the return area at 64 holds discriminant 0.
 const RETURN_OK: &str = "(i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)";
 const LOG_IMPORT: &str =
-    r#"(import "switchboard:plugin/log@0.1.0" "log" (func $log (param i32 i32 i32)))"#;
+    r#"(import "switchboard:plugin/log@0.2.0" "log" (func $log (param i32 i32 i32)))"#;
 
 fn component(imports: &str, data: &str, body: &str) -> Vec<u8> {
     let wat = format!(

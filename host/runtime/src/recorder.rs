@@ -73,6 +73,8 @@ pub(crate) struct Pending {
     effect_id: Option<String>,
     decision: Option<String>,
     reused: bool,
+    /// The action's tracing span, a child of the run's span; it closes when the action does.
+    span: tracing::Span,
 }
 
 impl Pending {
@@ -180,6 +182,13 @@ impl ActionRecorder {
             effect_id: None,
             decision: None,
             reused: false,
+            span: tracing::info_span!(
+                "action",
+                seq,
+                kind,
+                outcome = tracing::field::Empty,
+                replayed = tracing::field::Empty
+            ),
         }
     }
 
@@ -265,6 +274,18 @@ impl ActionRecorder {
         let Some(record) = self.records.get_mut(pending.index) else {
             return;
         };
+        let status = match &outcome {
+            ActionOutcome::Ok(_) => "ok",
+            ActionOutcome::Error(_) => "error",
+            ActionOutcome::Denied(_) => "denied",
+            ActionOutcome::InFlight => "in-flight",
+        };
+        pending.span.record("outcome", status);
+        pending.span.record("replayed", replayed);
+        let latency_us = u64::try_from(pending.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        pending
+            .span
+            .in_scope(|| tracing::debug!(latency_us, "action finished"));
         record.outcome = outcome;
         record.latency = pending.started.elapsed();
         record.replayed = replayed;

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::redact::Redactor;
 use crate::event::{PluginEvent, RunInfo};
 use crate::logs::LogLine;
 use crate::recorder::ActionRecord;
+use crate::redact::Redactor;
 
 /// One run of one plugin.
 #[derive(Debug, Clone)]
@@ -119,7 +119,10 @@ mod tests {
         let mut secrets = std::collections::BTreeMap::new();
         secrets.insert("t".to_owned(), secret.to_owned());
         let redactor = Redactor::new(&secrets);
-        let message = format!("{}{secret} and more", "x".repeat(MAX_STATUS_MESSAGE_BYTES - 5));
+        let message = format!(
+            "{}{secret} and more",
+            "x".repeat(MAX_STATUS_MESSAGE_BYTES - 5)
+        );
         let cut = super::status(CallEnd::Returned(Err(message)), None, &redactor);
         let RunStatus::Failed(text) = cut else {
             panic!("failed")

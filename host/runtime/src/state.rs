@@ -238,7 +238,9 @@ fn chats_of(event: &PluginEvent) -> (ChatSet, ChatSet) {
         PluginEvent::MessageDelivered(e)
         | PluginEvent::MessageRead(e)
         | PluginEvent::MessageFailed(e) => {
-            known.insert((e.connection_id, e.chat_id));
+            if let Some(chat) = e.chat_id {
+                known.insert((e.connection_id, chat));
+            }
         }
         _ => {}
     }

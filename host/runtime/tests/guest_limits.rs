@@ -132,7 +132,7 @@ async fn unbounded_recursion_traps_with_stack_overflow() {
 
 #[tokio::test]
 async fn a_log_flood_is_capped_and_marked() {
-    let imports = r#"(import "switchboard:plugin/log@0.1.0" "log" (func $log (param i32 i32 i32)))
+    let imports = r#"(import "switchboard:plugin/log@0.2.0" "log" (func $log (param i32 i32 i32)))
                      (func $flood (local $i i32)
                        (loop $l (call $log (i32.const 2) (i32.const 128) (i32.const 3))
                          (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -161,8 +161,8 @@ fn repeat(name: &str, call: &str, n: u32) -> String {
 }
 
 const LOG: &str =
-    r#"(import "switchboard:plugin/log@0.1.0" "log" (func $log (param i32 i32 i32)))"#;
-const CLOCK: &str = r#"(import "switchboard:plugin/clock@0.1.0" "now" (func $now (param i32)))"#;
+    r#"(import "switchboard:plugin/log@0.2.0" "log" (func $log (param i32 i32 i32)))"#;
+const CLOCK: &str = r#"(import "switchboard:plugin/clock@0.2.0" "now" (func $now (param i32)))"#;
 
 #[tokio::test]
 async fn empty_log_lines_fill_the_cap_too() {
@@ -242,7 +242,7 @@ async fn one_host_call_cannot_lift_more_than_its_budget() {
 async fn an_ungranted_import_is_refused_at_load() {
     let dir = tempfile::tempdir().expect("tempdir");
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
-    let imports = r#"(import "switchboard:plugin/kv@0.1.0" "delete" (func (param i32 i32 i32)))"#;
+    let imports = r#"(import "switchboard:plugin/kv@0.2.0" "delete" (func (param i32 i32 i32)))"#;
     let wasm = component(imports, RETURN_OK);
     let err = runtime
         .load_plugin_bytes(
@@ -256,7 +256,7 @@ async fn an_ungranted_import_is_refused_at_load() {
     assert!(matches!(err, RuntimeError::Imports { .. }));
     let text = err.to_string();
     assert!(
-        text.contains("imports `switchboard:plugin/kv@0.1.0` but its manifest does not grant it"),
+        text.contains("imports `switchboard:plugin/kv@0.2.0` but its manifest does not grant it"),
         "{text}"
     );
     assert!(
@@ -268,7 +268,7 @@ async fn an_ungranted_import_is_refused_at_load() {
 #[tokio::test]
 async fn an_out_of_scope_call_makes_the_run_denied_even_if_swallowed() {
     let imports =
-        r#"(import "switchboard:plugin/kv@0.1.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
+        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
     // key "k" at 128, value "vv" at 129; the guest ignores the result and returns ok.
     let body = format!(
         "(call $set (i32.const 128) (i32.const 1) (i32.const 129) (i32.const 2) (i32.const 256)) {RETURN_OK}"
@@ -301,7 +301,7 @@ async fn a_guest_blocked_in_a_host_call_still_times_out() {
         }
     });
     let imports = format!(
-        r#"(import "switchboard:plugin/http@0.1.0" "send" (func $send (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))
+        r#"(import "switchboard:plugin/http@0.2.0" "send" (func $send (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))
            (data (i32.const 512) "{url}")"#
     );
     let call = format!(
@@ -321,7 +321,7 @@ async fn a_second_attempt_replays_completed_actions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
     let imports =
-        r#"(import "switchboard:plugin/kv@0.1.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
+        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
     let body = format!(
         "(call $set (i32.const 128) (i32.const 1) (i32.const 129) (i32.const 2) (i32.const 256)) {RETURN_OK}"
     );

@@ -86,8 +86,13 @@ fn schedule_event(schedule: &Value) -> anyhow::Result<PluginEvent> {
         seconds: slot.timestamp(),
         nanoseconds: slot.timestamp_subsec_nanos(),
     };
+    let catch_up = schedule
+        .get("catch_up")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     Ok(PluginEvent::ScheduleFired(ScheduleEvent {
         cron: cron.to_owned(),
         slot,
+        catch_up,
     }))
 }

@@ -221,6 +221,9 @@ fn print_attempt(a: &AttemptRecord) {
         if x.replayed {
             flags.push_str("  [answered from the ledger]");
         }
+        if x.outcome.contains("\"reused\":true") {
+            flags.push_str("  [reused an uploaded file's link]");
+        }
         if let Some(decision) = &x.decision {
             flags.push_str(&format!("  decision: {}", escape(decision)));
         }

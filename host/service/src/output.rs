@@ -45,7 +45,7 @@ pub fn note(text: &str) {
     eprintln!("{text}");
 }
 
-/// `messages, http` from `switchboard:plugin/messages@0.1.0, …` (WASI imports left out).
+/// `messages, http` from `switchboard:plugin/messages@0.2.0, …` (WASI imports left out).
 pub fn short_imports(imports: &[String]) -> String {
     let ours: Vec<&str> = imports
         .iter()

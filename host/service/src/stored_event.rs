@@ -58,9 +58,15 @@ impl StoredEvent {
                 };
                 event::from_webhook(event, context)
             }
-            StoredEvent::Schedule { cron, slot, .. } => PluginEvent::ScheduleFired(ScheduleEvent {
+            StoredEvent::Schedule {
+                cron,
+                slot,
+                catch_up,
+                ..
+            } => PluginEvent::ScheduleFired(ScheduleEvent {
                 cron: cron.clone(),
                 slot: datetime(*slot),
+                catch_up: *catch_up,
             }),
             StoredEvent::Manual { payload } => PluginEvent::Manual(payload.clone()),
         }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use sha2::{Digest, Sha256};
 use switchboard_manifest::Manifest;
 use switchboard_runtime::{HostServices, Plugin, Runtime, RuntimeConfig};
-use switchboard_store::{SqliteConfig, SqliteStore, Store};
+use switchboard_store::{PostgresConfig, PostgresStore, SqliteConfig, SqliteStore, Store};
 
 use crate::config::{LoadedConfig, LoadedManifest, Manifests, resolve_secrets};
 use crate::output;
@@ -54,6 +54,20 @@ impl Wiring {
         let config = LoadedConfig::read(config_file)?;
         let manifests = config.read_manifests()?;
         Ok(Wiring { config, manifests })
+    }
+
+    /// This node's name: `server.node_id`, else the host name. A restarted node recovers the
+    /// runs left unfinished under its name.
+    pub fn node_id(&self) -> String {
+        if let Some(id) = &self.config.host.server.node_id {
+            return id.clone();
+        }
+        std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "node".to_owned())
     }
 
     /// The directory holding the database and the files the service keeps beside it.
@@ -143,8 +157,16 @@ impl Wiring {
         Runtime::new(runtime_config).context("cannot start the plugin runtime")
     }
 
-    /// Opens (creating when needed) the database the host config names.
+    /// Opens the store the host config names: PostgreSQL when `store.url` is set, else the
+    /// SQLite file (created when needed).
     pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        if let Some(url) = &self.config.host.store.url {
+            let url = crate::config::host_secret(url, "store.url")?;
+            let store = PostgresStore::connect(PostgresConfig::new(url))
+                .await
+                .context("cannot open the PostgreSQL store (`store.url`)")?;
+            return Ok(Arc::new(store));
+        }
         let path = self.config.resolve(&self.config.host.store.path);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)

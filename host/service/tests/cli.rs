@@ -103,15 +103,12 @@ fn check_lists_every_problem_and_exits_1() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("imports `switchboard:plugin/http@0.1.0`"),
+        stderr.contains("imports `switchboard:plugin/http@0.2.0`"),
         "{stderr}"
     );
     assert!(stderr.contains("capabilities"), "{stderr}");
     assert!(stderr.contains("missing.wasm does not exist"), "{stderr}");
-    assert!(
-        stderr.contains("SB_TEST_UNSET_VARIABLE"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("SB_TEST_UNSET_VARIABLE"), "{stderr}");
     assert!(stderr.contains("4 problem(s) found"), "{stderr}");
 }
 

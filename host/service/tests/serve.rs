@@ -431,7 +431,10 @@ fn metrics_count_a_scripted_scenario() {
     );
     assert!(m("switchboard_cron_fired_total", &[]) >= 0.0);
     assert!(
-        m("switchboard_plugin_memory_peak_bytes", &[("plugin", "auto-reply")]) >= 65536.0,
+        m(
+            "switchboard_plugin_memory_peak_bytes",
+            &[("plugin", "auto-reply")]
+        ) >= 65536.0,
         "at least one wasm page"
     );
     assert!(m("switchboard_database_wal_bytes", &[]) >= 0.0);
@@ -441,4 +444,39 @@ fn metrics_count_a_scripted_scenario() {
         .filter(|m| m.to_string().contains("9:00"))
         .count();
     assert_eq!(replies, 1, "the reconciled send was not repeated");
+}
+
+#[test]
+fn json_logs_put_each_action_in_its_run_span() {
+    let work = Workdir::shipped();
+    let service = work.serve_with(
+        &["--listen", "127.0.0.1:0", "--log-format", "json"],
+        &[("RUST_LOG", "info,switchboard_runtime=debug")],
+    );
+    service.inbound(70001, "79007000001", "price?");
+    service.wait_for(BOUND, || {
+        let runs = work.json(&["runs", "list", "--status", "succeeded"]);
+        (runs.as_array().map(Vec::len) == Some(1)).then_some(())
+    });
+    let (status, stderr) = service.terminate();
+    assert!(status.success());
+    let lines: Vec<Value> = stderr
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let send = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"] == "action finished" && l["span"]["kind"] == "messages.send"
+        })
+        .unwrap_or_else(|| panic!("no action line in the json log: {stderr:?}"));
+    let spans = send["spans"].as_array().expect("spans");
+    let run = spans.iter().find(|s| s["name"] == "run").expect("run span");
+    assert_eq!(run["plugin"], "auto-reply");
+    assert!(
+        run["run_id"].is_string() && run["event_id"].is_string(),
+        "{run}"
+    );
+    assert_eq!(run["attempt"], 1);
+    assert_eq!(send["span"]["name"], "action");
 }

@@ -236,3 +236,63 @@ fn a_server_that_cannot_start_says_why() {
     );
     assert!(err.contains("apt-get install -y postgresql"), "{err}");
 }
+
+/// Runs ingested into one lane by concurrent callers are claimed strictly in the order they
+/// were queued, even while a claimer runs alongside the ingests (lane positions are taken under
+/// the lane's lock, so they follow commit order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ingest_into_one_lane_keeps_claim_order() {
+    let url = fresh_url().await;
+    let store = Arc::new(connect(&url).await);
+    let claimer = {
+        let store = Arc::new(connect(&url).await);
+        tokio::spawn(async move {
+            let mut order = Vec::new();
+            while order.len() < 160 {
+                let notify = store.work_notify();
+                let notified = notify.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let claimed = store
+                    .claim("c", 8, chrono::Utc::now())
+                    .await
+                    .expect("claim");
+                assert!(claimed.len() <= 1, "one lane runs one run at a time");
+                for c in &claimed {
+                    order.push(c.run_id);
+                    let done = attempt(c, AttemptStatus::Succeeded);
+                    store
+                        .finish(c.run_id, done, Next::Final)
+                        .await
+                        .expect("finish");
+                }
+                if claimed.is_empty() {
+                    let woke = tokio::time::timeout(WAKE_BOUND, notified).await;
+                    assert!(woke.is_ok(), "the claimer was not woken by new runs");
+                }
+            }
+            order
+        })
+    };
+    let mut set = JoinSet::new();
+    for caller in 0..8 {
+        let store = Arc::clone(&store);
+        set.spawn(async move {
+            for i in 0..20 {
+                let key = format!("one-lane:{caller}:{i}");
+                store
+                    .ingest(event(&key, Some(1)), vec![run("p", "the-lane")])
+                    .await
+                    .expect("ingest");
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.expect("caller");
+    }
+    let order = claimer.await.expect("claimer");
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "claimed out of lane order: {order:?}"
+    );
+}

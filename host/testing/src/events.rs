@@ -113,6 +113,7 @@ pub fn schedule(cron: &str, slot_seconds: i64) -> PluginEvent {
     PluginEvent::ScheduleFired(ScheduleEvent {
         cron: cron.to_owned(),
         slot,
+        catch_up: false,
     })
 }
 

@@ -45,7 +45,7 @@ impl Event {
         match self {
             Event::MessageReceived(m) | Event::MessageSent(m) => Some((m.connection_id, m.chat_id)),
             Event::MessageDelivered(d) | Event::MessageRead(d) | Event::MessageFailed(d) => {
-                Some((d.connection_id, d.chat_id))
+                d.chat_id.map(|chat| (d.connection_id, chat))
             }
             _ => None,
         }

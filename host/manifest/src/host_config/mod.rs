@@ -37,6 +37,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Bearer token for the admin API; required when `listen` is not a loopback address.
     pub admin_token: Option<SecretSource>,
+    /// This node's name among nodes sharing a PostgreSQL store (default: the host name). Runs
+    /// record it, and a restarted node recovers the runs left under its name.
+    pub node_id: Option<String>,
 }
 
 /// `[radist]`: the Radist API the connector talks to.
@@ -93,6 +96,10 @@ pub struct RuntimeConfig {
 pub struct StoreConfig {
     /// SQLite database file (default `.switchboard/switchboard.db`).
     pub path: PathBuf,
+    /// A PostgreSQL connection URL (`postgres://user:password@host/db`) read from the
+    /// environment; when set, the store is PostgreSQL and `path` only names where the service
+    /// keeps its other files (webhook token, installation key).
+    pub url: Option<SecretSource>,
 }
 
 /// `[webhook]`: the Radist webhook intake at `/hooks/radist/{token}`.
@@ -166,6 +173,7 @@ impl Default for ServerConfig {
         Self {
             listen: loopback(8080),
             admin_token: None,
+            node_id: None,
         }
     }
 }
@@ -214,6 +222,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             path: PathBuf::from(".switchboard/switchboard.db"),
+            url: None,
         }
     }
 }

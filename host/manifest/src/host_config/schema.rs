@@ -27,6 +27,7 @@ pub(crate) struct HostConfigV1 {
 pub(crate) struct ServerV1 {
     pub listen: Option<Spanned<String>>,
     pub admin_token: Option<Spanned<SecretV1>>,
+    pub node_id: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +62,7 @@ pub(crate) struct RuntimeV1 {
 #[serde(deny_unknown_fields)]
 pub(crate) struct StoreV1 {
     pub path: Option<Spanned<String>>,
+    pub url: Option<Spanned<SecretV1>>,
 }
 
 #[derive(Deserialize)]

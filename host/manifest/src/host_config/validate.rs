@@ -66,9 +66,24 @@ fn server(report: &mut Report<'_>, raw: &Spanned<ServerV1>) -> ServerConfig {
         let message = "required when `server.listen` is not a loopback address; add `admin_token = { env = \"SWITCHBOARD_ADMIN_TOKEN\" }`";
         report.missing(at, "server.admin_token", message);
     }
+    let node_id = fields.node_id.as_ref().and_then(|raw| {
+        let id = raw.get_ref();
+        let valid = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !valid {
+            let message =
+                format!("`{id}` is not a node id; use 1 to 64 of a-z, A-Z, 0-9, `-`, `_`, `.`");
+            report.error(raw.span(), "server.node_id", message);
+        }
+        valid.then(|| id.clone())
+    });
     ServerConfig {
         listen,
         admin_token,
+        node_id,
     }
 }
 
@@ -227,6 +242,10 @@ fn runtime(report: &mut Report<'_>, raw: &RuntimeV1) -> RuntimeConfig {
 fn store(report: &mut Report<'_>, raw: &StoreV1) -> StoreConfig {
     StoreConfig {
         path: path_or(report, "store.path", &raw.path, StoreConfig::default().path),
+        url: raw
+            .url
+            .as_ref()
+            .and_then(|url| secret(report, "store.url", url)),
     }
 }
 

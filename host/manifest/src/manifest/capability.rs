@@ -85,7 +85,7 @@ named_enum! {
 }
 
 named_enum! {
-    /// A host interface; each is one WIT interface of `switchboard:plugin@0.1.0`.
+    /// A host interface; each is one WIT interface of `switchboard:plugin@0.2.0`.
     #[non_exhaustive]
     pub enum CapabilityKind as "capability" {
         Log = "log",
@@ -160,24 +160,24 @@ impl CapabilityKind {
         })
     }
 
-    /// The WIT interface a component imports, e.g. `switchboard:plugin/http@0.1.0`.
+    /// The WIT interface a component imports, e.g. `switchboard:plugin/http@0.2.0`.
     pub fn wit_interface(self) -> &'static str {
         match self {
-            Self::Log => "switchboard:plugin/log@0.1.0",
-            Self::Config => "switchboard:plugin/config@0.1.0",
-            Self::Clock => "switchboard:plugin/clock@0.1.0",
-            Self::Chats => "switchboard:plugin/chats@0.1.0",
-            Self::Messages => "switchboard:plugin/messages@0.1.0",
-            Self::Files => "switchboard:plugin/files@0.1.0",
-            Self::Availability => "switchboard:plugin/availability@0.1.0",
-            Self::Templates => "switchboard:plugin/templates@0.1.0",
-            Self::Kv => "switchboard:plugin/kv@0.1.0",
-            Self::Http => "switchboard:plugin/http@0.1.0",
+            Self::Log => "switchboard:plugin/log@0.2.0",
+            Self::Config => "switchboard:plugin/config@0.2.0",
+            Self::Clock => "switchboard:plugin/clock@0.2.0",
+            Self::Chats => "switchboard:plugin/chats@0.2.0",
+            Self::Messages => "switchboard:plugin/messages@0.2.0",
+            Self::Files => "switchboard:plugin/files@0.2.0",
+            Self::Availability => "switchboard:plugin/availability@0.2.0",
+            Self::Templates => "switchboard:plugin/templates@0.2.0",
+            Self::Kv => "switchboard:plugin/kv@0.2.0",
+            Self::Http => "switchboard:plugin/http@0.2.0",
         }
     }
 
     /// The capability behind an imported interface name; `None` for anything else (including
-    /// `switchboard:plugin/types@0.1.0`, which holds only types, and WASI interfaces).
+    /// `switchboard:plugin/types@0.2.0`, which holds only types, and WASI interfaces).
     pub fn from_wit_interface(interface: &str) -> Option<Self> {
         Self::ALL
             .iter()
@@ -232,7 +232,7 @@ mod tests {
             assert_eq!(kind.grant_example().is_none(), kind.is_always_granted());
         }
         assert_eq!(
-            CapabilityKind::from_wit_interface("switchboard:plugin/types@0.1.0"),
+            CapabilityKind::from_wit_interface("switchboard:plugin/types@0.2.0"),
             None
         );
         assert_eq!(

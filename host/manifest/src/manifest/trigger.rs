@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 /// Which slots missed while the host was down run at start-up (within the window); the
 /// scheduler's own type, spelled `none`, `one` (the default) or `all` in manifests.
@@ -45,6 +46,14 @@ pub struct ScheduleTrigger {
     pub catch_up: CatchUp,
     /// How far back missed slots are caught up, in seconds (default 3600).
     pub catch_up_window_s: u32,
+    /// No slot before this instant fires.
+    pub start: Option<DateTime<Utc>>,
+    /// No slot at or after this instant fires.
+    pub end: Option<DateTime<Utc>>,
+    /// Each schedule fires up to this many seconds after its slots (a fixed offset per schedule,
+    /// the same on every node), so many schedules on one minute do not all start at once
+    /// (default 0).
+    pub jitter_s: u32,
 }
 
 named_enum! {
@@ -157,9 +166,16 @@ impl fmt::Debug for CronSpec {
 }
 
 impl ScheduleTrigger {
-    /// The schedule the scheduler runs: the expression in the trigger's time zone, unbounded.
+    /// The schedule the scheduler runs: the expression in the trigger's time zone, within
+    /// `start` and `end` (validation made sure `end` is after `start`).
     pub fn schedule(&self) -> Schedule {
-        Schedule::unbounded(self.cron.expr().clone(), self.timezone)
+        Schedule::new(
+            self.cron.expr().clone(),
+            self.timezone,
+            self.start,
+            self.end,
+        )
+        .unwrap_or_else(|_| Schedule::unbounded(self.cron.expr().clone(), self.timezone))
     }
 }
 

@@ -47,6 +47,9 @@ pub(crate) struct TriggerV1 {
     pub overlap: Option<Spanned<String>>,
     pub catch_up: Option<Spanned<String>>,
     pub catch_up_window_s: Option<Spanned<i64>>,
+    pub start: Option<Spanned<String>>,
+    pub end: Option<Spanned<String>>,
+    pub jitter_s: Option<Spanned<i64>>,
 }
 
 /// `[capabilities]`.

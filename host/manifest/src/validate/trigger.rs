@@ -164,13 +164,59 @@ fn schedule(
     let window_path = key_path(path, "catch_up_window_s");
     let window = &fields.catch_up_window_s;
     let catch_up_window_s = int_or(report, &window_path, window, 1..=7 * 24 * 3600, 3600);
+    let jitter_s = int_or(
+        report,
+        &key_path(path, "jitter_s"),
+        &fields.jitter_s,
+        0..=3600,
+        0,
+    );
+    let start = fields
+        .start
+        .as_ref()
+        .and_then(|t| instant(report, &key_path(path, "start"), t));
+    let end = fields
+        .end
+        .as_ref()
+        .and_then(|t| instant(report, &key_path(path, "end"), t));
+    if let (Some(s), Some(e), Some(raw)) = (start, end, &fields.end)
+        && e <= s
+    {
+        report.error(
+            raw.span(),
+            &key_path(path, "end"),
+            "`end` must be after `start`",
+        );
+    }
     Some(ScheduleTrigger {
         cron: cron?,
         timezone: timezone?,
         overlap,
         catch_up,
         catch_up_window_s,
+        start,
+        end,
+        jitter_s,
     })
+}
+
+/// An RFC 3339 instant such as `2026-12-01T09:00:00+03:00`.
+fn instant(
+    report: &mut Report<'_>,
+    path: &str,
+    raw: &Spanned<String>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    match chrono::DateTime::parse_from_rfc3339(raw.get_ref()) {
+        Ok(at) => Some(at.to_utc()),
+        Err(_) => {
+            let message = format!(
+                "`{}` is not an RFC 3339 instant; write e.g. `2026-12-01T09:00:00+03:00`",
+                raw.get_ref()
+            );
+            report.error(raw.span(), path, message);
+            None
+        }
+    }
 }
 
 fn text_pattern(report: &mut Report<'_>, path: &str, raw: &Spanned<String>) -> Option<TextPattern> {
@@ -246,8 +292,11 @@ fn event_keys(fields: &TriggerV1) -> [(&'static str, Option<Range<usize>>); 4] {
     ]
 }
 
-fn schedule_keys(fields: &TriggerV1) -> [(&'static str, Option<Range<usize>>); 4] {
+fn schedule_keys(fields: &TriggerV1) -> [(&'static str, Option<Range<usize>>); 7] {
     [
+        ("start", fields.start.as_ref().map(Spanned::span)),
+        ("end", fields.end.as_ref().map(Spanned::span)),
+        ("jitter_s", fields.jitter_s.as_ref().map(Spanned::span)),
         ("timezone", fields.timezone.as_ref().map(Spanned::span)),
         ("overlap", fields.overlap.as_ref().map(Spanned::span)),
         ("catch_up", fields.catch_up.as_ref().map(Spanned::span)),

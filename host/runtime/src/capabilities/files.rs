@@ -31,7 +31,9 @@ impl Host for HostState {
     ) -> wasmtime::Result<Result<String, Error>> {
         let ctx = &mut self.ctx;
         let sha256 = crate::cache::sha256_hex(&data);
-        let request = json!({ "name": name, "mime": mime, "bytes": data.len(), "sha256": sha256 });
+        let keyed = ctx.plugin.digest.hex_mac(&data);
+        let request =
+            json!({ "name": name, "mime": mime, "bytes": data.len(), "hmac_sha256": keyed });
         let mut pending = ctx.recorder.begin("files.upload", request);
         let Some(grant) = ctx.plugin.manifest.capabilities.files.clone() else {
             return Ok(Err(ctx.not_granted(pending, "capabilities.files")));

@@ -34,7 +34,7 @@ impl Host for HostState {
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
         let ctx = &mut self.ctx;
-        let request = json!({ "key": key, "value_bytes": value.len(), "value_sha256": crate::cache::sha256_hex(&value) });
+        let request = json!({ "key": key, "value_bytes": value.len(), "value_hmac_sha256": ctx.plugin.digest.hex_mac(&value) });
         let mut pending = ctx.recorder.begin("kv.set", request);
         if let Err(e) = check(ctx, &pending, &key).and_then(|()| check_value(ctx, &value)) {
             return Ok(Err(refuse(ctx, pending, e)));

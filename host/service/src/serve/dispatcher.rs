@@ -331,11 +331,20 @@ fn status_error(status: &RunStatus) -> Option<String> {
 }
 
 fn action_row(a: &ActionRecord) -> ActionRow {
+    let mut outcome = serde_json::to_value(&a.outcome).unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut outcome {
+        if a.reused {
+            map.insert("reused".to_owned(), true.into());
+        }
+        if let Some(effect) = &a.effect_id {
+            map.insert("effect_id".to_owned(), effect.clone().into());
+        }
+    }
     ActionRow {
         seq: a.seq,
         kind: a.kind.clone(),
         request: a.request.to_string(),
-        outcome: serde_json::to_string(&a.outcome).unwrap_or_default(),
+        outcome: outcome.to_string(),
         latency_us: u64::try_from(a.latency.as_micros()).unwrap_or(u64::MAX),
         replayed: a.replayed,
         decision: a.decision.clone(),

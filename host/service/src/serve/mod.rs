@@ -52,7 +52,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     problems.extend(wiring.build_missing(&plan));
     refuse_on(&problems)?;
     let store = wiring.open_store().await?;
-    let node = node_id();
+    let node = wiring.node_id();
     let recovered = store.recover(&node).await?;
     if recovered > 0 {
         output::note(&format!(
@@ -209,15 +209,6 @@ fn refuse_on(problems: &[String]) -> anyhow::Result<()> {
         problems.join("\n"),
         problems.len()
     )
-}
-
-/// This process's node id: host name and pid, unique among live nodes.
-fn node_id() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "node".to_owned());
-    format!("{host}-{}", std::process::id())
 }
 
 /// The enabled plugins loaded as `serve` loads them, for commands that do not serve

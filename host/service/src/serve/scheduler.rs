@@ -52,6 +52,19 @@ pub struct Entry {
     pub schedule: Schedule,
 }
 
+impl Entry {
+    /// The schedule's fixed firing delay: a keyed hash of its key within `jitter_s`, so every
+    /// node computes the same and schedules sharing a minute spread over the window.
+    pub fn jitter(&self) -> chrono::Duration {
+        let window = Duration::from_secs(u64::from(self.trigger.jitter_s));
+        if window.is_zero() {
+            return chrono::Duration::zero();
+        }
+        let offset = switchboard_schedule::jitter(&self.key, DateTime::UNIX_EPOCH, window);
+        chrono::Duration::from_std(offset).unwrap_or_else(|_| chrono::Duration::zero())
+    }
+}
+
 /// The schedules of a manifest.
 pub fn entries_of(manifest: &Manifest) -> Vec<Entry> {
     let plugin = manifest.plugin.name.as_str();
@@ -118,11 +131,14 @@ impl Scheduler {
 
     /// One pass over `entries` at the clock's time.
     pub async fn tick(&mut self, entries: &[Entry]) -> StoreResult<Pass> {
-        let now = self.clock.now();
+        let clock = self.clock.now();
         let mut pass = Pass::default();
         for entry in entries {
+            // The schedule runs `jitter` behind the clock: its slots fire that much later.
+            let jitter = entry.jitter();
+            let now = clock - jitter;
             self.tick_one(entry, now, &mut pass).await?;
-            let next = entry.schedule.next_after(now);
+            let next = entry.schedule.next_after(now).map(|at| at + jitter);
             pass.next = match (pass.next, next) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),

@@ -353,3 +353,50 @@ async fn overlap_skip_and_queue_one_hold_back_slots_while_runs_are_unfinished() 
         assert!(pass.fired.is_empty(), "{policy}: {pass:?}");
     }
 }
+
+#[tokio::test]
+async fn jitter_delays_a_schedule_by_the_same_offset_within_its_window() {
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+        .single()
+        .expect("time");
+    let f = fixture(start).await;
+    let e = entries("[[trigger]]\ncron = \"0 0 * * * *\"\njitter_s = 600");
+    let offset = e[0].jitter();
+    assert!(offset > chrono::Duration::zero() && offset < chrono::Duration::seconds(600));
+    let mut s = f.scheduler();
+    f.clock.set(start - chrono::Duration::seconds(1));
+    let pass = s.tick(&e).await.expect("tick");
+    assert_eq!(
+        pass.next,
+        Some(start + offset),
+        "the 09:00 slot waits for its offset"
+    );
+    f.clock.set(start);
+    assert!(s.tick(&e).await.expect("tick").fired.is_empty(), "not yet");
+    f.clock.set(start + offset);
+    let pass = s.tick(&e).await.expect("tick");
+    assert_eq!(pass.fired.len(), 1);
+    assert_eq!(pass.fired[0].1, start, "the run stands for the 09:00 slot");
+}
+
+#[tokio::test]
+async fn start_and_end_bound_the_fires() {
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+        .single()
+        .expect("time");
+    let f = fixture(start).await;
+    let e = entries(
+        "[[trigger]]\ncron = \"0 0 * * * *\"\nstart = \"2026-12-01T03:00:00Z\"\nend = \"2026-12-01T06:00:00Z\"",
+    );
+    let fired = drive(
+        &f,
+        &mut f.scheduler(),
+        &e,
+        start + chrono::Duration::hours(10),
+    )
+    .await;
+    let hours: Vec<u32> = fired.iter().map(chrono::Timelike::hour).collect();
+    assert_eq!(hours, [3, 4, 5]);
+}

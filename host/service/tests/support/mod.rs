@@ -236,7 +236,12 @@ impl Service {
     pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         signal(&self.child, "TERM");
         let status = self.child.wait().expect("wait");
-        (status, self.stderr.try_iter().collect())
+        let mut lines = Vec::new();
+        // The reader thread ends at EOF, which follows the exit.
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(10)) {
+            lines.push(line);
+        }
+        (status, lines)
     }
 
     /// SIGKILL: no shutdown of any kind.

@@ -60,8 +60,8 @@ async fn insert_run(
     Ok(RunId(get(&row, 0)?))
 }
 
-/// Queues the runs of a stored event: locks their lanes, inserts them in order, refreshes the
-/// lanes and notifies waiting dispatchers.
+/// Queues the runs of a stored event: locks their lanes, inserts them in order, sets the head of
+/// lanes that had none and notifies waiting dispatchers.
 pub(crate) async fn queue_runs(
     tx: &Transaction<'_>,
     event: EventId,
@@ -69,15 +69,13 @@ pub(crate) async fn queue_runs(
     created: i64,
 ) -> Res<Vec<RunId>> {
     let lane_names: Vec<&str> = runs.iter().map(|r| r.lane.as_str()).collect();
-    lanes::lock(tx, &lane_names).await?;
+    let new_lanes = lanes::lock(tx, &lane_names).await?;
     let mut ids = Vec::with_capacity(runs.len());
     for run in runs {
         ids.push(insert_run(tx, event, run, created).await?);
     }
-    let mut unique = lane_names;
-    unique.sort_unstable();
-    unique.dedup();
-    for lane in unique {
+    // Appending never changes the head of a lane that already had one.
+    for lane in new_lanes {
         lanes::refresh(tx, lane).await?;
     }
     if !ids.is_empty() {

@@ -6,27 +6,36 @@
 //! one lane at once and a claimer never waits for a busy lane. Locks of several lanes are taken
 //! in sorted order, so writers cannot deadlock on each other.
 
-use super::fail::{Res, exec, get, opt, parse_status, rows};
+use super::fail::{Res, exec, get, one, opt, parse_status, rows};
 use crate::ids::RunId;
 use crate::status::RunStatus;
 use deadpool_postgres::Transaction;
 
-/// Locks the lanes (sorted, each once), creating placeholder rows for new lanes; every caller
-/// [`refresh`]es the lanes it changed before committing.
-pub(crate) async fn lock(tx: &Transaction<'_>, lanes: &[&str]) -> Res<()> {
+/// State of a placeholder row [`lock`] inserts for a lane without one; never committed, since
+/// [`refresh`] overwrites or deletes it.
+const PLACEHOLDER: i16 = 3;
+
+/// Locks the lanes (sorted, each once), inserting placeholder rows for lanes without one.
+/// Returns the lanes that had no row (no unfinished run): callers [`refresh`] at least those
+/// before committing; a lane that had a row keeps its head when runs are only appended to it.
+pub(crate) async fn lock<'a>(tx: &Transaction<'_>, lanes: &[&'a str]) -> Res<Vec<&'a str>> {
     let mut sorted: Vec<&str> = lanes.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
+    let mut new = Vec::new();
     for lane in sorted {
-        exec(
+        let row = one(
             tx,
-            "INSERT INTO lanes (lane, head, head_seq, state) VALUES ($1, 0, 0, 0)
-             ON CONFLICT (lane) DO UPDATE SET state = lanes.state",
-            &[&lane],
+            "INSERT INTO lanes (lane, head, head_seq, state) VALUES ($1, 0, 0, $2)
+             ON CONFLICT (lane) DO UPDATE SET state = lanes.state RETURNING state",
+            &[&lane, &PLACEHOLDER],
         )
         .await?;
+        if get::<i16>(&row, 0)? == PLACEHOLDER {
+            new.push(lane);
+        }
     }
-    Ok(())
+    Ok(new)
 }
 
 /// Recomputes the (locked) lane's head from `runs`; deletes the row when nothing is unfinished.
@@ -81,6 +90,6 @@ pub(crate) async fn claimable(
 
 /// The earliest `wake_at` of a waiting head.
 pub(crate) async fn next_wake(tx: &Transaction<'_>) -> Res<Option<i64>> {
-    let row = super::fail::one(tx, "SELECT min(wake_at) FROM lanes WHERE state = 1", &[]).await?;
+    let row = one(tx, "SELECT min(wake_at) FROM lanes WHERE state = 1", &[]).await?;
     get(&row, 0)
 }

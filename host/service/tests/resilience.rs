@@ -1,0 +1,212 @@
+//! A disk that fills up and a data directory that turns read-only, through the real binary:
+//! intake answers 503 (Radist redelivers) instead of acknowledging a webhook it cannot keep,
+//! loses nothing it did acknowledge, and answers 200 again once space or write access returns.
+//!
+//! The tests run as root, which ignores permission bits, so `chmod` cannot make anything
+//! read-only. "Full" is a small tmpfs mounted on the data directory and filled with a file;
+//! "read-only" is the immutable attribute (`chattr +i`) on the database and its WAL, which makes
+//! every write to them fail (EPERM, SQLite's `SQLITE_IOERR_WRITE`). Each test sets up and removes
+//! its own mount or attribute, also when it fails.
+
+mod support;
+
+use std::fs::File;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::{Service, Workdir};
+
+/// Distinct webhooks posted to a full disk before one must be refused: SQLite may still fit a
+/// few in WAL pages it reuses after a checkpoint (and those are kept, so that is fine).
+const MAX_POSTS_WHILE_FULL: usize = 200;
+
+/// A tmpfs mounted on a directory, unmounted on drop (lazily, so a failed test never leaves it).
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(dir: &Path, size_mib: u32) -> Tmpfs {
+        std::fs::create_dir_all(dir).expect("create mount point");
+        let size = format!("size={size_mib}m");
+        run("mount", &["-t", "tmpfs", "-o", &size, "tmpfs"], dir);
+        Tmpfs {
+            dir: dir.to_owned(),
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// Files with the immutable attribute set, cleared again on drop.
+struct Immutable {
+    files: Vec<PathBuf>,
+}
+
+impl Immutable {
+    fn set(files: &[PathBuf]) -> Immutable {
+        let mut guard = Immutable { files: Vec::new() };
+        for file in files {
+            run("chattr", &["+i"], file);
+            guard.files.push(file.clone());
+        }
+        guard
+    }
+
+    fn clear(&mut self) {
+        for file in self.files.drain(..) {
+            run("chattr", &["-i"], &file);
+        }
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        for file in &self.files {
+            let _ = Command::new("chattr").arg("-i").arg(file).status();
+        }
+    }
+}
+
+/// Runs `program args path`, failing the test with its stderr when it fails.
+fn run(program: &str, args: &[&str], path: &Path) {
+    let out = Command::new(program)
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} {path:?} failed (this test needs root and an ext4 /tmp): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes zeros to `path` until the file system is full; returns the bytes written.
+fn fill(path: &Path) -> usize {
+    let mut file = File::create(path).expect("create filler");
+    let page = [0u8; 4096];
+    let mut written = 0;
+    loop {
+        match file.write(&page) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::StorageFull => break,
+            Err(e) => panic!("filling {path:?}: {e}"),
+        }
+    }
+    written
+}
+
+/// An inbound text message with a message id unique to `n`.
+fn inbound(n: usize) -> Vec<u8> {
+    json!({
+        "event_type": "messages.create",
+        "event": {
+            "connection_id": 70002, "chat_id": 41, "contact_id": 1,
+            "chat": {"phone": "79000000002"},
+            "message": {
+                "message_id": format!("5f0e8f5e-2222-4b55-9d6a-{n:012}"),
+                "chat_id": "79000000002", "direction": "inbound",
+                "message_type": "text", "created_at": "2026-12-01T10:00:00Z",
+                "text": {"text": format!("message {n}")}
+            }
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn post(service: &Service, n: usize) -> (u16, Value) {
+    service.post_webhook(&service.webhook, "application/json", inbound(n))
+}
+
+/// Posts `n`, which must be acknowledged; returns its event id.
+fn acknowledged(service: &Service, n: usize) -> Value {
+    let (status, body) = post(service, n);
+    assert_eq!(status, 200, "webhook {n}: {body}");
+    assert!(!body["event_id"].is_null(), "{body}");
+    body["event_id"].clone()
+}
+
+/// Every acknowledged webhook, redelivered to a restarted service, is a duplicate of the event
+/// that was stored: nothing acknowledged was lost.
+fn assert_kept(work: &Workdir, acked: &[(usize, Value)]) {
+    let service = work.serve();
+    for (n, event_id) in acked {
+        let (status, body) = post(&service, *n);
+        assert_eq!(status, 200, "webhook {n} after restart: {body}");
+        assert_eq!(body["duplicate"], true, "webhook {n} was lost: {body}");
+        assert_eq!(&body["event_id"], event_id, "webhook {n}: {body}");
+    }
+    let (status, _) = service.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_full_disk_gets_503_and_loses_nothing_acknowledged_until_space_returns() {
+    let work = Workdir::shipped();
+    let data = work.path("data");
+    let _tmpfs = Tmpfs::mount(&data, 16);
+    let service = work.serve();
+    let mut acked = vec![(0, acknowledged(&service, 0))];
+    let filler = data.join("filler");
+    assert!(fill(&filler) > 0, "the tmpfs had room to fill");
+    let mut refused = None;
+    for n in 1..=MAX_POSTS_WHILE_FULL {
+        let (status, body) = post(&service, n);
+        match status {
+            200 => acked.push((n, body["event_id"].clone())),
+            503 => {
+                refused = Some(n);
+                break;
+            }
+            other => panic!("a full disk must answer 503, got {other}: {body}"),
+        }
+    }
+    let refused = refused.expect("a full disk refuses webhooks with 503");
+    eprintln!(
+        "full disk: {} webhooks kept before the first 503",
+        refused - 1
+    );
+    let (status, body) = post(&service, refused);
+    assert_eq!(status, 503, "still full: {body}");
+    std::fs::remove_file(&filler).expect("free the space");
+    let (status, body) = post(&service, refused);
+    assert_eq!(status, 200, "space returned: {body}");
+    assert_eq!(
+        body["duplicate"], false,
+        "the refused one was not kept: {body}"
+    );
+    acked.push((refused, body["event_id"].clone()));
+    acked.push((refused + 1, acknowledged(&service, refused + 1)));
+    let (status, _) = service.terminate();
+    assert!(status.success(), "{status:?}");
+    assert_kept(&work, &acked);
+}
+
+#[test]
+fn a_read_only_database_gets_503_and_loses_nothing_acknowledged_until_writable() {
+    let work = Workdir::shipped();
+    let service = work.serve();
+    let mut acked = vec![(0, acknowledged(&service, 0))];
+    let files = ["switchboard.db", "switchboard.db-wal"].map(|f| work.path("data").join(f));
+    let mut immutable = Immutable::set(&files);
+    for n in 1..=2 {
+        let (status, body) = post(&service, n);
+        assert_eq!(status, 503, "read-only, webhook {n}: {body}");
+    }
+    immutable.clear();
+    for n in 1..=3 {
+        acked.push((n, acknowledged(&service, n)));
+    }
+    let (status, _) = service.terminate();
+    assert!(status.success(), "{status:?}");
+    assert_kept(&work, &acked);
+}
