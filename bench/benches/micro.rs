@@ -307,7 +307,12 @@ impl RunBench {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         let input = RunInput {
             event: PluginEvent::Manual(mode.to_string()),
-            run: RunInfo { run_id: format!("{i}"), event_id: format!("{i}"), attempt: 1, is_replay: false },
+            run: RunInfo {
+                run_id: format!("{i}"),
+                event_id: format!("{i}"),
+                attempt: 1,
+                is_replay: false,
+            },
             dry_run: false,
         };
         let outcome = self.plugin.run(input).await;
@@ -372,11 +377,19 @@ fn per_run(c: &mut Criterion) {
         json!({"mode": "send", "connection_id": 70001, "chat_id": bench.chat_id, "text": "hello"});
     let mut group = c.benchmark_group("per_run");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("run_ok_only", |b| b.to_async(&rt).iter(|| bench.call_only(&ok)));
-    group.bench_function("ingest_claim_run_ok_finish", |b| b.to_async(&rt).iter(|| bench.one(&ok)));
-    group.bench_function("ingest_claim_run_send_finish", |b| b.to_async(&rt).iter(|| bench.one(&send)));
+    group.bench_function("run_ok_only", |b| {
+        b.to_async(&rt).iter(|| bench.call_only(&ok))
+    });
+    group.bench_function("ingest_claim_run_ok_finish", |b| {
+        b.to_async(&rt).iter(|| bench.one(&ok))
+    });
+    group.bench_function("ingest_claim_run_send_finish", |b| {
+        b.to_async(&rt).iter(|| bench.one(&send))
+    });
     // Last: its runs stay queued, and `one` claims the oldest queued run.
-    group.bench_function("ledger_intent_and_result", |b| b.to_async(&rt).iter(|| bench.ledger()));
+    group.bench_function("ledger_intent_and_result", |b| {
+        b.to_async(&rt).iter(|| bench.ledger())
+    });
     group.finish();
 }
 

@@ -226,7 +226,7 @@ mod tests {
                 CapabilityKind::from_wit_interface(kind.wit_interface()),
                 Some(kind)
             );
-            let expected = format!("switchboard:plugin/{kind}@0.1.0");
+            let expected = format!("switchboard:plugin/{kind}@0.2.0");
             assert_eq!(kind.wit_interface(), expected);
             assert_eq!(kind.manifest_key().is_none(), kind.is_always_granted());
             assert_eq!(kind.grant_example().is_none(), kind.is_always_granted());

@@ -123,6 +123,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
             tracing::info!("{line}");
         }
     }
+    ready.store(true, Ordering::Release);
     announce(
         addr,
         &token,
@@ -130,7 +131,6 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         &target,
         plugins.current().len(),
     );
-    ready.store(true, Ordering::Release);
     let (stop_dispatch, dispatch_stopped) = watch::channel(false);
     let reloader = reload::Reloader {
         config_file: config_file.to_path_buf(),
