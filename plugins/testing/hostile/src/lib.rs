@@ -193,8 +193,15 @@ fn clocks() -> Result<(), String> {
     let elapsed = start.elapsed();
     let clock = switchboard_plugin::clock::now();
     let log = switchboard_plugin::log::info;
-    log(&format!("wasi-wall {}.{:09}", wall.as_secs(), wall.subsec_nanos()));
-    log(&format!("monotonic-elapsed {} (after {spun})", elapsed.as_nanos()));
+    log(&format!(
+        "wasi-wall {}.{:09}",
+        wall.as_secs(),
+        wall.subsec_nanos()
+    ));
+    log(&format!(
+        "monotonic-elapsed {} (after {spun})",
+        elapsed.as_nanos()
+    ));
     log(&format!("clock {}.{:09}", clock.seconds, clock.nanoseconds));
     Ok(())
 }
@@ -229,7 +236,10 @@ fn send_oversized(payload: &Payload) -> Result<(), String> {
     let template = messages::TemplateMessage::new("order_ready", "en_US").body_params(params);
     let sent = messages::send_to(70001, payload.chat_id.unwrap_or(1), template)
         .map_err(|e| e.describe())?;
-    Err(format!("an oversized template was sent: {}", sent.message_id))
+    Err(format!(
+        "an oversized template was sent: {}",
+        sent.message_id
+    ))
 }
 
 fn header_flood(payload: &Payload) -> Result<(), String> {
