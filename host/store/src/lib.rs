@@ -11,6 +11,7 @@
 //! The PostgreSQL backend ([`PostgresStore`]) serves the same trait from a connection pool, one
 //! transaction per call, so several nodes can share one database (see `postgres/mod.rs`).
 
+mod convert;
 mod error;
 mod ids;
 pub mod model;

@@ -63,52 +63,20 @@ pub(crate) fn sql_error(e: &rusqlite::Error) -> StoreError {
     }
 }
 
-/// A time as stored: microseconds since the Unix epoch.
-pub(crate) fn to_us(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
+/// Shared conversions (see `crate::convert`), with errors as this backend's [`Fail`].
+pub(crate) use crate::convert::{page, to_i64, to_u32, to_u64, to_us};
 
 /// A stored time back; out-of-range values are reported as corrupt, never a panic.
 pub(crate) fn from_us(us: i64) -> Res<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(us).ok_or_else(|| {
-        Fail::Store(StoreError::Corrupt {
-            what: "timestamp",
-            detail: format!("{us} µs is out of range"),
-        })
-    })
+    Ok(crate::convert::from_us(us)?)
 }
 
 /// `from_us` for nullable columns.
 pub(crate) fn opt_from_us(us: Option<i64>) -> Res<Option<DateTime<Utc>>> {
-    us.map(from_us).transpose()
-}
-
-/// A caller's unsigned number as SQLite's signed integer (saturating, never wrapping).
-pub(crate) fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// A stored integer as an unsigned one (negative values, which we never write, read as 0).
-pub(crate) fn to_u64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
-/// A stored integer as a `u32` (saturating).
-pub(crate) fn to_u32(n: i64) -> u32 {
-    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+    Ok(crate::convert::opt_from_us(us)?)
 }
 
 /// Decodes a stored status name.
 pub(crate) fn parse_status<T: std::str::FromStr>(what: &'static str, s: &str) -> Res<T> {
-    s.parse().map_err(|_| {
-        Fail::Store(StoreError::Corrupt {
-            what,
-            detail: format!("unknown value `{s}`"),
-        })
-    })
-}
-
-/// A caller's page size as a SQL `LIMIT`, cut to [`MAX_PAGE`](crate::MAX_PAGE).
-pub(crate) fn page(limit: usize) -> i64 {
-    to_i64(limit.min(crate::MAX_PAGE) as u64)
+    Ok(crate::convert::parse_status(what, s)?)
 }

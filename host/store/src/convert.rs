@@ -1,0 +1,56 @@
+//! Conversions every backend shares between the trait's types and stored columns: times as
+//! microseconds since the Unix epoch, unsigned counts as signed 64-bit integers, status names,
+//! page sizes. Reading never panics: a value out of range is `StoreError::Corrupt`.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::StoreError;
+
+/// A time as stored: microseconds since the Unix epoch.
+pub(crate) fn to_us(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// A stored time back; out-of-range values are reported as corrupt, never a panic.
+pub(crate) fn from_us(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us).ok_or_else(|| StoreError::Corrupt {
+        what: "timestamp",
+        detail: format!("{us} µs is out of range"),
+    })
+}
+
+/// `from_us` for nullable columns.
+pub(crate) fn opt_from_us(us: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    us.map(from_us).transpose()
+}
+
+/// A caller's unsigned number as a signed 64-bit integer (saturating, never wrapping).
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A stored integer as an unsigned one (negative values, which are never written, read as 0).
+pub(crate) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// A stored integer as a `u32` (saturating).
+pub(crate) fn to_u32(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Decodes a stored status name.
+pub(crate) fn parse_status<T: std::str::FromStr>(
+    what: &'static str,
+    s: &str,
+) -> Result<T, StoreError> {
+    s.parse().map_err(|_| StoreError::Corrupt {
+        what,
+        detail: format!("unknown value `{s}`"),
+    })
+}
+
+/// A caller's page size as a SQL `LIMIT`, cut to [`MAX_PAGE`](crate::MAX_PAGE).
+pub(crate) fn page(limit: usize) -> i64 {
+    to_i64(limit.min(crate::MAX_PAGE) as u64)
+}
