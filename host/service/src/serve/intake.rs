@@ -219,22 +219,23 @@ impl Intake {
         }
     }
 
-    /// An outbound message is ours when the ledger produced its id, or when a send to that chat
-    /// is in flight (the echo can arrive before the send's response).
+    /// An outbound message is ours when a send to that chat is still in flight (the echo can
+    /// arrive before the send's response) or when the ledger recorded its id. The in-flight check
+    /// comes first: a send that completes between the two lookups is then found by the second.
     async fn is_own(&self, event: &NormalizedEvent) -> bool {
-        if let Some(message) = &event.message {
-            let id = message.message_id.to_string();
-            if self.store.is_own_effect(&id).await.unwrap_or(false) {
+        if let Some(chat) = event.chat_id {
+            let pending = self
+                .store
+                .pending_intent_for_chat(event.connection_id.0, chat.0);
+            if pending.await.unwrap_or(false) {
                 return true;
             }
         }
-        let Some(chat) = event.chat_id else {
+        let Some(message) = &event.message else {
             return false;
         };
-        let pending = self
-            .store
-            .pending_intent_for_chat(event.connection_id.0, chat.0);
-        pending.await.unwrap_or(false)
+        let id = message.message_id.to_string();
+        self.store.is_own_effect(&id).await.unwrap_or(false)
     }
 
     fn runs_for(
