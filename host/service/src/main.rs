@@ -1,30 +1,12 @@
-//! `switchboard`: the composition root. CLI, config loading, tracing and the wiring of the
-//! library crates. The only crate with `anyhow` in signatures and the only one that reads
-//! environment variables.
-
-mod adapters;
-mod check;
-mod cli;
-mod config;
-mod connections;
-mod event_file;
-mod history;
-mod output;
-mod radist_sync;
-mod run;
-mod sandbox;
-mod serve;
-mod stored_event;
-mod telemetry;
-mod wiring;
+//! The `switchboard` binary: parses the command line and hands it to [`switchboard::cli::dispatch`].
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    init_tracing(cli.verbose, cli.log_format);
+    let cli = switchboard::cli::Cli::parse();
+    switchboard::init_tracing(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,40 +17,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::dispatch(cli)) {
+    match runtime.block_on(switchboard::cli::dispatch(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-/// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`.
-fn init_tracing(verbose: u8, format: cli::LogFormat) {
-    let default = match verbose {
-        0 => "warn,switchboard=info,radist_sandbox=info",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        cli::LogFormat::Text => builder.init(),
-        cli::LogFormat::Json => builder.json().init(),
     }
 }

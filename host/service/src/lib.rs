@@ -1,0 +1,52 @@
+//! `switchboard`: the composition root. CLI, config loading, tracing and the wiring of the
+//! library crates. The only crate with `anyhow` in signatures and the only one that reads
+//! environment variables.
+//!
+//! The binary (`main.rs`) is a thin shell over [`cli::dispatch`]. The library exists so that the
+//! test harness (`switchboard-testing`) loads plugins through the same [`wiring`] as `check`,
+//! `run` and `serve`.
+
+mod adapters;
+mod check;
+pub mod cli;
+pub mod config;
+mod connections;
+mod event_file;
+mod history;
+pub mod output;
+mod radist_sync;
+mod run;
+mod sandbox;
+mod serve;
+mod stored_event;
+mod telemetry;
+pub mod wiring;
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`.
+pub fn init_tracing(verbose: u8, format: cli::LogFormat) {
+    let default = match verbose {
+        0 => "warn,switchboard=info,radist_sandbox=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Text => builder.init(),
+        cli::LogFormat::Json => builder.json().init(),
+    }
+}
