@@ -7,14 +7,15 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use switchboard_runtime::{HostServices, KvError, KvStore};
+use switchboard_runtime::event::PluginEvent;
+use switchboard_runtime::{HostServices, KvError, KvStore, subscription};
 
 use crate::config::LoadedConfig;
-use crate::output;
-use crate::wiring::Wiring;
+use crate::wiring::{LoadedPlugin, Wiring};
+use crate::{event_file, output};
 
 /// Runs every check and prints the problems, or a one-line summary per plugin.
-pub async fn check(config_file: &Path) -> anyhow::Result<ExitCode> {
+pub async fn check(config_file: &Path, event: Option<&Path>) -> anyhow::Result<ExitCode> {
     if let Err(err) = LoadedConfig::read(config_file) {
         eprintln!("{err:#}");
         return Ok(ExitCode::FAILURE);
@@ -38,7 +39,31 @@ pub async fn check(config_file: &Path) -> anyhow::Result<ExitCode> {
     for note in &plan.skipped {
         output::line(note);
     }
+    if let Some(file) = event {
+        let event = event_file::read(file)?;
+        for line in triggered(&loaded, &event.plugin_event) {
+            output::line(&line);
+        }
+    }
     Ok(report(loaded.len(), plan.skipped.len(), &problems))
+}
+
+/// One line per loaded plugin: whether the event triggers it, through the same subscription
+/// matcher intake uses, and if not, every reason.
+fn triggered(loaded: &[LoadedPlugin], event: &PluginEvent) -> Vec<String> {
+    loaded
+        .iter()
+        .map(|p| {
+            let name = p.manifest.plugin.name.as_str();
+            match subscription::explain(&p.manifest.triggers, event) {
+                Ok(()) => format!("event triggers {name}"),
+                Err(why) => {
+                    let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+                    format!("event skips    {name}: {}", why.join("; "))
+                }
+            }
+        })
+        .collect()
 }
 
 fn report(ok: usize, skipped: usize, problems: &[String]) -> ExitCode {

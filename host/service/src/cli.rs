@@ -41,8 +41,9 @@ pub enum Command {
     /// sandbox unless the config says `radist.mode = "remote"`).
     Serve(ServeArgs),
     /// Validate the host config, every manifest, and each plugin's imports against its grants.
-    /// Exits 1 with every problem listed.
-    Check,
+    /// Exits 1 with every problem listed. With `--event FILE`, also says which plugins that
+    /// event would trigger and why each other plugin would not.
+    Check(CheckArgs),
     /// Run one plugin once on an event and print the outcome, its actions and its logs.
     Run(RunArgs),
     /// Serve the local Radist sandbox (an emulator of the Radist v2 API).
@@ -209,6 +210,13 @@ pub enum WebhooksCommand {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A JSON event file (as `run --event` takes): report which plugins it would trigger.
+    #[arg(long)]
+    pub event: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The plugin's name, as in its manifest's `[plugin] name`.
     pub plugin: String,
@@ -237,7 +245,7 @@ pub struct SandboxArgs {
 /// Runs the chosen subcommand.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check => crate::check::check(&cli.config).await,
+        Command::Check(args) => crate::check::check(&cli.config, args.event.as_deref()).await,
         Command::Run(args) => crate::run::run(&cli.config, args).await,
         Command::Sandbox(args) => crate::sandbox::serve(args).await,
         Command::Serve(args) => crate::serve::serve(&cli.config, args).await,

@@ -108,27 +108,35 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 fn read_manifest(path: &Path, into: &mut Manifests) {
-    let file = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) => {
-            into.problems.push(format!("{file}: cannot read: {err}"));
+            into.problems
+                .push(format!("{}: cannot read: {err}", path.display()));
             return;
         }
     };
-    match parse_manifest(&file, &text) {
+    match parse_manifest_file(path, &text) {
+        Ok(loaded) => into.loaded.push(loaded),
+        Err(mut problems) => into.problems.append(&mut problems),
+    }
+}
+
+/// Parses and validates the manifest `text` read from `path`; its component path is resolved
+/// against the manifest's directory. Problems are rendered `file:line:col: path: message`.
+pub fn parse_manifest_file(path: &Path, text: &str) -> Result<LoadedManifest, Vec<String>> {
+    let file = path.display().to_string();
+    match parse_manifest(&file, text) {
         Ok(manifest) => {
             let base = path.parent().unwrap_or(Path::new("."));
             let wasm = base.join(&manifest.plugin.wasm);
-            into.loaded.push(LoadedManifest {
+            Ok(LoadedManifest {
                 manifest,
                 file,
                 wasm,
-            });
+            })
         }
-        Err(problems) => into
-            .problems
-            .extend(problems.to_string().lines().map(str::to_owned)),
+        Err(problems) => Err(problems.to_string().lines().map(str::to_owned).collect()),
     }
 }
 

@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use radist_connector::models::CompanyId;
+use radist_connector::RadistClient;
 use radist_connector::webhook::EventKind;
-use radist_connector::{ClientConfig, RadistClient};
 use radist_sandbox::{Sandbox, SandboxConfig, SandboxHandle, Seed};
 use serde_json::{Value, json};
 use switchboard_manifest::RadistMode;
@@ -62,7 +61,6 @@ impl RadistTarget {
     /// Connects as the host config says.
     pub async fn connect(config: &LoadedConfig) -> anyhow::Result<RadistTarget> {
         let radist = &config.host.radist;
-        let company = CompanyId(radist.company_id);
         let timeout = Duration::from_millis(u64::from(radist.timeout_ms));
         let (base_url, api_key, sandbox) = match &radist.mode {
             RadistMode::Remote { base_url, api_key } => (
@@ -80,14 +78,13 @@ impl RadistTarget {
             }
             _ => anyhow::bail!("this radist mode is not supported by this build"),
         };
-        let base_url = base_url
-            .parse()
-            .with_context(|| format!("radist.base_url `{base_url}` is not a URL"))?;
-        let mut client_config = ClientConfig::new(api_key, company)
-            .with_base_url(base_url)
-            .with_timeout(timeout);
-        client_config.retry.max_retries = radist.max_retries;
-        let client = RadistClient::new(client_config)?;
+        let client = crate::wiring::radist_client(
+            &base_url,
+            api_key,
+            radist.company_id,
+            timeout,
+            radist.max_retries,
+        )?;
         Ok(RadistTarget { client, sandbox })
     }
 

@@ -6,8 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use radist_connector::models::CompanyId;
+use radist_connector::{ClientConfig, RadistClient};
 use sha2::{Digest, Sha256};
 use switchboard_manifest::Manifest;
 use switchboard_runtime::{HostServices, Plugin, Runtime, RuntimeConfig};
@@ -189,7 +192,7 @@ impl Wiring {
         let mut plugins = Vec::new();
         let mut problems = Vec::new();
         for enabled in &plan.enabled {
-            match load_one(runtime, enabled, services(enabled)) {
+            match load_plugin(runtime, &enabled.loaded, services(enabled)) {
                 Ok(plugin) => plugins.push(plugin),
                 Err(problem) => problems.push(problem),
             }
@@ -198,12 +201,14 @@ impl Wiring {
     }
 }
 
-fn load_one(
+/// Compiles (or takes from the cache) and instantiates-ready one plugin with its host services.
+/// The error names the manifest file. `serve`, `check`, `run` and the test harness all load
+/// plugins here, so a plugin behaves the same in a test as in production.
+pub fn load_plugin(
     runtime: &Runtime,
-    enabled: &EnabledPlugin,
+    loaded: &LoadedManifest,
     services: HostServices,
 ) -> Result<LoadedPlugin, String> {
-    let loaded = &enabled.loaded;
     let bytes = std::fs::read(&loaded.wasm).map_err(|_| missing_wasm(loaded))?;
     let plugin = runtime
         .load_plugin_bytes(&loaded.manifest, &loaded.file, &bytes, services)
@@ -261,11 +266,30 @@ fn duplicate_names(loaded: &[LoadedManifest]) -> Vec<String> {
     problems
 }
 
+/// The Radist client the host config's `[radist]` describes: `base_url`, the API key, the company,
+/// the request timeout and how often a retryable failure is retried inside one call.
+pub fn radist_client(
+    base_url: &str,
+    api_key: String,
+    company_id: i64,
+    timeout: Duration,
+    max_retries: u32,
+) -> anyhow::Result<RadistClient> {
+    let url = base_url
+        .parse()
+        .with_context(|| format!("radist.base_url `{base_url}` is not a URL"))?;
+    let mut config = ClientConfig::new(api_key, CompanyId(company_id))
+        .with_base_url(url)
+        .with_timeout(timeout);
+    config.retry.max_retries = max_retries;
+    RadistClient::new(config).context("cannot build the Radist client")
+}
+
 /// A plugin's host services on the store: kv, the durable action ledger, the upload-link cache,
 /// its secrets and the Radist client (`None` for dry runs and `check`).
 pub fn services(
     store: &Arc<dyn Store>,
-    radist: Option<radist_connector::RadistClient>,
+    radist: Option<RadistClient>,
     plugin: &EnabledPlugin,
 ) -> HostServices {
     use crate::adapters::{StoreJournal, StoreKv, StoreUploads};

@@ -130,6 +130,24 @@ fn inbound_webhook(work: &Workdir, connection_id: i64, phone: &str, text: &str) 
     file
 }
 
+#[test]
+fn check_with_an_event_says_which_plugins_it_triggers_and_why_not_the_others() {
+    let work = Workdir::new(&shipped_manifests());
+    let event = inbound_webhook(&work, 70002, "79990001122", "price?");
+    let out = work.switchboard(&["check", "--event", event.to_str().expect("utf-8 path")]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("event triggers auto-reply"), "{stdout}");
+    let skip = stdout
+        .lines()
+        .find(|l| l.starts_with("event skips    crm-sync:"))
+        .unwrap_or_else(|| panic!("no skip line for crm-sync:\n{stdout}"));
+    assert!(
+        skip.contains("70002"),
+        "the reason names the connection: {skip}"
+    );
+}
+
 fn run_json(work: &Workdir, args: &[&str]) -> (Output, Value) {
     let out = work.switchboard(args);
     let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

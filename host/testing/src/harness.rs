@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use radist_connector::models::CompanyId;
-use radist_connector::{ClientConfig, RadistClient, RetryPolicy};
+use radist_connector::RadistClient;
 use radist_sandbox::SandboxConfig;
 use switchboard_manifest::Manifest;
 use switchboard_runtime::event::{PluginEvent, RunInfo, SourceType};
@@ -43,7 +42,14 @@ pub enum HarnessError {
     /// Refused by the runtime (e.g. an import the manifest does not grant).
     #[error(transparent)]
     Runtime(#[from] switchboard_runtime::RuntimeError),
+    /// The plugin could not be loaded (the message names the manifest file and the reason,
+    /// e.g. an import the manifest does not grant).
+    #[error("{0}")]
+    Load(String),
 }
+
+/// The Radist request timeout of the harness's client (the host config's default).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A sandbox, a runtime and a kv store shared by the plugins a test loads.
 pub struct PluginHarness {
@@ -61,6 +67,8 @@ pub struct PluginHarness {
 pub struct TestPlugin {
     pub plugin: Plugin,
     pub manifest: Manifest,
+    /// sha256 of the component, as a run records it in production.
+    pub digest: String,
 }
 
 /// Secret values handed to a plugin at load, by manifest name (tests never use the environment).
@@ -126,21 +134,19 @@ impl PluginHarness {
                 std::fs::read_to_string(manifest_file).map_err(|e| io_error(manifest_file, &e))?
             }
         };
-        let shown = manifest_file.display().to_string();
-        let manifest = switchboard_manifest::parse_manifest(&shown, &text)
-            .map_err(|p| HarnessError::Manifest(p.to_string()))?;
-        let wasm = manifest_file
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&manifest.plugin.wasm);
+        let loaded = switchboard::config::parse_manifest_file(manifest_file, &text)
+            .map_err(|problems| HarnessError::Manifest(problems.join("\n")))?;
         let mut services = HostServices::new(Arc::new(self.kv.clone()));
         services.radist = Some(self.radist.clone());
         services.secrets = secrets.clone();
         services.journal = self.journal.clone();
-        let plugin = self
-            .runtime
-            .load_plugin(&manifest, &shown, &wasm, services)?;
-        Ok(TestPlugin { plugin, manifest })
+        let loaded = switchboard::wiring::load_plugin(&self.runtime, &loaded, services)
+            .map_err(HarnessError::Load)?;
+        Ok(TestPlugin {
+            plugin: loaded.plugin,
+            manifest: loaded.manifest,
+            digest: loaded.digest,
+        })
     }
 
     /// Runs `plugin` on `event` as a first attempt with fresh run and event ids.
@@ -217,14 +223,18 @@ impl PluginHarness {
     }
 }
 
+/// The client `serve` would build for a remote Radist at the sandbox's address, without retries
+/// (tests choose their faults).
 fn radist_client(sandbox: &TestSandbox) -> Result<RadistClient, HarnessError> {
     let handle = sandbox.handle();
-    let base = reqwest::Url::parse(&handle.base_url())
-        .map_err(|e| HarnessError::Sandbox(format!("base url: {e}")))?;
-    let config = ClientConfig::new(handle.api_key(), CompanyId(handle.company_id()))
-        .with_base_url(base)
-        .with_retry(RetryPolicy::none());
-    RadistClient::new(config).map_err(|e| HarnessError::Sandbox(e.to_string()))
+    switchboard::wiring::radist_client(
+        &handle.base_url(),
+        handle.api_key().to_owned(),
+        handle.company_id(),
+        REQUEST_TIMEOUT,
+        0,
+    )
+    .map_err(|e| HarnessError::Sandbox(format!("{e:#}")))
 }
 
 fn io_error(path: &Path, error: &std::io::Error) -> HarnessError {
