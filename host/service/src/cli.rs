@@ -64,6 +64,8 @@ pub enum Command {
     Radist(RadistCommand),
     /// Cron schedules: zone, last slot and its run, the next five fires, skipped and missed.
     Schedules(JsonArg),
+    /// Nodes sharing the store: live or not, their leases and the runs they hold.
+    Nodes(JsonArg),
     /// The database: sizes and row counts, online backup, retention now.
     #[command(subcommand)]
     Db(DbCommand),
@@ -255,6 +257,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugins(args) => crate::history::plugins(&cli.config, args.json).await,
         Command::Db(command) => crate::history::db(&cli.config, command).await,
         Command::Schedules(args) => crate::history::schedules(&cli.config, args.json).await,
+        Command::Nodes(args) => crate::history::nodes(&cli.config, args.json).await,
         Command::Radist(RadistCommand::Webhooks(WebhooksCommand::Sync { public_url })) => {
             crate::history::webhooks_sync(&cli.config, &public_url).await
         }

@@ -579,6 +579,18 @@ pub async fn schedules(config: &Path, as_json: bool) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// `nodes`: the nodes sharing the store and their leases.
+pub async fn nodes(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
+    let store = Wiring::load(config)?.open_store().await?;
+    let nodes = store.nodes(chrono::Utc::now()).await?;
+    if as_json {
+        print_json(&nodes);
+    } else {
+        crate::serve::nodes::print_table(&nodes);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `db stats|backup|purge`.
 pub async fn db(config: &Path, command: DbCommand) -> anyhow::Result<ExitCode> {
     let wiring = Wiring::load(config)?;

@@ -36,6 +36,7 @@ pub use model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+pub use model::nodes::{MAX_NODE_LANES, MAX_NODES, NodeInfo};
 pub use model::ops::{DbStats, RetentionPolicy, ScheduleState};
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::{SqliteConfig, SqliteStore};

@@ -14,11 +14,13 @@ use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::nodes::NodeInfo;
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Shorthand for store results.
@@ -49,6 +51,8 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `limit` runs, at most one per lane: a run is claimable when it is `queued`
     /// (or `retrying` with `not_before <= now`), it is the oldest unfinished run of its lane and
     /// no run of its lane is `running`. Claimed runs become `running` on `node`, attempt + 1.
+    /// A node whose lease has expired at `now`, or that left, claims nothing until it heartbeats
+    /// again (self-fencing); a node that never heartbeat is not fenced.
     async fn claim(
         &self,
         node: &str,
@@ -75,6 +79,22 @@ pub trait Store: Send + Sync + 'static {
     /// claimable: new runs, finished runs, requeues, recovery. Enable a `notified()` future
     /// before calling `claim`, then await it when `claim` returned nothing.
     fn work_notify(&self) -> Arc<Notify>;
+
+    // ---- nodes ----
+
+    /// Renews `node`'s lease until `now + lease` (a new lease, with `started_at = now`, when the
+    /// node had none, had left or had let it expire).
+    async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Recovers the runs left `running` by nodes whose lease expired (`lease_until <= now`) or
+    /// that left: each goes back to `queued` at its lane's head (attempt recorded `interrupted`),
+    /// exactly once even when several nodes call this at once. Returns how many.
+    async fn recover_expired(&self, now: DateTime<Utc>) -> StoreResult<usize>;
+    /// Every node that ever heartbeat (at most [`MAX_NODES`](crate::MAX_NODES), by name), live
+    /// or not at `now`, with the runs it holds.
+    async fn nodes(&self, now: DateTime<Utc>) -> StoreResult<Vec<NodeInfo>>;
+    /// Ends `node`'s lease now (clean shutdown, after its in-flight runs finished); runs it still
+    /// holds become recoverable at once. A later heartbeat starts a new lease.
+    async fn leave(&self, node: &str) -> StoreResult<()>;
 
     // ---- action ledger ----
 

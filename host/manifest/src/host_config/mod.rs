@@ -40,6 +40,10 @@ pub struct ServerConfig {
     /// This node's name among nodes sharing a PostgreSQL store (default: the host name). Runs
     /// record it, and a restarted node recovers the runs left under its name.
     pub node_id: Option<String>,
+    /// This node's lease in the store, 2..=300 s (default 10). The node heartbeats every third
+    /// of it; a node silent for a whole lease is dead, and a live node recovers its runs. A node
+    /// whose own heartbeats have failed for a whole lease stops claiming runs until one succeeds.
+    pub lease_s: u32,
 }
 
 /// `[radist]`: the Radist API the connector talks to.
@@ -174,6 +178,7 @@ impl Default for ServerConfig {
             listen: loopback(8080),
             admin_token: None,
             node_id: None,
+            lease_s: 10,
         }
     }
 }

@@ -28,6 +28,7 @@ pub(crate) struct ServerV1 {
     pub listen: Option<Spanned<String>>,
     pub admin_token: Option<Spanned<SecretV1>>,
     pub node_id: Option<Spanned<String>>,
+    pub lease_s: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

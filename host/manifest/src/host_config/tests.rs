@@ -96,3 +96,18 @@ fn every_problem_is_reported() {
          s.toml:13:2: webhok: unknown key; did you mean `webhook`?",
     );
 }
+
+#[test]
+fn the_node_lease_is_checked() {
+    assert_eq!(check_valid("").server.lease_s, 10);
+    assert_eq!(check_valid("[server]\nlease_s = 2\n").server.lease_s, 2);
+    assert_eq!(check_valid("[server]\nlease_s = 300\n").server.lease_s, 300);
+    check_problems(
+        "[server]\nlease_s = 1\n",
+        "s.toml:3:11: server.lease_s: 1 is out of range; use a value from 2 to 300",
+    );
+    check_problems(
+        "[server]\nlease_s = 301\n",
+        "s.toml:3:11: server.lease_s: 301 is out of range; use a value from 2 to 300",
+    );
+}

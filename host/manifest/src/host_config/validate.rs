@@ -80,10 +80,18 @@ fn server(report: &mut Report<'_>, raw: &Spanned<ServerV1>) -> ServerConfig {
         }
         valid.then(|| id.clone())
     });
+    let lease_s = int_or(
+        report,
+        "server.lease_s",
+        &fields.lease_s,
+        2..=300,
+        ServerConfig::default().lease_s,
+    );
     ServerConfig {
         listen,
         admin_token,
         node_id,
+        lease_s,
     }
 }
 

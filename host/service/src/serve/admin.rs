@@ -51,6 +51,7 @@ pub fn routes(admin: Arc<Admin>) -> Router {
         .route("/quarantine/{id}/retry", post(retry_quarantine))
         .route("/plugins", get(plugins))
         .route("/schedules", get(schedules))
+        .route("/nodes", get(nodes))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&admin),
             authorize,
@@ -269,6 +270,11 @@ async fn schedules(State(admin): State<Arc<Admin>>) -> Response {
         }
     }
     Json(json!({ "schedules": views })).into_response()
+}
+
+/// `GET /api/nodes`: every node's lease and the runs it holds (as `switchboard nodes --json`).
+async fn nodes(State(admin): State<Arc<Admin>>) -> Response {
+    reply(admin.store.nodes(Utc::now()).await)
 }
 
 fn reply<T: serde::Serialize>(result: Result<T, StoreError>) -> Response {

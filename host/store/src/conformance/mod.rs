@@ -13,6 +13,7 @@ mod dispatch;
 mod history;
 mod intake;
 mod ledger;
+mod nodes;
 mod ops;
 mod schedule;
 mod state;
@@ -21,6 +22,7 @@ pub use dispatch::*;
 pub use history::*;
 pub use intake::*;
 pub use ledger::*;
+pub use nodes::*;
 pub use ops::*;
 pub use schedule::*;
 pub use state::*;
@@ -59,6 +61,12 @@ macro_rules! store_conformance {
             retention_purges_exactly_the_eligible_runs,
             stats_checkpoint_and_backup,
             ids_are_never_reused_after_purge,
+            expired_nodes_runs_move_to_a_live_node_in_order,
+            live_nodes_runs_are_untouched,
+            a_zombies_finish_is_refused_after_recovery,
+            concurrent_recover_expired_recovers_each_run_once,
+            leave_ends_the_lease,
+            nodes_lists_leases_and_held_lanes,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {

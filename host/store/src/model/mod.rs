@@ -4,4 +4,5 @@ pub mod dispatch;
 pub mod history;
 pub mod intake;
 pub mod ledger;
+pub mod nodes;
 pub mod ops;

@@ -24,6 +24,9 @@ pub(crate) async fn claim(
     now: DateTime<Utc>,
 ) -> Res<Vec<ClaimedRun>> {
     let now_us = to_us(now);
+    if super::nodes::fenced(tx, node, now_us).await? {
+        return Ok(Vec::new());
+    }
     let heads = lanes::claimable(tx, to_i64(limit.min(MAX_CLAIM) as u64), now_us).await?;
     if heads.is_empty() {
         return Ok(Vec::new());
@@ -191,7 +194,7 @@ pub(crate) async fn recover(tx: &Transaction<'_>, node: &str) -> Res<usize> {
     )
     .await?;
     for row in &running {
-        recover_one(tx, node, row).await?;
+        recover_one(tx, node, get(row, 0)?, get(row, 1)?, get(row, 3)?).await?;
     }
     for lane in &refs {
         lanes::refresh(tx, lane).await?;
@@ -202,13 +205,21 @@ pub(crate) async fn recover(tx: &Transaction<'_>, node: &str) -> Res<usize> {
     Ok(running.len())
 }
 
-async fn recover_one(tx: &Transaction<'_>, node: &str, row: &Row) -> Res<()> {
-    let id = RunId(get(row, 0)?);
+/// Puts one running run (whose lane the caller has locked) back to queued, recording its
+/// attempt (claimed at `started_us` on `node`) as interrupted.
+pub(crate) async fn recover_one(
+    tx: &Transaction<'_>,
+    node: &str,
+    id: i64,
+    attempt: i64,
+    started_us: i64,
+) -> Res<()> {
+    let id = RunId(id);
     let interrupted = FinishedAttempt {
-        attempt: to_u32(get(row, 1)?),
+        attempt: to_u32(attempt),
         status: AttemptStatus::Interrupted,
         error: Some("the process stopped during this attempt".into()),
-        started_at: from_us(get(row, 3)?)?,
+        started_at: from_us(started_us)?,
         duration_us: 0,
         node: node.to_owned(),
         plugin_digest: None,

@@ -15,6 +15,7 @@ mod kv;
 mod lanes;
 mod ledger;
 mod listen;
+mod nodes;
 mod ops;
 mod schedule;
 mod schema;

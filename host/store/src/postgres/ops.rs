@@ -17,6 +17,7 @@ pub(crate) const TABLES: &[&str] = &[
     "kv",
     "lanes",
     "ledger",
+    "nodes",
     "quarantine",
     "runs",
     "schedule_slots",

@@ -8,7 +8,10 @@ use crate::error::StoreError;
 use tokio_postgres::Client;
 
 /// Every migration, in order. Never edit a released one; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_nodes.sql"),
+];
 
 /// The advisory lock key migrations hold (any constant unique to switchboard).
 const MIGRATION_LOCK: i64 = 0x5357_4254_4348_0001;

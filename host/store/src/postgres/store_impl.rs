@@ -4,7 +4,9 @@
 //! `NOTIFY`, which wakes the other nodes through their listeners.
 
 use super::fail::{Fail, Res};
-use super::{PostgresStore, RETRIES, dispatch, history, in_tx, intake, kv, ledger, ops, schedule};
+use super::{
+    PostgresStore, RETRIES, dispatch, history, in_tx, intake, kv, ledger, nodes, ops, schedule,
+};
 use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
@@ -15,12 +17,14 @@ use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::nodes::NodeInfo;
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_postgres::IsolationLevel;
 
@@ -102,6 +106,23 @@ impl Store for PostgresStore {
 
     fn work_notify(&self) -> Arc<Notify> {
         Arc::clone(&self.notify)
+    }
+
+    async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()> {
+        in_tx!(self, |tx| nodes::heartbeat(&tx, node, lease, now))
+    }
+
+    async fn recover_expired(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+        let done = in_tx!(self, |tx| nodes::recover_expired(&tx, now));
+        self.woke(done, |n| *n > 0)
+    }
+
+    async fn nodes(&self, now: DateTime<Utc>) -> StoreResult<Vec<NodeInfo>> {
+        in_tx!(self, |tx| nodes::list(&tx, now))
+    }
+
+    async fn leave(&self, node: &str) -> StoreResult<()> {
+        in_tx!(self, |tx| nodes::leave(&tx, node, Utc::now()))
     }
 
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {

@@ -1,0 +1,183 @@
+//! Node leases through the real binary: a node whose lease expired has its claimed run taken over
+//! by a live `serve` on the same PostgreSQL database (no restart of the dead node), and
+//! `switchboard nodes` (table and `--json`) and `GET /api/nodes` list the nodes, live, dead or
+//! left after a clean shutdown.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use serde_json::Value;
+use support::{Service, Workdir};
+use switchboard_store::conformance::run;
+use switchboard_store::pg_test_server;
+use switchboard_store::{NewEvent, PostgresConfig, PostgresStore, RunId, Store};
+use switchboard_testing::{build_plugins, repo_root};
+
+/// A bound on waiting for the take-over (a bound, not a measurement).
+const BOUND: Duration = Duration::from_secs(60);
+
+/// The shipped manifests with `extra` appended right after `[store] path`.
+fn workdir(extra: &str) -> Workdir {
+    build_plugins().unwrap_or_else(|e| panic!("{e}"));
+    Workdir::with_manifests(&repo_root().join("manifests"), extra)
+}
+
+fn nodes_by_name(nodes: &Value) -> Vec<(String, bool, u64)> {
+    nodes
+        .as_array()
+        .expect("a list of nodes")
+        .iter()
+        .map(|n| {
+            (
+                n["node"].as_str().unwrap_or_default().to_owned(),
+                n["live"].as_bool().unwrap_or_default(),
+                n["running"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect()
+}
+
+fn stdout(work: &Workdir, args: &[&str]) -> String {
+    let out = work.switchboard(args);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?}: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Seeds a run claimed by `node-dead`, whose 2 s lease ran out an hour ago.
+async fn seed_dead_node(url: &str) -> RunId {
+    let store = PostgresStore::connect(PostgresConfig::new(url))
+        .await
+        .expect("connect");
+    let long_ago = Utc::now() - TimeDelta::hours(1);
+    let event = NewEvent {
+        dedupe_key: "manual:lease-test".to_owned(),
+        kind: "manual".to_owned(),
+        connection_id: None,
+        chat_id: None,
+        payload: r#"{"source":"manual","payload":"{}"}"#.to_owned(),
+        received_at: long_ago,
+    };
+    let id = store
+        .ingest(event, vec![run("auto-reply", "auto-reply:manual")])
+        .await
+        .expect("ingest")
+        .run_ids[0];
+    store
+        .heartbeat("node-dead", Duration::from_secs(2), long_ago)
+        .await
+        .expect("heartbeat");
+    let claimed = store.claim("node-dead", 1, long_ago).await.expect("claim");
+    assert_eq!(claimed.len(), 1, "node-dead holds the run");
+    id
+}
+
+#[test]
+fn a_dead_nodes_run_is_taken_over_by_a_live_node() {
+    let server = pg_test_server::shared()
+        .unwrap_or_else(|e| panic!("cannot start the throwaway PostgreSQL server: {e}"));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let url = rt
+        .block_on(server.fresh_database())
+        .expect("fresh database");
+    let id = rt.block_on(seed_dead_node(&url));
+    let work = workdir(
+        "url = { env = \"SB_NODES_DB\" }\n[server]\nnode_id = \"node-live\"\nlease_s = 2\n",
+    );
+    let service = work.serve_with(&["--listen", "127.0.0.1:0"], &[("SB_NODES_DB", &url)]);
+    let env_work = |args: &[&str]| cli_json(&work, &url, args);
+    let detail = service.wait_for(BOUND, || {
+        let d = env_work(&["runs", "show", &id.to_string()]);
+        let status = d["run"]["status"].as_str().unwrap_or_default().to_owned();
+        (!["queued", "running"].contains(&status.as_str())).then_some(d)
+    });
+    let attempts = detail["attempts"].as_array().expect("attempts");
+    let by: Vec<(&str, &str)> = attempts
+        .iter()
+        .map(|a| {
+            let node = a["node"].as_str().unwrap_or_default();
+            (a["status"].as_str().unwrap_or_default(), node)
+        })
+        .collect();
+    assert_eq!(by[0], ("interrupted", "node-dead"), "{detail}");
+    assert_eq!(by.len(), 2, "{detail}");
+    assert_eq!(by[1].1, "node-live", "the live node ran it: {detail}");
+    let listed = nodes_by_name(&env_work(&["nodes"]));
+    assert_eq!(
+        listed,
+        vec![
+            ("node-dead".to_owned(), false, 0),
+            ("node-live".to_owned(), true, 0)
+        ]
+    );
+    let (status, api) = service.get_json(&format!("{}nodes", service.api));
+    assert_eq!(status, 200, "{api}");
+    assert_eq!(
+        nodes_by_name(&api),
+        listed,
+        "the API says what the CLI says"
+    );
+    let (exit, _) = service.terminate();
+    assert!(exit.success());
+    let after = nodes_by_name(&env_work(&["nodes"]));
+    assert_eq!(after[1], ("node-live".to_owned(), false, 0), "left");
+}
+
+/// `switchboard <args> --json` with the database URL in the environment.
+fn cli_json(work: &Workdir, url: &str, args: &[&str]) -> Value {
+    let mut all = vec![
+        "--config".to_owned(),
+        work.path("switchboard.toml").display().to_string(),
+    ];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    all.push("--json".to_owned());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(&all)
+        .env("SB_NODES_DB", url)
+        .env_remove("SWITCHBOARD_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("switchboard runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn nodes_shows_a_serving_node_live_then_left() {
+    let work = workdir("[server]\nnode_id = \"solo\"\nlease_s = 5\n");
+    assert!(stdout(&work, &["nodes"]).contains("no node has taken a lease yet"));
+    let service: Service = work.serve();
+    let listed = nodes_by_name(&work.json(&["nodes"]));
+    assert_eq!(listed, vec![("solo".to_owned(), true, 0)]);
+    let table = stdout(&work, &["nodes"]);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("solo"))
+        .expect("a row");
+    assert!(row.split_whitespace().nth(1) == Some("yes"), "{table}");
+    assert!(table.starts_with("NODE"), "{table}");
+    let (status, api) = service.get_json(&format!("{}nodes", service.api));
+    assert_eq!((status, nodes_by_name(&api)), (200, listed));
+    let (exit, _) = service.terminate();
+    assert!(exit.success());
+    let json = work.json(&["nodes"]);
+    assert_eq!(json[0]["live"], Value::Bool(false));
+    assert!(json[0]["left_at"].is_string(), "{json}");
+    let table = stdout(&work, &["nodes"]);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("solo"))
+        .expect("a row");
+    assert_eq!(row.split_whitespace().nth(1), Some("left"), "{table}");
+}
