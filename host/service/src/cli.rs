@@ -92,6 +92,12 @@ pub struct ServeArgs {
     /// How long runs in flight may take to finish after SIGTERM, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub drain_ms: u64,
+    /// Start although this node's installation key (`runtime.key_file`) differs from the one
+    /// the database was used with, and make it the database's key. Fingerprints recorded under
+    /// the old key can no longer be compared: a run interrupted mid-send may end as
+    /// non-deterministic instead of being reconciled.
+    #[arg(long)]
+    pub replace_key: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -151,6 +151,7 @@ impl Wiring {
             .unwrap_or(32);
         let runtime_config = RuntimeConfig {
             cache_dir: Some(self.config.resolve(&rt.cache_dir)),
+            key_file: rt.key_file.as_ref().map(|f| self.config.resolve(f)),
             epoch_tick_ms: u64::from(rt.epoch_tick_ms),
             max_concurrent_runs: rt.max_concurrent_runs,
             max_memory_mib,
@@ -264,6 +265,40 @@ fn duplicate_names(loaded: &[LoadedManifest]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The kv namespace the host keeps its own values in; plugin names cannot start with `@`.
+const HOST_NAMESPACE: &str = "@switchboard";
+/// Where the database remembers which installation key its history was recorded under.
+const KEY_CHECK: &str = "installation-key-check";
+
+/// Makes sure this node keys history digests with the same installation key as every node
+/// before it on this database: a run that moves to another node (a retry, a dead node's run)
+/// recomputes the fingerprints of its earlier actions, and a different key would make every one
+/// of them look non-deterministic. The database keeps only a check value (a MAC of a fixed label),
+/// never the key. The first node records it; a node with another key refuses to start unless
+/// `replace` says to adopt its key.
+pub async fn agree_on_key(store: &dyn Store, runtime: &Runtime, replace: bool) -> anyhow::Result<()> {
+    let mine = runtime.key_check();
+    let recorded = store
+        .kv_get(HOST_NAMESPACE, KEY_CHECK)
+        .await
+        .context("cannot read the database's installation key check")?;
+    match recorded {
+        Some(value) if value == mine.as_bytes() => return Ok(()),
+        Some(_) if !replace => anyhow::bail!(
+            "this node's installation key differs from the one this database's history was recorded with; \
+             every node sharing a database needs the same key file: copy it from a node that already runs \
+             (`runtime.key_file`, default `<runtime.cache_dir>.key`) and point `runtime.key_file` at the copy, \
+             or start with --replace-key to adopt this node's key (runs interrupted mid-send may then end non-deterministic)"
+        ),
+        Some(_) => output::note("replacing the database's installation key check with this node's key (--replace-key)"),
+        None => {}
+    }
+    store
+        .kv_set(HOST_NAMESPACE, KEY_CHECK, mine.into_bytes(), None)
+        .await
+        .context("cannot record the installation key check in the database")
 }
 
 /// The Radist client the host config's `[radist]` describes: `base_url`, the API key, the company,

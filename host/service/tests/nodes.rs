@@ -181,3 +181,83 @@ fn nodes_shows_a_serving_node_live_then_left() {
         .expect("a row");
     assert_eq!(row.split_whitespace().nth(1), Some("left"), "{table}");
 }
+
+/// Runs `serve` expecting it to refuse to start: its exit status and stderr. A service that keeps
+/// running past the bound fails the test.
+fn refused_serve(work: &Workdir, url: &str) -> (std::process::ExitStatus, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(work.path("switchboard.toml"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SB_NODES_DB", url)
+        .env_remove("SWITCHBOARD_CONFIG")
+        .env_remove("CRM_TOKEN")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let deadline = std::time::Instant::now() + BOUND;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve kept running although its installation key differs");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    (status, stderr)
+}
+
+#[test]
+fn nodes_with_different_installation_keys_refuse_to_share_a_database() {
+    let server = pg_test_server::shared()
+        .unwrap_or_else(|e| panic!("cannot start the throwaway PostgreSQL server: {e}"));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let url = rt
+        .block_on(server.fresh_database())
+        .expect("fresh database");
+    let store = "url = { env = \"SB_NODES_DB\" }\n[server]\nnode_id = ";
+    let first = workdir(&format!("{store}\"node-a\"\n"));
+    let a = first.serve_with(&["--listen", "127.0.0.1:0"], &[("SB_NODES_DB", &url)]);
+    // A second machine: its own cache directory, so a key of its own.
+    let second = workdir(&format!("{store}\"node-b\"\n"));
+    let (status, stderr) = refused_serve(&second, &url);
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("installation key differs") && stderr.contains("runtime.key_file"),
+        "the refusal says what to do: {stderr}"
+    );
+    // With node-a's key file, node-b joins.
+    let key = first.path("cache.key");
+    assert!(key.is_file(), "node-a keeps its key beside its cache");
+    let shared = workdir(&format!("{store}\"node-b\"\n"));
+    let config = shared.path("switchboard.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let with_key = text.replacen(
+        "cache_dir = \"cache\"\n",
+        &format!("cache_dir = \"cache\"\nkey_file = {:?}\n", key.display().to_string()),
+        1,
+    );
+    assert_ne!(text, with_key, "the config names a cache_dir to put key_file beside");
+    std::fs::write(&config, with_key).expect("write config");
+    let b = shared.serve_with(&["--listen", "127.0.0.1:0"], &[("SB_NODES_DB", &url)]);
+    let live: Vec<String> = nodes_by_name(&cli_json(&shared, &url, &["nodes"]))
+        .into_iter()
+        .filter(|(_, live, _)| *live)
+        .map(|(node, _, _)| node)
+        .collect();
+    assert_eq!(live, ["node-a", "node-b"]);
+    for service in [a, b] {
+        let (exit, _) = service.terminate();
+        assert!(exit.success());
+    }
+}

@@ -89,6 +89,11 @@ pub struct RuntimeConfig {
     pub pooling: bool,
     /// Compiled-module cache (default `.switchboard/cache`).
     pub cache_dir: PathBuf,
+    /// The installation key (mode 0600) that keys the fingerprints stored in history and
+    /// authenticates the compiled cache. Default: `<cache_dir>.key`, created on first start.
+    /// Every node sharing one database must use the same key: copy the file to each node and
+    /// point this at it.
+    pub key_file: Option<PathBuf>,
     /// Epoch tick for timeouts, 1..=1000 ms (default 10).
     pub epoch_tick_ms: u32,
     /// Runs executing at once, 1..=10000 (default 64).
@@ -217,6 +222,7 @@ impl Default for RuntimeConfig {
         Self {
             pooling: true,
             cache_dir,
+            key_file: None,
             epoch_tick_ms: 10,
             max_concurrent_runs: 64,
         }

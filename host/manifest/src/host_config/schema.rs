@@ -55,6 +55,7 @@ pub(crate) struct PluginsV1 {
 pub(crate) struct RuntimeV1 {
     pub pooling: Option<Spanned<bool>>,
     pub cache_dir: Option<Spanned<String>>,
+    pub key_file: Option<Spanned<String>>,
     pub epoch_tick_ms: Option<Spanned<i64>>,
     pub max_concurrent_runs: Option<Spanned<i64>>,
 }

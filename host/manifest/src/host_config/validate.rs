@@ -230,6 +230,14 @@ fn runtime(report: &mut Report<'_>, raw: &RuntimeV1) -> RuntimeConfig {
             &raw.cache_dir,
             default.cache_dir,
         ),
+        key_file: raw.key_file.as_ref().map(|raw| {
+            path_or(
+                report,
+                "runtime.key_file",
+                &Some(raw.clone()),
+                PathBuf::from(".switchboard/cache.key"),
+            )
+        }),
         epoch_tick_ms: int_or(
             report,
             "runtime.epoch_tick_ms",

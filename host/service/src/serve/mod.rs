@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod dispatcher;
 pub mod intake;
+pub mod nodes;
 pub mod plugins;
 pub mod reload;
 pub mod retention;
@@ -52,6 +53,8 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     problems.extend(wiring.build_missing(&plan));
     refuse_on(&problems)?;
     let store = wiring.open_store().await?;
+    let runtime = wiring.runtime(&plan)?;
+    wiring::agree_on_key(store.as_ref(), &runtime, args.replace_key).await?;
     let node = wiring.node_id();
     let recovered = store.recover(&node).await?;
     if recovered > 0 {
@@ -59,8 +62,15 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
             "resumed {recovered} run(s) left unfinished by the previous process"
         ));
     }
+    let leases = nodes::Leases::new(
+        Arc::clone(&store),
+        node.clone(),
+        wiring.config.host.server.lease_s,
+    );
+    leases.begin().await?;
+    let (stop_leases, leases_stopped) = watch::channel(false);
+    let leasing = tokio::spawn(leases.clone().run(leases_stopped));
     let target = RadistTarget::connect(&wiring.config).await?;
-    let runtime = wiring.runtime(&plan)?;
     let radist = Some(target.client.clone());
     let (loaded, problems) = wiring.load_plugins(&runtime, &plan, |p| {
         wiring::services(&store, radist.clone(), p)
@@ -165,6 +175,9 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     accepting.store(false, Ordering::Release);
     let _ = stop_dispatch.send(true);
     let _ = dispatching.await;
+    let _ = stop_leases.send(true);
+    let _ = leasing.await;
+    leases.leave().await;
     let _ = cleaning.await;
     let _ = measuring.await;
     let _ = scheduling.await;
