@@ -278,7 +278,11 @@ const KEY_CHECK: &str = "installation-key-check";
 /// of them look non-deterministic. The database keeps only a check value (a MAC of a fixed label),
 /// never the key. The first node records it; a node with another key refuses to start unless
 /// `replace` says to adopt its key.
-pub async fn agree_on_key(store: &dyn Store, runtime: &Runtime, replace: bool) -> anyhow::Result<()> {
+pub async fn agree_on_key(
+    store: &dyn Store,
+    runtime: &Runtime,
+    replace: bool,
+) -> anyhow::Result<()> {
     let mine = runtime.key_check();
     let recorded = store
         .kv_get(HOST_NAMESPACE, KEY_CHECK)
@@ -292,7 +296,9 @@ pub async fn agree_on_key(store: &dyn Store, runtime: &Runtime, replace: bool) -
              (`runtime.key_file`, default `<runtime.cache_dir>.key`) and point `runtime.key_file` at the copy, \
              or start with --replace-key to adopt this node's key (runs interrupted mid-send may then end non-deterministic)"
         ),
-        Some(_) => output::note("replacing the database's installation key check with this node's key (--replace-key)"),
+        Some(_) => output::note(
+            "replacing the database's installation key check with this node's key (--replace-key)",
+        ),
         None => {}
     }
     store

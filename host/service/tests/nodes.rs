@@ -244,10 +244,16 @@ fn nodes_with_different_installation_keys_refuse_to_share_a_database() {
     let text = std::fs::read_to_string(&config).expect("config");
     let with_key = text.replacen(
         "cache_dir = \"cache\"\n",
-        &format!("cache_dir = \"cache\"\nkey_file = {:?}\n", key.display().to_string()),
+        &format!(
+            "cache_dir = \"cache\"\nkey_file = {:?}\n",
+            key.display().to_string()
+        ),
         1,
     );
-    assert_ne!(text, with_key, "the config names a cache_dir to put key_file beside");
+    assert_ne!(
+        text, with_key,
+        "the config names a cache_dir to put key_file beside"
+    );
     std::fs::write(&config, with_key).expect("write config");
     let b = shared.serve_with(&["--listen", "127.0.0.1:0"], &[("SB_NODES_DB", &url)]);
     let live: Vec<String> = nodes_by_name(&cli_json(&shared, &url, &["nodes"]))
