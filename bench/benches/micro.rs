@@ -167,6 +167,13 @@ impl Journal for StoreJournal {
             .map_err(|e| JournalError(e.to_string()))
     }
 
+    async fn effect_claimed(&self, effect_id: &str) -> Result<bool, JournalError> {
+        self.0
+            .is_own_effect(effect_id)
+            .await
+            .map_err(|e| JournalError(e.to_string()))
+    }
+
     async fn decide(&self, key: &JournalKey, decision: &str) -> Result<(), JournalError> {
         let run = run_id(&key.run_key)?;
         self.0

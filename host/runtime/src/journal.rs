@@ -89,6 +89,10 @@ pub trait Journal: Send + Sync {
     /// The run is final (will not be retried): its entries may be dropped. A durable ledger
     /// that keeps history may do nothing.
     async fn release(&self, run_key: &str) -> Result<(), JournalError>;
+    /// True when an action of any run already names `effect_id` (e.g. a Radist message id) as
+    /// what it created. Read-back reconciliation skips such messages, so a run never takes
+    /// another run's identical reply in the same chat for its own.
+    async fn effect_claimed(&self, effect_id: &str) -> Result<bool, JournalError>;
 }
 
 /// One action as [`InMemoryJournal`] holds it.
@@ -244,6 +248,16 @@ impl Journal for InMemoryJournal {
         state.runs.remove(run_key);
         state.order.retain(|k| k != run_key);
         Ok(())
+    }
+
+    async fn effect_claimed(&self, effect_id: &str) -> Result<bool, JournalError> {
+        let state = self.lock();
+        let claimed = state
+            .runs
+            .values()
+            .flat_map(BTreeMap::values)
+            .any(|entry| entry.effect_id.as_deref() == Some(effect_id));
+        Ok(claimed)
     }
 }
 

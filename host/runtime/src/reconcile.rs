@@ -8,8 +8,9 @@
 //! runs collapsed and the ends trimmed. Radist stores a template rendered, not its parameters, so
 //! a template additionally matches only when every body parameter appears in the rendered text.
 //! A message counts as the send when it is outbound, has the same key, is dated at or after the
-//! intent minus the allowed clock skew, and is not already another action's effect in this run;
-//! of several, the oldest.
+//! intent minus the allowed clock skew, and is not already the effect of another action — of this
+//! run or of any other (the ledger knows every message id an action created: another run's
+//! identical reply in the same chat is not this send); of several, the oldest.
 
 use chrono::{DateTime, Utc};
 use radist_connector::models::{
@@ -67,19 +68,21 @@ impl ContentKey {
     }
 }
 
-/// The message among `messages` that is the send keyed `key`, begun at `intent_at`.
-pub(crate) fn find_delivered<'m>(
+/// The messages among `messages` that could be the send keyed `key` (outbound, that content,
+/// dated at or after `not_before`), oldest first. The caller takes the first one no action has
+/// already claimed as its effect.
+pub(crate) fn candidates<'m>(
     messages: &'m [Message],
     key: &ContentKey,
     not_before: DateTime<Utc>,
-    taken: &[&str],
-) -> Option<&'m Message> {
-    messages
+) -> Vec<&'m Message> {
+    let mut found: Vec<&Message> = messages
         .iter()
         .filter(|m| m.direction == Direction::Outbound && m.created_at >= not_before)
-        .filter(|m| !taken.contains(&m.message_id.0.to_string().as_str()))
         .filter(|m| key.matches(m))
-        .min_by_key(|m| m.created_at)
+        .collect();
+    found.sort_by_key(|m| m.created_at);
+    found
 }
 
 /// The type and text parts of a listed message, or `None` for a type a send cannot produce.
@@ -178,10 +181,9 @@ mod tests {
             text(4, "outbound", "2026-01-01T10:00:07Z", "Hello, world!"),
         ];
         let since = at("2026-01-01T10:00:00Z");
-        let found = find_delivered(&messages, &key, since, &[]).expect("found");
-        assert_eq!(found.message_id.0.to_string(), uuid(3));
-        let taken = uuid(3);
-        assert!(find_delivered(&messages, &key, since, &[taken.as_str()]).is_none());
+        let found = candidates(&messages, &key, since);
+        let ids: Vec<String> = found.iter().map(|m| m.message_id.0.to_string()).collect();
+        assert_eq!(ids, [uuid(3)]);
     }
 
     #[test]

@@ -299,6 +299,14 @@ impl ActionRecorder {
         self.records.iter().filter_map(|r| r.effect_id.as_deref())
     }
 
+    /// Whether an action of any run (this one included) already created `effect_id`.
+    pub(crate) async fn effect_claimed(&self, effect_id: &str) -> Result<bool, JournalError> {
+        if self.effect_ids().any(|id| id == effect_id) {
+            return Ok(true);
+        }
+        self.journal.effect_claimed(effect_id).await
+    }
+
     /// The run's stable key (its run id).
     pub(crate) fn run_key(&self) -> &str {
         &self.run_key

@@ -79,6 +79,10 @@ impl Journal for StoreJournal {
             .map_err(journal_error)
     }
 
+    async fn effect_claimed(&self, effect_id: &str) -> Result<bool, JournalError> {
+        self.0.is_own_effect(effect_id).await.map_err(journal_error)
+    }
+
     /// The ledger is history (`runs show` prints it); retention removes it with the run.
     async fn release(&self, _run_key: &str) -> Result<(), JournalError> {
         Ok(())

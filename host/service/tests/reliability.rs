@@ -1,384 +1,448 @@
 //! What users throw at the service, through the real binary: Radist redelivering and reordering
-//! webhooks, Radist failing (429, 5xx, answers lost after the send was processed), and the
-//! process being killed under load. The Radist sandbox runs in this test process, so it outlives
-//! the service and its sent log is the customer's phone: nothing in it may be doubled.
+//! webhooks, Radist failing for a sustained period (429 bursts with `Retry-After`, 5xx, latency
+//! spikes, connection resets, answers lost after the send was processed), and the process being
+//! SIGKILLed at random points under load, several times in a row. The Radist sandbox runs in
+//! this test process, so it outlives the service and its sent log is the customer's phone:
+//! nothing in it may be doubled. Counts come from the store (the admin API) and the sandbox.
+//!
+//! One knob scales the same tests (issue 13 §2):
+//! - default (the short form, run by `.ci/run`): 3 kill points (4+ kills) and a 15 s fault soak;
+//! - `SWITCHBOARD_RELIABILITY=long`: 20 kill points and a 5-minute soak under more load
+//!   (about 7 minutes; figures in BENCHMARKS.md, "Reliability").
+//!
+//! Kill points and fault phases come from a seeded RNG; the seed is printed and
+//! `SWITCHBOARD_RELIABILITY_SEED=<n>` replays it. Summaries print with `-- --nocapture`.
 
 mod support;
+#[path = "support/world.rs"]
+mod world;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-use radist_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
-use serde_json::{Value, json};
-use support::{Service, Workdir};
-use switchboard_testing::{build_plugins, repo_root};
+use radist_sandbox::{CountFault, Faults, RateLimitFault, ServerErrorFault};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use support::Service;
+use switchboard_store::{RunDetail, RunStatus, RunSummary};
+use world::{Load, PLUGIN, Reckoning, World, WorldConfig};
 
 const BOUND: Duration = Duration::from_secs(90);
-const WEBHOOK_TOKEN: &str = "reliability-test-webhook-token";
 
-/// A sandbox in this process, and a service pointed at it in remote mode on a fixed port (so it
-/// can be restarted at the same webhook URL).
-struct Setup {
-    rt: tokio::runtime::Runtime,
-    sandbox: Option<SandboxHandle>,
-    work: Workdir,
+/// How hard the suite pushes: the short form (CI) or the long form (`SWITCHBOARD_RELIABILITY=long`).
+#[derive(Debug)]
+struct Scale {
+    form: &'static str,
+    seed: u64,
+    /// Kill points in a row (a recovery point kills twice).
+    kill_points: usize,
+    /// Customers (chats) writing in, and messages per second while the service is killed.
+    chats: u32,
+    kill_rate: f64,
+    /// Most messages in an intake burst.
+    burst: usize,
+    /// Longest stretch of steady load before a kill point.
+    lead_in: Duration,
+    /// The fault soak: how long, at what rate, and how long each fault phase lasts.
+    soak: Duration,
+    soak_rate: f64,
+    phase: Duration,
+    /// How long the backlog may take to drain at the end.
+    settle: Duration,
 }
 
-impl Setup {
-    fn new(retry_attempts: u32) -> Setup {
-        build_plugins().unwrap_or_else(|e| panic!("{e}"));
-        let rt = tokio::runtime::Runtime::new().expect("tokio");
-        let mut config = SandboxConfig::default();
-        config.webhook_retry.attempts = retry_attempts;
-        config.webhook_retry.base_delay = Duration::from_millis(100);
-        let sandbox = rt.block_on(Sandbox::start(config)).expect("sandbox");
-        let port = free_port();
-        let extra = format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\n[webhook]\ntoken = {{ env = \"SB_WEBHOOK_TOKEN\" }}\n[radist]\nmode = \"remote\"\nbase_url = \"{}\"\napi_key = {{ env = \"SB_RADIST_KEY\" }}\ncompany_id = 1\nmax_retries = 0\n",
-            sandbox.base_url()
-        );
-        let work = Workdir::with_manifests(&repo_root().join("manifests"), &extra);
-        let setup = Setup {
-            rt,
-            sandbox: Some(sandbox),
-            work,
+impl Scale {
+    fn from_env() -> Scale {
+        let long = match std::env::var("SWITCHBOARD_RELIABILITY").as_deref() {
+            Ok("long") => true,
+            Ok("short") | Ok("") | Err(_) => false,
+            Ok(other) => panic!("SWITCHBOARD_RELIABILITY={other}: use `long`, or leave it unset"),
         };
-        let out = setup.switchboard(&[
-            "radist",
-            "webhooks",
-            "sync",
-            "--public-url",
-            &format!("http://127.0.0.1:{port}"),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        setup
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let key = self.sandbox().api_key().to_owned();
-        vec![
-            ("SB_WEBHOOK_TOKEN", WEBHOOK_TOKEN.to_owned()),
-            ("SB_RADIST_KEY", key),
-        ]
-    }
-
-    fn switchboard(&self, args: &[&str]) -> std::process::Output {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
-        command
-            .arg("--config")
-            .arg(self.work.path("switchboard.toml"))
-            .args(args)
-            .env_remove("SWITCHBOARD_CONFIG")
-            .env_remove("CRM_TOKEN");
-        for (k, v) in self.env() {
-            command.env(k, v);
+        let seed = run_seed();
+        if long {
+            Scale {
+                form: "long",
+                seed,
+                kill_points: 20,
+                chats: 200,
+                kill_rate: 60.0,
+                burst: 600,
+                lead_in: Duration::from_secs(8),
+                soak: Duration::from_secs(300),
+                soak_rate: 50.0,
+                phase: Duration::from_secs(5),
+                settle: Duration::from_secs(600),
+            }
+        } else {
+            Scale {
+                form: "short",
+                seed,
+                kill_points: 3,
+                chats: 40,
+                kill_rate: 30.0,
+                burst: 200,
+                lead_in: Duration::from_secs(3),
+                soak: Duration::from_secs(15),
+                soak_rate: 30.0,
+                phase: Duration::from_millis(1500),
+                settle: Duration::from_secs(120),
+            }
         }
-        command.output().expect("switchboard runs")
     }
 
-    fn serve(&self) -> Service {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.work.serve_with(&[], &env)
-    }
-
-    fn sandbox(&self) -> &SandboxHandle {
-        self.sandbox.as_ref().expect("sandbox running")
-    }
-
-    fn control(&self, path: &str) -> String {
-        format!("{}/{path}", self.sandbox().control_url())
-    }
-
-    fn post(&self, path: &str, body: Value) -> Value {
-        let client = reqwest::blocking::Client::new();
-        let response = client
-            .post(self.control(path))
-            .json(&body)
-            .send()
-            .expect("post");
-        assert!(
-            response.status().is_success(),
-            "{path}: {:?}",
-            response.text()
+    /// The test's own RNG (so each test replays alone), announced with the seed.
+    fn rng(&self, test: &str) -> StdRng {
+        eprintln!(
+            "reliability {test}: {} form, seed {} (replay: SWITCHBOARD_RELIABILITY_SEED={})",
+            self.form, self.seed, self.seed
         );
-        response.json().unwrap_or(Value::Null)
-    }
-
-    fn get(&self, path: &str) -> Value {
-        reqwest::blocking::get(self.control(path))
-            .expect("get")
-            .json()
-            .expect("json")
-    }
-
-    /// Outbound sends per chat, as the sandbox (the customer) saw them.
-    fn sends_per_chat(&self) -> BTreeMap<i64, usize> {
-        let mut per_chat = BTreeMap::new();
-        for m in self.get("sent").as_array().expect("sent list") {
-            *per_chat
-                .entry(m["chat_id"].as_i64().expect("chat"))
-                .or_default() += 1;
-        }
-        per_chat
-    }
-
-    /// Inbound `messages.create` deliveries the service acknowledged, by message id.
-    fn acknowledged_inbound(&self) -> BTreeSet<String> {
-        let log = self.get("webhook-deliveries?event_type=messages.create");
-        log.as_array()
-            .expect("deliveries")
-            .iter()
-            .filter(|d| d["state"] == "delivered")
-            .filter(|d| d["payload"]["event"]["message"]["direction"] == "inbound")
-            .filter_map(|d| d["message_id"].as_str().map(str::to_owned))
-            .collect()
-    }
-
-    fn pending_deliveries(&self) -> usize {
-        let log = self.get("webhook-deliveries");
-        let list = log.as_array().expect("deliveries");
-        list.iter().filter(|d| d["state"] == "pending").count()
-    }
-
-    /// Every run, via the CLI (reads the same SQLite file the service writes).
-    fn runs(&self) -> Vec<Value> {
-        let out = self.switchboard(&["runs", "list", "--limit", "100000", "--json"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let value: Value = serde_json::from_slice(&out.stdout).expect("runs json");
-        value.as_array().cloned().unwrap_or_default()
+        let salt = test
+            .bytes()
+            .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
+        StdRng::seed_from_u64(self.seed ^ salt)
     }
 }
 
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if let Some(sandbox) = self.sandbox.take() {
-            let _ = self.rt.block_on(sandbox.shutdown());
-        }
+/// One seed for the whole test run (each test derives its own RNG from it): from
+/// `SWITCHBOARD_RELIABILITY_SEED`, else random.
+fn run_seed() -> u64 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    *SEED.get_or_init(|| match std::env::var("SWITCHBOARD_RELIABILITY_SEED") {
+        Ok(s) => s.parse().unwrap_or_else(|_| {
+            panic!("SWITCHBOARD_RELIABILITY_SEED={s}: use an unsigned integer")
+        }),
+        Err(_) => rand::rng().random(),
+    })
+}
+
+/// Where a kill lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KillPoint {
+    /// Mid-way through a burst of webhooks being acknowledged.
+    IntakeBurst,
+    /// While sends wait on Radist's latency and some answers are being lost.
+    SendsInFlight,
+    /// Right after a restart, while it recovers its claimed runs and drains the backlog.
+    Recovery,
+}
+
+const POINTS: [KillPoint; 3] = [
+    KillPoint::IntakeBurst,
+    KillPoint::SendsInFlight,
+    KillPoint::Recovery,
+];
+
+/// Every kind once (shuffled), then random ones up to `points` in all.
+fn kill_plan(rng: &mut StdRng, points: usize) -> Vec<KillPoint> {
+    let mut plan = POINTS.to_vec();
+    plan.shuffle(rng);
+    while plan.len() < points {
+        plan.push(POINTS[rng.random_range(0..POINTS.len())]);
     }
+    plan
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-fn unfinished(runs: &[Value]) -> usize {
-    runs.iter()
-        .filter(|r| {
-            matches!(
-                r["status"].as_str(),
-                Some("queued" | "running" | "retrying")
-            )
-        })
-        .count()
-}
-
-fn wait<T>(bound: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + bound;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not reached within {bound:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn world(webhook_attempts: u32) -> World {
+    World::new(&WorldConfig {
+        webhook_attempts,
+        client_retries: 0,
+        per_minute: 100_000,
+    })
 }
 
 #[test]
 fn duplicated_and_reordered_webhooks_make_one_run_each_in_chat_order() {
-    let setup = Setup::new(10);
-    let service = setup.serve();
-    setup.post(
-        "faults",
-        json!({"webhook_duplicate": true, "webhook_reorder": true}),
-    );
+    let world = world(10);
+    let service = world.serve();
+    world.faults(&Faults {
+        webhook_duplicate: true,
+        webhook_reorder: true,
+        ..Faults::default()
+    });
     for i in 0..12 {
         let phone = format!("7900100{:04}", i % 3);
-        setup.post(
-            "inbound",
-            json!({"connection_id": 70002, "phone": phone, "text": format!("hours {i}")}),
-        );
+        let inbound =
+            radist_sandbox::control::Inbound::from_phone(70002, &phone, &format!("hours {i}"));
+        world
+            .rt
+            .block_on(world.control.inbound(&inbound))
+            .expect("inbound");
     }
-    let runs = wait(BOUND, || {
-        let runs = setup.runs();
-        (runs.len() >= 12 && unfinished(&runs) == 0 && setup.pending_deliveries() == 0)
-            .then_some(runs)
+    let census = wait_for(BOUND, "12 runs, settled", || {
+        let census = world::settle(&world, &service, BOUND);
+        let runs = census.runs.len();
+        (runs >= 12).then_some(census).ok_or(format!("{runs} runs"))
     });
-    let auto: Vec<&Value> = runs
-        .iter()
-        .filter(|r| r["plugin"] == "auto-reply")
-        .collect();
-    assert_eq!(
-        auto.len(),
-        12,
-        "one run per message despite duplicates: {runs:?}"
-    );
-    let mut by_lane: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let auto: Vec<&RunSummary> = census.runs.iter().filter(|r| r.plugin == PLUGIN).collect();
+    assert_eq!(auto.len(), 12, "one run per message despite duplicates");
+    let mut by_lane: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for r in &auto {
-        let lane = r["lane"].as_str().expect("lane").to_owned();
-        by_lane
-            .entry(lane)
-            .or_default()
-            .push(r["run_id"].as_i64().expect("id"));
+        by_lane.entry(&r.lane).or_default().push(r.run_id.0);
     }
     assert_eq!(by_lane.len(), 3, "three chats, three lanes");
-    for ids in by_lane.values() {
-        let mut previous_end = None;
-        let mut sorted = ids.clone();
-        sorted.sort_unstable();
-        for id in sorted {
-            let out = setup.switchboard(&["runs", "show", &id.to_string(), "--json"]);
-            let detail: Value = serde_json::from_slice(&out.stdout).expect("detail");
-            let attempt = &detail["attempts"][0];
-            let start: chrono::DateTime<chrono::Utc> =
-                serde_json::from_value(attempt["started_at"].clone()).expect("start");
-            if let Some(end) = previous_end {
-                assert!(
-                    start >= end,
-                    "a lane's runs run one at a time in arrival order"
-                );
-            }
-            let us = attempt["duration_us"].as_i64().expect("duration");
-            previous_end = Some(start + chrono::Duration::microseconds(us));
+    for ids in by_lane.values_mut() {
+        ids.sort_unstable();
+        let details: Vec<RunDetail> = ids
+            .iter()
+            .map(|id| world::run_detail(&service, *id))
+            .collect();
+        for pair in details.windows(2) {
+            let (before, after) = (&pair[0].attempts[0], &pair[1].attempts[0]);
+            let end = before.started_at + chrono::Duration::microseconds(before.duration_us as i64);
+            assert!(
+                after.started_at >= end,
+                "a lane's runs run one at a time in arrival order"
+            );
         }
     }
-    drop(service);
 }
 
 #[test]
 fn radist_failures_are_retried_and_take_effect_once() {
-    let setup = Setup::new(10);
-    let service = setup.serve();
+    let world = world(10);
+    let service = world.serve();
     // max_retries = 0 in the config: every fault reaches the run, which is retried.
-    setup.post(
-        "faults",
-        json!({"rate_limit": {"count": 2, "retry_after_s": 1}, "paths": ["/messages/"]}),
-    );
-    let first = setup.post(
-        "inbound",
-        json!({"connection_id": 70002, "phone": "79002000001", "text": "hours?"}),
-    );
-    let chat = first["chat_id"].as_i64().expect("chat id");
-    wait(BOUND, || {
-        (setup.sends_per_chat().get(&chat) == Some(&1)).then_some(())
-    });
-    setup.post(
-        "faults",
-        json!({"server_error": {"count": 2, "status": 503}, "paths": ["/messages/"]}),
-    );
-    let second = setup.post(
-        "inbound",
-        json!({"connection_id": 70002, "phone": "79002000002", "text": "hours?"}),
-    );
-    let chat2 = second["chat_id"].as_i64().expect("chat id");
-    wait(BOUND, || {
-        (setup.sends_per_chat().get(&chat2) == Some(&1)).then_some(())
-    });
-    let runs = wait(BOUND, || {
-        let runs = setup.runs();
-        (unfinished(&runs) == 0).then_some(runs)
-    });
-    for r in runs.iter().filter(|r| r["plugin"] == "auto-reply") {
-        assert_eq!(r["status"], "succeeded", "{r}");
-        assert!(r["attempt"].as_i64().expect("attempt") > 1, "retried: {r}");
+    let rate_limited = Faults {
+        rate_limit: Some(RateLimitFault {
+            count: 2,
+            retry_after_s: 1,
+        }),
+        paths: Some(vec!["/messages/".to_owned()]),
+        ..Faults::default()
+    };
+    let failing = Faults {
+        server_error: Some(ServerErrorFault {
+            count: 2,
+            status: 503,
+        }),
+        paths: Some(vec!["/messages/".to_owned()]),
+        ..Faults::default()
+    };
+    let mut chats = Vec::new();
+    for (faults, phone) in [(rate_limited, "79002000001"), (failing, "79002000002")] {
+        world.faults(&faults);
+        let inbound = radist_sandbox::control::Inbound::from_phone(70002, phone, "hours?");
+        let receipt = world.rt.block_on(world.control.inbound(&inbound));
+        let chat = receipt.expect("inbound").chat_id;
+        wait_for(BOUND, "the reply", || {
+            let sends = world.sends_per_chat().get(&chat).copied();
+            (sends == Some(1))
+                .then_some(())
+                .ok_or(format!("{sends:?} sends"))
+        });
+        chats.push(chat);
     }
-    let sends = setup.sends_per_chat();
-    assert_eq!(sends.get(&chat), Some(&1));
-    assert_eq!(sends.get(&chat2), Some(&1));
-    drop(service);
+    let census = world::settle(&world, &service, BOUND);
+    for r in census.runs.iter().filter(|r| r.plugin == PLUGIN) {
+        assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+        assert!(r.attempt > 1, "retried: {r:?}");
+    }
+    let sends = world.sends_per_chat();
+    for chat in chats {
+        assert_eq!(sends.get(&chat), Some(&1), "one reply in chat {chat}");
+    }
 }
 
 #[test]
-fn a_killed_service_loses_no_acknowledged_webhook_and_sends_nothing_twice() {
-    let setup = Setup::new(40);
-    let mut service = Some(setup.serve());
-    // Some sends are processed by Radist but their answers are lost: outcome unknown.
-    setup.post(
-        "faults",
-        json!({"drop_response": {"count": 15}, "paths": ["/messages/"]}),
-    );
-    let total = 1500;
-    for i in 0..total {
-        let phone = format!("7903{:07}", i);
-        setup.post(
-            "inbound",
-            json!({"connection_id": 70002, "phone": phone, "text": "hours?"}),
-        );
-        if i == total / 2 {
-            if let Some(s) = service.take() {
-                s.kill();
-            }
-            service = Some(setup.serve());
-        }
+fn repeated_kills_under_load_lose_nothing_and_double_nothing() {
+    let scale = Scale::from_env();
+    let mut rng = scale.rng("kills");
+    let started = Instant::now();
+    let world = world(40);
+    let mut service = world.serve();
+    let mut load = Load::start(&world, rng.random(), scale.chats, scale.kill_rate);
+    let mut kills: BTreeMap<KillPoint, usize> = BTreeMap::new();
+    for point in kill_plan(&mut rng, scale.kill_points) {
+        let (restarted, killed) = kill_at(point, &world, &load, service, &mut rng, &scale);
+        service = restarted;
+        *kills.entry(point).or_default() += killed;
+        world::check_invariants(&world, &service);
     }
-    let runs = wait(Duration::from_secs(240), || {
-        let runs = setup.runs();
-        (setup.pending_deliveries() == 0 && unfinished(&runs) == 0).then_some(runs)
-    });
-    let acknowledged = setup.acknowledged_inbound();
-    assert!(
-        acknowledged.len() > total / 2,
-        "most deliveries acknowledged: {}",
-        acknowledged.len()
+    let posted = load.stop();
+    world::calm(&world);
+    world::settle(&world, &service, scale.settle);
+    let reckoning = Reckoning::take(&world, &service, &posted);
+    let killed: usize = kills.values().sum();
+    eprintln!(
+        "reliability kills: {killed} SIGKILLs {kills:?}, {} in {:.0} s",
+        reckoning.line(),
+        started.elapsed().as_secs_f64()
     );
-    let auto: Vec<&Value> = runs
+    reckoning.assert_exactly_once();
+    let not_succeeded: Vec<&RunSummary> = reckoning
+        .census
+        .runs
         .iter()
-        .filter(|r| r["plugin"] == "auto-reply")
+        .filter(|r| r.status != RunStatus::Succeeded)
         .collect();
-    let events = setup.switchboard(&[
-        "events",
-        "list",
-        "--kind",
-        "message.received",
-        "--limit",
-        "100000",
-        "--json",
-    ]);
-    let events: Value = serde_json::from_slice(&events.stdout).expect("events");
-    let stored: BTreeSet<String> = events
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["dedupe_key"].as_str())
-        .filter_map(|k| k.strip_prefix("radist:messages.create:"))
-        .map(str::to_owned)
-        .collect();
-    let lost: Vec<&String> = acknowledged.difference(&stored).collect();
-    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    assert!(
+        not_succeeded.is_empty(),
+        "runs that did not succeed: {not_succeeded:?}"
+    );
     assert_eq!(
-        auto.len(),
-        stored.len(),
-        "exactly one auto-reply run per stored event"
+        reckoning.sends, reckoning.keyword,
+        "one reply per keyword message, per chat"
     );
-    let doubled: Vec<(i64, usize)> = setup
-        .sends_per_chat()
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .collect();
     assert!(
-        doubled.is_empty(),
-        "a customer got the same reply twice: {doubled:?}"
-    );
-    let reconciled = auto.iter().any(|r| {
-        let out = setup.switchboard(&["runs", "show", &r["run_id"].to_string(), "--json"]);
-        String::from_utf8_lossy(&out.stdout).contains("found message")
-    });
-    assert!(
-        reconciled,
+        reckoning.reconciled > 0,
         "an unknown-outcome send was reconciled from the chat's messages"
     );
-    drop(service);
+}
+
+/// Kills the service at `point` and restarts it; returns the new service and the kill count.
+fn kill_at(
+    point: KillPoint,
+    world: &World,
+    load: &Load,
+    service: Service,
+    rng: &mut StdRng,
+    scale: &Scale,
+) -> (Service, usize) {
+    world::calm(world);
+    // Steady load for a random stretch first (a chosen instant, not a wait on the service).
+    std::thread::sleep(rng.random_range(scale.lead_in / 3..=scale.lead_in));
+    match point {
+        KillPoint::IntakeBurst => {
+            let size = rng.random_range(scale.burst / 2..=scale.burst);
+            let at = rng.random_range(0..size);
+            let mut running = Some(service);
+            load.burst(rng, size, |i| {
+                if i == at
+                    && let Some(service) = running.take()
+                {
+                    service.kill();
+                }
+            });
+            (world.serve(), 1)
+        }
+        KillPoint::SendsInFlight => {
+            world.faults(&world::slow_sends(rng));
+            let target = world.sent_total() + rng.random_range(1..=3);
+            wait_for(BOUND, "sends in flight", || {
+                let sent = world.sent_total();
+                (sent >= target)
+                    .then_some(())
+                    .ok_or(format!("{sent} of {target} sends"))
+            });
+            service.kill();
+            (world.serve(), 1)
+        }
+        KillPoint::Recovery => {
+            service.kill();
+            let recovering = world.serve();
+            // A random instant of the recovery (chosen, not waited on).
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..=500)));
+            recovering.kill();
+            (world.serve(), 2)
+        }
+    }
+}
+
+#[test]
+fn a_sustained_fault_soak_ends_every_run_succeeded_or_dead_with_its_cause() {
+    let scale = Scale::from_env();
+    let mut rng = scale.rng("soak");
+    let started = Instant::now();
+    let world = world(16);
+    let service = world.serve();
+    let mut load = Load::start(&world, rng.random(), scale.chats, scale.soak_rate);
+    let mut phases: BTreeMap<&str, usize> = BTreeMap::new();
+    while started.elapsed() < scale.soak {
+        let (name, faults) = fault_phase(&mut rng);
+        world.faults(&faults);
+        *phases.entry(name).or_default() += 1;
+        // The phase lasts this long while the load keeps posting (a pace, not a wait).
+        std::thread::sleep(scale.phase);
+    }
+    let posted = load.stop();
+    world::calm(&world);
+    world::settle(&world, &service, scale.settle);
+    let reckoning = Reckoning::take(&world, &service, &posted);
+    eprintln!(
+        "reliability soak: phases {phases:?}, {} in {:.0} s",
+        reckoning.line(),
+        started.elapsed().as_secs_f64()
+    );
+    let neither: Vec<&RunSummary> = reckoning
+        .census
+        .runs
+        .iter()
+        .filter(|r| !matches!(r.status, RunStatus::Succeeded | RunStatus::Dead))
+        .collect();
+    assert!(
+        neither.is_empty(),
+        "runs ended neither succeeded nor dead: {neither:#?}"
+    );
+    for r in reckoning
+        .census
+        .runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Dead)
+    {
+        assert_dead_names_its_cause(r);
+    }
+    reckoning.assert_exactly_once();
+}
+
+/// One phase of Radist misbehaving: a named fault, sometimes limited to sends, sometimes with
+/// duplicated and reordered webhooks on top.
+fn fault_phase(rng: &mut StdRng) -> (&'static str, Faults) {
+    let mut faults = Faults::default();
+    let name = match rng.random_range(0..6) {
+        0 => {
+            faults.rate_limit = Some(RateLimitFault {
+                count: rng.random_range(10..=120),
+                retry_after_s: rng.random_range(1..=2),
+            });
+            "429 burst"
+        }
+        1 => {
+            faults.server_error = Some(ServerErrorFault {
+                count: rng.random_range(5..=60),
+                status: [500, 502, 503, 503, 504][rng.random_range(0..5)],
+            });
+            "5xx"
+        }
+        2 => {
+            // Within the runs' deadline (`world::RUN_TIMEOUT_MS`): a spike past a run's own
+            // deadline ends it `timed-out`, which is final by design.
+            faults.latency_ms = Some(rng.random_range(200..=1500));
+            "latency spike"
+        }
+        3 => {
+            faults.reset = Some(CountFault {
+                count: rng.random_range(2..=12),
+            });
+            "connection resets"
+        }
+        4 => {
+            faults.drop_response = Some(CountFault {
+                count: rng.random_range(2..=10),
+            });
+            "unanswered sends"
+        }
+        _ => "calm",
+    };
+    if rng.random_bool(0.5) {
+        faults.paths = Some(vec!["/messages/".to_owned()]);
+    }
+    faults.webhook_duplicate = rng.random_bool(0.4);
+    faults.webhook_reorder = rng.random_bool(0.4);
+    (name, faults)
+}
+
+/// A dead run says it gave up and on what.
+fn assert_dead_names_its_cause(run: &RunSummary) {
+    let error = run.error.as_deref().unwrap_or_default();
+    let (gave_up, cause) = error.split_once(": ").unwrap_or_default();
+    assert!(
+        gave_up.starts_with("gave up after") && !cause.trim().is_empty(),
+        "a dead run does not name its cause: {run:?}"
+    );
+}
+
+fn wait_for<T>(bound: Duration, what: &str, probe: impl FnMut() -> Result<T, String>) -> T {
+    world::wait(bound, what, probe)
 }

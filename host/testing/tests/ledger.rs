@@ -119,3 +119,55 @@ async fn a_send_whose_answer_was_lost_is_found_in_the_chat_on_the_retry() {
     let decision = format!("delivered: found message {id} in the chat");
     assert_eq!(action.decision.as_deref(), Some(decision.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_back_never_takes_another_runs_identical_reply_for_its_own() {
+    let h = PluginHarness::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plugin = hostile(&h, 5_000);
+    let chat = chat(&h).await;
+    let text = "спасибо, мы скоро ответим";
+    let earlier = send(&h, &plugin, "run-earlier", 1, chat, text).await;
+    assert_eq!(earlier.status, RunStatus::Succeeded, "{:?}", earlier.logs);
+    let lost_answer = json!({"drop_response": {"count": 1}, "paths": ["messaging/messages"]});
+    h.sandbox()
+        .faults(&lost_answer)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = send(&h, &plugin, "run-later", 1, chat, text).await;
+    assert!(
+        matches!(first.status, RunStatus::Failed(_)),
+        "{:?}",
+        first.status
+    );
+    let retry = send(&h, &plugin, "run-later", 2, chat, text).await;
+    assert_eq!(retry.status, RunStatus::Succeeded, "{:?}", retry.logs);
+    let sent = h
+        .sandbox()
+        .sent(Some(chat))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent.len(), 2, "one reply per run, none repeated: {sent:?}");
+    let ids: Vec<&str> = sent
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap_or_default())
+        .collect();
+    let effect = |outcome: &RunOutcome| {
+        outcome
+            .actions
+            .iter()
+            .find(|a| a.kind == "messages.send")
+            .and_then(|a| a.effect_id.clone())
+            .unwrap_or_else(|| panic!("a send with an effect: {:?}", outcome.actions))
+    };
+    let (mine, theirs) = (effect(&retry), effect(&earlier));
+    assert_ne!(
+        mine, theirs,
+        "the retry found its own message, not run-earlier's"
+    );
+    assert!(
+        ids.contains(&mine.as_str()) && ids.contains(&theirs.as_str()),
+        "{ids:?}"
+    );
+}

@@ -36,7 +36,7 @@ use super::wit::messages::{Content, Host, Outgoing, Sent};
 use super::wit::types::{Datetime, Error, WindowClosed};
 use crate::config::ReconcilePolicy;
 use crate::journal::{JournalError, Prior};
-use crate::reconcile::{ContentKey, find_delivered};
+use crate::reconcile::{ContentKey, candidates};
 use crate::recorder::Pending;
 use crate::scope::{check_connection, check_message_type};
 use crate::state::{HostState, RunContext};
@@ -95,7 +95,10 @@ impl Host for HostState {
                 ctx.succeed(pending, sent_to_json(&sent), false);
                 Ok(Ok(sent))
             }
-            Err(e) => Ok(Err(ctx.fail(pending, send_error(&e)))),
+            Err(e) => {
+                let error = send_error(&e, ctx.caches.ledger.reconcile);
+                Ok(Err(ctx.fail(pending, error)))
+            }
         }
     }
 }
@@ -169,9 +172,17 @@ async fn read_back(
             );
         }
     };
-    let taken: Vec<&str> = ctx.recorder.effect_ids().collect();
-    let found = ContentKey::of_request(wire)
-        .and_then(|key| find_delivered(&listed, &key, not_before, &taken));
+    let found = match unclaimed(ctx, &listed, wire, not_before).await {
+        Ok(found) => found,
+        Err(e) => {
+            let decision = "outcome unknown: could not read the ledger; not sent".to_owned();
+            let message = format!("could not check the ledger for an earlier send ({e}); not sent");
+            return (
+                decision,
+                Reconciled::Refused(super::upstream(None, &message, true)),
+            );
+        }
+    };
     match found {
         Some(m) => {
             let id = m.message_id.0.to_string();
@@ -191,6 +202,29 @@ async fn read_back(
             Reconciled::SendAgain,
         ),
     }
+}
+
+/// The oldest message in `listed` that matches the send and that no action (of this run or any
+/// other) has already claimed as its effect.
+async fn unclaimed<'m>(
+    ctx: &RunContext,
+    listed: &'m [Message],
+    wire: &SendMessageRequest,
+    not_before: DateTime<Utc>,
+) -> Result<Option<&'m Message>, JournalError> {
+    let Some(key) = ContentKey::of_request(wire) else {
+        return Ok(None);
+    };
+    for m in candidates(listed, &key, not_before) {
+        if !ctx
+            .recorder
+            .effect_claimed(&m.message_id.0.to_string())
+            .await?
+        {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
 }
 
 /// The chat's newest messages, after checking the chat belongs to the connection.
@@ -228,9 +262,10 @@ async fn deliver_detached(
 }
 
 /// The guest's error for a failed send. A failure that may have come after Radist delivered the
-/// message (500, 502, 504, a timeout) is not retryable: repeating it could message the customer
-/// twice, which is worse than one lost reply the operator can see in the run history.
-fn send_error(e: &CallError) -> Error {
+/// message (500, 502, 504, a timeout) leaves the intent without a result, so a retry of the run
+/// reconciles it before anything is resent: under the default policy (read back) it is
+/// retryable. Under `ReconcilePolicy::Fail` a retry could only refuse, so it is final.
+fn send_error(e: &CallError, policy: ReconcilePolicy) -> Error {
     let ambiguous = matches!(
         e,
         CallError::Radist(RadistError::Timeout)
@@ -238,8 +273,13 @@ fn send_error(e: &CallError) -> Error {
     );
     match radist::guest_error(e) {
         Error::Upstream(mut u) if ambiguous => {
-            u.retryable = false;
-            u.message = "radist failed after the message may have been sent; not repeated, so the customer is not messaged twice".to_owned();
+            u.retryable = policy != ReconcilePolicy::Fail;
+            u.message = if u.retryable {
+                "radist failed after the message may have been sent; a retry reads the chat back before sending again, so the customer is not messaged twice"
+            } else {
+                "radist failed after the message may have been sent; not repeated (reconcile policy fail), so the customer is not messaged twice"
+            }
+            .to_owned();
             Error::Upstream(u)
         }
         other => other,
@@ -349,19 +389,28 @@ fn sent_from_json(v: &Value) -> Option<Sent> {
 mod send_error_tests {
     use super::*;
 
-    fn retryable(e: RadistError) -> bool {
-        match send_error(&CallError::Radist(e)) {
+    fn retryable(e: RadistError, policy: ReconcilePolicy) -> bool {
+        match send_error(&CallError::Radist(e), policy) {
             Error::Upstream(u) => u.retryable,
             other => panic!("expected upstream, got {other:?}"),
         }
     }
 
     #[test]
-    fn failures_that_may_have_sent_the_message_are_not_retryable() {
-        assert!(!retryable(RadistError::Timeout));
-        assert!(!retryable(RadistError::Server { status: 500 }));
-        assert!(!retryable(RadistError::Server { status: 504 }));
-        assert!(retryable(RadistError::Server { status: 503 }));
-        assert!(retryable(RadistError::Connect("refused".into())));
+    fn failures_that_may_have_sent_the_message_are_retried_through_the_read_back() {
+        let read_back = ReconcilePolicy::ReadBack;
+        assert!(retryable(RadistError::Timeout, read_back));
+        assert!(retryable(RadistError::Server { status: 500 }, read_back));
+        assert!(retryable(RadistError::Server { status: 504 }, read_back));
+        assert!(retryable(RadistError::Server { status: 503 }, read_back));
+        assert!(retryable(RadistError::Connect("refused".into()), read_back));
+    }
+
+    #[test]
+    fn under_the_fail_policy_a_possibly_sent_message_is_final() {
+        let fail = ReconcilePolicy::Fail;
+        assert!(!retryable(RadistError::Timeout, fail));
+        assert!(!retryable(RadistError::Server { status: 502 }, fail));
+        assert!(retryable(RadistError::Server { status: 503 }, fail));
     }
 }
