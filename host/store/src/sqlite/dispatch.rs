@@ -3,7 +3,7 @@
 use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, parse_status, to_i64, to_u32, to_us};
 use super::worker::Writer;
-use super::{detail, history, lanes};
+use super::{detail, history, lanes, packing};
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
@@ -23,6 +23,9 @@ pub(crate) fn claim(
     now: DateTime<Utc>,
 ) -> Res<Vec<ClaimedRun>> {
     let now_us = to_us(now);
+    if super::nodes::fenced(&w.conn, node, now_us)? {
+        return Ok(Vec::new());
+    }
     let heads = lanes::claimable(&w.conn, to_i64(limit.min(MAX_CLAIM) as u64), now_us)?;
     heads
         .into_iter()
@@ -69,7 +72,7 @@ fn load_claimed(conn: &Connection, run: RunId) -> Res<ClaimedRun> {
             (
                 r.get::<_, Option<i64>>(8)?,
                 r.get::<_, Option<i64>>(9)?,
-                r.get::<_, String>(10)?,
+                r.get::<_, rusqlite::types::Value>(10)?,
                 r.get::<_, i64>(11)?,
             ),
         ))
@@ -89,7 +92,7 @@ fn load_claimed(conn: &Connection, run: RunId) -> Res<ClaimedRun> {
         event_kind,
         connection_id,
         chat_id,
-        payload,
+        payload: packing::unpack_required("event payload", payload)?,
         received_at: from_us(received_at)?,
     })
 }
@@ -150,7 +153,8 @@ pub(crate) fn finish(w: &mut Writer, run: RunId, a: &FinishedAttempt, next: &Nex
 }
 
 fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()> {
-    let detail = detail::encode(&a.actions, &a.logs)?;
+    let ledger = detail::ledger_texts(conn, run)?;
+    let detail = packing::pack_opt(detail::encode(&a.actions, &a.logs, &ledger)?);
     let mut stmt = conn.prepare_cached(
         "INSERT INTO attempts (run_id, attempt, status, error, started_at, duration_us, node, plugin_digest, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -174,11 +178,22 @@ fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()>
 
 /// Puts every running run back to queued, recording its attempt as interrupted.
 pub(crate) fn recover(w: &mut Writer) -> Res<usize> {
-    let mut stmt = w.conn.prepare_cached(
-        "SELECT id, attempt, lane, coalesce(node, ''), updated_at FROM runs WHERE status = 'running'",
-    )?;
+    recover_where(w, "", [])
+}
+
+/// Puts the running runs matching `filter` (an `AND ..` clause on `runs`, with `params`) back to
+/// queued at their lanes' heads, recording their attempts as interrupted.
+pub(crate) fn recover_where(
+    w: &mut Writer,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Res<usize> {
+    let mut stmt = w.conn.prepare_cached(&format!(
+        "SELECT id, attempt, lane, coalesce(node, ''), updated_at FROM runs
+         WHERE status = 'running' {filter}"
+    ))?;
     let running: Vec<(i64, u32, String, String, i64)> = stmt
-        .query_map([], |r| {
+        .query_map(params, |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?
         .collect::<Result<_, _>>()?;

@@ -1,7 +1,7 @@
 //! SQL for history: runs and events, listed newest first with filters, and in detail.
 
 use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64};
-use super::{detail, ledger};
+use super::{detail, ledger, packing};
 use crate::ids::{EventId, RunId};
 use crate::model::history::{
     AttemptRecord, EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
@@ -157,12 +157,14 @@ fn attempts(conn: &Connection, run: RunId) -> Res<Vec<AttemptRecord>> {
                 r.get::<_, String>(5)?,
                 r.get::<_, Option<String>>(6)?,
             ),
-            r.get::<_, Option<String>>(7)?,
+            r.get::<_, rusqlite::types::Value>(7)?,
         ))
     })?;
+    let ledger = detail::ledger_texts(conn, run)?;
     rows.map(|row| {
         let ((attempt, status, error, started), (duration, node, plugin_digest), text) = row?;
-        let (actions, logs) = detail::decode(text.as_deref())?;
+        let text = packing::unpack_value("attempt detail", text)?;
+        let (actions, logs) = detail::decode(text.as_deref(), &ledger)?;
         Ok(AttemptRecord {
             attempt: to_u32(attempt),
             status: parse_status("attempt status", &status)?,
@@ -195,21 +197,25 @@ pub(crate) fn get_run(conn: &Connection, run: RunId) -> Res<Option<RunDetail>> {
     }))
 }
 
-fn event_row(r: &Row<'_>) -> rusqlite::Result<(EventRecord, i64)> {
+/// An event row as read: the record without its payload and time, which [`with_time`] decodes.
+type EventRow = (EventRecord, i64, rusqlite::types::Value);
+
+fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     let record = EventRecord {
         id: EventId(r.get(0)?),
         dedupe_key: r.get(1)?,
         kind: r.get(2)?,
         connection_id: r.get(3)?,
         chat_id: r.get(4)?,
-        payload: r.get(5)?,
+        payload: String::new(),
         received_at: chrono::DateTime::UNIX_EPOCH,
     };
-    Ok((record, r.get(6)?))
+    Ok((record, r.get(6)?, r.get(5)?))
 }
 
-fn with_time((mut record, at): (EventRecord, i64)) -> Res<EventRecord> {
+fn with_time((mut record, at, payload): EventRow) -> Res<EventRecord> {
     record.received_at = from_us(at)?;
+    record.payload = packing::unpack_required("event payload", payload)?;
     Ok(record)
 }
 

@@ -2,8 +2,8 @@
 
 use super::counters::Counter;
 use super::fail::{Res, from_us, page, to_u64, to_us};
-use super::lanes;
 use super::worker::Writer;
+use super::{lanes, packing};
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -23,7 +23,7 @@ pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent) -> Res<Option<EventId>>
         e.kind,
         e.connection_id,
         e.chat_id,
-        e.payload,
+        packing::pack(e.payload.clone()),
         to_us(e.received_at)
     ];
     Ok((stmt.execute(args)? == 1).then_some(EventId(id)))

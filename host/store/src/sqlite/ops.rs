@@ -15,6 +15,7 @@ const TABLES: &[&str] = &[
     "kv",
     "lanes",
     "ledger",
+    "nodes",
     "quarantine",
     "runs",
     "schedule_slots",

@@ -15,10 +15,13 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// Every migration, in order. Never edit a released one; append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_nodes.sql"),
+];
 
 /// How long a connection waits for another one's lock before answering `Unavailable`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sets up the writer connection and migrates the schema to the latest version.
 pub(crate) fn prepare_writer(conn: &mut Connection) -> Res<()> {
@@ -36,6 +39,7 @@ pub(crate) fn prepare_writer(conn: &mut Connection) -> Res<()> {
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384;
          PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
     )?;
+    set_journal_size_limit(conn)?;
     migrate(conn)
 }
 
@@ -43,6 +47,15 @@ pub(crate) fn prepare_writer(conn: &mut Connection) -> Res<()> {
 pub(crate) fn prepare_checkpointer(conn: &Connection) -> Res<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+    set_journal_size_limit(conn)
+}
+
+/// After the WAL restarts, the next commit truncates the file to this size.
+fn set_journal_size_limit(conn: &Connection) -> Res<()> {
+    let limit = super::checkpointer::JOURNAL_SIZE_LIMIT;
+    conn.query_row(&format!("PRAGMA journal_size_limit = {limit}"), [], |_| {
+        Ok(())
+    })?;
     Ok(())
 }
 

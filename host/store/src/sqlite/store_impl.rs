@@ -1,7 +1,7 @@
 //! [`Store`] for [`SqliteStore`]: each method sends one job to the writer (writes, group
 //! committed) or to a reader (reads) and awaits its answer.
 
-use super::{SqliteStore, dispatch, history, intake, kv, ledger, ops, schedule};
+use super::{SqliteStore, dispatch, history, intake, kv, ledger, nodes, ops, schedule};
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
@@ -11,12 +11,14 @@ use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::nodes::NodeInfo;
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
 
 #[async_trait]
@@ -102,6 +104,31 @@ impl Store for SqliteStore {
 
     fn work_notify(&self) -> Arc<Notify> {
         Arc::clone(&self.notify)
+    }
+
+    async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()> {
+        let node = node.to_owned();
+        self.workers
+            .write(move |w| nodes::heartbeat(w, &node, lease, now))
+            .await
+    }
+
+    async fn recover_expired(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+        self.workers
+            .write(move |w| nodes::recover_expired(w, now))
+            .await
+    }
+
+    async fn nodes(&self, now: DateTime<Utc>) -> StoreResult<Vec<NodeInfo>> {
+        self.workers.read(move |c| nodes::list(c, now)).await
+    }
+
+    async fn leave(&self, node: &str) -> StoreResult<()> {
+        let node = node.to_owned();
+        let now = Utc::now();
+        self.workers
+            .write(move |w| nodes::leave(w, &node, now))
+            .await
     }
 
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {

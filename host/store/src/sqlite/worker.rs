@@ -5,7 +5,13 @@
 //! whatever else is queued (up to a batch limit) and applies the whole batch in one transaction,
 //! each job inside its own savepoint so one job's failure does not undo the others. Callers are
 //! answered over their oneshot only after COMMIT returned, so an answered write is durable.
-//! After a commit in which some job added or released work, the store's `Notify` fires.
+//! After a commit in which some job added or released work, the store's `Notify` fires. Only
+//! once every caller of the batch has its answer does the writer look after the WAL (see
+//! `checkpointer`), so a checkpoint never delays an answer already due.
+//!
+//! Statements the writer runs per batch (BEGIN, COMMIT, the savepoints) come from the statement
+//! cache, and the counters are read again only when another connection committed in between
+//! (`PRAGMA data_version`), so a one-job batch costs its own SQL plus one COMMIT.
 //!
 //! Reader threads each own a read-only connection and take jobs from one shared queue. In WAL
 //! mode they read the last committed state without blocking the writer.
@@ -30,6 +36,11 @@ pub(crate) struct Writer {
     checkpointer: Checkpointer,
     /// Set by a job that may have made work claimable; the notify fires after the commit.
     pub(crate) woke: bool,
+    /// The in-memory counters match the table (the last batch committed).
+    counters_current: bool,
+    /// `PRAGMA data_version` when the counters were last read: it changes when another
+    /// connection commits, and only then must they be read again.
+    data_version: Option<i64>,
 }
 
 impl Writer {
@@ -40,6 +51,8 @@ impl Writer {
             counters: Counters::default(),
             checkpointer,
             woke: false,
+            counters_current: false,
+            data_version: None,
         }
     }
 
@@ -176,49 +189,73 @@ fn run_cached(conn: &Connection, sql: &str) -> Result<(), StoreError> {
 }
 
 fn run_writer(mut w: Writer, mut rx: mpsc::Receiver<TxJob>, notify: &Notify) {
+    let mut batch = Vec::with_capacity(64);
+    let mut replies = Vec::with_capacity(64);
     while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
+        batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
         }
-        commit_batch(&mut w, batch, notify);
+        let committed = commit_batch(&mut w, &mut batch, &mut replies, notify);
+        if committed {
+            // Between batches: nothing is open, and every caller already has its answer.
+            w.checkpointer.after_commit(&w.conn);
+        }
     }
 }
 
-/// Applies a batch in one transaction and answers every job with the commit's outcome.
-fn commit_batch(w: &mut Writer, batch: Vec<TxJob>, notify: &Notify) {
+/// Applies a batch in one transaction and answers every job with the commit's outcome; true
+/// when it committed. Both vectors are left empty (their capacity is reused).
+fn commit_batch(
+    w: &mut Writer,
+    batch: &mut Vec<TxJob>,
+    replies: &mut Vec<Reply>,
+    notify: &Notify,
+) -> bool {
     w.woke = false;
-    let begun = w
-        .conn
-        .execute_batch("BEGIN IMMEDIATE")
-        .and_then(|()| w.load_counters());
-    let replies: Vec<Reply> = match begun {
-        Ok(()) => batch.into_iter().map(|job| job(Ok(&mut *w))).collect(),
+    match begin(w) {
+        Ok(()) => replies.extend(batch.drain(..).map(|job| job(Ok(&mut *w)))),
         Err(e) => {
             let err = super::fail::sql_error(&e);
-            batch.into_iter().map(|job| job(Err(err.clone()))).collect()
+            replies.extend(batch.drain(..).map(|job| job(Err(err.clone()))));
         }
-    };
+    }
     let outcome = match w.save_counters() {
         Ok(()) => finish_transaction(&w.conn),
         Err(e) => {
-            let _ = w.conn.execute_batch("ROLLBACK");
+            let _ = run_cached(&w.conn, "ROLLBACK");
             Err(super::fail::sql_error(&e))
         }
     };
-    if outcome.is_ok() {
-        w.checkpointer.after_commit();
-    }
+    w.counters_current = outcome.is_ok();
     if outcome.is_ok() && w.woke {
         notify.notify_waiters();
         notify.notify_one();
     }
-    for reply in replies {
+    let committed = outcome.is_ok();
+    for reply in replies.drain(..) {
         reply(outcome.clone());
     }
+    committed
+}
+
+/// Opens the batch transaction and brings the counters up to date: they are read again only
+/// when another connection (a CLI process on the same file) committed since our last commit,
+/// or our last batch did not commit.
+fn begin(w: &mut Writer) -> rusqlite::Result<()> {
+    w.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let version: i64 = w
+        .conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?;
+    if !w.counters_current || w.data_version != Some(version) {
+        w.load_counters()?;
+        w.data_version = Some(version);
+    }
+    Ok(())
 }
 
 /// Commits the open transaction (if still open); on failure rolls back and reports why.
@@ -228,9 +265,8 @@ fn finish_transaction(conn: &Connection) -> Result<(), StoreError> {
             reason: "the transaction could not be opened or was aborted".into(),
         });
     }
-    conn.execute_batch("COMMIT").map_err(|e| {
-        let _ = conn.execute_batch("ROLLBACK");
-        super::fail::sql_error(&e)
+    run_cached(conn, "COMMIT").inspect_err(|_| {
+        let _ = run_cached(conn, "ROLLBACK");
     })
 }
 

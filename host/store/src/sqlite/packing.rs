@@ -1,0 +1,149 @@
+//! Compression of the large JSON texts the SQLite backend keeps per event and per attempt
+//! (`events.payload`, `attempts.detail`), so a run's full history stays within about 2 KiB.
+//!
+//! A text shorter than [`MIN_PACKED`] is stored as it is (TEXT). A longer one is stored as a BLOB:
+//! one format byte, then a zstd frame compressed against a built-in raw-content dictionary of the
+//! JSON shapes the store writes (`packing_dict_v1.txt`), which is what makes small texts shrink:
+//! their keys and constant strings are found in the dictionary. The column's storage class tells
+//! the two apart, so rows written before packing existed read back unchanged.
+//!
+//! **Compatibility:** the dictionary of a format byte never changes once released; a better
+//! dictionary gets a new format byte and the old one stays readable.
+
+use super::fail::{Fail, Res};
+use crate::error::StoreError;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use std::sync::OnceLock;
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
+
+/// Texts shorter than this are not worth a zstd frame.
+const MIN_PACKED: usize = 128;
+/// zstd level: the texts are small, so a high level costs microseconds.
+const LEVEL: i32 = 9;
+/// Format byte: zstd with [`DICT_V1`].
+const FORMAT_V1: u8 = 1;
+/// The dictionary of format 1. Never edit it: stored rows depend on every byte.
+const DICT_V1: &[u8] = include_bytes!("packing_dict_v1.txt");
+/// The largest text a packed value may expand to (a guard against a damaged row).
+const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
+
+fn encoder() -> &'static EncoderDictionary<'static> {
+    static ENCODER: OnceLock<EncoderDictionary<'static>> = OnceLock::new();
+    ENCODER.get_or_init(|| EncoderDictionary::copy(DICT_V1, LEVEL))
+}
+
+fn decoder() -> &'static DecoderDictionary<'static> {
+    static DECODER: OnceLock<DecoderDictionary<'static>> = OnceLock::new();
+    DECODER.get_or_init(|| DecoderDictionary::copy(DICT_V1))
+}
+
+/// The value to store for `text`: the text itself when short, else the packed BLOB. Falls back to
+/// the text if compression fails or does not pay.
+pub(crate) fn pack(text: String) -> ToSqlOutput<'static> {
+    if text.len() < MIN_PACKED {
+        return ToSqlOutput::Owned(Value::Text(text));
+    }
+    match compress(text.as_bytes()) {
+        Some(packed) if packed.len() < text.len() => ToSqlOutput::Owned(Value::Blob(packed)),
+        _ => ToSqlOutput::Owned(Value::Text(text)),
+    }
+}
+
+/// [`pack`] for an optional text.
+pub(crate) fn pack_opt(text: Option<String>) -> ToSqlOutput<'static> {
+    match text {
+        Some(text) => pack(text),
+        None => ToSqlOutput::Owned(Value::Null),
+    }
+}
+
+fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(encoder()).ok()?;
+    let frame = compressor.compress(bytes).ok()?;
+    let mut packed = Vec::with_capacity(frame.len() + 1);
+    packed.push(FORMAT_V1);
+    packed.extend_from_slice(&frame);
+    Some(packed)
+}
+
+/// The text of a stored value: TEXT as it is, a packed BLOB expanded; `NULL` is `None`.
+pub(crate) fn unpack(what: &'static str, value: ValueRef<'_>) -> Res<Option<String>> {
+    match value {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(t) => String::from_utf8(t.to_vec())
+            .map(Some)
+            .map_err(|e| corrupt(what, e.to_string())),
+        ValueRef::Blob(b) => expand(what, b).map(Some),
+        other => Err(corrupt(what, format!("unexpected {:?}", other.data_type()))),
+    }
+}
+
+/// [`unpack`] for a value read into an owned [`Value`] (inside a row closure).
+pub(crate) fn unpack_value(what: &'static str, value: Value) -> Res<Option<String>> {
+    match value {
+        Value::Text(text) => Ok(Some(text)),
+        other => unpack(what, ValueRef::from(&other)),
+    }
+}
+
+/// [`unpack_value`] for a column that is never `NULL`.
+pub(crate) fn unpack_required(what: &'static str, value: Value) -> Res<String> {
+    unpack_value(what, value)?.ok_or_else(|| corrupt(what, "unexpected NULL".to_owned()))
+}
+
+fn expand(what: &'static str, blob: &[u8]) -> Res<String> {
+    let Some((&FORMAT_V1, frame)) = blob.split_first() else {
+        return Err(corrupt(what, "unknown packing format".to_owned()));
+    };
+    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) if size <= MAX_UNPACKED => size,
+        Ok(_) | Err(_) => return Err(corrupt(what, "damaged zstd frame header".to_owned())),
+    };
+    let capacity = usize::try_from(size).map_err(|e| corrupt(what, e.to_string()))?;
+    let mut decompressor = zstd::bulk::Decompressor::with_prepared_dictionary(decoder())
+        .map_err(|e| corrupt(what, e.to_string()))?;
+    let bytes = decompressor
+        .decompress(frame, capacity)
+        .map_err(|e| corrupt(what, e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| corrupt(what, e.to_string()))
+}
+
+fn corrupt(what: &'static str, detail: String) -> Fail {
+    Fail::Store(StoreError::Corrupt { what, detail })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(text: &str) -> (Option<String>, bool) {
+        let stored = pack(text.to_owned());
+        let ToSqlOutput::Owned(value) = stored else {
+            panic!("pack gives owned values");
+        };
+        let packed = matches!(value, Value::Blob(_));
+        let back = unpack("test", ValueRef::from(&value)).ok().flatten();
+        (back, packed)
+    }
+
+    #[test]
+    fn short_texts_stay_text_and_long_ones_are_packed_and_read_back() {
+        assert_eq!(round_trip("{}"), (Some("{}".to_owned()), false));
+        let long = r#"{"source":"webhook","event":{"kind":"message.received","dedupe_key":"radist:messages.create:3f9a2c1e","connection_id":70001,"chat_id":38000001,"message":{"text":{"text":"Здравствуйте! Сколько стоит доставка?"}}},"source_type":"waba"}"#;
+        let (back, packed) = round_trip(long);
+        assert_eq!(back.as_deref(), Some(long));
+        assert!(packed, "a long JSON text is packed");
+    }
+
+    #[test]
+    fn damaged_blobs_are_corrupt_not_panics() {
+        for blob in [
+            &b""[..],
+            &[9, 1, 2][..],
+            &[FORMAT_V1, 0x28, 0xb5][..],
+            &[FORMAT_V1][..],
+        ] {
+            assert!(unpack("test", ValueRef::Blob(blob)).is_err(), "{blob:?}");
+        }
+    }
+}
