@@ -12,6 +12,12 @@ pub const MAX_RATE: u32 = 200_000;
 pub const MAX_CONNECTIONS: usize = 1024;
 /// The most chats created in the sandbox.
 pub const MAX_CHATS: usize = 20_000;
+/// The most service processes (nodes) started on one database.
+pub const MAX_NODES: usize = 8;
+/// The most schedules in the cron storm.
+pub const MAX_SCHEDULES: usize = 10_000;
+/// The longest wait from writing the storm's manifests to its slot.
+pub const MAX_STORM_LEAD_S: u64 = 600;
 
 /// Drives `switchboard serve` (or any webhook URL) with realistic Radist webhooks.
 #[derive(Debug, Parser)]
@@ -48,6 +54,40 @@ pub struct Args {
     /// Run `cargo build --release -p switchboard` even when the binary exists.
     #[arg(long)]
     pub rebuild: bool,
+    /// The store the service runs on: a SQLite file, or a throwaway PostgreSQL 15 server the
+    /// harness starts (`/usr/lib/postgresql/15/bin` or `$SWITCHBOARD_PG_BIN`).
+    #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
+    pub store: StoreKind,
+    /// Service processes sharing the database (PostgreSQL only); the load is spread over their
+    /// webhook URLs round-robin.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    /// Schedules in the cron storm (one manifest each, all firing in the same second).
+    #[arg(long, default_value_t = 1000)]
+    pub schedules: usize,
+    /// Seconds from writing the storm's manifests to the slot they fire at (start-up with all
+    /// plugins must fit in it).
+    #[arg(long, default_value_t = 30)]
+    pub storm_lead_s: u64,
+}
+
+/// Where the service keeps its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// `data/switchboard.db` in the scratch directory.
+    Sqlite,
+    /// A throwaway PostgreSQL 15 server (default durability settings) on a private port.
+    Postgres,
+}
+
+impl StoreKind {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Postgres => "postgres",
+        }
+    }
 }
 
 /// The scenarios.
@@ -115,11 +155,34 @@ impl Args {
             "--chats must be 1..={MAX_CHATS}"
         );
         anyhow::ensure!(self.hostile_rate <= 1000, "--hostile-rate must be 0..=1000");
+        anyhow::ensure!(
+            (1..=MAX_NODES).contains(&self.nodes),
+            "--nodes must be 1..={MAX_NODES}"
+        );
+        anyhow::ensure!(
+            self.nodes == 1 || self.store == StoreKind::Postgres,
+            "several nodes need a shared database: add --store postgres"
+        );
+        anyhow::ensure!(
+            self.url.is_none() || (self.nodes == 1 && self.store == StoreKind::Sqlite),
+            "--url sends load to a service the harness did not start: drop --store and --nodes"
+        );
+        anyhow::ensure!(
+            (1..=MAX_SCHEDULES).contains(&self.schedules),
+            "--schedules must be 1..={MAX_SCHEDULES}"
+        );
+        anyhow::ensure!(
+            (5..=MAX_STORM_LEAD_S).contains(&self.storm_lead_s),
+            "--storm-lead-s must be 5..={MAX_STORM_LEAD_S}"
+        );
         Ok(())
     }
 
     /// The phases to run, in order.
     pub fn phases(&self) -> Vec<Pace> {
+        if self.scenario == Scenario::CronStorm {
+            return Vec::new();
+        }
         match (self.rate, self.max) {
             (Some(rate), _) => vec![Pace::Open(rate)],
             (None, true) => vec![Pace::Closed],

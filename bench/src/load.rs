@@ -5,6 +5,9 @@
 //! measured from the due time, so a slow service cannot hide latency by slowing the generator
 //! down (coordinated omission). Closed loop: each connection sends its next request as soon as
 //! the previous one is answered, for `duration`; that measures the maximum rate.
+//!
+//! With several endpoints (nodes), request `i` goes to endpoint `i % n` (round-robin); each
+//! generator task keeps one connection per endpoint.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,7 +101,7 @@ struct Plan {
     wall_start: DateTime<Utc>,
     /// No request starts after this.
     stop_at: Instant,
-    endpoint: Endpoint,
+    endpoints: Vec<Endpoint>,
     traffic: Arc<Traffic>,
     counters: Counters,
 }
@@ -113,14 +116,15 @@ struct WorkerOut {
 
 /// Runs one phase and returns what it measured.
 pub async fn run_phase(
-    endpoint: &Endpoint,
+    endpoints: &[Endpoint],
     traffic: Arc<Traffic>,
     pace: Pace,
     duration: Duration,
     connections: usize,
     bar: &ProgressBar,
 ) -> anyhow::Result<PhaseLoad> {
-    let plan = Arc::new(plan(endpoint, traffic, pace, duration));
+    anyhow::ensure!(!endpoints.is_empty(), "no webhook URL to send the load to");
+    let plan = Arc::new(plan(endpoints, traffic, pace, duration));
     bar.set_length(match pace {
         Pace::Open(_) => plan.total,
         Pace::Closed => u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
@@ -138,7 +142,7 @@ pub async fn run_phase(
     Ok(merge(&plan, outs))
 }
 
-fn plan(endpoint: &Endpoint, traffic: Arc<Traffic>, pace: Pace, duration: Duration) -> Plan {
+fn plan(endpoints: &[Endpoint], traffic: Arc<Traffic>, pace: Pace, duration: Duration) -> Plan {
     let start = Instant::now() + Duration::from_millis(50);
     let (total, stop_at) = match pace {
         Pace::Open(rate) => (
@@ -153,7 +157,7 @@ fn plan(endpoint: &Endpoint, traffic: Arc<Traffic>, pace: Pace, duration: Durati
         start,
         wall_start: Utc::now() + chrono::Duration::milliseconds(50),
         stop_at,
-        endpoint: endpoint.clone(),
+        endpoints: endpoints.to_vec(),
         traffic,
         counters: Counters::default(),
     }
@@ -189,13 +193,16 @@ fn due(plan: &Plan, i: u64) -> Option<Instant> {
 async fn worker(plan: Arc<Plan>) -> WorkerOut {
     let mut out = WorkerOut::default();
     let mut ack = histogram();
-    let mut conn: Option<SendRequest<Full<Bytes>>> = None;
+    let n = plan.endpoints.len();
+    let mut conns: Vec<Option<SendRequest<Full<Bytes>>>> = (0..n).map(|_| None).collect();
     loop {
         let i = plan.counters.next.fetch_add(1, Ordering::Relaxed);
         let Some(at) = due(&plan, i) else { break };
         tokio::time::sleep_until(at.into()).await;
         plan.counters.sent.fetch_add(1, Ordering::Relaxed);
-        let answer = post(&plan.endpoint, &mut conn, plan.traffic.body(i)).await;
+        let target = endpoint_of(i, n);
+        let conn = &mut conns[target];
+        let answer = post(&plan.endpoints[target], conn, plan.traffic.body(i)).await;
         let latency = u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX);
         match answer {
             Ok((200, duplicate)) => {
@@ -206,13 +213,18 @@ async fn worker(plan: Arc<Plan>) -> WorkerOut {
             }
             Ok((status, _)) => error(&plan, &mut out, format!("HTTP {status}")),
             Err(err) => {
-                conn = None;
+                *conn = None;
                 error(&plan, &mut out, format!("{err:#}"));
             }
         }
     }
     out.ack = Some(ack);
     out
+}
+
+/// The endpoint request `i` goes to: round-robin over `n`.
+fn endpoint_of(i: u64, n: usize) -> usize {
+    usize::try_from(i % n.max(1) as u64).unwrap_or(0)
 }
 
 fn error(plan: &Plan, out: &mut WorkerOut, text: String) {
@@ -311,4 +323,57 @@ fn merge(plan: &Plan, outs: Vec<WorkerOut>) -> PhaseLoad {
         load.expects.extend(out.expects);
     }
     load
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_go_round_robin_over_the_endpoints() {
+        let spread: Vec<usize> = (0..7).map(|i| endpoint_of(i, 3)).collect();
+        assert_eq!(spread, [0, 1, 2, 0, 1, 2, 0]);
+        assert!((0..5).all(|i| endpoint_of(i, 1) == 0));
+    }
+
+    /// A webhook receiver on loopback that counts what it is sent.
+    async fn receiver() -> (Endpoint, Arc<AtomicU64>) {
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&count);
+        let app = axum::Router::new().route(
+            "/webhook",
+            axum::routing::post(move || {
+                counted.fetch_add(1, Ordering::Relaxed);
+                async { "{\"ok\":true}" }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("http://{addr}/webhook");
+        (Endpoint::parse(&url).expect("url"), count)
+    }
+
+    #[tokio::test]
+    async fn an_open_loop_phase_spreads_its_requests_evenly_over_two_real_endpoints() {
+        let (a, count_a) = receiver().await;
+        let (b, count_b) = receiver().await;
+        let traffic = Arc::new(Traffic::synthetic(10));
+        let bar = ProgressBar::hidden();
+        let load = run_phase(
+            &[a, b],
+            traffic,
+            Pace::Open(300),
+            Duration::from_secs(1),
+            4,
+            &bar,
+        )
+        .await
+        .expect("phase");
+        assert_eq!((load.sent, load.acked, load.errors), (300, 300, 0));
+        assert_eq!(count_a.load(Ordering::Relaxed), 150);
+        assert_eq!(count_b.load(Ordering::Relaxed), 150);
+    }
 }

@@ -5,7 +5,7 @@
 //! and peak RSS, and database bytes per run. See BENCHMARKS.md.
 //!
 //! `cargo run --release -p switchboard-bench -- <intake|e2e|plugins20|cron-storm|hostile>
-//! [--rate N | --max] [--duration-s S] [--json] [--url URL]`
+//! [--rate N | --max] [--duration-s S] [--json] [--url URL] [--store sqlite|postgres] [--nodes N]`
 
 mod cli;
 mod e2e;
@@ -13,10 +13,12 @@ mod inject;
 mod load;
 mod machine;
 mod manifests;
+mod pg;
 mod radist;
 mod report;
 mod run;
 mod service;
+mod storm;
 mod traffic;
 
 use std::process::ExitCode;

@@ -1,10 +1,12 @@
 //! The plugin manifests each scenario loads, written into the scratch `manifests/` directory and
 //! pointing at the plugins built from source (`plugins/`): auto-reply for `e2e`, twenty plugins
-//! with different triggers for `plugins20`, auto-reply beside the hostile plugin for `hostile`.
+//! with different triggers for `plugins20`, auto-reply beside the hostile plugin for `hostile`,
+//! and for `cron-storm` one manifest per schedule, all on the same slot.
 
 use std::path::Path;
 
 use anyhow::Context;
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use switchboard_testing::PluginArtifacts;
 
 use crate::cli::Scenario;
@@ -50,7 +52,7 @@ pub fn write(scenario: Scenario, dir: &Path, plugins: &PluginArtifacts) -> anyho
     let auto = plugins.wasm("auto-reply")?;
     let hostile = plugins.wasm("hostile")?;
     let mut files: Vec<(String, String)> = Vec::new();
-    if scenario != Scenario::Intake {
+    if !matches!(scenario, Scenario::Intake | Scenario::CronStorm) {
         files.push((
             "auto-reply".into(),
             auto_reply("auto-reply", auto, "on = [\"message.received\"]", RULES),
@@ -65,11 +67,48 @@ pub fn write(scenario: Scenario, dir: &Path, plugins: &PluginArtifacts) -> anyho
             hostile_manifest("hostile", hostile, "on = [\"manual\"]", 500),
         ));
     }
-    for (name, text) in &files {
+    save(dir, &files)
+}
+
+fn save(dir: &Path, files: &[(String, String)]) -> anyhow::Result<usize> {
+    for (name, text) in files {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(files.len())
+}
+
+/// The cron storm: `count` plugins (`storm-00001`, ...), each with one cron trigger that fires
+/// once, at `slot` (whole seconds, UTC; no jitter, no catch-up), running the hostile component,
+/// which ends a schedule run at once (it acts only on manual events).
+pub fn write_storm(
+    dir: &Path,
+    plugins: &PluginArtifacts,
+    count: usize,
+    slot: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let hostile = plugins.wasm("hostile")?;
+    let trigger = storm_trigger(slot);
+    let files: Vec<(String, String)> = (1..=count)
+        .map(|i| {
+            let name = format!("storm-{i:05}");
+            let text = hostile_manifest(&name, hostile, &trigger, 2000);
+            (name, text)
+        })
+        .collect();
+    save(dir, &files)
+}
+
+/// A cron trigger whose only slot in the year is `slot` (`sec min hour day month *`).
+fn storm_trigger(slot: DateTime<Utc>) -> String {
+    format!(
+        "cron = \"{} {} {} {} {} *\"\ntimezone = \"UTC\"\njitter_s = 0\ncatch_up = \"none\"",
+        slot.second(),
+        slot.minute(),
+        slot.hour(),
+        slot.day(),
+        slot.month()
+    )
 }
 
 fn plugins20(auto: &Path, hostile: &Path) -> Vec<(String, String)> {
@@ -119,18 +158,48 @@ mod tests {
             if scenario == Scenario::Plugins20 {
                 assert_eq!(count, 20);
             }
-            for entry in std::fs::read_dir(dir.path()).expect("list") {
-                let path = entry.expect("entry").path();
-                let text = std::fs::read_to_string(&path).expect("read");
-                let parsed =
-                    switchboard_manifest::parse_manifest(&path.display().to_string(), &text);
-                assert!(
-                    parsed.is_ok(),
-                    "{}: {}",
-                    path.display(),
-                    parsed.err().map(|e| e.to_string()).unwrap_or_default()
-                );
+            parse_all(dir.path());
+        }
+    }
+
+    fn parse_all(dir: &Path) -> Vec<switchboard_manifest::Manifest> {
+        let mut manifests = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("list") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            match switchboard_manifest::parse_manifest(&path.display().to_string(), &text) {
+                Ok(m) => manifests.push(m),
+                Err(e) => panic!("{}: {e}", path.display()),
             }
+        }
+        manifests
+    }
+
+    #[test]
+    fn storm_manifests_have_one_distinct_schedule_each_on_the_slot() {
+        use switchboard_manifest::Trigger;
+        let plugins = switchboard_testing::build_plugins().expect("plugins build");
+        let dir = tempfile::tempdir().expect("dir");
+        let slot = DateTime::parse_from_rfc3339("2027-03-04T05:06:07Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert_eq!(
+            write_storm(dir.path(), &plugins, 12, slot).expect("write"),
+            12
+        );
+        let manifests = parse_all(dir.path());
+        let mut names: Vec<&str> = manifests.iter().map(|m| m.plugin.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 12);
+        for m in &manifests {
+            let [Trigger::Schedule(t)] = m.triggers.as_slice() else {
+                panic!("{}: one cron trigger expected", m.plugin.name);
+            };
+            let schedule = t.schedule();
+            let before = slot - chrono::Duration::seconds(1);
+            assert_eq!(schedule.next_after(before), Some(slot));
+            assert_eq!(t.jitter_s, 0);
         }
     }
 }

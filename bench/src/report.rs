@@ -7,12 +7,19 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::machine::Machine;
+use crate::pg::PgCounters;
 
 /// Everything one invocation measured.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub machine: Machine,
     pub scenario: String,
+    /// `sqlite` or `postgres`.
+    pub store: String,
+    /// Service processes sharing the store.
+    pub nodes: usize,
+    /// The commit the service was built from (`git log -1 --format=%h`), when known.
+    pub commit: Option<String>,
     /// The service binary measured, or the foreign URL.
     pub target: String,
     /// Start-up to "admin API" announced, ms (none for a foreign URL).
@@ -23,7 +30,78 @@ pub struct Report {
     /// The database file after the service's shutdown checkpoint (WAL folded in), per run.
     pub db_bytes_per_run_checkpointed: Option<f64>,
     pub db_bytes_per_event_checkpointed: Option<f64>,
+    /// PostgreSQL's work over every phase, read after the nodes stopped (exact counts).
+    pub postgres_total: Option<PgTotal>,
+    /// The cron storm's figures (scenario `cron-storm`).
+    pub storm: Option<Storm>,
     pub notes: Vec<String>,
+}
+
+/// What one service process (node) cost in a phase.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct NodeCost {
+    pub node: String,
+    pub cpu_s: f64,
+    /// CPU time over the phase's wall time (100% = one core).
+    pub cpu_pct: f64,
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// What PostgreSQL did in a phase.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct PgPhase {
+    /// The postmaster and all its processes, over the phase's wall time.
+    pub cpu_s: f64,
+    pub cpu_pct: f64,
+    pub counters: PgCounters,
+    /// Committed transactions per second of the phase (the statistics lag about a second).
+    pub commits_per_s: f64,
+}
+
+/// PostgreSQL's work over the whole invocation, per webhook and per run.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct PgTotal {
+    pub counters: PgCounters,
+    pub events: u64,
+    pub runs: u64,
+    pub commits_per_event: Option<f64>,
+    pub rows_written_per_event: Option<f64>,
+    pub wal_bytes_per_event: Option<f64>,
+    pub wal_bytes_per_run: Option<f64>,
+    /// The database's growth per run.
+    pub db_bytes_per_run: Option<f64>,
+}
+
+/// The cron storm: `schedules` cron triggers on the same slot.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Storm {
+    pub schedules: usize,
+    /// The slot every schedule fires at (RFC 3339).
+    pub slot: String,
+    /// Slots fired, summed over the storm's schedules (`schedule_states`).
+    pub slots_fired: u64,
+    pub schedules_fired_once: u64,
+    pub schedules_fired_twice_or_more: u64,
+    pub schedules_not_fired: u64,
+    /// `schedule.fired` runs in the store, and how many succeeded.
+    pub runs: u64,
+    pub runs_succeeded: u64,
+    /// From the slot to the scheduler's clock reading for the pass that fired it (the runs'
+    /// `created_at`; one pass fires every schedule due, so these are nearly all equal), µs.
+    pub pass_clock_us: Percentiles,
+    /// From the slot to the run's first attempt starting, µs.
+    pub start_us: Percentiles,
+    /// From the slot to the run's last attempt finishing, µs.
+    pub finish_us: Percentiles,
+    /// Runs finished over the time from the slot to the last finish.
+    pub runs_per_s: f64,
+    /// The service's CPU (all nodes) from the slot until every run finished.
+    pub service_cpu_s: f64,
+    pub service_cpu_pct: f64,
+    /// Peak resident memory, summed over the nodes.
+    pub peak_rss_mib: Option<f64>,
+    /// Resident memory just before the slot (all plugins loaded, idle), summed over the nodes.
+    pub idle_rss_mib: Option<f64>,
 }
 
 /// One phase of load.
@@ -58,6 +136,12 @@ pub struct Phase {
     pub db_bytes_per_event: Option<f64>,
     /// Hostile runs by final status (hostile scenario).
     pub hostile: Option<BTreeMap<String, u64>>,
+    /// Each node's CPU and memory (the `service_*` figures are their sum and largest peak).
+    pub nodes: Vec<NodeCost>,
+    /// Service CPU (all nodes) per acknowledged webhook and per completed run, ms.
+    pub cpu_ms_per_webhook: Option<f64>,
+    pub cpu_ms_per_run: Option<f64>,
+    pub postgres: Option<PgPhase>,
 }
 
 /// Latency percentiles in µs.
@@ -95,8 +179,13 @@ impl Report {
         let m = &self.machine;
         writeln!(
             out,
-            "scenario {}  ({} plugins)  target {}",
-            self.scenario, self.plugins, self.target
+            "scenario {}  ({} plugins)  store {}  nodes {}  target {}  commit {}",
+            self.scenario,
+            self.plugins,
+            self.store,
+            self.nodes,
+            self.target,
+            self.commit.as_deref().unwrap_or("?")
         )?;
         writeln!(
             out,
@@ -133,6 +222,22 @@ impl Report {
         for p in &self.phases {
             details(p, out)?;
         }
+        if let Some(storm) = &self.storm {
+            storm_table(storm, out)?;
+        }
+        if let Some(t) = &self.postgres_total {
+            writeln!(
+                out,
+                "postgres over all phases: {} events, {} runs; {} commits/event, {} rows written/event, {} WAL bytes/event, {} WAL bytes/run, database growth {} B/run",
+                t.events,
+                t.runs,
+                opt(t.commits_per_event, 2),
+                opt(t.rows_written_per_event, 2),
+                opt(t.wal_bytes_per_event, 0),
+                opt(t.wal_bytes_per_run, 0),
+                opt(t.db_bytes_per_run, 0)
+            )?;
+        }
         if let Some(e) = self.db_bytes_per_event_checkpointed {
             let per_run = self.db_bytes_per_run_checkpointed;
             let per_run = per_run.map_or("-".to_owned(), |r| format!("{r:.0}"));
@@ -150,7 +255,6 @@ impl Report {
 
 fn row(p: &Phase) -> String {
     let e2e = |f: fn(&Percentiles) -> u64| p.e2e_us.as_ref().map_or("-".to_owned(), |e| ms(f(e)));
-    let opt = |v: Option<f64>, digits: usize| v.map_or("-".to_owned(), |v| format!("{v:.digits$}"));
     format!(
         "{:<16} {:>9.0} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>8} {:>8}",
         p.load,
@@ -211,7 +315,86 @@ fn details(p: &Phase, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(h) = &p.hostile {
         writeln!(out, "  hostile runs by status: {h:?}")?;
     }
+    let per = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    writeln!(
+        out,
+        "  service cpu per webhook {} ms, per run {} ms",
+        per(p.cpu_ms_per_webhook),
+        per(p.cpu_ms_per_run)
+    )?;
+    for n in p.nodes.iter().filter(|_| p.nodes.len() > 1) {
+        let rss = n.peak_rss_mib.map_or("-".to_owned(), |r| format!("{r:.1}"));
+        writeln!(
+            out,
+            "  node {}: cpu {:.1} s ({:.0}%), peak rss {rss} MiB",
+            n.node, n.cpu_s, n.cpu_pct
+        )?;
+    }
+    if let Some(pg) = &p.postgres {
+        let c = &pg.counters;
+        writeln!(
+            out,
+            "  postgres: cpu {:.1} s ({:.0}%), {} commits ({:.0}/s), {} rows written, {} WAL bytes, database {} bytes",
+            pg.cpu_s,
+            pg.cpu_pct,
+            c.commits,
+            pg.commits_per_s,
+            c.rows_written,
+            c.wal_bytes,
+            c.db_bytes
+        )?;
+    }
     Ok(())
+}
+
+fn storm_table(s: &Storm, out: &mut dyn Write) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "cron storm: {} schedules on slot {}: {} slots fired ({} schedules once, {} twice or more, {} never); {} runs, {} succeeded",
+        s.schedules,
+        s.slot,
+        s.slots_fired,
+        s.schedules_fired_once,
+        s.schedules_fired_twice_or_more,
+        s.schedules_not_fired,
+        s.runs,
+        s.runs_succeeded
+    )?;
+    writeln!(
+        out,
+        "{:<22} {:>9} {:>9} {:>9} {:>9}",
+        "from the slot to", "p50", "p99", "p99.9", "max"
+    )?;
+    for (name, p) in [
+        ("scheduler pass clock", &s.pass_clock_us),
+        ("run started", &s.start_us),
+        ("run finished", &s.finish_us),
+    ] {
+        writeln!(
+            out,
+            "{name:<22} {:>9} {:>9} {:>9} {:>9}",
+            ms(p.p50),
+            ms(p.p99),
+            ms(p.p999),
+            ms(p.max)
+        )?;
+    }
+    let rss = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+    writeln!(
+        out,
+        "{:.0} runs/s; service cpu {:.2} s ({:.0}%) from the slot to the last finish; rss idle {} MiB, peak {} MiB",
+        s.runs_per_s,
+        s.service_cpu_s,
+        s.service_cpu_pct,
+        rss(s.idle_rss_mib),
+        rss(s.peak_rss_mib)
+    )?;
+    Ok(())
+}
+
+/// A figure with `digits` decimals, or `-`.
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".to_owned(), |v| format!("{v:.digits$}"))
 }
 
 /// µs as milliseconds with two decimals.

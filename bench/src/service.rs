@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use switchboard_testing::repo_root;
 
+use crate::cli::StoreKind;
+
 /// How long start-up may take before the harness gives up (cold plugin compiles included).
 const START_BOUND: Duration = Duration::from_secs(180);
 /// The webhook token the harness configures.
@@ -59,27 +61,34 @@ pub struct RadistRemote {
     pub company_id: i64,
 }
 
-/// A scratch directory holding the host config, the manifests and the database.
+/// A scratch directory holding the host configs (one per node), the manifests and, on
+/// SQLite, the database.
 pub struct Workdir {
     pub dir: tempfile::TempDir,
 }
 
 impl Workdir {
-    /// Writes `switchboard.toml` (plugins from `manifests/` in the scratch dir, compile cache
-    /// shared across runs under `target/switchboard-bench/cache` so start-up can be warm).
-    pub fn new(radist: &RadistRemote) -> anyhow::Result<Workdir> {
+    /// Writes `node-<n>.toml` for nodes 1..=`nodes` (node ids `bench-<n>`, plugins from
+    /// `manifests/` in the scratch dir, compile cache shared across runs under
+    /// `target/switchboard-bench/cache` so start-up can be warm). On PostgreSQL the URL comes
+    /// from `$SB_BENCH_DATABASE_URL`.
+    pub fn new(radist: &RadistRemote, store: StoreKind, nodes: usize) -> anyhow::Result<Workdir> {
         let dir = tempfile::Builder::new()
             .prefix("switchboard-bench")
             .tempdir()?;
         std::fs::create_dir_all(dir.path().join("manifests"))?;
         let cache = cache_dir();
         std::fs::create_dir_all(&cache)?;
-        let config = format!(
-            "config_version = 1\n[plugins]\nmanifests = \"manifests\"\n[runtime]\ncache_dir = {cache:?}\n[store]\npath = \"data/switchboard.db\"\n[webhook]\ntoken = {{ env = \"SB_BENCH_WEBHOOK_TOKEN\" }}\n[radist]\nmode = \"remote\"\nbase_url = \"{}\"\napi_key = {{ env = \"SB_BENCH_RADIST_KEY\" }}\ncompany_id = {}\n",
-            radist.base_url, radist.company_id
-        );
-        std::fs::write(dir.path().join("switchboard.toml"), config)?;
+        for node in 1..=nodes {
+            let config = host_config(radist, store, &cache, node);
+            std::fs::write(dir.path().join(format!("node-{node}.toml")), config)?;
+        }
         Ok(Workdir { dir })
+    }
+
+    /// The host config of node `node` (1-based).
+    pub fn config(&self, node: usize) -> PathBuf {
+        self.path(&format!("node-{node}.toml"))
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -94,6 +103,17 @@ impl Workdir {
             .map(|m| m.len())
             .sum()
     }
+}
+
+fn host_config(radist: &RadistRemote, store: StoreKind, cache: &Path, node: usize) -> String {
+    let store = match store {
+        StoreKind::Sqlite => "path = \"data/switchboard.db\"",
+        StoreKind::Postgres => "url = { env = \"SB_BENCH_DATABASE_URL\" }",
+    };
+    format!(
+        "config_version = 1\n[server]\nnode_id = \"bench-{node}\"\n[plugins]\nmanifests = \"manifests\"\n[runtime]\ncache_dir = {cache:?}\n[store]\n{store}\n[webhook]\ntoken = {{ env = \"SB_BENCH_WEBHOOK_TOKEN\" }}\n[radist]\nmode = \"remote\"\nbase_url = \"{}\"\napi_key = {{ env = \"SB_BENCH_RADIST_KEY\" }}\ncompany_id = {}\n",
+        radist.base_url, radist.company_id
+    )
 }
 
 /// The compile cache shared by every bench run.
@@ -115,16 +135,23 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts the service and waits for `webhook URL:` and `admin API:`.
-    pub fn start(binary: &Path, work: &Workdir, api_key: &str) -> anyhow::Result<Service> {
+    /// Starts the service with the host config `config` (and `database_url` in
+    /// `$SB_BENCH_DATABASE_URL`) and waits for `webhook URL:` and `admin API:`.
+    pub fn start(
+        binary: &Path,
+        config: &Path,
+        api_key: &str,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<Service> {
         let started = Instant::now();
         let mut child = Command::new(binary)
             .arg("--config")
-            .arg(work.path("switchboard.toml"))
+            .arg(config)
             .args(["serve", "--listen", "127.0.0.1:0", "--drain-ms", "2000"])
             .env_remove("SWITCHBOARD_CONFIG")
             .env("SB_BENCH_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
             .env("SB_BENCH_RADIST_KEY", api_key)
+            .env("SB_BENCH_DATABASE_URL", database_url.unwrap_or_default())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -3,7 +3,7 @@
 use super::fail::{
     Fail, Res, exec, from_us, get, opt, parse_status, rows, to_i64, to_u32, to_u64, to_us,
 };
-use super::{history, lanes, notify_work};
+use super::{history, lanes};
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
@@ -133,8 +133,7 @@ pub(crate) async fn finish(
         &[&run.0, &status.as_str(), &not_before, &error, &to_us(ended), &a.node],
     )
     .await?;
-    lanes::refresh(tx, &lane).await?;
-    notify_work(tx).await
+    lanes::refresh(tx, &lane).await
 }
 
 /// The attempt's actions and logs as one JSON value, `NULL` when it recorded nothing.
@@ -199,9 +198,6 @@ pub(crate) async fn recover(tx: &Transaction<'_>, node: &str) -> Res<usize> {
     for lane in &refs {
         lanes::refresh(tx, lane).await?;
     }
-    if !running.is_empty() {
-        notify_work(tx).await?;
-    }
     Ok(running.len())
 }
 
@@ -258,8 +254,7 @@ async fn requeue_locked(tx: &Transaction<'_>, run: RunId, lane: &str, replay: bo
 pub(crate) async fn requeue(tx: &Transaction<'_>, run: RunId, replay: bool) -> Res<()> {
     let lane = lane_of(tx, run).await?;
     lanes::lock(tx, &[&lane]).await?;
-    requeue_locked(tx, run, &lane, replay).await?;
-    notify_work(tx).await
+    requeue_locked(tx, run, &lane, replay).await
 }
 
 /// Requeues every finished run the filter matches, in the order listed.
@@ -278,9 +273,6 @@ pub(crate) async fn requeue_where(
     lanes::lock(tx, &refs).await?;
     for (run, lane) in &finished {
         requeue_locked(tx, *run, lane, replay).await?;
-    }
-    if !finished.is_empty() {
-        notify_work(tx).await?;
     }
     Ok(finished.into_iter().map(|(r, _)| r).collect())
 }

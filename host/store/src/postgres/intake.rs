@@ -1,7 +1,7 @@
 //! SQL for intake: events with their runs, and quarantined requests.
 
 use super::fail::{Res, exec, from_us, get, one, opt, page, rows, to_u64, to_us};
-use super::{lanes, notify_work};
+use super::lanes;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -77,9 +77,6 @@ pub(crate) async fn queue_runs(
     // Appending never changes the head of a lane that already had one.
     for lane in new_lanes {
         lanes::refresh(tx, lane).await?;
-    }
-    if !ids.is_empty() {
-        notify_work(tx).await?;
     }
     Ok(ids)
 }

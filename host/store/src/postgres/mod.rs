@@ -4,9 +4,13 @@
 //! Concurrency comes from PostgreSQL, not from a single writer: claiming locks lane rows with
 //! `FOR UPDATE SKIP LOCKED`; dedupe, the action ledger and cron slots rely on unique keys
 //! (`INSERT .. ON CONFLICT DO NOTHING`), so several nodes can share one database without a
-//! leader. Transactions that add or release work `NOTIFY switchboard_work`; a dedicated
-//! listening connection (see `listen`) turns those into wake-ups of [`Store::work_notify`].
+//! leader. After a transaction that may have added or released work commits, the store wakes its
+//! own dispatchers and asks the announcer (see `announce`) to `NOTIFY switchboard_work` from a
+//! connection of its own — never inside the work transaction, where PostgreSQL would serialize
+//! every commit behind the notification queue's lock; a dedicated listening connection (see
+//! `listen`) turns the other nodes' notifications into wake-ups of [`Store::work_notify`].
 
+mod announce;
 mod dispatch;
 mod fail;
 mod history;
@@ -23,7 +27,6 @@ mod store_impl;
 
 use crate::error::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use fail::Res;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -73,6 +76,7 @@ pub struct PostgresStore {
     pool: Pool,
     notify: Arc<Notify>,
     target: String,
+    announcer: announce::Announcer,
     _listener: listen::Listener,
 }
 
@@ -101,11 +105,12 @@ impl PostgresStore {
         schema::migrate(&mut client).await?;
         drop(client);
         let notify = Arc::new(Notify::new());
-        let listener = listen::Listener::start(pg, Arc::clone(&notify), &target).await?;
+        let listener = listen::Listener::start(pg.clone(), Arc::clone(&notify), &target).await?;
         Ok(PostgresStore {
             pool,
             notify,
             target,
+            announcer: announce::Announcer::start(pg),
             _listener: listener,
         })
     }
@@ -127,10 +132,11 @@ impl PostgresStore {
         })
     }
 
-    /// Wakes this process's dispatchers at once (others hear the transaction's NOTIFY).
+    /// Wakes this process's dispatchers at once, and the other nodes' through the announcer.
     fn wake_local(&self) {
         self.notify.notify_waiters();
         self.notify.notify_one();
+        self.announcer.announce();
     }
 }
 
@@ -197,9 +203,3 @@ macro_rules! in_tx {
     }};
 }
 pub(crate) use in_tx;
-
-/// Sends the work notification (delivered when the transaction commits).
-pub(crate) async fn notify_work(tx: &deadpool_postgres::Transaction<'_>) -> Res<()> {
-    fail::exec(tx, "SELECT pg_notify($1, '')", &[&CHANNEL]).await?;
-    Ok(())
-}

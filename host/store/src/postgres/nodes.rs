@@ -7,7 +7,7 @@
 
 use super::dispatch::recover_one;
 use super::fail::{Res, exec, from_us, get, opt_from_us, rows, to_i64, to_u64, to_us};
-use super::{lanes, notify_work};
+use super::lanes;
 use crate::model::nodes::{MAX_NODE_LANES, MAX_NODES, NodeInfo};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
@@ -129,9 +129,6 @@ pub(crate) async fn recover_expired(tx: &Transaction<'_>, now: DateTime<Utc>) ->
     let recovered = recover_runs(tx, &dead, &lanes).await?;
     for lane in &refs {
         lanes::refresh(tx, lane).await?;
-    }
-    if recovered > 0 {
-        notify_work(tx).await?;
     }
     Ok(recovered)
 }
