@@ -12,8 +12,15 @@ pub struct RuntimeConfig {
     /// beside the cache, or without a cache a random key per process (fingerprints then do not
     /// match across restarts).
     pub key_file: Option<PathBuf>,
-    /// How often the epoch ticker advances the engine's epoch, in milliseconds.
+    /// The granularity of run deadlines, in milliseconds: the epoch ticker advances at least
+    /// this often.
     pub epoch_tick_ms: u64,
+    /// How long a guest may execute before it yields its thread to the other runs, in
+    /// microseconds (at least 100); the epoch ticker advances this often when it is shorter than
+    /// `epoch_tick_ms`. Short, so a spinning guest delays a healthy run's next step by little.
+    pub yield_every_us: u64,
+    /// Threads that execute guests, apart from the caller's (at least 1; default one per core).
+    pub guest_threads: usize,
     /// How many runs may execute at once; more wait in `Plugin::run` (first come, first served).
     /// Sizes the pooling allocator to exactly that many runs' shares, so a slot is always free.
     pub max_concurrent_runs: u32,
@@ -59,6 +66,8 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             key_file: None,
             epoch_tick_ms: 10,
+            yield_every_us: 1_000,
+            guest_threads: crate::executor::default_threads(),
             max_concurrent_runs: 64,
             max_memory_mib: 128,
             pooling: true,
@@ -99,11 +108,23 @@ impl RuntimeConfig {
         }
     }
 
+    /// How often the epoch ticker advances: the shorter of `epoch_tick_ms` and `yield_every_us`.
+    pub(crate) fn tick_period(&self) -> std::time::Duration {
+        let tick = std::time::Duration::from_millis(self.epoch_tick_ms);
+        tick.min(std::time::Duration::from_micros(self.yield_every_us))
+    }
+
     /// Checks the values that would otherwise fail deep inside the engine.
     pub(crate) fn validate(&self) -> Result<(), crate::RuntimeError> {
         let bad = |m: &str| Err(crate::RuntimeError::Config(m.to_owned()));
         if self.epoch_tick_ms == 0 {
             return bad("`epoch_tick_ms` must be at least 1");
+        }
+        if self.yield_every_us < 100 {
+            return bad("`yield_every_us` must be at least 100");
+        }
+        if self.guest_threads == 0 {
+            return bad("`guest_threads` must be at least 1");
         }
         if self.max_concurrent_runs == 0 {
             return bad("`max_concurrent_runs` must be at least 1");

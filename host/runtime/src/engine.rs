@@ -61,7 +61,7 @@ fn pool_config(cfg: &RuntimeConfig) -> PoolingAllocationConfig {
     pool
 }
 
-/// Advances the engine's epoch every `epoch_tick_ms` until dropped.
+/// Advances the engine's epoch every tick period (`RuntimeConfig::tick_period`) until dropped.
 pub(crate) struct EpochTicker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -101,9 +101,12 @@ impl Drop for EpochTicker {
     }
 }
 
-/// Epoch ticks that cover `timeout_ms`, plus one so a run never gets less than its timeout.
-pub(crate) fn deadline_ticks(timeout_ms: u64, tick_ms: u64) -> u64 {
-    timeout_ms.div_ceil(tick_ms.max(1)) + 1
+/// Epoch ticks that cover `timeout`, plus one so a run never gets less than its timeout.
+pub(crate) fn deadline_ticks(timeout: Duration, tick: Duration) -> u64 {
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    micros(timeout)
+        .div_ceil(micros(tick).max(1))
+        .saturating_add(1)
 }
 
 #[cfg(test)]
@@ -112,9 +115,11 @@ mod tests {
 
     #[test]
     fn deadline_covers_the_timeout() {
-        assert_eq!(deadline_ticks(2000, 10), 201);
-        assert_eq!(deadline_ticks(15, 10), 3);
-        assert_eq!(deadline_ticks(0, 10), 1);
+        let ms = Duration::from_millis;
+        assert_eq!(deadline_ticks(ms(2000), ms(10)), 201);
+        assert_eq!(deadline_ticks(ms(15), ms(10)), 3);
+        assert_eq!(deadline_ticks(ms(0), ms(10)), 1);
+        assert_eq!(deadline_ticks(ms(500), Duration::from_micros(1000)), 501);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!        └─ Plugin::run(RunInput)        fresh Store → instantiate → handle(event, run) → RunOutcome
 //! ```
 //!
-//! Module map: `engine` (engine, pooling fallback, epoch ticker), `cache` (compiled components on
+//! Module map: `engine` (engine, pooling fallback, epoch ticker), `admission` (execution slots,
+//! a fair share per plugin), `executor` (the guest threads, apart from the caller's), `cache` (compiled components on
 //! disk; the crate's only `unsafe`), `imports` (load-time grant check), `limits` (per-store
 //! limiter), `state` (store data, neutered WASI), `capabilities` (one file per WIT interface),
 //! `recorder` and `journal` (every host call recorded; effectful ones journaled in two phases),
@@ -18,6 +19,7 @@
 //!
 //! No wasmtime type appears in this crate's public API.
 
+mod admission;
 mod availability_cache;
 mod bindings;
 mod cache;
@@ -29,6 +31,7 @@ mod digest;
 mod engine;
 mod error;
 pub mod event;
+mod executor;
 mod imports;
 mod journal;
 mod kv_store;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
 use wasmtime::{CallHook, Store, StoreContextMut, UpdateDeadline};
 
 use crate::bindings::PluginPre;
@@ -52,16 +53,37 @@ impl Plugin {
     }
 
     /// Runs `handle` once in a fresh store, within the manifest's memory, time and host-call
-    /// limits. Waits first while the runtime's `max_concurrent_runs` runs execute. Never panics:
-    /// every ending, a host panic included, is a [`RunStatus`](crate::RunStatus).
+    /// limits, on the runtime's guest threads (never the caller's). Waits first while the
+    /// runtime's `max_concurrent_runs` runs execute, or while this plugin holds half of them and
+    /// another plugin's run waits. Never panics: every ending, a host panic included, is a
+    /// [`RunStatus`](crate::RunStatus). Dropping the future stops the run.
     pub async fn run(&self, input: RunInput) -> RunOutcome {
-        let _admitted = self.inner.runtime.admission.admit().await;
+        let runtime = &self.inner.runtime;
+        let admitted = runtime.admission.admit(self.name()).await;
+        let this = self.clone();
+        // The caller's span (the service's `run` span) follows the run to the guest threads.
+        let span = tracing::Span::current();
+        let run = runtime.guests.run(
+            async move {
+                let outcome = this.run_admitted(input).await;
+                drop(admitted);
+                outcome
+            }
+            .instrument(span),
+        );
+        match run.await {
+            Ok(outcome) => outcome,
+            Err(err) => self.host_panicked(&err.to_string(), None, Instant::now()),
+        }
+    }
+
+    async fn run_admitted(&self, input: RunInput) -> RunOutcome {
         let started = Instant::now();
         let ctx = self.run_context(&input);
         let logs = ctx.logs.clone();
         match CatchUnwind(Box::pin(self.run_in_store(ctx, input, started))).await {
             Ok(outcome) => outcome,
-            Err(panic) => self.host_panicked(&panic, &logs, started),
+            Err(panic) => self.host_panicked(&panic, Some(&logs), started),
         }
     }
 
@@ -115,22 +137,23 @@ impl Plugin {
             _ => Ok(()),
         });
         store.set_hostcall_fuel(hostcall_fuel(&shared.manifest));
-        let tick_ms = self.inner.runtime.config.epoch_tick_ms;
-        let ticks = deadline_ticks(u64::from(limits.timeout_ms), tick_ms);
+        let timeout = Duration::from_millis(u64::from(limits.timeout_ms));
+        let ticks = deadline_ticks(timeout, self.inner.runtime.config.tick_period());
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(yield_until(ticks));
         store
     }
 
     /// The outcome of a run the host panicked in: `trapped`, the panic in the host's log.
-    fn host_panicked(&self, panic: &str, logs: &LogBuffer, started: Instant) -> RunOutcome {
+    /// (`logs` is `None` when the run's task itself was lost, e.g. at shutdown.)
+    fn host_panicked(&self, panic: &str, logs: Option<&LogBuffer>, started: Instant) -> RunOutcome {
         let plugin = self.name();
         tracing::error!(
             plugin,
             panic,
             "the host panicked during a run; the run is trapped"
         );
-        let (logs, logs_truncated) = logs.finish();
+        let (logs, logs_truncated) = logs.map(LogBuffer::finish).unwrap_or_default();
         RunOutcome {
             status: crate::RunStatus::Trapped(HOST_ERROR.to_owned()),
             actions: Vec::new(),

@@ -3,17 +3,18 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use switchboard_manifest::Manifest;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+use crate::admission::Admission;
 use crate::bindings::PluginPre;
 use crate::cache::ComponentCache;
 use crate::digest::{DigestKey, installation_key};
 use crate::engine::{EpochTicker, build_engine};
+use crate::executor::GuestExecutor;
 use crate::plugin::{Plugin, PluginInner};
 use crate::state::{HostServices, HostState, PluginShared, SharedCaches};
 use crate::{RuntimeConfig, RuntimeError, capabilities, imports};
@@ -29,8 +30,11 @@ pub(crate) struct RuntimeInner {
     pub(crate) config: RuntimeConfig,
     /// Radist answers shared by every run of every plugin.
     pub(crate) caches: SharedCaches,
-    /// At most `max_concurrent_runs` runs execute at once; the pool holds exactly that many.
+    /// At most `max_concurrent_runs` runs execute at once (the pool holds exactly that many),
+    /// no plugin more than half of them while another plugin's run waits.
     pub(crate) admission: Admission,
+    /// The threads runs execute on, apart from the caller's.
+    pub(crate) guests: GuestExecutor,
     pooled: bool,
     linker: Linker<HostState>,
     cache: ComponentCache,
@@ -50,11 +54,13 @@ impl Runtime {
             .map_err(|e| RuntimeError::Engine(format!("cannot link the host API: {e}")))?;
         let key = installation_key(&config)?;
         let cache = ComponentCache::new(&engine, config.cache_dir.clone(), key.cache())?;
-        let ticker = EpochTicker::start(&engine, Duration::from_millis(config.epoch_tick_ms))?;
+        let ticker = EpochTicker::start(&engine, config.tick_period())?;
+        let guests = GuestExecutor::start(config.guest_threads)?;
         let ttl = Duration::from_millis(config.availability_ttl_ms);
         let inner = RuntimeInner {
             caches: SharedCaches::new(ttl).with_ledger(config.ledger()),
             admission: Admission::new(config.max_concurrent_runs),
+            guests,
             engine,
             config,
             pooled,
@@ -70,12 +76,26 @@ impl Runtime {
 
     /// How many runs are executing now (admitted, not queued).
     pub fn runs_in_progress(&self) -> usize {
-        self.inner.admission.running.load(Ordering::SeqCst)
+        self.inner.admission.running()
     }
 
     /// The most runs that ever executed at once; never above `max_concurrent_runs`.
     pub fn peak_runs_in_progress(&self) -> usize {
-        self.inner.admission.peak.load(Ordering::SeqCst)
+        self.inner.admission.peak()
+    }
+
+    /// How many runs wait for an execution slot.
+    pub fn runs_waiting(&self) -> usize {
+        self.inner.admission.waiting()
+    }
+
+    /// A value that identifies the installation key without revealing it: the MAC of a fixed
+    /// label under the history key. Nodes sharing one database compare it, since fingerprints
+    /// one node records must be recomputed by another (a retry moved to a live node).
+    pub fn key_check(&self) -> String {
+        self.inner
+            .digest
+            .hex_mac(b"switchboard installation key check v1")
     }
 
     /// Whether the pooling allocator is in use (false after a fallback or when disabled).
@@ -156,45 +176,5 @@ impl Runtime {
             .map_err(|e| RuntimeError::Engine(format!("cannot build the http client: {e}")))?;
         let digest = self.inner.digest.clone();
         Ok(PluginShared::new(manifest, file, services, http, digest))
-    }
-}
-
-/// Admits at most `max_concurrent_runs` runs at once; the others wait in FIFO order.
-pub(crate) struct Admission {
-    slots: tokio::sync::Semaphore,
-    running: AtomicUsize,
-    peak: AtomicUsize,
-}
-
-/// One admitted run; leaving frees its slot.
-pub(crate) struct Admitted<'a> {
-    admission: &'a Admission,
-    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
-}
-
-impl Admission {
-    fn new(max_concurrent_runs: u32) -> Self {
-        Admission {
-            slots: tokio::sync::Semaphore::new(max_concurrent_runs as usize),
-            running: AtomicUsize::new(0),
-            peak: AtomicUsize::new(0),
-        }
-    }
-
-    /// Waits for a free slot. (The semaphore is never closed, so a permit always comes.)
-    pub(crate) async fn admit(&self) -> Admitted<'_> {
-        let permit = self.slots.acquire().await.ok();
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
-        Admitted {
-            admission: self,
-            _permit: permit,
-        }
-    }
-}
-
-impl Drop for Admitted<'_> {
-    fn drop(&mut self) {
-        self.admission.running.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -1,10 +1,13 @@
 //! The runtime shares the machine fairly between runs: a plugin spinning on the CPU yields its
-//! tokio worker on every epoch tick, so a healthy run on the same 2-worker runtime is not held
-//! up by two spinners for their whole timeout; and at most `max_concurrent_runs` runs execute at
-//! once (the rest queue), so a burst of one plugin cannot take the pool slots others need.
+//! guest thread on every epoch tick, so a healthy run is not held up by two spinners for their
+//! whole timeout; guests execute on the runtime's own threads, never the caller's (the
+//! service's intake keeps its threads); at most `max_concurrent_runs` runs execute at once (the
+//! rest queue), so a burst of one plugin cannot take the pool slots others need; and a plugin
+//! holding half of the slots lets another plugin's waiting run go first.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use switchboard_runtime::event::RunInfo;
@@ -110,4 +113,68 @@ async fn a_burst_queues_behind_max_concurrent_runs_and_exhausts_nothing() {
     );
     assert_eq!(runtime.peak_runs_in_progress(), 2);
     assert_eq!(runtime.runs_in_progress(), 0);
+}
+
+#[test]
+fn a_spinning_guest_never_runs_on_the_callers_thread() {
+    let kv = tempfile::tempdir().expect("tempdir");
+    let caller = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("caller runtime");
+    caller.block_on(async {
+        let runtime = Runtime::new(RuntimeConfig {
+            max_concurrent_runs: 2,
+            max_memory_mib: 16,
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime");
+        let spinner = load(&runtime, "hostile.toml", 200, kv.path());
+        let run = tokio::spawn(async move { spinner.run(input("loop", 0)).await });
+        until_running(&runtime, 1).await;
+        // The caller's only thread is now busy and never yields: the run still has to end,
+        // because it executes elsewhere. (The bound only turns a hang into a failure.)
+        let bound = Instant::now() + Duration::from_secs(60);
+        while runtime.runs_in_progress() > 0 {
+            assert!(
+                Instant::now() < bound,
+                "the guest made no progress while the caller's thread was busy"
+            );
+            std::hint::spin_loop();
+        }
+        assert_eq!(run.await.expect("run").status, RunStatus::TimedOut);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_holding_half_the_slots_lets_a_healthy_run_go_first() {
+    let kv = tempfile::tempdir().expect("tempdir");
+    let runtime = Runtime::new(RuntimeConfig {
+        max_concurrent_runs: 2,
+        max_memory_mib: 16,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let spinner = load(&runtime, "hostile.toml", 500, kv.path());
+    let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
+    let spinners: Vec<_> = (0..6)
+        .map(|n| {
+            let spinner = spinner.clone();
+            tokio::spawn(async move { spinner.run(input("loop", n)).await })
+        })
+        .collect();
+    while runtime.runs_waiting() < 4 {
+        tokio::task::yield_now().await;
+    }
+    let healthy = healthy.run(input("ok", 0)).await;
+    assert_eq!(healthy.status, RunStatus::Succeeded);
+    let ended = spinners.iter().filter(|s| s.is_finished()).count();
+    // First come, first served would have run 5 spinners to their timeout first.
+    assert!(
+        ended <= 2,
+        "{ended} spinner runs ended before the healthy run"
+    );
+    for spinner in spinners {
+        assert_eq!(spinner.await.expect("spinner").status, RunStatus::TimedOut);
+    }
 }

@@ -1,6 +1,8 @@
 //! The [`Dispatcher`]: claims queued runs from the store (one per lane at a time, so a chat's runs
-//! execute in arrival order) and executes them on the runtime, at most `max_concurrent` at once;
-//! records each attempt with its actions and logs, and decides what happens next.
+//! execute in arrival order) and executes them on the runtime, which runs at most
+//! `max_concurrent` at once on its own guest threads; holds up to twice that many claimed, so the
+//! next run is waiting when a slot frees; records each attempt with its actions and logs, and
+//! decides what happens next.
 //!
 //! Retries: a run that failed because Radist or the store failed transiently (rate limited, a
 //! retryable upstream error, the ledger unavailable) is retried with exponential backoff and full
@@ -19,7 +21,7 @@ use switchboard_runtime::{ActionOutcome, ActionRecord, LogLine, RunInput, RunOut
 use switchboard_store::{
     ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, Next, Store, StoreError,
 };
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use tracing::Instrument;
 
@@ -34,6 +36,35 @@ const RETRY_MAX: Duration = Duration::from_secs(300);
 /// How often the dispatcher looks for work when nothing woke it (another process may have
 /// queued runs, e.g. `switchboard runs replay`).
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Runs claimed but not yet ended, as a multiple of `max_concurrent`: the runs beyond the
+/// runtime's execution slots wait in its admission queue (where no plugin may hold more than half
+/// of the slots while another plugin's run waits), so a slot freed by one run is taken at once
+/// by the next instead of after a claim round trip to the store.
+const CLAIM_AHEAD: usize = 2;
+
+/// The dispatcher's bounds on runs in flight.
+struct Permits {
+    /// One per claimed run until it ended.
+    claimed: Arc<Semaphore>,
+    /// One per ended run until its attempt is recorded.
+    finishing: Arc<Semaphore>,
+}
+
+impl Permits {
+    /// Waits up to `drain` until every run in flight ended and was recorded.
+    async fn drain(&self, limit: usize, drain: Duration) {
+        let all = u32::try_from(limit).unwrap_or(u32::MAX);
+        let drained = tokio::time::timeout(drain, async {
+            let claimed = self.claimed.acquire_many(all).await;
+            let finishing = self.finishing.acquire_many(all).await;
+            (claimed, finishing)
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("runs still in flight after {drain:?}; they resume after the restart");
+        }
+    }
+}
 
 /// Claims and executes runs until shutdown.
 pub struct Dispatcher {
@@ -47,40 +78,28 @@ impl Dispatcher {
     /// Runs until `shutdown` turns true, then waits up to `drain` for runs in flight.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>, drain: Duration) {
         let this = Arc::new(self);
-        let permits = Arc::new(Semaphore::new(this.max_concurrent));
+        let limit = this.max_concurrent.max(1).saturating_mul(CLAIM_AHEAD);
+        let permits = Permits {
+            claimed: Arc::new(Semaphore::new(limit)),
+            finishing: Arc::new(Semaphore::new(limit)),
+        };
         let notify = this.store.work_notify();
         while !*shutdown.borrow() {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let Ok(first) = Arc::clone(&permits).acquire_owned().await else {
-                break;
+            let first = tokio::select! {
+                permit = Arc::clone(&permits.claimed).acquire_owned() => permit,
+                changed = shutdown.changed() => match changed {
+                    Ok(()) => continue,
+                    Err(_) => break,
+                },
             };
-            let free = 1 + permits.available_permits();
-            let claimed = match this.store.claim(&this.node, free, Utc::now()).await {
-                Ok(claimed) => claimed,
-                Err(err) => {
-                    tracing::error!(error = %err, "cannot claim runs; retrying in a second");
-                    Vec::new()
-                }
-            };
+            let Ok(first) = first else { break };
+            let free = 1 + permits.claimed.available_permits();
+            let claimed = this.claim(free).await;
             let idle = claimed.is_empty();
-            let mut first = Some(first);
-            for run in claimed {
-                let permit = match first.take() {
-                    Some(p) => p,
-                    None => match Arc::clone(&permits).try_acquire_owned() {
-                        Ok(p) => p,
-                        Err(_) => break,
-                    },
-                };
-                let this = Arc::clone(&this);
-                tokio::spawn(async move {
-                    this.execute(run).await;
-                    drop(permit);
-                });
-            }
-            drop(first);
+            this.spawn_all(claimed, first, &permits);
             if idle {
                 let wait = this.idle_wait().await;
                 tokio::select! {
@@ -90,10 +109,40 @@ impl Dispatcher {
                 }
             }
         }
-        let all = u32::try_from(this.max_concurrent).unwrap_or(u32::MAX);
-        let drained = tokio::time::timeout(drain, permits.acquire_many(all)).await;
-        if drained.is_err() {
-            tracing::warn!("runs still in flight after {drain:?}; they resume after the restart");
+        permits.drain(limit, drain).await;
+    }
+
+    /// Claims up to `limit` runs; none when the store fails (logged).
+    async fn claim(&self, limit: usize) -> Vec<ClaimedRun> {
+        match self.store.claim(&self.node, limit, Utc::now()).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot claim runs; retrying in a second");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Starts every claimed run, each holding a claim permit (`first` and then free ones; the
+    /// store returned at most as many runs as were free).
+    fn spawn_all(
+        self: &Arc<Self>,
+        claimed: Vec<ClaimedRun>,
+        first: OwnedSemaphorePermit,
+        permits: &Permits,
+    ) {
+        let mut first = Some(first);
+        for run in claimed {
+            let permit = match first.take() {
+                Some(p) => p,
+                None => match Arc::clone(&permits.claimed).try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let this = Arc::clone(self);
+            let finishing = Arc::clone(&permits.finishing);
+            tokio::spawn(async move { this.execute(run, permit, finishing).await });
         }
     }
 
@@ -108,8 +157,15 @@ impl Dispatcher {
         })
     }
 
-    /// One attempt of one run, recorded, inside the run's tracing span.
-    async fn execute(&self, claimed: ClaimedRun) {
+    /// One attempt of one run, recorded, inside the run's tracing span. The claim permit is
+    /// given back once the run has ended, before its attempt is recorded (under a `finishing`
+    /// permit), so the store round trip of `finish` does not keep the next run waiting.
+    async fn execute(
+        &self,
+        claimed: ClaimedRun,
+        permit: OwnedSemaphorePermit,
+        finishing: Arc<Semaphore>,
+    ) {
         let span = tracing::info_span!(
             "run",
             run_id = %claimed.run_id,
@@ -117,10 +173,17 @@ impl Dispatcher {
             event_id = %claimed.event_id,
             attempt = claimed.attempt
         );
-        self.execute_in_span(claimed).instrument(span).await;
+        self.execute_in_span(claimed, permit, finishing)
+            .instrument(span)
+            .await;
     }
 
-    async fn execute_in_span(&self, claimed: ClaimedRun) {
+    async fn execute_in_span(
+        &self,
+        claimed: ClaimedRun,
+        permit: OwnedSemaphorePermit,
+        finishing: Arc<Semaphore>,
+    ) {
         let started_at = Utc::now();
         if claimed.attempt == 1 {
             let waited = (started_at - claimed.received_at)
@@ -135,7 +198,11 @@ impl Dispatcher {
                 Next::Dead { reason },
             ),
         };
+        // The semaphore is never closed.
+        let recording = finishing.acquire_owned().await.ok();
+        drop(permit);
         self.finish(&claimed, attempt, next).await;
+        drop(recording);
     }
 
     async fn attempt(
@@ -363,6 +430,100 @@ fn log_row(l: &LogLine) -> LogRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use serde_json::json;
+    use switchboard_runtime::{FileKvStore, HostServices, Runtime, RuntimeConfig};
+    use switchboard_store::{NewEvent, NewRun, SqliteConfig, SqliteStore};
+
+    use crate::serve::plugins::PluginSet;
+    use crate::wiring::LoadedPlugin;
+
+    /// The hostile test plugin with a short timeout, loaded on `runtime`.
+    fn hostile(runtime: &Runtime, kv: &std::path::Path) -> LoadedPlugin {
+        switchboard_testing::build_plugins().unwrap_or_else(|e| panic!("{e}"));
+        let file = switchboard_testing::repo_root().join("host/testing/manifests/hostile.toml");
+        let text = std::fs::read_to_string(&file).expect("manifest");
+        let head = &text[..text.find("[limits]").expect("limits")];
+        let text = format!("{head}[limits]\nmemory_mib = 16\ntimeout_ms = 300\n");
+        let manifest = switchboard_manifest::parse_manifest("hostile.toml", &text).expect("parse");
+        let wasm = file.parent().expect("dir").join(&manifest.plugin.wasm);
+        let services = HostServices::new(Arc::new(FileKvStore::open(kv).expect("kv")));
+        let plugin = runtime
+            .load_plugin(&manifest, "hostile.toml", &wasm, services)
+            .expect("load");
+        LoadedPlugin {
+            plugin,
+            manifest,
+            file: "hostile.toml".to_owned(),
+            digest: "test".to_owned(),
+        }
+    }
+
+    async fn queue_spinner(store: &Arc<dyn Store>, n: u32) {
+        let payload = json!({"mode": "loop"}).to_string();
+        let event = NewEvent {
+            dedupe_key: format!("test:{n}"),
+            kind: "manual".to_owned(),
+            connection_id: None,
+            chat_id: None,
+            payload: json!({"source": "manual", "payload": payload}).to_string(),
+            received_at: Utc::now(),
+        };
+        let run = NewRun {
+            plugin: "hostile".to_owned(),
+            lane: format!("hostile/{n}"),
+            max_attempts: 1,
+            origin: "manual".to_owned(),
+        };
+        store.ingest(event, vec![run]).await.expect("ingest");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_next_run_is_claimed_while_the_slot_is_busy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(SqliteConfig::new(dir.path().join("s.db")))
+            .await
+            .expect("store");
+        let store: Arc<dyn Store> = Arc::new(store);
+        let runtime = Runtime::new(RuntimeConfig {
+            max_concurrent_runs: 1,
+            max_memory_mib: 16,
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime");
+        let plugin = hostile(&runtime, dir.path());
+        for n in 0..3 {
+            queue_spinner(&store, n).await;
+        }
+        let dispatcher = Dispatcher {
+            store: Arc::clone(&store),
+            plugins: SharedPlugins::new(PluginSet::new(vec![plugin])),
+            node: "test".to_owned(),
+            max_concurrent: 1,
+        };
+        let (stop, stopped) = watch::channel(false);
+        let dispatching = tokio::spawn(dispatcher.run(stopped, Duration::from_secs(10)));
+        while runtime.runs_in_progress() == 0 {
+            tokio::task::yield_now().await;
+        }
+        // One run executes; the next is claimed already and waits for the slot in the runtime.
+        let depth = store.queue_depth().await.expect("depth");
+        assert_eq!((depth.running, depth.queued), (2, 1), "{depth:?}");
+        assert_eq!(runtime.runs_waiting(), 1);
+        let notify = store.work_notify();
+        loop {
+            let finished = notify.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            let depth = store.queue_depth().await.expect("depth");
+            if depth.running + depth.queued == 0 {
+                break;
+            }
+            finished.await;
+        }
+        stop.send(true).expect("stop");
+        dispatching.await.expect("dispatcher");
+    }
 
     #[test]
     fn backoff_stays_under_its_ceiling() {
