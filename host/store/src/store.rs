@@ -184,7 +184,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes finished runs older than the policy allows (by their last update), with their
     /// attempts and ledger rows, and events left without runs, in batches of `batch` runs that
-    /// each hold the writer briefly. Returns how many runs were deleted.
+    /// each hold the writer briefly. Also forgets nodes that left, or whose lease ran out, longer
+    /// ago than the policy's longest age and that hold no running run. Returns how many runs were
+    /// deleted.
     async fn purge(
         &self,
         policy: &RetentionPolicy,

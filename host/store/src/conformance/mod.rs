@@ -67,6 +67,7 @@ macro_rules! store_conformance {
             concurrent_recover_expired_recovers_each_run_once,
             leave_ends_the_lease,
             nodes_lists_leases_and_held_lanes,
+            purge_forgets_nodes_dead_longer_than_the_longest_age,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {

@@ -241,3 +241,49 @@ pub async fn nodes_lists_leases_and_held_lanes(store: Arc<dyn Store>) {
         "expired, so a new lease"
     );
 }
+
+/// Retention forgets nodes dead for longer than the policy keeps runs, but never a live node, a
+/// node dead only recently, or a dead node that still holds a running run (it is recovered first).
+pub async fn purge_forgets_nodes_dead_longer_than_the_longest_age(store: Arc<dyn Store>) {
+    use crate::RetentionPolicy;
+    let held = ingest(&*store, "held", "lane-held").await;
+    // `leave` stamps the real clock, so these nodes die by letting their leases run out.
+    beat(&*store, "gone", 0).await;
+    beat(&*store, "holder", 0).await;
+    assert_eq!(ids(&claim(&*store, "holder", 1).await), vec![(held, 1)]);
+    let day = 86_400;
+    beat(&*store, "recent", 29 * day).await;
+    beat(&*store, "live", 31 * day).await;
+    let mut policy = RetentionPolicy::default();
+    policy
+        .max_age
+        .insert(RunStatus::Succeeded, Duration::from_secs(7 * 86_400));
+    policy
+        .max_age
+        .insert(RunStatus::Failed, Duration::from_secs(30 * 86_400));
+    store
+        .purge(&policy, 100, at(31 * day))
+        .await
+        .expect("purge");
+    let names: Vec<String> = store
+        .nodes(at(31 * day))
+        .await
+        .expect("nodes")
+        .into_iter()
+        .map(|n| n.node)
+        .collect();
+    assert_eq!(
+        names,
+        ["holder", "live", "recent"],
+        "only `gone` is forgotten"
+    );
+    let kept = store
+        .purge(&RetentionPolicy::default(), 100, at(400 * day))
+        .await;
+    assert_eq!(kept.expect("purge"), 0);
+    assert_eq!(
+        store.nodes(at(400 * day)).await.expect("nodes").len(),
+        3,
+        "no ages: kept"
+    );
+}

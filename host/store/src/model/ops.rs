@@ -29,6 +29,20 @@ pub struct RetentionPolicy {
     pub max_age: BTreeMap<RunStatus, Duration>,
 }
 
+impl RetentionPolicy {
+    /// The instant before which a node that left (or whose lease ran out) is forgotten: the
+    /// longest age the policy keeps runs. `None` (keep every node) when the policy keeps nothing
+    /// for a limited time.
+    pub fn forget_nodes_before(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let longest = self.max_age.values().max()?;
+        let age = chrono::TimeDelta::from_std(*longest).ok()?;
+        now.checked_sub_signed(age)
+    }
+}
+
 /// Size figures of the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbStats {

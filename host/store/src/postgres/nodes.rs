@@ -106,6 +106,17 @@ async fn held_lanes(tx: &Transaction<'_>, node: &str) -> Res<Vec<String>> {
     found.iter().map(|r| get(r, 0)).collect()
 }
 
+/// Forgets nodes dead since before `before` that hold no running run; returns how many.
+pub(crate) async fn prune(tx: &Transaction<'_>, before: DateTime<Utc>) -> Res<u64> {
+    exec(
+        tx,
+        "DELETE FROM nodes n WHERE coalesce(n.left_at, n.lease_until) < $1 AND n.lease_until < $1
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.status = 'running' AND r.node = n.node)",
+        &[&to_us(before)],
+    )
+    .await
+}
+
 /// Recovers the running runs of every node without a live lease at `now`.
 pub(crate) async fn recover_expired(tx: &Transaction<'_>, now: DateTime<Utc>) -> Res<usize> {
     let now_us = to_us(now);

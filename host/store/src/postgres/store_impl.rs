@@ -281,9 +281,13 @@ impl Store for PostgresStore {
             let deleted = in_tx!(self, |tx| ops::purge_batch(&tx, policy, batch, now))?;
             total += deleted;
             if deleted < batch {
-                return Ok(total);
+                break;
             }
         }
+        if let Some(before) = policy.forget_nodes_before(now) {
+            in_tx!(self, |tx| nodes::prune(&tx, before))?;
+        }
+        Ok(total)
     }
 
     async fn checkpoint(&self) -> StoreResult<()> {

@@ -92,6 +92,15 @@ fn held_lanes(conn: &Connection, node: &str) -> Res<Vec<String>> {
     Ok(lanes)
 }
 
+/// Forgets nodes dead since before `before` that hold no running run; returns how many.
+pub(crate) fn prune(conn: &Connection, before: DateTime<Utc>) -> Res<usize> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM nodes WHERE coalesce(left_at, lease_until) < ?1 AND lease_until < ?1
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.status = 'running' AND r.node = nodes.node)",
+    )?;
+    Ok(stmt.execute([to_us(before)])?)
+}
+
 /// Recovers the running runs of every node without a live lease at `now`.
 pub(crate) fn recover_expired(w: &mut Writer, now: DateTime<Utc>) -> Res<usize> {
     dispatch::recover_where(

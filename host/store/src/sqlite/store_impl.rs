@@ -319,9 +319,15 @@ impl Store for SqliteStore {
                 .await?;
             total += deleted;
             if deleted < batch {
-                return Ok(total);
+                break;
             }
         }
+        if let Some(before) = policy.forget_nodes_before(now) {
+            self.workers
+                .write(move |w| nodes::prune(&w.conn, before))
+                .await?;
+        }
+        Ok(total)
     }
 
     async fn checkpoint(&self) -> StoreResult<()> {
