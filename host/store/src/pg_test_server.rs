@@ -1,7 +1,9 @@
-//! A throwaway PostgreSQL server for tests (behind the `conformance` feature): `initdb` into a
-//! temporary directory and `pg_ctl start` on a free loopback port with trust authentication and
-//! `fsync=off`. One server per test process ([`shared`]); each test takes a fresh database from
-//! it ([`PgTestServer::fresh_database`]).
+//! A throwaway PostgreSQL server for tests and the benchmark harness (behind the `conformance`
+//! feature): `initdb` into a temporary directory and `pg_ctl start` on a free loopback port with
+//! trust authentication — for tests with `fsync=off` ([`PgTestServer::start`]), for benchmarks
+//! with PostgreSQL's default durability ([`PgTestServer::start_durable`]), whose figures are
+//! compared. One test server per test process ([`shared`]); each test takes a fresh database
+//! from it ([`PgTestServer::fresh_database`]).
 //!
 //! `initdb` refuses to run as root, so as root every server command runs as the `postgres` user
 //! (`runuser -u postgres --`) in a directory that user owns. The server is stopped when the test
@@ -31,6 +33,9 @@ pub struct PgTestServer {
     dir: PathBuf,
     bin: PathBuf,
     as_postgres: bool,
+    /// PostgreSQL's default durability (fsync, synchronous commit, full page writes) instead of
+    /// the test settings that turn them off.
+    durable: bool,
     databases: AtomicU64,
     watchdog: Mutex<Option<Child>>,
 }
@@ -48,13 +53,21 @@ pub fn shared() -> Result<&'static PgTestServer, String> {
 impl PgTestServer {
     /// Initialises and starts a new server from `$SWITCHBOARD_PG_BIN` (else [`DEFAULT_BIN`]).
     pub fn start() -> Result<PgTestServer, String> {
-        let bin = std::env::var_os("SWITCHBOARD_PG_BIN")
-            .map_or_else(|| PathBuf::from(DEFAULT_BIN), PathBuf::from);
-        Self::start_from(&bin)
+        Self::start_from(&Self::bin(), false)
+    }
+
+    /// Like [`PgTestServer::start`], with PostgreSQL's default durability (for benchmarks).
+    pub fn start_durable() -> Result<PgTestServer, String> {
+        Self::start_from(&Self::bin(), true)
+    }
+
+    fn bin() -> PathBuf {
+        std::env::var_os("SWITCHBOARD_PG_BIN")
+            .map_or_else(|| PathBuf::from(DEFAULT_BIN), PathBuf::from)
     }
 
     /// Initialises and starts a new server with the binaries in `bin`.
-    pub fn start_from(bin: &Path) -> Result<PgTestServer, String> {
+    pub fn start_from(bin: &Path, durable: bool) -> Result<PgTestServer, String> {
         let bin = bin.to_path_buf();
         if !bin.join("initdb").exists() {
             return Err(format!(
@@ -76,6 +89,7 @@ impl PgTestServer {
             dir,
             bin,
             as_postgres,
+            durable,
             databases: AtomicU64::new(0),
             watchdog: Mutex::new(None),
         };
@@ -117,7 +131,13 @@ impl PgTestServer {
         Ok(self.url(&name))
     }
 
-    fn data(&self) -> PathBuf {
+    /// The directory the server lives in (removed when it stops).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The server's data directory (`postmaster.pid` names its process).
+    pub fn data(&self) -> PathBuf {
         self.dir.join("data")
     }
 
@@ -158,9 +178,13 @@ impl PgTestServer {
     }
 
     fn pg_start(&self) -> Result<(), String> {
+        let durability = if self.durable {
+            ""
+        } else {
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        };
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-             -c unix_socket_directories={} -c max_connections=400",
+            "-c listen_addresses=127.0.0.1 -p {} {durability}-c unix_socket_directories={} -c max_connections=400",
             self.port,
             self.dir.display()
         );

@@ -228,7 +228,7 @@ async fn ingest_rate() {
 
 #[test]
 fn a_server_that_cannot_start_says_why() {
-    let err = PgTestServer::start_from(std::path::Path::new("/nonexistent/pg/bin"))
+    let err = PgTestServer::start_from(std::path::Path::new("/nonexistent/pg/bin"), false)
         .expect_err("no binaries");
     assert!(
         err.contains("/nonexistent/pg/bin/initdb is missing"),
