@@ -254,12 +254,20 @@ fn a_reload_under_load_swaps_the_plugin_and_a_broken_manifest_keeps_the_old_one(
         service.inbound(70002, "79059999999", "hours?");
         (reply_count(&service, new) > 0).then_some(())
     });
-    let runs = work.json(&["runs", "list", "--limit", "1000"]);
-    let runs = runs.as_array().expect("runs");
-    let mut chats = std::collections::BTreeMap::new();
-    for r in runs {
-        *chats.entry(r["chat_id"].as_i64()).or_insert(0) += 1;
-    }
+    // The newest message's webhook may still be on its way from the sandbox: wait until its run
+    // is stored (the reply seen above may have been to one of the 40).
+    let chats_with_runs = || {
+        let runs = work.json(&["runs", "list", "--limit", "1000"]);
+        let mut chats = std::collections::BTreeMap::new();
+        for r in runs.as_array().expect("runs") {
+            *chats.entry(r["chat_id"].as_i64()).or_insert(0) += 1;
+        }
+        chats
+    };
+    let chats = service.wait_for(BOUND, || {
+        let chats = chats_with_runs();
+        (chats.len() >= 41).then_some(chats)
+    });
     assert!(chats.len() >= 41, "one run per chat: {chats:?}");
     let doubled: Vec<_> = service
         .sent()
