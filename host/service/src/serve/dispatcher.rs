@@ -509,6 +509,14 @@ mod tests {
         // One run executes; the next is claimed already and waits for the slot in the runtime.
         let depth = store.queue_depth().await.expect("depth");
         assert_eq!((depth.running, depth.queued), (2, 1), "{depth:?}");
+        // The claimed run reaches the runtime's admission queue a moment after the claim.
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while runtime.runs_waiting() == 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the claimed run waits for the slot");
         assert_eq!(runtime.runs_waiting(), 1);
         let notify = store.work_notify();
         loop {

@@ -1,0 +1,187 @@
+//! The repository's invariants, checked as tests (rust-analyzer's `tidy` is the model) instead
+//! of by memory: every Rust file opens with a module doc; crate boundaries hold (only the
+//! runtime names wasmtime, only the store writes SQL, only the service reads the environment,
+//! each with its named exceptions); no `unwrap()` in code that is not a test.
+
+use std::path::{Path, PathBuf};
+
+use switchboard_testing::repo_root;
+
+/// Directories that hold no source of ours.
+const SKIPPED_DIRS: &[&str] = &[
+    "target",
+    ".git",
+    "node_modules",
+    ".venv",
+    ".switchboard",
+    "corpus",
+    "artifacts",
+];
+
+/// Every `.rs` file of the repository (both cargo workspaces, the fuzz targets included), as
+/// paths relative to the repository root with `/` separators.
+fn rust_files() -> Vec<String> {
+    let root = repo_root();
+    let mut files = Vec::new();
+    walk(&root, &root, &mut files);
+    files.sort();
+    assert!(files.len() > 100, "found only {} Rust files under {}", files.len(), root.display());
+    files
+}
+
+fn walk(root: &Path, dir: &Path, into: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() {
+            if !SKIPPED_DIRS.iter().any(|s| name == *s) {
+                walk(root, &path, into);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            into.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+fn read(file: &str) -> String {
+    std::fs::read_to_string(repo_root().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// Test and bench code: files under `tests/`, `benches/` or a `support` directory, and
+/// `tests.rs` / `*_tests.rs` modules (compiled only under `#[cfg(test)]`).
+fn is_test_code(file: &str) -> bool {
+    let parts: Vec<&str> = file.split('/').collect();
+    parts.iter().any(|p| matches!(*p, "tests" | "benches"))
+        || file.ends_with("/tests.rs")
+        || file.ends_with("_tests.rs")
+        || file.starts_with("fuzz/")
+}
+
+/// The lines of `text` before its first `#[cfg(test)]` (the unit tests that follow may do what
+/// production code may not).
+fn production_part(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .take_while(|(_, line)| !line.trim_start().starts_with("#[cfg(test)]"))
+        .map(|(i, line)| (i + 1, line))
+}
+
+/// Lines of production code (outside the allowed files) that contain any of `needles`.
+fn offenders(needles: &[&str], allowed: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in rust_files() {
+        if is_test_code(&file) || allowed.iter().any(|a| file.starts_with(a)) {
+            continue;
+        }
+        let text = read(&file);
+        for (n, line) in production_part(&text) {
+            let code = line.split("//").next().unwrap_or("");
+            if needles.iter().any(|needle| code.contains(needle)) {
+                found.push(format!("{file}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    found
+}
+
+fn dependencies_of(manifest: &str) -> Vec<String> {
+    let text = read(manifest);
+    let value: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("{manifest}: {e}"));
+    ["dependencies", "dev-dependencies", "build-dependencies"]
+        .iter()
+        .filter_map(|section| value.get(section).and_then(toml::Value::as_table))
+        .flat_map(|table| table.keys().cloned())
+        .collect()
+}
+
+/// Crates of the host workspace that depend on any of `crates`, other than `allowed`.
+fn crates_depending_on(crates: &[&str], allowed: &[&str]) -> Vec<String> {
+    let root: toml::Value = toml::from_str(&read("Cargo.toml")).expect("root Cargo.toml");
+    let members = root["workspace"]["members"].as_array().expect("members");
+    members
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .filter(|member| !allowed.contains(member))
+        .filter(|member| {
+            dependencies_of(&format!("{member}/Cargo.toml"))
+                .iter()
+                .any(|dep| crates.contains(&dep.as_str()))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_rust_file_opens_with_a_module_doc() {
+    let missing: Vec<String> = rust_files()
+        .into_iter()
+        .filter(|file| {
+            let text = read(file);
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty() && !line.starts_with("#!["));
+            !first.is_some_and(|line| line.starts_with("//!"))
+        })
+        .collect();
+    assert!(missing.is_empty(), "files without a `//!` module doc:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn only_the_runtime_names_wasmtime() {
+    let crates = crates_depending_on(&["wasmtime", "wasmtime-wasi"], &["host/runtime"]);
+    assert!(crates.is_empty(), "crates depending on wasmtime besides the runtime: {crates:?}");
+    let uses = offenders(&["wasmtime::", "wasmtime_wasi::"], &["host/runtime/", "plugins/"]);
+    assert!(uses.is_empty(), "wasmtime named outside the runtime:\n{}", uses.join("\n"));
+}
+
+#[test]
+fn only_the_store_writes_sql() {
+    // The bench reads PostgreSQL's own statistics (commits, WAL) to report them; it owns no data.
+    let sql_crates = ["rusqlite", "tokio-postgres", "deadpool-postgres", "sqlx", "postgres"];
+    let crates = crates_depending_on(&sql_crates, &["host/store", "bench"]);
+    assert!(crates.is_empty(), "crates with a database driver besides the store: {crates:?}");
+    let sql = offenders(
+        &["INSERT INTO", "UPDATE ", "DELETE FROM", "CREATE TABLE", "SELECT "],
+        &["host/store/", "bench/src/pg.rs", "plugins/"],
+    );
+    let sql: Vec<String> = sql.into_iter().filter(|line| line.contains('"')).collect();
+    assert!(sql.is_empty(), "SQL outside the store:\n{}", sql.join("\n"));
+}
+
+#[test]
+fn only_the_service_reads_the_environment() {
+    // Named exceptions: the plugin build runs the toolchain that runs us (`CARGO`, `RUSTC`);
+    // the store's throwaway PostgreSQL for tests finds its binaries (`SWITCHBOARD_PG_BIN`);
+    // the bench is a tool of its own with its own flags and variables.
+    let allowed = [
+        "host/service/",
+        "host/plugin-build/src/",
+        "host/store/src/pg_test_server.rs",
+        "host/testing/src/",
+        "bench/",
+    ];
+    let reads = offenders(&["env::var(", "env::var_os(", "env::vars("], &allowed);
+    assert!(reads.is_empty(), "environment read outside the service:\n{}", reads.join("\n"));
+}
+
+#[test]
+fn no_unwrap_outside_tests() {
+    let found = offenders(&[".unwrap()"], &[]);
+    assert!(
+        found.is_empty(),
+        "`unwrap()` in production code (use `?`, or `expect` with the invariant that makes it \
+         safe):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_repository_root_is_found() {
+    let root: PathBuf = repo_root();
+    assert!(root.join("ARCHITECTURE.md").is_file(), "{}", root.display());
+}
