@@ -82,7 +82,10 @@ fn the_readme_first_run_works_from_a_fresh_copy_of_the_repository_root() {
     let answer = service.http.post(&url).json(&body).send().expect("try it");
     assert!(answer.status().is_success(), "{:?}", answer.text());
     let reply = service.wait_for(BOUND, || service.sent().into_iter().next());
-    assert_eq!(reply["connection_id"], 70001, "{reply}");
+    assert_eq!(
+        reply["request"]["message_type"], "waba_interactive",
+        "{reply}"
+    );
 
     let runs = service.wait_for(BOUND, || {
         let out = switchboard(&root, &["runs", "list", "--json"])
@@ -102,7 +105,9 @@ fn the_readme_first_run_works_from_a_fresh_copy_of_the_repository_root() {
     let plugins = switchboard(&root, &["plugins"]).output().expect("plugins");
     let listing = String::from_utf8_lossy(&plugins.stdout);
     assert!(
-        listing.contains(r#"trigger  on = ["message.received"], connections = [70001]"#),
+        listing.contains(
+            r#"trigger  on = ["message.received"], connections = [70001, 70002, 70003, 70004]"#
+        ),
         "{listing}"
     );
     assert!(!listing.contains("EventTrigger"), "{listing}");

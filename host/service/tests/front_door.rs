@@ -35,7 +35,7 @@ fn one_run(service: &Service) -> i64 {
         let (_, runs) = service.get_json(&format!("{}runs?status=succeeded", service.api));
         runs.as_array().filter(|r| !r.is_empty()).cloned()
     });
-    runs[0]["id"].as_i64().expect("a run id")
+    runs[0]["run_id"].as_i64().expect("a run id")
 }
 
 fn attempts(service: &Service, run: i64) -> usize {

@@ -25,7 +25,12 @@ fn rust_files() -> Vec<String> {
     let mut files = Vec::new();
     walk(&root, &root, &mut files);
     files.sort();
-    assert!(files.len() > 100, "found only {} Rust files under {}", files.len(), root.display());
+    assert!(
+        files.len() > 100,
+        "found only {} Rust files under {}",
+        files.len(),
+        root.display()
+    );
     files
 }
 
@@ -128,25 +133,54 @@ fn every_rust_file_opens_with_a_module_doc() {
             !first.is_some_and(|line| line.starts_with("//!"))
         })
         .collect();
-    assert!(missing.is_empty(), "files without a `//!` module doc:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` module doc:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
 fn only_the_runtime_names_wasmtime() {
     let crates = crates_depending_on(&["wasmtime", "wasmtime-wasi"], &["host/runtime"]);
-    assert!(crates.is_empty(), "crates depending on wasmtime besides the runtime: {crates:?}");
-    let uses = offenders(&["wasmtime::", "wasmtime_wasi::"], &["host/runtime/", "plugins/"]);
-    assert!(uses.is_empty(), "wasmtime named outside the runtime:\n{}", uses.join("\n"));
+    assert!(
+        crates.is_empty(),
+        "crates depending on wasmtime besides the runtime: {crates:?}"
+    );
+    let uses = offenders(
+        &["wasmtime::", "wasmtime_wasi::"],
+        &["host/runtime/", "plugins/"],
+    );
+    assert!(
+        uses.is_empty(),
+        "wasmtime named outside the runtime:\n{}",
+        uses.join("\n")
+    );
 }
 
 #[test]
 fn only_the_store_writes_sql() {
     // The bench reads PostgreSQL's own statistics (commits, WAL) to report them; it owns no data.
-    let sql_crates = ["rusqlite", "tokio-postgres", "deadpool-postgres", "sqlx", "postgres"];
+    let sql_crates = [
+        "rusqlite",
+        "tokio-postgres",
+        "deadpool-postgres",
+        "sqlx",
+        "postgres",
+    ];
     let crates = crates_depending_on(&sql_crates, &["host/store", "bench"]);
-    assert!(crates.is_empty(), "crates with a database driver besides the store: {crates:?}");
+    assert!(
+        crates.is_empty(),
+        "crates with a database driver besides the store: {crates:?}"
+    );
     let sql = offenders(
-        &["INSERT INTO", "UPDATE ", "DELETE FROM", "CREATE TABLE", "SELECT "],
+        &[
+            "INSERT INTO",
+            "UPDATE ",
+            "DELETE FROM",
+            "CREATE TABLE",
+            "SELECT ",
+        ],
         &["host/store/", "bench/src/pg.rs", "plugins/"],
     );
     let sql: Vec<String> = sql.into_iter().filter(|line| line.contains('"')).collect();
@@ -166,7 +200,11 @@ fn only_the_service_reads_the_environment() {
         "bench/",
     ];
     let reads = offenders(&["env::var(", "env::var_os(", "env::vars("], &allowed);
-    assert!(reads.is_empty(), "environment read outside the service:\n{}", reads.join("\n"));
+    assert!(
+        reads.is_empty(),
+        "environment read outside the service:\n{}",
+        reads.join("\n")
+    );
 }
 
 #[test]
