@@ -53,10 +53,7 @@ pub(crate) fn lock(db: &Path) -> Result<ProcessLock, StoreError> {
 /// Creates the database file owner-only when it does not exist yet, and takes group and other
 /// permissions away from an existing one (and from its `-wal` and `-shm` files).
 pub(crate) fn secure_database(db: &Path) -> Result<(), StoreError> {
-    let created = owner_only_options()
-        .write(true)
-        .create_new(true)
-        .open(db);
+    let created = owner_only_options().write(true).create_new(true).open(db);
     match created {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

@@ -30,8 +30,8 @@ pub use error::StoreError;
 pub use ids::{EventId, QuarantineId, RunId};
 pub use model::dispatch::{ActionRow, ClaimedRun, FinishedAttempt, LogRow, Next, QueueDepth};
 pub use model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail, RunFilter,
-    RunSummary,
+    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail,
+    RunFilter, RunSummary,
 };
 pub use model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,

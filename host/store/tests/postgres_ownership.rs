@@ -33,17 +33,26 @@ async fn sslmode_require_fails_clearly_without_tls_and_disable_and_prefer_connec
     for mode in ["disable", "prefer"] {
         let store = connect(&format!("{url}?sslmode={mode}")).await;
         let store = store.unwrap_or_else(|e| panic!("sslmode={mode}: {e}"));
-        store.kv_set("ns", "k", b"v".to_vec(), None).await.expect("write");
+        store
+            .kv_set("ns", "k", b"v".to_vec(), None)
+            .await
+            .expect("write");
     }
     connect(&url).await.expect("no sslmode is libpq's prefer");
     for mode in ["require", "verify-full"] {
         let refused = connect(&format!("{url}?sslmode={mode}")).await;
-        let message = refused.map(|_| ()).expect_err("no TLS, no connection").to_string();
+        let message = refused
+            .map(|_| ())
+            .expect_err("no TLS, no connection")
+            .to_string();
         assert!(
             message.contains("TLS") || message.contains("tls") || message.contains("SSL"),
             "sslmode={mode} names TLS: {message}"
         );
-        assert!(message.contains("requires TLS"), "and what to do: {message}");
+        assert!(
+            message.contains("requires TLS"),
+            "and what to do: {message}"
+        );
     }
     let wrong = connect(&format!("{url}?sslmode=always")).await;
     let wrong = wrong.map(|_| ()).expect_err("unknown mode").to_string();
@@ -55,16 +64,25 @@ async fn a_live_lease_is_held_against_a_new_process_until_it_expires_on_the_data
     let store = connect(&fresh_url().await).await.expect("connect");
     let now = store.clock().await.expect("clock");
     let drift = (now - chrono::Utc::now()).num_seconds().abs();
-    assert!(drift < 60, "the server runs on this machine: {drift} s apart");
+    assert!(
+        drift < 60,
+        "the server runs on this machine: {drift} s apart"
+    );
     assert_eq!(
         store.take_lease("n", LEASE, now).await.expect("take"),
         LeaseTaken::Granted
     );
     let again = store.take_lease("n", LEASE, now + chrono::TimeDelta::seconds(1));
     match again.await.expect("take") {
-        LeaseTaken::Held { heartbeat_at, lease_until } => {
+        LeaseTaken::Held {
+            heartbeat_at,
+            lease_until,
+        } => {
             assert_eq!(heartbeat_at.timestamp_micros(), now.timestamp_micros());
-            assert_eq!(lease_until.timestamp_micros(), (now + LEASE).timestamp_micros());
+            assert_eq!(
+                lease_until.timestamp_micros(),
+                (now + LEASE).timestamp_micros()
+            );
         }
         LeaseTaken::Granted => panic!("a live lease was handed to a second process"),
     }
@@ -101,7 +119,10 @@ async fn an_unreadable_event_fails_its_run_and_never_blocks_claim() {
         .expect("damage");
     drop(client);
     driver.await.ok();
-    let claimed = store.claim("n", 10, chrono::Utc::now()).await.expect("claim");
+    let claimed = store
+        .claim("n", 10, chrono::Utc::now())
+        .await
+        .expect("claim");
     let ids: Vec<_> = claimed.iter().map(|c| c.run_id).collect();
     assert_eq!(ids, good.run_ids, "the healthy run is claimed");
     let runs = store
@@ -111,7 +132,10 @@ async fn an_unreadable_event_fails_its_run_and_never_blocks_claim() {
         })
         .await
         .expect("list");
-    let failed = runs.iter().find(|r| r.run_id == bad.run_ids[0]).expect("listed");
+    let failed = runs
+        .iter()
+        .find(|r| r.run_id == bad.run_ids[0])
+        .expect("listed");
     assert_eq!(failed.status, RunStatus::Failed);
     let error = failed.error.as_deref().unwrap_or_default();
     assert!(error.contains("cannot be read"), "{error}");

@@ -5,9 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use switchboard_store::conformance::{event, run};
-use switchboard_store::{
-    Durability, RunStatus, SqliteConfig, SqliteStore, Store, StoreError,
-};
+use switchboard_store::{Durability, RunStatus, SqliteConfig, SqliteStore, Store, StoreError};
 
 fn config(path: &Path, exclusive: bool) -> SqliteConfig {
     let mut config = SqliteConfig::new(path);
@@ -16,7 +14,11 @@ fn config(path: &Path, exclusive: bool) -> SqliteConfig {
 }
 
 fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 #[tokio::test]
@@ -60,7 +62,9 @@ async fn database_wal_and_backup_are_owner_only_whatever_the_umask() {
     assert_eq!(mode(&backup), 0o600);
     drop(store);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let _reopened = SqliteStore::open(config(&path, false)).await.expect("reopen");
+    let _reopened = SqliteStore::open(config(&path, false))
+        .await
+        .expect("reopen");
     assert_eq!(mode(&path), 0o600, "an existing file is made owner-only");
 }
 
@@ -156,7 +160,10 @@ async fn an_unreadable_event_fails_its_run_and_never_blocks_claim() {
     let over = over.await.expect("list");
     let huge = over.iter().find(|r| r.run_id == ids[1].1).expect("listed");
     assert!(
-        huge.error.as_deref().unwrap_or_default().contains("over the cap"),
+        huge.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("over the cap"),
         "{:?}",
         huge.error
     );

@@ -156,7 +156,11 @@ pub async fn lists_are_capped_and_carry_no_payloads(store: Arc<dyn Store>) {
     assert_eq!(events.len(), crate::MAX_PAGE, "cut to the largest page");
     let listed = serde_json::to_string(&events).expect("json");
     assert!(!listed.contains("pad"), "a listed event has no payload");
-    assert!(listed.len() < 200 * crate::MAX_PAGE, "{} bytes", listed.len());
+    assert!(
+        listed.len() < 200 * crate::MAX_PAGE,
+        "{} bytes",
+        listed.len()
+    );
     let runs = store
         .list_runs(RunFilter {
             limit: 10_000,

@@ -69,7 +69,11 @@ async fn serve(
     signal: &Notify,
     backoff: &mut Duration,
 ) -> Result<(), StoreError> {
-    let (client, connection) = pg.config.connect(pg.tls.clone()).await.map_err(|e| pg_error(&e))?;
+    let (client, connection) = pg
+        .config
+        .connect(pg.tls.clone())
+        .await
+        .map_err(|e| pg_error(&e))?;
     let driver = tokio::spawn(connection);
     let served = announce_each(&client, signal, backoff).await;
     driver.abort();

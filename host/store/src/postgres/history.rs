@@ -6,7 +6,8 @@ use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::{ActionRow, LogRow};
 use crate::model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
+    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter,
+    RunSummary,
 };
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
@@ -185,10 +186,7 @@ async fn event(tx: &Transaction<'_>, id: EventId) -> Res<Option<EventRecord>> {
     row.as_ref().map(event_record).transpose()
 }
 
-pub(crate) async fn list_events(
-    tx: &Transaction<'_>,
-    f: &EventFilter,
-) -> Res<Vec<EventSummary>> {
+pub(crate) async fn list_events(tx: &Transaction<'_>, f: &EventFilter) -> Res<Vec<EventSummary>> {
     let mut c = Clauses::default();
     if let Some(kind) = &f.kind {
         c.add("kind = ?", vec![Box::new(kind.clone())]);

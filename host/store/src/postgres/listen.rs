@@ -77,7 +77,11 @@ async fn listen_once(
     notify: &Notify,
     ready: &mut Option<oneshot::Sender<Result<(), StoreError>>>,
 ) -> Result<(), StoreError> {
-    let (client, mut connection) = pg.config.connect(pg.tls.clone()).await.map_err(|e| pg_error(&e))?;
+    let (client, mut connection) = pg
+        .config
+        .connect(pg.tls.clone())
+        .await
+        .map_err(|e| pg_error(&e))?;
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let pump = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));

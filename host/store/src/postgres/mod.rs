@@ -28,8 +28,8 @@ mod tls;
 
 use crate::error::StoreError;
 use crate::model::ops::Durability;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use chrono::{DateTime, TimeDelta, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -205,7 +205,10 @@ fn build_pool(
 
 /// `pg` with `synchronous_commit` set for every session it opens (after any `options` the URL
 /// gave), so each work transaction commits as durably as asked.
-fn with_durability(mut pg: tokio_postgres::Config, durability: Durability) -> tokio_postgres::Config {
+fn with_durability(
+    mut pg: tokio_postgres::Config,
+    durability: Durability,
+) -> tokio_postgres::Config {
     let setting = durability.postgres_synchronous_commit();
     let options = match pg.get_options() {
         Some(given) if !given.is_empty() => format!("{given} -c synchronous_commit={setting}"),

@@ -150,9 +150,8 @@ fn take_param(url: &str, key: &str) -> (String, Option<String>) {
     if url.contains("://") {
         return (url.to_owned(), None);
     }
-    let (found, kept): (Vec<&str>, Vec<&str>) = url
-        .split_whitespace()
-        .partition(|p| p.starts_with(&prefix));
+    let (found, kept): (Vec<&str>, Vec<&str>) =
+        url.split_whitespace().partition(|p| p.starts_with(&prefix));
     let value = found.last().map(|p| p[prefix.len()..].to_owned());
     (kept.join(" "), value)
 }
@@ -180,7 +179,12 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -189,7 +193,12 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -208,18 +217,43 @@ mod tests {
 
     #[test]
     fn sslmode_is_taken_from_urls_and_key_value_strings() {
-        check("postgres://h/db?sslmode=verify-full", "sslmode", "postgres://h/db", Some("verify-full"));
-        check("postgres://h/db?a=1&sslmode=require&b=2", "sslmode", "postgres://h/db?a=1&b=2", Some("require"));
+        check(
+            "postgres://h/db?sslmode=verify-full",
+            "sslmode",
+            "postgres://h/db",
+            Some("verify-full"),
+        );
+        check(
+            "postgres://h/db?a=1&sslmode=require&b=2",
+            "sslmode",
+            "postgres://h/db?a=1&b=2",
+            Some("require"),
+        );
         check("postgres://h/db", "sslmode", "postgres://h/db", None);
-        check("host=h sslmode=disable dbname=d", "sslmode", "host=h dbname=d", Some("disable"));
+        check(
+            "host=h sslmode=disable dbname=d",
+            "sslmode",
+            "host=h dbname=d",
+            Some("disable"),
+        );
     }
 
     #[test]
     fn modes_map_to_what_tokio_postgres_knows() {
         let mode = |url: &str| parse(url).map(|c| c.config.get_ssl_mode());
-        assert_eq!(mode("postgres://h/db"), Ok(SslMode::Prefer), "libpq's default");
-        assert_eq!(mode("postgres://h/db?sslmode=disable"), Ok(SslMode::Disable));
-        assert_eq!(mode("postgres://h/db?sslmode=verify-full"), Ok(SslMode::Require));
+        assert_eq!(
+            mode("postgres://h/db"),
+            Ok(SslMode::Prefer),
+            "libpq's default"
+        );
+        assert_eq!(
+            mode("postgres://h/db?sslmode=disable"),
+            Ok(SslMode::Disable)
+        );
+        assert_eq!(
+            mode("postgres://h/db?sslmode=verify-full"),
+            Ok(SslMode::Require)
+        );
         let wrong = parse("postgres://h/db?sslmode=always").map(|_| ());
         assert!(wrong.is_err_and(|e| e.contains("verify-full")));
     }

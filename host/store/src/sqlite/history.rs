@@ -4,7 +4,8 @@ use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64}
 use super::{detail, ledger, packing};
 use crate::ids::{EventId, RunId};
 use crate::model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
+    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter,
+    RunSummary,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};

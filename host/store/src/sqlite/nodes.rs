@@ -40,7 +40,12 @@ pub(crate) fn heartbeat(
 
 /// Starts a new lease for the node whatever the old one said: the process lock proved that
 /// the process that held it is gone.
-pub(crate) fn take_over(w: &mut Writer, node: &str, lease: Duration, now: DateTime<Utc>) -> Res<()> {
+pub(crate) fn take_over(
+    w: &mut Writer,
+    node: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Res<()> {
     w.conn
         .prepare_cached("UPDATE nodes SET left_at = ?2, lease_until = ?2 WHERE node = ?1")?
         .execute(params![node, to_us(now)])?;

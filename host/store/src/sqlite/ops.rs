@@ -55,7 +55,11 @@ pub(crate) fn purge_batch(
 }
 
 /// Deletes up to `batch` quarantined requests received before `cutoff`; returns how many.
-pub(crate) fn purge_quarantine(conn: &Connection, cutoff: DateTime<Utc>, batch: usize) -> Res<usize> {
+pub(crate) fn purge_quarantine(
+    conn: &Connection,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
     let mut stmt = conn.prepare_cached(
         "DELETE FROM quarantine WHERE id IN
              (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)",
@@ -103,7 +107,11 @@ pub(crate) fn checkpoint(conn: &Connection) -> Res<()> {
         }
         .into());
     }
-    conn.execute_batch("PRAGMA incremental_vacuum;")?;
+    // Each step of `incremental_vacuum` frees one page: step it to the end (a single
+    // `execute_batch` step returned one page per checkpoint).
+    let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut freed = vacuum.query([])?;
+    while freed.next()?.is_some() {}
     Ok(())
 }
 
