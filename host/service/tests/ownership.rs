@@ -1,6 +1,6 @@
 //! One owner per run, through the real binary: a second `serve` on the same SQLite file refuses
 //! to start while the first lives and a restart after SIGKILL starts at once (the OS drops the
-//! file lock with its holder); on PostgreSQL a second live process with the same node id
+//! file lock with its holder), while history lists beside it stay capped at 500 rows; on PostgreSQL a second live process with the same node id
 //! refuses, and a restart after a crash waits out the dead process's lease (saying so) before
 //! it resumes that process's runs.
 
