@@ -135,17 +135,26 @@ async fn figures(
     })
 }
 
-/// The storm's schedule runs (created from a minute before the slot on).
+/// The storm's schedule runs (created from a minute before the slot on), every page of them.
 async fn storm_runs(
     store: &Arc<dyn Store>,
     slot: DateTime<Utc>,
 ) -> anyhow::Result<Vec<RunSummary>> {
-    let filter = RunFilter {
-        since: Some(slot - chrono::Duration::minutes(1)),
-        limit: MAX_PAGE,
-        ..RunFilter::default()
-    };
-    let runs = store.list_runs(filter).await?;
+    let mut runs: Vec<RunSummary> = Vec::new();
+    loop {
+        let filter = RunFilter {
+            since: Some(slot - chrono::Duration::minutes(1)),
+            limit: MAX_PAGE,
+            before: runs.last().map(|r| r.run_id),
+            ..RunFilter::default()
+        };
+        let page = store.list_runs(filter).await?;
+        let full = page.len() == MAX_PAGE;
+        runs.extend(page);
+        if !full {
+            break;
+        }
+    }
     Ok(runs
         .into_iter()
         .filter(|r| r.origin == "schedule" && r.plugin.starts_with(PREFIX))

@@ -335,6 +335,7 @@ pub async fn quarantine(config: &Path, command: QuarantineCommand) -> anyhow::Re
     let store = wiring.open_store().await?;
     match command {
         QuarantineCommand::List { limit, json } => {
+            let limit = crate::serve::admin::page_limit(Some(limit)).map_err(anyhow::Error::msg)?;
             let list = store.quarantine_list(limit, None).await?;
             if json {
                 print_json(&list);

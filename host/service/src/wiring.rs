@@ -12,9 +12,11 @@ use anyhow::Context;
 use radist_connector::models::CompanyId;
 use radist_connector::{ClientConfig, RadistClient};
 use sha2::{Digest, Sha256};
-use switchboard_manifest::Manifest;
+use switchboard_manifest::{Manifest, StoreDurability};
 use switchboard_runtime::{HostServices, Plugin, Runtime, RuntimeConfig};
-use switchboard_store::{PostgresConfig, PostgresStore, SqliteConfig, SqliteStore, Store};
+use switchboard_store::{
+    Durability, PostgresConfig, PostgresStore, SqliteConfig, SqliteStore, Store,
+};
 
 use crate::config::{LoadedConfig, LoadedManifest, Manifests, resolve_secrets};
 use crate::output;
@@ -167,11 +169,26 @@ impl Wiring {
     }
 
     /// Opens the store the host config names: PostgreSQL when `store.url` is set, else the
-    /// SQLite file (created when needed).
+    /// SQLite file (created owner-only when needed), with `store.durability`. For the history
+    /// and maintenance commands, which may run beside `serve`.
     pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.open(false).await
+    }
+
+    /// [`open_store`](Self::open_store) for `serve`, the process that runs runs: a SQLite file
+    /// is locked for this process, so a second `serve` on it refuses to start (the OS drops the
+    /// lock when the holder dies, so a restart after a crash starts at once).
+    pub async fn open_store_to_serve(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.open(true).await
+    }
+
+    async fn open(&self, exclusive: bool) -> anyhow::Result<Arc<dyn Store>> {
+        let durability = durability(self.config.host.store.durability);
         if let Some(url) = &self.config.host.store.url {
             let url = crate::config::host_secret(url, "store.url")?;
-            let store = PostgresStore::connect(PostgresConfig::new(url))
+            let mut config = PostgresConfig::new(url);
+            config.durability = durability;
+            let store = PostgresStore::connect(config)
                 .await
                 .context("cannot open the PostgreSQL store (`store.url`)")?;
             return Ok(Arc::new(store));
@@ -181,7 +198,10 @@ impl Wiring {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         }
-        let store = SqliteStore::open(SqliteConfig::new(&path))
+        let mut config = SqliteConfig::new(&path);
+        config.durability = durability;
+        config.exclusive = exclusive;
+        let store = SqliteStore::open(config)
             .await
             .with_context(|| format!("cannot open the store {}", path.display()))?;
         Ok(Arc::new(store))
@@ -271,6 +291,14 @@ fn duplicate_names(loaded: &[LoadedManifest]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The store's durability for the host config's `store.durability`.
+fn durability(configured: StoreDurability) -> Durability {
+    match configured {
+        StoreDurability::Full => Durability::Full,
+        StoreDurability::Normal => Durability::Normal,
+    }
 }
 
 /// The kv namespace the host keeps its own values in; plugin names cannot start with `@`.

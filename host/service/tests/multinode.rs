@@ -121,7 +121,7 @@ fn each_cron_slot_fires_once_across_nodes() {
         );
     }
     let runs = cluster.cli_json(&[
-        "runs", "list", "--plugin", "ticker", "--limit", "10000", "--json",
+        "runs", "list", "--plugin", "ticker", "--limit", "500", "--json",
     ]);
     let mut per_slot: BTreeMap<DateTime<Utc>, usize> = BTreeMap::new();
     for run in runs.as_array().expect("runs") {

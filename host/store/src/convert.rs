@@ -54,3 +54,11 @@ pub(crate) fn parse_status<T: std::str::FromStr>(
 pub(crate) fn page(limit: usize) -> i64 {
     to_i64(limit.min(crate::MAX_PAGE) as u64)
 }
+
+/// The most keys one `kv_list` returns (plugins page through larger namespaces by prefix).
+pub(crate) const MAX_KV_LIST: usize = 10_000;
+
+/// A `kv_list` limit as a SQL `LIMIT`, cut to [`MAX_KV_LIST`].
+pub(crate) fn kv_page(limit: usize) -> i64 {
+    to_i64(limit.min(MAX_KV_LIST) as u64)
+}

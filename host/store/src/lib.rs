@@ -13,6 +13,7 @@
 
 mod convert;
 mod error;
+mod files;
 mod ids;
 pub mod model;
 mod postgres;
@@ -29,15 +30,15 @@ pub use error::StoreError;
 pub use ids::{EventId, QuarantineId, RunId};
 pub use model::dispatch::{ActionRow, ClaimedRun, FinishedAttempt, LogRow, Next, QueueDepth};
 pub use model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, MAX_PAGE, RunDetail, RunFilter,
-    RunSummary,
+    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail,
+    RunFilter, RunSummary,
 };
 pub use model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
-pub use model::nodes::{MAX_NODE_LANES, MAX_NODES, NodeInfo};
-pub use model::ops::{DbStats, RetentionPolicy, ScheduleState};
+pub use model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo};
+pub use model::ops::{DbStats, Durability, RetentionPolicy, ScheduleState};
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::{SqliteConfig, SqliteStore};
 pub use status::{AttemptStatus, RunStatus, UnknownStatus};

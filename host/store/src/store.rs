@@ -8,13 +8,13 @@ use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
-use crate::model::nodes::NodeInfo;
+use crate::model::nodes::{LeaseTaken, NodeInfo};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -82,6 +82,22 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- nodes ----
 
+    /// The clock leases are measured in: the database server's for PostgreSQL (`now()`), so
+    /// nodes whose clocks disagree still agree on whose lease is live; the local clock for
+    /// SQLite (one process, one machine). Pass it as `now` to `take_lease`, `heartbeat` and
+    /// `recover_expired`.
+    async fn clock(&self) -> StoreResult<DateTime<Utc>>;
+    /// Takes `node`'s lease for a new process: `Granted` (a new lease from `now`) when the node
+    /// has none, left, or let it expire at `now`; `Held` with the live lease otherwise, changing
+    /// nothing. The SQLite backend always grants: its file lock already proved no other process
+    /// serves the database.
+    async fn take_lease(
+        &self,
+        node: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LeaseTaken>;
+
     /// Renews `node`'s lease until `now + lease` (a new lease, with `started_at = now`, when the
     /// node had none, had left or had let it expire).
     async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()>;
@@ -114,8 +130,15 @@ pub trait Store: Send + Sync + 'static {
     async fn ledger_for_run(&self, run_id: RunId) -> StoreResult<Vec<LedgerEntry>>;
     /// True when an effect id (e.g. a Radist message id) was produced by our own call.
     async fn is_own_effect(&self, effect_id: &str) -> StoreResult<bool>;
-    /// True when a `messages.send` intent on that chat has no result yet.
-    async fn pending_intent_for_chat(&self, connection_id: i64, chat_id: i64) -> StoreResult<bool>;
+    /// True when a `messages.send` intent on that chat, recorded at or after `since`, has no
+    /// result yet. `since` bounds how long an intent whose result never came (a crash mid-send
+    /// that reconciliation has not settled yet) marks the chat's messages as our own echoes.
+    async fn pending_intent_for_chat(
+        &self,
+        connection_id: i64,
+        chat_id: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     // ---- kv ----
 
@@ -147,9 +170,11 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- history ----
 
+    /// Runs, newest first, at most [`MAX_PAGE`](crate::MAX_PAGE) of them.
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>>;
     async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>>;
-    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventRecord>>;
+    /// Events without their payloads, newest first, at most [`MAX_PAGE`](crate::MAX_PAGE).
+    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventSummary>>;
     async fn get_event(&self, event_id: EventId) -> StoreResult<Option<EventDetail>>;
 
     // ---- schedules ----

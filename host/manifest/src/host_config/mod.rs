@@ -154,8 +154,11 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// A PostgreSQL connection URL (`postgres://user:password@host/db`) read from the
     /// environment; when set, the store is PostgreSQL and `path` only names where the service
-    /// keeps its other files (webhook token, installation key).
+    /// keeps its other files (webhook token, installation key). Its `sslmode` (`disable`,
+    /// `prefer`, `require`, `verify-full`) chooses TLS.
     pub url: Option<SecretSource>,
+    /// When an acknowledged write is on disk (default `full`).
+    pub durability: StoreDurability,
 }
 
 /// `[webhook]`: the Radist webhook intake at `/hooks/radist/{token}`.
@@ -165,6 +168,10 @@ pub struct WebhookConfig {
     pub token: Option<SecretSource>,
     /// Largest accepted body, 1..=64 MiB (default 1 MiB).
     pub max_body_bytes: u64,
+    /// How long a `messages.send` without a recorded result makes intake mark a message on its
+    /// chat as our own echo, 10..=86400 s (default 600). Past it, the send is presumed lost and
+    /// the chat's messages are the contact's again.
+    pub own_echo_window_s: u32,
 }
 
 /// `[retention]`: how long run history is kept, and how big the database may grow.
@@ -190,6 +197,20 @@ impl Default for RetentionConfig {
             max_db_mib: None,
             interval_s: 300,
         }
+    }
+}
+
+named_enum! {
+    /// `store.durability`: when an acknowledged write is on disk.
+    #[derive(Default)]
+    pub enum StoreDurability as "store durability" {
+        /// Every commit reaches the disk before it is answered (SQLite `synchronous = FULL`,
+        /// PostgreSQL `synchronous_commit = on`): an acknowledged webhook survives a power cut.
+        #[default]
+        Full = "full",
+        /// Commits survive a killed process, but a power cut may lose the last ones (SQLite
+        /// `synchronous = NORMAL`, PostgreSQL `synchronous_commit = off`).
+        Normal = "normal",
     }
 }
 
@@ -286,6 +307,7 @@ impl Default for StoreConfig {
         Self {
             path: PathBuf::from(".switchboard/switchboard.db"),
             url: None,
+            durability: StoreDurability::Full,
         }
     }
 }
@@ -295,6 +317,7 @@ impl Default for WebhookConfig {
         Self {
             token: None,
             max_body_bytes: 1024 * 1024,
+            own_echo_window_s: 600,
         }
     }
 }

@@ -70,6 +70,7 @@ pub(crate) struct RuntimeV1 {
 pub(crate) struct StoreV1 {
     pub path: Option<Spanned<String>>,
     pub url: Option<Spanned<SecretV1>>,
+    pub durability: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +78,7 @@ pub(crate) struct StoreV1 {
 pub(crate) struct WebhookV1 {
     pub token: Option<Spanned<SecretV1>>,
     pub max_body_bytes: Option<Spanned<i64>>,
+    pub own_echo_window_s: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

@@ -132,3 +132,29 @@ fn plugins_are_built_only_when_the_config_asks() {
         "s.toml:3:9: plugins.build: expected `true` or `false`, found string \"yes\"",
     );
 }
+
+#[test]
+fn durability_is_full_unless_the_file_says_normal() {
+    assert_eq!(check_valid("").store.durability, StoreDurability::Full);
+    let normal = check_valid("[store]\ndurability = \"normal\"\n");
+    assert_eq!(normal.store.durability, StoreDurability::Normal);
+    let problems = parse("[store]\ndurability = \"fast\"\n").map(|_| ());
+    let problems = problems.expect_err("an unknown durability is refused");
+    assert!(
+        problems.starts_with("s.toml:3:14: store.durability: ") && problems.contains("`full`"),
+        "{problems}"
+    );
+}
+
+#[test]
+fn the_own_echo_window_defaults_to_ten_minutes_and_is_bounded() {
+    assert_eq!(check_valid("").webhook.own_echo_window_s, 600);
+    let set = check_valid("[webhook]\nown_echo_window_s = 60\n");
+    assert_eq!(set.webhook.own_echo_window_s, 60);
+    let problems = parse("[webhook]\nown_echo_window_s = 0\n").map(|_| ());
+    let problems = problems.expect_err("a zero window is refused");
+    assert!(
+        problems.contains("webhook.own_echo_window_s") && problems.contains("10"),
+        "{problems}"
+    );
+}

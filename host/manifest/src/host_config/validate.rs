@@ -12,7 +12,7 @@ use super::schema::{
 };
 use super::{
     HostConfig, ModeName, PluginsConfig, RadistConfig, RadistMode, RetentionConfig, RuntimeConfig,
-    ServerConfig, StoreConfig, WebhookConfig, admin_exposure, loopback,
+    ServerConfig, StoreConfig, StoreDurability, WebhookConfig, admin_exposure, loopback,
 };
 use crate::PluginName;
 use crate::problem::Report;
@@ -292,6 +292,12 @@ fn store(report: &mut Report<'_>, raw: &StoreV1) -> StoreConfig {
             .url
             .as_ref()
             .and_then(|url| secret(report, "store.url", url)),
+        durability: name_or(
+            report,
+            "store.durability",
+            &raw.durability,
+            StoreDurability::Full,
+        ),
     }
 }
 
@@ -308,9 +314,17 @@ fn webhook(report: &mut Report<'_>, raw: &WebhookV1) -> WebhookConfig {
         1..=64 * 1024 * 1024,
         default,
     );
+    let own_echo_window_s = int_or(
+        report,
+        "webhook.own_echo_window_s",
+        &raw.own_echo_window_s,
+        10..=86_400,
+        WebhookConfig::default().own_echo_window_s,
+    );
     WebhookConfig {
         token,
         max_body_bytes,
+        own_echo_window_s,
     }
 }
 

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_store::{
-    EventFilter, EventId, QuarantineId, RunFilter, RunId, RunStatus, Store, StoreError,
+    EventFilter, EventId, MAX_PAGE, QuarantineId, RunFilter, RunId, RunStatus, Store, StoreError,
 };
 
 use crate::serve::intake::Intake;
@@ -142,9 +142,21 @@ impl RunQuery {
                 .map_err(|e| e.to_string())?,
             since: self.since.as_deref().map(parse_time).transpose()?,
             chat: self.chat.as_deref().map(parse_chat).transpose()?,
-            limit: self.limit.unwrap_or(50),
+            limit: page_limit(self.limit)?,
             before: self.before.map(RunId),
         })
+    }
+}
+
+/// A list's page size: 50 by default, refused above the store's largest page (list rows carry
+/// no payloads; page on with `before`).
+pub fn page_limit(limit: Option<usize>) -> Result<usize, String> {
+    match limit {
+        None => Ok(50),
+        Some(n) if n <= MAX_PAGE => Ok(n),
+        Some(n) => Err(format!(
+            "limit {n} is above the largest page ({MAX_PAGE}); ask for at most {MAX_PAGE} and page on with `before` (the id of the last row)"
+        )),
     }
 }
 
@@ -222,7 +234,7 @@ impl EventQuery {
             kind: self.kind.clone(),
             chat: self.chat.as_deref().map(parse_chat).transpose()?,
             since: self.since.as_deref().map(parse_time).transpose()?,
-            limit: self.limit.unwrap_or(50),
+            limit: page_limit(self.limit)?,
             before: self.before.map(EventId),
         })
     }
@@ -247,12 +259,10 @@ struct Page {
 
 async fn list_quarantine(State(admin): State<Arc<Admin>>, Query(p): Query<Page>) -> Response {
     let before = p.before.map(QuarantineId);
-    reply(
-        admin
-            .store
-            .quarantine_list(p.limit.unwrap_or(50), before)
-            .await,
-    )
+    match page_limit(p.limit) {
+        Ok(limit) => reply(admin.store.quarantine_list(limit, before).await),
+        Err(m) => bad_request(&m),
+    }
 }
 
 async fn show_quarantine(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {

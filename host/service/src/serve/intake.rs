@@ -53,6 +53,9 @@ pub struct Intake {
     pub directory: Arc<ConnectionDirectory>,
     pub token: Token,
     pub max_body_bytes: usize,
+    /// How long a `messages.send` intent without a result marks its chat's outbound messages
+    /// as our own echoes (`webhook.own_echo_window_s`).
+    pub own_echo_window: std::time::Duration,
     /// False once shutdown started: answer 503 so Radist redelivers to the next process.
     pub accepting: Arc<AtomicBool>,
 }
@@ -222,11 +225,18 @@ impl Intake {
     /// An outbound message is ours when a send to that chat is still in flight (the echo can
     /// arrive before the send's response) or when the ledger recorded its id. The in-flight check
     /// comes first: a send that completes between the two lookups is then found by the second.
+    /// "In flight" means an intent without a result recorded within `own_echo_window`: one left
+    /// by a crash mid-send does not make the chat's messages ours forever.
     async fn is_own(&self, event: &NormalizedEvent) -> bool {
         if let Some(chat) = event.chat_id {
+            let window =
+                chrono::TimeDelta::from_std(self.own_echo_window).unwrap_or(chrono::TimeDelta::MAX);
+            let since = chrono::Utc::now()
+                .checked_sub_signed(window)
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
             let pending = self
                 .store
-                .pending_intent_for_chat(event.connection_id.0, chat.0);
+                .pending_intent_for_chat(event.connection_id.0, chat.0, since);
             if pending.await.unwrap_or(false) {
                 return true;
             }

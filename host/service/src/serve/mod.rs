@@ -56,22 +56,21 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let mut problems = plan.problems.clone();
     problems.extend(wiring.build_missing(&plan));
     refuse_on(&problems)?;
-    let store = wiring.open_store().await?;
+    let store = wiring.open_store_to_serve().await?;
     let runtime = wiring.runtime(&plan)?;
     wiring::agree_on_key(store.as_ref(), &runtime, args.replace_key).await?;
     let node = wiring.node_id();
-    let recovered = store.recover(&node).await?;
-    if recovered > 0 {
-        output::note(&format!(
-            "resumed {recovered} run(s) left unfinished by the previous process"
-        ));
-    }
     let leases = nodes::Leases::new(
         Arc::clone(&store),
         node.clone(),
         wiring.config.host.server.lease_s,
     );
-    leases.begin().await?;
+    let recovered = leases.begin().await?;
+    if recovered > 0 {
+        output::note(&format!(
+            "resumed {recovered} run(s) left unfinished by the previous process"
+        ));
+    }
     let (stop_leases, leases_stopped) = watch::channel(false);
     let leasing = tokio::spawn(leases.clone().run(leases_stopped));
     let target = RadistTarget::connect(&wiring.config).await?;
@@ -97,6 +96,9 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         token: token.clone(),
         max_body_bytes: usize::try_from(wiring.config.host.webhook.max_body_bytes)
             .unwrap_or(usize::MAX),
+        own_echo_window: Duration::from_secs(u64::from(
+            wiring.config.host.webhook.own_echo_window_s,
+        )),
         accepting: Arc::clone(&accepting),
     });
     let reload_problems = Arc::new(std::sync::RwLock::new(Vec::new()));
@@ -345,6 +347,9 @@ pub async fn offline_intake(wiring: &Wiring, store: Arc<dyn Store>) -> anyhow::R
         token: webhook_token(wiring)?,
         max_body_bytes: usize::try_from(wiring.config.host.webhook.max_body_bytes)
             .unwrap_or(usize::MAX),
+        own_echo_window: Duration::from_secs(u64::from(
+            wiring.config.host.webhook.own_echo_window_s,
+        )),
         accepting: Arc::new(AtomicBool::new(true)),
     })
 }

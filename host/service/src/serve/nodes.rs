@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
-use switchboard_store::{NodeInfo, Store};
+use switchboard_store::{LeaseTaken, NodeInfo, Store};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -38,18 +38,86 @@ impl Leases {
         Leases { store, node, lease }
     }
 
-    /// Takes this node's lease and recovers the runs of dead nodes; call before claiming.
-    pub async fn begin(&self) -> anyhow::Result<()> {
-        self.store
-            .heartbeat(&self.node, self.lease, Utc::now())
-            .await
-            .with_context(|| format!("cannot take the lease of node `{}`", self.node))?;
+    /// Takes this node's lease for this process (waiting for a crashed predecessor's lease to
+    /// expire, refusing when another live process holds it), then resumes the runs this node
+    /// left unfinished and recovers those of dead nodes; call before claiming. Returns how many
+    /// of this node's own runs were resumed.
+    pub async fn begin(&self) -> anyhow::Result<usize> {
+        self.acquire().await?;
+        let resumed = self.store.recover(&self.node).await?;
         self.take_over().await;
-        Ok(())
+        Ok(resumed)
+    }
+
+    /// Takes the lease as a new holder. While a previous process's lease is live this waits
+    /// (saying so) until it expires; if that process heartbeats meanwhile it is alive, and this
+    /// one refuses to start rather than run its runs beside it. Lease times are the store's clock
+    /// (the database server's), never this machine's.
+    async fn acquire(&self) -> anyhow::Result<()> {
+        let mut first_seen: Option<DateTime<Utc>> = None;
+        loop {
+            let now = self
+                .store
+                .clock()
+                .await
+                .context("cannot read the store's clock")?;
+            let taken = self
+                .store
+                .take_lease(&self.node, self.lease, now)
+                .await
+                .with_context(|| format!("cannot take the lease of node `{}`", self.node))?;
+            let LeaseTaken::Held {
+                heartbeat_at,
+                lease_until,
+            } = taken
+            else {
+                return Ok(());
+            };
+            match first_seen {
+                Some(first) if heartbeat_at > first => {
+                    anyhow::bail!(self.held_by_live_process(heartbeat_at))
+                }
+                Some(_) => {}
+                None => {
+                    first_seen = Some(heartbeat_at);
+                    output::note(&self.waiting(now, heartbeat_at, lease_until));
+                }
+            }
+            let left = (lease_until - now).to_std().unwrap_or_default();
+            tokio::time::sleep(left.min(self.period()) + Duration::from_millis(20)).await;
+        }
+    }
+
+    fn waiting(
+        &self,
+        now: DateTime<Utc>,
+        heartbeat_at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> String {
+        let left = (until - now).to_std().unwrap_or_default();
+        format!(
+            "node `{}` still holds a lease from a previous process (last renewed at {}, until {}); \
+             waiting {:.1} s for it to expire before resuming that process's runs, so they never \
+             run twice (if that process is still alive, this one will refuse to start)",
+            self.node,
+            time(heartbeat_at),
+            time(until),
+            left.as_secs_f64()
+        )
+    }
+
+    fn held_by_live_process(&self, heartbeat_at: DateTime<Utc>) -> String {
+        format!(
+            "node `{}` is served by another live switchboard process (it renewed its lease at {});              stop that process first, or give this one its own `server.node_id`",
+            self.node,
+            time(heartbeat_at)
+        )
     }
 
     /// Heartbeats and recovers every third of the lease until `stop` turns true (send it once
-    /// runs in flight have finished, so the lease covers them).
+    /// runs in flight have finished, so the lease covers them). Recovery runs only after this
+    /// node's own heartbeat succeeded: a node whose lease may have expired never recovers runs,
+    /// its own included.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval_at(Instant::now() + self.period(), self.period());
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -59,13 +127,23 @@ impl Leases {
                 _ = tick.tick() => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
-            self.beat(&mut health).await;
-            self.take_over().await;
+            if self.beat(&mut health).await {
+                self.take_over().await;
+            }
         }
     }
 
-    /// Ends the lease now (clean shutdown).
+    /// Ends the lease now (clean shutdown) when this node runs nothing any more. If runs are
+    /// still executing (the drain timed out), the lease is kept alive for as long as this
+    /// process lives instead, so no other node recovers them while they run here; it expires a
+    /// lease after the process exits.
     pub async fn leave(&self) {
+        let running = self.running().await;
+        if running > 0 {
+            tracing::warn!(node = %self.node, runs = running, "{running} run(s) still executing; keeping this node's lease until the process exits so no other node runs them beside it");
+            tokio::spawn(self.clone().keep_alive());
+            return;
+        }
         match self.store.leave(&self.node).await {
             Ok(()) => tracing::info!(node = %self.node, "node left; its lease ended"),
             Err(err) => {
@@ -74,15 +152,40 @@ impl Leases {
         }
     }
 
+    /// Runs this node holds `running` (unknown counts as some: keep the lease).
+    async fn running(&self) -> u64 {
+        let Ok(now) = self.store.clock().await else {
+            return 1;
+        };
+        match self.store.nodes(now).await {
+            Ok(nodes) => nodes
+                .iter()
+                .find(|n| n.node == self.node)
+                .map_or(0, |n| n.running),
+            Err(_) => 1,
+        }
+    }
+
+    /// Heartbeats every third of the lease until the process exits.
+    async fn keep_alive(self) {
+        let mut health = Health::new(Instant::now(), self.lease);
+        loop {
+            tokio::time::sleep(self.period()).await;
+            self.beat(&mut health).await;
+        }
+    }
+
     fn period(&self) -> Duration {
         (self.lease / 3).max(Duration::from_millis(100))
     }
 
-    async fn beat(&self, health: &mut Health) {
-        let result = self
-            .store
-            .heartbeat(&self.node, self.lease, Utc::now())
-            .await;
+    /// Renews the lease on the store's clock; true when it succeeded.
+    async fn beat(&self, health: &mut Health) -> bool {
+        let result = match self.store.clock().await {
+            Ok(now) => self.store.heartbeat(&self.node, self.lease, now).await,
+            Err(err) => Err(err),
+        };
+        let ok = result.is_ok();
         let change = match &result {
             Ok(()) => health.succeeded(Instant::now()),
             Err(_) => health.failed(Instant::now()),
@@ -103,10 +206,15 @@ impl Leases {
             }
             _ => {}
         }
+        ok
     }
 
     async fn take_over(&self) {
-        match self.store.recover_expired(Utc::now()).await {
+        let recovered = match self.store.clock().await {
+            Ok(now) => self.store.recover_expired(now).await,
+            Err(err) => Err(err),
+        };
+        match recovered {
             Ok(0) => {}
             Ok(n) => {
                 tracing::warn!(node = %self.node, runs = n, "took over {n} run(s) left by nodes whose lease expired")
@@ -191,6 +299,64 @@ fn time(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_store::{NewEvent, NewRun, SqliteConfig, SqliteStore};
+
+    async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {
+        let config = SqliteConfig::new(dir.path().join("s.db"));
+        Arc::new(SqliteStore::open(config).await.expect("open"))
+    }
+
+    async fn node_state(store: &Arc<dyn Store>) -> (bool, Option<DateTime<Utc>>) {
+        let nodes = store.nodes(Utc::now()).await.expect("nodes");
+        let node = nodes.iter().find(|n| n.node == "n").expect("listed");
+        (node.live, node.left_at)
+    }
+
+    /// A node whose drain timed out still runs a run: leaving would let another node recover
+    /// it while it executes here, so the lease stays; an idle node leaves at once.
+    #[tokio::test]
+    async fn a_node_keeps_its_lease_while_a_run_still_executes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = sqlite(&dir).await;
+        let leases = Leases::new(Arc::clone(&store), "n".into(), 30);
+        assert_eq!(leases.begin().await.expect("begin"), 0);
+        let event = NewEvent {
+            dedupe_key: "k".into(),
+            kind: "manual".into(),
+            connection_id: None,
+            chat_id: None,
+            payload: "{}".into(),
+            received_at: Utc::now(),
+        };
+        let run = NewRun {
+            plugin: "p".into(),
+            lane: "l".into(),
+            max_attempts: 1,
+            origin: "manual".into(),
+        };
+        store.ingest(event, vec![run]).await.expect("ingest");
+        let claimed = store.claim("n", 1, Utc::now()).await.expect("claim");
+        assert_eq!(claimed.len(), 1);
+        leases.leave().await;
+        assert_eq!(
+            node_state(&store).await,
+            (true, None),
+            "still holds its lease"
+        );
+        let other = store.recover_expired(Utc::now()).await.expect("recover");
+        assert_eq!(other, 0, "no other node takes the executing run");
+    }
+
+    #[tokio::test]
+    async fn an_idle_node_leaves_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = sqlite(&dir).await;
+        let leases = Leases::new(Arc::clone(&store), "n".into(), 30);
+        leases.begin().await.expect("begin");
+        leases.leave().await;
+        let (live, left_at) = node_state(&store).await;
+        assert!(!live && left_at.is_some(), "left");
+    }
 
     const LEASE: Duration = Duration::from_secs(10);
 

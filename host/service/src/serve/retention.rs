@@ -1,9 +1,10 @@
 //! Retention: run history that cleans itself. Every `retention.interval_s` the store deletes
-//! finished runs older than their status allows (`succeeded_days`, `failed_days`) in small
-//! batches that never hold the writer long (intake goes on between batches), then checkpoints the
-//! WAL and returns free pages to the file system so the file shrinks back. Past
-//! `retention.max_db_mib`, the allowed ages are halved, round by round, until the database fits
-//! or only a day of history is left.
+//! finished runs older than their status allows (`succeeded_days`, `failed_days`), quarantined
+//! requests older than `failed_days` and events that queued no run (unsupported or unsubscribed
+//! events) older than `succeeded_days`, in small batches that never hold the writer long (intake
+//! goes on between batches), then checkpoints the WAL and returns free pages to the file system
+//! so the file shrinks back. Past `retention.max_db_mib`, which counts every table, all those
+//! ages are halved, round by round, until the database fits or only a day of history is left.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub fn policy(config: &RetentionConfig) -> RetentionPolicy {
     ] {
         policy.max_age.insert(status, days(config.failed_days));
     }
+    policy.quarantine_max_age = Some(days(config.failed_days));
+    policy.runless_event_max_age = Some(days(config.succeeded_days));
     policy
 }
 
@@ -70,7 +73,15 @@ async fn size(store: &Arc<dyn Store>) -> StoreResult<u64> {
 /// Halves every allowed age down to [`MIN_AGE`]; false when nothing could be shortened.
 fn halve(policy: &mut RetentionPolicy) -> bool {
     let mut changed = false;
-    for age in policy.max_age.values_mut() {
+    let others = [
+        policy.quarantine_max_age.as_mut(),
+        policy.runless_event_max_age.as_mut(),
+    ];
+    for age in policy
+        .max_age
+        .values_mut()
+        .chain(others.into_iter().flatten())
+    {
         let shorter = (*age / 2).max(MIN_AGE);
         changed |= shorter < *age;
         *age = shorter;
@@ -104,8 +115,8 @@ pub async fn run(
 mod tests {
     use super::*;
     use switchboard_store::{
-        AttemptStatus, FinishedAttempt, NewEvent, NewRun, Next, RunFilter, SqliteConfig,
-        SqliteStore,
+        AttemptStatus, EventFilter, FinishedAttempt, NewEvent, NewQuarantine, NewRun, Next,
+        RunFilter, SqliteConfig, SqliteStore,
     };
 
     fn event(key: String) -> NewEvent {
@@ -243,5 +254,64 @@ mod tests {
         }
         assert!(rounds > 0 && rounds < 10, "{rounds}");
         assert!(p.max_age.values().all(|a| *a == MIN_AGE));
+        assert_eq!(p.quarantine_max_age, Some(MIN_AGE));
+        assert_eq!(p.runless_event_max_age, Some(MIN_AGE));
+    }
+
+    /// Quarantined requests and events without runs count toward `max_db_mib` and go when it is
+    /// exceeded, although they are younger than `failed_days`.
+    #[tokio::test]
+    async fn the_size_cap_removes_quarantine_and_runless_events_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(SqliteConfig::new(&path))
+                .await
+                .expect("open"),
+        );
+        let two_days_ago = Utc::now() - chrono::Duration::days(2);
+        for i in 0..300 {
+            let request = NewQuarantine {
+                received_at: two_days_ago,
+                reason: format!("unsupported {i}"),
+                headers: "{}".into(),
+                body: vec![b'q'; 8 * 1024],
+            };
+            store.quarantine(request).await.expect("quarantine");
+            let mut runless = event(format!("runless-{i}"));
+            runless.received_at = two_days_ago;
+            store.ingest(runless, vec![]).await.expect("ingest");
+        }
+        let config = RetentionConfig {
+            max_db_mib: Some(1),
+            ..RetentionConfig::default()
+        };
+        pass_at(&store, &RetentionConfig::default(), Utc::now())
+            .await
+            .expect("pass");
+        assert_eq!(
+            store.quarantine_list(500, None).await.expect("list").len(),
+            300
+        );
+        pass_at(&store, &config, Utc::now()).await.expect("pass");
+        assert!(
+            store
+                .quarantine_list(500, None)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        let events = store
+            .list_events(EventFilter {
+                limit: 500,
+                ..EventFilter::default()
+            })
+            .await
+            .expect("events");
+        assert!(events.is_empty(), "{} events left", events.len());
+        store.checkpoint().await.expect("checkpoint");
+        let left = size(&store).await.expect("size");
+        let stats = store.stats().await.expect("stats");
+        assert!(left <= 1024 * 1024, "{left} bytes left: {stats:?}");
     }
 }

@@ -34,7 +34,7 @@ use super::{Service, Workdir};
 pub const CONNECTION: i64 = 70002;
 const WEBHOOK_TOKEN: &str = "multinode-test-webhook-token";
 /// Runs and events per page of the admin API (its maximum).
-const PAGE: usize = 10_000;
+const PAGE: usize = switchboard_store::MAX_PAGE;
 
 /// One cluster at a time in a test process: the nodes of concurrent tests would share two cores
 /// and starve each other's heartbeats.
@@ -184,12 +184,29 @@ impl Cluster {
 
     /// Every run (newest first).
     pub fn runs(&self) -> Vec<Value> {
-        list(self.api(&format!("runs?limit={PAGE}")))
+        self.pages("runs?", "run_id")
     }
 
     /// Every stored event of `kind`.
     pub fn events(&self, kind: &str) -> Vec<Value> {
-        list(self.api(&format!("events?kind={kind}&limit={PAGE}")))
+        self.pages(&format!("events?kind={kind}&"), "id")
+    }
+
+    /// Every page of a list (newest first), following `before` with the last row's `id_key`.
+    fn pages(&self, query: &str, id_key: &str) -> Vec<Value> {
+        let mut all: Vec<Value> = Vec::new();
+        loop {
+            let before = all
+                .last()
+                .map(|row| format!("&before={}", row[id_key]))
+                .unwrap_or_default();
+            let page = list(self.api(&format!("{query}limit={PAGE}{before}")));
+            let full = page.len() == PAGE;
+            all.extend(page);
+            if !full {
+                return all;
+            }
+        }
     }
 
     /// One run with its attempts.

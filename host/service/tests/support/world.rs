@@ -18,7 +18,7 @@ use radist_sandbox::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
-use switchboard_store::{EventRecord, LedgerEntry, RunDetail, RunStatus, RunSummary};
+use switchboard_store::{EventDetail, EventSummary, LedgerEntry, RunDetail, RunStatus, RunSummary};
 use switchboard_testing::{build_plugins, repo_root};
 
 use crate::support::{Service, Workdir};
@@ -34,8 +34,8 @@ const OTHER_TEXT: &str = "thanks, bye";
 /// which a latency spike slows by up to 1.5 s, on a shared 2-core machine in a debug build; a
 /// deadline is not what these tests are about.
 pub const RUN_TIMEOUT_MS: u32 = 10_000;
-/// Page size of the admin API's lists (the store's `MAX_PAGE`).
-const PAGE: usize = 10_000;
+/// Page size of the admin API's lists (the store's largest).
+const PAGE: usize = switchboard_store::MAX_PAGE;
 
 /// A sandbox in this process and a service pointed at it, restartable on the same port.
 pub struct World {
@@ -345,14 +345,14 @@ fn steady(
 /// What the store holds, read through the running service's admin API (every page).
 pub struct Census {
     pub runs: Vec<RunSummary>,
-    pub events: Vec<EventRecord>,
+    pub events: Vec<EventSummary>,
 }
 
 impl Census {
     pub fn take(service: &Service) -> Census {
         Census {
             runs: pages(service, "runs", |r: &RunSummary| r.run_id.0),
-            events: pages(service, "events", |e: &EventRecord| e.id.0),
+            events: pages(service, "events", |e: &EventSummary| e.id.0),
         }
     }
 
@@ -458,7 +458,7 @@ pub fn check_invariants(world: &World, service: &Service) {
         doubled.is_empty(),
         "an event has two runs of {PLUGIN}: {doubled:?}"
     );
-    let keyword = keyword_per_chat(&census);
+    let keyword = keyword_per_chat(service, &census);
     for (chat, n) in &sends {
         let asked = keyword.get(chat).copied().unwrap_or(0);
         assert!(
@@ -507,7 +507,7 @@ impl Reckoning {
                 .filter(|id| !stored.contains_key(id))
                 .collect(),
             runs_off,
-            keyword: keyword_per_chat(&census),
+            keyword: keyword_per_chat(service, &census),
             answered,
             sends,
             claimed_twice: claimed_twice(&ledger),
@@ -664,17 +664,31 @@ fn claimed_twice(ledger: &[LedgerEntry]) -> Vec<String> {
 }
 
 /// Keyword messages per chat, from the store: stored customer messages carrying the keyword
-/// (read from the store, not from what the load thread has noted so far, which may lag).
-pub fn keyword_per_chat(census: &Census) -> BTreeMap<i64, usize> {
+/// (read from the store, not from what the load thread has noted so far, which may lag). Lists
+/// carry no payloads, so each message event's detail is read.
+pub fn keyword_per_chat(service: &Service, census: &Census) -> BTreeMap<i64, usize> {
     let mut per_chat = BTreeMap::new();
     for event in &census.events {
         let message = event.dedupe_key.starts_with("radist:messages.create:");
-        let keyword = message && event.payload.contains(KEYWORD_TEXT);
+        let keyword = message && event_payload(service, event.id.0).contains(KEYWORD_TEXT);
         if let Some(chat) = event.chat_id.filter(|_| keyword) {
             *per_chat.entry(chat).or_default() += 1;
         }
     }
     per_chat
+}
+
+/// The stored payload of one event, from its detail view.
+fn event_payload(service: &Service, id: i64) -> String {
+    let url = format!("{}events/{id}", service.api);
+    let response = service.http.get(&url).send().expect("admin API");
+    assert!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
+    let detail: EventDetail = response.json().expect("event detail json");
+    detail.event.payload
 }
 
 /// Polls `probe` until it returns `Ok`, within `bound` (a bound on a condition, not a timing

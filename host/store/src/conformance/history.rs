@@ -133,3 +133,43 @@ async fn events_filters(store: &dyn Store) {
     assert_eq!(detail.runs[0].plugin, "beta");
     assert_eq!(store.get_event(EventId(i64::MAX)).await.expect("get"), None);
 }
+
+/// Lists stop at [`MAX_PAGE`](crate::MAX_PAGE) rows whatever limit is asked for, and listed
+/// events carry no payload (their detail does).
+pub async fn lists_are_capped_and_carry_no_payloads(store: Arc<dyn Store>) {
+    let big = "x".repeat(64 * 1024);
+    for i in 0..=crate::MAX_PAGE {
+        let mut event = event(&format!("cap-{i}"), Some(1));
+        event.payload = format!(r#"{{"i":{i},"pad":"{big}"}}"#);
+        store
+            .ingest(event, vec![run("p", &format!("lane-{i}"))])
+            .await
+            .expect("ingest");
+    }
+    let events = store
+        .list_events(EventFilter {
+            limit: 10_000,
+            ..EventFilter::default()
+        })
+        .await
+        .expect("events");
+    assert_eq!(events.len(), crate::MAX_PAGE, "cut to the largest page");
+    let listed = serde_json::to_string(&events).expect("json");
+    assert!(!listed.contains("pad"), "a listed event has no payload");
+    assert!(
+        listed.len() < 200 * crate::MAX_PAGE,
+        "{} bytes",
+        listed.len()
+    );
+    let runs = store
+        .list_runs(RunFilter {
+            limit: 10_000,
+            ..RunFilter::default()
+        })
+        .await
+        .expect("runs");
+    assert_eq!(runs.len(), crate::MAX_PAGE);
+    let detail = store.get_event(events[0].id).await.expect("get");
+    let detail = detail.expect("listed event exists");
+    assert!(detail.event.payload.contains(&big), "the detail keeps it");
+}

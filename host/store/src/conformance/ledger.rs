@@ -118,23 +118,31 @@ pub async fn echo_lookups(store: Arc<dyn Store>) {
     store.ledger_begin(upload).await.expect("begin upload");
     assert!(
         store
-            .pending_intent_for_chat(70001, 5)
+            .pending_intent_for_chat(70001, 5, t0())
             .await
             .expect("pending")
     );
     assert!(
         !store
-            .pending_intent_for_chat(70001, 6)
+            .pending_intent_for_chat(70001, 6, t0())
             .await
             .expect("pending"),
         "only messages.send counts"
     );
     assert!(
         !store
-            .pending_intent_for_chat(70002, 5)
+            .pending_intent_for_chat(70002, 5, t0())
             .await
             .expect("pending"),
         "other connection"
+    );
+    let later = t0() + chrono::TimeDelta::microseconds(1);
+    assert!(
+        !store
+            .pending_intent_for_chat(70001, 5, later)
+            .await
+            .expect("pending"),
+        "an intent recorded before the window does not mark the chat"
     );
     assert!(!store.is_own_effect("m-1").await.expect("own"));
     store
@@ -143,7 +151,7 @@ pub async fn echo_lookups(store: Arc<dyn Store>) {
         .expect("complete");
     assert!(
         !store
-            .pending_intent_for_chat(70001, 5)
+            .pending_intent_for_chat(70001, 5, t0())
             .await
             .expect("pending")
     );

@@ -156,3 +156,54 @@ pub async fn ids_are_never_reused_after_purge(store: Arc<dyn Store>) {
     assert!(next.event_id > first.event_id, "event id reused");
     assert!(next.run_ids[0] > first.run_ids[0], "run id reused");
 }
+
+/// Purge also deletes quarantined requests and events that queued no run once they are older
+/// than their ages, and keeps younger ones and events that still have runs.
+pub async fn retention_purges_old_quarantine_and_runless_events(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let quarantine = |at, reason: &str| crate::NewQuarantine {
+        received_at: at,
+        reason: reason.to_owned(),
+        headers: "{}".to_owned(),
+        body: vec![b'x'; 64],
+    };
+    let old = now - TimeDelta::days(10);
+    for i in 0..7 {
+        let q = quarantine(old, &format!("old {i}"));
+        store.quarantine(q).await.expect("quarantine");
+    }
+    let young = store
+        .quarantine(quarantine(now, "young"))
+        .await
+        .expect("quarantine");
+    let mut runless_old = event("runless-old", Some(1));
+    runless_old.received_at = old;
+    let runless_old = store.ingest(runless_old, vec![]).await.expect("ingest");
+    let mut runless_young = event("runless-young", Some(1));
+    runless_young.received_at = now;
+    let runless_young = store.ingest(runless_young, vec![]).await.expect("ingest");
+    let mut with_run = event("with-run", Some(2));
+    with_run.received_at = old;
+    let with_run = store
+        .ingest(with_run, vec![run("p", "lane")])
+        .await
+        .expect("ingest");
+    let policy = RetentionPolicy {
+        quarantine_max_age: Some(Duration::from_secs(86_400)),
+        runless_event_max_age: Some(Duration::from_secs(86_400)),
+        ..RetentionPolicy::default()
+    };
+    store.purge(&policy, 3, now).await.expect("purge");
+    let left = store.quarantine_list(100, None).await.expect("list");
+    let left: Vec<_> = left.iter().map(|q| q.id).collect();
+    assert_eq!(left, vec![young], "only the young request is kept");
+    let gone = store.get_event(runless_old.event_id).await.expect("get");
+    assert_eq!(gone, None, "an old event without runs is deleted");
+    for kept in [runless_young.event_id, with_run.event_id] {
+        let found = store.get_event(kept).await.expect("get");
+        assert!(found.is_some(), "event {kept} is kept");
+    }
+    let redelivered = event("runless-old", Some(1));
+    let again = store.ingest(redelivered, vec![]).await.expect("ingest");
+    assert!(!again.duplicate, "its dedupe key went with it");
+}

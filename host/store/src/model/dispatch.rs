@@ -84,3 +84,26 @@ pub struct QueueDepth {
     pub running: u64,
     pub retrying: u64,
 }
+
+/// The attempt recorded for a claimed run whose stored event cannot be read: `failed` with the
+/// cause, never started. The backends record it instead of handing the run out.
+pub(crate) fn unreadable_attempt(
+    attempt: u32,
+    node: &str,
+    now: DateTime<Utc>,
+    cause: &crate::StoreError,
+) -> FinishedAttempt {
+    FinishedAttempt {
+        attempt,
+        status: AttemptStatus::Failed,
+        error: Some(format!(
+            "the run's event cannot be read, so the run never started: {cause}"
+        )),
+        started_at: now,
+        duration_us: 0,
+        node: node.to_owned(),
+        plugin_digest: None,
+        actions: Vec::new(),
+        logs: Vec::new(),
+    }
+}

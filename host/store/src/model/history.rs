@@ -7,8 +7,9 @@ use crate::status::{AttemptStatus, RunStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The largest page any list returns; larger limits are cut to it.
-pub const MAX_PAGE: usize = 10_000;
+/// The largest page any history list (runs, events, quarantine) returns; larger limits are cut
+/// to it. List rows carry no payloads, so a page stays small (detail views carry them).
+pub const MAX_PAGE: usize = 500;
 
 /// Which runs to list (newest first). Empty fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,17 @@ pub struct AttemptRecord {
     pub plugin_digest: Option<String>,
     pub actions: Vec<ActionRow>,
     pub logs: Vec<LogRow>,
+}
+
+/// An event as listed: everything but its payload (`get_event` has it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventSummary {
+    pub id: EventId,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub connection_id: Option<i64>,
+    pub chat_id: Option<i64>,
+    pub received_at: DateTime<Utc>,
 }
 
 /// A stored event.

@@ -27,3 +27,15 @@ pub struct NodeInfo {
     /// The lanes those runs hold, by name, at most [`MAX_NODE_LANES`].
     pub lanes: Vec<String>,
 }
+
+/// What `Store::take_lease` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LeaseTaken {
+    /// The lease is this process's now (a new one, `started_at` = the time asked about).
+    Granted,
+    /// Another process holds a live lease under this node's name; nothing changed.
+    Held {
+        heartbeat_at: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    },
+}

@@ -23,13 +23,28 @@ pub struct ScheduleState {
 }
 
 /// How long finished runs are kept, per final status. Statuses not listed are kept forever;
-/// unfinished statuses are never purged.
+/// unfinished statuses are never purged. Quarantined requests and events that queued no run
+/// (unsupported or unsubscribed events) are kept for their own ages, forever when `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetentionPolicy {
     pub max_age: BTreeMap<RunStatus, Duration>,
+    /// Quarantined requests received longer ago than this are deleted.
+    #[serde(default)]
+    pub quarantine_max_age: Option<Duration>,
+    /// Events without any run received longer ago than this are deleted (events whose runs
+    /// were purged go with their last run, whatever this says).
+    #[serde(default)]
+    pub runless_event_max_age: Option<Duration>,
 }
 
 impl RetentionPolicy {
+    /// The instant before which something kept for `age` is deleted at `now`.
+    pub fn cutoff(now: DateTime<Utc>, age: Duration) -> DateTime<Utc> {
+        let age = chrono::TimeDelta::from_std(age).unwrap_or(chrono::TimeDelta::MAX);
+        now.checked_sub_signed(age)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
     /// The instant before which a node that left (or whose lease ran out) is forgotten: the
     /// longest age the policy keeps runs. `None` (keep every node) when the policy keeps nothing
     /// for a limited time.
@@ -40,6 +55,38 @@ impl RetentionPolicy {
         let longest = self.max_age.values().max()?;
         let age = chrono::TimeDelta::from_std(*longest).ok()?;
         now.checked_sub_signed(age)
+    }
+}
+
+/// When a committed write is on disk (`[store] durability`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// A commit is on disk before it is answered: SQLite `synchronous = FULL` (the WAL is
+    /// fsynced at every commit, one fsync per group commit), PostgreSQL `synchronous_commit = on`
+    /// for the work transactions. An acknowledged webhook survives a power cut.
+    #[default]
+    Full,
+    /// A commit survives a killed process but the last ones may be lost in a power cut or an OS
+    /// crash: SQLite `synchronous = NORMAL`, PostgreSQL `synchronous_commit = off`.
+    Normal,
+}
+
+impl Durability {
+    /// The SQLite `synchronous` setting that gives this durability in WAL mode.
+    pub(crate) fn sqlite_synchronous(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+
+    /// The PostgreSQL `synchronous_commit` setting of the work transactions.
+    pub(crate) fn postgres_synchronous_commit(self) -> &'static str {
+        match self {
+            Durability::Full => "on",
+            Durability::Normal => "off",
+        }
     }
 }
 

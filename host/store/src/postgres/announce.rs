@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 /// The longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -36,7 +36,7 @@ impl Drop for Announcer {
 
 impl Announcer {
     /// Starts the task; it connects on its own and keeps reconnecting when the connection drops.
-    pub(crate) fn start(pg: tokio_postgres::Config) -> Announcer {
+    pub(crate) fn start(pg: super::tls::Endpoint) -> Announcer {
         let signal = Arc::new(Notify::new());
         let task = tokio::spawn(run(pg, Arc::clone(&signal)));
         Announcer { signal, task }
@@ -49,7 +49,7 @@ impl Announcer {
     }
 }
 
-async fn run(pg: tokio_postgres::Config, signal: Arc<Notify>) {
+async fn run(pg: super::tls::Endpoint, signal: Arc<Notify>) {
     let mut backoff = Duration::from_millis(100);
     loop {
         match serve(&pg, &signal, &mut backoff).await {
@@ -65,11 +65,15 @@ async fn run(pg: tokio_postgres::Config, signal: Arc<Notify>) {
 
 /// One connection's life: connect, then one `pg_notify` per signal until the connection fails.
 async fn serve(
-    pg: &tokio_postgres::Config,
+    pg: &super::tls::Endpoint,
     signal: &Notify,
     backoff: &mut Duration,
 ) -> Result<(), StoreError> {
-    let (client, connection) = pg.connect(NoTls).await.map_err(|e| pg_error(&e))?;
+    let (client, connection) = pg
+        .config
+        .connect(pg.tls.clone())
+        .await
+        .map_err(|e| pg_error(&e))?;
     let driver = tokio::spawn(connection);
     let served = announce_each(&client, signal, backoff).await;
     driver.abort();

@@ -16,15 +16,17 @@ use tokio_postgres::Row;
 /// The most runs one `claim` hands out.
 pub(crate) const MAX_CLAIM: usize = 1024;
 
-/// Claims up to `limit` lane heads for `node`.
+/// Claims up to `limit` lane heads for `node`. `fence_now` is `now` on the database's clock:
+/// the node's own lease is judged by it, so a node whose clock runs fast does not fence itself.
 pub(crate) async fn claim(
     tx: &Transaction<'_>,
     node: &str,
     limit: usize,
     now: DateTime<Utc>,
+    fence_now: DateTime<Utc>,
 ) -> Res<Vec<ClaimedRun>> {
     let now_us = to_us(now);
-    if super::nodes::fenced(tx, node, now_us).await? {
+    if super::nodes::fenced(tx, node, to_us(fence_now)).await? {
         return Ok(Vec::new());
     }
     let heads = lanes::claimable(tx, to_i64(limit.min(MAX_CLAIM) as u64), now_us).await?;
@@ -51,7 +53,33 @@ pub(crate) async fn claim(
         &[&ids, &node, &now_us],
     )
     .await?;
-    claimed.iter().map(claimed_run).collect()
+    let mut runs = Vec::with_capacity(claimed.len());
+    for row in &claimed {
+        match claimed_run(row) {
+            Ok(run) => runs.push(run),
+            Err(Fail::Store(unreadable @ StoreError::Corrupt { .. })) => {
+                fail_unreadable(tx, row, node, now, &unreadable).await?;
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(runs)
+}
+
+/// Ends a claimed run whose event cannot be read (a damaged row) as `failed` with the cause, so
+/// its lane moves on and every other lane still claims.
+async fn fail_unreadable(
+    tx: &Transaction<'_>,
+    row: &Row,
+    node: &str,
+    now: DateTime<Utc>,
+    cause: &StoreError,
+) -> Res<()> {
+    let run = RunId(get(row, 0)?);
+    let attempt = to_u32(get(row, 4)?);
+    let attempt = crate::model::dispatch::unreadable_attempt(attempt, node, now, cause);
+    tracing::error!(run = %run, error = %cause, "a run's event cannot be read; the run failed without starting");
+    finish(tx, run, &attempt, &Next::Final).await
 }
 
 fn claimed_run(r: &Row) -> Res<ClaimedRun> {

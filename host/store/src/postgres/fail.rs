@@ -82,7 +82,7 @@ pub(crate) fn pg_error(e: &tokio_postgres::Error) -> StoreError {
 }
 
 /// Shared conversions (see `crate::convert`), with errors as this backend's [`Fail`].
-pub(crate) use crate::convert::{page, to_i64, to_u32, to_u64, to_us};
+pub(crate) use crate::convert::{kv_page, page, to_i64, to_u32, to_u64, to_us};
 
 /// A stored time back; out-of-range values are reported as corrupt, never a panic.
 pub(crate) fn from_us(us: i64) -> Res<DateTime<Utc>> {

@@ -6,7 +6,8 @@ use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::{ActionRow, LogRow};
 use crate::model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter,
+    RunSummary,
 };
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
@@ -18,6 +19,10 @@ const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.at
 
 const EVENT: &str =
     "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
+
+/// An event's listed columns: everything but the payload.
+const EVENT_LISTED: &str =
+    "SELECT id, dedupe_key, kind, connection_id, chat_id, received_at FROM events";
 
 /// WHERE clauses (with `$n` placeholders numbered as they are added) and their parameters.
 #[derive(Default)]
@@ -181,7 +186,7 @@ async fn event(tx: &Transaction<'_>, id: EventId) -> Res<Option<EventRecord>> {
     row.as_ref().map(event_record).transpose()
 }
 
-pub(crate) async fn list_events(tx: &Transaction<'_>, f: &EventFilter) -> Res<Vec<EventRecord>> {
+pub(crate) async fn list_events(tx: &Transaction<'_>, f: &EventFilter) -> Res<Vec<EventSummary>> {
     let mut c = Clauses::default();
     if let Some(kind) = &f.kind {
         c.add("kind = ?", vec![Box::new(kind.clone())]);
@@ -198,9 +203,20 @@ pub(crate) async fn list_events(tx: &Transaction<'_>, f: &EventFilter) -> Res<Ve
     if let Some(before) = f.before {
         c.add("id < ?", vec![Box::new(before.0)]);
     }
-    let sql = c.render(EVENT, " ORDER BY id DESC", page(f.limit));
+    let sql = c.render(EVENT_LISTED, " ORDER BY id DESC", page(f.limit));
     let found = rows(tx, &sql, &c.params()).await?;
-    found.iter().map(event_record).collect()
+    found.iter().map(event_summary).collect()
+}
+
+fn event_summary(r: &Row) -> Res<EventSummary> {
+    Ok(EventSummary {
+        id: EventId(get(r, 0)?),
+        dedupe_key: get(r, 1)?,
+        kind: get(r, 2)?,
+        connection_id: get(r, 3)?,
+        chat_id: get(r, 4)?,
+        received_at: from_us(get(r, 5)?)?,
+    })
 }
 
 pub(crate) async fn get_event(tx: &Transaction<'_>, id: EventId) -> Res<Option<EventDetail>> {

@@ -2,7 +2,7 @@
 //! takes a transaction-scoped advisory lock on its namespace, so concurrent new keys (from any
 //! node) are counted one after another and the quota never overshoots.
 
-use super::fail::{Res, exec, get, one, opt, page, rows, to_u64};
+use super::fail::{Res, exec, get, kv_page, one, opt, rows, to_u64};
 use crate::error::StoreError;
 use deadpool_postgres::Transaction;
 
@@ -69,7 +69,7 @@ pub(crate) async fn list(
     let found = rows(
         tx,
         "SELECT key FROM kv WHERE ns = $1 AND key >= $2 AND starts_with(key, $2) ORDER BY key LIMIT $3",
-        &[&ns, &prefix, &page(limit)],
+        &[&ns, &prefix, &kv_page(limit)],
     )
     .await?;
     found.iter().map(|r| get(r, 0)).collect()

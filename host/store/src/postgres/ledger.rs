@@ -6,6 +6,7 @@ use super::fail::{Res, exec, from_us, get, one, opt, rows, to_u32, to_us};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 
@@ -134,12 +135,13 @@ pub(crate) async fn pending_for_chat(
     tx: &Transaction<'_>,
     connection: i64,
     chat: i64,
+    since: DateTime<Utc>,
 ) -> Res<bool> {
     let row = opt(
         tx,
         "SELECT 1 FROM ledger WHERE connection_id = $1 AND chat_id = $2
-             AND result IS NULL AND kind = 'messages.send' LIMIT 1",
-        &[&connection, &chat],
+             AND result IS NULL AND kind = 'messages.send' AND intent_at >= $3 LIMIT 1",
+        &[&connection, &chat, &to_us(since)],
     )
     .await?;
     Ok(row.is_some())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client};
 
 /// The longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -30,7 +30,7 @@ impl Drop for Listener {
 impl Listener {
     /// Starts listening; returns once the first `LISTEN` is in force (or failed).
     pub(crate) async fn start(
-        pg: tokio_postgres::Config,
+        pg: super::tls::Endpoint,
         notify: Arc<Notify>,
         target: &str,
     ) -> Result<Listener, StoreError> {
@@ -49,7 +49,7 @@ impl Listener {
 }
 
 async fn run(
-    pg: tokio_postgres::Config,
+    pg: super::tls::Endpoint,
     notify: Arc<Notify>,
     ready: oneshot::Sender<Result<(), StoreError>>,
 ) {
@@ -73,11 +73,15 @@ async fn run(
 
 /// One connection's life: connect, LISTEN, forward notifications until it ends.
 async fn listen_once(
-    pg: &tokio_postgres::Config,
+    pg: &super::tls::Endpoint,
     notify: &Notify,
     ready: &mut Option<oneshot::Sender<Result<(), StoreError>>>,
 ) -> Result<(), StoreError> {
-    let (client, mut connection) = pg.connect(NoTls).await.map_err(|e| pg_error(&e))?;
+    let (client, mut connection) = pg
+        .config
+        .connect(pg.tls.clone())
+        .await
+        .map_err(|e| pg_error(&e))?;
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let pump = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));

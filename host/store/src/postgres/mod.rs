@@ -24,13 +24,16 @@ mod ops;
 mod schedule;
 mod schema;
 mod store_impl;
+mod tls;
 
 use crate::error::StoreError;
+use crate::model::ops::Durability;
+use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
-use tokio_postgres::NoTls;
 
 /// The channel work notifications are sent on.
 pub(crate) const CHANNEL: &str = "switchboard_work";
@@ -47,6 +50,8 @@ pub struct PostgresConfig {
     pub pool_size: usize,
     /// How long opening one connection (or waiting for a free one) may take.
     pub connect_timeout: Duration,
+    /// `synchronous_commit` of the pooled connections (the work transactions).
+    pub durability: Durability,
 }
 
 impl PostgresConfig {
@@ -56,6 +61,7 @@ impl PostgresConfig {
             url: url.into(),
             pool_size: 16,
             connect_timeout: Duration::from_secs(10),
+            durability: Durability::Full,
         }
     }
 }
@@ -66,6 +72,7 @@ impl std::fmt::Debug for PostgresConfig {
             .field("url", &redact(&self.url))
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
+            .field("durability", &self.durability)
             .finish()
     }
 }
@@ -74,6 +81,9 @@ impl std::fmt::Debug for PostgresConfig {
 /// listening task stops when it is dropped.
 pub struct PostgresStore {
     pool: Pool,
+    /// The database's clock minus this process's, in microseconds, as `clock` last measured it
+    /// (0 until then): `claim` judges this node's own lease on the database's clock with it.
+    clock_offset_us: AtomicI64,
     notify: Arc<Notify>,
     target: String,
     announcer: announce::Announcer,
@@ -93,14 +103,18 @@ impl PostgresStore {
     /// notifications. Fails with `Open` when the URL is malformed or the server unreachable.
     pub async fn connect(config: PostgresConfig) -> Result<PostgresStore, StoreError> {
         let target = redact(&config.url);
-        let pg: tokio_postgres::Config = config.url.parse().map_err(|e| StoreError::Open {
+        let pg = tls::parse(&config.url).map_err(|e| StoreError::Open {
             path: target.clone(),
-            reason: format!("not a postgres url: {e}"),
+            reason: format!("not a usable postgres url: {e}"),
         })?;
-        let pool = build_pool(pg.clone(), &config, &target)?;
+        let pooled = tls::Endpoint {
+            config: with_durability(pg.config.clone(), config.durability),
+            ..pg.clone()
+        };
+        let pool = build_pool(pooled, &config, &target)?;
         let mut client = pool.get().await.map_err(|e| StoreError::Open {
             path: target.clone(),
-            reason: e.to_string(),
+            reason: tls::connect_failure(&pg, &e),
         })?;
         schema::migrate(&mut client).await?;
         drop(client);
@@ -108,6 +122,7 @@ impl PostgresStore {
         let listener = listen::Listener::start(pg.clone(), Arc::clone(&notify), &target).await?;
         Ok(PostgresStore {
             pool,
+            clock_offset_us: AtomicI64::new(0),
             notify,
             target,
             announcer: announce::Announcer::start(pg),
@@ -121,6 +136,17 @@ impl PostgresStore {
         Ok(schema::version(&client).await?)
     }
 
+    /// `synchronous_commit` of the pooled connections: what `durability` chose.
+    pub async fn synchronous_commit(&self) -> Result<String, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .map_err(|e| StoreError::from(fail::Fail::from(e)))?;
+        row.try_get(0)
+            .map_err(|e| StoreError::from(fail::Fail::from(e)))
+    }
+
     /// Where this store is connected: `host:port/database`, without credentials.
     pub fn target(&self) -> &str {
         &self.target
@@ -132,6 +158,19 @@ impl PostgresStore {
         })
     }
 
+    /// Remembers how far the database's clock is from this process's (measured by `clock`).
+    fn measured_clock(&self, asked: DateTime<Utc>, database: DateTime<Utc>) {
+        let offset = database.signed_duration_since(asked).num_microseconds();
+        self.clock_offset_us
+            .store(offset.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// A time of this process's clock on the database's clock (by the last measured offset).
+    fn on_database_clock(&self, local: DateTime<Utc>) -> DateTime<Utc> {
+        let offset = TimeDelta::microseconds(self.clock_offset_us.load(Ordering::Relaxed));
+        local.checked_add_signed(offset).unwrap_or(local)
+    }
+
     /// Wakes this process's dispatchers at once, and the other nodes' through the announcer.
     fn wake_local(&self) {
         self.notify.notify_waiters();
@@ -141,13 +180,13 @@ impl PostgresStore {
 }
 
 fn build_pool(
-    pg: tokio_postgres::Config,
+    pg: tls::Endpoint,
     config: &PostgresConfig,
     target: &str,
 ) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
-        pg,
-        NoTls,
+        pg.config,
+        pg.tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -164,9 +203,24 @@ fn build_pool(
         })
 }
 
+/// `pg` with `synchronous_commit` set for every session it opens (after any `options` the URL
+/// gave), so each work transaction commits as durably as asked.
+fn with_durability(
+    mut pg: tokio_postgres::Config,
+    durability: Durability,
+) -> tokio_postgres::Config {
+    let setting = durability.postgres_synchronous_commit();
+    let options = match pg.get_options() {
+        Some(given) if !given.is_empty() => format!("{given} -c synchronous_commit={setting}"),
+        _ => format!("-c synchronous_commit={setting}"),
+    };
+    pg.options(options);
+    pg
+}
+
 /// `host:port/database` of a connection string, never its password.
 fn redact(url: &str) -> String {
-    let Ok(pg) = url.parse::<tokio_postgres::Config>() else {
+    let Ok(pg) = tls::without_tls_params(url).parse::<tokio_postgres::Config>() else {
         return "(unparsable postgres url)".to_owned();
     };
     let host = match pg.get_hosts().first() {

@@ -6,9 +6,9 @@
 //! it, so a node is either renewed before its runs are looked at or recovered in full.
 
 use super::dispatch::recover_one;
-use super::fail::{Res, exec, from_us, get, opt_from_us, rows, to_i64, to_u64, to_us};
+use super::fail::{Res, exec, from_us, get, one, opt_from_us, rows, to_i64, to_u64, to_us};
 use super::lanes;
-use crate::model::nodes::{MAX_NODE_LANES, MAX_NODES, NodeInfo};
+use crate::model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use std::time::Duration;
@@ -49,6 +49,53 @@ pub(crate) async fn heartbeat(
     )
     .await?;
     Ok(())
+}
+
+/// Takes the node's lease for a new process unless another one holds it live at `now`.
+pub(crate) async fn take(
+    tx: &Transaction<'_>,
+    node: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Res<LeaseTaken> {
+    let now_us = to_us(now);
+    let until = now_us.saturating_add(to_i64(u64::try_from(lease.as_micros()).unwrap_or(u64::MAX)));
+    let taken = rows(
+        tx,
+        &format!(
+            "INSERT INTO nodes AS n (node, started_at, heartbeat_at, lease_until) VALUES ($2, $1, $1, $3)
+             ON CONFLICT (node) DO UPDATE SET
+                 started_at = $1, heartbeat_at = $1, lease_until = $3, left_at = NULL
+             WHERE {EXPIRED}
+             RETURNING 1"
+        ),
+        &[&now_us, &node, &until],
+    )
+    .await?;
+    if !taken.is_empty() {
+        return Ok(LeaseTaken::Granted);
+    }
+    let held = one(
+        tx,
+        "SELECT heartbeat_at, lease_until FROM nodes WHERE node = $1",
+        &[&node],
+    )
+    .await?;
+    Ok(LeaseTaken::Held {
+        heartbeat_at: from_us(get(&held, 0)?)?,
+        lease_until: from_us(get(&held, 1)?)?,
+    })
+}
+
+/// The database server's clock now (`clock_timestamp()`, not the transaction's start).
+pub(crate) async fn clock(tx: &Transaction<'_>) -> Res<DateTime<Utc>> {
+    let row = one(
+        tx,
+        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT",
+        &[],
+    )
+    .await?;
+    from_us(get(&row, 0)?)
 }
 
 /// Ends the node's lease at once.

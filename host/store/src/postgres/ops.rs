@@ -59,6 +59,41 @@ pub(crate) async fn purge_batch(
     Ok(runs.len())
 }
 
+/// Deletes up to `batch` quarantined requests received before `cutoff`; returns how many.
+pub(crate) async fn purge_quarantine(
+    tx: &Transaction<'_>,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
+    let n = exec(
+        tx,
+        "DELETE FROM quarantine WHERE id IN
+             (SELECT id FROM quarantine WHERE received_at < $1 ORDER BY id LIMIT $2
+              FOR UPDATE SKIP LOCKED)",
+        &[&to_us(cutoff), &to_i64(batch as u64)],
+    )
+    .await?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Deletes up to `batch` events without any run received before `cutoff`; returns how many.
+pub(crate) async fn purge_runless_events(
+    tx: &Transaction<'_>,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
+    let n = exec(
+        tx,
+        "DELETE FROM events WHERE id IN
+             (SELECT e.id FROM events e WHERE e.received_at < $1
+                  AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
+              ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        &[&to_us(cutoff), &to_i64(batch as u64)],
+    )
+    .await?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 async fn delete_runs(tx: &Transaction<'_>, runs: &[i64], events: &[i64]) -> Res<()> {
     for sql in [
         "DELETE FROM attempts WHERE run_id = ANY($1)",
@@ -114,12 +149,7 @@ pub(crate) async fn stats(tx: &Transaction<'_>) -> Res<DbStats> {
 /// database, to a new file at `dest` (never overwriting one). The caller's transaction is
 /// REPEATABLE READ, so the copy is one consistent snapshot while writers carry on.
 pub(crate) async fn backup(tx: &Transaction<'_>, dest: &Path) -> Res<()> {
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dest)
-        .await
-        .map_err(|e| backup_error(dest, &e))?;
+    let mut file = tokio::fs::File::from_std(crate::files::create_backup_target(dest)?);
     let version = one(
         tx,
         "SELECT coalesce(max(version), 0) FROM schema_version",

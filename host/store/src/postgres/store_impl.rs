@@ -11,13 +11,13 @@ use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
-use crate::model::nodes::NodeInfo;
+use crate::model::nodes::{LeaseTaken, NodeInfo};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
@@ -73,7 +73,8 @@ impl Store for PostgresStore {
         limit: usize,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<ClaimedRun>> {
-        in_tx!(self, |tx| dispatch::claim(&tx, node, limit, now))
+        let fence_now = self.on_database_clock(now);
+        in_tx!(self, |tx| dispatch::claim(&tx, node, limit, now, fence_now))
     }
 
     async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()> {
@@ -106,6 +107,22 @@ impl Store for PostgresStore {
 
     fn work_notify(&self) -> Arc<Notify> {
         Arc::clone(&self.notify)
+    }
+
+    async fn clock(&self) -> StoreResult<DateTime<Utc>> {
+        let asked = Utc::now();
+        let clock = in_tx!(self, |tx| nodes::clock(&tx))?;
+        self.measured_clock(asked, clock);
+        Ok(clock)
+    }
+
+    async fn take_lease(
+        &self,
+        node: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LeaseTaken> {
+        in_tx!(self, |tx| nodes::take(&tx, node, lease, now))
     }
 
     async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()> {
@@ -157,11 +174,17 @@ impl Store for PostgresStore {
         in_tx!(self, |tx| ledger::is_own_effect(&tx, effect_id))
     }
 
-    async fn pending_intent_for_chat(&self, connection_id: i64, chat_id: i64) -> StoreResult<bool> {
+    async fn pending_intent_for_chat(
+        &self,
+        connection_id: i64,
+        chat_id: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         in_tx!(self, |tx| ledger::pending_for_chat(
             &tx,
             connection_id,
-            chat_id
+            chat_id,
+            since
         ))
     }
 
@@ -212,7 +235,7 @@ impl Store for PostgresStore {
         in_tx!(self, |tx| history::get_run(&tx, run_id))
     }
 
-    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventRecord>> {
+    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventSummary>> {
         in_tx!(self, |tx| history::list_events(&tx, &filter))
     }
 
@@ -283,6 +306,14 @@ impl Store for PostgresStore {
             if deleted < batch {
                 break;
             }
+        }
+        if let Some(age) = policy.quarantine_max_age {
+            let cutoff = RetentionPolicy::cutoff(now, age);
+            while in_tx!(self, |tx| ops::purge_quarantine(&tx, cutoff, batch))? == batch {}
+        }
+        if let Some(age) = policy.runless_event_max_age {
+            let cutoff = RetentionPolicy::cutoff(now, age);
+            while in_tx!(self, |tx| ops::purge_runless_events(&tx, cutoff, batch))? == batch {}
         }
         if let Some(before) = policy.forget_nodes_before(now) {
             in_tx!(self, |tx| nodes::prune(&tx, before))?;

@@ -27,10 +27,34 @@ pub(crate) fn claim(
         return Ok(Vec::new());
     }
     let heads = lanes::claimable(&w.conn, to_i64(limit.min(MAX_CLAIM) as u64), now_us)?;
-    heads
-        .into_iter()
-        .map(|(lane, run)| claim_one(&w.conn, node, &lane, run, now_us))
-        .collect()
+    let mut claimed = Vec::with_capacity(heads.len());
+    for (lane, run) in heads {
+        match claim_one(&w.conn, node, &lane, run, now_us) {
+            Ok(c) => claimed.push(c),
+            Err(Fail::Store(unreadable @ StoreError::Corrupt { .. })) => {
+                fail_unreadable(w, run, node, now, &unreadable)?;
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(claimed)
+}
+
+/// Ends a claimed run whose event cannot be read (a damaged row, a payload over the unpack
+/// cap) as `failed` with the cause, so its lane moves on and every other lane still claims.
+fn fail_unreadable(
+    w: &mut Writer,
+    run: RunId,
+    node: &str,
+    now: DateTime<Utc>,
+    cause: &StoreError,
+) -> Res<()> {
+    let Some((_, attempt, _)) = run_state(&w.conn, run)? else {
+        return Ok(());
+    };
+    let attempt = crate::model::dispatch::unreadable_attempt(to_u32(attempt), node, now, cause);
+    tracing::error!(run = %run, error = %cause, "a run's event cannot be read; the run failed without starting");
+    finish(w, run, &attempt, &Next::Final)
 }
 
 fn claim_one(

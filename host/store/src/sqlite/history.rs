@@ -4,7 +4,8 @@ use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64}
 use super::{detail, ledger, packing};
 use crate::ids::{EventId, RunId};
 use crate::model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter,
+    RunSummary,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
@@ -15,6 +16,10 @@ const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.at
 
 const EVENT: &str =
     "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
+
+/// An event's listed columns: everything but the payload.
+const EVENT_LISTED: &str =
+    "SELECT id, dedupe_key, kind, connection_id, chat_id, received_at FROM events";
 
 /// WHERE clauses and their parameters, built from a filter.
 #[derive(Default)]
@@ -227,7 +232,7 @@ fn event(conn: &Connection, id: EventId) -> Res<Option<EventRecord>> {
         .transpose()
 }
 
-pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Res<Vec<EventRecord>> {
+pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Res<Vec<EventSummary>> {
     let mut c = Clauses::default();
     if let Some(kind) = &f.kind {
         c.add("kind = ?", [Value::Text(kind.clone())]);
@@ -248,10 +253,27 @@ pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Res<Vec<EventRe
         c.add("id < ?", [Value::Integer(before.0)]);
     }
     c.args.push(Value::Integer(page(f.limit)));
-    let sql = c.render(EVENT, " ORDER BY id DESC LIMIT ?");
+    let sql = c.render(EVENT_LISTED, " ORDER BY id DESC LIMIT ?");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(c.args.iter()), event_row)?;
-    rows.map(|r| with_time(r?)).collect()
+    let rows = stmt.query_map(params_from_iter(c.args.iter()), |r| {
+        Ok((
+            EventSummary {
+                id: EventId(r.get(0)?),
+                dedupe_key: r.get(1)?,
+                kind: r.get(2)?,
+                connection_id: r.get(3)?,
+                chat_id: r.get(4)?,
+                received_at: chrono::DateTime::UNIX_EPOCH,
+            },
+            r.get::<_, i64>(5)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (mut summary, at) = r?;
+        summary.received_at = from_us(at)?;
+        Ok(summary)
+    })
+    .collect()
 }
 
 pub(crate) fn get_event(conn: &Connection, id: EventId) -> Res<Option<EventDetail>> {

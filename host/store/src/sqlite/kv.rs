@@ -1,6 +1,6 @@
 //! SQL for the plugins' key-value namespaces and the upload links cache.
 
-use super::fail::{Res, page, to_u64};
+use super::fail::{Res, kv_page, to_u64};
 use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -47,7 +47,7 @@ pub(crate) fn list(conn: &Connection, ns: &str, prefix: &str, limit: usize) -> R
     let mut stmt = conn.prepare_cached(
         "SELECT key FROM kv WHERE ns = ?1 AND key >= ?2 AND substr(key, 1, length(?2)) = ?2 ORDER BY key LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![ns, prefix, page(limit)], |r| r.get(0))?;
+    let rows = stmt.query_map(params![ns, prefix, kv_page(limit)], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -4,6 +4,7 @@ use super::fail::{Res, from_us, to_u32, to_us};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Records the intent, or answers what an earlier record of (run, seq) says.
@@ -135,10 +136,15 @@ pub(crate) fn is_own_effect(conn: &Connection, effect: &str) -> Res<bool> {
     Ok(stmt.query_row([effect], |r| r.get(0))?)
 }
 
-pub(crate) fn pending_for_chat(conn: &Connection, connection: i64, chat: i64) -> Res<bool> {
+pub(crate) fn pending_for_chat(
+    conn: &Connection,
+    connection: i64,
+    chat: i64,
+    since: DateTime<Utc>,
+) -> Res<bool> {
     let mut stmt = conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM ledger WHERE connection_id = ?1 AND chat_id = ?2
-             AND result IS NULL AND kind = 'messages.send')",
+             AND result IS NULL AND kind = 'messages.send' AND intent_at >= ?3)",
     )?;
-    Ok(stmt.query_row([connection, chat], |r| r.get(0))?)
+    Ok(stmt.query_row(params![connection, chat, to_us(since)], |r| r.get(0))?)
 }

@@ -20,6 +20,7 @@ mod store_impl;
 mod worker;
 
 use crate::error::StoreError;
+use crate::model::ops::Durability;
 use checkpointer::FullCheckpoints;
 use fail::{Fail, Res};
 use rusqlite::{Connection, OpenFlags};
@@ -37,15 +38,23 @@ pub struct SqliteConfig {
     pub readers: usize,
     /// Write requests that may wait for the writer before callers are held back.
     pub queue: usize,
+    /// When a commit is on disk (`synchronous = FULL` or `NORMAL`).
+    pub durability: Durability,
+    /// Take the database's process lock (`<path>.lock`, see `files`): opening fails with
+    /// `Conflict` while another process holds it. Set by `serve`, the one process that runs
+    /// runs; the history and maintenance commands open the database beside it without it.
+    pub exclusive: bool,
 }
 
 impl SqliteConfig {
-    /// Defaults for `path`: 2 readers, a queue of 8192 writes.
+    /// Defaults for `path`: 2 readers, a queue of 8192 writes, full durability, no process lock.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         SqliteConfig {
             path: path.into(),
             readers: 2,
             queue: 8192,
+            durability: Durability::Full,
+            exclusive: false,
         }
     }
 }
@@ -54,6 +63,8 @@ impl SqliteConfig {
 /// its threads stop when the last handle is dropped.
 pub struct SqliteStore {
     workers: Workers,
+    /// Held while the store is open when `exclusive` was asked for.
+    _lock: Option<crate::files::ProcessLock>,
     checkpoints: FullCheckpoints,
     notify: Arc<Notify>,
     path: PathBuf,
@@ -93,6 +104,30 @@ impl SqliteStore {
         self.workers.read(schema::version).await
     }
 
+    /// Runs `delete(writer, batch)` in writer jobs of one batch each until a job deletes fewer
+    /// than `batch` rows (intake goes on between batches); returns how many were deleted.
+    async fn purge_batches<F>(&self, batch: usize, delete: F) -> Result<usize, StoreError>
+    where
+        F: Fn(&mut Writer, usize) -> Res<usize> + Clone + Send + 'static,
+    {
+        let mut total = 0;
+        loop {
+            let delete = delete.clone();
+            let deleted = self.workers.write(move |w| delete(w, batch)).await?;
+            total += deleted;
+            if deleted < batch {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The writer's `PRAGMA synchronous` (2 = FULL, 1 = NORMAL): what `durability` chose.
+    pub async fn synchronous(&self) -> Result<i64, StoreError> {
+        self.workers
+            .write(|w| Ok(w.conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+            .await
+    }
+
     /// The journal mode in force (`wal` once open).
     pub async fn journal_mode(&self) -> Result<String, StoreError> {
         self.workers
@@ -110,8 +145,13 @@ fn open_error(path: &Path, e: &rusqlite::Error) -> Fail {
 
 fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
     let path = config.path.clone();
+    let lock = config
+        .exclusive
+        .then(|| crate::files::lock(&path))
+        .transpose()?;
+    crate::files::secure_database(&path)?;
     let mut conn = Connection::open(&path).map_err(|e| open_error(&path, &e))?;
-    schema::prepare_writer(&mut conn).map_err(|f| match f {
+    schema::prepare_writer(&mut conn, config.durability).map_err(|f| match f {
         Fail::Sql(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
             open_error(&path, &e)
         }
@@ -126,6 +166,7 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
     let workers = Workers::start(writer, readers, Arc::clone(&notify), config.queue)?;
     Ok(SqliteStore {
         workers,
+        _lock: lock,
         checkpoints,
         notify,
         path,

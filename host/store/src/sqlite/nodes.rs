@@ -38,6 +38,20 @@ pub(crate) fn heartbeat(
     Ok(())
 }
 
+/// Starts a new lease for the node whatever the old one said: the process lock proved that
+/// the process that held it is gone.
+pub(crate) fn take_over(
+    w: &mut Writer,
+    node: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Res<()> {
+    w.conn
+        .prepare_cached("UPDATE nodes SET left_at = ?2, lease_until = ?2 WHERE node = ?1")?
+        .execute(params![node, to_us(now)])?;
+    heartbeat(w, node, lease, now)
+}
+
 /// Ends the node's lease at once.
 pub(crate) fn leave(w: &mut Writer, node: &str, now: DateTime<Utc>) -> Res<()> {
     let mut stmt = w.conn.prepare_cached(

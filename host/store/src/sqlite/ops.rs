@@ -1,6 +1,6 @@
 //! SQL for operations: retention purge in small batches, checkpoint, size figures, backup.
 
-use super::fail::{Fail, Res, to_i64, to_u64, to_us};
+use super::fail::{Res, to_i64, to_u64, to_us};
 use crate::error::StoreError;
 use crate::model::ops::{DbStats, RetentionPolicy};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -54,6 +54,34 @@ pub(crate) fn purge_batch(
     Ok(victims.len())
 }
 
+/// Deletes up to `batch` quarantined requests received before `cutoff`; returns how many.
+pub(crate) fn purge_quarantine(
+    conn: &Connection,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM quarantine WHERE id IN
+             (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)",
+    )?;
+    Ok(stmt.execute(params![to_us(cutoff), to_i64(batch as u64)])?)
+}
+
+/// Deletes up to `batch` events without any run received before `cutoff`; returns how many.
+pub(crate) fn purge_runless_events(
+    conn: &Connection,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM events WHERE id IN
+             (SELECT e.id FROM events e WHERE e.received_at < ?1
+                  AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
+              ORDER BY e.id LIMIT ?2)",
+    )?;
+    Ok(stmt.execute(params![to_us(cutoff), to_i64(batch as u64)])?)
+}
+
 fn delete_run(conn: &Connection, run: i64, event: i64) -> Res<()> {
     for sql in [
         "DELETE FROM attempts WHERE run_id = ?1",
@@ -79,7 +107,11 @@ pub(crate) fn checkpoint(conn: &Connection) -> Res<()> {
         }
         .into());
     }
-    conn.execute_batch("PRAGMA incremental_vacuum;")?;
+    // Each step of `incremental_vacuum` frees one page: step it to the end (a single
+    // `execute_batch` step returned one page per checkpoint).
+    let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut freed = vacuum.query([])?;
+    while freed.next()?.is_some() {}
     Ok(())
 }
 
@@ -108,16 +140,11 @@ pub(crate) fn stats(conn: &Connection, path: &Path) -> Res<DbStats> {
     })
 }
 
-/// Copies the database page by page into a new file at `dest` (all pages in one step, so the copy
+/// Copies the database page by page into a new owner-only file at `dest` (never through a
+/// symlink) (all pages in one step, so the copy
 /// is one consistent snapshot even while the writer keeps committing).
 pub(crate) fn backup(conn: &Connection, dest: &Path) -> Res<()> {
-    if dest.exists() {
-        let msg = format!(
-            "backup target `{}` already exists; choose a new path",
-            dest.display()
-        );
-        return Err(Fail::Store(StoreError::conflict(msg)));
-    }
+    crate::files::create_backup_target(dest)?;
     let mut target = Connection::open(dest)?;
     let backup = Backup::new(conn, &mut target)?;
     for _ in 0..BACKUP_TRIES {

@@ -4,13 +4,16 @@
 //! scripts, and migration `n` (from 1) brings the database from version `n - 1` to `n`. Each runs
 //! in its own transaction with the version bump. A file from a newer build is refused.
 //! `auto_vacuum = INCREMENTAL` is set before the first table exists (it cannot change later
-//! without a full VACUUM), then the journal is switched to WAL with `synchronous = NORMAL`: a
-//! commit is not fsynced, yet a killed process loses nothing that was committed. The writer keeps
+//! without a full VACUUM), then the journal is switched to WAL with `synchronous = FULL` (every
+//! group commit fsyncs the WAL, so an answered write survives a power cut) or, when the host
+//! config asks for `durability = "normal"`, `NORMAL` (not fsynced; a killed process still loses
+//! nothing committed, a power cut may lose the last commits). The writer keeps
 //! its statement journal (one savepoint per job of a group commit) in memory: on disk it cost
 //! a third of the intake time.
 
 use super::fail::{Fail, Res};
 use crate::error::StoreError;
+use crate::model::ops::Durability;
 use rusqlite::Connection;
 use std::time::Duration;
 
@@ -24,7 +27,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sets up the writer connection and migrates the schema to the latest version.
-pub(crate) fn prepare_writer(conn: &mut Connection) -> Res<()> {
+pub(crate) fn prepare_writer(conn: &mut Connection, durability: Durability) -> Res<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
@@ -35,10 +38,11 @@ pub(crate) fn prepare_writer(conn: &mut Connection) -> Res<()> {
         }
         .into());
     }
-    conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384;
-         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
-    )?;
+    let synchronous = durability.sqlite_synchronous();
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384;
+         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;"
+    ))?;
     set_journal_size_limit(conn)?;
     migrate(conn)
 }

@@ -5,13 +5,13 @@ use super::{SqliteStore, dispatch, history, intake, kv, ledger, nodes, ops, sche
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
-use crate::model::nodes::NodeInfo;
+use crate::model::nodes::{LeaseTaken, NodeInfo};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
@@ -106,6 +106,23 @@ impl Store for SqliteStore {
         Arc::clone(&self.notify)
     }
 
+    async fn clock(&self) -> StoreResult<DateTime<Utc>> {
+        Ok(Utc::now())
+    }
+
+    async fn take_lease(
+        &self,
+        node: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LeaseTaken> {
+        let node = node.to_owned();
+        self.workers
+            .write(move |w| nodes::take_over(w, &node, lease, now))
+            .await?;
+        Ok(LeaseTaken::Granted)
+    }
+
     async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()> {
         let node = node.to_owned();
         self.workers
@@ -166,9 +183,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn pending_intent_for_chat(&self, connection_id: i64, chat_id: i64) -> StoreResult<bool> {
+    async fn pending_intent_for_chat(
+        &self,
+        connection_id: i64,
+        chat_id: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         self.workers
-            .read(move |c| ledger::pending_for_chat(c, connection_id, chat_id))
+            .read(move |c| ledger::pending_for_chat(c, connection_id, chat_id, since))
             .await
     }
 
@@ -240,7 +262,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventRecord>> {
+    async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventSummary>> {
         self.workers
             .read(move |c| history::list_events(c, &filter))
             .await
@@ -321,6 +343,18 @@ impl Store for SqliteStore {
             if deleted < batch {
                 break;
             }
+        }
+        if let Some(age) = policy.quarantine_max_age {
+            let cutoff = RetentionPolicy::cutoff(now, age);
+            self.purge_batches(batch, move |w, n| ops::purge_quarantine(&w.conn, cutoff, n))
+                .await?;
+        }
+        if let Some(age) = policy.runless_event_max_age {
+            let cutoff = RetentionPolicy::cutoff(now, age);
+            self.purge_batches(batch, move |w, n| {
+                ops::purge_runless_events(&w.conn, cutoff, n)
+            })
+            .await?;
         }
         if let Some(before) = policy.forget_nodes_before(now) {
             self.workers
