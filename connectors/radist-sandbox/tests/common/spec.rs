@@ -12,9 +12,8 @@ impl Spec {
     /// `../shared/radist/<file>` (or `$RADIST_SPEC_DIR/<file>`, for a checkout elsewhere, such
     /// as a git worktree), or `None` (skip) when absent outside CI; panics in CI.
     pub fn load(file: &str) -> Option<Self> {
-        let dir = std::env::var("RADIST_SPEC_DIR").unwrap_or_else(|_| {
-            format!("{}/../../../shared/radist", env!("CARGO_MANIFEST_DIR"))
-        });
+        let dir = std::env::var("RADIST_SPEC_DIR")
+            .unwrap_or_else(|_| format!("{}/../../../shared/radist", env!("CARGO_MANIFEST_DIR")));
         let path = format!("{dir}/{file}");
         match std::fs::read_to_string(&path) {
             Ok(text) => Some(Self(serde_json::from_str(&text).expect("spec is JSON"))),
