@@ -18,6 +18,7 @@ mod notes;
 mod outgoing;
 mod quick_replies;
 mod radist;
+mod tags;
 mod templates;
 
 pub(crate) use clock::RunClock;
@@ -53,6 +54,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     wit::notes::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     wit::inbox::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     wit::quick_replies::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::tags::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-//! The CRM interfaces against the sandbox: `inbox.mark-answered`, `quick-replies.list` and
-//! `notes` (list, add), each `denied` without its grant and outside its scope (connections,
+//! The CRM interfaces against the sandbox: `inbox.mark-answered`, `quick-replies.list`,
+//! `notes` (list, add) and `tags` (add, remove: read-modify-write of the replaced set), each `denied` without its grant and outside its scope (connections,
 //! read/write, the event's contact, length, rate), and an add left pending by an ambiguous
 //! failure reconciled by reading the notes back instead of adding twice.
 
@@ -10,6 +10,7 @@ use super::support::*;
 use crate::capabilities::wit::inbox::Host as InboxHost;
 use crate::capabilities::wit::notes::Host as NotesHost;
 use crate::capabilities::wit::quick_replies::Host as QuickRepliesHost;
+use crate::capabilities::wit::tags::Host as TagsHost;
 
 /// `(chat, contact)` of a new inbound message from `phone` on `connection`.
 async fn inbound(h: &Harness, connection: i64, phone: &str) -> (i64, i64) {
@@ -96,22 +97,23 @@ async fn notes_are_scoped_to_reachable_contacts_and_bounded() {
             .is_empty()
     );
     denied(
-        no_trap(state.add(on_whatsapp, "hi".into()).await),
+        no_trap(NotesHost::add(&mut state, on_whatsapp, "hi".into()).await),
         "set `write = true`",
     );
     let caps = "notes = { write = true, connections = [70002], max_chars = 10, per_minute = 2 }";
     let writer = h.plugin(caps);
     let mut state = h.run(&writer, "n2", manual(), false);
     denied(
-        no_trap(state.add(on_telegram, "hi".into()).await),
+        no_trap(NotesHost::add(&mut state, on_telegram, "hi".into()).await),
         "no chat on a connection",
     );
-    let long = no_trap(state.add(on_whatsapp, "x".repeat(11)).await);
+    let long = no_trap(NotesHost::add(&mut state, on_whatsapp, "x".repeat(11)).await);
     assert!(
         matches!(&long, Err(Error::Invalid(f)) if f[0].path == "text"),
         "{long:?}"
     );
-    let note = no_trap(state.add(on_whatsapp, "order #42".into()).await).expect("added");
+    let note =
+        no_trap(NotesHost::add(&mut state, on_whatsapp, "order #42".into()).await).expect("added");
     assert_eq!(note.text, "order #42");
     // The event's own contact is always in scope.
     let mut event = received(TELEGRAM, tg_chat, None);
@@ -119,8 +121,9 @@ async fn notes_are_scoped_to_reachable_contacts_and_bounded() {
         e.contact_id = Some(on_telegram);
     }
     let mut state = h.run(&writer, "n3", event, false);
-    no_trap(state.add(on_telegram, "from tg".into()).await).expect("the event's contact");
-    let limited = no_trap(state.add(on_whatsapp, "third".into()).await);
+    no_trap(NotesHost::add(&mut state, on_telegram, "from tg".into()).await)
+        .expect("the event's contact");
+    let limited = no_trap(NotesHost::add(&mut state, on_whatsapp, "third".into()).await);
     assert!(
         matches!(limited, Err(Error::RateLimited(ms)) if ms > 0),
         "{limited:?}"
@@ -144,7 +147,8 @@ async fn a_note_add_left_pending_is_read_back_not_added_twice() {
     h.faults(json!({"drop_response": {"count": 1}, "paths": ["/notes/"]}))
         .await;
     let mut first = h.run(&plugin, "p1", manual(), false);
-    let err = no_trap(first.add(contact, "CRM lead 17".into()).await).expect_err("no answer");
+    let err = no_trap(NotesHost::add(&mut first, contact, "CRM lead 17".into()).await)
+        .expect_err("no answer");
     assert!(matches!(&err, Error::Upstream(u) if u.retryable), "{err:?}");
     assert_eq!(
         h.journal().entry("p1", 1).expect("intent").result,
@@ -153,7 +157,8 @@ async fn a_note_add_left_pending_is_read_back_not_added_twice() {
     );
     h.clear_requests();
     let mut retry = h.run(&plugin, "p1", manual(), false);
-    let note = no_trap(retry.add(contact, "CRM lead 17".into()).await).expect("reconciled");
+    let note = no_trap(NotesHost::add(&mut retry, contact, "CRM lead 17".into()).await)
+        .expect("reconciled");
     assert!(
         !h.requests().iter().any(|r| r.starts_with("POST")),
         "{:?}",
@@ -168,4 +173,64 @@ async fn a_note_add_left_pending_is_read_back_not_added_twice() {
     let record = &retry.ctx.recorder.into_records()[0];
     let decision = format!("outcome unknown: note {} found; not added again", note.id);
     assert_eq!(record.decision.as_deref(), Some(decision.as_str()));
+}
+
+#[tokio::test]
+async fn tags_change_only_allowed_names_and_keep_a_tag_added_in_between() {
+    let h = Harness::start().await;
+    let (_, contact) = inbound(&h, WHATSAPP, "79007770005").await;
+    let none = h.plugin("");
+    denied(
+        no_trap(
+            TagsHost::add(
+                &mut h.run(&none, "t0", manual(), false),
+                contact,
+                vec!["lead".into()],
+            )
+            .await,
+        ),
+        "capabilities.tags",
+    );
+    let caps =
+        "tags = { write = true, connections = [70002], allow = [\"lead\"], create_missing = true }";
+    let plugin = h.plugin(caps);
+    let mut state = h.run(&plugin, "t1", manual(), false);
+    denied(
+        no_trap(TagsHost::add(&mut state, contact, vec!["vip".into()]).await),
+        "capabilities.tags.allow",
+    );
+    let set =
+        no_trap(TagsHost::add(&mut state, contact, vec!["lead".into()]).await).expect("added");
+    assert_eq!(set, ["lead"], "lead was created and added");
+    // A person tags the contact `vip` (seeded tag 1001) in the meantime.
+    let lead = h
+        .client()
+        .get_contact(ContactId(contact))
+        .await
+        .expect("contact")
+        .tags[0]
+        .id;
+    let both = [
+        radist_connector::models::TagId(lead),
+        radist_connector::models::TagId(1001),
+    ];
+    h.client()
+        .set_contact_tags(ContactId(contact), &both)
+        .await
+        .expect("human edit");
+    let set =
+        no_trap(TagsHost::remove(&mut state, contact, vec!["lead".into()]).await).expect("removed");
+    assert_eq!(set, ["vip"], "the tag a person added stays");
+    h.clear_requests();
+    let mut replay = h.run(&plugin, "t1", manual(), false);
+    let refused = TagsHost::add(&mut replay, contact, vec!["vip".into()]).await;
+    denied(no_trap(refused), "capabilities.tags.allow");
+    let again =
+        no_trap(TagsHost::add(&mut replay, contact, vec!["lead".into()]).await).expect("replayed");
+    assert_eq!(again, ["lead"], "answered from the ledger's recorded set");
+    assert!(
+        !h.requests().iter().any(|r| r.starts_with("PUT")),
+        "{:?}",
+        h.requests()
+    );
 }
