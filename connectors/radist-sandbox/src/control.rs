@@ -9,6 +9,7 @@
 //! | `GET /_sandbox/webhook-deliveries[?event_type=]` | [`crate::DeliveryRecord`] list (bounded: `limits.max_deliveries`) |
 //! | `POST /_sandbox/connection-status` | [`StatusChange`]; emits `connections.status_changed` |
 //! | `GET·POST /_sandbox/settings` | [`Settings`] / [`SettingsUpdate`] |
+//! | `GET·POST /_sandbox/crm` | [`CrmSnapshot`] / [`CrmSeed`]: tags, quick replies, notes, contact tag sets, permissions |
 //! | `GET /_sandbox/stats` | [`Stats`]: kept and `dropped` counts of the bounded lists and uploads |
 //! | `GET /_sandbox/files/{id}/{name}` | an uploaded file (bounded: `limits.max_stored_upload_bytes`) |
 
@@ -27,10 +28,12 @@ use crate::faults::Faults;
 use crate::webhooks::status_events;
 
 mod client;
+mod crm;
 mod inbound;
 mod types;
 
 pub use client::SandboxControl;
+pub use crm::{ContactTagsSeed, ContactView, CrmSeed, CrmSnapshot, NoteSeed};
 pub use types::{
     AutoTemplates, Inbound, InboundReceipt, SentMessage, Settings, SettingsUpdate, Stats,
     StatusChange,
@@ -50,6 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/_sandbox/connection-status", post(connection_status))
         .route("/_sandbox/settings", get(get_settings).post(set_settings))
         .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/crm", get(crm::snapshot).post(crm::seed))
         .route(
             "/_sandbox/files/{id}/{name}",
             get(crate::routes::files::serve),

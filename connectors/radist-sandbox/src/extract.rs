@@ -157,6 +157,16 @@ pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// Parses any JSON body (e.g. a bare array) the way FastAPI reports problems with it.
+pub fn json_value(body: &Bytes) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        let loc = vec![json!("body")];
+        let item = crate::error::error_item("missing", loc, "Field required", Value::Null, None);
+        return Err(ApiError::Validation(vec![item]));
+    }
+    serde_json::from_slice(body).map_err(|err| json_invalid(body, &err))
+}
+
 fn json_invalid(body: &Bytes, err: &serde_json::Error) -> ApiError {
     let text = String::from_utf8_lossy(body);
     let before: usize = text

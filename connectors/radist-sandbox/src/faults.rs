@@ -7,7 +7,7 @@
 //! | `reset: {count}` | the connection is reset (TCP RST) before the handler runs: nothing happens, the client sees a connection error |
 //! | `rate_limit: {count, retry_after_s}` | 429 with `Retry-After` before the handler runs: nothing happens |
 //! | `server_error: {count, status}` | `status` (default 503) before the handler runs: nothing happens |
-//! | `drop_response: {count}` | for sends (`POST …/messaging/messages/`) only: the send is processed (message stored, listed, webhooks fired) but the connection is closed without an answer (a rejected send uses a count too) — the ambiguous outcome a client must reconcile |
+//! | `drop_response: {count}` | for sends (`POST …/messaging/messages/`) and CRM writes (`POST …/contacts/`, `…/notes/`, `…/tags/`, `…/messaging/templates/`; `PUT …/contacts/{id}/tags/`) only: the request is processed (message stored, listed, webhooks fired; contact, note or tag created; tag set replaced) but the connection is closed without an answer (a rejected request uses a count too) — the ambiguous outcome a client must reconcile |
 //! | `latency_ms` | every matching request waits this long first |
 //! | `webhook_duplicate` | every webhook event is delivered twice |
 //! | `webhook_reorder` | consecutive webhook events of a subscription are delivered in swapped pairs |
@@ -150,7 +150,7 @@ impl Faults {
 /// Middleware over the `/v2` API applying the request faults.
 pub async fn apply(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let is_send = request.method() == Method::POST && path.ends_with("/messaging/messages/");
+    let is_send = ambiguous_write(request.method(), path);
     let (latency, verdict) = app.faults().take(path, is_send);
     if let Some(ms) = latency.filter(|ms| *ms > 0) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -178,6 +178,22 @@ pub async fn apply(State(app): State<AppState>, request: Request, next: Next) ->
                 .to_owned();
             ApiError::Detail(status, text).into_response()
         }
+    }
+}
+
+/// Whether `drop_response` applies: a send or a CRM write whose effect a client must reconcile.
+fn ambiguous_write(method: &Method, path: &str) -> bool {
+    const CREATES: [&str; 5] = [
+        "/messaging/messages/",
+        "/contacts/",
+        "/notes/",
+        "/tags/",
+        "/messaging/templates/",
+    ];
+    match *method {
+        Method::POST => CREATES.iter().any(|end| path.ends_with(end)),
+        Method::PUT => path.contains("/contacts/") && path.ends_with("/tags/"),
+        _ => false,
     }
 }
 

@@ -33,7 +33,9 @@ pub use config::{
 };
 pub use error::SandboxError;
 pub use faults::{CountFault, Faults, RateLimitFault, ServerErrorFault};
-pub use seed::{CompanySeed, ConnectionSeed, Seed, TemplateSeed};
+pub use seed::{
+    CompanySeed, ConnectionSeed, DEFAULT_PERMISSIONS, QuickReplySeed, Seed, TagSeed, TemplateSeed,
+};
 pub use server::{Sandbox, SandboxHandle};
 pub use webhooks::{Attempt, DeliveryRecord, DeliveryState};
 

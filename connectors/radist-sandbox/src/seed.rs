@@ -13,6 +13,40 @@ pub struct Seed {
     pub api_key: String,
     /// Companies the key can act for (at least one).
     pub companies: Vec<CompanySeed>,
+    /// `permissions` of `GET /users/me` (default: [`DEFAULT_PERMISSIONS`]).
+    #[serde(default = "default_permissions")]
+    pub permissions: Vec<String>,
+}
+
+/// The permissions a sandbox key has unless the seed says otherwise: everything plugins use.
+pub const DEFAULT_PERMISSIONS: [&str; 5] =
+    ["messaging", "contacts", "tags", "templates", "connections"];
+
+/// One company tag (`TagIn`): name 1..=15 characters, unique in the company.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagSeed {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_tag_color")]
+    pub background_color: String,
+}
+
+/// One text quick reply (`/messaging/templates/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuickReplySeed {
+    pub name: String,
+    pub text: String,
+}
+
+fn default_permissions() -> Vec<String> {
+    DEFAULT_PERMISSIONS.map(str::to_owned).to_vec()
+}
+
+fn default_tag_color() -> String {
+    "#eeeeee".to_owned()
 }
 
 /// One company with its connections.
@@ -32,6 +66,12 @@ pub struct CompanySeed {
     pub waba_dialogs: i64,
     #[serde(default)]
     pub connections: Vec<ConnectionSeed>,
+    /// Company tags.
+    #[serde(default)]
+    pub tags: Vec<TagSeed>,
+    /// Company quick replies.
+    #[serde(default)]
+    pub quick_replies: Vec<QuickReplySeed>,
 }
 
 /// One messaging connection.
@@ -121,6 +161,9 @@ impl Seed {
                 problems.push(format!("connection id {} appears twice", conn.id));
             }
         }
+        for company in &self.companies {
+            problems.extend(tag_problems(company));
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -171,9 +214,41 @@ impl Default for Seed {
                         Some("sandbox_bot"),
                     ),
                 ],
+                tags: vec![TagSeed {
+                    name: "vip".to_owned(),
+                    description: "Important customer".to_owned(),
+                    background_color: "#ffcc00".to_owned(),
+                }],
+                quick_replies: vec![QuickReplySeed {
+                    name: "Hours".to_owned(),
+                    text: "We are open 9:00-18:00, Monday to Friday.".to_owned(),
+                }],
             }],
+            permissions: default_permissions(),
         }
     }
+}
+
+/// Tag names of one company that break `TagIn` (length, uniqueness).
+fn tag_problems(company: &CompanySeed) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut problems = Vec::new();
+    for tag in &company.tags {
+        let chars = tag.name.chars().count();
+        if !(1..=15).contains(&chars) {
+            problems.push(format!(
+                "company {}: tag `{}` must be 1 to 15 characters",
+                company.id, tag.name
+            ));
+        }
+        if !seen.insert(tag.name.as_str()) {
+            problems.push(format!(
+                "company {}: tag `{}` appears twice",
+                company.id, tag.name
+            ));
+        }
+    }
+    problems
 }
 
 fn default_templates() -> Vec<TemplateSeed> {

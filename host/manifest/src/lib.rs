@@ -39,10 +39,10 @@ pub use host_config::{
     ServerConfig, StoreConfig, StoreDurability, WebhookConfig, admin_exposure, parse_host_config,
 };
 pub use manifest::{
-    Capabilities, CapabilityKind, CatchUp, ConnectionId, ConnectionsGrant, CronSpec, EventKind,
-    EventTrigger, FilesGrant, HttpGrant, KvGrant, Limits, Manifest, MessageType, MessagesGrant,
-    Overlap, PluginName, PluginSection, ScheduleTrigger, SecretSource, SourceType, TextPattern,
-    Trigger,
+    Access, Capabilities, CapabilityKind, CatchUp, ConnectionId, ConnectionsGrant, ContactsGrant,
+    CronSpec, EventKind, EventTrigger, FilesGrant, HOST_WIT_VERSIONS, HistoryGrant, HttpGrant,
+    KvGrant, Limits, Manifest, MessageType, MessagesGrant, NotesGrant, Overlap, PluginName,
+    PluginSection, ScheduleTrigger, SecretSource, SourceType, TagsGrant, TextPattern, Trigger,
 };
 pub use origin::Origin;
 pub use problem::{Problem, Problems};

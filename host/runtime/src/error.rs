@@ -50,7 +50,7 @@ pub enum RuntimeError {
     },
     /// The component does not fit the `switchboard:plugin/plugin` world (e.g. no `handle` export).
     #[error(
-        "plugin `{plugin}` does not fit the switchboard:plugin@0.2.0 world: {message}; rebuild it against the current SDK"
+        "plugin `{plugin}` does not fit the switchboard:plugin@0.2.1 world: {message}; rebuild it against the current SDK"
     )]
     Link { plugin: String, message: String },
 }

@@ -36,15 +36,21 @@ pub(crate) fn check_imports(
 }
 
 fn problem(manifest: &Manifest, file: &str, plugin: &str, import: &str) -> Option<String> {
-    if import.starts_with("wasi:") || import == "switchboard:plugin/types@0.2.0" {
+    if import.starts_with("wasi:") || is_types(import) {
         return None;
     }
     let Some(kind) = CapabilityKind::from_wit_interface(import) else {
         return Some(format!(
             "plugin `{plugin}` imports `{import}`, which this host does not provide; \
-             build it against switchboard:plugin@0.2.0 and use only its interfaces and WASI"
+             build it against switchboard:plugin@0.2.1 and use only its interfaces and WASI"
         ));
     };
+    if NOT_YET_PROVIDED.contains(&kind) {
+        return Some(format!(
+            "plugin `{plugin}` imports `{import}`, which switchboard:plugin@0.2.1 declares but \
+             this host does not provide yet; remove the import"
+        ));
+    }
     if manifest.capabilities.grants(kind) {
         return None;
     }
@@ -53,6 +59,17 @@ fn problem(manifest: &Manifest, file: &str, plugin: &str, import: &str) -> Optio
         "plugin `{plugin}` imports `{import}` but its manifest does not grant it; \
          add `[capabilities] {example}` to {file}"
     ))
+}
+
+/// Interfaces of the 0.2.1 world the linker does not define yet: refused here, by name, rather
+/// than failing at instantiation.
+const NOT_YET_PROVIDED: [CapabilityKind; 2] = [CapabilityKind::Contacts, CapabilityKind::History];
+
+/// `switchboard:plugin/types` at a version this host provides (it holds only types).
+fn is_types(import: &str) -> bool {
+    import
+        .strip_prefix("switchboard:plugin/types@")
+        .is_some_and(|version| switchboard_manifest::HOST_WIT_VERSIONS.contains(&version))
 }
 
 #[cfg(test)]
@@ -79,6 +96,29 @@ mod tests {
             "wasi:cli/environment@0.2.6",
         ];
         assert_eq!(check("", &imports), Ok(()));
+    }
+
+    #[test]
+    fn both_wit_versions_load_and_crm_imports_name_their_key() {
+        let imports = [
+            "switchboard:plugin/types@0.2.1",
+            "switchboard:plugin/kv@0.2.1",
+            "switchboard:plugin/kv@0.2.0",
+        ];
+        assert_eq!(check("kv = true", &imports), Ok(()));
+        let err = check(
+            "",
+            &[
+                "switchboard:plugin/tags@0.2.1",
+                "switchboard:plugin/inbox@0.2.1",
+            ],
+        )
+        .expect_err("refused");
+        assert!(err.contains("add `[capabilities] tags = { write = true, connections = [70001], allow = [\"lead\"] }`"), "{err}");
+        assert!(
+            err.contains("add `[capabilities] inbox = { connections = [70001] }`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub(crate) struct PluginShared {
     pub(crate) services: HostServices,
     pub(crate) redactor: Redactor,
     pub(crate) send_bucket: Option<Mutex<TokenBucket>>,
+    /// `capabilities.notes.per_minute`, shared by the plugin's runs.
+    pub(crate) note_bucket: Option<Mutex<TokenBucket>>,
     /// This plugin's `http.send` client (its resolver knows the plugin's allow list).
     pub(crate) http: reqwest::Client,
     /// Keys the fingerprints and digests recorded in history.
@@ -116,6 +118,8 @@ pub(crate) struct RunContext {
     pub(crate) clock: RunClock,
     /// Config keys already recorded in this run.
     pub(crate) config_reads: ConfigReads,
+    /// The contact of a message event: CRM grants always reach it.
+    pub(crate) event_contact: Option<i64>,
 }
 
 impl PluginShared {
@@ -131,7 +135,12 @@ impl PluginShared {
         let bucket = per_minute
             .and_then(|m| m.per_minute)
             .map(|n| Mutex::new(TokenBucket::per_minute(n.get(), Instant::now())));
+        let notes = manifest.capabilities.notes.as_ref();
+        let note_bucket = notes
+            .and_then(|n| n.per_minute)
+            .map(|n| Mutex::new(TokenBucket::per_minute(n.get(), Instant::now())));
         PluginShared {
+            note_bucket,
             name: manifest.plugin.name.as_str().to_owned(),
             manifest_file: manifest_file.to_owned(),
             manifest: manifest.clone(),
@@ -167,7 +176,16 @@ impl RunContext {
             caches,
             clock: RunClock::default(),
             config_reads: ConfigReads::default(),
+            event_contact: contact_of(&input.event),
         }
+    }
+}
+
+/// The contact a message event names.
+fn contact_of(event: &PluginEvent) -> Option<i64> {
+    match event {
+        PluginEvent::MessageReceived(e) | PluginEvent::MessageSent(e) => e.contact_id,
+        _ => None,
     }
 }
 

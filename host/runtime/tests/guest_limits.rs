@@ -256,7 +256,7 @@ async fn an_ungranted_import_is_refused_at_load() {
     assert!(matches!(err, RuntimeError::Imports { .. }));
     let text = err.to_string();
     assert!(
-        text.contains("imports `switchboard:plugin/kv@0.2.0` but its manifest does not grant it"),
+        text.contains("imports `switchboard:plugin/kv@0.2.1` but its manifest does not grant it"),
         "{text}"
     );
     assert!(

@@ -103,7 +103,7 @@ fn check_lists_every_problem_and_exits_1() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("imports `switchboard:plugin/http@0.2.0`"),
+        stderr.contains("imports `switchboard:plugin/http@0.2.1`"),
         "{stderr}"
     );
     assert!(stderr.contains("capabilities"), "{stderr}");

@@ -63,6 +63,19 @@ impl SandboxControl {
             .map(drop)
     }
 
+    /// `GET /crm`: tags, quick replies, permissions and every contact's tags and notes.
+    pub async fn crm(&self) -> Result<super::CrmSnapshot, SandboxError> {
+        self.get("crm").await
+    }
+
+    /// `POST /crm`: adds tags, quick replies and notes, replaces contact tag sets or permissions.
+    pub async fn seed_crm(
+        &self,
+        seed: &super::CrmSeed,
+    ) -> Result<super::CrmSnapshot, SandboxError> {
+        self.post("crm", seed).await
+    }
+
     /// `POST /reset`: back to the seed; stops pending webhook deliveries.
     pub async fn reset(&self) -> Result<(), SandboxError> {
         let answer: serde_json::Value = self.post("reset", &serde_json::json!({})).await?;

@@ -1,5 +1,5 @@
-//! Contacts: list (`offset/limit/order_by/query/phone/tags`), create, get, patch, and a contact's
-//! chats.
+//! Contacts: list (`offset/limit/order_by/query/phone/tags`; a contact must carry every listed
+//! tag), create (with tags checked and notes), get, patch, and a contact's chats.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -30,7 +30,7 @@ fn contact_out(state: &Sandbox, c: &Contact) -> Value {
             .map(|(id, kind, value)| json!({"id": id, "type": kind, "value": value}))
             .collect()
     };
-    let tags: Vec<Value> = c.tags.iter().map(|id| json!({"id": id, "name": format!("tag {id}"), "description": "", "background_color": "#cccccc"})).collect();
+    let tags = state.tags_json(&c.tags);
     let chats: Vec<Value> = state
         .chats
         .values()
@@ -41,16 +41,20 @@ fn contact_out(state: &Sandbox, c: &Contact) -> Value {
            "phones": items(&c.phones), "emails": items(&c.emails), "tags": tags, "chats": chats})
 }
 
-fn contact_at(
+/// `(company, contact)` of a `…/contacts/{contact_id}` path, both checked.
+pub(super) fn contact_at(
     state: &Sandbox,
     p: &std::collections::HashMap<String, String>,
-) -> Result<i64, ApiError> {
+) -> Result<(i64, i64), ApiError> {
     let mut r = Report::default();
     let company = path_int(&mut r, p, "company_id");
     let contact = path_int(&mut r, p, "contact_id");
     r.finish()?;
     let company = state.company(company.unwrap_or_default())?.id;
-    Ok(state.contact(company, contact.unwrap_or_default())?.id)
+    Ok((
+        company,
+        state.contact(company, contact.unwrap_or_default())?.id,
+    ))
 }
 
 /// `GET /companies/{company_id}/contacts/` → `{count, total_count, order_by, items}`.
@@ -75,6 +79,8 @@ pub async fn list(
     };
     let query = q.opt_str(&mut r, "query", 1, 128);
     let phone = q.opt_str(&mut r, "phone", 10, 16);
+    let tags = tag_filter(&mut r, &q);
+    q.bool(&mut r, "with_groups", false);
     if query.is_some() && phone.is_some() {
         r.value_error(
             vec![json!("query")],
@@ -94,6 +100,7 @@ pub async fn list(
         .iter()
         .copied()
         .filter(|c| hit(&state, c, query.as_deref(), phone.as_deref()))
+        .filter(|c| tags.iter().all(|t| c.tags.contains(t)))
         .collect();
     sort(&mut hits, &order);
     let items: Vec<Value> = hits
@@ -105,6 +112,22 @@ pub async fn list(
     Ok(Json(
         json!({"count": hits.len(), "total_count": all.len(), "order_by": order, "items": items}),
     ))
+}
+
+/// `tags=1&tags=2`: ids (each > 0) a contact must all carry.
+fn tag_filter(r: &mut Report, q: &QueryParams) -> Vec<i64> {
+    let raw = q.all("tags");
+    let values = raw.iter().enumerate();
+    values
+        .filter_map(|(i, v)| {
+            r.int_value(
+                &json!(v),
+                &[json!("query"), json!("tags"), json!(i)],
+                Lower::Gt(0),
+                i64::MAX,
+            )
+        })
+        .collect()
 }
 
 fn hit(state: &Sandbox, c: &Contact, query: Option<&str>, phone: Option<&str>) -> bool {
@@ -140,6 +163,7 @@ pub async fn create(
     let req = contact_body(&json_object(&body)?, true)?;
     let mut state = app.state();
     state.company(company)?;
+    state.check_tags(company, req.tags.as_deref().unwrap_or_default())?;
     let name = req.name.clone().unwrap_or_default();
     let id = state.insert_contact(company, name, Vec::new(), Vec::new(), now());
     apply(&mut state, id, req);
@@ -150,7 +174,7 @@ pub async fn create(
 /// `GET /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
 pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
     let state = app.state();
-    let id = contact_at(&state, &p)?;
+    let (_, id) = contact_at(&state, &p)?;
     let contact = state
         .contacts
         .get(&id)
@@ -166,7 +190,8 @@ pub async fn patch(
 ) -> ApiResult<Json<Value>> {
     let req = contact_body(&json_object(&body)?, false)?;
     let mut state = app.state();
-    let id = contact_at(&state, &p)?;
+    let (company, id) = contact_at(&state, &p)?;
+    state.check_tags(company, req.tags.as_deref().unwrap_or_default())?;
     apply(&mut state, id, req);
     let contact = state
         .contacts
@@ -178,7 +203,7 @@ pub async fn patch(
 /// `GET /companies/{company_id}/contacts/{contact_id}/chats/` → array of `ChatOut`.
 pub async fn chats(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
     let state = app.state();
-    let id = contact_at(&state, &p)?;
+    let (_, id) = contact_at(&state, &p)?;
     let chats = state
         .chats
         .values()
@@ -210,5 +235,8 @@ fn apply(state: &mut Sandbox, id: i64, req: ContactBody) {
     }
     if let Some(tags) = req.tags {
         contact.tags = tags;
+    }
+    for text in req.notes.unwrap_or_default() {
+        state.crm.insert_note(id, text, now());
     }
 }

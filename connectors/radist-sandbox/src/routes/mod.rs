@@ -7,6 +7,9 @@ mod contacts;
 pub mod files;
 mod inbox;
 mod messages;
+mod notes;
+mod quick_replies;
+mod tags;
 mod webhooks;
 
 use axum::Router;
@@ -14,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -44,6 +47,53 @@ pub const ROUTES: [&str; 19] = [
     "/companies/{company_id}/contacts/{contact_id}",
     "/companies/{company_id}/contacts/{contact_id}/chats/",
 ];
+
+/// The CRM paths of `openapi-crm.json`, relative to `/v2`.
+pub const CRM_ROUTES: [&str; 9] = [
+    "/users/me",
+    "/companies/{company_id}/tags/",
+    "/companies/{company_id}/tags/{tag_id}",
+    "/companies/{company_id}/contacts/{contact_id}/tags/",
+    "/companies/{company_id}/contacts/{contact_id}/notes/",
+    "/companies/{company_id}/contacts/{contact_id}/notes/{note_id}",
+    "/companies/{company_id}/contacts/{contact_id}/social_profiles/",
+    "/companies/{company_id}/messaging/templates/",
+    "/companies/{company_id}/messaging/templates/{template_id}",
+];
+
+/// The CRM routes (tags, notes, quick replies, `/users/me`), without auth.
+fn crm() -> Router<AppState> {
+    let [
+        me,
+        tags,
+        tag,
+        contact_tags,
+        notes,
+        note,
+        profiles,
+        replies,
+        reply,
+    ] = CRM_ROUTES;
+    Router::new()
+        .route(me, get(quick_replies::me))
+        .route(tags, get(tags::list).post(tags::create))
+        .route(tag, get(tags::get).put(tags::update))
+        .route(contact_tags, put(tags::set_contact_tags))
+        .route(notes, get(notes::list).post(notes::create))
+        .route(
+            note,
+            get(notes::get).patch(notes::patch).delete(notes::delete),
+        )
+        .route(profiles, get(quick_replies::social_profiles))
+        .route(
+            replies,
+            get(quick_replies::list).post(quick_replies::create),
+        )
+        .route(
+            reply,
+            patch(quick_replies::patch).delete(quick_replies::delete),
+        )
+}
 
 /// The `/v2` API routes (auth and faults applied), without state.
 pub fn api(app: &AppState) -> Router<AppState> {
@@ -92,6 +142,7 @@ pub fn api(app: &AppState) -> Router<AppState> {
         .route(contacts, get(contacts::list).post(contacts::create))
         .route(contact, get(contacts::get).patch(contacts::patch))
         .route(contact_chats, get(contacts::chats))
+        .merge(crm())
         .route_layer(middleware::from_fn_with_state(app.clone(), auth))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -139,7 +190,7 @@ pub async fn fallback(OriginalUri(uri): OriginalUri, headers: HeaderMap) -> Resp
     };
     let is_route = toggled
         .strip_prefix(API_PREFIX)
-        .is_some_and(|rel| ROUTES.iter().any(|r| matches(r, rel)));
+        .is_some_and(|rel| ROUTES.iter().chain(&CRM_ROUTES).any(|r| matches(r, rel)));
     if !is_route {
         return ApiError::not_found("Not Found").into_response();
     }

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod chats;
+pub mod crm;
 mod files;
 mod messages;
 pub mod model;
@@ -44,6 +45,8 @@ pub struct State {
     /// Accepted sends, oldest first, bounded by `limits.max_sent`.
     pub sent: Ring<SentRecord>,
     pub window_policy: WindowPolicy,
+    /// Tags, notes, quick replies and the key's permissions.
+    pub crm: crm::Crm,
     next_chat: i64,
     next_contact: i64,
     next_item: i64,
@@ -66,6 +69,7 @@ impl State {
             files: FileStore::new(limits.max_stored_upload_bytes),
             sent: Ring::new(limits.max_sent),
             window_policy: config.window_policy,
+            crm: crm::Crm::from_seed(seed),
             next_chat: FIRST_CHAT_ID,
             next_contact: FIRST_CONTACT_ID,
             next_item: 1,

@@ -45,6 +45,8 @@ pub struct ContactBody {
     pub phones: Option<Vec<(String, String)>>,
     pub emails: Option<Vec<(String, String)>>,
     pub tags: Option<Vec<i64>>,
+    /// Note texts to add (create only).
+    pub notes: Option<Vec<String>>,
 }
 
 fn body_loc() -> Vec<Value> {
@@ -119,13 +121,37 @@ pub fn contact_body(body: &Obj, create: bool) -> Result<ContactBody, ApiError> {
             }
         }
     }
+    let notes = if create {
+        contact_notes(&mut r, body)
+    } else {
+        None
+    };
     r.finish()?;
     Ok(ContactBody {
         name,
         phones,
         emails,
         tags,
+        notes,
     })
+}
+
+/// `notes: [ContactNoteCreateRequest]` of a create body: the texts (1..=8192 characters).
+fn contact_notes(r: &mut Report, body: &Obj) -> Option<Vec<String>> {
+    let loc = body_loc();
+    let items = r.list(body, "notes", &loc, false, 0, usize::MAX)?;
+    let mut texts = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let here = at(&at(&loc, "notes"), i);
+        let Some(obj) = r.object_value(item, &here) else {
+            continue;
+        };
+        if obj.get("type").is_some_and(|t| !t.is_null()) {
+            r.enumeration(obj, "type", &here, false, &["text"]);
+        }
+        texts.extend(r.str(obj, "text", &here, true, 1, 8192));
+    }
+    Some(texts)
 }
 
 fn typed_values(

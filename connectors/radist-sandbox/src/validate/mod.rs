@@ -2,9 +2,11 @@
 //! loc, msg, input, ctx) before failing with one 422, as FastAPI does.
 
 mod bodies;
+mod crm;
 mod send;
 
 pub use bodies::{ContactBody, CreateChatBody, contact_body, create_chat_body, webhook_body};
+pub use crm::{TagBody, note_body, quick_reply_body, tag_body, tag_ids};
 pub use send::{SendRequest, send_request};
 
 use serde_json::{Map, Value, json};

@@ -88,6 +88,17 @@ impl Env {
             .await
     }
 
+    /// PUT JSON to a company path with the key.
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.put(self.company_url(path)).json(&body))
+            .await
+    }
+
+    /// DELETE a company path with the key (an empty answer reads as `""`).
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.delete(self.company_url(path))).await
+    }
+
     /// GET an absolute URL with the key.
     pub async fn get_url(&self, url: &str) -> (u16, Value) {
         self.send(self.http.get(url)).await

@@ -5,13 +5,14 @@
 //! - `transport`: the retry loop, status → [`RadistError`] mapping, decoding.
 //! - `retry`: backoff with full jitter and `Retry-After` parsing.
 //! - [`query`]: parameters of the list operations.
-//! - `messaging`, `directory`, `paging`: the operations, grouped like the API.
+//! - `messaging`, `directory`, `paging`, `crm`: the operations, grouped like the API.
 //!
 //! Retries cover 429 (honouring `Retry-After`), 5xx, timeouts and connection failures,
 //! never other 4xx. `send_message` runs the outgoing validators first and sends nothing
 //! when they find a problem.
 
 pub mod config;
+mod crm;
 mod directory;
 mod messaging;
 mod paging;

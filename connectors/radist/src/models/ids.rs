@@ -58,6 +58,19 @@ id_newtype!(
     WebhookId(Uuid)
 );
 
+id_newtype!(
+    /// Company tag id (`TagOut.id`, `tag_id`, integer ≥ 1).
+    TagId(i64)
+);
+id_newtype!(
+    /// Contact note id (`NoteOut.id`, `note_id`, integer ≥ 1).
+    NoteId(i64)
+);
+id_newtype!(
+    /// Quick-reply template id (`MessageTemplateOut.id`, `template_id`, integer ≥ 1).
+    QuickReplyId(i64)
+);
+
 /// Messenger-side chat id (`Message.chat_id`, `Chat.source_chat_id`), e.g. `79000000000@c.us`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

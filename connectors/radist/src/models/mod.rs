@@ -1,4 +1,4 @@
-//! Typed serde models of the Radist.Online v2 messaging API subset (vendor OpenAPI names
+//! Typed serde models of the Radist.Online v2 messaging and CRM API subset (vendor OpenAPI names
 //! in each type's doc). Read-side types accept unknown keys and treat missing as `null`;
 //! request types skip what is unset.
 
@@ -7,6 +7,7 @@ pub mod chat;
 pub mod company;
 pub mod connection;
 pub mod contact;
+pub mod crm;
 mod de;
 pub mod error;
 pub mod file;
@@ -33,9 +34,18 @@ pub use contact::{
     ContactUpdateRequest, ContactsOut, Email, EmailIn, EmailType, NoteType, Phone, PhoneIn,
     PhoneType, Tag,
 };
+pub use crm::{
+    ContactNoteUpdateRequest, ContactTagsOut, MessageTemplateCreateRequest, MessageTemplateOut,
+    MessageTemplateType, MessageTemplateTypeIn, MessageTemplateUpdateRequest, NOTE_TEXT_MAX_CHARS,
+    NoteOut, SocialProfileOut, SocialProfileType, TAG_NAME_MAX_CHARS, TagIn, TagOut, UpdateTag,
+    User,
+};
 pub use error::{HTTPValidationError, LocItem, ValidationError};
 pub use file::MessagingFileLinkResponse;
-pub use ids::{ChatId, CompanyId, ConnectionId, ContactId, MessageId, SourceChatId, WebhookId};
+pub use ids::{
+    ChatId, CompanyId, ConnectionId, ContactId, MessageId, NoteId, QuickReplyId, SourceChatId,
+    TagId, WebhookId,
+};
 pub use message::{
     CarouselHeaderFormat, Direction, MediaHeaderFormat, MediaMessageContent, Message,
     MessageAuthor, MessageErrorType, MessageType, RadistOrderCurrency, RadistOrderMessageContent,

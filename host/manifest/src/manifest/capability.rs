@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 
 use super::ConnectionId;
+use super::crm::{ContactsGrant, HistoryGrant, NotesGrant, TagsGrant};
 use crate::named::named_enum;
 use crate::origin::Origin;
 
@@ -21,6 +22,14 @@ pub struct Capabilities {
     pub templates: Option<ConnectionsGrant>,
     pub kv: Option<KvGrant>,
     pub http: Option<HttpGrant>,
+    pub contacts: Option<ContactsGrant>,
+    pub tags: Option<TagsGrant>,
+    pub notes: Option<NotesGrant>,
+    pub history: Option<HistoryGrant>,
+    /// Marking chats answered; write only.
+    pub inbox: Option<ConnectionsGrant>,
+    /// Listing the company's quick replies; read only, company-wide.
+    pub quick_replies: bool,
 }
 
 /// `capabilities.messages`: sending messages.
@@ -34,7 +43,7 @@ pub struct MessagesGrant {
     pub per_minute: Option<NonZeroU32>,
 }
 
-/// A grant scoped to connections (`chats`, `availability`, `templates`).
+/// A grant scoped to connections (`chats`, `availability`, `templates`, `inbox`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionsGrant {
     /// Never empty.
@@ -85,7 +94,8 @@ named_enum! {
 }
 
 named_enum! {
-    /// A host interface; each is one WIT interface of `switchboard:plugin@0.2.0`.
+    /// A host interface; each is one WIT interface of `switchboard:plugin` (0.2.0, or 0.2.1 for
+    /// the CRM ones).
     #[non_exhaustive]
     pub enum CapabilityKind as "capability" {
         Log = "log",
@@ -98,6 +108,12 @@ named_enum! {
         Templates = "templates",
         Kv = "kv",
         Http = "http",
+        Contacts = "contacts",
+        Tags = "tags",
+        Notes = "notes",
+        History = "history",
+        Inbox = "inbox",
+        QuickReplies = "quick-replies",
     }
 }
 
@@ -113,6 +129,12 @@ impl Capabilities {
             CapabilityKind::Templates => self.templates.is_some(),
             CapabilityKind::Kv => self.kv.is_some(),
             CapabilityKind::Http => self.http.is_some(),
+            CapabilityKind::Contacts => self.contacts.is_some(),
+            CapabilityKind::Tags => self.tags.is_some(),
+            CapabilityKind::Notes => self.notes.is_some(),
+            CapabilityKind::History => self.history.is_some(),
+            CapabilityKind::Inbox => self.inbox.is_some(),
+            CapabilityKind::QuickReplies => self.quick_replies,
         }
     }
 
@@ -143,6 +165,12 @@ impl CapabilityKind {
             Self::Templates => "capabilities.templates",
             Self::Kv => "capabilities.kv",
             Self::Http => "capabilities.http",
+            Self::Contacts => "capabilities.contacts",
+            Self::Tags => "capabilities.tags",
+            Self::Notes => "capabilities.notes",
+            Self::History => "capabilities.history",
+            Self::Inbox => "capabilities.inbox",
+            Self::QuickReplies => "capabilities.quick_replies",
         })
     }
 
@@ -157,10 +185,17 @@ impl CapabilityKind {
             Self::Templates => "templates = { connections = [70001] }",
             Self::Kv => "kv = true",
             Self::Http => "http = { allow = [\"https://api.example.com\"] }",
+            Self::Contacts => "contacts = { read = true, write = true, connections = [70001] }",
+            Self::Tags => "tags = { write = true, connections = [70001], allow = [\"lead\"] }",
+            Self::Notes => "notes = { write = true, connections = [70001], per_minute = 10 }",
+            Self::History => "history = { connections = [70001], max_messages = 100 }",
+            Self::Inbox => "inbox = { connections = [70001] }",
+            Self::QuickReplies => "quick_replies = true",
         })
     }
 
-    /// The WIT interface a component imports, e.g. `switchboard:plugin/http@0.2.0`.
+    /// The WIT interface a component imports, e.g. `switchboard:plugin/http@0.2.0`: the version
+    /// that introduced it (hosts of `0.2.1` accept both versions of the older interfaces).
     pub fn wit_interface(self) -> &'static str {
         match self {
             Self::Log => "switchboard:plugin/log@0.2.0",
@@ -173,18 +208,29 @@ impl CapabilityKind {
             Self::Templates => "switchboard:plugin/templates@0.2.0",
             Self::Kv => "switchboard:plugin/kv@0.2.0",
             Self::Http => "switchboard:plugin/http@0.2.0",
+            Self::Contacts => "switchboard:plugin/contacts@0.2.1",
+            Self::Tags => "switchboard:plugin/tags@0.2.1",
+            Self::Notes => "switchboard:plugin/notes@0.2.1",
+            Self::History => "switchboard:plugin/history@0.2.1",
+            Self::Inbox => "switchboard:plugin/inbox@0.2.1",
+            Self::QuickReplies => "switchboard:plugin/quick-replies@0.2.1",
         }
     }
 
-    /// The capability behind an imported interface name; `None` for anything else (including
-    /// `switchboard:plugin/types@0.2.0`, which holds only types, and WASI interfaces).
+    /// The capability behind an imported interface name, at any version this host provides
+    /// (`0.2.0` and `0.2.1`, the interface's own or later); `None` for anything else (including
+    /// `switchboard:plugin/types`, which holds only types, and WASI interfaces).
     pub fn from_wit_interface(interface: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|kind| kind.wit_interface() == interface)
+        let (name, version) = interface.split_once('@')?;
+        Self::ALL.iter().copied().find(|kind| {
+            let (own_name, own_version) = kind.wit_interface().split_once('@').unwrap_or_default();
+            own_name == name && HOST_WIT_VERSIONS.contains(&version) && own_version <= version
+        })
     }
 }
+
+/// The versions of `switchboard:plugin` this host provides, oldest first.
+pub const HOST_WIT_VERSIONS: [&str; 2] = ["0.2.0", "0.2.1"];
 
 impl Default for FilesGrant {
     fn default() -> Self {
@@ -226,8 +272,12 @@ mod tests {
                 CapabilityKind::from_wit_interface(kind.wit_interface()),
                 Some(kind)
             );
-            let expected = format!("switchboard:plugin/{kind}@0.2.0");
-            assert_eq!(kind.wit_interface(), expected);
+            let expected = format!("switchboard:plugin/{kind}@0.2.1");
+            assert_eq!(
+                CapabilityKind::from_wit_interface(&expected),
+                Some(kind),
+                "every interface is provided at 0.2.1"
+            );
             assert_eq!(kind.manifest_key().is_none(), kind.is_always_granted());
             assert_eq!(kind.grant_example().is_none(), kind.is_always_granted());
         }
@@ -237,6 +287,15 @@ mod tests {
         );
         assert_eq!(
             CapabilityKind::from_wit_interface("wasi:http/outgoing-handler@0.2.0"),
+            None
+        );
+        assert_eq!(
+            CapabilityKind::from_wit_interface("switchboard:plugin/tags@0.2.0"),
+            None,
+            "tags arrived in 0.2.1"
+        );
+        assert_eq!(
+            CapabilityKind::from_wit_interface("switchboard:plugin/kv@0.3.0"),
             None
         );
     }

@@ -2,6 +2,7 @@
 //! its config values and where its secrets come from. Every value here has passed validation.
 
 mod capability;
+mod crm;
 mod trigger;
 mod words;
 
@@ -10,9 +11,10 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use capability::{
-    Capabilities, CapabilityKind, ConnectionsGrant, FilesGrant, HttpGrant, KvGrant, MessageType,
-    MessagesGrant,
+    Capabilities, CapabilityKind, ConnectionsGrant, FilesGrant, HOST_WIT_VERSIONS, HttpGrant,
+    KvGrant, MessageType, MessagesGrant,
 };
+pub use crm::{Access, ContactsGrant, HistoryGrant, NotesGrant, TagsGrant};
 pub use trigger::{
     CatchUp, CronSpec, EventKind, EventTrigger, Overlap, ScheduleTrigger, SourceType, TextPattern,
     Trigger,

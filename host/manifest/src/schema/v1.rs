@@ -63,6 +63,12 @@ pub(crate) struct CapabilitiesV1 {
     pub templates: Option<Spanned<ConnectionsV1>>,
     pub kv: Option<Spanned<KvV1>>,
     pub http: Option<Spanned<HttpV1>>,
+    pub contacts: Option<Spanned<ContactsV1>>,
+    pub tags: Option<Spanned<TagsV1>>,
+    pub notes: Option<Spanned<NotesV1>>,
+    pub history: Option<Spanned<HistoryV1>>,
+    pub inbox: Option<Spanned<ConnectionsV1>>,
+    pub quick_replies: Option<Spanned<bool>>,
     /// Always granted; accepted here only to say so.
     pub log: Option<Spanned<IgnoredAny>>,
     pub config: Option<Spanned<IgnoredAny>>,
@@ -109,6 +115,45 @@ pub(crate) struct HttpV1 {
     pub allow: Option<List<String>>,
     pub max_body_bytes: Option<Spanned<i64>>,
     pub timeout_ms: Option<Spanned<i64>>,
+}
+
+/// `contacts = { read, write, connections }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ContactsV1 {
+    pub read: Option<Spanned<bool>>,
+    pub write: Option<Spanned<bool>>,
+    pub connections: Option<List<i64>>,
+}
+
+/// `tags = { read, write, connections, allow, create_missing }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TagsV1 {
+    pub read: Option<Spanned<bool>>,
+    pub write: Option<Spanned<bool>>,
+    pub connections: Option<List<i64>>,
+    pub allow: Option<List<String>>,
+    pub create_missing: Option<Spanned<bool>>,
+}
+
+/// `notes = { read, write, connections, max_chars, per_minute }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NotesV1 {
+    pub read: Option<Spanned<bool>>,
+    pub write: Option<Spanned<bool>>,
+    pub connections: Option<List<i64>>,
+    pub max_chars: Option<Spanned<i64>>,
+    pub per_minute: Option<Spanned<i64>>,
+}
+
+/// `history = { connections, max_messages }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoryV1 {
+    pub connections: Option<List<i64>>,
+    pub max_messages: Option<Spanned<i64>>,
 }
 
 /// `[limits]`.

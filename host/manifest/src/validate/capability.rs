@@ -32,6 +32,7 @@ pub(crate) fn capabilities(report: &mut Report<'_>, raw: &Spanned<CapabilitiesV1
             report.error(value.span(), &format!("capabilities.{key}"), message);
         }
     }
+    let crm = super::crm::crm_grants(report, raw);
     Capabilities {
         messages: raw.messages.as_ref().map(|grant| messages(report, grant)),
         chats: connections_grant(report, "capabilities.chats", &raw.chats),
@@ -46,6 +47,12 @@ pub(crate) fn capabilities(report: &mut Report<'_>, raw: &Spanned<CapabilitiesV1
             .as_ref()
             .and_then(|grant| kv(report, grant.get_ref())),
         http: raw.http.as_ref().map(|grant| http(report, grant)),
+        contacts: crm.contacts,
+        tags: crm.tags,
+        notes: crm.notes,
+        history: crm.history,
+        inbox: crm.inbox,
+        quick_replies: crm.quick_replies,
     }
 }
 
@@ -71,7 +78,7 @@ fn messages(report: &mut Report<'_>, raw: &Spanned<MessagesV1>) -> MessagesGrant
     }
 }
 
-fn connections_grant(
+pub(super) fn connections_grant(
     report: &mut Report<'_>,
     path: &str,
     raw: &Option<Spanned<ConnectionsV1>>,
@@ -81,7 +88,7 @@ fn connections_grant(
     Some(ConnectionsGrant { connections })
 }
 
-fn grant_connections(
+pub(super) fn grant_connections(
     report: &mut Report<'_>,
     grant: &str,
     at: Range<usize>,

@@ -2,6 +2,7 @@
 //! position. Sections are checked independently, so one bad section hides nothing in another.
 
 mod capability;
+mod crm;
 pub(crate) mod fields;
 mod trigger;
 

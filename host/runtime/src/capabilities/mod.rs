@@ -7,13 +7,18 @@ mod availability;
 mod chats;
 mod clock;
 mod config;
+mod crm_scope;
 mod files;
 mod http;
+mod inbox;
 mod kv;
 mod log;
 mod messages;
+mod notes;
 mod outgoing;
+mod quick_replies;
 mod radist;
+mod tags;
 mod templates;
 
 pub(crate) use clock::RunClock;
@@ -46,6 +51,10 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     wit::templates::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     wit::kv::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     wit::http::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::notes::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::inbox::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::quick_replies::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::tags::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! loopback HTTP servers. Each asserts `denied` when the grant or scope is missing.
 
 mod chats;
+mod crm;
 mod dry_run;
 mod http;
 mod journal;
