@@ -8,7 +8,7 @@ use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary,
+    EventDetail, EventFilter, EventRecord, RunDetail, RunFilter, RunSummary, StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -148,6 +148,9 @@ pub trait Store: Send + Sync + 'static {
     // ---- history ----
 
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>>;
+    /// How many runs match the filter (its `limit` and `before` ignored) per status; statuses
+    /// without runs are left out.
+    async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>>;
     async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>>;
     async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventRecord>>;
     async fn get_event(&self, event_id: EventId) -> StoreResult<Option<EventDetail>>;

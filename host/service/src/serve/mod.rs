@@ -115,6 +115,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let app = Router::new()
         .route("/hooks/radist/{token}", post(intake::hook))
         .with_state(intake)
+        .merge(crate::ui::routes(Arc::clone(&admin)))
         .merge(admin::routes(admin))
         .route("/metrics", get(move || render(metrics.clone())));
     let (stop_server, server_stopped) = watch::channel(false);
@@ -302,6 +303,9 @@ fn announce(addr: SocketAddr, token: &Token, admin_token: bool, target: &RadistT
     };
     output::line(&format!(
         "admin API: {base}/api/ ({auth}; radist: {radist})"
+    ));
+    output::line(&format!(
+        "dashboard: {base}/ui/ (open it in a browser; {auth})"
     ));
     if let Some(sandbox) = target.sandbox_urls() {
         output::line(&format!(
