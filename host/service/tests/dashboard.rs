@@ -105,7 +105,11 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
         ledger.contains("messages.send") && ledger.contains("done"),
         "{ledger}"
     );
-    assert!(b.text(".ledger-state").contains("intent, then done"));
+    let states = b.texts(".ledger-state");
+    assert!(
+        states.iter().any(|s| s == "intent, then done"),
+        "the send's action row names its ledger state: {states:?}"
+    );
     b.screenshot(&shots, "run");
 
     // Replay: a dry run first, then the run is queued and the list shows it change live.

@@ -25,7 +25,9 @@ pub const REPORT_PATH: &str = "/ui/csp-report";
 /// The cookie holding the admin token (the admin API's guard accepts it too).
 pub const COOKIE: &str = "switchboard_admin";
 
-/// Adds the CSP and the other protective headers to every dashboard response.
+/// Adds the CSP and the other protective headers to every dashboard response. The referrer
+/// policy is `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null`
+/// with form posts, and the same-origin check could not tell the dashboard's own forms apart.
 pub async fn headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
@@ -39,7 +41,7 @@ pub async fn headers(request: Request, next: Next) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
