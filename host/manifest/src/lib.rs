@@ -36,7 +36,7 @@ mod validate;
 
 pub use host_config::{
     HostConfig, PluginsConfig, RadistConfig, RadistMode, RetentionConfig, RuntimeConfig,
-    ServerConfig, StoreConfig, WebhookConfig, parse_host_config,
+    ServerConfig, StoreConfig, WebhookConfig, admin_exposure, parse_host_config,
 };
 pub use manifest::{
     Capabilities, CapabilityKind, CatchUp, ConnectionId, ConnectionsGrant, CronSpec, EventKind,

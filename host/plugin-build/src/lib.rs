@@ -89,6 +89,12 @@ pub fn workspace_of(wasm: &Path) -> Option<PathBuf> {
 }
 
 fn build(workspace: &Path) -> Result<PluginArtifacts, BuildError> {
+    // The build runs in the workspace directory, so a relative path handed to it (the target
+    // directory above all) would be read from there, not from where we were started.
+    let workspace = &std::path::absolute(workspace).map_err(|e| BuildError::Spawn {
+        command: "cargo build".to_owned(),
+        message: format!("cannot resolve {}: {e}", workspace.display()),
+    })?;
     ensure_target()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(&cargo);

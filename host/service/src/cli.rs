@@ -86,9 +86,15 @@ pub enum DbCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on (overrides `server.listen`; port 0 picks a free port).
+    /// Address to listen on (overrides `server.listen`; port 0 picks a free port). Without
+    /// `server.admin_token` a non-loopback address is refused unless `--admin-listen` keeps the
+    /// admin API on loopback.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// A separate address for the admin API, dashboard and metrics (overrides
+    /// `server.admin_listen`); without `server.admin_token` it must be loopback.
+    #[arg(long)]
+    pub admin_listen: Option<SocketAddr>,
     /// How long runs in flight may take to finish after SIGTERM, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub drain_ms: u64,

@@ -45,7 +45,7 @@ impl LoadedConfig {
         })?;
         let host = parse_host_config(&file.display().to_string(), &text)
             .map_err(|problems| anyhow::anyhow!("invalid host config:\n{problems}"))?;
-        let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = absolute_dir(file.parent().unwrap_or(Path::new(".")))?;
         Ok(LoadedConfig {
             host,
             file: file.to_path_buf(),
@@ -53,9 +53,10 @@ impl LoadedConfig {
         })
     }
 
-    /// A path from the config, relative to the config file's directory.
+    /// A path from the config, relative to the config file's directory, made absolute: child
+    /// processes (the plugin build) and later `chdir`s never see a relative path.
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        self.dir.join(path)
+        normalize(&self.dir.join(path))
     }
 
     /// Every `*.toml` in the manifests directory except the host config itself, sorted by name.
@@ -112,7 +113,7 @@ fn read_manifest(path: &Path, into: &mut Manifests) {
         Ok(text) => text,
         Err(err) => {
             into.problems
-                .push(format!("{}: cannot read: {err}", path.display()));
+                .push(format!("{}: cannot read: {err}", shown(path)));
             return;
         }
     };
@@ -125,11 +126,14 @@ fn read_manifest(path: &Path, into: &mut Manifests) {
 /// Parses and validates the manifest `text` read from `path`; its component path is resolved
 /// against the manifest's directory. Problems are rendered `file:line:col: path: message`.
 pub fn parse_manifest_file(path: &Path, text: &str) -> Result<LoadedManifest, Vec<String>> {
-    let file = path.display().to_string();
+    let file = shown(path);
     match parse_manifest(&file, text) {
         Ok(manifest) => {
             let base = path.parent().unwrap_or(Path::new("."));
-            let wasm = base.join(&manifest.plugin.wasm);
+            let wasm = match absolute_dir(base) {
+                Ok(base) => normalize(&base.join(&manifest.plugin.wasm)),
+                Err(err) => return Err(vec![format!("{file}: {err:#}")]),
+            };
             Ok(LoadedManifest {
                 manifest,
                 file,
@@ -138,6 +142,58 @@ pub fn parse_manifest_file(path: &Path, text: &str) -> Result<LoadedManifest, Ve
         }
         Err(problems) => Err(problems.to_string().lines().map(str::to_owned).collect()),
     }
+}
+
+/// How a file is named in messages: relative to the current directory when it is below it
+/// (`manifests/auto-reply.toml`), else as given.
+fn shown(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// `dir` as an absolute path without symlinks (`""` is the current directory).
+fn absolute_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    dir.canonicalize()
+        .with_context(|| format!("cannot resolve the directory {}", dir.display()))
+}
+
+/// `path` (absolute) with `.` and `..` taken out: the longest prefix that exists is
+/// canonicalized (so `..` after a symlink means what the file system means), and the rest is
+/// appended as written, `.` dropped and `..` popping the component before it.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let parts: Vec<Component<'_>> = path.components().collect();
+    let (mut out, rest) = (0..=parts.len())
+        .rev()
+        .find_map(|split| {
+            let prefix: PathBuf = parts[..split].iter().collect();
+            let real = if split == 0 {
+                Some(prefix)
+            } else {
+                prefix.canonicalize().ok()
+            };
+            real.map(|real| (real, &parts[split..]))
+        })
+        .unwrap_or_else(|| (PathBuf::new(), &parts[..]));
+    for part in rest {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Reads every secret the manifest declares from the environment. Values never reach logs;

@@ -431,9 +431,9 @@ pub fn plugin_json(p: &LoadedPlugin) -> Value {
         "manifest": p.file,
         "sha256": p.digest,
         "imports": output::short_imports(p.plugin.imports()),
-        "grants": format!("{:?}", p.manifest.capabilities),
-        "triggers": p.manifest.triggers.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>(),
-        "limits": format!("{:?}", p.manifest.limits),
+        "grants": p.manifest.capabilities.grant_lines(),
+        "triggers": p.manifest.triggers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "limits": p.manifest.limits.to_string(),
     })
 }
 
@@ -456,8 +456,12 @@ pub async fn plugins(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
             output::short_imports(p.plugin.imports())
         ));
         for t in &p.manifest.triggers {
-            output::line(&format!("    trigger {t:?}"));
+            output::line(&format!("    trigger  {}", output::escape(&t.to_string())));
         }
+        for grant in p.manifest.capabilities.grant_lines() {
+            output::line(&format!("    grant    {}", output::escape(&grant)));
+        }
+        output::line(&format!("    limits   {}", p.manifest.limits));
     }
     for note in plan.skipped.iter().chain(&plan.problems) {
         output::note(note);
@@ -515,7 +519,7 @@ pub async fn schedule_view(
         "plugin": entry.plugin,
         "cron": entry.trigger.cron.as_str(),
         "timezone": entry.trigger.timezone.name(),
-        "overlap": format!("{:?}", entry.trigger.overlap).to_lowercase(),
+        "overlap": entry.trigger.overlap.as_str(),
         "catch_up": entry.trigger.catch_up.as_str(),
         "last_slot": state.and_then(|s| s.last_slot),
         "last_run": last_run.map(|r| json!({"run_id": r.run_id, "status": r.status.as_str()})),

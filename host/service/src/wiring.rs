@@ -111,11 +111,16 @@ impl Wiring {
     }
 
     /// Builds the plugin workspaces whose components are missing (a fresh clone), saying so on
-    /// stderr. Problems name what could not be built.
+    /// stderr, when the host config allows it (`[plugins] build = true`); otherwise a missing
+    /// component is a problem that says how to build it. Problems name what could not be built.
     pub fn build_missing(&self, plan: &PluginPlan) -> Vec<String> {
+        let missing = plan.enabled.iter().filter(|p| !p.loaded.wasm.is_file());
+        if !self.config.host.plugins.build {
+            return missing.map(|p| missing_wasm(&p.loaded)).collect();
+        }
         let mut workspaces = BTreeSet::new();
         let mut problems = Vec::new();
-        for p in plan.enabled.iter().filter(|p| !p.loaded.wasm.is_file()) {
+        for p in missing {
             match switchboard_plugin_build::workspace_of(&p.loaded.wasm) {
                 Some(workspace) => {
                     workspaces.insert(workspace);
@@ -224,7 +229,8 @@ pub fn load_plugin(
 
 fn missing_wasm(loaded: &LoadedManifest) -> String {
     format!(
-        "{}: plugin.wasm: {} does not exist; build the plugins (`cargo build --release` in plugins/) or fix the path",
+        "{}: plugin.wasm: {} does not exist; build it with `switchboard plugins build`, let the service \
+         build it at start with `[plugins] build = true` in the host config, or fix the path",
         loaded.file,
         loaded.wasm.display()
     )
@@ -268,7 +274,7 @@ fn duplicate_names(loaded: &[LoadedManifest]) -> Vec<String> {
 }
 
 /// The kv namespace the host keeps its own values in; plugin names cannot start with `@`.
-const HOST_NAMESPACE: &str = "@switchboard";
+pub const HOST_NAMESPACE: &str = "@switchboard";
 /// Where the database remembers which installation key its history was recorded under.
 const KEY_CHECK: &str = "installation-key-check";
 

@@ -1,6 +1,7 @@
 //! A disk that fills up and a data directory that turns read-only, through the real binary:
 //! intake answers 503 (Radist redelivers) instead of acknowledging a webhook it cannot keep,
-//! loses nothing it did acknowledge, and answers 200 again once space or write access returns.
+//! loses nothing it did acknowledge, and answers 200 again once space or write access returns;
+//! `/readyz` says 503 while the store cannot write.
 //!
 //! The tests run as root, which ignores permission bits, so `chmod` cannot make anything
 //! read-only. "Full" is a small tmpfs mounted on the data directory and filled with a file;
@@ -202,7 +203,17 @@ fn a_read_only_database_gets_503_and_loses_nothing_acknowledged_until_writable()
         let (status, body) = post(&service, n);
         assert_eq!(status, 503, "read-only, webhook {n}: {body}");
     }
+    let readyz = service.api.replace("/api/", "/readyz");
+    let (status, body) = service.get_json(&readyz);
+    assert_eq!(
+        status, 503,
+        "/readyz reports a store that cannot write: {body}"
+    );
+    assert_eq!(body["status"], "store cannot write", "{body}");
     immutable.clear();
+    service.wait_for(std::time::Duration::from_secs(30), || {
+        (service.get_json(&readyz).0 == 200).then_some(())
+    });
     for n in 1..=3 {
         acked.push((n, acknowledged(&service, n)));
     }

@@ -33,9 +33,15 @@ pub struct HostConfig {
 /// `[server]`: the HTTP listener for webhooks, health, metrics and the admin API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Default `127.0.0.1:8080`.
+    /// Webhooks and health checks; also the admin API, the dashboard and `/metrics` unless
+    /// `admin_listen` is set. Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
-    /// Bearer token for the admin API; required when `listen` is not a loopback address.
+    /// A listener of its own for the admin API, the dashboard and `/metrics`, so webhooks can
+    /// face the network while administration stays on loopback. Default: none (served on
+    /// `listen`).
+    pub admin_listen: Option<SocketAddr>,
+    /// Bearer token for the admin API, the dashboard and `/metrics`; required when the address
+    /// serving them is not a loopback address (see [`admin_exposure`]).
     pub admin_token: Option<SecretSource>,
     /// This node's name among nodes sharing a PostgreSQL store (default: the host name). Runs
     /// record it, and a restarted node recovers the runs left under its name.
@@ -44,6 +50,41 @@ pub struct ServerConfig {
     /// of it; a node silent for a whole lease is dead, and a live node recovers its runs. A node
     /// whose own heartbeats have failed for a whole lease stops claiming runs until one succeeds.
     pub lease_s: u32,
+    /// Open HTTP connections at once, 16..=1000000 (default 1024); the binary lowers it to fit
+    /// under the process's open-file limit.
+    pub max_connections: u32,
+    /// A client must send a request's headers within this time, and an idle keep-alive
+    /// connection is closed after it, 100..=300000 ms (default 10000).
+    pub header_timeout_ms: u32,
+    /// A request, its body included, must be read and answered within this time,
+    /// 100..=600000 ms (default 30000).
+    pub request_timeout_ms: u32,
+}
+
+/// Why serving the admin surface (API, dashboard, metrics) at the chosen addresses without a
+/// token is refused, or `None` when it is allowed. The admin surface is on `admin_listen` when
+/// set, else on `listen`; without `server.admin_token` it must be a loopback address. The
+/// config file's validation and the binary's `--listen`/`--admin-listen` flags both ask here,
+/// so no flag can open what the file may not.
+pub fn admin_exposure(
+    listen: SocketAddr,
+    admin_listen: Option<SocketAddr>,
+    has_token: bool,
+) -> Option<String> {
+    let admin = admin_listen.unwrap_or(listen);
+    if has_token || admin.ip().is_loopback() {
+        return None;
+    }
+    let key = if admin_listen.is_some() {
+        "server.admin_listen"
+    } else {
+        "server.listen"
+    };
+    Some(format!(
+        "required when the admin API is served on a non-loopback address (`{key}` is {admin}); \
+         add `admin_token = {{ env = \"SWITCHBOARD_ADMIN_TOKEN\" }}` to `[server]`, or keep the admin \
+         API on loopback with `admin_listen = \"127.0.0.1:8081\"`"
+    ))
 }
 
 /// `[radist]`: the Radist API the connector talks to.
@@ -80,6 +121,12 @@ pub struct PluginsConfig {
     /// secrets are not set, instead of failing `check` and `serve` (e.g. `crm-sync` on a fresh
     /// clone without `CRM_TOKEN`).
     pub optional: BTreeSet<PluginName>,
+    /// Whether `serve`, `check`, `run` and the other commands that load plugins build a
+    /// missing component from its source workspace (`cargo build` runs that workspace's build
+    /// scripts as the service user). Default false: a config without the key never builds, and
+    /// `switchboard plugins build` does it on request. The repository's own `switchboard.toml`
+    /// sets it, so a fresh clone starts with one command.
+    pub build: bool,
 }
 
 /// `[runtime]`: the wasm engine.
@@ -181,9 +228,13 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: loopback(8080),
+            admin_listen: None,
             admin_token: None,
             node_id: None,
             lease_s: 10,
+            max_connections: 1024,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
         }
     }
 }
@@ -212,6 +263,7 @@ impl Default for PluginsConfig {
         Self {
             manifests: PathBuf::from("manifests"),
             optional: BTreeSet::new(),
+            build: false,
         }
     }
 }

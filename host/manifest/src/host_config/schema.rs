@@ -26,9 +26,13 @@ pub(crate) struct HostConfigV1 {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ServerV1 {
     pub listen: Option<Spanned<String>>,
+    pub admin_listen: Option<Spanned<String>>,
     pub admin_token: Option<Spanned<SecretV1>>,
     pub node_id: Option<Spanned<String>>,
     pub lease_s: Option<Spanned<i64>>,
+    pub max_connections: Option<Spanned<i64>>,
+    pub header_timeout_ms: Option<Spanned<i64>>,
+    pub request_timeout_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +52,7 @@ pub(crate) struct RadistV1 {
 pub(crate) struct PluginsV1 {
     pub manifests: Option<Spanned<String>>,
     pub optional: Option<Spanned<Vec<Spanned<String>>>>,
+    pub build: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]

@@ -71,7 +71,17 @@ fn remote_mode_needs_a_key_and_a_company() {
 fn an_open_listener_needs_an_admin_token() {
     check_problems(
         "[server]\nlisten = \"0.0.0.0:8080\"\n",
-        "s.toml:3:10: server.admin_token: required when `server.listen` is not a loopback address; add `admin_token = { env = \"SWITCHBOARD_ADMIN_TOKEN\" }`",
+        "s.toml:3:10: server.admin_token: required when the admin API is served on a non-loopback address (`server.listen` is 0.0.0.0:8080); add `admin_token = { env = \"SWITCHBOARD_ADMIN_TOKEN\" }` to `[server]`, or keep the admin API on loopback with `admin_listen = \"127.0.0.1:8081\"`",
+    );
+    let split =
+        check_valid("[server]\nlisten = \"0.0.0.0:8080\"\nadmin_listen = \"127.0.0.1:8081\"\n");
+    assert_eq!(
+        split.server.admin_listen,
+        Some("127.0.0.1:8081".parse().expect("an address"))
+    );
+    check_problems(
+        "[server]\nadmin_listen = \"[::]:8081\"\n",
+        "s.toml:3:16: server.admin_token: required when the admin API is served on a non-loopback address (`server.admin_listen` is [::]:8081); add `admin_token = { env = \"SWITCHBOARD_ADMIN_TOKEN\" }` to `[server]`, or keep the admin API on loopback with `admin_listen = \"127.0.0.1:8081\"`",
     );
     let config =
         check_valid("[server]\nlisten = \"0.0.0.0:8080\"\nadmin_token = { env = \"T\" }\n");
@@ -109,5 +119,16 @@ fn the_node_lease_is_checked() {
     check_problems(
         "[server]\nlease_s = 301\n",
         "s.toml:3:11: server.lease_s: 301 is out of range; use a value from 2 to 300",
+    );
+}
+
+#[test]
+fn plugins_are_built_only_when_the_config_asks() {
+    assert!(!check_valid("").plugins.build);
+    assert!(!check_valid("[plugins]\nbuild = false\n").plugins.build);
+    assert!(check_valid("[plugins]\nbuild = true\n").plugins.build);
+    check_problems(
+        "[plugins]\nbuild = \"yes\"\n",
+        "s.toml:3:9: plugins.build: expected `true` or `false`, found string \"yes\"",
     );
 }

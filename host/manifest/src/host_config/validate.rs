@@ -12,7 +12,7 @@ use super::schema::{
 };
 use super::{
     HostConfig, ModeName, PluginsConfig, RadistConfig, RadistMode, RetentionConfig, RuntimeConfig,
-    ServerConfig, StoreConfig, WebhookConfig, loopback,
+    ServerConfig, StoreConfig, WebhookConfig, admin_exposure, loopback,
 };
 use crate::PluginName;
 use crate::problem::Report;
@@ -59,11 +59,17 @@ fn server(report: &mut Report<'_>, raw: &Spanned<ServerV1>) -> ServerConfig {
         &fields.listen,
         ServerConfig::default().listen,
     );
+    let admin_listen = fields
+        .admin_listen
+        .as_ref()
+        .and_then(|raw| address(report, "server.admin_listen", raw));
     let admin_token = fields.admin_token.as_ref();
     let admin_token = admin_token.and_then(|token| secret(report, "server.admin_token", token));
-    if fields.admin_token.is_none() && !listen.ip().is_loopback() {
-        let at = fields.listen.as_ref().map_or(raw.span(), Spanned::span);
-        let message = "required when `server.listen` is not a loopback address; add `admin_token = { env = \"SWITCHBOARD_ADMIN_TOKEN\" }`";
+    if fields.admin_token.is_none()
+        && let Some(message) = admin_exposure(listen, admin_listen, false)
+    {
+        let chosen = fields.admin_listen.as_ref().or(fields.listen.as_ref());
+        let at = chosen.map_or(raw.span(), Spanned::span);
         report.missing(at, "server.admin_token", message);
     }
     let node_id = fields.node_id.as_ref().and_then(|raw| {
@@ -87,11 +93,34 @@ fn server(report: &mut Report<'_>, raw: &Spanned<ServerV1>) -> ServerConfig {
         2..=300,
         ServerConfig::default().lease_s,
     );
+    let default = ServerConfig::default();
     ServerConfig {
         listen,
+        admin_listen,
         admin_token,
         node_id,
         lease_s,
+        max_connections: int_or(
+            report,
+            "server.max_connections",
+            &fields.max_connections,
+            16..=1_000_000,
+            default.max_connections,
+        ),
+        header_timeout_ms: int_or(
+            report,
+            "server.header_timeout_ms",
+            &fields.header_timeout_ms,
+            100..=300_000,
+            default.header_timeout_ms,
+        ),
+        request_timeout_ms: int_or(
+            report,
+            "server.request_timeout_ms",
+            &fields.request_timeout_ms,
+            100..=600_000,
+            default.request_timeout_ms,
+        ),
     }
 }
 
@@ -190,6 +219,7 @@ fn plugins(report: &mut Report<'_>, raw: &PluginsV1) -> PluginsConfig {
     PluginsConfig {
         manifests: path_or(report, "plugins.manifests", &raw.manifests, default),
         optional: optional_plugins(report, raw.optional.as_ref()),
+        build: raw.build.as_ref().is_some_and(|b| *b.get_ref()),
     }
 }
 
@@ -324,10 +354,16 @@ fn address_or(
     raw: &Option<Spanned<String>>,
     default: SocketAddr,
 ) -> SocketAddr {
-    let Some(raw) = raw else { return default };
+    raw.as_ref()
+        .and_then(|raw| address(report, path, raw))
+        .unwrap_or(default)
+}
+
+/// An address with a port, or a problem saying how to write one.
+fn address(report: &mut Report<'_>, path: &str, raw: &Spanned<String>) -> Option<SocketAddr> {
     let text = raw.get_ref();
     if let Ok(address) = text.parse() {
-        return address;
+        return Some(address);
     }
     let hint = match text.strip_prefix("localhost:") {
         Some(port) => format!("write `127.0.0.1:{port}`"),
@@ -338,7 +374,7 @@ fn address_or(
         path,
         format!("`{text}` is not an address with a port; {hint}"),
     );
-    default
+    None
 }
 
 fn path_or(

@@ -3,6 +3,7 @@
 
 mod capability;
 mod trigger;
+mod words;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,15 +1,15 @@
 //! The admin API under `/api/` (the same data as the `runs`, `events`, `quarantine` and
-//! `plugins` commands, as JSON) and the health endpoints. With `server.admin_token` configured
-//! every `/api/` request needs `Authorization: Bearer <token>`; without one the server only
-//! listens on loopback (the host config refuses a public address without a token).
+//! `plugins` commands, as JSON), `/metrics` and the health endpoints. The admin routes sit
+//! behind [`guard`](crate::serve::guard): the token when one is configured, loopback `Host`
+//! otherwise, same-origin and JSON bodies for every state change. `/healthz` and `/readyz` are
+//! open (load balancers call them); `/readyz` says 503 when the store cannot write.
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,22 +22,24 @@ use switchboard_store::{
 
 use crate::serve::intake::Intake;
 use crate::serve::plugins::SharedPlugins;
-use crate::serve::token::Token;
 
 /// What the admin handlers read.
 pub struct Admin {
     pub store: Arc<dyn Store>,
     pub plugins: SharedPlugins,
-    pub token: Option<Token>,
     /// Plugins loaded and store open.
     pub ready: Arc<AtomicBool>,
     /// Problems of the last live reload (the previous versions of those plugins keep serving).
     pub reload_problems: Arc<std::sync::RwLock<Vec<String>>>,
     /// Re-ingests quarantined bodies (decoding, matching and storing as a webhook would be).
     pub intake: Arc<Intake>,
+    /// The Prometheus exporter's handle (`None` when another recorder was installed first).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// When `/readyz` last wrote to the store, and how that went.
+    pub probe: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
 
-/// `/healthz`, `/readyz` and `/api/...`.
+/// `/api/...` and `/metrics`; `serve` puts them behind the gate ([`crate::serve::guard`]).
 pub fn routes(admin: Arc<Admin>) -> Router {
     let api = Router::new()
         .route("/runs", get(list_runs))
@@ -51,40 +53,66 @@ pub fn routes(admin: Arc<Admin>) -> Router {
         .route("/quarantine/{id}/retry", post(retry_quarantine))
         .route("/plugins", get(plugins))
         .route("/schedules", get(schedules))
-        .route("/nodes", get(nodes))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&admin),
-            authorize,
-        ));
+        .route("/nodes", get(nodes));
+    let metrics = admin.metrics.clone();
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(readyz))
         .nest("/api", api)
+        .route("/metrics", get(move || render(metrics.clone())))
         .with_state(admin)
 }
 
-async fn authorize(State(admin): State<Arc<Admin>>, request: Request, next: Next) -> Response {
-    let Some(token) = &admin.token else {
-        return next.run(request).await;
-    };
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if given.is_some_and(|g| token.matches(g)) {
-        return next.run(request).await;
-    }
-    let body = json!({"error": "the admin API needs `Authorization: Bearer <server.admin_token>`"});
-    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+/// `/healthz` and `/readyz`: open, for load balancers and orchestrators.
+pub fn health_routes(admin: Arc<Admin>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .with_state(admin)
 }
 
+/// `GET /metrics`: every series in the Prometheus text format.
+async fn render(handle: Option<metrics_exporter_prometheus::PrometheusHandle>) -> String {
+    handle.map(|h| h.render()).unwrap_or_default()
+}
+
+/// Ready when plugins are loaded and the store took a write within the last
+/// [`WRITE_PROBE_EVERY`] (probed at most that often, so `/readyz` cannot be used to load the
+/// store): a full disk or a lost database says 503 here before webhooks start failing.
 async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
-    if admin.ready.load(Ordering::Acquire) {
-        Json(json!({"status": "ready"})).into_response()
-    } else {
+    if !admin.ready.load(Ordering::Acquire) {
         let body = json!({"status": "starting"});
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
+    match admin.write_probe().await {
+        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(err) => {
+            let body = json!({"status": "store cannot write", "error": err});
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+/// How often `/readyz` writes to the store to prove it can.
+const WRITE_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Admin {
+    /// The last write probe's result if recent, else a new probe (a kv write in the host's
+    /// namespace).
+    async fn write_probe(&self) -> Result<(), String> {
+        let mut last = self.probe.lock().await;
+        if let Some((at, result)) = &*last
+            && at.elapsed() < WRITE_PROBE_EVERY
+        {
+            return result.clone();
+        }
+        let stamp = Utc::now().to_rfc3339().into_bytes();
+        let result = self
+            .store
+            .kv_set(crate::wiring::HOST_NAMESPACE, "readyz-probe", stamp, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        *last = Some((std::time::Instant::now(), result.clone()));
+        result
     }
 }
 
@@ -148,14 +176,26 @@ async fn show_run(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Respo
     found(admin.store.get_run(RunId(id)).await, "run")
 }
 
-async fn replay_one(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {
+/// The body of `POST /api/runs/{id}/replay` and `POST /api/quarantine/{id}/retry`: `{}`
+/// (a JSON body is what makes a state change, see the gate).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+async fn replay_one(
+    State(admin): State<Arc<Admin>>,
+    Path(id): Path<i64>,
+    Json(Empty {}): Json<Empty>,
+) -> Response {
     match admin.store.requeue(RunId(id), true).await {
         Ok(()) => Json(json!({"replayed": [id]})).into_response(),
         Err(err) => store_error(&err),
     }
 }
 
-async fn replay_where(State(admin): State<Arc<Admin>>, Query(q): Query<RunQuery>) -> Response {
+/// `POST /api/runs/replay` with the filter as a JSON body, e.g. `{"plugin": "auto-reply",
+/// "status": "failed"}`.
+async fn replay_where(State(admin): State<Arc<Admin>>, Json(q): Json<RunQuery>) -> Response {
     let filter = match q.filter() {
         Ok(f) => f,
         Err(m) => return bad_request(&m),
@@ -223,7 +263,11 @@ async fn show_quarantine(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -
     }
 }
 
-async fn retry_quarantine(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {
+async fn retry_quarantine(
+    State(admin): State<Arc<Admin>>,
+    Path(id): Path<i64>,
+    Json(Empty {}): Json<Empty>,
+) -> Response {
     let entry = match admin.store.quarantine_get(QuarantineId(id)).await {
         Ok(Some(entry)) => entry,
         Ok(None) => return not_found("quarantined request"),

@@ -9,6 +9,8 @@
 
 pub mod admin;
 pub mod dispatcher;
+pub mod front_door;
+pub mod guard;
 pub mod intake;
 pub mod nodes;
 pub mod plugins;
@@ -26,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::post;
 use switchboard_manifest::Manifest;
 use switchboard_store::Store;
 use tokio::sync::watch;
@@ -45,6 +47,8 @@ use token::Token;
 /// Runs the service until a signal; exit 0 after a clean shutdown.
 pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let wiring = Wiring::load(config_file)?;
+    let addresses = Addresses::choose(&wiring, &args)?;
+    let open_files = front_door::raise_open_file_limit();
     let plan = wiring.plan();
     for note in &plan.skipped {
         output::note(note);
@@ -83,13 +87,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         tracing::warn!(error = %format!("{err:#}"), "cannot read radist's connections yet; source types are learned later");
     }
     let token = webhook_token(&wiring)?;
-    let listen = args.listen.unwrap_or(wiring.config.host.server.listen);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!("cannot listen on {listen}; pass --listen ADDR or free the port")
-        })?;
-    let addr = listener.local_addr()?;
+    let listeners = addresses.bind().await?;
     let accepting = Arc::new(AtomicBool::new(true));
     let ready = Arc::new(AtomicBool::new(false));
     let intake = Arc::new(Intake {
@@ -101,32 +99,29 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
             .unwrap_or(usize::MAX),
         accepting: Arc::clone(&accepting),
     });
-    let admin_token = admin_token(&wiring)?;
     let reload_problems = Arc::new(std::sync::RwLock::new(Vec::new()));
     let admin = Arc::new(Admin {
         store: Arc::clone(&store),
         plugins: plugins.clone(),
-        token: admin_token.clone(),
         ready: Arc::clone(&ready),
         reload_problems: Arc::clone(&reload_problems),
         intake: Arc::clone(&intake),
+        metrics: crate::telemetry::install(),
+        probe: tokio::sync::Mutex::new(None),
     });
-    let metrics = crate::telemetry::install();
-    let app = Router::new()
+    let hooks = Router::new()
         .route("/hooks/radist/{token}", post(intake::hook))
         .with_state(intake)
-        .merge(crate::ui::routes(Arc::clone(&admin)))
-        .merge(admin::routes(admin))
-        .route("/metrics", get(move || render(metrics.clone())));
+        .merge(admin::health_routes(Arc::clone(&admin)));
+    let gate = guard::Gate {
+        token: addresses.admin_token.clone(),
+    };
+    let dashboard = crate::ui::routes(Arc::clone(&admin), addresses.admin_token.clone());
+    let admin_surface = guard::protect(admin::routes(admin).merge(dashboard), gate);
+    let limits = addresses.limits(&wiring, open_files);
     let (stop_server, server_stopped) = watch::channel(false);
-    let server = tokio::spawn(async move {
-        let mut stopped = server_stopped;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let (addr, admin_addr, server) =
+        listeners.serve(hooks, admin_surface, limits, server_stopped)?;
     if target.is_sandbox() {
         let refs: Vec<&Manifest> = manifests.iter().collect();
         let public = format!("http://{addr}");
@@ -136,11 +131,14 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     }
     ready.store(true, Ordering::Release);
     announce(
-        addr,
+        &Announcement {
+            addr,
+            admin_addr,
+            admin_token: addresses.admin_token.is_some(),
+            plugins: plugins.current().len(),
+        },
         &token,
-        admin_token.is_some(),
         &target,
-        plugins.current().len(),
     );
     let (stop_dispatch, dispatch_stopped) = watch::channel(false);
     let reloader = reload::Reloader {
@@ -184,7 +182,9 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let _ = scheduling.await;
     let _ = reloading.await;
     let _ = stop_server.send(true);
-    let _ = server.await;
+    for server in server {
+        let _ = server.await;
+    }
     if let Err(err) = store.checkpoint().await {
         tracing::warn!(error = %err, "cannot checkpoint the store at shutdown");
     }
@@ -193,9 +193,96 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// `GET /metrics`: every series in the Prometheus text format.
-async fn render(handle: Option<metrics_exporter_prometheus::PrometheusHandle>) -> String {
-    handle.map(|h| h.render()).unwrap_or_default()
+/// Where the service listens, chosen from the flags and the host config, and checked: the admin
+/// surface without a token only on loopback, whichever flag or key chose the address.
+struct Addresses {
+    listen: SocketAddr,
+    admin_listen: Option<SocketAddr>,
+    admin_token: Option<Token>,
+}
+
+/// The bound listeners: webhooks (and the admin surface unless it has its own).
+struct Listeners {
+    main: tokio::net::TcpListener,
+    admin: Option<tokio::net::TcpListener>,
+}
+
+impl Addresses {
+    fn choose(wiring: &Wiring, args: &ServeArgs) -> anyhow::Result<Addresses> {
+        let server = &wiring.config.host.server;
+        let listen = args.listen.unwrap_or(server.listen);
+        let admin_listen = args.admin_listen.or(server.admin_listen);
+        let admin_token = admin_token(wiring)?;
+        if let Some(problem) =
+            switchboard_manifest::admin_exposure(listen, admin_listen, admin_token.is_some())
+        {
+            anyhow::bail!("server.admin_token: {problem}");
+        }
+        Ok(Addresses {
+            listen,
+            admin_listen,
+            admin_token,
+        })
+    }
+
+    async fn bind(&self) -> anyhow::Result<Listeners> {
+        let main = front_door::bind(self.listen, "--listen or `server.listen`").await?;
+        let admin = match self.admin_listen {
+            Some(addr) => {
+                Some(front_door::bind(addr, "--admin-listen or `server.admin_listen`").await?)
+            }
+            None => None,
+        };
+        Ok(Listeners { main, admin })
+    }
+
+    fn limits(&self, wiring: &Wiring, open_files: u64) -> front_door::Limits {
+        let server = &wiring.config.host.server;
+        let listeners = 1 + u64::from(self.admin_listen.is_some());
+        front_door::Limits {
+            max_connections: front_door::connection_cap(
+                server.max_connections,
+                open_files,
+                listeners,
+            ),
+            header_timeout: Duration::from_millis(u64::from(server.header_timeout_ms)),
+            request_timeout: Duration::from_millis(u64::from(server.request_timeout_ms)),
+        }
+    }
+}
+
+type Servers = Vec<tokio::task::JoinHandle<()>>;
+
+impl Listeners {
+    /// Starts serving: the admin surface on its own listener when there is one, else beside the
+    /// webhooks. Returns the webhook address, the admin address and the server tasks.
+    fn serve(
+        self,
+        hooks: Router,
+        admin_surface: Router,
+        limits: front_door::Limits,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<(SocketAddr, SocketAddr, Servers)> {
+        let addr = self.main.local_addr()?;
+        let mut servers = Vec::new();
+        let (main_app, admin_addr) = match self.admin {
+            Some(admin) => {
+                let admin_addr = admin.local_addr()?;
+                servers.push(tokio::spawn(front_door::serve(
+                    admin,
+                    admin_surface,
+                    limits,
+                    stop.clone(),
+                )));
+                (hooks, admin_addr)
+            }
+            None => (hooks.merge(admin_surface), addr),
+        };
+        servers.push(tokio::spawn(front_door::serve(
+            self.main, main_app, limits, stop,
+        )));
+        Ok((addr, admin_addr, servers))
+    }
 }
 
 /// Updates the gauges read from the store (queue depth, database size) every few seconds.
@@ -281,17 +368,27 @@ fn admin_token(wiring: &Wiring) -> anyhow::Result<Option<Token>> {
     crate::config::host_secret(source, "server.admin_token").map(|t| Some(Token::new(t)))
 }
 
+/// What the start-up lines report.
+struct Announcement {
+    addr: SocketAddr,
+    admin_addr: SocketAddr,
+    admin_token: bool,
+    plugins: usize,
+}
+
 /// The start-up lines: where webhooks go, the admin API, and in sandbox mode how to try it.
-fn announce(addr: SocketAddr, token: &Token, admin_token: bool, target: &RadistTarget, n: usize) {
-    let base = format!("http://{addr}");
+fn announce(what: &Announcement, token: &Token, target: &RadistTarget) {
+    let base = format!("http://{}", what.addr);
+    let admin = format!("http://{}", what.admin_addr);
     output::line(&format!(
-        "switchboard listening on {base} ({n} plugin(s) loaded)"
+        "switchboard listening on {base} ({} plugin(s) loaded)",
+        what.plugins
     ));
     output::line(&format!(
         "webhook URL: {base}/hooks/radist/{}",
         token.expose()
     ));
-    let auth = if admin_token {
+    let auth = if what.admin_token {
         "bearer token required"
     } else {
         "loopback only, no token"
@@ -302,10 +399,10 @@ fn announce(addr: SocketAddr, token: &Token, admin_token: bool, target: &RadistT
         "remote"
     };
     output::line(&format!(
-        "admin API: {base}/api/ ({auth}; radist: {radist})"
+        "admin API: {admin}/api/ ({auth}; radist: {radist})"
     ));
     output::line(&format!(
-        "dashboard: {base}/ui/ (open it in a browser; {auth})"
+        "dashboard: {admin}/ui/ (open it in a browser; {auth})"
     ));
     if let Some(sandbox) = target.sandbox_urls() {
         output::line(&format!(

@@ -4,8 +4,10 @@
 //!
 //! It reads the store through the same queries as the admin API (`serve/admin.rs`) and shares
 //! its state, so CLI, API and UI show one source of data. Every response carries the strict
-//! Content-Security-Policy of `security.rs`; with `server.admin_token` set the pages need the
-//! `switchboard_admin` cookie that the login form sets.
+//! Content-Security-Policy of `security.rs`. The routes sit behind the admin surface's guard
+//! (`serve/guard.rs`): with `server.admin_token` set every page needs the token, which the login
+//! form keeps in the guard's HttpOnly, SameSite=Strict cookie; every state change must be
+//! same-origin; without a token only loopback is served.
 
 mod assets;
 mod chat;
@@ -28,10 +30,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::serve::admin::Admin;
+use crate::serve::token::Token;
 
-/// What the dashboard's handlers read: the admin API's state and the CSP report counter.
+/// What the dashboard's handlers read: the admin API's state, the admin token (for the login
+/// form) and the CSP report counter.
 pub struct Ui {
     pub admin: Arc<Admin>,
+    pub token: Option<Token>,
     /// CSP violation reports received since start (a clean page never sends one).
     pub csp_reports: AtomicU64,
 }
@@ -39,10 +44,11 @@ pub struct Ui {
 /// Shared handler state.
 pub type UiState = Arc<Ui>;
 
-/// `/` and everything under `/ui/`.
-pub fn routes(admin: Arc<Admin>) -> Router {
+/// `/` and everything under `/ui/`, to be served behind the admin guard.
+pub fn routes(admin: Arc<Admin>, token: Option<Token>) -> Router {
     let ui = Arc::new(Ui {
         admin,
+        token,
         csp_reports: AtomicU64::new(0),
     });
     let pages = Router::new()
@@ -65,11 +71,7 @@ pub fn routes(admin: Arc<Admin>) -> Router {
         .route("/ui/connections", get(status::connections))
         .route("/ui/schedules", get(status::schedules))
         .route("/ui/nodes", get(status::nodes))
-        .route("/ui/overview", get(overview::page))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&ui),
-            security::require_login,
-        ));
+        .route("/ui/overview", get(overview::page));
     let open = Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))
         .route("/ui", get(|| async { Redirect::to("/ui/") }))

@@ -82,29 +82,27 @@ impl Browser {
 
     /// The text of the first element matching `css`.
     pub fn text(&self, css: &str) -> String {
-        self.runtime.block_on(async {
-            let element = match self.client().find(Locator::Css(css)).await {
-                Ok(element) => element,
-                Err(e) => panic!("no `{css}` on {}: {e}", self.url_async().await),
-            };
-            element.text().await.expect("element text")
-        })
+        let texts = self.texts(css);
+        match texts.into_iter().next() {
+            Some(text) => text,
+            None => panic!("no `{css}` on {}", self.url()),
+        }
     }
 
-    /// The texts of every element matching `css`.
+    /// The rendered texts of every element matching `css`, read in one script so a live update
+    /// between finding and reading cannot leave a stale element.
     pub fn texts(&self, css: &str) -> Vec<String> {
-        self.runtime.block_on(async {
-            let mut out = Vec::new();
-            for element in self
-                .client()
-                .find_all(Locator::Css(css))
-                .await
-                .expect("find all")
-            {
-                out.push(element.text().await.expect("element text"));
-            }
-            out
-        })
+        let script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText.trim())";
+        let found = self
+            .runtime
+            .block_on(self.client().execute(script, vec![Value::from(css)]))
+            .unwrap_or_else(|e| panic!("cannot read `{css}`: {e}"));
+        found
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect()
     }
 
     async fn url_async(&self) -> String {

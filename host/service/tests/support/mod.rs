@@ -85,6 +85,13 @@ impl Workdir {
         all.extend_from_slice(args);
         let mut command = self.command(&all);
         command.envs(env.iter().copied());
+        Service::start(command, START_BOUND)
+    }
+}
+
+impl Service {
+    /// Starts `command` (a `switchboard serve`) and waits up to `bound` for its announcement.
+    pub fn start(mut command: Command, bound: Duration) -> Service {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -113,9 +120,11 @@ impl Workdir {
             sandbox: None,
             control: None,
             remote: false,
+            try_it: None,
+            announced: Vec::new(),
             http: reqwest::blocking::Client::new(),
         };
-        service.read_announcement(&rx);
+        service.read_announcement(&rx, bound);
         service
     }
 }
@@ -136,12 +145,16 @@ pub struct Service {
     pub control: Option<String>,
     /// Radist is remote (no embedded sandbox lines follow the admin line).
     remote: bool,
+    /// The `try it:` line, as printed.
+    pub try_it: Option<String>,
+    /// Every line printed on stdout up to the end of the announcement.
+    pub announced: Vec<String>,
     pub http: reqwest::blocking::Client,
 }
 
 impl Service {
-    fn read_announcement(&mut self, rx: &mpsc::Receiver<String>) {
-        let deadline = Instant::now() + START_BOUND;
+    fn read_announcement(&mut self, rx: &mpsc::Receiver<String>, bound: Duration) {
+        let deadline = Instant::now() + bound;
         while self.api.is_empty() || (self.control.is_none() && !self.remote) {
             let left = deadline.saturating_duration_since(Instant::now());
             let Ok(line) = rx.recv_timeout(left) else {
@@ -163,7 +176,9 @@ impl Service {
             } else if let Some(rest) = line.strip_prefix("try it: curl -s ") {
                 let inbound = rest.split(' ').next().unwrap_or_default();
                 self.control = Some(inbound.trim_end_matches("/inbound").to_owned());
+                self.try_it = Some(line.clone());
             }
+            self.announced.push(line);
         }
     }
 
