@@ -6,8 +6,10 @@
 //!
 //! `cargo bench -p switchboard --bench dashboard`
 
+// A benchmark prints its figures.
+#![allow(clippy::print_stdout)]
+
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::time::Instant;

@@ -163,7 +163,7 @@ pub async fn connections(State(ui): State<UiState>) -> Response {
         }
     }
     for view in by_id.values_mut() {
-        view.failures.sort_by(|a, b| b.1.cmp(&a.1));
+        view.failures.sort_by_key(|f| std::cmp::Reverse(f.1));
         view.messenger = match ui.admin.intake.directory.source_type(view.id).await {
             Some(s) => crate::stored_event::source_name(s).to_owned(),
             None => "unknown (not in Radist's connection list yet)".to_owned(),

@@ -126,6 +126,14 @@ impl Browser {
         });
     }
 
+    /// Types `text` into the input matching `css`.
+    pub fn type_into(&self, css: &str, text: &str) {
+        self.runtime.block_on(async {
+            let element = self.client().find(Locator::Css(css)).await.expect("input");
+            element.send_keys(text).await.expect("typing");
+        });
+    }
+
     /// Chooses the option with `value` in the `<select>` matching `css`.
     pub fn select(&self, css: &str, value: &str) {
         self.runtime.block_on(async {
