@@ -345,3 +345,56 @@ fn customer_text_renders_as_text_and_never_runs() {
         "no page violated the content security policy"
     );
 }
+
+#[test]
+fn with_an_admin_token_the_dashboard_asks_once_and_keeps_an_httponly_cookie() {
+    let work = Workdir::with_manifests(
+        &switchboard_testing::repo_root().join("manifests"),
+        "[server]\nadmin_token = { env = \"SB_TEST_ADMIN_TOKEN\" }\n",
+    );
+    switchboard_testing::build_plugins().expect("plugins build");
+    let token = "a-long-admin-token-for-the-dashboard-0123";
+    let service = work.serve_with(
+        &["--listen", "127.0.0.1:0"],
+        &[("SB_TEST_ADMIN_TOKEN", token)],
+    );
+    let b = Browser::start();
+    b.goto(&format!("{}runs", service.dashboard));
+    b.wait_until("the login form", |b| b.url().ends_with("/ui/login"));
+    b.screenshot(&screenshots(), "login");
+    b.type_into("#token", "not-the-token");
+    b.click("#sign-in");
+    b.wait_until("the refusal", |b| !b.texts("#problem").is_empty());
+    assert!(b.url().ends_with("/ui/login"));
+    b.type_into("#token", token);
+    b.click("#sign-in");
+    b.wait_until("the runs page", |b| {
+        b.url().ends_with("/ui/") && !b.texts("#tabs").is_empty()
+    });
+    assert_eq!(
+        b.eval("return document.cookie.includes('switchboard_admin')"),
+        false,
+        "HttpOnly: no script reads it"
+    );
+    b.goto(&format!("{}plugins", service.dashboard));
+    assert!(
+        b.text("h1").contains("Plugins"),
+        "the cookie is kept: no second login"
+    );
+    // A violation of the policy is reported to the dashboard's own endpoint and counted.
+    b.eval("var i = document.createElement('img'); i.src = 'https://example.invalid/x.png'; document.body.appendChild(i); return null");
+    let counted = || {
+        let response = service
+            .http
+            .get(format!("{}csp-report", service.dashboard))
+            .bearer_auth(token)
+            .send()
+            .expect("count");
+        response
+            .json::<Value>()
+            .ok()
+            .and_then(|v| v["reports"].as_u64())
+            .unwrap_or(0)
+    };
+    service.wait_for(BOUND, || (counted() >= 1).then_some(()));
+}
