@@ -20,6 +20,7 @@ mod sandbox;
 mod serve;
 mod stored_event;
 mod telemetry;
+mod ui;
 pub mod wiring;
 
 /// Lowercase hex of `bytes`.

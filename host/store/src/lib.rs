@@ -31,7 +31,7 @@ pub use ids::{EventId, QuarantineId, RunId};
 pub use model::dispatch::{ActionRow, ClaimedRun, FinishedAttempt, LogRow, Next, QueueDepth};
 pub use model::history::{
     AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail,
-    RunFilter, RunSummary,
+    RunFilter, RunSummary, StatusCount,
 };
 pub use model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,

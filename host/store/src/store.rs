@@ -8,7 +8,8 @@ use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary,
+    EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
+    StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -172,6 +173,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Runs, newest first, at most [`MAX_PAGE`](crate::MAX_PAGE) of them.
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>>;
+    /// How many runs match the filter (its `limit` and `before` ignored) per status; statuses
+    /// without runs are left out.
+    async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>>;
     async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>>;
     /// Events without their payloads, newest first, at most [`MAX_PAGE`](crate::MAX_PAGE).
     async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventSummary>>;

@@ -118,7 +118,8 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let gate = guard::Gate {
         token: addresses.admin_token.clone(),
     };
-    let admin_surface = guard::protect(admin::routes(admin), gate);
+    let dashboard = crate::ui::routes(Arc::clone(&admin), addresses.admin_token.clone());
+    let admin_surface = guard::protect(admin::routes(admin).merge(dashboard), gate);
     let limits = addresses.limits(&wiring, open_files);
     let (stop_server, server_stopped) = watch::channel(false);
     let (addr, admin_addr, server) =
@@ -404,6 +405,9 @@ fn announce(what: &Announcement, token: &Token, target: &RadistTarget) {
     };
     output::line(&format!(
         "admin API: {admin}/api/ ({auth}; radist: {radist})"
+    ));
+    output::line(&format!(
+        "dashboard: {admin}/ui/ (open it in a browser; {auth})"
     ));
     if let Some(sandbox) = target.sandbox_urls() {
         output::line(&format!(

@@ -116,6 +116,7 @@ impl Service {
             stderr: erx,
             webhook: String::new(),
             api: String::new(),
+            dashboard: String::new(),
             sandbox: None,
             control: None,
             remote: false,
@@ -136,6 +137,8 @@ pub struct Service {
     pub webhook: String,
     /// `http://127.0.0.1:PORT/api/`.
     pub api: String,
+    /// `http://127.0.0.1:PORT/ui/`, as announced.
+    pub dashboard: String,
     /// The embedded sandbox's API base (`.../v2`).
     pub sandbox: Option<String>,
     /// The embedded sandbox's control base (`.../_sandbox`).
@@ -166,6 +169,8 @@ impl Service {
             } else if let Some(rest) = line.strip_prefix("admin API: ") {
                 self.api = rest.split(' ').next().unwrap_or_default().to_owned();
                 self.remote = line.contains("radist: remote");
+            } else if let Some(rest) = line.strip_prefix("dashboard: ") {
+                self.dashboard = rest.split(' ').next().unwrap_or_default().to_owned();
             } else if let Some(rest) = line.strip_prefix("radist sandbox: ") {
                 self.sandbox = rest.split(' ').next().map(str::to_owned);
             } else if let Some(rest) = line.strip_prefix("try it: curl -s ") {

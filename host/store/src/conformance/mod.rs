@@ -9,6 +9,7 @@
 //!
 //! The functions panic (assert) on a violation; they use no backend detail and no sleeps.
 
+mod counts;
 mod dispatch;
 mod history;
 mod intake;
@@ -18,6 +19,7 @@ mod ops;
 mod schedule;
 mod state;
 
+pub use counts::*;
 pub use dispatch::*;
 pub use history::*;
 pub use intake::*;
@@ -55,6 +57,7 @@ macro_rules! store_conformance {
             kv_quota_never_overshoots,
             upload_cache,
             history_filters,
+            count_runs_per_status,
             lists_are_capped_and_carry_no_payloads,
             cron_slot_fires_once_under_concurrency,
             schedule_counters_and_overlap,

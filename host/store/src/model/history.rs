@@ -115,3 +115,10 @@ pub struct EventDetail {
     pub event: EventRecord,
     pub runs: Vec<RunSummary>,
 }
+
+/// How many runs one status holds under a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub status: RunStatus,
+    pub runs: u64,
+}

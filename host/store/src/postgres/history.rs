@@ -26,7 +26,7 @@ const EVENT_LISTED: &str =
 
 /// WHERE clauses (with `$n` placeholders numbered as they are added) and their parameters.
 #[derive(Default)]
-struct Clauses {
+pub(super) struct Clauses {
     sql: Vec<String>,
     args: Vec<Box<dyn ToSql + Sync + Send>>,
 }
@@ -47,7 +47,7 @@ impl Clauses {
         self.args.extend(args);
     }
 
-    fn render(&mut self, base: &str, order: &str, limit: i64) -> String {
+    pub(super) fn render(&mut self, base: &str, order: &str, limit: i64) -> String {
         let mut sql = base.to_owned();
         if !self.sql.is_empty() {
             sql.push_str(" WHERE ");
@@ -58,7 +58,7 @@ impl Clauses {
         sql
     }
 
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+    pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.args
             .iter()
             .map(|a| a.as_ref() as &(dyn ToSql + Sync))
@@ -67,6 +67,17 @@ impl Clauses {
 }
 
 pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Vec<RunSummary>> {
+    let mut c = run_clauses(f);
+    if let Some(before) = f.before {
+        c.add("r.id < ?", vec![Box::new(before.0)]);
+    }
+    let sql = c.render(SUMMARY, " ORDER BY r.id DESC", page(f.limit));
+    let found = rows(tx, &sql, &c.params()).await?;
+    found.iter().map(summary).collect()
+}
+
+/// The filter's plugin, status, time and chat clauses (not its page).
+pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     let mut c = Clauses::default();
     if let Some(plugin) = &f.plugin {
         c.add("r.plugin = ?", vec![Box::new(plugin.clone())]);
@@ -86,12 +97,7 @@ pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Vec<Ru
             vec![Box::new(conn_id), Box::new(chat)],
         );
     }
-    if let Some(before) = f.before {
-        c.add("r.id < ?", vec![Box::new(before.0)]);
-    }
-    let sql = c.render(SUMMARY, " ORDER BY r.id DESC", page(f.limit));
-    let found = rows(tx, &sql, &c.params()).await?;
-    found.iter().map(summary).collect()
+    c
 }
 
 fn summary(r: &Row) -> Res<RunSummary> {

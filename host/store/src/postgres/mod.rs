@@ -11,6 +11,7 @@
 //! `listen`) turns the other nodes' notifications into wake-ups of [`Store::work_notify`].
 
 mod announce;
+mod counts;
 mod dispatch;
 mod fail;
 mod history;

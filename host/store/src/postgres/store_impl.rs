@@ -5,13 +5,15 @@
 
 use super::fail::{Fail, Res};
 use super::{
-    PostgresStore, RETRIES, dispatch, history, in_tx, intake, kv, ledger, nodes, ops, schedule,
+    PostgresStore, RETRIES, counts, dispatch, history, in_tx, intake, kv, ledger, nodes, ops,
+    schedule,
 };
 use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary,
+    EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
+    StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -229,6 +231,10 @@ impl Store for PostgresStore {
 
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
         in_tx!(self, |tx| history::list_runs(&tx, &filter))
+    }
+
+    async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>> {
+        in_tx!(self, |tx| counts::count_runs(&tx, &filter))
     }
 
     async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>> {

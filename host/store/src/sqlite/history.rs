@@ -23,9 +23,9 @@ const EVENT_LISTED: &str =
 
 /// WHERE clauses and their parameters, built from a filter.
 #[derive(Default)]
-struct Clauses {
+pub(super) struct Clauses {
     sql: Vec<&'static str>,
-    args: Vec<Value>,
+    pub(super) args: Vec<Value>,
 }
 
 impl Clauses {
@@ -34,7 +34,7 @@ impl Clauses {
         self.args.extend(args);
     }
 
-    fn render(&self, base: &str, order: &str) -> String {
+    pub(super) fn render(&self, base: &str, order: &str) -> String {
         let mut sql = base.to_owned();
         if !self.sql.is_empty() {
             sql.push_str(" WHERE ");
@@ -46,6 +46,19 @@ impl Clauses {
 }
 
 pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>> {
+    let mut c = run_clauses(f);
+    if let Some(before) = f.before {
+        c.add("r.id < ?", [Value::Integer(before.0)]);
+    }
+    c.args.push(Value::Integer(page(f.limit)));
+    let sql = c.render(SUMMARY, " ORDER BY r.id DESC LIMIT ?");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(c.args.iter()), summary_row)?;
+    rows.map(|r| r?.finish()).collect()
+}
+
+/// The filter's plugin, status, time and chat clauses (not its page).
+pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     let mut c = Clauses::default();
     if let Some(plugin) = &f.plugin {
         c.add("r.plugin = ?", [Value::Text(plugin.clone())]);
@@ -65,14 +78,7 @@ pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>
             [Value::Integer(conn_id), Value::Integer(chat)],
         );
     }
-    if let Some(before) = f.before {
-        c.add("r.id < ?", [Value::Integer(before.0)]);
-    }
-    c.args.push(Value::Integer(page(f.limit)));
-    let sql = c.render(SUMMARY, " ORDER BY r.id DESC LIMIT ?");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(c.args.iter()), summary_row)?;
-    rows.map(|r| r?.finish()).collect()
+    c
 }
 
 /// The raw columns of a summary row; `finish` decodes statuses and times.

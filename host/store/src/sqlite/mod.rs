@@ -3,6 +3,7 @@
 
 mod checkpointer;
 mod counters;
+mod counts;
 mod detail;
 mod dispatch;
 mod fail;

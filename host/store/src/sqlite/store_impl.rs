@@ -1,11 +1,12 @@
 //! [`Store`] for [`SqliteStore`]: each method sends one job to the writer (writes, group
 //! committed) or to a reader (reads) and awaits its answer.
 
-use super::{SqliteStore, dispatch, history, intake, kv, ledger, nodes, ops, schedule};
+use super::{SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, schedule};
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary,
+    EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
+    StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -253,6 +254,12 @@ impl Store for SqliteStore {
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
         self.workers
             .read(move |c| history::list_runs(c, &filter))
+            .await
+    }
+
+    async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>> {
+        self.workers
+            .read(move |c| counts::count_runs(c, &filter))
             .await
     }
 

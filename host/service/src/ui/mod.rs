@@ -1,0 +1,129 @@
+//! The dashboard under `/ui/` (`/` redirects there): server-rendered HTML from askama templates
+//! (compile-time checked, every value escaped), a vendored htmx with its SSE extension for the
+//! live runs list, and our own CSS, all embedded in the binary (`assets.rs`).
+//!
+//! It reads the store through the same queries as the admin API (`serve/admin.rs`) and shares
+//! its state, so CLI, API and UI show one source of data. Every response carries the strict
+//! Content-Security-Policy of `security.rs`. The routes sit behind the admin surface's guard
+//! (`serve/guard.rs`): with `server.admin_token` set every page needs the token, which the login
+//! form keeps in the guard's HttpOnly, SameSite=Strict cookie; every state change must be
+//! same-origin; without a token only loopback is served.
+
+mod assets;
+mod chat;
+mod filter;
+mod lists;
+mod overview;
+mod pages;
+mod run;
+mod runs;
+mod security;
+mod status;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::serve::admin::Admin;
+use crate::serve::token::Token;
+
+/// What the dashboard's handlers read: the admin API's state, the admin token (for the login
+/// form) and the CSP report counter.
+pub struct Ui {
+    pub admin: Arc<Admin>,
+    pub token: Option<Token>,
+    /// CSP violation reports received since start (a clean page never sends one).
+    pub csp_reports: AtomicU64,
+}
+
+/// Shared handler state.
+pub type UiState = Arc<Ui>;
+
+/// `/` and everything under `/ui/`, to be served behind the admin guard.
+pub fn routes(admin: Arc<Admin>, token: Option<Token>) -> Router {
+    let ui = Arc::new(Ui {
+        admin,
+        token,
+        csp_reports: AtomicU64::new(0),
+    });
+    let pages = Router::new()
+        .route("/ui/", get(runs::page))
+        .route("/ui/runs", get(runs::page))
+        .route("/ui/runs/live", get(runs::live))
+        .route("/ui/runs/{id}", get(run::page))
+        .route("/ui/runs/{id}/replay", get(run::preview).post(run::replay))
+        .route(
+            "/ui/replay",
+            get(runs::bulk_preview).post(runs::bulk_replay),
+        )
+        .route("/ui/chats/{connection}/{chat}", get(chat::page))
+        .route("/ui/events", get(lists::events))
+        .route("/ui/events/{id}", get(lists::event))
+        .route("/ui/quarantine", get(lists::quarantine))
+        .route("/ui/quarantine/{id}", get(lists::quarantined))
+        .route("/ui/quarantine/{id}/retry", post(lists::retry))
+        .route("/ui/plugins", get(status::plugins))
+        .route("/ui/connections", get(status::connections))
+        .route("/ui/schedules", get(status::schedules))
+        .route("/ui/nodes", get(status::nodes))
+        .route("/ui/overview", get(overview::page));
+    let open = Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui/assets/{name}", get(assets::serve))
+        .route("/ui/login", get(security::login_form).post(security::login))
+        .route(
+            "/ui/csp-report",
+            get(security::report_count).post(security::report),
+        );
+    pages
+        .merge(open)
+        .layer(axum::middleware::from_fn(security::headers))
+        .with_state(ui)
+}
+
+/// A rendered template as an HTML response, or a 500 naming the template problem.
+pub(crate) fn html<T: Template>(template: &T) -> Response {
+    match template.render() {
+        Ok(body) => Html(body).into_response(),
+        Err(err) => failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("cannot render the page: {err}"),
+        ),
+    }
+}
+
+/// An error page: what went wrong and what to do, escaped like every other page.
+pub(crate) fn failure(status: StatusCode, message: &str) -> Response {
+    let page = pages::ErrorPage {
+        nav: pages::Nav::None,
+        message,
+    };
+    let body = page
+        .render()
+        .unwrap_or_else(|_| "the dashboard cannot render its error page".to_owned());
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// The store said no: unavailable (503), missing (404) or broken (500).
+pub(crate) fn store_failure(err: &switchboard_store::StoreError) -> Response {
+    let status = if err.is_unavailable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    failure(
+        status,
+        &format!("the store failed: {err}; try again, or see the service's log"),
+    )
+}

@@ -1,0 +1,283 @@
+//! The state pages: plugins (grants, limits, digest, reload problems, 24-hour outcomes),
+//! connections (messenger, last status event, failed runs grouped by error), schedules and
+//! nodes. Each reads what the admin API's handler of the same name reads.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{TimeDelta, Utc};
+use serde_json::Value;
+use switchboard_store::{EventFilter, RunFilter, RunStatus, StatusCount};
+
+use super::pages::{Nav, at, clip};
+use super::{UiState, failure, html, store_failure};
+use crate::output::short_imports;
+
+/// A loaded plugin as shown.
+pub struct PluginView {
+    pub name: String,
+    pub digest: String,
+    pub file: String,
+    pub imports: String,
+    pub grants: String,
+    pub limits: String,
+    pub triggers: Vec<String>,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+#[derive(Template)]
+#[template(path = "ui/plugins.html")]
+pub struct PluginsPage {
+    pub nav: Nav,
+    pub plugins: Vec<PluginView>,
+    pub problems: Vec<String>,
+}
+
+/// `GET /ui/plugins`.
+pub async fn plugins(State(ui): State<UiState>) -> Response {
+    let since = Utc::now() - TimeDelta::hours(24);
+    let mut views = Vec::new();
+    for p in ui.admin.plugins.current().iter() {
+        let name = p.manifest.plugin.name.as_str().to_owned();
+        let filter = RunFilter {
+            plugin: Some(name.clone()),
+            since: Some(since),
+            ..RunFilter::default()
+        };
+        let counts = match ui.admin.store.count_runs(filter).await {
+            Ok(c) => c,
+            Err(err) => return store_failure(&err),
+        };
+        views.push(PluginView {
+            digest: clip(&p.digest, 12),
+            file: p.file.clone(),
+            imports: short_imports(p.plugin.imports()),
+            grants: format!("{:#?}", p.manifest.capabilities),
+            limits: format!("{:?}", p.manifest.limits),
+            triggers: p
+                .manifest
+                .triggers
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect(),
+            succeeded: of(&counts, |s| s == RunStatus::Succeeded),
+            failed: of(&counts, |s| !s.is_unfinished() && s != RunStatus::Succeeded),
+            name,
+        });
+    }
+    let problems = ui
+        .admin
+        .reload_problems
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    html(&PluginsPage {
+        nav: Nav::Plugins,
+        plugins: views,
+        problems,
+    })
+}
+
+fn of(counts: &[StatusCount], pick: impl Fn(RunStatus) -> bool) -> u64 {
+    counts
+        .iter()
+        .filter(|c| pick(c.status))
+        .map(|c| c.runs)
+        .sum()
+}
+
+/// A connection as shown.
+pub struct ConnectionView {
+    pub id: i64,
+    pub messenger: String,
+    pub last_status: String,
+    /// `(error, runs)`, most frequent first.
+    pub failures: Vec<(String, u64)>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/connections.html")]
+pub struct ConnectionsPage {
+    pub nav: Nav,
+    pub connections: Vec<ConnectionView>,
+}
+
+/// Recent events and failed runs read to find the connections and group their errors.
+const SCAN: usize = 1000;
+
+/// `GET /ui/connections`: the connections seen in recent events.
+pub async fn connections(State(ui): State<UiState>) -> Response {
+    let store = &ui.admin.store;
+    let events = match store
+        .list_events(EventFilter {
+            limit: SCAN,
+            ..EventFilter::default()
+        })
+        .await
+    {
+        Ok(e) => e,
+        Err(err) => return store_failure(&err),
+    };
+    let mut by_id: BTreeMap<i64, ConnectionView> = BTreeMap::new();
+    for e in &events {
+        let Some(id) = e.connection_id else { continue };
+        let view = by_id.entry(id).or_insert_with(|| ConnectionView {
+            id,
+            messenger: String::new(),
+            last_status: String::new(),
+            failures: Vec::new(),
+        });
+        if e.kind == "connection.status-changed" && view.last_status.is_empty() {
+            view.last_status = format!("{} at {}", clip(&e.payload, 160), at(&e.received_at));
+        }
+    }
+    let mut errors: BTreeMap<(i64, String), u64> = BTreeMap::new();
+    for status in [
+        RunStatus::Failed,
+        RunStatus::Dead,
+        RunStatus::Trapped,
+        RunStatus::TimedOut,
+        RunStatus::Denied,
+    ] {
+        let filter = RunFilter {
+            status: Some(status),
+            limit: SCAN,
+            ..RunFilter::default()
+        };
+        let runs = match store.list_runs(filter).await {
+            Ok(r) => r,
+            Err(err) => return store_failure(&err),
+        };
+        for r in runs {
+            let Some(id) = r.connection_id else { continue };
+            let error = r.error.unwrap_or_else(|| status.as_str().to_owned());
+            *errors.entry((id, clip(&error, 200))).or_default() += 1;
+        }
+    }
+    for ((id, error), runs) in errors {
+        if let Some(view) = by_id.get_mut(&id) {
+            view.failures.push((error, runs));
+        }
+    }
+    for view in by_id.values_mut() {
+        view.failures.sort_by_key(|f| std::cmp::Reverse(f.1));
+        view.messenger = match ui.admin.intake.directory.source_type(view.id).await {
+            Some(s) => crate::stored_event::source_name(s).to_owned(),
+            None => "unknown (not in Radist's connection list yet)".to_owned(),
+        };
+    }
+    html(&ConnectionsPage {
+        nav: Nav::Connections,
+        connections: by_id.into_values().collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "ui/schedules.html")]
+pub struct SchedulesPage {
+    pub nav: Nav,
+    /// `(name, value)` lines of each schedule, as `/api/schedules` has them.
+    pub schedules: Vec<Vec<(&'static str, String)>>,
+}
+
+/// `GET /ui/schedules`.
+pub async fn schedules(State(ui): State<UiState>) -> Response {
+    let now = Utc::now();
+    let mut views = Vec::new();
+    for p in ui.admin.plugins.current().iter() {
+        for entry in crate::serve::scheduler::entries_of(&p.manifest) {
+            match crate::history::schedule_view(&ui.admin.store, &entry, now).await {
+                Ok(v) => views.push(schedule_lines(&v)),
+                Err(err) => {
+                    return failure(
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        &format!("{err:#}"),
+                    );
+                }
+            }
+        }
+    }
+    html(&SchedulesPage {
+        nav: Nav::Schedules,
+        schedules: views,
+    })
+}
+
+fn schedule_lines(v: &Value) -> Vec<(&'static str, String)> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    let last_run = match v["last_run"]["run_id"].as_i64() {
+        Some(id) => format!("{id} ({})", v["last_run"]["status"].as_str().unwrap_or("")),
+        None => "-".to_owned(),
+    };
+    let mut lines: Vec<(&'static str, String)> = [
+        "schedule",
+        "plugin",
+        "cron",
+        "timezone",
+        "overlap",
+        "catch_up",
+        "last_slot",
+    ]
+    .into_iter()
+    .map(|k| (k, text(&v[k])))
+    .collect();
+    lines.push(("last run", last_run));
+    for k in ["fired", "caught_up", "skipped", "missed", "next"] {
+        lines.push((k, text(&v[k])));
+    }
+    lines
+}
+
+/// A node as shown.
+pub struct NodeView {
+    pub node: String,
+    pub live: bool,
+    pub started: String,
+    pub heartbeat: String,
+    pub lease_until: String,
+    pub running: u64,
+    pub lanes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/nodes.html")]
+pub struct NodesPage {
+    pub nav: Nav,
+    pub nodes: Vec<NodeView>,
+}
+
+/// `GET /ui/nodes`.
+pub async fn nodes(State(ui): State<UiState>) -> Response {
+    let nodes = match ui.admin.store.nodes(Utc::now()).await {
+        Ok(n) => n,
+        Err(err) => return store_failure(&err),
+    };
+    let nodes = nodes
+        .into_iter()
+        .map(|n| NodeView {
+            live: n.live,
+            started: at(&n.started_at),
+            heartbeat: at(&n.heartbeat_at),
+            lease_until: at(&n.lease_until),
+            running: n.running,
+            lanes: n.lanes,
+            node: n.node,
+        })
+        .collect();
+    html(&NodesPage {
+        nav: Nav::Nodes,
+        nodes,
+    })
+}

@@ -1,0 +1,400 @@
+//! The dashboard in a real headless Chromium against the real `switchboard serve` (embedded
+//! sandbox, SQLite file, the example plugins built from source): filters in the URL, a run's
+//! ledger, replay with its dry run appearing live, bulk replay's count, the chat timeline, and
+//! customer text that never runs as script under the strict CSP. Screenshots of every page go to
+//! `docs/screenshots/`.
+
+#[path = "support/browser.rs"]
+mod browser;
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use browser::Browser;
+use serde_json::Value;
+use support::{Service, Workdir};
+use switchboard_store::{
+    AttemptStatus, FinishedAttempt, LogRow, NewEvent, NewRun, Next, SqliteConfig, SqliteStore,
+    Store,
+};
+
+const BOUND: Duration = Duration::from_secs(60);
+const XSS: &str = "<img src=x onerror=window.__xss=1>";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn screenshots() -> PathBuf {
+    switchboard_testing::repo_root().join("docs/screenshots")
+}
+
+/// The runs of `plugin` once none is unfinished and at least `n` exist.
+fn settled_runs(work: &Workdir, service: &Service, plugin: &str, n: usize) -> Vec<Value> {
+    service.wait_for(BOUND, || {
+        let runs = work.json(&["runs", "list", "--plugin", plugin]);
+        let list = runs.as_array().cloned().unwrap_or_default();
+        let settled = list.iter().all(|r| {
+            !matches!(
+                r["status"].as_str(),
+                Some("queued" | "running" | "retrying")
+            )
+        });
+        (list.len() >= n && settled).then_some(list)
+    })
+}
+
+/// How many CSP violation reports the dashboard received.
+fn csp_reports(service: &Service) -> u64 {
+    let (status, body) = service.get_json(&format!("{}csp-report", service.dashboard));
+    assert_eq!(status, 200, "{body}");
+    body["reports"].as_u64().expect("a count")
+}
+
+#[test]
+fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
+    let work = Workdir::shipped();
+    let service = work.serve();
+    assert!(
+        service.dashboard.ends_with("/ui/"),
+        "serve prints the dashboard URL: {}",
+        service.dashboard
+    );
+    service.inbound(70001, "79000000001", "price?");
+    let runs = settled_runs(&work, &service, "auto-reply", 1);
+    let run_id = runs[0]["run_id"].as_i64().expect("run id");
+    let chat = format!("{}/{}", runs[0]["connection_id"], runs[0]["chat_id"]);
+    let shots = screenshots();
+    let b = Browser::start();
+
+    // Filters change the URL and the rows.
+    b.goto(&service.dashboard);
+    b.wait_until("the run is listed", |b| {
+        !b.texts(&format!("tr[data-run='{run_id}']")).is_empty()
+    });
+    b.screenshot(&shots, "runs");
+    b.select("#f-status", "failed");
+    b.click("#apply");
+    b.wait_until("the URL holds the filter", |b| {
+        b.url().contains("status=failed")
+    });
+    assert!(
+        b.texts("tr[data-run]").is_empty(),
+        "no failed run is listed"
+    );
+    b.select("#f-status", "succeeded");
+    b.select("#f-plugin", "auto-reply");
+    b.click("#apply");
+    b.wait_until("the URL holds both filters", |b| {
+        let url = b.url();
+        url.contains("status=succeeded") && url.contains("plugin=auto-reply")
+    });
+    let statuses = b.texts("tr[data-run] .badge[class*='s-']");
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| s == "succeeded"),
+        "{statuses:?}"
+    );
+    let tabs = b.text("#tabs");
+    assert!(tabs.contains("succeeded 1"), "counts per status: {tabs}");
+
+    // A run's page shows the ledger: the send, done, with Radist's message id.
+    b.click(&format!("tr[data-run='{run_id}'] a"));
+    b.wait_until("the run page", |b| {
+        b.url().ends_with(&format!("/ui/runs/{run_id}"))
+    });
+    let ledger = b.text("#ledger");
+    assert!(
+        ledger.contains("messages.send") && ledger.contains("done"),
+        "{ledger}"
+    );
+    let states = b.texts(".ledger-state");
+    assert!(
+        states.iter().any(|s| s == "intent, then done"),
+        "the send's action row names its ledger state: {states:?}"
+    );
+    b.screenshot(&shots, "run");
+
+    // Replay: a dry run first, then the run is queued and the list shows it change live.
+    b.click("#replay");
+    b.wait_until("the dry run", |b| b.url().ends_with("/replay"));
+    assert!(
+        b.text("#answered").contains("messages.send"),
+        "the send is answered from the ledger"
+    );
+    b.screenshot(&shots, "replay-preview");
+    b.click("#confirm");
+    b.wait_until("back on the run", |b| {
+        b.url().ends_with(&format!("/ui/runs/{run_id}"))
+    });
+    b.goto(&service.dashboard);
+    b.wait_until("the live stream is open", |b| {
+        b.eval("return document.body.getAttribute('data-live')") == "on"
+    });
+    b.eval("window.__stay = 1; return null");
+    service.inbound(70001, "79000000005", "price?");
+    b.wait_until("a new run appears without a reload", |b| {
+        b.texts("tr[data-run]").len() >= 2
+    });
+    b.wait_until("the replayed run shows as a replay", |b| {
+        b.text(&format!("tr[data-run='{run_id}']"))
+            .contains("replay")
+    });
+    assert_eq!(
+        b.eval("return window.__stay"),
+        1,
+        "the page was not reloaded"
+    );
+    let after = settled_runs(&work, &service, "auto-reply", 2);
+
+    // Bulk replay shows the exact filter and the count before anything runs.
+    b.goto(&format!(
+        "{}runs?plugin=auto-reply&status=succeeded",
+        service.dashboard
+    ));
+    b.click("#bulk");
+    b.wait_until("the bulk preview", |b| b.url().contains("/ui/replay?"));
+    let filter = b.text("#filter");
+    assert!(
+        filter.contains("auto-reply") && filter.contains("succeeded"),
+        "{filter}"
+    );
+    let count = b.text("#count b");
+    assert_eq!(
+        count,
+        after.len().to_string(),
+        "every succeeded auto-reply run"
+    );
+    b.screenshot(&shots, "bulk-replay");
+    b.click("#confirm");
+    b.wait_until("the bulk replay's result", |b| !b.texts("#done").is_empty());
+    assert!(
+        b.text("#done")
+            .starts_with(&format!("{} run(s) queued", after.len()))
+    );
+    settled_runs(&work, &service, "auto-reply", 2);
+
+    // The chat timeline: the customer's message, then the plugin's reply from the ledger.
+    b.goto(&format!("{}chats/{chat}", service.dashboard));
+    let kinds = b.texts("#timeline li .text");
+    let classes: Vec<String> = (1..=kinds.len())
+        .map(|i| {
+            b.eval(&format!(
+                "return document.querySelector('#timeline li:nth-child({i})').className"
+            ))
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+        })
+        .collect();
+    let customer = classes
+        .iter()
+        .position(|c| c == "customer")
+        .expect("the customer's message");
+    let reply = classes
+        .iter()
+        .position(|c| c == "reply")
+        .expect("the plugin's reply");
+    assert!(
+        customer < reply,
+        "the message comes before its reply: {classes:?}"
+    );
+    assert_eq!(kinds[customer], "price?");
+    assert!(kinds[reply].contains("Доставка от 990"), "{kinds:?}");
+    assert!(
+        b.text("#window").contains("window open until"),
+        "70001 is a WABA connection"
+    );
+    b.screenshot(&shots, "chat");
+
+    for page in [
+        "events",
+        "quarantine",
+        "plugins",
+        "connections",
+        "schedules",
+        "nodes",
+        "overview",
+    ] {
+        b.goto(&format!("{}{page}", service.dashboard));
+        b.wait_until("the page", |b| {
+            b.text("h1").to_lowercase().contains(&page[..4])
+        });
+        b.screenshot(&shots, page);
+    }
+    assert_eq!(
+        b.eval("return typeof window.htmx"),
+        "object",
+        "htmx loaded under the CSP"
+    );
+    assert_eq!(
+        csp_reports(&service),
+        0,
+        "no page violated the content security policy"
+    );
+}
+
+/// A finished run of a plugin that logged `XSS`, stored before `serve` starts.
+fn seed_logged_run(work: &Workdir) -> i64 {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(SqliteConfig::new(work.path("data/switchboard.db")))
+            .await
+            .expect("store");
+        let event = NewEvent {
+            dedupe_key: "manual-xss".into(),
+            kind: "manual".into(),
+            connection_id: None,
+            chat_id: None,
+            payload: serde_json::json!({"source": "manual", "payload": XSS}).to_string(),
+            received_at: chrono::Utc::now(),
+        };
+        let run = NewRun {
+            plugin: "logger".into(),
+            lane: "logger/manual".into(),
+            max_attempts: 1,
+            origin: "manual".into(),
+        };
+        store.ingest(event, vec![run]).await.expect("ingest");
+        let claimed = store
+            .claim("seed", 1, chrono::Utc::now())
+            .await
+            .expect("claim")
+            .remove(0);
+        let attempt = FinishedAttempt {
+            attempt: claimed.attempt,
+            status: AttemptStatus::Failed,
+            error: Some(format!("the plugin said {XSS}")),
+            started_at: chrono::Utc::now(),
+            duration_us: 1200,
+            node: "seed".into(),
+            plugin_digest: None,
+            actions: Vec::new(),
+            logs: vec![LogRow {
+                level: "info".into(),
+                source: "plugin".into(),
+                message: XSS.into(),
+            }],
+        };
+        store
+            .finish(claimed.run_id, attempt, Next::Final)
+            .await
+            .expect("finish");
+        claimed.run_id.0
+    })
+}
+
+#[test]
+fn customer_text_renders_as_text_and_never_runs() {
+    let work = Workdir::shipped();
+    std::fs::create_dir_all(work.path("data")).expect("data dir");
+    let logged = seed_logged_run(&work);
+    let service = work.serve();
+    service.inbound(70001, "79000000009", XSS);
+    let (status, body) = service.post_webhook(
+        &service.webhook,
+        "application/json",
+        XSS.as_bytes().to_vec(),
+    );
+    assert_eq!(status, 400, "{body}");
+    let quarantined = body["quarantine_id"].as_i64().expect("kept in quarantine");
+    let runs = settled_runs(&work, &service, "auto-reply", 1);
+    let run = runs[0]["run_id"].as_i64().expect("run id");
+    let chat = format!("{}/{}", runs[0]["connection_id"], runs[0]["chat_id"]);
+    let b = Browser::start();
+    let pages = [
+        (format!("chats/{chat}"), "#timeline"),
+        (format!("runs/{run}"), "#raw"),
+        (format!("runs/{logged}"), ".log-line"),
+        (format!("quarantine/{quarantined}"), "#body"),
+    ];
+    for (page, css) in &pages {
+        b.goto(&format!("{}{page}", service.dashboard));
+        let text = b.text(css);
+        assert!(
+            text.contains(XSS),
+            "{page}: the text is shown as written: {text}"
+        );
+        assert_eq!(
+            b.eval("return typeof window.__xss"),
+            "undefined",
+            "{page} ran customer text"
+        );
+        assert_eq!(
+            b.eval("return document.querySelectorAll('main img').length"),
+            0,
+            "{page}"
+        );
+    }
+    b.goto(&format!("{}runs/{logged}", service.dashboard));
+    assert!(b.text("#error").contains(XSS));
+    b.screenshot(&screenshots(), "xss-as-text");
+    let response = service
+        .http
+        .get(format!("{}runs/{run}", service.dashboard))
+        .send()
+        .expect("page");
+    let policy = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(policy.starts_with(CSP), "{policy}");
+    assert!(policy.contains("report-uri /ui/csp-report"), "{policy}");
+    assert_eq!(
+        csp_reports(&service),
+        0,
+        "no page violated the content security policy"
+    );
+}
+
+#[test]
+fn with_an_admin_token_the_dashboard_asks_once_and_keeps_an_httponly_cookie() {
+    let work = Workdir::with_manifests(
+        &switchboard_testing::repo_root().join("manifests"),
+        "[server]\nadmin_token = { env = \"SB_TEST_ADMIN_TOKEN\" }\n",
+    );
+    switchboard_testing::build_plugins().expect("plugins build");
+    let token = "a-long-admin-token-for-the-dashboard-0123";
+    let service = work.serve_with(
+        &["--listen", "127.0.0.1:0"],
+        &[("SB_TEST_ADMIN_TOKEN", token)],
+    );
+    let b = Browser::start();
+    b.goto(&format!("{}runs", service.dashboard));
+    b.wait_until("the login form", |b| b.url().ends_with("/ui/login"));
+    b.screenshot(&screenshots(), "login");
+    b.type_into("#token", "not-the-token");
+    b.click("#sign-in");
+    b.wait_until("the refusal", |b| !b.texts("#problem").is_empty());
+    assert!(b.url().ends_with("/ui/login"));
+    b.type_into("#token", token);
+    b.click("#sign-in");
+    b.wait_until("the runs page", |b| {
+        b.url().ends_with("/ui/") && !b.texts("#tabs").is_empty()
+    });
+    assert_eq!(
+        b.eval("return document.cookie.includes('switchboard_admin')"),
+        false,
+        "HttpOnly: no script reads it"
+    );
+    b.goto(&format!("{}plugins", service.dashboard));
+    assert!(
+        b.text("h1").contains("Plugins"),
+        "the cookie is kept: no second login"
+    );
+    // A violation of the policy is reported to the dashboard's own endpoint and counted.
+    b.eval("var i = document.createElement('img'); i.src = 'https://example.invalid/x.png'; document.body.appendChild(i); return null");
+    let counted = || {
+        let response = service
+            .http
+            .get(format!("{}csp-report", service.dashboard))
+            .bearer_auth(token)
+            .send()
+            .expect("count");
+        response
+            .json::<Value>()
+            .ok()
+            .and_then(|v| v["reports"].as_u64())
+            .unwrap_or(0)
+    };
+    service.wait_for(BOUND, || (counted() >= 1).then_some(()));
+}

@@ -1,0 +1,62 @@
+//! Conformance: run counts per status under a history filter.
+
+use super::{attempt, event, run};
+use crate::{AttemptStatus, Next, RunFilter, RunStatus, StatusCount, Store};
+use std::sync::Arc;
+
+fn counts(list: Vec<StatusCount>) -> Vec<(RunStatus, u64)> {
+    list.into_iter().map(|c| (c.status, c.runs)).collect()
+}
+
+/// Counts follow the filter's plugin, status and chat, ignore its page, and leave out
+/// statuses without runs.
+pub async fn count_runs_per_status(store: Arc<dyn Store>) {
+    for i in 0..5_i64 {
+        let plugin = if i < 3 { "alpha" } else { "beta" };
+        store
+            .ingest(
+                event(&format!("c{i}"), Some(i % 2)),
+                vec![run(plugin, &format!("l{i}"))],
+            )
+            .await
+            .expect("ingest");
+    }
+    let claimed = store.claim("node-a", 1, super::t0()).await.expect("claim");
+    let failed = attempt(&claimed[0], AttemptStatus::Failed);
+    store
+        .finish(claimed[0].run_id, failed, Next::Final)
+        .await
+        .expect("finish");
+    let count = |filter: RunFilter| {
+        let store = Arc::clone(&store);
+        async move { counts(store.count_runs(filter).await.expect("count")) }
+    };
+    let all = RunFilter {
+        limit: 1,
+        ..RunFilter::default()
+    };
+    let mut every = count(all.clone()).await;
+    every.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(every, vec![(RunStatus::Failed, 1), (RunStatus::Queued, 4)]);
+    let beta = RunFilter {
+        plugin: Some("beta".into()),
+        ..all.clone()
+    };
+    assert_eq!(count(beta).await, vec![(RunStatus::Queued, 2)]);
+    let chat = RunFilter {
+        chat: Some((70001, 1)),
+        ..all.clone()
+    };
+    let in_chat: u64 = count(chat).await.iter().map(|(_, n)| n).sum();
+    assert_eq!(in_chat, 2, "two of the runs are on chat 1");
+    let queued = RunFilter {
+        status: Some(RunStatus::Queued),
+        ..all.clone()
+    };
+    assert_eq!(count(queued).await, vec![(RunStatus::Queued, 4)]);
+    let nobody = RunFilter {
+        plugin: Some("gamma".into()),
+        ..all
+    };
+    assert_eq!(count(nobody).await, Vec::new());
+}

@@ -1,0 +1,25 @@
+//! SQL for run counts per status under a history filter (the dashboard's status tabs).
+
+use super::fail::{Res, get, parse_status, rows, to_u64};
+use super::history::run_clauses;
+use crate::model::history::{RunFilter, StatusCount};
+use deadpool_postgres::Transaction;
+
+const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
+
+/// How many runs match the filter (its page ignored), per status, by status name.
+pub(crate) async fn count_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Vec<StatusCount>> {
+    let mut c = run_clauses(f);
+    // One row per status: the limit only completes the statement.
+    let sql = c.render(COUNT, " GROUP BY r.status ORDER BY r.status", 100);
+    let found = rows(tx, &sql, &c.params()).await?;
+    found
+        .iter()
+        .map(|r| {
+            Ok(StatusCount {
+                status: parse_status("run status", get(r, 0)?)?,
+                runs: to_u64(get(r, 1)?),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,26 @@
+//! SQL for run counts per status under a history filter (the dashboard's status tabs).
+
+use super::fail::{Res, parse_status, to_u64};
+use super::history::run_clauses;
+use crate::model::history::{RunFilter, StatusCount};
+use rusqlite::{Connection, params_from_iter};
+
+const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
+
+/// How many runs match the filter (its page ignored), per status, by status name.
+pub(crate) fn count_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<StatusCount>> {
+    let c = run_clauses(f);
+    let sql = c.render(COUNT, " GROUP BY r.status ORDER BY r.status");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(c.args.iter()), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    rows.map(|row| {
+        let (status, runs) = row?;
+        Ok(StatusCount {
+            status: parse_status("run status", &status)?,
+            runs: to_u64(runs),
+        })
+    })
+    .collect()
+}
