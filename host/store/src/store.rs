@@ -8,8 +8,7 @@ use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
-    StatusCount,
+    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,

@@ -53,7 +53,7 @@ pub async fn page(
         limit: DEPTH,
         ..EventFilter::default()
     };
-    let events = match store.list_events(events).await {
+    let events = match records(store.as_ref(), events).await {
         Ok(e) => e,
         Err(err) => return store_failure(&err),
     };
@@ -83,6 +83,21 @@ pub async fn page(
         items,
         runs_link: format!("/ui/runs?chat={connection}%3A{chat}"),
     })
+}
+
+/// The chat's newest events with their payloads: lists carry none, so each is read in full
+/// (at most [`DEPTH`] of them).
+async fn records(
+    store: &dyn switchboard_store::Store,
+    filter: EventFilter,
+) -> Result<Vec<EventRecord>, switchboard_store::StoreError> {
+    let mut records = Vec::new();
+    for summary in store.list_events(filter).await? {
+        if let Some(detail) = store.get_event(summary.id).await? {
+            records.push(detail.event);
+        }
+    }
+    Ok(records)
 }
 
 /// A customer message, an outbound message from someone else, or a receipt.

@@ -131,7 +131,13 @@ pub async fn connections(State(ui): State<UiState>) -> Response {
             failures: Vec::new(),
         });
         if e.kind == "connection.status-changed" && view.last_status.is_empty() {
-            view.last_status = format!("{} at {}", clip(&e.payload, 160), at(&e.received_at));
+            // Lists carry no payload: read this one event in full.
+            let payload = match ui.admin.store.get_event(e.id).await {
+                Ok(Some(detail)) => detail.event.payload,
+                Ok(None) => continue,
+                Err(err) => return store_failure(&err),
+            };
+            view.last_status = format!("{} at {}", clip(&payload, 160), at(&e.received_at));
         }
     }
     let mut errors: BTreeMap<(i64, String), u64> = BTreeMap::new();

@@ -5,8 +5,7 @@ use super::{SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, o
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
-    StatusCount,
+    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
