@@ -45,6 +45,9 @@ pub struct ActionRecord {
     /// How an action an earlier attempt left without a result was reconciled, e.g.
     /// `delivered: found message <id> in the chat`; `null` when there was nothing to reconcile.
     pub decision: Option<String>,
+    /// The decision's kind, for counting (`delivered`, `not_found` or `unknown`); `null` when
+    /// there was nothing to reconcile.
+    pub reconciled: Option<Reconciliation>,
 }
 
 /// How a host call ended. Serialised as `{"status": "ok" | "error" | "denied" | "in_flight",

@@ -295,6 +295,29 @@ async fn an_out_of_scope_call_makes_the_run_denied_even_if_swallowed() {
 }
 
 #[tokio::test]
+async fn a_ten_mib_kv_value_is_denied_naming_max_value_bytes() {
+    let imports =
+        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
+    // Key "k" at 128, a 10 MiB value from 64 KiB on, the result at 256. The value fits in the
+    // run's 16 MiB, so the host lifts it and refuses it itself (it once trapped with wasmtime's
+    // "fuel allocated for hostcalls has been exhausted").
+    let body = format!(
+        "(drop (memory.grow (i32.const 161)))
+         (call $set (i32.const 128) (i32.const 1) (i32.const 65536) (i32.const {}) (i32.const 256))
+         {RETURN_OK}",
+        10 << 20
+    );
+    let limits = "[capabilities]\nkv = true\n[limits]\nmemory_mib = 16\n";
+    let outcome = run(limits, imports, &body).await;
+    match &outcome.status {
+        RunStatus::Denied(m) => assert!(m.contains("capabilities.kv.max_value_bytes"), "{m}"),
+        other => panic!("expected denied, got {other:?}"),
+    }
+    assert_eq!(outcome.actions.len(), 1);
+    assert_eq!(outcome.actions[0].kind, "kv.set");
+}
+
+#[tokio::test]
 async fn a_guest_blocked_in_a_host_call_still_times_out() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

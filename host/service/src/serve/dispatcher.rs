@@ -4,12 +4,21 @@
 //! next run is waiting when a slot frees; records each attempt with its actions and logs, and
 //! decides what happens next.
 //!
-//! Retries: a run that failed because Radist or the store failed transiently (rate limited, a
-//! retryable upstream error, the ledger unavailable) is retried with exponential backoff and full
-//! jitter (honouring the longest `retry after` a Radist answer asked for) until the manifest's
-//! `max_attempts`, then ends `dead` with the reason. Plugin errors, traps, time-outs and denials
-//! are final and say why. Claimed-but-unfinished runs of a process that died are put back by
-//! `Store::recover` at start-up.
+//! What happens next is decided on types, never on message text: the retry class of each
+//! failed action and the cause of a trap (`switchboard_runtime::{RetryClass, TrapCause}`).
+//! - A run that failed only because its plugin's own `per_minute` send budget was spent waits
+//!   for the budget (`Next::Defer`: the lane waits, the attempt does not count, so a burst is
+//!   delayed, never dropped); `switchboard_runs_deferred_total` and
+//!   `switchboard_deferred_run_age_seconds` show the queue.
+//! - A run that failed because Radist or the store failed transiently (Radist's rate limit, a
+//!   retryable upstream error, the journal unavailable) is retried with exponential backoff and
+//!   full jitter (honouring the longest wait an answer asked for, clamped to [`RETRY_MAX`])
+//!   until the manifest's `max_attempts`, then ends `dead` with the reason.
+//! - Plugin errors, other traps, time-outs and denials are final and say why.
+//!
+//! A finished attempt is recorded however long the store stays unavailable (the lane waits);
+//! claimed-but-unfinished runs of a process that died are put back by `Store::recover` at
+//! start-up.
 
 use std::sync::Arc;
 use std::time::Duration;
