@@ -44,6 +44,8 @@ use crate::telemetry;
 const RETRY_BASE: Duration = Duration::from_secs(1);
 /// The longest wait between attempts, whatever a `Retry-After` or the send budget asked for.
 const RETRY_MAX: Duration = Duration::from_secs(300);
+/// The first wait before trying again to record a finished attempt in an unavailable store.
+const FINISH_RETRY_FIRST: Duration = Duration::from_millis(100);
 /// The longest wait between tries to record a finished attempt in an unavailable store.
 const FINISH_RETRY_MAX: Duration = Duration::from_secs(5);
 /// How often the dispatcher looks for work when nothing woke it (another process may have
@@ -264,7 +266,7 @@ impl Dispatcher {
     /// running runs are recovered at the next start).
     async fn finish(&self, claimed: &ClaimedRun, attempt: FinishedAttempt, next: Next) {
         let store = &self.store;
-        let recorded = until_recorded(claimed, || {
+        let recorded = until_recorded(claimed, FINISH_RETRY_FIRST, || {
             store.finish(claimed.run_id, attempt.clone(), next.clone())
         })
         .await;
@@ -275,13 +277,17 @@ impl Dispatcher {
 }
 
 /// Calls `finish` until it succeeds or fails with anything but [`StoreError::Unavailable`],
-/// backing off from 100 ms to [`FINISH_RETRY_MAX`]; never gives up on an unavailable store.
-async fn until_recorded<F, Fut>(claimed: &ClaimedRun, mut finish: F) -> Result<(), StoreError>
+/// backing off from `first` to [`FINISH_RETRY_MAX`]; never gives up on an unavailable store.
+async fn until_recorded<F, Fut>(
+    claimed: &ClaimedRun,
+    first: Duration,
+    mut finish: F,
+) -> Result<(), StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), StoreError>>,
 {
-    let mut delay = Duration::from_millis(100);
+    let mut delay = first;
     loop {
         match finish().await {
             Err(err @ StoreError::Unavailable { .. }) => {
@@ -831,12 +837,13 @@ mod tests {
         assert!(wait <= RETRY_MAX * 2, "{wait:?}");
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn an_unavailable_store_is_retried_until_it_records_the_attempt() {
         let mut calls = 0;
-        let recorded = until_recorded(&claimed(1, 1), || {
+        let first = Duration::from_millis(1);
+        let recorded = until_recorded(&claimed(1, 1), first, || {
             calls += 1;
-            let answer = if calls <= 40 {
+            let answer = if calls <= 11 {
                 Err(StoreError::Unavailable {
                     reason: "disk full".to_owned(),
                 })
@@ -847,8 +854,9 @@ mod tests {
         })
         .await;
         assert_eq!(recorded, Ok(()));
-        assert_eq!(calls, 41, "kept trying past the old 8");
-        let refused = until_recorded(&claimed(1, 1), || async { Err(StoreError::Closed) }).await;
+        assert_eq!(calls, 12, "kept trying past the old 8");
+        let closed = || async { Err(StoreError::Closed) };
+        let refused = until_recorded(&claimed(1, 1), first, closed).await;
         assert_eq!(refused, Err(StoreError::Closed), "a closed store ends it");
     }
 }
