@@ -69,7 +69,7 @@ impl HostCallBudget {
     /// budget, the error that traps the run.
     pub(crate) fn count(&mut self) -> wasmtime::Result<()> {
         if self.made >= self.max {
-            return Err(LimitHit::new(
+            return Err(LimitHit::error(
                 "limits.max_host_calls",
                 format!(
                     "the plugin made more than {} host calls, the limit in `limits.max_host_calls`",
@@ -112,7 +112,7 @@ impl ResourceLimiter for StoreLimiter {
         let others = self.memory_total.saturating_sub(current);
         let total = others.saturating_add(desired);
         if total > self.memory_bytes {
-            return Err(LimitHit::new(
+            return Err(LimitHit::error(
                 "limits.memory_mib",
                 format!(
                     "memory limit of {} MiB exceeded (the plugin asked for {} bytes in all); raise `limits.memory_mib` if the plugin needs more",

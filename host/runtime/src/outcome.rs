@@ -125,7 +125,7 @@ pub(crate) struct LimitHit {
 }
 
 impl LimitHit {
-    pub(crate) fn new(key: &'static str, message: String) -> wasmtime::Error {
+    pub(crate) fn error(key: &'static str, message: String) -> wasmtime::Error {
         wasmtime::Error::new(LimitHit { key, message })
     }
 }

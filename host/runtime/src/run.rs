@@ -210,7 +210,7 @@ mod tests {
         };
         let journal = wasmtime::Error::from(JournalError("anything at all".to_owned()));
         assert_eq!(cause(journal), TrapCause::JournalUnavailable);
-        let limit = LimitHit::new("limits.max_host_calls", "worded any way".to_owned());
+        let limit = LimitHit::error("limits.max_host_calls", "worded any way".to_owned());
         assert_eq!(
             cause(limit),
             TrapCause::Limit {

@@ -263,7 +263,7 @@ fn a_burst_past_the_send_budget_is_delayed_never_dropped() {
     let posted = load.stop();
     world::settle(&world, &service, Duration::from_secs(240));
     let reckoning = Reckoning::take(&world, &service, &posted);
-    println!("{}", reckoning.line());
+    eprintln!("{}", reckoning.line());
     let statuses = reckoning.census.by_status();
     assert_eq!(
         statuses.keys().copied().collect::<Vec<_>>(),
