@@ -29,6 +29,18 @@ async fn a_429_is_retried_after_the_given_retry_after() {
 }
 
 #[tokio::test]
+async fn a_huge_retry_after_is_clamped_in_the_error_it_ends_with() {
+    let env = Env::start().await;
+    // About 49 days: once handed on as is, it parked the chat's lane that long.
+    env.faults(json!({"rate_limit": {"count": 1, "retry_after_s": 4_294_967u64}}))
+        .await;
+    let client = env.client_with(env.config().with_retry(fast_retry(0)));
+    let err = client.chat_sources().await.unwrap_err();
+    assert!(matches!(err, RadistError::RateLimited { .. }), "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(5)));
+}
+
+#[tokio::test]
 async fn server_errors_are_retried_until_success() {
     let env = Env::start().await;
     env.faults(json!({"server_error": {"count": 3, "status": 503}}))

@@ -76,6 +76,29 @@ fn button_count_title_and_id_limits() {
 }
 
 #[test]
+fn a_long_title_past_the_button_limit_is_reported_beside_the_count() {
+    let long = "t".repeat(21);
+    check(
+        buttons(json!([
+            reply("a", "A"),
+            reply("b", "B"),
+            reply("c", "C"),
+            reply("d", &long)
+        ])),
+        &[
+            (
+                "waba_interactive.action.buttons",
+                "must have at most 3 buttons (got 4)",
+            ),
+            (
+                "waba_interactive.action.buttons[3].reply.title",
+                "must be at most 20 characters (got 21)",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn ids_are_unique_across_buttons_and_rows_and_have_no_outer_spaces() {
     let sections =
         json!([{"title": "A", "rows": [row("x", "One"), row("x", "Two"), row("y ", "Three")]}]);

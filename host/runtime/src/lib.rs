@@ -12,6 +12,7 @@
 //! disk; the crate's only `unsafe`), `imports` (load-time grant check), `limits` (per-store
 //! limiter), `state` (store data, neutered WASI), `capabilities` (one file per WIT interface),
 //! `recorder` and `journal` (every host call recorded; effectful ones journaled in two phases),
+//! `outcome` (the typed retry classes, trap causes and reconciliations callers decide on),
 //! `compact` (bounded summaries, base64 bytes), `upload_cache` (reused upload links), `logs` and
 //! `stdio` (capped run log), `redact` (secrets), `scope` (call-time scopes, rate), `kv_store`,
 //! `availability_cache` and `connection_kinds` (Radist answers shared by every run: WABA
@@ -37,6 +38,7 @@ mod journal;
 mod kv_store;
 mod limits;
 mod logs;
+mod outcome;
 mod plugin;
 mod reconcile;
 mod recorder;
@@ -58,6 +60,7 @@ pub use journal::{
 };
 pub use kv_store::{FileKvStore, KvError, KvStore};
 pub use logs::{LogLevel, LogLine, LogSource};
+pub use outcome::{ActionError, Reconciliation, RetryClass, Trap, TrapCause};
 pub use plugin::Plugin;
 pub use recorder::{ActionOutcome, ActionRecord};
 pub use run::{RunInput, RunOutcome, RunStatus};

@@ -6,6 +6,8 @@
 use switchboard_manifest::Manifest;
 use wasmtime::ResourceLimiter;
 
+use crate::outcome::LimitHit;
+
 /// Core instances a wasip2 component may create per instantiation (main module, shims, adapters).
 pub(crate) const CORE_INSTANCES_PER_RUN: u32 = 16;
 /// Memories per run: the guest's own plus an adapter's.
@@ -67,18 +69,26 @@ impl HostCallBudget {
     /// budget, the error that traps the run.
     pub(crate) fn count(&mut self) -> wasmtime::Result<()> {
         if self.made >= self.max {
-            wasmtime::bail!(
-                "the plugin made more than {} host calls, the limit in `limits.max_host_calls`",
-                self.max
-            );
+            return Err(LimitHit::error(
+                "limits.max_host_calls",
+                format!(
+                    "the plugin made more than {} host calls, the limit in `limits.max_host_calls`",
+                    self.max
+                ),
+            ));
         }
         self.made += 1;
         Ok(())
     }
 }
 
-/// The most bytes one host call may lift from the guest: the largest byte argument the manifest
-/// allows (an http body, an upload, a kv value) plus room for the call's other arguments.
+/// The most bytes one host call (or `handle`'s result) may lift from the guest: whatever fits
+/// in the run's memory (`limits.memory_mib`) or the largest byte argument the manifest allows (an
+/// http body, an upload, a kv value), plus room for the call's other arguments. Covering the
+/// memory cap means that data the guest could build is lifted and then refused by the host call
+/// with a typed error naming its own limit (e.g. `denied` naming `capabilities.kv.max_value_bytes`)
+/// instead of trapping; only data that multiplies while lifted (many strings sharing bytes)
+/// still exhausts it, and that trap names `limits.memory_mib`.
 pub(crate) fn hostcall_fuel(manifest: &Manifest) -> usize {
     let grants = &manifest.capabilities;
     let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -88,7 +98,8 @@ pub(crate) fn hostcall_fuel(manifest: &Manifest) -> usize {
         .kv
         .as_ref()
         .map_or(0, |k| bytes(u64::from(k.max_value_bytes)));
-    HOSTCALL_FUEL_BASE.saturating_add(http.max(files).max(kv))
+    let memory = bytes(u64::from(manifest.limits.memory_mib) * 1024 * 1024);
+    HOSTCALL_FUEL_BASE.saturating_add(http.max(files).max(kv).max(memory))
 }
 
 impl ResourceLimiter for StoreLimiter {
@@ -101,11 +112,13 @@ impl ResourceLimiter for StoreLimiter {
         let others = self.memory_total.saturating_sub(current);
         let total = others.saturating_add(desired);
         if total > self.memory_bytes {
-            wasmtime::bail!(
-                "memory limit of {} MiB exceeded (the plugin asked for {} bytes in all)",
-                self.memory_mib,
-                total
-            );
+            return Err(LimitHit::error(
+                "limits.memory_mib",
+                format!(
+                    "memory limit of {} MiB exceeded (the plugin asked for {} bytes in all); raise `limits.memory_mib` if the plugin needs more",
+                    self.memory_mib, total
+                ),
+            ));
         }
         self.memory_total = total;
         self.memory_peak = self.memory_peak.max(total);
@@ -119,7 +132,9 @@ impl ResourceLimiter for StoreLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired > MAX_TABLE_ELEMENTS {
-            wasmtime::bail!("table limit of {MAX_TABLE_ELEMENTS} elements exceeded");
+            wasmtime::bail!(
+                "table limit of {MAX_TABLE_ELEMENTS} elements exceeded (a fixed host limit; the plugin must use fewer)"
+            );
         }
         Ok(true)
     }

@@ -14,6 +14,7 @@ use crate::bindings::PluginPre;
 use crate::engine::deadline_ticks;
 use crate::limits::hostcall_fuel;
 use crate::logs::LogBuffer;
+use crate::outcome::{Trap, TrapCause};
 use crate::run::{CallEnd, RunInput, RunOutcome, status};
 use crate::runtime::RuntimeInner;
 use crate::state::{HostState, PluginShared, RunContext};
@@ -155,7 +156,7 @@ impl Plugin {
         );
         let (logs, logs_truncated) = logs.map(LogBuffer::finish).unwrap_or_default();
         RunOutcome {
-            status: crate::RunStatus::Trapped(HOST_ERROR.to_owned()),
+            status: crate::RunStatus::Trapped(Trap::new(TrapCause::HostPanic, HOST_ERROR)),
             actions: Vec::new(),
             logs,
             logs_truncated,
@@ -228,7 +229,7 @@ fn redact_status(status: crate::RunStatus, shared: &PluginShared) -> crate::RunS
     let r = |m: String| shared.redactor.redact(&m);
     match status {
         S::Failed(m) => S::Failed(r(m)),
-        S::Trapped(m) => S::Trapped(r(m)),
+        S::Trapped(t) => S::Trapped(Trap::new(t.cause, r(t.message))),
         S::Denied(m) => S::Denied(r(m)),
         other => other,
     }

@@ -96,7 +96,10 @@ async fn a_host_panic_traps_that_run_and_the_runtime_carries_on() {
     );
     let outcome = panicking.run(input()).await;
     match &outcome.status {
-        RunStatus::Trapped(m) => assert!(m.starts_with("host error"), "{m}"),
+        RunStatus::Trapped(t) => {
+            assert!(t.message.starts_with("host error"), "{t:?}");
+            assert_eq!(t.cause, crate::TrapCause::HostPanic);
+        }
         other => panic!("expected trapped, got {other:?}"),
     }
     assert_eq!(
@@ -148,10 +151,14 @@ async fn only_calls_into_the_host_count_against_max_host_calls() {
         dir.path(),
     );
     match plugin.run(input()).await.status {
-        RunStatus::Trapped(m) => assert_eq!(
-            m,
-            "the plugin made more than 1 host calls, the limit in `limits.max_host_calls`"
-        ),
+        RunStatus::Trapped(t) => {
+            assert_eq!(
+                t.message,
+                "the plugin made more than 1 host calls, the limit in `limits.max_host_calls`"
+            );
+            let key = "limits.max_host_calls";
+            assert_eq!(t.cause, crate::TrapCause::Limit { key });
+        }
         other => panic!("expected trapped, got {other:?}"),
     }
 }

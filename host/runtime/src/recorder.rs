@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::compact::compact;
 use crate::digest::DigestKey;
 use crate::journal::{Intent, Journal, JournalError, JournalKey, Prior, fingerprint};
+use crate::outcome::{ActionError, Reconciliation, RetryClass};
 use crate::redact::Redactor;
 
 /// One host call made by a run. Serialised (e.g. by `switchboard run --json`) with exactly these
@@ -44,18 +45,21 @@ pub struct ActionRecord {
     /// How an action an earlier attempt left without a result was reconciled, e.g.
     /// `delivered: found message <id> in the chat`; `null` when there was nothing to reconcile.
     pub decision: Option<String>,
+    /// The decision's kind, for counting (`delivered`, `not_found` or `unknown`); `null` when
+    /// there was nothing to reconcile.
+    pub reconciled: Option<Reconciliation>,
 }
 
 /// How a host call ended. Serialised as `{"status": "ok" | "error" | "denied" | "in_flight",
-/// "detail": …}` (`in_flight` has no detail).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "status", content = "detail")]
+/// "detail": …}` (`in_flight` has no detail); an error adds `"retry": "permanent" | "transient" |
+/// "budget"` and, when it asks for a wait, `"retry_after_ms"`.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ActionOutcome {
     /// Succeeded; a short summary of the result.
     Ok(Value),
-    /// Failed with the error the guest was given (or a host error).
-    Error(String),
+    /// Failed with the error the guest was given (or a host error), and its retry class.
+    Error(ActionError),
     /// Refused by the manifest's grants or scopes.
     Denied(String),
     /// Still running when the run ended (its timeout fired): the request may have reached its
@@ -71,7 +75,7 @@ pub(crate) struct Pending {
     key: JournalKey,
     started: Instant,
     effect_id: Option<String>,
-    decision: Option<String>,
+    decision: Option<(Reconciliation, String)>,
     reused: bool,
     /// The action's tracing span, a child of the run's span; it closes when the action does.
     span: tracing::Span,
@@ -171,6 +175,7 @@ impl ActionRecorder {
             reused: false,
             effect_id: None,
             decision: None,
+            reconciled: None,
         });
         self.starts.push(started);
         Pending {
@@ -215,7 +220,10 @@ impl ActionRecorder {
             Prior::Mismatch { recorded_kind } => {
                 let message = mismatch_message(pending, recorded_kind);
                 if let Some(record) = self.records.get_mut(pending.index) {
-                    record.outcome = ActionOutcome::Error(message.clone());
+                    record.outcome = ActionOutcome::Error(ActionError {
+                        message: message.clone(),
+                        retry: RetryClass::Permanent,
+                    });
                     record.latency = pending.started.elapsed();
                 }
                 return Err(wasmtime::Error::msg(message));
@@ -250,16 +258,18 @@ impl ActionRecorder {
         pending.effect_id = Some(effect_id.to_owned());
     }
 
-    /// Records how a pending action was reconciled, in the journal and on the record.
+    /// Records how a pending action was reconciled (its kind and the decision's text), in the
+    /// journal and on the record.
     pub(crate) async fn decide(
         &self,
         pending: &mut Pending,
+        kind: Reconciliation,
         decision: String,
     ) -> wasmtime::Result<()> {
         if !self.dry_run {
             self.journal.decide(&pending.key, &decision).await?;
         }
-        pending.decision = Some(decision);
+        pending.decision = Some((kind, decision));
         Ok(())
     }
 
@@ -267,7 +277,10 @@ impl ActionRecorder {
     pub(crate) fn finish(&mut self, pending: Pending, outcome: ActionOutcome, replayed: bool) {
         let outcome = match outcome {
             ActionOutcome::Ok(v) => ActionOutcome::Ok(compact(self.redactor.redact_json(v))),
-            ActionOutcome::Error(e) => ActionOutcome::Error(self.redacted_line(&e)),
+            ActionOutcome::Error(e) => ActionOutcome::Error(ActionError {
+                message: self.redacted_line(&e.message),
+                retry: e.retry,
+            }),
             ActionOutcome::Denied(e) => ActionOutcome::Denied(self.redacted_line(&e)),
             ActionOutcome::InFlight => ActionOutcome::InFlight,
         };
@@ -291,7 +304,10 @@ impl ActionRecorder {
         record.replayed = replayed;
         record.reused = pending.reused;
         record.effect_id = pending.effect_id;
-        record.decision = pending.decision;
+        if let Some((kind, text)) = pending.decision {
+            record.reconciled = Some(kind);
+            record.decision = Some(text);
+        }
     }
 
     /// Effect ids of this run's actions so far (e.g. message ids already accounted for).
@@ -347,6 +363,34 @@ fn mismatch_message(pending: &Pending, recorded_kind: &str) -> String {
     }
 }
 
+impl serde::Serialize for ActionOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        match self {
+            ActionOutcome::Ok(summary) => {
+                map.serialize_entry("status", "ok")?;
+                map.serialize_entry("detail", summary)?;
+            }
+            ActionOutcome::Error(e) => {
+                map.serialize_entry("status", "error")?;
+                map.serialize_entry("detail", &e.message)?;
+                map.serialize_entry("retry", e.retry.as_str())?;
+                if e.retry != RetryClass::Permanent {
+                    let ms = u64::try_from(e.retry.wait().as_millis()).unwrap_or(u64::MAX);
+                    map.serialize_entry("retry_after_ms", &ms)?;
+                }
+            }
+            ActionOutcome::Denied(why) => {
+                map.serialize_entry("status", "denied")?;
+                map.serialize_entry("detail", why)?;
+            }
+            ActionOutcome::InFlight => map.serialize_entry("status", "in_flight")?,
+        }
+        map.end()
+    }
+}
+
 mod duration_micros {
     pub(super) fn serialize<S: serde::Serializer>(
         d: &std::time::Duration,
@@ -363,6 +407,33 @@ mod tests {
     use serde_json::json;
     use std::collections::BTreeMap;
 
+    fn permanent(message: &str) -> ActionOutcome {
+        ActionOutcome::Error(ActionError {
+            message: message.to_owned(),
+            retry: RetryClass::Permanent,
+        })
+    }
+
+    #[test]
+    fn errors_serialise_their_retry_class_beside_the_message() {
+        let budget = ActionOutcome::Error(ActionError {
+            message: "rate-limited".to_owned(),
+            retry: RetryClass::Budget {
+                wait: Duration::from_millis(1500),
+            },
+        });
+        let shown = serde_json::to_value(&budget).expect("json");
+        let expected = json!({"status": "error", "detail": "rate-limited", "retry": "budget", "retry_after_ms": 1500});
+        assert_eq!(shown, expected);
+        let shown = serde_json::to_value(permanent("no")).expect("json");
+        assert_eq!(
+            shown,
+            json!({"status": "error", "detail": "no", "retry": "permanent"})
+        );
+        let ok = serde_json::to_value(ActionOutcome::Ok(json!({"id": 1}))).expect("json");
+        assert_eq!(ok, json!({"status": "ok", "detail": {"id": 1}}));
+    }
+
     fn recorder(journal: Arc<dyn Journal>) -> ActionRecorder {
         let mut secrets = BTreeMap::new();
         secrets.insert("token".to_owned(), "s3cr3t".to_owned());
@@ -374,7 +445,7 @@ mod tests {
         let mut rec = recorder(Arc::new(InMemoryJournal::default()));
         let long = "x".repeat(2000);
         let p = rec.begin("http.send", json!({"auth": "Bearer s3cr3t", "body": long}));
-        rec.finish(p, ActionOutcome::Error("bad s3cr3t".into()), false);
+        rec.finish(p, permanent("bad s3cr3t"), false);
         let p = rec.begin("kv.get", json!({"key": "a"}));
         rec.finish(p, ActionOutcome::Ok(json!(null)), false);
         let records = rec.into_records();
@@ -383,10 +454,7 @@ mod tests {
         assert_eq!(records[0].request["auth"], "Bearer [redacted:token]");
         let body = records[0].request["body"].as_str().expect("string");
         assert!(body.ends_with("(1488 bytes cut)"), "{body}");
-        assert_eq!(
-            records[0].outcome,
-            ActionOutcome::Error("bad [redacted:token]".into())
-        );
+        assert_eq!(records[0].outcome, permanent("bad [redacted:token]"));
     }
 
     #[tokio::test]
@@ -439,6 +507,6 @@ mod tests {
             "{message}"
         );
         let records = second.into_records();
-        assert_eq!(records[0].outcome, ActionOutcome::Error(message));
+        assert_eq!(records[0].outcome, permanent(&message));
     }
 }

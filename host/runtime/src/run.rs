@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::event::{PluginEvent, RunInfo};
+use crate::journal::JournalError;
 use crate::logs::LogLine;
+use crate::outcome::{LimitHit, Trap, TrapCause};
 use crate::recorder::ActionRecord;
 use crate::redact::Redactor;
 
@@ -24,8 +26,9 @@ pub enum RunStatus {
     /// The plugin returned `err(message)`.
     Failed(String),
     /// The guest trapped (memory limit, stack overflow, unreachable, `limits.max_host_calls`, a
-    /// host call lifting too much data), or the host failed during the run (`host error: …`).
-    Trapped(String),
+    /// host call lifting too much data), the journal was unavailable, or the host failed during
+    /// the run (`host error: …`); the [`TrapCause`] says which.
+    Trapped(Trap),
     /// The run exceeded `limits.timeout_ms` (epoch deadline or wall clock).
     TimedOut,
     /// The run attempted something its manifest does not grant (first refusal).
@@ -92,17 +95,45 @@ pub(crate) fn status(end: CallEnd, denied: Option<String>, redactor: &Redactor) 
 /// a plugin returning megabytes cannot bloat the run history.
 pub(crate) const MAX_STATUS_MESSAGE_BYTES: usize = 4096;
 
+/// wasmtime's words when a host call (or `handle`'s result) lifts more than the store's
+/// hostcall fuel. Its error type is private, so this one comparison with the pinned wasmtime's
+/// text is the only way to tell; `a_lift_past_the_fuel_names_memory_mib` fails if it changes.
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
+
 fn trap_status(err: &wasmtime::Error) -> RunStatus {
     if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
         return match trap {
             wasmtime::Trap::Interrupt => RunStatus::TimedOut,
-            wasmtime::Trap::StackOverflow => {
-                RunStatus::Trapped("stack overflow: the plugin recursed too deeply".to_owned())
-            }
-            other => RunStatus::Trapped(format!("wasm trap: {other}")),
+            wasmtime::Trap::StackOverflow => RunStatus::Trapped(Trap::new(
+                TrapCause::Guest,
+                "stack overflow: the plugin recursed too deeply",
+            )),
+            other => RunStatus::Trapped(Trap::new(TrapCause::Guest, format!("wasm trap: {other}"))),
         };
     }
-    RunStatus::Trapped(err.root_cause().to_string())
+    RunStatus::Trapped(host_trap(err))
+}
+
+/// A trap raised by the host (a limit, the journal) or by wasmtime while copying data.
+fn host_trap(err: &wasmtime::Error) -> Trap {
+    if let Some(limit) = err.downcast_ref::<LimitHit>() {
+        return Trap::new(TrapCause::Limit { key: limit.key }, limit.message.clone());
+    }
+    if err.downcast_ref::<JournalError>().is_some() {
+        return Trap::new(TrapCause::JournalUnavailable, err.root_cause().to_string());
+    }
+    let message = err.root_cause().to_string();
+    if message.contains(HOSTCALL_FUEL_EXHAUSTED) {
+        return Trap::new(
+            TrapCause::Limit {
+                key: "limits.memory_mib",
+            },
+            format!(
+                "the plugin passed more data in one host call (or its result) than the host copies per call, which follows `limits.memory_mib`; pass less at once or raise `limits.memory_mib` ({message})"
+            ),
+        );
+    }
+    Trap::new(TrapCause::Guest, message)
 }
 
 #[cfg(test)]
@@ -160,12 +191,34 @@ mod tests {
         let trap = wasmtime::Error::new(wasmtime::Trap::UnreachableCodeReached);
         assert!(matches!(
             status(CallEnd::Error(trap), denied()),
-            RunStatus::Trapped(_)
+            RunStatus::Trapped(Trap {
+                cause: TrapCause::Guest,
+                ..
+            })
         ));
         assert_eq!(
             status(CallEnd::Returned(Ok(())), None),
             RunStatus::Succeeded
         );
+    }
+
+    #[test]
+    fn trap_causes_come_from_the_error_types_not_their_words() {
+        let cause = |err: wasmtime::Error| match status(CallEnd::Error(err), None) {
+            RunStatus::Trapped(trap) => trap.cause,
+            other => panic!("expected a trap, got {other:?}"),
+        };
+        let journal = wasmtime::Error::from(JournalError("anything at all".to_owned()));
+        assert_eq!(cause(journal), TrapCause::JournalUnavailable);
+        let limit = LimitHit::error("limits.max_host_calls", "worded any way".to_owned());
+        assert_eq!(
+            cause(limit),
+            TrapCause::Limit {
+                key: "limits.max_host_calls"
+            }
+        );
+        let other = wasmtime::Error::msg("action journal: looks like the journal, is not");
+        assert_eq!(cause(other), TrapCause::Guest);
     }
 
     #[test]

@@ -63,7 +63,12 @@ impl TokenBucket {
             return Ok(());
         }
         let wait = (1.0 - self.tokens) / self.per_second;
-        Err(Duration::from_secs_f64(wait))
+        Err(Duration::from_secs_f64(wait).max(Duration::from_millis(1)))
+    }
+
+    /// Returns a token taken for a send that did not happen.
+    pub(crate) fn give_back(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.capacity);
     }
 }
 
@@ -104,5 +109,19 @@ mod tests {
         assert!(wait > Duration::from_secs(29) && wait <= Duration::from_secs(30));
         assert!(bucket.try_take(start + Duration::from_secs(30)).is_ok());
         assert!(bucket.try_take(start + Duration::from_secs(30)).is_err());
+    }
+
+    #[test]
+    fn a_token_given_back_is_taken_again_but_never_beyond_the_burst() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::per_minute(1, start);
+        assert!(bucket.try_take(start).is_ok());
+        assert!(bucket.try_take(start).is_err());
+        bucket.give_back();
+        assert!(bucket.try_take(start).is_ok());
+        bucket.give_back();
+        bucket.give_back();
+        assert!(bucket.try_take(start).is_ok());
+        assert!(bucket.try_take(start).is_err(), "capacity is one");
     }
 }

@@ -69,7 +69,7 @@ pub fn human(plugin: &str, outcome: &RunOutcome) {
     for a in &outcome.actions {
         let result = match &a.outcome {
             ActionOutcome::Ok(summary) => format!("ok {}", escape(&summary.to_string())),
-            ActionOutcome::Error(err) => format!("error: {}", escape(err)),
+            ActionOutcome::Error(err) => format!("error: {}", escape(&err.message)),
             ActionOutcome::Denied(why) => format!("denied: {}", escape(why)),
             ActionOutcome::InFlight => "in flight (cut off by the run's timeout)".to_owned(),
             _ => "unknown outcome".to_owned(),
@@ -130,7 +130,8 @@ fn status_text(status: &RunStatus) -> String {
 
 fn status_detail(status: &RunStatus) -> Option<&str> {
     match status {
-        RunStatus::Failed(m) | RunStatus::Trapped(m) | RunStatus::Denied(m) => Some(m),
+        RunStatus::Failed(m) | RunStatus::Denied(m) => Some(m),
+        RunStatus::Trapped(t) => Some(&t.message),
         RunStatus::Succeeded | RunStatus::TimedOut => None,
     }
 }

@@ -8,8 +8,13 @@
 //! - `events_total` (by `kind`), `webhook_duplicates_total`, `quarantined_total` (by `status`)
 //! - `queue_depth` (gauge, by `state`: queued, running, retrying)
 //! - `lane_wait_seconds` (histogram): from an event's arrival to its run's first attempt
-//! - `runs_total` (by `plugin`, `status`), `run_duration_seconds` (histogram, by `plugin`)
-//! - `actions_total` (by `kind`, `outcome`), `ledger_reconciliations_total` (by `decision`)
+//! - `runs_total` (by `plugin`, `status`; `deferred` when a run waits for its send budget),
+//!   `run_duration_seconds` (histogram, by `plugin`)
+//! - `runs_deferred_total` (by `plugin`) and `deferred_run_age_seconds` (gauge, by `plugin`): runs
+//!   waiting for their plugin's `per_minute` send budget, and how long the last one deferred had
+//!   been queued since its event arrived
+//! - `actions_total` (by `kind`, `outcome`), `ledger_reconciliations_total` (by `decision`, from
+//!   the action's typed reconciliation, never its text)
 //! - `radist_request_seconds` (histogram, by `operation`, `outcome`) and `radist_retries_total`
 //!   (by `operation`): every HTTP attempt the Radist client makes (recorded by the connector
 //!   through the `metrics` facade, so they land in the same registry)
@@ -114,10 +119,24 @@ fn action_done(action: &switchboard_runtime::ActionRecord) {
     counter!("switchboard_actions_total", "kind" => kind.clone(), "outcome" => outcome)
         .increment(1);
     if let Some(decision) = &action.decision {
-        let what = decision.split(':').next().unwrap_or("other").to_owned();
+        let what = action.reconciled.map_or("other", |r| r.as_str());
         counter!("switchboard_ledger_reconciliations_total", "decision" => what).increment(1);
         tracing::info!(seq = action.seq, decision = %decision, "action reconciled");
     }
+}
+
+/// A run waited for its plugin's send budget instead of spending an attempt: it has been
+/// queued for `age` since its event arrived and comes back in `wait`.
+pub fn run_deferred(plugin: &str, age: Duration, wait: Duration) {
+    let p = plugin.to_owned();
+    counter!("switchboard_runs_deferred_total", "plugin" => p.clone()).increment(1);
+    gauge!("switchboard_deferred_run_age_seconds", "plugin" => p).set(age.as_secs_f64());
+    tracing::info!(
+        plugin,
+        queued_s = age.as_secs_f64(),
+        wait_ms = wait.as_millis() as u64,
+        "run waits for the plugin's send budget (`capabilities.messages.per_minute`); not an attempt"
+    );
 }
 
 /// The scheduler fired, skipped or counted missed slots.

@@ -245,6 +245,56 @@ fn radist_failures_are_retried_and_take_effect_once() {
     }
 }
 
+/// A burst past auto-reply's own `per_minute` send budget (120: 120 at once, then 2 a second)
+/// is delayed, never dropped: ~170 keyword messages at once, so ~50 runs wait up to half a
+/// minute, far past what five counted attempts with backoff once covered (they ended `dead`
+/// with "rate limited"). Waiting spends no attempt and every keyword message is answered once.
+#[test]
+fn a_burst_past_the_send_budget_is_delayed_never_dropped() {
+    let world = World::new(&WorldConfig {
+        webhook_attempts: 10,
+        client_retries: 0,
+        per_minute: 120,
+    });
+    let service = world.serve();
+    let mut rng = StdRng::seed_from_u64(186);
+    let mut load = Load::start(&world, rng.random(), 60, 1.0);
+    load.burst(&mut rng, 240, |_| {});
+    let posted = load.stop();
+    world::settle(&world, &service, Duration::from_secs(240));
+    let reckoning = Reckoning::take(&world, &service, &posted);
+    eprintln!("{}", reckoning.line());
+    let statuses = reckoning.census.by_status();
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        ["succeeded"],
+        "{statuses:?}"
+    );
+    assert_eq!(reckoning.census.retries(), 0, "waiting is not an attempt");
+    let keyword: usize = reckoning.keyword.values().sum();
+    let replies: usize = reckoning.sends.values().sum();
+    assert_eq!(replies, keyword, "every keyword message answered once");
+    assert!(keyword > 150, "the burst must exceed the budget: {keyword}");
+    let deferred = metric_total(&service, "switchboard_runs_deferred_total");
+    assert!(deferred > 0.0, "runs waited for the budget");
+}
+
+/// The sum of every sample of `name` in `/metrics`.
+fn metric_total(service: &Service, name: &str) -> f64 {
+    let base = service.api.trim_end_matches("api/");
+    let text = service
+        .http
+        .get(format!("{base}metrics"))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 #[test]
 fn repeated_kills_under_load_lose_nothing_and_double_nothing() {
     let scale = Scale::from_env();

@@ -21,5 +21,6 @@ pub use harness::{HarnessError, PluginHarness, Secrets, TestPlugin};
 pub use sandbox::{Delivered, Inbound, TestSandbox};
 /// The runtime types a test looks at.
 pub use switchboard_runtime::{
-    ActionOutcome, ActionRecord, LogLine, RunOutcome, RunStatus, RuntimeConfig,
+    ActionError, ActionOutcome, ActionRecord, LogLine, RetryClass, RunOutcome, RunStatus,
+    RuntimeConfig, Trap, TrapCause,
 };

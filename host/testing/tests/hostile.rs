@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use switchboard_testing::{
-    LogLine, PluginHarness, RunOutcome, RunStatus, TestPlugin, events, repo_root,
+    LogLine, PluginHarness, RunOutcome, RunStatus, TestPlugin, TrapCause, events, repo_root,
 };
 
 fn manifest(name: &str) -> PathBuf {
@@ -101,20 +101,16 @@ async fn infinite_loop_times_out_within_twice_its_timeout() {
 async fn memory_bomb_traps_on_the_memory_limit() {
     let h = Hostile::start().await;
     let outcome = h.run(json!({"mode": "memory-bomb"})).await;
-    match &outcome.status {
-        RunStatus::Trapped(message) => assert!(message.contains("memory"), "{message}"),
-        other => panic!("expected a memory trap, got {other:?}"),
-    }
+    assert!(trapped(&outcome).contains("`limits.memory_mib`"));
+    assert_eq!(cause(&outcome), TrapCause::Limit { key: MEMORY_MIB });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbounded_recursion_traps() {
     let h = Hostile::start().await;
     let outcome = h.run(json!({"mode": "recursion"})).await;
-    match &outcome.status {
-        RunStatus::Trapped(message) => assert!(message.contains("stack"), "{message}"),
-        other => panic!("expected a stack overflow trap, got {other:?}"),
-    }
+    assert!(trapped(&outcome).contains("stack"));
+    assert_eq!(cause(&outcome), TrapCause::Guest);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,22 +222,31 @@ async fn a_header_flood_is_denied_before_anything_is_built_or_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn huge_output_is_bounded() {
+async fn a_huge_error_ends_the_run_failed_with_the_error_cut() {
     let h = Hostile::start().await;
-    let outcome = h
-        .run(json!({"mode": "huge-output", "bytes": 8 << 20}))
-        .await;
-    match &outcome.status {
-        RunStatus::Failed(message) => assert!(
-            message.len() < 1 << 20,
-            "error kept {} bytes",
-            message.len()
-        ),
-        RunStatus::Trapped(message) => {
-            assert!(message.len() < 1 << 20, "trap kept {} bytes", message.len())
-        }
-        other => panic!("expected failed or trapped, got {other:?}"),
-    }
+    // 10 MB: once more than one call could lift, it trapped with wasmtime's "fuel allocated for
+    // hostcalls has been exhausted" instead of ending the run with the plugin's (cut) error.
+    let bytes = 10_000_000;
+    let outcome = h.run(json!({"mode": "huge-output", "bytes": bytes})).await;
+    let RunStatus::Failed(message) = &outcome.status else {
+        panic!("expected failed, got {:?}", outcome.status);
+    };
+    assert!(
+        message.len() < 8 << 10,
+        "error kept {} bytes",
+        message.len()
+    );
+    assert!(message.starts_with("xxxx"), "{}", &message[..16]);
+    let kept = message
+        .trim_end_matches(|c| c != '…')
+        .trim_end_matches('…')
+        .len();
+    let dropped = bytes - kept;
+    assert!(
+        message.ends_with(&format!("({dropped} bytes cut)")),
+        "says how much was dropped: {}",
+        &message[message.len() - 40..]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,10 +287,19 @@ async fn components_import_only_the_interfaces_they_call() {
 
 fn trapped(outcome: &RunOutcome) -> &str {
     match &outcome.status {
-        RunStatus::Trapped(message) => message,
+        RunStatus::Trapped(trap) => &trap.message,
         other => panic!("expected trapped, got {other:?}"),
     }
 }
+
+fn cause(outcome: &RunOutcome) -> TrapCause {
+    match &outcome.status {
+        RunStatus::Trapped(trap) => trap.cause.clone(),
+        other => panic!("expected trapped, got {other:?}"),
+    }
+}
+
+const MEMORY_MIB: &str = "limits.memory_mib";
 
 fn kinds(outcome: &RunOutcome) -> Vec<&str> {
     outcome.actions.iter().map(|a| a.kind.as_str()).collect()
@@ -302,6 +316,8 @@ async fn a_host_call_flood_traps_at_max_host_calls() {
         message,
         "the plugin made more than 10000 host calls, the limit in `limits.max_host_calls`"
     );
+    let key = "limits.max_host_calls";
+    assert_eq!(cause(&outcome), TrapCause::Limit { key });
     assert_eq!(
         kinds(&outcome),
         ["clock.now"],
@@ -397,12 +413,15 @@ async fn an_oversized_message_is_refused_before_it_is_built() {
         outcome.actions.is_empty(),
         "nothing recorded or fingerprinted"
     );
+    // Past what the run's memory holds, the run traps on a limit it names.
     let outcome = h
-        .run(json!({"mode": "send-oversized", "count": 400_000}))
+        .run(json!({"mode": "send-oversized", "count": 1_000_000}))
         .await;
-    assert!(
-        trapped(&outcome).contains("too much data"),
+    assert_eq!(
+        cause(&outcome),
+        TrapCause::Limit { key: MEMORY_MIB },
         "{:?}",
         outcome.status
     );
+    assert!(trapped(&outcome).contains("`limits.memory_mib`"));
 }

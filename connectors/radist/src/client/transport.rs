@@ -107,7 +107,8 @@ impl RadistClient {
                 what: call.what.clone(),
             },
             StatusCode::TOO_MANY_REQUESTS => RadistError::RateLimited {
-                retry_after: retry_after(&response),
+                retry_after: retry_after(&response)
+                    .map(|wait| wait.min(self.inner.retry.honor_retry_after_max)),
             },
             _ if status.is_server_error() => RadistError::Server {
                 status: status.as_u16(),

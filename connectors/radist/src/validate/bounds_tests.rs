@@ -1,5 +1,5 @@
-//! The validators stay bounded on hostile input: the items of a list past its limit cost one
-//! violation (only the first `max` are walked), and no request gets more than
+//! The validators stay bounded on hostile input: a list past its limit is walked at most
+//! [`MAX_VIOLATIONS`] items further, and no request gets more than
 //! [`MAX_VIOLATIONS`] listed plus one that counts the rest.
 
 use super::{MAX_VIOLATIONS, ValidateOptions, validate_send};
@@ -42,7 +42,7 @@ fn many_bad_items_are_listed_up_to_the_cap_then_counted() {
 }
 
 #[test]
-fn inline_buttons_past_the_limit_are_not_walked() {
+fn inline_buttons_past_the_limit_are_walked_only_as_far_as_violations_are_listed() {
     let buttons = (0..5000)
         .map(|i| InlineButtonIn {
             text: if i < 100 {
@@ -56,6 +56,12 @@ fn inline_buttons_past_the_limit_are_not_walked() {
     let request = SendMessageRequest::text(ChatId(1), "hi".to_owned())
         .with_markup(MarkupIn::inline_buttons(buttons));
     let violations = validate_send(&request, &ValidateOptions::default());
-    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations.len(), MAX_VIOLATIONS + 1, "{violations:?}");
     assert_eq!(violations[0].path, "markup.inline_buttons");
+    assert_eq!(violations[1].path, "markup.inline_buttons[100].text");
+    let last = violations.last().expect("a last violation");
+    assert_eq!(
+        last.message, "and 1 more violations not listed; fix the ones above first",
+        "the count and 20 walked items past the limit, not 4900"
+    );
 }

@@ -2,9 +2,9 @@
 //! messages, and the channel predicates that decide which messenger rules apply.
 //!
 //! Bounded by construction: it keeps at most [`MAX_VIOLATIONS`] violations and counts the rest
-//! (the last one says how many), and [`Checker::count`] tells its caller to walk no more items
-//! of a list than its limit, so a request with a million parameters costs the host no more than
-//! one within the limits.
+//! (the last one says how many), and [`Checker::count`] tells its caller to walk at most
+//! [`MAX_VIOLATIONS`] items of a list past its limit, so a request with a million parameters
+//! costs the host no more than one a little over the limits.
 
 use super::{CharCount, ValidateOptions, Violation};
 use crate::models::ChatSourceType;
@@ -93,8 +93,10 @@ impl<'o> Checker<'o> {
     }
 
     /// Checks that a list has `min..=max` items, naming them `noun` (singular). Returns how many
-    /// of its items to walk: all of them, or the first `max` of a list over its limit (the items
-    /// past the limit are that one violation, not one each).
+    /// of its items to walk: all of them, or, for a list over its limit, the first `max` and at
+    /// most [`MAX_VIOLATIONS`] more — enough that an item past the limit with a fault of its own
+    /// is reported beside the count (every violation that could still be listed), while a list
+    /// of a million items costs no more than one a little over its limit.
     #[must_use = "walk only the returned number of items"]
     pub(crate) fn count(
         &mut self,
@@ -110,7 +112,7 @@ impl<'o> Checker<'o> {
             let noun = plural(noun, max);
             self.push(path, format!("must have at most {max} {noun} (got {got})"));
         }
-        got.min(max)
+        got.min(max.saturating_add(MAX_VIOLATIONS))
     }
 
     /// Rejects leading or trailing whitespace (WhatsApp rule for button ids; policy for rows).

@@ -41,7 +41,9 @@ impl Host for HostState {
         match ctx.recorder.intent(&mut pending, None).await? {
             Prior::Completed { result, .. } => {
                 let chat = from_json(&result).ok_or_else(|| {
-                    wasmtime::Error::msg("action journal: a created chat has an unreadable result")
+                    wasmtime::Error::from(crate::journal::JournalError(
+                        "a created chat has an unreadable result".to_owned(),
+                    ))
                 })?;
                 ctx.known_chats.insert((chat.connection_id, chat.chat_id));
                 ctx.succeed(pending, result, true);
@@ -52,7 +54,11 @@ impl Host for HostState {
                 let decision =
                     "outcome unknown: created again (create-chat finds an existing chat)";
                 ctx.recorder
-                    .decide(&mut pending, decision.to_owned())
+                    .decide(
+                        &mut pending,
+                        crate::outcome::Reconciliation::Unknown,
+                        decision.to_owned(),
+                    )
                     .await?;
             }
             Prior::Fresh | Prior::Mismatch { .. } => {}

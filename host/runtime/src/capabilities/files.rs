@@ -49,7 +49,9 @@ impl Host for HostState {
         match ctx.recorder.intent(&mut pending, None).await? {
             Prior::Completed { result, .. } => {
                 let url = url_of(&result).ok_or_else(|| {
-                    wasmtime::Error::msg("action journal: an upload has an unreadable result")
+                    wasmtime::Error::from(crate::journal::JournalError(
+                        "an upload has an unreadable result".to_owned(),
+                    ))
                 })?;
                 ctx.succeed(pending, result, true);
                 return Ok(Ok(url));
@@ -57,7 +59,11 @@ impl Host for HostState {
             Prior::Pending { .. } => {
                 let decision = "outcome unknown: uploaded again (an upload messages nobody)";
                 ctx.recorder
-                    .decide(&mut pending, decision.to_owned())
+                    .decide(
+                        &mut pending,
+                        crate::outcome::Reconciliation::Unknown,
+                        decision.to_owned(),
+                    )
                     .await?;
             }
             Prior::Fresh | Prior::Mismatch { .. } => {}

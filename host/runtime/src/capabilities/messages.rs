@@ -3,15 +3,18 @@
 //! The checks, in order, each answering before any request reaches Radist:
 //! 1. grant, connection and message-type scopes → `denied` (the run becomes `denied`);
 //! 2. the connector's outgoing validators → `invalid` with every field path;
-//! 3. the journal: the intent is recorded before anything leaves. A send completed in an earlier
+//! 3. the send rate: `per_minute` is a per-plugin token bucket shared by all its runs (bursts up
+//!    to `per_minute`, refilled continuously). Past it the call answers `rate-limited(ms)` with
+//!    the wait until the next token — not `denied`: the grant allows sending, only not yet, so
+//!    the run is not marked denied; the action's retry class is `budget`, so a run that gives up
+//!    on it waits for the budget without spending an attempt. It comes before the journal, so a
+//!    send over budget leaves no intent to reconcile; a send then answered without sending
+//!    (from the journal, or refused by reconciliation) gives its token back;
+//! 4. the journal: the intent is recorded before anything leaves. A send completed in an earlier
 //!    attempt of the run (same run id, sequence number and request) is answered with
 //!    `replayed = true`, not sent again; one an earlier attempt left without a result is
 //!    reconciled first by the runtime's `ReconcilePolicy` (default: read the chat back, see
 //!    `reconcile.rs`), and the decision is kept on the action;
-//! 4. the send rate: `per_minute` is a per-plugin token bucket shared by all its runs (bursts up
-//!    to `per_minute`, refilled continuously). Past it the call answers `rate-limited(ms)` with
-//!    the wait until the next token — not `denied`: the grant allows sending, only not yet, so
-//!    the run is not marked denied and the plugin may wait or let the run be retried;
 //! 5. chat ownership: the (connection, chat) pair must be vouched for by the event or a chat
 //!    created in the run, or confirmed by Radist (`not-found` otherwise);
 //! 6. the WABA 24-hour window for non-template messages to WABA chats — chats the event marks
@@ -22,7 +25,7 @@
 //! journal gets its result). Dry runs stop before Radist and answer a synthetic, per-action
 //! message id.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use radist_connector::models::{Message, SendMessageRequest};
@@ -36,6 +39,7 @@ use super::wit::messages::{Content, Host, Outgoing, Sent};
 use super::wit::types::{Datetime, Error, WindowClosed};
 use crate::config::ReconcilePolicy;
 use crate::journal::{JournalError, Prior};
+use crate::outcome::Reconciliation;
 use crate::reconcile::{ContentKey, candidates};
 use crate::recorder::Pending;
 use crate::scope::{check_connection, check_message_type};
@@ -59,9 +63,14 @@ impl Host for HostState {
             let invalid = CallError::Radist(RadistError::Invalid(violations));
             return Ok(Err(ctx.fail(pending, radist::guest_error(&invalid))));
         }
+        // The budget first: a send over it leaves no intent behind to reconcile later.
+        if let Err(wait) = take_token(ctx) {
+            return Ok(Err(ctx.over_budget(pending, wait)));
+        }
         let chat = (msg.connection_id, msg.chat_id);
         match ctx.recorder.intent(&mut pending, Some(chat)).await? {
             Prior::Completed { result, .. } => {
+                give_back_token(ctx);
                 let sent = sent_from_json(&result).ok_or_else(unreadable)?;
                 ctx.succeed(pending, result, true);
                 return Ok(Ok(sent));
@@ -69,17 +78,18 @@ impl Host for HostState {
             Prior::Pending { intent_at } => {
                 match reconcile(ctx, &mut pending, &msg, &wire, intent_at).await? {
                     Reconciled::Delivered(sent) => {
+                        give_back_token(ctx);
                         ctx.succeed(pending, sent_to_json(&sent), true);
                         return Ok(Ok(sent));
                     }
-                    Reconciled::Refused(e) => return Ok(Err(ctx.fail(pending, e))),
+                    Reconciled::Refused(e) => {
+                        give_back_token(ctx);
+                        return Ok(Err(ctx.fail(pending, e)));
+                    }
                     Reconciled::SendAgain => {}
                 }
             }
             Prior::Fresh | Prior::Mismatch { .. } => {}
-        }
-        if let Err(wait_ms) = take_token(ctx) {
-            return Ok(Err(ctx.fail(pending, Error::RateLimited(wait_ms))));
         }
         if let Err(e) = precheck(ctx, &msg).await {
             return Ok(Err(ctx.fail(pending, e)));
@@ -105,7 +115,14 @@ impl Host for HostState {
 
 /// A completed send whose journaled result cannot be read: never resend it, trap instead.
 fn unreadable() -> wasmtime::Error {
-    wasmtime::Error::msg("action journal: a completed send has an unreadable result; not resent")
+    wasmtime::Error::from(JournalError(
+        "a completed send has an unreadable result; not resent".to_owned(),
+    ))
+}
+
+/// A decision that could not know the outcome.
+fn unknown(text: &str) -> (Reconciliation, String) {
+    (Reconciliation::Unknown, text.to_owned())
 }
 
 /// What reconciling a pending send decided.
@@ -130,19 +147,20 @@ async fn reconcile(
     let ledger = ctx.caches.ledger;
     let (decision, reconciled) = match ledger.reconcile {
         ReconcilePolicy::Resend => (
-            "outcome unknown: sent again without reading back (reconcile policy resend)".to_owned(),
+            unknown("outcome unknown: sent again without reading back (reconcile policy resend)"),
             Reconciled::SendAgain,
         ),
         ReconcilePolicy::Fail => {
             let message = "an earlier attempt of this run may have sent this message; not repeated (reconcile policy fail)";
             (
-                "outcome unknown: not sent again (reconcile policy fail)".to_owned(),
+                unknown("outcome unknown: not sent again (reconcile policy fail)"),
                 Reconciled::Refused(super::upstream(None, message, false)),
             )
         }
         _ => read_back(ctx, msg, wire, intent_at - ledger.skew).await,
     };
-    ctx.recorder.decide(pending, decision).await?;
+    let (kind, decision) = decision;
+    ctx.recorder.decide(pending, kind, decision).await?;
     if let Reconciled::Delivered(sent) = &reconciled {
         let summary = sent_to_json(sent);
         ctx.recorder
@@ -159,11 +177,11 @@ async fn read_back(
     msg: &Outgoing,
     wire: &SendMessageRequest,
     not_before: DateTime<Utc>,
-) -> (String, Reconciled) {
+) -> ((Reconciliation, String), Reconciled) {
     let listed = match list_newest(ctx, msg).await {
         Ok(listed) => listed,
         Err(e) => {
-            let decision = "outcome unknown: could not read the chat back; not sent".to_owned();
+            let decision = unknown("outcome unknown: could not read the chat back; not sent");
             let retryable = matches!(&e, CallError::Radist(r) if r.is_retryable());
             let message = "could not read the chat back to check an earlier attempt; not sent";
             return (
@@ -175,7 +193,7 @@ async fn read_back(
     let found = match unclaimed(ctx, &listed, wire, not_before).await {
         Ok(found) => found,
         Err(e) => {
-            let decision = "outcome unknown: could not read the ledger; not sent".to_owned();
+            let decision = unknown("outcome unknown: could not read the ledger; not sent");
             let message = format!("could not check the ledger for an earlier send ({e}); not sent");
             return (
                 decision,
@@ -194,11 +212,17 @@ async fn read_back(
                 },
                 replayed: true,
             };
-            let decision = format!("delivered: found message {id} in the chat");
+            let decision = (
+                Reconciliation::Delivered,
+                format!("delivered: found message {id} in the chat"),
+            );
             (decision, Reconciled::Delivered(sent))
         }
         None => (
-            "not found in the chat: sent again".to_owned(),
+            (
+                Reconciliation::NotFound,
+                "not found in the chat: sent again".to_owned(),
+            ),
             Reconciled::SendAgain,
         ),
     }
@@ -316,15 +340,20 @@ fn check_scope(ctx: &RunContext, msg: &Outgoing) -> Result<(), String> {
     Ok(())
 }
 
-/// One token from the plugin's bucket, or the milliseconds until one is free.
-fn take_token(ctx: &RunContext) -> Result<(), u32> {
+/// One token from the plugin's bucket, or the wait until one is free.
+fn take_token(ctx: &RunContext) -> Result<(), Duration> {
     let Some(bucket) = &ctx.plugin.send_bucket else {
         return Ok(());
     };
     let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
-    bucket
-        .try_take(Instant::now())
-        .map_err(|wait| u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).max(1))
+    bucket.try_take(Instant::now())
+}
+
+/// Returns the token of a send answered without sending (from the journal, or refused).
+fn give_back_token(ctx: &RunContext) {
+    if let Some(bucket) = &ctx.plugin.send_bucket {
+        bucket.lock().unwrap_or_else(|p| p.into_inner()).give_back();
+    }
 }
 
 /// Chat ownership, then the WABA window for non-template messages to WABA chats.

@@ -26,12 +26,15 @@ pub(crate) use config::ConfigReads;
 #[cfg(test)]
 pub(crate) use log::TEST_PANIC;
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use wasmtime::component::{HasSelf, Linker};
 
 pub(crate) use http::{plugin_client, system_lookup};
 
 use crate::bindings::switchboard::plugin as wit;
+use crate::outcome::{ActionError, RetryClass};
 use crate::recorder::{ActionOutcome, Pending};
 use crate::state::{HostState, RunContext};
 use wit::types::{Error, UpstreamError};
@@ -75,11 +78,27 @@ impl RunContext {
         Error::Denied(message)
     }
 
-    /// Records a failed call and returns `error` for the guest.
+    /// Records a failed call, with the retry class its error implies, and returns `error` for
+    /// the guest.
     pub(crate) fn fail(&mut self, pending: Pending, error: Error) -> Error {
-        let summary = describe(&error);
-        self.recorder
-            .finish(pending, ActionOutcome::Error(summary), false);
+        let retry = retry_class(&error);
+        self.fail_as(pending, error, retry)
+    }
+
+    /// Records that the plugin's own send budget is spent for `wait`, and returns the guest's
+    /// `rate-limited`: the run should wait for the budget rather than spend an attempt.
+    pub(crate) fn over_budget(&mut self, pending: Pending, wait: Duration) -> Error {
+        let ms = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).max(1);
+        self.fail_as(pending, Error::RateLimited(ms), RetryClass::Budget { wait })
+    }
+
+    fn fail_as(&mut self, pending: Pending, error: Error, retry: RetryClass) -> Error {
+        let message = describe(&error);
+        self.recorder.finish(
+            pending,
+            ActionOutcome::Error(ActionError { message, retry }),
+            false,
+        );
         error
     }
 
@@ -103,6 +122,20 @@ pub(crate) fn upstream(status: Option<u16>, message: &str, retryable: bool) -> E
         message: message.to_owned(),
         retryable,
     })
+}
+
+/// Whether a new attempt may mend a guest-visible error: Radist's rate limit (after its wait)
+/// and upstream errors marked retryable; nothing else.
+fn retry_class(error: &Error) -> RetryClass {
+    match error {
+        Error::RateLimited(ms) => RetryClass::Transient {
+            after: Duration::from_millis(u64::from(*ms)),
+        },
+        Error::Upstream(u) if u.retryable => RetryClass::Transient {
+            after: Duration::ZERO,
+        },
+        _ => RetryClass::Permanent,
+    }
 }
 
 /// One line describing a guest-visible error, for the action record.

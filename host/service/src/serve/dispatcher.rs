@@ -4,12 +4,21 @@
 //! next run is waiting when a slot frees; records each attempt with its actions and logs, and
 //! decides what happens next.
 //!
-//! Retries: a run that failed because Radist or the store failed transiently (rate limited, a
-//! retryable upstream error, the ledger unavailable) is retried with exponential backoff and full
-//! jitter (honouring the longest `retry after` a Radist answer asked for) until the manifest's
-//! `max_attempts`, then ends `dead` with the reason. Plugin errors, traps, time-outs and denials
-//! are final and say why. Claimed-but-unfinished runs of a process that died are put back by
-//! `Store::recover` at start-up.
+//! What happens next is decided on types, never on message text: the retry class of each
+//! failed action and the cause of a trap (`switchboard_runtime::{RetryClass, TrapCause}`).
+//! - A run that failed only because its plugin's own `per_minute` send budget was spent waits
+//!   for the budget (`Next::Defer`: the lane waits, the attempt does not count, so a burst is
+//!   delayed, never dropped); `switchboard_runs_deferred_total` and
+//!   `switchboard_deferred_run_age_seconds` show the queue.
+//! - A run that failed because Radist or the store failed transiently (Radist's rate limit, a
+//!   retryable upstream error, the journal unavailable) is retried with exponential backoff and
+//!   full jitter (honouring the longest wait an answer asked for, clamped to [`RETRY_MAX`])
+//!   until the manifest's `max_attempts`, then ends `dead` with the reason.
+//! - Plugin errors, other traps, time-outs and denials are final and say why.
+//!
+//! A finished attempt is recorded however long the store stays unavailable (the lane waits);
+//! claimed-but-unfinished runs of a process that died are put back by `Store::recover` at
+//! start-up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +26,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use switchboard_runtime::event::RunInfo;
-use switchboard_runtime::{ActionOutcome, ActionRecord, LogLine, RunInput, RunOutcome, RunStatus};
+use switchboard_runtime::{
+    ActionOutcome, ActionRecord, LogLine, RetryClass, RunInput, RunOutcome, RunStatus, TrapCause,
+};
 use switchboard_store::{
     ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, Next, Store, StoreError,
 };
@@ -31,8 +42,12 @@ use crate::telemetry;
 
 /// First retry delay; doubles per attempt.
 const RETRY_BASE: Duration = Duration::from_secs(1);
-/// The longest wait between attempts.
+/// The longest wait between attempts, whatever a `Retry-After` or the send budget asked for.
 const RETRY_MAX: Duration = Duration::from_secs(300);
+/// The first wait before trying again to record a finished attempt in an unavailable store.
+const FINISH_RETRY_FIRST: Duration = Duration::from_millis(100);
+/// The longest wait between tries to record a finished attempt in an unavailable store.
+const FINISH_RETRY_MAX: Duration = Duration::from_secs(5);
 /// How often the dispatcher looks for work when nothing woke it (another process may have
 /// queued runs, e.g. `switchboard runs replay`).
 const IDLE_POLL: Duration = Duration::from_secs(1);
@@ -198,6 +213,12 @@ impl Dispatcher {
                 Next::Dead { reason },
             ),
         };
+        if let Next::Defer { not_before } = &next {
+            let now = Utc::now();
+            let age = (now - claimed.received_at).to_std().unwrap_or_default();
+            let wait = (*not_before - now).to_std().unwrap_or_default();
+            telemetry::run_deferred(&claimed.plugin, age, wait);
+        }
         // The semaphore is never closed.
         let recording = finishing.acquire_owned().await.ok();
         drop(permit);
@@ -239,26 +260,43 @@ impl Dispatcher {
         Ok((attempt, next))
     }
 
-    /// Stores the attempt; a store that is briefly unavailable is retried a few times (the run
-    /// stays `running` otherwise and is recovered at the next start).
+    /// Stores the attempt. A store that is unavailable is retried until it takes the attempt
+    /// (the lane stays held meanwhile, so nothing behind the run overtakes it); only a store
+    /// that shut down, or refuses the attempt for good, ends the effort (a shut-down store's
+    /// running runs are recovered at the next start).
     async fn finish(&self, claimed: &ClaimedRun, attempt: FinishedAttempt, next: Next) {
-        let mut delay = Duration::from_millis(100);
-        for _ in 0..8 {
-            match self
-                .store
-                .finish(claimed.run_id, attempt.clone(), next.clone())
-                .await
-            {
-                Ok(()) => return,
-                Err(err) if err.is_unavailable() => {
-                    tracing::warn!(run = %claimed.run_id, error = %err, "cannot record the run yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-                Err(err) => return log_lost(claimed, &err),
-            }
+        let store = &self.store;
+        let recorded = until_recorded(claimed, FINISH_RETRY_FIRST, || {
+            store.finish(claimed.run_id, attempt.clone(), next.clone())
+        })
+        .await;
+        if let Err(err) = recorded {
+            log_lost(claimed, &err);
         }
-        tracing::error!(run = %claimed.run_id, "gave up recording the run; it resumes after a restart");
+    }
+}
+
+/// Calls `finish` until it succeeds or fails with anything but [`StoreError::Unavailable`],
+/// backing off from `first` to [`FINISH_RETRY_MAX`]; never gives up on an unavailable store.
+async fn until_recorded<F, Fut>(
+    claimed: &ClaimedRun,
+    first: Duration,
+    mut finish: F,
+) -> Result<(), StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let mut delay = first;
+    loop {
+        match finish().await {
+            Err(err @ StoreError::Unavailable { .. }) => {
+                tracing::warn!(run = %claimed.run_id, error = %err, retry_in_ms = delay.as_millis() as u64, "cannot record the run yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(FINISH_RETRY_MAX);
+            }
+            other => return other,
+        }
     }
 }
 
@@ -266,25 +304,32 @@ fn log_lost(claimed: &ClaimedRun, err: &StoreError) {
     tracing::error!(run = %claimed.run_id, plugin = %claimed.plugin, error = %err, "cannot record the run");
 }
 
-/// What happens after this attempt.
+/// What happens after this attempt: a run that failed only for want of the plugin's own send
+/// budget waits for it without spending an attempt; one that failed transiently is retried
+/// until `max_attempts`; everything else is final.
 fn next_step(outcome: &RunOutcome, claimed: &ClaimedRun) -> Next {
-    let Some(retry_after) = transient(outcome) else {
-        return Next::Final;
-    };
-    if claimed.attempt >= claimed.max_attempts {
-        let why = status_error(&outcome.status).unwrap_or_default();
-        return Next::Dead {
-            reason: format!(
-                "gave up after {} attempts (`limits.max_attempts`): {why}",
-                claimed.attempt
-            ),
-        };
+    match retry_of(outcome) {
+        Retry::No => Next::Final,
+        Retry::Budget(wait) => Next::Defer {
+            not_before: Utc::now() + to_chrono(spread(wait.min(RETRY_MAX))),
+        },
+        Retry::Transient(_) if claimed.attempt >= claimed.max_attempts => {
+            let why = status_error(&outcome.status).unwrap_or_default();
+            Next::Dead {
+                reason: format!(
+                    "gave up after {} attempts (`limits.max_attempts`): {why}",
+                    claimed.attempt
+                ),
+            }
+        }
+        Retry::Transient(after) => Next::Retry {
+            not_before: Utc::now() + to_chrono(backoff(claimed.attempt).max(after).min(RETRY_MAX)),
+        },
     }
-    let wait = backoff(claimed.attempt).max(retry_after);
-    let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-    Next::Retry {
-        not_before: Utc::now() + wait,
-    }
+}
+
+fn to_chrono(wait: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
 }
 
 /// The run's status name after an attempt, for telemetry.
@@ -292,40 +337,60 @@ fn next_status(next: &Next, status: &RunStatus) -> &'static str {
     match next {
         Next::Final => status.as_str(),
         Next::Retry { .. } => "retrying",
+        Next::Defer { .. } => "deferred",
         Next::Dead { .. } => "dead",
     }
 }
 
-/// `Some(minimum wait)` when the run failed only because something outside the plugin failed
-/// transiently: a Radist rate limit or retryable error the plugin gave up on, or the ledger.
-fn transient(outcome: &RunOutcome) -> Option<Duration> {
-    match &outcome.status {
-        RunStatus::Failed(_) => {}
-        RunStatus::Trapped(message) if message.contains("action journal") => {
-            return Some(Duration::ZERO);
-        }
-        _ => return None,
-    }
-    let mut wait = None;
-    for action in &outcome.actions {
-        if let ActionOutcome::Error(text) = &action.outcome
-            && let Some(w) = retryable_wait(text)
-        {
-            wait = Some(wait.unwrap_or(Duration::ZERO).max(w));
-        }
-    }
-    wait
+/// Whether a run may be tried again, from the retry classes of its failed actions and the
+/// cause of its trap (never from their messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    No,
+    /// Only the plugin's own send budget stood in the way: wait at least this long.
+    Budget(Duration),
+    /// Something outside the plugin failed transiently: retry, not before this.
+    Transient(Duration),
 }
 
-/// The wait a retryable action error asks for: `rate-limited: retry after N ms`, or an
-/// upstream error marked retryable.
-fn retryable_wait(text: &str) -> Option<Duration> {
-    if let Some(rest) = text.strip_prefix("rate-limited: retry after ") {
-        let ms = rest.trim_end_matches(" ms").parse().unwrap_or(1000);
-        return Some(Duration::from_millis(ms));
+fn retry_of(outcome: &RunOutcome) -> Retry {
+    match &outcome.status {
+        RunStatus::Failed(_) => retry_of_actions(&outcome.actions),
+        RunStatus::Trapped(trap) if trap.cause == TrapCause::JournalUnavailable => {
+            Retry::Transient(Duration::ZERO)
+        }
+        _ => Retry::No,
     }
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    (value.get("retryable")? == true).then_some(Duration::ZERO)
+}
+
+/// A failed run's verdict from its failed actions: any transient failure makes it a real
+/// (counted) retry; budget waits alone defer it; the longest wait asked for wins.
+fn retry_of_actions(actions: &[ActionRecord]) -> Retry {
+    let (mut transient, mut budget) = (None::<Duration>, None::<Duration>);
+    for action in actions {
+        let ActionOutcome::Error(error) = &action.outcome else {
+            continue;
+        };
+        match error.retry {
+            RetryClass::Transient { after } => {
+                transient = Some(transient.unwrap_or_default().max(after))
+            }
+            RetryClass::Budget { wait } => budget = Some(budget.unwrap_or_default().max(wait)),
+            _ => {}
+        }
+    }
+    match (transient, budget) {
+        (Some(t), b) => Retry::Transient(t.max(b.unwrap_or_default())),
+        (None, Some(b)) => Retry::Budget(b),
+        (None, None) => Retry::No,
+    }
+}
+
+/// `wait` plus up to as much again, so runs deferred together do not all come back at the
+/// same instant for the one token the budget refilled.
+fn spread(wait: Duration) -> Duration {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    wait + Duration::from_millis(rand::rng().random_range(0..=ms))
 }
 
 /// Full jitter over an exponential ceiling: uniform in [0, min(max, base * 2^(attempt-1))].
@@ -391,7 +456,7 @@ fn status_error(status: &RunStatus) -> Option<String> {
     match status {
         RunStatus::Succeeded => None,
         RunStatus::Failed(m) => Some(format!("the plugin returned an error: {m}")),
-        RunStatus::Trapped(m) => Some(format!("trapped: {m}")),
+        RunStatus::Trapped(t) => Some(format!("trapped: {}", t.message)),
         RunStatus::TimedOut => Some("timed out (`limits.timeout_ms`)".to_owned()),
         RunStatus::Denied(m) => Some(format!("denied: {m}")),
     }
@@ -543,20 +608,263 @@ mod tests {
         }
     }
 
+    fn action(message: &str, retry: RetryClass) -> ActionRecord {
+        ActionRecord {
+            seq: 1,
+            kind: "messages.send".to_owned(),
+            request: json!({}),
+            outcome: ActionOutcome::Error(switchboard_runtime::ActionError {
+                message: message.to_owned(),
+                retry,
+            }),
+            latency: Duration::ZERO,
+            dry_run: false,
+            replayed: false,
+            fingerprint: String::new(),
+            reused: false,
+            effect_id: None,
+            decision: None,
+            reconciled: None,
+        }
+    }
+
+    fn outcome(status: RunStatus, actions: Vec<ActionRecord>) -> RunOutcome {
+        RunOutcome {
+            status,
+            actions,
+            logs: Vec::new(),
+            logs_truncated: false,
+            duration: Duration::ZERO,
+            instantiate: Duration::ZERO,
+            peak_memory_bytes: 0,
+        }
+    }
+
+    fn trap(cause: TrapCause, message: &str) -> RunStatus {
+        RunStatus::Trapped(switchboard_runtime::Trap {
+            cause,
+            message: message.to_owned(),
+        })
+    }
+
+    /// Every kind of ending, each with the words the old text matching looked for.
+    fn endings() -> Vec<RunOutcome> {
+        let secs = Duration::from_secs;
+        let failed = || RunStatus::Failed("rate-limited: retry after 1500 ms".to_owned());
+        vec![
+            outcome(
+                failed(),
+                vec![action(
+                    "rate-limited: retry after 1500 ms",
+                    RetryClass::Transient { after: secs(2) },
+                )],
+            ),
+            outcome(
+                failed(),
+                vec![action(
+                    r#"{"retryable":true}"#,
+                    RetryClass::Transient {
+                        after: Duration::ZERO,
+                    },
+                )],
+            ),
+            outcome(
+                failed(),
+                vec![action(
+                    "rate-limited: retry after 3 ms",
+                    RetryClass::Budget { wait: secs(3) },
+                )],
+            ),
+            outcome(
+                failed(),
+                vec![
+                    action("x", RetryClass::Budget { wait: secs(9) }),
+                    action("y", RetryClass::Transient { after: secs(1) }),
+                ],
+            ),
+            outcome(
+                failed(),
+                vec![action(r#"{"retryable":true}"#, RetryClass::Permanent)],
+            ),
+            outcome(
+                RunStatus::Succeeded,
+                vec![action(
+                    "rate-limited: retry after 1 ms",
+                    RetryClass::Budget { wait: secs(1) },
+                )],
+            ),
+            outcome(
+                trap(TrapCause::JournalUnavailable, "action journal: gone"),
+                Vec::new(),
+            ),
+            outcome(
+                trap(TrapCause::Guest, "action journal: not really"),
+                Vec::new(),
+            ),
+            outcome(
+                trap(
+                    TrapCause::Limit {
+                        key: "limits.memory_mib",
+                    },
+                    "memory",
+                ),
+                Vec::new(),
+            ),
+            outcome(trap(TrapCause::HostPanic, "host error"), Vec::new()),
+            outcome(RunStatus::Denied("action journal".to_owned()), Vec::new()),
+            outcome(RunStatus::TimedOut, Vec::new()),
+        ]
+    }
+
+    /// The same outcome with every message replaced by `words`.
+    fn reworded(mut outcome: RunOutcome, words: &str) -> RunOutcome {
+        outcome.status = match outcome.status {
+            RunStatus::Failed(_) => RunStatus::Failed(words.to_owned()),
+            RunStatus::Denied(_) => RunStatus::Denied(words.to_owned()),
+            RunStatus::Trapped(t) => trap(t.cause, words),
+            other => other,
+        };
+        for a in &mut outcome.actions {
+            if let ActionOutcome::Error(e) = &mut a.outcome {
+                e.message = words.to_owned();
+            }
+        }
+        outcome
+    }
+
     #[test]
-    fn rate_limits_and_retryable_upstream_errors_are_transient() {
-        assert_eq!(
-            retryable_wait("rate-limited: retry after 1500 ms"),
-            Some(Duration::from_millis(1500))
+    fn rewording_every_message_changes_no_retry_decision() {
+        let expected = [
+            Retry::Transient(Duration::from_secs(2)),
+            Retry::Transient(Duration::ZERO),
+            Retry::Budget(Duration::from_secs(3)),
+            Retry::Transient(Duration::from_secs(9)),
+            Retry::No,
+            Retry::No,
+            Retry::Transient(Duration::ZERO),
+            Retry::No,
+            Retry::No,
+            Retry::No,
+            Retry::No,
+            Retry::No,
+        ];
+        let verdicts: Vec<Retry> = endings().iter().map(retry_of).collect();
+        assert_eq!(verdicts, expected);
+        for words in [
+            "",
+            "rate-limited: retry after 99999 ms",
+            r#"{"status":503,"retryable":true}"#,
+            "action journal: unavailable",
+            "denied: no",
+        ] {
+            let again: Vec<Retry> = endings()
+                .into_iter()
+                .map(|o| retry_of(&reworded(o, words)))
+                .collect();
+            assert_eq!(again, expected, "reworded as {words:?}");
+        }
+    }
+
+    fn claimed(attempt: u32, max_attempts: u32) -> ClaimedRun {
+        ClaimedRun {
+            run_id: switchboard_store::RunId(1),
+            event_id: switchboard_store::EventId(1),
+            plugin: "p".to_owned(),
+            lane: "p/1".to_owned(),
+            attempt,
+            max_attempts,
+            is_replay: false,
+            origin: "webhook".to_owned(),
+            event_kind: "manual".to_owned(),
+            connection_id: None,
+            chat_id: None,
+            payload: String::new(),
+            received_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_spent_budget_defers_without_counting_even_at_the_last_attempt() {
+        let budget = outcome(
+            RunStatus::Failed("x".to_owned()),
+            vec![action(
+                "x",
+                RetryClass::Budget {
+                    wait: Duration::from_secs(2),
+                },
+            )],
         );
-        assert_eq!(
-            retryable_wait(r#"{"status":503,"message":"x","retryable":true}"#),
-            Some(Duration::ZERO)
+        let before = Utc::now();
+        let Next::Defer { not_before } = next_step(&budget, &claimed(1, 1)) else {
+            panic!("expected a deferral");
+        };
+        let waited = (not_before - before).to_std().expect("later");
+        assert!(
+            waited >= Duration::from_secs(2) && waited <= Duration::from_secs(5),
+            "{waited:?}"
         );
-        assert_eq!(
-            retryable_wait(r#"{"status":500,"message":"x","retryable":false}"#),
-            None
+        let transient = outcome(
+            RunStatus::Failed("x".to_owned()),
+            vec![action(
+                "x",
+                RetryClass::Transient {
+                    after: Duration::ZERO,
+                },
+            )],
         );
-        assert_eq!(retryable_wait("denied: no"), None);
+        assert!(matches!(
+            next_step(&transient, &claimed(1, 1)),
+            Next::Dead { .. }
+        ));
+        assert!(matches!(
+            next_step(&transient, &claimed(1, 2)),
+            Next::Retry { .. }
+        ));
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_clamped_to_the_longest_wait() {
+        let days = Duration::from_secs(49 * 86_400);
+        let limited = outcome(
+            RunStatus::Failed("x".to_owned()),
+            vec![action("x", RetryClass::Transient { after: days })],
+        );
+        let Next::Retry { not_before } = next_step(&limited, &claimed(1, 5)) else {
+            panic!("expected a retry");
+        };
+        let wait = (not_before - Utc::now()).to_std().unwrap_or_default();
+        assert!(wait <= RETRY_MAX, "{wait:?}");
+        let budget = outcome(
+            RunStatus::Failed("x".to_owned()),
+            vec![action("x", RetryClass::Budget { wait: days })],
+        );
+        let Next::Defer { not_before } = next_step(&budget, &claimed(1, 5)) else {
+            panic!("expected a deferral");
+        };
+        let wait = (not_before - Utc::now()).to_std().unwrap_or_default();
+        assert!(wait <= RETRY_MAX * 2, "{wait:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_store_is_retried_until_it_records_the_attempt() {
+        let mut calls = 0;
+        let first = Duration::from_millis(1);
+        let recorded = until_recorded(&claimed(1, 1), first, || {
+            calls += 1;
+            let answer = if calls <= 11 {
+                Err(StoreError::Unavailable {
+                    reason: "disk full".to_owned(),
+                })
+            } else {
+                Ok(())
+            };
+            async move { answer }
+        })
+        .await;
+        assert_eq!(recorded, Ok(()));
+        assert_eq!(calls, 12, "kept trying past the old 8");
+        let closed = || async { Err(StoreError::Closed) };
+        let refused = until_recorded(&claimed(1, 1), first, closed).await;
+        assert_eq!(refused, Err(StoreError::Closed), "a closed store ends it");
     }
 }

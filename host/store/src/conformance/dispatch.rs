@@ -194,6 +194,67 @@ pub async fn retry_respects_not_before_and_lane_order(store: Arc<dyn Store>) {
     assert_eq!(store.next_retry_at().await.expect("next"), None);
 }
 
+/// A deferred run waits for `not_before` at the head of its lane like a retrying one, but its
+/// attempt does not count: the next claim hands out the same attempt number (even past
+/// `max_attempts`), and that attempt's record replaces the deferred one.
+pub async fn defer_waits_without_spending_an_attempt(store: Arc<dyn Store>) {
+    let first = store
+        .ingest(event("d1", Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest")
+        .run_ids[0];
+    let second = store
+        .ingest(event("d2", Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest")
+        .run_ids[0];
+    let mut not_before = t0();
+    for _ in 0..3 {
+        let claimed = store.claim("node-a", 10, not_before).await.expect("claim");
+        let ids: Vec<_> = claimed.iter().map(|c| (c.run_id, c.attempt)).collect();
+        assert_eq!(
+            ids,
+            vec![(first, 1)],
+            "the same attempt again, the lane held"
+        );
+        not_before += TimeDelta::seconds(30);
+        let deferred = attempt(&claimed[0], AttemptStatus::Failed);
+        store
+            .finish(first, deferred, Next::Defer { not_before })
+            .await
+            .expect("defer");
+        assert_eq!(store.queue_depth().await.expect("depth").retrying, 1);
+        assert_eq!(store.next_retry_at().await.expect("next"), Some(not_before));
+        let early = not_before - TimeDelta::seconds(1);
+        let none = store.claim("node-a", 10, early).await.expect("claim");
+        assert!(
+            none.is_empty(),
+            "nothing before not_before, nothing behind it"
+        );
+    }
+    let claimed = store.claim("node-a", 10, not_before).await.expect("claim");
+    assert_eq!(claimed[0].attempt, 1);
+    assert_eq!(claimed[0].max_attempts, run("p", "lane").max_attempts);
+    let done = attempt(&claimed[0], AttemptStatus::Succeeded);
+    store
+        .finish(first, done, Next::Final)
+        .await
+        .expect("finish");
+    let detail = store.get_run(first).await.expect("get").expect("run");
+    assert_eq!(detail.run.status, RunStatus::Succeeded);
+    let attempts: Vec<_> = detail
+        .attempts
+        .iter()
+        .map(|a| (a.attempt, a.status))
+        .collect();
+    assert_eq!(attempts, vec![(1, AttemptStatus::Succeeded)]);
+    let next = store.claim("node-a", 10, not_before).await.expect("claim");
+    assert_eq!(
+        next.iter().map(|c| c.run_id).collect::<Vec<_>>(),
+        vec![second]
+    );
+}
+
 /// Runs left running by a dead process go back to queued, keep their attempt count, and the
 /// interrupted attempt is recorded; a result for the interrupted attempt is refused.
 pub async fn recover_after_crash(store: Arc<dyn Store>) {

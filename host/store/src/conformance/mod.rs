@@ -46,6 +46,7 @@ macro_rules! store_conformance {
             lane_order,
             concurrent_claimers_never_share_a_run,
             retry_respects_not_before_and_lane_order,
+            defer_waits_without_spending_an_attempt,
             recover_after_crash,
             finish_final_retry_dead,
             requeue_and_replay,

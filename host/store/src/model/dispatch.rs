@@ -73,6 +73,10 @@ pub enum Next {
     /// The run waits (`retrying`) and becomes claimable again at `not_before`, still at the head
     /// of its lane.
     Retry { not_before: DateTime<Utc> },
+    /// Like `Retry`, but the attempt does not count: the run waited for something that is not
+    /// a failure (the plugin's own send budget). The attempt is recorded under its number, and
+    /// the next claim hands out the same number again (overwriting that record).
+    Defer { not_before: DateTime<Utc> },
     /// The run ends `dead` (attempts exhausted, or a permanent error).
     Dead { reason: String },
 }

@@ -148,17 +148,27 @@ pub(crate) async fn finish(
         .unwrap_or(a.started_at);
     let (status, not_before, error) = match next {
         Next::Final => (a.status.final_run_status(), None, a.error.clone()),
-        Next::Retry { not_before } => (
+        Next::Retry { not_before } | Next::Defer { not_before } => (
             RunStatus::Retrying,
             Some(to_us(*not_before)),
             a.error.clone(),
         ),
         Next::Dead { reason } => (RunStatus::Dead, None, Some(reason.clone())),
     };
+    let uncounted = i64::from(matches!(next, Next::Defer { .. }));
     exec(
         tx,
-        "UPDATE runs SET status = $2, not_before = $3, error = $4, updated_at = $5, node = $6 WHERE id = $1",
-        &[&run.0, &status.as_str(), &not_before, &error, &to_us(ended), &a.node],
+        "UPDATE runs SET status = $2, not_before = $3, error = $4, updated_at = $5, node = $6,
+             attempt = attempt - $7 WHERE id = $1",
+        &[
+            &run.0,
+            &status.as_str(),
+            &not_before,
+            &error,
+            &to_us(ended),
+            &a.node,
+            &uncounted,
+        ],
     )
     .await?;
     lanes::refresh(tx, &lane).await

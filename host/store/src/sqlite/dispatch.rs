@@ -153,15 +153,17 @@ pub(crate) fn finish(w: &mut Writer, run: RunId, a: &FinishedAttempt, next: &Nex
         .unwrap_or(a.started_at);
     let (status, not_before, error) = match next {
         Next::Final => (a.status.final_run_status(), None, a.error.clone()),
-        Next::Retry { not_before } => (
+        Next::Retry { not_before } | Next::Defer { not_before } => (
             RunStatus::Retrying,
             Some(to_us(*not_before)),
             a.error.clone(),
         ),
         Next::Dead { reason } => (RunStatus::Dead, None, Some(reason.clone())),
     };
+    let uncounted = i64::from(matches!(next, Next::Defer { .. }));
     let mut stmt = w.conn.prepare_cached(
-        "UPDATE runs SET status = ?2, not_before = ?3, error = ?4, updated_at = ?5, node = ?6 WHERE id = ?1",
+        "UPDATE runs SET status = ?2, not_before = ?3, error = ?4, updated_at = ?5, node = ?6,
+             attempt = attempt - ?7 WHERE id = ?1",
     )?;
     stmt.execute(params![
         run.0,
@@ -169,7 +171,8 @@ pub(crate) fn finish(w: &mut Writer, run: RunId, a: &FinishedAttempt, next: &Nex
         not_before,
         error,
         to_us(ended),
-        a.node
+        a.node,
+        uncounted
     ])?;
     lanes::refresh(&w.conn, &lane)?;
     w.woke = true;

@@ -4,9 +4,11 @@
 use serde_json::json;
 
 use super::support::*;
-use crate::RunStatus;
+use std::time::Duration;
+
 use crate::capabilities::wit::messages::{Host, MediaKind, MediaMessage};
 use crate::event::SourceType;
+use crate::{ActionOutcome, RetryClass, RunStatus};
 
 const TEXT_ON_TELEGRAM: &str = "messages = { connections = [70003], types = [\"text\"] }";
 
@@ -121,6 +123,36 @@ async fn sends_past_per_minute_are_rate_limited_across_runs_not_denied() {
     );
     let mut second = h.run(&plugin, "r2", received(TELEGRAM, chat, None), false);
     let err = no_trap(second.send(text(TELEGRAM, chat, "n3")).await).expect_err("shared bucket");
+    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    assert_eq!(h.sent(chat).await.len(), 2);
+    // The budget is checked before the intent: nothing to reconcile on the next attempt, and
+    // the action says the plugin's own budget stood in the way (the run waits, not retries).
+    assert!(
+        h.journal().entry("r1", 3).is_none(),
+        "no intent for a send over budget"
+    );
+    assert!(h.journal().entry("r1", 2).is_some());
+    let records = first.ctx.recorder.into_records();
+    let ActionOutcome::Error(error) = &records[2].outcome else {
+        panic!("{:?}", records[2].outcome);
+    };
+    assert!(matches!(error.retry, RetryClass::Budget { wait } if wait > Duration::from_secs(1)));
+}
+
+#[tokio::test]
+async fn a_send_answered_from_the_journal_gives_its_token_back() {
+    let h = Harness::start().await;
+    let chat = h.chat_with(TELEGRAM, json!({"username": "ivan"}), 0).await;
+    let caps = "messages = { connections = [70003], types = [\"text\"], per_minute = 2 }";
+    let plugin = h.plugin(caps);
+    let mut first = h.run(&plugin, "r1", received(TELEGRAM, chat, None), false);
+    no_trap(first.send(text(TELEGRAM, chat, "once")).await).expect("within budget");
+    let mut again = h.run(&plugin, "r1", received(TELEGRAM, chat, None), false);
+    let replayed = no_trap(again.send(text(TELEGRAM, chat, "once")).await);
+    assert!(replayed.expect("answered from the journal").replayed);
+    let mut other = h.run(&plugin, "r2", received(TELEGRAM, chat, None), false);
+    no_trap(other.send(text(TELEGRAM, chat, "two")).await).expect("the replay's token is back");
+    let err = no_trap(other.send(text(TELEGRAM, chat, "three")).await).expect_err("spent");
     assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
     assert_eq!(h.sent(chat).await.len(), 2);
 }
