@@ -1,0 +1,1 @@
+../sdk-py/switchboard_plugin.py
