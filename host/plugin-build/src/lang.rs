@@ -54,6 +54,9 @@ pub fn build_plugin(dir: &Path, out: &Path, step: &dyn Fn(&str)) -> Result<PathB
     let lang = Language::detect(dir).ok_or_else(|| BuildError::UnknownLanguage {
         dir: dir.to_path_buf(),
     })?;
+    // Tools run in the plugin's directory; every path handed to them must not depend on ours.
+    let dir = &absolute(dir)?;
+    let out = &absolute(out)?;
     match lang {
         Language::Rust => {
             step("cargo build --release (wasm32-wasip2)");
@@ -104,6 +107,13 @@ pub(crate) fn ensure_parent(out: &Path) -> Result<(), BuildError> {
     };
     std::fs::create_dir_all(parent).map_err(|e| BuildError::Spawn {
         command: format!("mkdir -p {}", parent.display()),
+        message: e.to_string(),
+    })
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, BuildError> {
+    std::path::absolute(path).map_err(|e| BuildError::Spawn {
+        command: format!("resolve {}", path.display()),
         message: e.to_string(),
     })
 }
