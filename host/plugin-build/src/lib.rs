@@ -105,7 +105,12 @@ impl PluginArtifacts {
 /// Builds every plugin of the cargo workspace at `workspace` (release, `wasm32-wasip2`) and
 /// returns where each `.wasm` is.
 pub fn build_workspace(workspace: &Path) -> Result<PluginArtifacts, BuildError> {
-    build(workspace)
+    // cargo runs in the workspace: a relative target directory would land inside it again.
+    let workspace = std::path::absolute(workspace).map_err(|e| BuildError::Spawn {
+        command: format!("resolve {}", workspace.display()),
+        message: e.to_string(),
+    })?;
+    build(&workspace)
 }
 
 /// The cargo workspace whose build produces `wasm`: the directory above the `target` component
