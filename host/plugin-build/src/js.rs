@@ -21,7 +21,9 @@ pub(crate) fn build(dir: &Path, out: &Path, step: &dyn Fn(&str)) -> Result<(), B
     require_tool("node", INSTALL_NODE)?;
     require_tool("npm", INSTALL_NODE)?;
     if !installed(dir) {
-        step(&format!("npm install (componentize-js {COMPONENTIZE_JS_VERSION})"));
+        step(&format!(
+            "npm install (componentize-js {COMPONENTIZE_JS_VERSION})"
+        ));
         run_step(
             Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefer-offline"]),
             "npm install",
@@ -52,12 +54,18 @@ fn typescript(dir: &Path, step: &dyn Fn(&str)) -> Result<(), BuildError> {
     step("jco types (TypeScript bindings from the WIT)");
     let mut jco = Command::new("node");
     jco.arg(dir.join("node_modules/@bytecodealliance/jco/dist/jco.js"))
-        .args(["types", "wit/deps/switchboard-plugin", "--world-name", "plugin"])
+        .args([
+            "types",
+            "wit/deps/switchboard-plugin",
+            "--world-name",
+            "plugin",
+        ])
         .args(["-o", "src/generated"]);
     run_step(&mut jco, "jco types", dir)?;
     step("tsc -p .");
     let mut tsc = Command::new("node");
-    tsc.arg(dir.join("node_modules/typescript/bin/tsc")).args(["-p", "."]);
+    tsc.arg(dir.join("node_modules/typescript/bin/tsc"))
+        .args(["-p", "."]);
     run_step(&mut tsc, "tsc -p .", dir)
 }
 

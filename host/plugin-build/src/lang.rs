@@ -77,7 +77,9 @@ pub fn build_plugin(dir: &Path, out: &Path, step: &dyn Fn(&str)) -> Result<PathB
 /// Checks that `tool --version` runs; otherwise says how to install it.
 pub(crate) fn require_tool(tool: &str, install: &'static str) -> Result<String, BuildError> {
     match Command::new(tool).arg("--version").output() {
-        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
+        Ok(out) if out.status.success() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        }
         _ => Err(BuildError::MissingTool {
             tool: tool.to_owned(),
             install,

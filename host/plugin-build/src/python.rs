@@ -24,7 +24,9 @@ pub(crate) fn build(dir: &Path, out: &Path, step: &dyn Fn(&str)) -> Result<(), B
             "python3 -m venv .venv",
             dir,
         )?;
-        step(&format!("pip install componentize-py=={COMPONENTIZE_PY_VERSION}"));
+        step(&format!(
+            "pip install componentize-py=={COMPONENTIZE_PY_VERSION}"
+        ));
         let pin = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
         run_step(
             Command::new(venv.join("bin/pip")).args(["install", "--quiet", &pin]),
@@ -36,16 +38,29 @@ pub(crate) fn build(dir: &Path, out: &Path, step: &dyn Fn(&str)) -> Result<(), B
     if dir.join("requirements.txt").is_file() {
         step("pip install -r requirements.txt (pure-Python packages)");
         let mut pip = Command::new(venv.join("bin/pip"));
-        pip.args(["install", "--quiet", "--only-binary=:all:", "--upgrade", "--target"])
-            .arg(&packages)
-            .args(["-r", "requirements.txt"]);
+        pip.args([
+            "install",
+            "--quiet",
+            "--only-binary=:all:",
+            "--upgrade",
+            "--target",
+        ])
+        .arg(&packages)
+        .args(["-r", "requirements.txt"]);
         run_step(&mut pip, "pip install -r requirements.txt", dir)?;
     }
     ensure_parent(out)?;
     step("componentize-py (snapshotting the module; about half a minute)");
     let mut command = Command::new(&tool);
     command
-        .args(["--wit-path", "wit", "--world", PLUGIN_WORLD, "componentize", ENTRY])
+        .args([
+            "--wit-path",
+            "wit",
+            "--world",
+            PLUGIN_WORLD,
+            "componentize",
+            ENTRY,
+        ])
         .args(["--python-path", "."]);
     if packages.is_dir() {
         command.arg("--python-path").arg(&packages);

@@ -87,7 +87,11 @@ fn target_of_path(path: &Path) -> anyhow::Result<Target> {
         let loaded = parse_manifest_file(&manifest, &text)
             .map_err(|problems| anyhow::anyhow!("invalid manifest:\n{}", problems.join("\n")))?;
         return target_of_wasm(&loaded.wasm).with_context(|| {
-            format!("{}: no plugin directory holds {}", manifest.display(), loaded.wasm.display())
+            format!(
+                "{}: no plugin directory holds {}",
+                manifest.display(),
+                loaded.wasm.display()
+            )
         });
     }
     anyhow::ensure!(

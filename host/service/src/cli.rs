@@ -334,15 +334,21 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quarantine(command) => crate::history::quarantine(&cli.config, command).await,
         Command::Plugins(args) => match args.command {
             None => crate::history::plugins(&cli.config, args.list.json).await,
-            Some(PluginsCommand::List(list)) => crate::history::plugins(&cli.config, list.json).await,
-            Some(PluginsCommand::Build { path }) => crate::build::build(&cli.config, path.as_deref()),
+            Some(PluginsCommand::List(list)) => {
+                crate::history::plugins(&cli.config, list.json).await
+            }
+            Some(PluginsCommand::Build { path }) => {
+                crate::build::build(&cli.config, path.as_deref())
+            }
         },
-        Command::New(NewCommand::Plugin(args)) => crate::scaffold::new_plugin(&crate::scaffold::NewPlugin {
-            name: &args.name,
-            lang: args.lang.language(),
-            dir: &args.dir,
-            world_only: args.world_only,
-        }),
+        Command::New(NewCommand::Plugin(args)) => {
+            crate::scaffold::new_plugin(&crate::scaffold::NewPlugin {
+                name: &args.name,
+                lang: args.lang.language(),
+                dir: &args.dir,
+                world_only: args.world_only,
+            })
+        }
         Command::Db(command) => crate::history::db(&cli.config, command).await,
         Command::Schedules(args) => crate::history::schedules(&cli.config, args.json).await,
         Command::Nodes(args) => crate::history::nodes(&cli.config, args.json).await,

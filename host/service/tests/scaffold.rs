@@ -41,8 +41,16 @@ fn new_build_run(lang: &str) {
     let dir = work.path();
     let created = switchboard(dir, &["new", "plugin", "greeter", "--lang", lang]);
     succeeded(&created, "new plugin");
-    for file in ["manifest.toml", "README.md", "events/message.json", "wit/world.wit"] {
-        assert!(dir.join("greeter").join(file).is_file(), "{lang}: no {file}");
+    for file in [
+        "manifest.toml",
+        "README.md",
+        "events/message.json",
+        "wit/world.wit",
+    ] {
+        assert!(
+            dir.join("greeter").join(file).is_file(),
+            "{lang}: no {file}"
+        );
     }
     let built = switchboard(dir, &["plugins", "build", "greeter"]);
     let stdout = succeeded(&built, "plugins build");
@@ -57,7 +65,10 @@ fn new_build_run(lang: &str) {
     ];
     let stdout = succeeded(&switchboard(dir, &run), "run --manifest");
     assert!(stdout.contains("status   succeeded"), "{lang}:\n{stdout}");
-    assert!(stdout.contains("the sandbox received 1 message"), "{lang}:\n{stdout}");
+    assert!(
+        stdout.contains("the sandbox received 1 message"),
+        "{lang}:\n{stdout}"
+    );
     let received = stdout
         .lines()
         .find(|l| l.trim_start().starts_with("chat "))
@@ -111,9 +122,15 @@ fn a_new_python_plugin_builds_and_replies_in_the_sandbox() {
 fn building_without_node_or_python_says_how_to_install_them() {
     let work = tempfile::tempdir().expect("temp dir");
     let dir = work.path();
-    for (lang, tool, hint) in [("js", "node", "install Node.js"), ("python", "python3", "install Python")] {
+    for (lang, tool, hint) in [
+        ("js", "node", "install Node.js"),
+        ("python", "python3", "install Python"),
+    ] {
         let name = format!("no-{lang}");
-        succeeded(&switchboard(dir, &["new", "plugin", &name, "--lang", lang]), "new plugin");
+        succeeded(
+            &switchboard(dir, &["new", "plugin", &name, "--lang", lang]),
+            "new plugin",
+        );
         let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .current_dir(dir)
             .args(["plugins", "build", &name])
@@ -122,7 +139,10 @@ fn building_without_node_or_python_says_how_to_install_them() {
             .expect("switchboard runs");
         let stderr = text(&out.stderr);
         assert!(!out.status.success(), "{lang}: {stderr}");
-        assert!(stderr.contains(&format!("`{tool}` is not installed")), "{lang}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`{tool}` is not installed")),
+            "{lang}: {stderr}"
+        );
         assert!(stderr.contains(hint), "{lang}: {stderr}");
     }
 }
@@ -133,9 +153,20 @@ fn new_plugin_refuses_a_bad_name_and_an_existing_directory() {
     let dir = work.path();
     let bad = switchboard(dir, &["new", "plugin", "Bad_Name", "--lang", "js"]);
     assert!(!bad.status.success());
-    assert!(text(&bad.stderr).contains("lowercase words"), "{}", text(&bad.stderr));
-    succeeded(&switchboard(dir, &["new", "plugin", "twice", "--lang", "python"]), "new");
+    assert!(
+        text(&bad.stderr).contains("lowercase words"),
+        "{}",
+        text(&bad.stderr)
+    );
+    succeeded(
+        &switchboard(dir, &["new", "plugin", "twice", "--lang", "python"]),
+        "new",
+    );
     let again = switchboard(dir, &["new", "plugin", "twice", "--lang", "python"]);
     assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("already exists"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
 }

@@ -24,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "auto-reply per language, {runs} runs each (instantiate + handle + one send)")?;
+    writeln!(
+        out,
+        "auto-reply per language, {runs} runs each (instantiate + handle + one send)"
+    )?;
     for lang in ["rust", "ts", "py"] {
         let figures = tokio.block_on(measure(lang, runs))?;
         writeln!(out, "{figures}")?;
@@ -59,7 +62,9 @@ async fn measure(lang: &str, runs: usize) -> Result<String, Box<dyn std::error::
     drop((plugin, cold));
     let (mut totals, mut instantiations, mut peak) = (Vec::new(), Vec::new(), 0);
     for i in 0..runs {
-        let (_, event) = h.inbound_text(70002, &format!("7999200{i:04}"), "hours?").await?;
+        let (_, event) = h
+            .inbound_text(70002, &format!("7999200{i:04}"), "hours?")
+            .await?;
         let outcome = h.run(&plugin_warm, event).await;
         if outcome.status != RunStatus::Succeeded || outcome.actions.len() != 1 {
             return Err(format!("{lang} run {i}: {:?} {:?}", outcome.status, outcome.logs).into());
@@ -68,7 +73,10 @@ async fn measure(lang: &str, runs: usize) -> Result<String, Box<dyn std::error::
         instantiations.push(outcome.instantiate);
         peak = peak.max(outcome.peak_memory_bytes);
     }
-    let wasm = file.parent().unwrap_or(&file).join(&plugin_warm.manifest.plugin.wasm);
+    let wasm = file
+        .parent()
+        .unwrap_or(&file)
+        .join(&plugin_warm.manifest.plugin.wasm);
     let size = std::fs::metadata(&wasm)?.len();
     Ok(format!(
         "{lang:>4}: component {:>5.1} MB | cold compile {:>7.0?} | warm load {:>6.1?} | instantiate median {:>7.1?} | run median {:>7.1?} p99 {:>7.1?} | peak memory {:>5.1} MiB",

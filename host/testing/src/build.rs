@@ -21,7 +21,9 @@ pub fn build_plugins() -> Result<PluginArtifacts, BuildError> {
 pub fn build_plugin_dir(dir: &Path) -> Result<PathBuf, String> {
     static BUILT: Mutex<BTreeMap<PathBuf, Result<PathBuf, String>>> = Mutex::new(BTreeMap::new());
     // Held across the build: two tests needing the same directory wait for one build.
-    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     built
         .entry(dir.to_path_buf())
         .or_insert_with(|| build_dir(dir))

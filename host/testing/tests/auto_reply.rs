@@ -190,16 +190,30 @@ async fn the_three_implementations_reply_identically_on_the_holdout_set() {
             let phone = format!("7999100{n}{i:03}");
             let (delivered, event) = h.inbound_text(*connection, &phone, text).await.unwrap();
             let outcome = h.run(&plugin, event).await;
-            assert_eq!(outcome.status, RunStatus::Succeeded, "{lang} {text:?}: {:?}", outcome.logs);
+            assert_eq!(
+                outcome.status,
+                RunStatus::Succeeded,
+                "{lang} {text:?}: {:?}",
+                outcome.logs
+            );
             let sent = sent_to(&h, delivered.chat_id).await;
             mine.push(Value::Array(sent.iter().map(without_chat).collect()));
         }
         replies.push(mine);
     }
-    assert!(replies[0].iter().any(|r| r != &Value::Array(Vec::new())), "some reply is sent");
+    assert!(
+        replies[0].iter().any(|r| r != &Value::Array(Vec::new())),
+        "some reply is sent"
+    );
     for (i, (connection, text)) in HOLDOUT.iter().enumerate() {
-        assert_eq!(replies[0][i], replies[1][i], "rust vs ts on {connection} {text:?}");
-        assert_eq!(replies[0][i], replies[2][i], "rust vs python on {connection} {text:?}");
+        assert_eq!(
+            replies[0][i], replies[1][i],
+            "rust vs ts on {connection} {text:?}"
+        );
+        assert_eq!(
+            replies[0][i], replies[2][i],
+            "rust vs python on {connection} {text:?}"
+        );
     }
 }
 

@@ -10,16 +10,46 @@ const WIT: &str = include_str!("../../../wit/plugin.wit");
 
 /// The vendored Rust SDK (`plugins/sdk`), its bindings pointed at the vendored WIT.
 const RUST_SDK: [Template; 10] = [
-    ("sdk/src/bindings.rs", include_str!("../../../../plugins/sdk/src/bindings.rs")),
-    ("sdk/src/capabilities.rs", include_str!("../../../../plugins/sdk/src/capabilities.rs")),
-    ("sdk/src/config.rs", include_str!("../../../../plugins/sdk/src/config.rs")),
-    ("sdk/src/error.rs", include_str!("../../../../plugins/sdk/src/error.rs")),
-    ("sdk/src/event.rs", include_str!("../../../../plugins/sdk/src/event.rs")),
-    ("sdk/src/http.rs", include_str!("../../../../plugins/sdk/src/http.rs")),
-    ("sdk/src/kv.rs", include_str!("../../../../plugins/sdk/src/kv.rs")),
-    ("sdk/src/lib.rs", include_str!("../../../../plugins/sdk/src/lib.rs")),
-    ("sdk/src/log.rs", include_str!("../../../../plugins/sdk/src/log.rs")),
-    ("sdk/src/messages.rs", include_str!("../../../../plugins/sdk/src/messages.rs")),
+    (
+        "sdk/src/bindings.rs",
+        include_str!("../../../../plugins/sdk/src/bindings.rs"),
+    ),
+    (
+        "sdk/src/capabilities.rs",
+        include_str!("../../../../plugins/sdk/src/capabilities.rs"),
+    ),
+    (
+        "sdk/src/config.rs",
+        include_str!("../../../../plugins/sdk/src/config.rs"),
+    ),
+    (
+        "sdk/src/error.rs",
+        include_str!("../../../../plugins/sdk/src/error.rs"),
+    ),
+    (
+        "sdk/src/event.rs",
+        include_str!("../../../../plugins/sdk/src/event.rs"),
+    ),
+    (
+        "sdk/src/http.rs",
+        include_str!("../../../../plugins/sdk/src/http.rs"),
+    ),
+    (
+        "sdk/src/kv.rs",
+        include_str!("../../../../plugins/sdk/src/kv.rs"),
+    ),
+    (
+        "sdk/src/lib.rs",
+        include_str!("../../../../plugins/sdk/src/lib.rs"),
+    ),
+    (
+        "sdk/src/log.rs",
+        include_str!("../../../../plugins/sdk/src/log.rs"),
+    ),
+    (
+        "sdk/src/messages.rs",
+        include_str!("../../../../plugins/sdk/src/messages.rs"),
+    ),
 ];
 
 const COMMON: [Template; 6] = [
@@ -27,7 +57,10 @@ const COMMON: [Template; 6] = [
     ("manifest.toml", include_str!("templates/manifest.toml")),
     ("README.md", include_str!("templates/README.md")),
     (".gitignore", include_str!("templates/gitignore")),
-    ("events/message.json", include_str!("templates/message.json")),
+    (
+        "events/message.json",
+        include_str!("templates/message.json"),
+    ),
     ("wit/deps/switchboard-plugin/plugin.wit", WIT),
 ];
 
@@ -40,18 +73,27 @@ pub fn templates(lang: Language) -> Vec<Template> {
                 ("Cargo.toml", include_str!("templates/rust/Cargo.toml")),
                 ("Cargo.lock", include_str!("../../../../plugins/Cargo.lock")),
                 ("src/lib.rs", include_str!("templates/rust/lib.rs")),
-                ("sdk/Cargo.toml", include_str!("templates/rust/sdk-Cargo.toml")),
+                (
+                    "sdk/Cargo.toml",
+                    include_str!("templates/rust/sdk-Cargo.toml"),
+                ),
             ]);
             files.extend(RUST_SDK);
         }
         Language::JavaScript => files.extend([
             ("package.json", include_str!("templates/js/package.json")),
             ("src/plugin.js", include_str!("templates/js/plugin.js")),
-            ("src/switchboard-plugin.js", include_str!("../../../../plugins/sdk-js/switchboard-plugin.js")),
+            (
+                "src/switchboard-plugin.js",
+                include_str!("../../../../plugins/sdk-js/switchboard-plugin.js"),
+            ),
         ]),
         Language::Python => files.extend([
             ("app.py", include_str!("templates/python/app.py")),
-            ("switchboard_plugin.py", include_str!("../../../../plugins/sdk-py/switchboard_plugin.py")),
+            (
+                "switchboard_plugin.py",
+                include_str!("../../../../plugins/sdk-py/switchboard_plugin.py"),
+            ),
         ]),
         _ => {}
     }

@@ -84,7 +84,10 @@ fn write_world_only(root: &Path) -> anyhow::Result<ExitCode> {
         .map_err(|problems| anyhow::anyhow!("invalid manifest:\n{problems}"))?;
     let world = root.join("wit/world.wit");
     write(&world, &narrow_world(&manifest))?;
-    output::note(&format!("wrote {} from the manifest's grants", world.display()));
+    output::note(&format!(
+        "wrote {} from the manifest's grants",
+        world.display()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -93,7 +96,8 @@ fn write_world_only(root: &Path) -> anyhow::Result<ExitCode> {
 fn check_name(name: &str) -> anyhow::Result<()> {
     let word_ok = |w: &str| {
         w.starts_with(|c: char| c.is_ascii_lowercase())
-            && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && w.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     };
     anyhow::ensure!(
         name.len() <= 64 && name.split('-').all(word_ok),
@@ -118,7 +122,10 @@ pub(crate) fn render(text: &str, pairs: &[(&str, &str)]) -> String {
         let after = &rest[open + 1..];
         let value = after.find('}').and_then(|close| {
             let key = &after[..close];
-            pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v, close))
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (*v, close))
         });
         match value {
             Some((value, close)) => {
@@ -134,7 +141,6 @@ pub(crate) fn render(text: &str, pairs: &[(&str, &str)]) -> String {
     out.push_str(rest);
     out
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -38,8 +38,14 @@ mod tests {
     fn the_world_imports_only_the_granted_interfaces() {
         let world = narrow_world(&manifest("kv = true"));
         assert!(world.contains("package local:greeter;"), "{world}");
-        assert!(world.contains("import switchboard:plugin/kv@0.2.0;"), "{world}");
-        assert!(world.contains("import switchboard:plugin/log@0.2.0;"), "{world}");
+        assert!(
+            world.contains("import switchboard:plugin/kv@0.2.0;"),
+            "{world}"
+        );
+        assert!(
+            world.contains("import switchboard:plugin/log@0.2.0;"),
+            "{world}"
+        );
         assert!(!world.contains("messages"), "{world}");
         assert!(!world.contains("/http@"), "{world}");
     }
