@@ -52,7 +52,9 @@ pub(crate) fn build(dir: &Path, out: &Path, step: &dyn Fn(&str)) -> Result<(), B
     ensure_parent(out)?;
     step("componentize-py (snapshotting the module; about half a minute)");
     let mut command = Command::new(&tool);
+    // Without a Rust backtrace the end of the output is the Python error itself.
     command
+        .env("RUST_BACKTRACE", "0")
         .args([
             "--wit-path",
             "wit",

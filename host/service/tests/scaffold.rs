@@ -100,7 +100,10 @@ fn refused_without_the_grant(dir: &Path, lang: &str) {
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{lang}: {stderr}");
-    assert!(stderr.contains("capabilities.messages"), "{lang}: {stderr}");
+    assert!(
+        stderr.contains("does not grant it; add `[capabilities] messages = {"),
+        "{lang}: {stderr}"
+    );
 }
 
 #[test]

@@ -225,3 +225,15 @@ fn without_chat(sent: &Value) -> Value {
     }
     request
 }
+
+/// componentize-py does not follow a symlink out of the plugin's directory, so the Python port
+/// holds a copy of the SDK: it must stay the SDK.
+#[test]
+fn the_python_port_holds_the_sdk_as_it_is() {
+    let read = |path: &str| std::fs::read_to_string(repo_root().join(path)).expect(path);
+    assert_eq!(
+        read("plugins/auto-reply-py/switchboard_plugin.py"),
+        read("plugins/sdk-py/switchboard_plugin.py"),
+        "copy plugins/sdk-py/switchboard_plugin.py to plugins/auto-reply-py/"
+    );
+}
