@@ -148,11 +148,11 @@ async fn own_echoes_and_unmatched_texts_get_no_answer(lang: &str) {
         .sent();
     let outcome = h.run(&plugin, echo).await;
     assert_eq!(outcome.status, RunStatus::Succeeded);
-    assert!(outcome.actions.is_empty(), "{:?}", outcome.actions);
+    assert!(sends_nothing(&outcome.actions), "{:?}", outcome.actions);
     let operator = events::text(70001, delivered.chat_id, "price?")
         .outbound()
         .received();
-    assert!(h.run(&plugin, operator).await.actions.is_empty());
+    assert!(sends_nothing(&h.run(&plugin, operator).await.actions));
     let (_, unmatched) = h
         .inbound_text(70001, "79990001126", "just saying hi")
         .await
@@ -236,4 +236,9 @@ fn the_python_port_holds_the_sdk_as_it_is() {
         read("plugins/sdk-py/switchboard_plugin.py"),
         "copy plugins/sdk-py/switchboard_plugin.py to plugins/auto-reply-py/"
     );
+}
+
+/// No action but clock reads (the JavaScript engine reads the clock itself on every call).
+fn sends_nothing(actions: &[switchboard_runtime::ActionRecord]) -> bool {
+    actions.iter().all(|a| a.kind == "clock.now")
 }
