@@ -5,8 +5,17 @@
 //! The build uses the `cargo` that runs us (`$CARGO`, else `cargo` on the `PATH`) and the
 //! workspace's own target directory (`<workspace>/target`), so `cargo build --release` by hand,
 //! the tests and the service share one cache; cargo's lock on that directory keeps concurrent
-//! builds apart. When the `wasm32-wasip2` target is missing it is added with `rustup target add`;
+//! builds apart. `build_plugin` builds one plugin directory in any of the supported languages
+//! (`lang.rs`, `js.rs`, `python.rs`). When the `wasm32-wasip2` target is missing it is added with `rustup target add`;
 //! when that is not possible the error says exactly what to run.
+
+mod js;
+mod lang;
+mod python;
+
+pub use lang::{
+    COMPONENTIZE_JS_VERSION, COMPONENTIZE_PY_VERSION, Language, PLUGIN_WORLD, build_plugin,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +49,28 @@ pub enum BuildError {
         workspace = workspace.display()
     )]
     Cargo { workspace: PathBuf, output: String },
+    /// A tool a plugin's language needs (Node.js, npm, Python) is not installed.
+    #[error("`{tool}` is not installed or not on the PATH; {install}")]
+    MissingTool { tool: String, install: &'static str },
+    /// A directory with no `Cargo.toml`, `package.json` or `app.py`.
+    #[error(
+        "{} holds no Cargo.toml (Rust), package.json (JavaScript) or app.py (Python); create a plugin with `switchboard new plugin NAME --lang rust|js|python`",
+        dir.display()
+    )]
+    UnknownLanguage { dir: PathBuf },
+    /// A build step failed; `output` is the end of what it printed.
+    #[error("`{command}` failed in {}:\n{output}", dir.display())]
+    Step {
+        command: String,
+        dir: PathBuf,
+        output: String,
+    },
+    /// The build finished without writing the component the manifest names.
+    #[error(
+        "the build finished but {} does not exist; check `plugin.wasm` in the manifest",
+        expected.display()
+    )]
+    NoOutput { expected: PathBuf },
     /// The build succeeded but a plugin's `.wasm` is not where it should be.
     #[error(
         "plugin `{name}` has no built .wasm; is it a member of plugins/Cargo.toml with crate-type cdylib?"
@@ -74,7 +105,12 @@ impl PluginArtifacts {
 /// Builds every plugin of the cargo workspace at `workspace` (release, `wasm32-wasip2`) and
 /// returns where each `.wasm` is.
 pub fn build_workspace(workspace: &Path) -> Result<PluginArtifacts, BuildError> {
-    build(workspace)
+    // cargo runs in the workspace: a relative target directory would land inside it again.
+    let workspace = std::path::absolute(workspace).map_err(|e| BuildError::Spawn {
+        command: format!("resolve {}", workspace.display()),
+        message: e.to_string(),
+    })?;
+    build(&workspace)
 }
 
 /// The cargo workspace whose build produces `wasm`: the directory above the `target` component
@@ -192,7 +228,7 @@ fn sysroot_has_target() -> bool {
         .is_dir()
 }
 
-fn run(command: &mut Command, shown: &str) -> Result<Output, BuildError> {
+pub(crate) fn run(command: &mut Command, shown: &str) -> Result<Output, BuildError> {
     command.output().map_err(|e| BuildError::Spawn {
         command: shown.to_owned(),
         message: e.to_string(),
@@ -203,7 +239,7 @@ fn normalize(name: &str) -> String {
     name.replace('-', "_")
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -57,8 +57,11 @@ pub enum Command {
     /// Webhook requests intake refused (kept for inspection).
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
-    /// The plugins the config enables: digest, grants and triggers.
-    Plugins(JsonArg),
+    /// The plugins the config enables (digest, grants and triggers), and building plugins.
+    Plugins(PluginsArgs),
+    /// Create things: `new plugin NAME --lang rust|js|python`.
+    #[command(subcommand)]
+    New(NewCommand),
     /// Radist administration.
     #[command(subcommand)]
     Radist(RadistCommand),
@@ -69,6 +72,69 @@ pub enum Command {
     /// The database: sizes and row counts, online backup, retention now.
     #[command(subcommand)]
     Db(DbCommand),
+}
+
+/// `switchboard plugins [list|build]`; no subcommand lists.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct PluginsArgs {
+    #[command(subcommand)]
+    pub command: Option<PluginsCommand>,
+    #[command(flatten)]
+    pub list: JsonArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// The plugins the config enables: digest, grants and triggers.
+    List(JsonArg),
+    /// Build plugins from source: a plugin directory (Rust, JavaScript or Python, told by its
+    /// files) or, without PATH, the plugins of every configured manifest.
+    Build {
+        /// A plugin directory (holding manifest.toml) or a cargo workspace of plugins.
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewCommand {
+    /// A ready plugin directory: manifest, source using the SDK, narrow WIT world, sample
+    /// event, test and README.
+    Plugin(NewPluginArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewPluginArgs {
+    /// The plugin's name: lowercase words joined by `-` (`order-bot`); also its directory.
+    pub name: String,
+    /// The plugin's language.
+    #[arg(long, value_enum)]
+    pub lang: Lang,
+    /// Where to create the plugin's directory.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Only regenerate `wit/world.wit` of an existing plugin from its manifest's grants.
+    #[arg(long)]
+    pub world_only: bool,
+}
+
+/// A plugin language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    Rust,
+    Js,
+    Python,
+}
+
+impl Lang {
+    /// The build crate's language.
+    pub fn language(self) -> switchboard_plugin_build::Language {
+        match self {
+            Lang::Rust => switchboard_plugin_build::Language::Rust,
+            Lang::Js => switchboard_plugin_build::Language::JavaScript,
+            Lang::Python => switchboard_plugin_build::Language::Python,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,8 +298,14 @@ pub struct CheckArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The plugin's name, as in its manifest's `[plugin] name`.
-    pub plugin: String,
+    /// The plugin's name, as in its manifest's `[plugin] name` (or give `--manifest`).
+    #[arg(required_unless_present = "manifest", conflicts_with = "manifest")]
+    pub plugin: Option<String>,
+    /// A manifest file anywhere (e.g. a new plugin's `greeter/manifest.toml`) instead of a
+    /// plugin of the configured manifests directory. Without a host config file, an embedded
+    /// sandbox and a store under the manifest's directory (`.switchboard/`) are used.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
     /// A JSON file: a Radist webhook body, or `{"manual": {...}}`, or
     /// `{"schedule": {"cron": "...", "slot": "2026-11-23T09:00:00Z"}}`.
     #[arg(long)]
@@ -266,7 +338,23 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(command) => crate::history::runs(&cli.config, command).await,
         Command::Events(command) => crate::history::events(&cli.config, command).await,
         Command::Quarantine(command) => crate::history::quarantine(&cli.config, command).await,
-        Command::Plugins(args) => crate::history::plugins(&cli.config, args.json).await,
+        Command::Plugins(args) => match args.command {
+            None => crate::history::plugins(&cli.config, args.list.json).await,
+            Some(PluginsCommand::List(list)) => {
+                crate::history::plugins(&cli.config, list.json).await
+            }
+            Some(PluginsCommand::Build { path }) => {
+                crate::build::build(&cli.config, path.as_deref())
+            }
+        },
+        Command::New(NewCommand::Plugin(args)) => {
+            crate::scaffold::new_plugin(&crate::scaffold::NewPlugin {
+                name: &args.name,
+                lang: args.lang.language(),
+                dir: &args.dir,
+                world_only: args.world_only,
+            })
+        }
         Command::Db(command) => crate::history::db(&cli.config, command).await,
         Command::Schedules(args) => crate::history::schedules(&cli.config, args.json).await,
         Command::Nodes(args) => crate::history::nodes(&cli.config, args.json).await,

@@ -7,6 +7,7 @@
 //! `run` and `serve`.
 
 mod adapters;
+mod build;
 mod check;
 pub mod cli;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod output;
 mod radist_sync;
 mod run;
 mod sandbox;
+mod scaffold;
 mod serve;
 mod stored_event;
 mod telemetry;

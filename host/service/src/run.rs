@@ -1,7 +1,9 @@
 //! `switchboard run PLUGIN --event FILE [--dry-run]`: one run of one plugin against the configured
 //! Radist (an embedded sandbox by default), printed as a report or JSON. It uses the configured
 //! store for kv and a process-local action journal (a CLI run is not part of the history), and
-//! says when the event would not have triggered the plugin.
+//! says when the event would not have triggered the plugin. `--manifest PATH` runs a plugin
+//! from anywhere (a new plugin's directory), building it first when its component is missing;
+//! against the embedded sandbox it also prints the messages the sandbox received.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,15 +12,23 @@ use std::sync::Arc;
 use switchboard_runtime::event::RunInfo;
 use switchboard_runtime::{InMemoryJournal, RunInput, RunStatus, subscription};
 
+use anyhow::Context;
+use switchboard_manifest::HostConfig;
+
 use crate::cli::RunArgs;
+use crate::config::{LoadedConfig, Manifests, parse_manifest_file};
 use crate::wiring::{self, EnabledPlugin, Wiring};
 use crate::{event_file, output, sandbox};
 
 /// Runs the plugin once; exit 0 when the run succeeded, 1 otherwise.
 pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let wiring = Wiring::load(config_file)?;
+    let (wiring, name) = match (&args.manifest, &args.plugin) {
+        (Some(manifest), _) => manifest_wiring(config_file, manifest)?,
+        (None, Some(name)) => (Wiring::load(config_file)?, name.clone()),
+        (None, None) => anyhow::bail!("name the plugin to run, or give --manifest PATH"),
+    };
     let mut plan = wiring.plan();
-    let enabled = take_plugin(&wiring, &mut plan, &args.plugin)?;
+    let enabled = take_plugin(&wiring, &mut plan, &name)?;
     let single = wiring::PluginPlan {
         enabled: vec![enabled],
         ..wiring::PluginPlan::default()
@@ -45,13 +55,13 @@ pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> 
     });
     anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
     let Some(loaded) = loaded.pop() else {
-        anyhow::bail!("plugin `{}` did not load", args.plugin);
+        anyhow::bail!("plugin `{name}` did not load");
     };
     if let Err(why) = subscription::explain(&loaded.manifest.triggers, &event.plugin_event) {
         let why: Vec<String> = why.iter().map(ToString::to_string).collect();
         output::note(&format!(
             "note: this event would not have triggered `{}` ({}); running it anyway",
-            args.plugin,
+            name,
             why.join("; ")
         ));
     }
@@ -67,6 +77,9 @@ pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> 
         output::human(loaded.plugin.name(), &outcome)
     }
     if let Some(target) = target {
+        if target.is_sandbox() {
+            report_sandbox(&target, args.json).await;
+        }
         target.shutdown().await;
     }
     Ok(if outcome.status == RunStatus::Succeeded {
@@ -74,6 +87,62 @@ pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The wiring for one manifest file: the host config when the file exists (its manifests
+/// directory is ignored), else the defaults (an embedded sandbox, a store under the manifest's
+/// directory). Builds the plugin when its component is missing.
+fn manifest_wiring(config_file: &Path, manifest: &Path) -> anyhow::Result<(Wiring, String)> {
+    let config = if config_file.is_file() {
+        LoadedConfig::read(config_file)?
+    } else {
+        LoadedConfig {
+            host: HostConfig::default(),
+            file: config_file.to_path_buf(),
+            dir: manifest.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        }
+    };
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("cannot read the manifest {}", manifest.display()))?;
+    let loaded = parse_manifest_file(manifest, &text)
+        .map_err(|problems| anyhow::anyhow!("invalid manifest:\n{}", problems.join("\n")))?;
+    if !loaded.wasm.is_file() {
+        output::note(&format!(
+            "building {} ({} does not exist yet)",
+            manifest.display(),
+            loaded.wasm.display()
+        ));
+        crate::build::build_path(manifest)?;
+    }
+    let name = loaded.manifest.plugin.name.as_str().to_owned();
+    let manifests = Manifests {
+        loaded: vec![loaded],
+        problems: Vec::new(),
+    };
+    Ok((Wiring { config, manifests }, name))
+}
+
+/// Prints the messages the embedded sandbox received during the run (stderr with `--json`).
+async fn report_sandbox(target: &sandbox::RadistTarget, json: bool) {
+    let lines = match target.sent_messages().await {
+        Ok(texts) => {
+            let mut lines = vec![format!(
+                "\nthe sandbox received {} message{}",
+                texts.len(),
+                if texts.len() == 1 { "" } else { "s" }
+            )];
+            lines.extend(texts.iter().map(|t| format!("  {t}")));
+            lines
+        }
+        Err(err) => vec![format!("cannot read the sandbox's sent messages: {err:#}")],
+    };
+    for line in lines {
+        if json {
+            output::note(&line);
+        } else {
+            output::line(&line);
+        }
+    }
 }
 
 /// The enabled plugin named `name`, or why it cannot run.

@@ -122,6 +122,27 @@ impl RadistTarget {
         })
     }
 
+    /// What the embedded sandbox received to send, one line each (`chat 1: {...}` with the
+    /// request's content); empty against a remote Radist.
+    pub async fn sent_messages(&self) -> anyhow::Result<Vec<String>> {
+        let Some(sandbox) = &self.sandbox else {
+            return Ok(Vec::new());
+        };
+        let url = format!("{}/sent", sandbox.control_url());
+        let sent: Vec<Value> = reqwest::Client::new()
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+            .context("the sandbox's sent log is not JSON")?;
+        Ok(sent
+            .iter()
+            .map(|s| format!("chat {}: {}", s["chat_id"], s["request"]))
+            .collect())
+    }
+
     /// Stops the embedded sandbox, if any.
     pub async fn shutdown(self) {
         if let Some(handle) = self.sandbox {

@@ -1,7 +1,8 @@
 //! This repository's plugins, built once per test process through `switchboard-plugin-build`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 pub use switchboard_plugin_build::{BuildError, PLUGIN_TARGET, PluginArtifacts};
 
@@ -12,6 +13,29 @@ pub fn build_plugins() -> Result<PluginArtifacts, BuildError> {
     BUILT
         .get_or_init(|| switchboard_plugin_build::build_workspace(&plugins_workspace()))
         .clone()
+}
+
+/// Builds the JavaScript, TypeScript or Python plugin in `dir` (e.g. `plugins/auto-reply-ts`)
+/// into the component its `manifest.toml` names, once per directory per test process; later
+/// calls return the first result. Without Node.js or Python the error says how to install them.
+pub fn build_plugin_dir(dir: &Path) -> Result<PathBuf, String> {
+    static BUILT: Mutex<BTreeMap<PathBuf, Result<PathBuf, String>>> = Mutex::new(BTreeMap::new());
+    // Held across the build: two tests needing the same directory wait for one build.
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    built
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| build_dir(dir))
+        .clone()
+}
+
+fn build_dir(dir: &Path) -> Result<PathBuf, String> {
+    let file = dir.join("manifest.toml");
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let loaded = switchboard::config::parse_manifest_file(&file, &text)
+        .map_err(|problems| problems.join("\n"))?;
+    switchboard_plugin_build::build_plugin(dir, &loaded.wasm, &|_| {}).map_err(|e| e.to_string())
 }
 
 /// `plugins/` of this repository.

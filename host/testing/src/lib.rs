@@ -15,7 +15,8 @@ mod harness;
 mod sandbox;
 
 pub use build::{
-    BuildError, PLUGIN_TARGET, PluginArtifacts, build_plugins, plugins_workspace, repo_root,
+    BuildError, PLUGIN_TARGET, PluginArtifacts, build_plugin_dir, build_plugins, plugins_workspace,
+    repo_root,
 };
 pub use harness::{HarnessError, PluginHarness, Secrets, TestPlugin};
 pub use sandbox::{Delivered, Inbound, TestSandbox};

@@ -1,19 +1,63 @@
-//! The auto-reply example plugin end to end against the sandbox, with its shipped manifest:
-//! keyword replies, WABA interactive buttons and lists, the template fallback on a closed WABA
-//! window, and no answer to its own echoes.
+//! The auto-reply example plugin end to end against the sandbox, in each of its languages (the
+//! Rust plugin with its shipped manifest, and its TypeScript and Python ports): keyword replies,
+//! WABA interactive buttons and lists, the template fallback on a closed WABA window, and no
+//! answer to its own echoes. Every scenario runs for every language (one module each); the
+//! TypeScript and Python builds need Node.js and Python 3 and fail, saying how to install them,
+//! when those are missing.
 
 use serde_json::Value;
-use switchboard_testing::{Inbound, PluginHarness, RunStatus, TestPlugin, events, repo_root};
+use switchboard_testing::{
+    Inbound, PluginHarness, RunStatus, TestPlugin, build_plugin_dir, events, repo_root,
+};
 
-async fn start() -> (PluginHarness, TestPlugin) {
+/// The manifest of the auto-reply implementation in `lang` (`rust`, `ts`, `py`).
+fn manifest(lang: &str) -> std::path::PathBuf {
+    match lang {
+        "rust" => repo_root().join("manifests/auto-reply.toml"),
+        other => {
+            let dir = repo_root().join(format!("plugins/auto-reply-{other}"));
+            build_plugin_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+            dir.join("manifest.toml")
+        }
+    }
+}
+
+async fn start(lang: &str) -> (PluginHarness, TestPlugin) {
     let harness = PluginHarness::start()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let plugin = harness
-        .load(&repo_root().join("manifests/auto-reply.toml"))
+        .load(&manifest(lang))
         .unwrap_or_else(|e| panic!("{e}"));
     (harness, plugin)
 }
+
+/// One module per language, each running every scenario below.
+macro_rules! in_every_language {
+    ($($scenario:ident),* $(,)?) => {
+        in_every_language!(@lang rust, "rust", $($scenario),*);
+        in_every_language!(@lang typescript, "ts", $($scenario),*);
+        in_every_language!(@lang python, "py", $($scenario),*);
+    };
+    (@lang $module:ident, $lang:literal, $($scenario:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario($lang).await;
+                }
+            )*
+        }
+    };
+}
+
+in_every_language!(
+    keyword_reply_reaches_the_sandbox,
+    buttons_go_out_as_a_waba_interactive_message,
+    lists_go_out_as_a_waba_interactive_list,
+    closed_waba_window_sends_the_fallback_template,
+    own_echoes_and_unmatched_texts_get_no_answer,
+);
 
 async fn sent_to(h: &PluginHarness, chat_id: i64) -> Vec<Value> {
     h.sandbox()
@@ -22,9 +66,8 @@ async fn sent_to(h: &PluginHarness, chat_id: i64) -> Vec<Value> {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keyword_reply_reaches_the_sandbox() {
-    let (h, plugin) = start().await;
+async fn keyword_reply_reaches_the_sandbox(lang: &str) {
+    let (h, plugin) = start(lang).await;
     let (delivered, event) = h
         .inbound_text(70002, "79990001122", "Какие у вас часы работы?")
         .await
@@ -42,9 +85,8 @@ async fn keyword_reply_reaches_the_sandbox() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn buttons_go_out_as_a_waba_interactive_message() {
-    let (h, plugin) = start().await;
+async fn buttons_go_out_as_a_waba_interactive_message(lang: &str) {
+    let (h, plugin) = start(lang).await;
     let (delivered, event) = h
         .inbound_text(70001, "79990001123", "Сколько стоит доставка? ЦЕНА?")
         .await
@@ -63,9 +105,8 @@ async fn buttons_go_out_as_a_waba_interactive_message() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lists_go_out_as_a_waba_interactive_list() {
-    let (h, plugin) = start().await;
+async fn lists_go_out_as_a_waba_interactive_list(lang: &str) {
+    let (h, plugin) = start(lang).await;
     let (delivered, event) = h
         .inbound_text(70001, "79990001124", "какой размер выбрать")
         .await
@@ -83,9 +124,8 @@ async fn lists_go_out_as_a_waba_interactive_list() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closed_waba_window_sends_the_fallback_template() {
-    let (h, plugin) = start().await;
+async fn closed_waba_window_sends_the_fallback_template(lang: &str) {
+    let (h, plugin) = start(lang).await;
     let day_ago = (chrono::Utc::now() - chrono::Duration::hours(25)).to_rfc3339();
     let inbound = Inbound::from_phone(70001, "79990001125", "price?").at(&day_ago);
     let (delivered, event) = h.inbound(inbound, "79990001125", "price?").await.unwrap();
@@ -100,24 +140,105 @@ async fn closed_waba_window_sends_the_fallback_template() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn own_echoes_and_unmatched_texts_get_no_answer() {
-    let (h, plugin) = start().await;
+async fn own_echoes_and_unmatched_texts_get_no_answer(lang: &str) {
+    let (h, plugin) = start(lang).await;
     let (delivered, _) = h.inbound_text(70001, "79990001126", "hello").await.unwrap();
     let echo = events::text(70001, delivered.chat_id, "price?")
         .own_echo()
         .sent();
     let outcome = h.run(&plugin, echo).await;
     assert_eq!(outcome.status, RunStatus::Succeeded);
-    assert!(outcome.actions.is_empty(), "{:?}", outcome.actions);
+    assert!(sends_nothing(&outcome.actions), "{:?}", outcome.actions);
     let operator = events::text(70001, delivered.chat_id, "price?")
         .outbound()
         .received();
-    assert!(h.run(&plugin, operator).await.actions.is_empty());
+    assert!(sends_nothing(&h.run(&plugin, operator).await.actions));
     let (_, unmatched) = h
         .inbound_text(70001, "79990001126", "just saying hi")
         .await
         .unwrap();
     assert_eq!(h.run(&plugin, unmatched).await.status, RunStatus::Succeeded);
     assert!(sent_to(&h, delivered.chat_id).await.is_empty());
+}
+
+/// Texts none of the scenarios above use, on each kind of connection (70001 WABA, 70002
+/// WhatsApp, 70003 and 70004 the others of the seed): the three implementations must send the
+/// same requests, byte for byte apart from the chat.
+const HOLDOUT: [(i64, &str); 10] = [
+    (70001, "What is the Price of delivery?"),
+    (70002, "СКОЛЬКО СТОИТ футболка"),
+    (70003, "size chart please"),
+    (70004, "Размер M есть?"),
+    (70001, "часы работы в субботу?"),
+    (70002, "hours"),
+    (70003, "nothing to match here"),
+    (70001, "РаЗмЕр"),
+    (70004, "price|size"),
+    (70002, "  "),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_implementations_reply_identically_on_the_holdout_set() {
+    let h = PluginHarness::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut replies: Vec<Vec<Value>> = Vec::new();
+    for (n, lang) in ["rust", "ts", "py"].into_iter().enumerate() {
+        let plugin = h.load(&manifest(lang)).unwrap_or_else(|e| panic!("{e}"));
+        let mut mine = Vec::new();
+        for (i, (connection, text)) in HOLDOUT.iter().enumerate() {
+            let phone = format!("7999100{n}{i:03}");
+            let (delivered, event) = h.inbound_text(*connection, &phone, text).await.unwrap();
+            let outcome = h.run(&plugin, event).await;
+            assert_eq!(
+                outcome.status,
+                RunStatus::Succeeded,
+                "{lang} {text:?}: {:?}",
+                outcome.logs
+            );
+            let sent = sent_to(&h, delivered.chat_id).await;
+            mine.push(Value::Array(sent.iter().map(without_chat).collect()));
+        }
+        replies.push(mine);
+    }
+    assert!(
+        replies[0].iter().any(|r| r != &Value::Array(Vec::new())),
+        "some reply is sent"
+    );
+    for (i, (connection, text)) in HOLDOUT.iter().enumerate() {
+        assert_eq!(
+            replies[0][i], replies[1][i],
+            "rust vs ts on {connection} {text:?}"
+        );
+        assert_eq!(
+            replies[0][i], replies[2][i],
+            "rust vs python on {connection} {text:?}"
+        );
+    }
+}
+
+/// A sent request with the chat left out (each language answered in its own chat).
+fn without_chat(sent: &Value) -> Value {
+    let mut request = sent["request"].clone();
+    if let Some(fields) = request.as_object_mut() {
+        fields.remove("chat_id");
+    }
+    request
+}
+
+/// componentize-py does not follow a symlink out of the plugin's directory, so the Python port
+/// holds a copy of the SDK: it must stay the SDK.
+#[test]
+fn the_python_port_holds_the_sdk_as_it_is() {
+    let read = |path: &str| std::fs::read_to_string(repo_root().join(path)).expect(path);
+    assert_eq!(
+        read("plugins/auto-reply-py/switchboard_plugin.py"),
+        read("plugins/sdk-py/switchboard_plugin.py"),
+        "copy plugins/sdk-py/switchboard_plugin.py to plugins/auto-reply-py/"
+    );
+}
+
+/// No action but clock reads (the JavaScript engine reads the clock itself on every call).
+fn sends_nothing(actions: &[switchboard_runtime::ActionRecord]) -> bool {
+    actions.iter().all(|a| a.kind == "clock.now")
 }

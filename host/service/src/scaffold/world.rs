@@ -1,0 +1,52 @@
+//! The plugin-local WIT world: the `handle` export plus an import of each interface the
+//! manifest's `[capabilities]` grants, and nothing else. The JavaScript and Python toolchains
+//! import every interface of the world they are given, so this is what keeps their components
+//! within the grants; Rust plugins get it too, so every language's directory looks alike.
+
+use switchboard_manifest::Manifest;
+
+/// `wit/world.wit` for `manifest`, declaring package `local:<name>` and world `plugin`.
+pub fn narrow_world(manifest: &Manifest) -> String {
+    let imports: String = manifest
+        .capabilities
+        .granted_interfaces()
+        .iter()
+        .map(|kind| format!("    import {};\n", kind.wit_interface()))
+        .collect();
+    super::render(
+        include_str!("templates/world.wit"),
+        &[
+            ("name", manifest.plugin.name.as_str()),
+            ("imports", &imports),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(capabilities: &str) -> Manifest {
+        let text = format!(
+            "manifest_version = 1\n[plugin]\nname = \"greeter\"\nwasm = \"g.wasm\"\n\
+             [[trigger]]\non = [\"message.received\"]\n[capabilities]\n{capabilities}\n"
+        );
+        switchboard_manifest::parse_manifest("m.toml", &text).expect("a valid manifest")
+    }
+
+    #[test]
+    fn the_world_imports_only_the_granted_interfaces() {
+        let world = narrow_world(&manifest("kv = true"));
+        assert!(world.contains("package local:greeter;"), "{world}");
+        assert!(
+            world.contains("import switchboard:plugin/kv@0.2.0;"),
+            "{world}"
+        );
+        assert!(
+            world.contains("import switchboard:plugin/log@0.2.0;"),
+            "{world}"
+        );
+        assert!(!world.contains("messages"), "{world}");
+        assert!(!world.contains("/http@"), "{world}");
+    }
+}

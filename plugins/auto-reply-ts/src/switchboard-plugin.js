@@ -1,0 +1,1 @@
+../../sdk-js/switchboard-plugin.js
