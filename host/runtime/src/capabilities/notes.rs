@@ -13,6 +13,7 @@ use super::radist::{self, CallError};
 use super::wit::notes::{Host, Note};
 use super::wit::types::{Datetime, Error, FieldError};
 use crate::journal::Prior;
+use crate::outcome::Reconciliation;
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -151,11 +152,15 @@ async fn reconcile(
         .find(|n| n.text == text && n.created_at >= since);
     let Some(found) = found else {
         let decision = "outcome unknown: no such note since the intent; adding it";
-        ctx.recorder.decide(pending, decision.to_owned()).await?;
+        ctx.recorder
+            .decide(pending, Reconciliation::NotFound, decision.to_owned())
+            .await?;
         return Ok(Ok(None));
     };
     let decision = format!("outcome unknown: note {} found; not added again", found.id);
-    ctx.recorder.decide(pending, decision).await?;
+    ctx.recorder
+        .decide(pending, Reconciliation::Delivered, decision)
+        .await?;
     Ok(Ok(Some(found)))
 }
 

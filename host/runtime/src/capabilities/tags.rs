@@ -15,6 +15,7 @@ use super::radist::{self, CallError};
 use super::wit::tags::{Host, Tag};
 use super::wit::types::Error;
 use crate::journal::Prior;
+use crate::outcome::Reconciliation;
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -88,7 +89,7 @@ async fn change(
         Prior::Pending { .. } => {
             let decision = "outcome unknown: read the set and changed it again (converges)";
             ctx.recorder
-                .decide(&mut pending, decision.to_owned())
+                .decide(&mut pending, Reconciliation::Unknown, decision.to_owned())
                 .await?;
         }
         Prior::Fresh | Prior::Mismatch { .. } => {}
