@@ -9,7 +9,7 @@ import type { Outgoing } from "./generated/interfaces/switchboard-plugin-message
 
 export type { Event, MessageEvent, Outgoing, WitError };
 
-export declare const WIT_PACKAGE: "switchboard:plugin@0.2.0";
+export declare const WIT_PACKAGE: "switchboard:plugin@0.2.1";
 
 /** A host call answered with the WIT `error` variant, attached as `error`. */
 export declare class SwitchboardError extends Error {

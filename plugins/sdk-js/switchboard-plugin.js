@@ -1,15 +1,15 @@
-// switchboard-plugin for JavaScript, for the WIT package switchboard:plugin@0.2.0.
+// switchboard-plugin for JavaScript, for the WIT package switchboard:plugin@0.2.1.
 //
 // The host functions come from the plugin's own narrow world (`wit/world.wit`, which imports
 // only what the manifest grants), so this module imports none of them: import `send` from
-// "switchboard:plugin/messages@0.2.0" in your plugin and pass what these helpers build.
+// "switchboard:plugin/messages@0.2.1" in your plugin and pass what these helpers build.
 // Ids (connection, chat, contact) are s64 in the WIT and arrive as BigInt: keep them BigInt,
 // and use `toJson` instead of JSON.stringify, which throws on BigInt.
 // Module top-level code runs at build time (the module is snapshotted): call host functions
 // only inside `handle`.
 
 /** The WIT package these helpers were written for. */
-export const WIT_PACKAGE = "switchboard:plugin@0.2.0";
+export const WIT_PACKAGE = "switchboard:plugin@0.2.1";
 
 /** A host call answered with the WIT `error` variant; `error` is that variant ({tag, val}). */
 export class SwitchboardError extends Error {

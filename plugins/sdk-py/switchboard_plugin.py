@@ -1,4 +1,4 @@
-"""switchboard_plugin for Python, for the WIT package switchboard:plugin@0.2.0.
+"""switchboard_plugin for Python, for the WIT package switchboard:plugin@0.2.1.
 
 The typed dataclasses are the ones componentize-py generates from the plugin's own narrow
 world (``wit/world.wit``, importing only what the manifest grants) under ``wit_world``; this
@@ -20,7 +20,7 @@ try:  # granted by `capabilities.messages`; absent from the world otherwise
 except ImportError:
     messages = None  # type: ignore[assignment]
 
-WIT_PACKAGE = "switchboard:plugin@0.2.0"
+WIT_PACKAGE = "switchboard:plugin@0.2.1"
 
 
 class SwitchboardError(Exception):

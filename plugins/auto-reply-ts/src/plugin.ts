@@ -1,9 +1,9 @@
 // auto-reply in TypeScript: answers customers' messages by keyword rules, exactly as the Rust
 // plugin (plugins/auto-reply) does: buttons and lists as interactive messages on WABA, as text
 // with numbered options elsewhere, and the `fallback_template` when a WABA window is closed.
-import { log } from "switchboard:plugin/log@0.2.0";
-import { get } from "switchboard:plugin/config@0.2.0";
-import { send } from "switchboard:plugin/messages@0.2.0";
+import { log } from "switchboard:plugin/log@0.2.1";
+import { get } from "switchboard:plugin/config@0.2.1";
+import { send } from "switchboard:plugin/messages@0.2.1";
 import type { Event, RunInfo } from "./generated/interfaces/switchboard-plugin-types.js";
 import type { Content } from "./generated/interfaces/switchboard-plugin-messages.js";
 import {

@@ -39,11 +39,11 @@ mod tests {
         let world = narrow_world(&manifest("kv = true"));
         assert!(world.contains("package local:greeter;"), "{world}");
         assert!(
-            world.contains("import switchboard:plugin/kv@0.2.0;"),
+            world.contains("import switchboard:plugin/kv@0.2.1;"),
             "{world}"
         );
         assert!(
-            world.contains("import switchboard:plugin/log@0.2.0;"),
+            world.contains("import switchboard:plugin/log@0.2.1;"),
             "{world}"
         );
         assert!(!world.contains("messages"), "{world}");
