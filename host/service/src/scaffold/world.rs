@@ -11,7 +11,7 @@ pub fn narrow_world(manifest: &Manifest) -> String {
         .capabilities
         .granted_interfaces()
         .iter()
-        .map(|kind| format!("    import {};\n", kind.wit_interface()))
+        .map(|kind| format!("    import {};\n", current(kind.wit_interface())))
         .collect();
     super::render(
         include_str!("templates/world.wit"),
@@ -20,6 +20,20 @@ pub fn narrow_world(manifest: &Manifest) -> String {
             ("imports", &imports),
         ],
     )
+}
+
+/// `interface` at the WIT package version this host builds plugins against (the newest it
+/// provides): a world resolves against one vendored package, so every import names its version,
+/// whichever version introduced the interface.
+fn current(interface: &str) -> String {
+    let name = interface
+        .split_once('@')
+        .map_or(interface, |(name, _)| name);
+    let newest = switchboard_manifest::HOST_WIT_VERSIONS
+        .last()
+        .copied()
+        .unwrap_or("0.2.1");
+    format!("{name}@{newest}")
 }
 
 #[cfg(test)]
