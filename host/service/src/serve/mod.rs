@@ -171,7 +171,10 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let measuring = tokio::spawn(measure(Arc::clone(&store), dispatch_stopped.clone()));
     let scheduler = scheduler::Scheduler::new(Arc::clone(&store), Arc::new(scheduler::SystemClock));
     let scheduling = tokio::spawn(scheduler.run(plugins_for_schedules, dispatch_stopped));
-    wait_for_signal().await;
+    let lost = tokio::select! {
+        () = wait_for_signal() => false,
+        () = leases.lost() => true,
+    };
     output::note("shutting down: intake stopped, letting runs in flight finish");
     accepting.store(false, Ordering::Release);
     let _ = stop_dispatch.send(true);
@@ -192,7 +195,11 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     }
     target.shutdown().await;
     output::note("stopped");
-    Ok(ExitCode::SUCCESS)
+    Ok(if lost {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Where the service listens, chosen from the flags and the host config, and checked: the admin

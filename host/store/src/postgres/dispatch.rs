@@ -21,12 +21,13 @@ pub(crate) const MAX_CLAIM: usize = 1024;
 pub(crate) async fn claim(
     tx: &Transaction<'_>,
     node: &str,
+    holder: &str,
     limit: usize,
     now: DateTime<Utc>,
     fence_now: DateTime<Utc>,
 ) -> Res<Vec<ClaimedRun>> {
     let now_us = to_us(now);
-    if super::nodes::fenced(tx, node, to_us(fence_now)).await? {
+    if super::nodes::fenced(tx, node, holder, to_us(fence_now)).await? {
         return Ok(Vec::new());
     }
     let heads = lanes::claimable(tx, to_i64(limit.min(MAX_CLAIM) as u64), now_us).await?;
