@@ -8,6 +8,7 @@
 //! (runs left `running` are recovered at the next start).
 
 pub mod admin;
+pub mod backlog;
 pub mod dispatcher;
 pub mod front_door;
 pub mod guard;
@@ -89,6 +90,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let listeners = addresses.bind().await?;
     let accepting = Arc::new(AtomicBool::new(true));
     let ready = Arc::new(AtomicBool::new(false));
+    let backlog = Arc::new(backlog::Backlog::new(&wiring.config.host.webhook));
     let intake = Arc::new(Intake {
         store: Arc::clone(&store),
         plugins: plugins.clone(),
@@ -100,6 +102,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
             wiring.config.host.webhook.own_echo_window_s,
         )),
         accepting: Arc::clone(&accepting),
+        backlog: Arc::clone(&backlog),
     });
     let reload_problems = Arc::new(std::sync::RwLock::new(Vec::new()));
     let admin = Arc::new(Admin {
@@ -169,6 +172,8 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         dispatch_stopped.clone(),
     ));
     let measuring = tokio::spawn(measure(Arc::clone(&store), dispatch_stopped.clone()));
+    let sampling =
+        tokio::spawn(Arc::clone(&backlog).run(Arc::clone(&store), dispatch_stopped.clone()));
     let scheduler = scheduler::Scheduler::new(Arc::clone(&store), Arc::new(scheduler::SystemClock));
     let scheduling = tokio::spawn(scheduler.run(plugins_for_schedules, dispatch_stopped));
     let lost = tokio::select! {
@@ -184,6 +189,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     leases.leave().await;
     let _ = cleaning.await;
     let _ = measuring.await;
+    let _ = sampling.await;
     let _ = scheduling.await;
     let _ = reloading.await;
     let _ = stop_server.send(true);
@@ -294,12 +300,9 @@ impl Listeners {
     }
 }
 
-/// Updates the gauges read from the store (queue depth, database size) every few seconds.
+/// Updates the database size gauges every few seconds (the queue's are the backlog sampler's).
 async fn measure(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) {
     loop {
-        if let Ok(depth) = store.queue_depth().await {
-            crate::telemetry::queue_measured(depth);
-        }
         if let Ok(stats) = store.stats().await {
             crate::telemetry::database_measured(&stats);
         }
@@ -359,6 +362,7 @@ pub async fn offline_intake(wiring: &Wiring, store: Arc<dyn Store>) -> anyhow::R
             wiring.config.host.webhook.own_echo_window_s,
         )),
         accepting: Arc::new(AtomicBool::new(true)),
+        backlog: Arc::new(backlog::Backlog::new(&wiring.config.host.webhook)),
     })
 }
 
