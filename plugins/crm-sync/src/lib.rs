@@ -123,7 +123,10 @@ fn record_in_radist(
     answered: bool,
 ) -> Result<(), String> {
     let Some(contact) = radist_contact(msg)? else {
-        switchboard_plugin::warn!("chat {} has no contact and no phone; not tagged", msg.chat_id);
+        switchboard_plugin::warn!(
+            "chat {} has no contact and no phone; not tagged",
+            msg.chat_id
+        );
         return Ok(());
     };
     let tag = config::get_or("lead_tag", "lead");

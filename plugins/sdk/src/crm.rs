@@ -243,8 +243,8 @@ pub mod inbox {
 /// The company's quick replies (`quick-replies` interface, granted by
 /// `capabilities.quick_replies = true`; read only).
 pub mod quick_replies {
-    use crate::bindings::switchboard::plugin::quick_replies as wit;
     use crate::Error;
+    use crate::bindings::switchboard::plugin::quick_replies as wit;
 
     pub use wit::QuickReply;
 
