@@ -495,8 +495,9 @@ fn json_logs_put_each_action_in_its_run_span() {
     assert_eq!(send["span"]["name"], "action");
 }
 
-/// auto-reply's shipped manifest, its wasm path made absolute, with `extra` grants added.
-fn auto_reply_with(extra: &str) -> tempfile::TempDir {
+/// auto-reply's shipped manifest, its wasm path made absolute, its (read-only) `tags` grant
+/// replaced by `tags`.
+fn auto_reply_with(tags: &str) -> tempfile::TempDir {
     let shipped = switchboard_testing::repo_root().join("manifests");
     let text = std::fs::read_to_string(shipped.join("auto-reply.toml")).expect("auto-reply.toml");
     let wasm = shipped.join("../plugins/target/wasm32-wasip2/release/auto_reply.wasm");
@@ -505,9 +506,12 @@ fn auto_reply_with(extra: &str) -> tempfile::TempDir {
             "\"../plugins/target/wasm32-wasip2/release/auto_reply.wasm\"",
             &format!("{wasm:?}"),
         )
-        .replace("[capabilities]\n", &format!("[capabilities]\n{extra}\n"));
+        .replace(
+            "tags = { connections = [70001, 70002, 70003, 70004] }",
+            tags,
+        );
     assert!(
-        edited.contains(extra),
+        edited.contains(tags),
         "the shipped auto-reply manifest changed shape"
     );
     let dir = tempfile::tempdir().expect("temp dir");
