@@ -240,3 +240,36 @@ async fn a_first_message_leaves_a_lead_tag_a_note_and_an_answered_chat() {
         "the crm answered: marked answered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_without_a_radist_contact_gets_one_created_tagged_and_noted() {
+    let (h, plugin, _crm) = start().await;
+    let phone = "79990009911";
+    assert!(
+        h.sandbox()
+            .contacts_with_phone(phone)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let event = events::text(70001, 38_000_999, "Добрый день")
+        .phone(phone)
+        .name("Вера")
+        .received();
+    let outcome = h.run(&plugin, event.clone()).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
+    let created = h.sandbox().contacts_with_phone(phone).await.unwrap();
+    assert_eq!(created.len(), 1, "one contact created");
+    let contact = h.sandbox().contact(created[0]).await.unwrap();
+    assert_eq!(
+        (contact.name.as_str(), contact.tags.clone()),
+        ("Вера", vec!["lead".to_owned()])
+    );
+    assert_eq!(contact.notes.len(), 1, "{:?}", contact.notes);
+    let again = h.run(&plugin, event).await;
+    assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.logs);
+    assert_eq!(
+        h.sandbox().contacts_with_phone(phone).await.unwrap().len(),
+        1
+    );
+}
