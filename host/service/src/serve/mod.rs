@@ -80,6 +80,9 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         wiring::services(&store, radist.clone(), p)
     });
     refuse_on(&problems)?;
+    if !target.is_sandbox() {
+        crate::key_permissions::report(&target.client, &loaded).await;
+    }
     let manifests: Vec<Manifest> = loaded.iter().map(|p| p.manifest.clone()).collect();
     let plugins = SharedPlugins::new(PluginSet::new(loaded));
     let directory = Arc::new(ConnectionDirectory::new(radist));
