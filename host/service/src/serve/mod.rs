@@ -11,6 +11,7 @@ pub mod admin;
 pub mod dispatcher;
 pub mod front_door;
 pub mod guard;
+pub mod hook;
 pub mod intake;
 pub mod nodes;
 pub mod plugins;
@@ -26,21 +27,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::Router;
 use axum::routing::post;
 use switchboard_manifest::Manifest;
 use switchboard_store::Store;
 use tokio::sync::watch;
 
+use crate::assembly::{self, refuse_on};
 use crate::cli::ServeArgs;
-use crate::connections::ConnectionDirectory;
-use crate::sandbox::RadistTarget;
+use crate::radist_target::RadistTarget;
 use crate::wiring::{self, Wiring};
 use crate::{output, radist_sync};
 use admin::Admin;
 use dispatcher::Dispatcher;
-use intake::Intake;
 use plugins::{PluginSet, SharedPlugins};
 use token::Token;
 
@@ -49,16 +48,17 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let wiring = Wiring::load(config_file)?;
     let addresses = Addresses::choose(&wiring, &args)?;
     let open_files = front_door::raise_open_file_limit();
-    let plan = wiring.plan();
+    let plan = wiring.prepare();
     for note in &plan.skipped {
         output::note(note);
     }
-    let mut problems = plan.problems.clone();
-    problems.extend(wiring.build_missing(&plan));
-    refuse_on(&problems)?;
+    refuse_on(&plan.problems)?;
     let store = wiring.open_store_to_serve().await?;
-    let runtime = wiring.runtime(&plan)?;
-    wiring::agree_on_key(store.as_ref(), &runtime, args.replace_key).await?;
+    let target = RadistTarget::connect(&wiring.config).await?;
+    let radist = Some(target.client.clone());
+    let system = wiring.assemble(plan, |p| assembly::services(&store, radist.clone(), p))?;
+    refuse_on(&system.plan.problems)?;
+    wiring::agree_on_key(store.as_ref(), &system.runtime, args.replace_key).await?;
     let node = wiring.node_id();
     let leases = nodes::Leases::new(
         Arc::clone(&store),
@@ -73,34 +73,21 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     }
     let (stop_leases, leases_stopped) = watch::channel(false);
     let leasing = tokio::spawn(leases.clone().run(leases_stopped));
-    let target = RadistTarget::connect(&wiring.config).await?;
-    let radist = Some(target.client.clone());
-    let (loaded, problems) = wiring.load_plugins(&runtime, &plan, |p| {
-        wiring::services(&store, radist.clone(), p)
-    });
-    refuse_on(&problems)?;
-    let manifests: Vec<Manifest> = loaded.iter().map(|p| p.manifest.clone()).collect();
-    let plugins = SharedPlugins::new(PluginSet::new(loaded));
-    let directory = Arc::new(ConnectionDirectory::new(radist));
-    if let Err(err) = directory.refresh().await {
-        tracing::warn!(error = %format!("{err:#}"), "cannot read radist's connections yet; source types are learned later");
-    }
-    let token = webhook_token(&wiring)?;
+    let runtime = system.runtime;
+    let manifests: Vec<Manifest> = system.plugins.iter().map(|p| p.manifest.clone()).collect();
+    let plugins = SharedPlugins::new(PluginSet::new(system.plugins));
+    let directory = assembly::directory(radist).await;
     let listeners = addresses.bind().await?;
     let accepting = Arc::new(AtomicBool::new(true));
     let ready = Arc::new(AtomicBool::new(false));
-    let intake = Arc::new(Intake {
-        store: Arc::clone(&store),
-        plugins: plugins.clone(),
+    let intake = Arc::new(assembly::intake(
+        &wiring,
+        Arc::clone(&store),
+        plugins.clone(),
         directory,
-        token: token.clone(),
-        max_body_bytes: usize::try_from(wiring.config.host.webhook.max_body_bytes)
-            .unwrap_or(usize::MAX),
-        own_echo_window: Duration::from_secs(u64::from(
-            wiring.config.host.webhook.own_echo_window_s,
-        )),
-        accepting: Arc::clone(&accepting),
-    });
+        Arc::clone(&accepting),
+    )?);
+    let token = intake.token.clone();
     let reload_problems = Arc::new(std::sync::RwLock::new(Vec::new()));
     let admin = Arc::new(Admin {
         store: Arc::clone(&store),
@@ -112,7 +99,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         probe: tokio::sync::Mutex::new(None),
     });
     let hooks = Router::new()
-        .route("/hooks/radist/{token}", post(intake::hook))
+        .route("/hooks/radist/{token}", post(hook::hook))
         .with_state(intake)
         .merge(admin::health_routes(Arc::clone(&admin)));
     let gate = guard::Gate {
@@ -214,7 +201,7 @@ impl Addresses {
         let server = &wiring.config.host.server;
         let listen = args.listen.unwrap_or(server.listen);
         let admin_listen = args.admin_listen.or(server.admin_listen);
-        let admin_token = admin_token(wiring)?;
+        let admin_token = wiring.admin_token()?;
         if let Some(problem) =
             switchboard_manifest::admin_exposure(listen, admin_listen, admin_token.is_some())
         {
@@ -301,76 +288,6 @@ async fn measure(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => return,
         }
     }
-}
-
-fn refuse_on(problems: &[String]) -> anyhow::Result<()> {
-    if problems.is_empty() {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "cannot start:\n{}\n{} problem(s); `switchboard check` lists them too",
-        problems.join("\n"),
-        problems.len()
-    )
-}
-
-/// The enabled plugins loaded as `serve` loads them, for commands that do not serve
-/// (`plugins`, `quarantine retry`); problems and skipped plugins are in the plan.
-pub async fn load_offline(
-    wiring: &Wiring,
-    store: &Arc<dyn Store>,
-) -> anyhow::Result<(Vec<wiring::LoadedPlugin>, wiring::PluginPlan)> {
-    let mut plan = wiring.plan();
-    let built = wiring.build_missing(&plan);
-    plan.problems.extend(built);
-    let runtime = wiring.runtime(&plan)?;
-    let (loaded, problems) =
-        wiring.load_plugins(&runtime, &plan, |p| wiring::services(store, None, p));
-    plan.problems.extend(problems);
-    Ok((loaded, plan))
-}
-
-/// An intake over the configured plugins without a server, for `quarantine retry`: it decodes,
-/// matches and stores exactly as the webhook endpoint does.
-pub async fn offline_intake(wiring: &Wiring, store: Arc<dyn Store>) -> anyhow::Result<Intake> {
-    let (loaded, plan) = load_offline(wiring, &store).await?;
-    refuse_on(&plan.problems)?;
-    let target = RadistTarget::connect(&wiring.config).await?;
-    let directory = Arc::new(ConnectionDirectory::new(Some(target.client.clone())));
-    if let Err(err) = directory.refresh().await {
-        tracing::warn!(error = %format!("{err:#}"), "cannot read radist's connections; source types stay unknown");
-    }
-    target.shutdown().await;
-    Ok(Intake {
-        store,
-        plugins: SharedPlugins::new(PluginSet::new(loaded)),
-        directory,
-        token: webhook_token(wiring)?,
-        max_body_bytes: usize::try_from(wiring.config.host.webhook.max_body_bytes)
-            .unwrap_or(usize::MAX),
-        own_echo_window: Duration::from_secs(u64::from(
-            wiring.config.host.webhook.own_echo_window_s,
-        )),
-        accepting: Arc::new(AtomicBool::new(true)),
-    })
-}
-
-/// `[webhook] token` from the environment, else the token kept in the data directory.
-pub fn webhook_token(wiring: &Wiring) -> anyhow::Result<Token> {
-    if let Some(source) = &wiring.config.host.webhook.token {
-        return crate::config::host_secret(source, "webhook.token").map(Token::new);
-    }
-    let dir = wiring.data_dir();
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    Token::load_or_create(&dir.join("webhook.token"))
-}
-
-fn admin_token(wiring: &Wiring) -> anyhow::Result<Option<Token>> {
-    let Some(source) = &wiring.config.host.server.admin_token else {
-        return Ok(None);
-    };
-    crate::config::host_secret(source, "server.admin_token").map(|t| Some(Token::new(t)))
 }
 
 /// What the start-up lines report.
