@@ -1,7 +1,12 @@
-//! Node leases through the real binary: a node whose lease expired has its claimed run taken over
-//! by a live `serve` on the same PostgreSQL database (no restart of the dead node), and
-//! `switchboard nodes` (table and `--json`) and `GET /api/nodes` list the nodes, live, dead or
-//! left after a clean shutdown.
+//! Nodes and run ownership through the real binary: a node whose lease expired has its claimed
+//! run taken over by a live `serve` on the same PostgreSQL database (no restart of the dead
+//! node); `switchboard nodes` (table and `--json`) and `GET /api/nodes` list the nodes, live,
+//! dead or left after a clean shutdown; nodes with different installation keys refuse to share
+//! a database. One owner per run: a second `serve` on the same SQLite file refuses to start
+//! while the first lives and a restart after SIGKILL starts at once (the OS drops the file lock
+//! with its holder); on PostgreSQL a second live process with the same node id refuses, and a
+//! restart after a crash waits out the dead process's lease (saying so) before it resumes that
+//! process's runs.
 
 mod support;
 
@@ -22,6 +27,17 @@ const BOUND: Duration = Duration::from_secs(60);
 fn workdir(extra: &str) -> Workdir {
     build_plugins().unwrap_or_else(|e| panic!("{e}"));
     Workdir::with_manifests(&repo_root().join("manifests"), extra)
+}
+
+/// A fresh database on the shared throwaway PostgreSQL server, and a runtime to reach it.
+fn fresh_database() -> (tokio::runtime::Runtime, String) {
+    let server = pg_test_server::shared()
+        .unwrap_or_else(|e| panic!("cannot start the throwaway PostgreSQL server: {e}"));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let url = rt
+        .block_on(server.fresh_database())
+        .expect("fresh database");
+    (rt, url)
 }
 
 fn nodes_by_name(nodes: &Value) -> Vec<(String, bool, u64)> {
@@ -80,12 +96,7 @@ async fn seed_dead_node(url: &str) -> RunId {
 
 #[test]
 fn a_dead_nodes_run_is_taken_over_by_a_live_node() {
-    let server = pg_test_server::shared()
-        .unwrap_or_else(|e| panic!("cannot start the throwaway PostgreSQL server: {e}"));
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let url = rt
-        .block_on(server.fresh_database())
-        .expect("fresh database");
+    let (rt, url) = fresh_database();
     let id = rt.block_on(seed_dead_node(&url));
     let work = workdir(
         "url = { env = \"SB_NODES_DB\" }\n[server]\nnode_id = \"node-live\"\nlease_s = 2\n",
@@ -182,55 +193,18 @@ fn nodes_shows_a_serving_node_live_then_left() {
     assert_eq!(row.split_whitespace().nth(1), Some("left"), "{table}");
 }
 
-/// Runs `serve` expecting it to refuse to start: its exit status and stderr. A service that keeps
-/// running past the bound fails the test.
-fn refused_serve(work: &Workdir, url: &str) -> (std::process::ExitStatus, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--config")
-        .arg(work.path("switchboard.toml"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("SB_NODES_DB", url)
-        .env_remove("SWITCHBOARD_CONFIG")
-        .env_remove("CRM_TOKEN")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let deadline = std::time::Instant::now() + BOUND;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("serve kept running although its installation key differs");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    use std::io::Read as _;
-    let _ = child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr);
-    (status, stderr)
-}
-
 #[test]
 fn nodes_with_different_installation_keys_refuse_to_share_a_database() {
-    let server = pg_test_server::shared()
-        .unwrap_or_else(|e| panic!("cannot start the throwaway PostgreSQL server: {e}"));
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let url = rt
-        .block_on(server.fresh_database())
-        .expect("fresh database");
+    let (_rt, url) = fresh_database();
     let store = "url = { env = \"SB_NODES_DB\" }\n[server]\nnode_id = ";
     let first = workdir(&format!("{store}\"node-a\"\n"));
     let a = first.serve_with(&["--listen", "127.0.0.1:0"], &[("SB_NODES_DB", &url)]);
     // A second machine: its own cache directory, so a key of its own.
     let second = workdir(&format!("{store}\"node-b\"\n"));
-    let (status, stderr) = refused_serve(&second, &url);
+    let (status, stderr) = second.refused_serve(
+        &[("SB_NODES_DB", &url)],
+        "serve kept running although its installation key differs",
+    );
     assert!(!status.success(), "{stderr}");
     assert!(
         stderr.contains("installation key differs") && stderr.contains("runtime.key_file"),
@@ -266,4 +240,54 @@ fn nodes_with_different_installation_keys_refuse_to_share_a_database() {
         let (exit, _) = service.terminate();
         assert!(exit.success());
     }
+}
+
+#[test]
+fn a_second_serve_on_one_sqlite_file_refuses_and_a_restart_after_sigkill_starts_at_once() {
+    let work = workdir("");
+    let first = work.serve();
+    let (status, stderr) = work.refused_serve(&[], "a second serve kept running beside the first");
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("another switchboard process is already serving the database")
+            && stderr.contains("switchboard.db.lock"),
+        "the refusal says why: {stderr}"
+    );
+    let listed = work.json(&["runs", "list"]);
+    assert!(
+        listed.is_array(),
+        "history commands still read it: {listed}"
+    );
+    first.kill();
+    let third = work.serve();
+    let (exit, _) = third.terminate();
+    assert!(
+        exit.success(),
+        "the restart after SIGKILL served and stopped"
+    );
+}
+
+#[test]
+fn on_postgresql_a_live_node_id_is_refused_and_a_crashed_ones_lease_is_waited_out() {
+    let (_rt, url) = fresh_database();
+    let config = "url = { env = \"SB_OWNER_DB\" }\n[server]\nnode_id = \"same\"\nlease_s = 3\n";
+    let work = workdir(config);
+    let env = [("SB_OWNER_DB", url.as_str())];
+    let first = work.serve_with(&["--listen", "127.0.0.1:0"], &env);
+    let (status, stderr) = work.refused_serve(&env, "a second serve kept running beside the first");
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("still holds a lease from a previous process")
+            && stderr.contains("is served by another live switchboard process"),
+        "it waited, saw the holder renew, and refused: {stderr}"
+    );
+    first.kill();
+    let restarted = work.serve_with(&["--listen", "127.0.0.1:0"], &env);
+    let (exit, lines) = restarted.terminate();
+    assert!(exit.success(), "{lines:?}");
+    let log = lines.join("\n");
+    assert!(
+        log.contains("still holds a lease from a previous process"),
+        "the restart said it waits for the dead process's lease: {log}"
+    );
 }

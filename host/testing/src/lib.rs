@@ -6,12 +6,18 @@
 //!   with its manifest through `switchboard-runtime`, runs it on an event and returns the run
 //!   outcome (status, recorded host calls, logs), plus what the sandbox saw.
 //!
+//! - [`launcher`] starts the real `switchboard serve`, reads its start-up announcement and
+//!   signals it: the service's end-to-end tests and the bench share it.
+//! - [`StoreJournal`] is the service's durable action ledger on a store, for benches that run
+//!   plugins on a real database without the service.
+//!
 //! The hostile-plugin tests, the example plugins' end-to-end tests and the host-overhead
 //! benchmark live in this crate's `tests/` and `benches/`.
 
 mod build;
 pub mod events;
 mod harness;
+pub mod launcher;
 mod sandbox;
 
 pub use build::{
@@ -20,6 +26,7 @@ pub use build::{
 };
 pub use harness::{HarnessError, PluginHarness, Secrets, TestPlugin};
 pub use sandbox::{Delivered, Inbound, TestSandbox};
+pub use switchboard::adapters::StoreJournal;
 /// The runtime types a test looks at.
 pub use switchboard_runtime::{
     ActionError, ActionOutcome, ActionRecord, LogLine, RetryClass, RunOutcome, RunStatus,
