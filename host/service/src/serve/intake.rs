@@ -251,3 +251,64 @@ fn not_stored(err: &StoreError) -> Intook {
         unavailable: err.is_unavailable(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use switchboard_store::{SqliteConfig, SqliteStore};
+
+    use super::*;
+    use crate::serve::plugins::PluginSet;
+
+    async fn intake(dir: &std::path::Path) -> Intake {
+        let store = SqliteStore::open(SqliteConfig::new(dir.join("s.db")))
+            .await
+            .expect("open");
+        Intake {
+            store: Arc::new(store),
+            plugins: SharedPlugins::new(PluginSet::new(Vec::new())),
+            directory: Arc::new(ConnectionDirectory::new(None)),
+            token: Token::new("t".to_owned()),
+            max_body_bytes: 64 * 1024,
+            own_echo_window: Duration::from_secs(60),
+            accepting: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    fn webhook() -> Vec<u8> {
+        let message = json!({"message_id": "5f0e8f5e-9d6a-4c0f-8fee-0123456789ab", "chat_id": "79000000002", "direction": "inbound",
+            "message_type": "text", "created_at": "2026-12-01T10:00:00Z", "text": {"text": "hi"}});
+        let event = json!({"connection_id": 70002, "chat_id": 5, "contact_id": 1,
+            "chat": {"phone": "79000000002"}, "message": message});
+        json!({"event_type": "messages.create", "event": event})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_retried_body_is_stored_once_and_the_answer_says_so_as_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let intake = intake(dir.path()).await;
+        let first = intake.retry(&webhook()).await.expect("stored");
+        assert!(!first.duplicate);
+        let again = intake.retry(&webhook()).await.expect("stored");
+        assert_eq!((again.event_id, again.duplicate), (first.event_id, true));
+        let refused = intake.retry(b"{\"nope\": 1}").await;
+        assert!(refused.is_err(), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_a_webhook_is_quarantined_with_its_kind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let intake = intake(dir.path()).await;
+        let taken = intake.take("{}".to_owned(), b"[1, 2]".to_vec()).await;
+        let Intook::Quarantined { refusal, id } = taken else {
+            panic!("not quarantined: {taken:?}");
+        };
+        assert_eq!(refusal.kind, RefusalKind::NotRadist);
+        let kept = intake.store.quarantine_get(id).await.expect("read");
+        assert_eq!(kept.map(|q| q.body), Some(b"[1, 2]".to_vec()));
+    }
+}
