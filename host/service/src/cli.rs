@@ -209,11 +209,7 @@ pub enum RunsCommand {
         json: bool,
     },
     /// One run: its event, attempts, actions (with ledger decisions), logs and error.
-    Show {
-        id: i64,
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ShowArgs),
     /// Run finished runs again; completed actions are answered from the ledger, so nothing a
     /// customer already received is sent twice.
     Replay {
@@ -225,6 +221,14 @@ pub enum RunsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+// One stored item by id, as text or JSON (a plain comment: the variant's doc is its help).
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    pub id: i64,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,11 +248,7 @@ pub enum EventsCommand {
         json: bool,
     },
     /// One event and its runs.
-    Show {
-        id: i64,
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ShowArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -261,11 +261,7 @@ pub enum QuarantineCommand {
         json: bool,
     },
     /// One refused request: reason, headers and body.
-    Show {
-        id: i64,
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ShowArgs),
     /// Decode a refused request again and, if it now decodes, store it as intake would.
     Retry { id: i64 },
 }

@@ -14,7 +14,7 @@ use switchboard_store::{
 };
 
 use crate::assembly;
-use crate::cli::{EventsCommand, QuarantineCommand, RunFilterArgs, RunsCommand};
+use crate::cli::{EventsCommand, QuarantineCommand, RunFilterArgs, RunsCommand, ShowArgs};
 use crate::output::{self, escape, print_json};
 use crate::views::{EventQuery, RunQuery, page_limit, quarantine_json};
 use crate::wiring::Wiring;
@@ -31,7 +31,7 @@ pub async fn runs(config: &Path, command: RunsCommand) -> anyhow::Result<ExitCod
                 print_runs(&runs);
             }
         }
-        RunsCommand::Show { id, json } => {
+        RunsCommand::Show(ShowArgs { id, json }) => {
             let detail = store
                 .get_run(RunId(id))
                 .await?
@@ -306,7 +306,7 @@ pub async fn events(config: &Path, command: EventsCommand) -> anyhow::Result<Exi
                 ));
             }
         }
-        EventsCommand::Show { id, json } => {
+        EventsCommand::Show(ShowArgs { id, json }) => {
             let detail = store
                 .get_event(EventId(id))
                 .await?
@@ -354,7 +354,7 @@ pub async fn quarantine(config: &Path, command: QuarantineCommand) -> anyhow::Re
                 ));
             }
         }
-        QuarantineCommand::Show { id, json } => {
+        QuarantineCommand::Show(ShowArgs { id, json }) => {
             let entry = store
                 .quarantine_get(QuarantineId(id))
                 .await?
