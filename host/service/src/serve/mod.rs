@@ -119,6 +119,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         }
     }
     ready.store(true, Ordering::Release);
+    let signals = Signals::listen();
     announce(
         &Announcement {
             addr,
@@ -158,7 +159,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let measuring = tokio::spawn(measure(Arc::clone(&store), dispatch_stopped.clone()));
     let scheduler = scheduler::Scheduler::new(Arc::clone(&store), Arc::new(scheduler::SystemClock));
     let scheduling = tokio::spawn(scheduler.run(plugins_for_schedules, dispatch_stopped));
-    wait_for_signal().await;
+    wait_for_signal(signals).await;
     output::note("shutting down: intake stopped, letting runs in flight finish");
     accepting.store(false, Ordering::Release);
     let _ = stop_dispatch.send(true);
@@ -338,34 +339,49 @@ fn announce(what: &Announcement, token: &Token, target: &RadistTarget) {
     }
 }
 
+/// SIGTERM and SIGINT, registered before the service announces itself: a signal sent the moment
+/// it says it is ready shuts it down cleanly instead of killing it.
+struct Signals {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn listen() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let term = signal(SignalKind::terminate()).ok();
+            Signals {
+                streams: term.zip(signal(SignalKind::interrupt()).ok()),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next SIGTERM or SIGINT (Ctrl-C where they cannot be listened to).
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            if let Some((term, int)) = &mut self.streams {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                return;
+            }
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// The first SIGTERM or SIGINT; a second one exits the process at once.
-async fn wait_for_signal() {
-    signal().await;
-    tokio::spawn(async {
-        signal().await;
+async fn wait_for_signal(mut signals: Signals) {
+    signals.next().await;
+    tokio::spawn(async move {
+        signals.next().await;
         output::note("second signal: exiting now");
         std::process::exit(130);
     });
-}
-
-async fn signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
