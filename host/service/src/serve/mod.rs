@@ -130,47 +130,28 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         &token,
         &target,
     );
-    let (stop_dispatch, dispatch_stopped) = watch::channel(false);
-    let reloader = reload::Reloader {
-        config_file: config_file.to_path_buf(),
+    let work = Work::start(Started {
+        config_file,
+        wiring: &wiring,
         runtime,
         store: Arc::clone(&store),
-        radist: Some(target.client.clone()),
-        plugins: plugins.clone(),
-        problems: reload_problems,
-    };
-    let manifests_dir = wiring.config.resolve(&wiring.config.host.plugins.manifests);
-    let reloading = tokio::spawn(reloader.run(manifests_dir, dispatch_stopped.clone()));
-    let plugins_for_schedules = plugins.clone();
-    let dispatcher = Dispatcher {
-        store: Arc::clone(&store),
+        radist: target.client.clone(),
         plugins,
+        reload_problems,
         node,
-        max_concurrent: wiring.config.host.runtime.max_concurrent_runs as usize,
-    };
-    let drain = Duration::from_millis(args.drain_ms);
-    let dispatching = tokio::spawn(dispatcher.run(dispatch_stopped.clone(), drain));
-    let retention_config = wiring.config.host.retention.clone();
-    let cleaning = tokio::spawn(retention::run(
-        Arc::clone(&store),
-        retention_config,
-        dispatch_stopped.clone(),
-    ));
-    let measuring = tokio::spawn(measure(Arc::clone(&store), dispatch_stopped.clone()));
-    let scheduler = scheduler::Scheduler::new(Arc::clone(&store), Arc::new(scheduler::SystemClock));
-    let scheduling = tokio::spawn(scheduler.run(plugins_for_schedules, dispatch_stopped));
+        drain: Duration::from_millis(args.drain_ms),
+    });
     wait_for_signal(signals).await;
     output::note("shutting down: intake stopped, letting runs in flight finish");
     accepting.store(false, Ordering::Release);
-    let _ = stop_dispatch.send(true);
-    let _ = dispatching.await;
+    let _ = work.stop.send(true);
+    let _ = work.dispatching.await;
     let _ = stop_leases.send(true);
     let _ = leasing.await;
     leases.leave().await;
-    let _ = cleaning.await;
-    let _ = measuring.await;
-    let _ = scheduling.await;
-    let _ = reloading.await;
+    for task in work.others {
+        let _ = task.await;
+    }
     let _ = stop_server.send(true);
     for server in server {
         let _ = server.await;
@@ -181,6 +162,66 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     target.shutdown().await;
     output::note("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the background work of a started service needs.
+struct Started<'a> {
+    config_file: &'a Path,
+    wiring: &'a Wiring,
+    runtime: switchboard_runtime::Runtime,
+    store: Arc<dyn Store>,
+    radist: radist_connector::RadistClient,
+    plugins: SharedPlugins,
+    reload_problems: Arc<std::sync::RwLock<Vec<String>>>,
+    node: String,
+    drain: Duration,
+}
+
+/// The background work of a running service: the dispatcher (stopped first, it drains the runs
+/// in flight), then live reload, retention, the store gauges and the scheduler.
+struct Work {
+    stop: watch::Sender<bool>,
+    dispatching: tokio::task::JoinHandle<()>,
+    others: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Work {
+    fn start(s: Started<'_>) -> Work {
+        let (stop, stopped) = watch::channel(false);
+        let config = &s.wiring.config;
+        let reloader = reload::Reloader {
+            config_file: s.config_file.to_path_buf(),
+            runtime: s.runtime,
+            store: Arc::clone(&s.store),
+            radist: Some(s.radist),
+            plugins: s.plugins.clone(),
+            problems: s.reload_problems,
+        };
+        let manifests_dir = config.resolve(&config.host.plugins.manifests);
+        let dispatcher = Dispatcher {
+            store: Arc::clone(&s.store),
+            plugins: s.plugins.clone(),
+            node: s.node,
+            max_concurrent: config.host.runtime.max_concurrent_runs as usize,
+        };
+        let retention = config.host.retention.clone();
+        let scheduler =
+            scheduler::Scheduler::new(Arc::clone(&s.store), Arc::new(scheduler::SystemClock));
+        Work {
+            dispatching: tokio::spawn(dispatcher.run(stopped.clone(), s.drain)),
+            others: vec![
+                tokio::spawn(retention::run(
+                    Arc::clone(&s.store),
+                    retention,
+                    stopped.clone(),
+                )),
+                tokio::spawn(measure(s.store, stopped.clone())),
+                tokio::spawn(scheduler.run(s.plugins, stopped.clone())),
+                tokio::spawn(reloader.run(manifests_dir, stopped)),
+            ],
+            stop,
+        }
+    }
 }
 
 /// Where the service listens, chosen from the flags and the host config, and checked: the admin
