@@ -23,14 +23,14 @@ use radist_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{Value, json};
 use switchboard_runtime::event::{PluginEvent, RunInfo};
 use switchboard_runtime::{
-    FileKvStore, HostServices, Intent, Journal, JournalError, JournalKey, Plugin, Prior, RunInput,
-    RunStatus, Runtime, RuntimeConfig,
+    FileKvStore, HostServices, Intent, Journal, JournalKey, Plugin, RunInput, RunStatus, Runtime,
+    RuntimeConfig,
 };
 use switchboard_store::{
-    ActionRow, AttemptStatus, FinishedAttempt, LedgerBegin, LedgerIntent, NewEvent, NewRun, Next,
-    RunId, SqliteConfig, SqliteStore, Store,
+    ActionRow, AttemptStatus, FinishedAttempt, NewEvent, NewRun, Next, SqliteConfig, SqliteStore,
+    Store,
 };
-use switchboard_testing::{build_plugins, repo_root};
+use switchboard_testing::{StoreJournal, build_plugins, repo_root};
 
 /// Golden webhook bodies of the connector's tests (connectors/radist/tests/webhooks).
 const BODIES: [&str; 5] = [
@@ -122,68 +122,6 @@ fn new_run(plugin: &str, lane: String) -> NewRun {
         lane,
         max_attempts: 5,
         origin: "webhook".to_owned(),
-    }
-}
-
-/// The service's ledger adapter (host/service/src/adapters.rs), reduced to what a run uses.
-struct StoreJournal(Arc<dyn Store>);
-
-fn run_id(key: &str) -> Result<RunId, JournalError> {
-    key.parse()
-        .map(RunId)
-        .map_err(|_| JournalError(format!("`{key}` is not a run id")))
-}
-
-#[async_trait::async_trait]
-impl Journal for StoreJournal {
-    async fn begin(&self, intent: &Intent) -> Result<Prior, JournalError> {
-        let ledger = LedgerIntent {
-            run_id: run_id(&intent.key.run_key)?,
-            seq: intent.key.seq,
-            kind: intent.kind.clone(),
-            fingerprint: intent.key.fingerprint.clone(),
-            request: intent.summary.to_string(),
-            chat: intent.chat,
-            at: intent.at,
-        };
-        match self.0.ledger_begin(ledger).await {
-            Ok(LedgerBegin::Fresh) => Ok(Prior::Fresh),
-            Ok(other) => Err(JournalError(format!("a fresh run found {other:?}"))),
-            Err(e) => Err(JournalError(e.to_string())),
-        }
-    }
-
-    async fn complete(
-        &self,
-        key: &JournalKey,
-        result: &Value,
-        effect: Option<&str>,
-    ) -> Result<(), JournalError> {
-        let run = run_id(&key.run_key)?;
-        let effect = effect.map(str::to_owned);
-        self.0
-            .ledger_complete(run, key.seq, result.to_string(), effect)
-            .await
-            .map_err(|e| JournalError(e.to_string()))
-    }
-
-    async fn effect_claimed(&self, effect_id: &str) -> Result<bool, JournalError> {
-        self.0
-            .is_own_effect(effect_id)
-            .await
-            .map_err(|e| JournalError(e.to_string()))
-    }
-
-    async fn decide(&self, key: &JournalKey, decision: &str) -> Result<(), JournalError> {
-        let run = run_id(&key.run_key)?;
-        self.0
-            .ledger_decide(run, key.seq, decision.to_owned())
-            .await
-            .map_err(|e| JournalError(e.to_string()))
-    }
-
-    async fn release(&self, _run_key: &str) -> Result<(), JournalError> {
-        Ok(())
     }
 }
 

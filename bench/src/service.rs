@@ -1,15 +1,14 @@
 //! The service under test: finds (or builds) the release `switchboard` binary, writes a host
 //! config into a scratch directory, starts `switchboard serve` on a free loopback port against
-//! the in-process Radist sandbox, reads its start-up announcement, and stops it with SIGTERM.
+//! the in-process Radist sandbox through the tests' launcher (`switchboard_testing::launcher`),
+//! and stops it with SIGTERM.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use switchboard_testing::launcher::{self, StderrTail};
 use switchboard_testing::repo_root;
 
 use crate::cli::{Durability, StoreKind};
@@ -141,14 +140,14 @@ pub fn cache_is_warm() -> bool {
 /// A running `switchboard serve`.
 pub struct Service {
     child: Child,
-    stderr: Arc<Mutex<VecDeque<String>>>,
+    stderr: Option<StderrTail>,
     pub webhook: String,
     pub startup: Duration,
 }
 
 impl Service {
     /// Starts the service with the host config `config` (and `database_url` in
-    /// `$SB_BENCH_DATABASE_URL`) and waits for `webhook URL:` and `admin API:`.
+    /// `$SB_BENCH_DATABASE_URL`) and waits for its announcement.
     pub fn start(
         binary: &Path,
         config: &Path,
@@ -156,7 +155,8 @@ impl Service {
         database_url: Option<&str>,
     ) -> anyhow::Result<Service> {
         let started = Instant::now();
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("--config")
             .arg(config)
             .args(["serve", "--listen", "127.0.0.1:0", "--drain-ms", "2000"])
@@ -164,72 +164,35 @@ impl Service {
             .env("SB_BENCH_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
             .env("SB_BENCH_RADIST_KEY", api_key)
             .env("SB_BENCH_DATABASE_URL", database_url.unwrap_or_default())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let lines = forward(child.stdout.take());
-        let stderr = keep_tail(child.stderr.take());
-        let mut service = Service {
-            child,
-            stderr,
-            webhook: String::new(),
-            startup: Duration::ZERO,
-        };
-        service.read_announcement(&lines)?;
-        service.startup = started.elapsed();
-        Ok(service)
-    }
-
-    fn read_announcement(&mut self, lines: &mpsc::Receiver<String>) -> anyhow::Result<()> {
-        let deadline = Instant::now() + START_BOUND;
-        let mut admin = false;
-        while self.webhook.is_empty() || !admin {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = lines.recv_timeout(left) else {
-                anyhow::bail!("switchboard serve did not start:\n{}", self.stderr_tail());
-            };
-            if let Some(url) = line.strip_prefix("webhook URL: ") {
-                self.webhook = url.trim().to_owned();
-            }
-            admin |= line.starts_with("admin API: ");
-        }
-        Ok(())
+            .env("RUST_LOG", "warn");
+        let launched = launcher::launch(command, START_BOUND, STDERR_KEPT)
+            .map_err(|e| anyhow::anyhow!("switchboard serve did not start: {e}"))?;
+        Ok(Service {
+            child: launched.child,
+            stderr: Some(launched.stderr),
+            webhook: launched.announcement.webhook,
+            startup: started.elapsed(),
+        })
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// The last lines the service wrote to stderr.
-    pub fn stderr_tail(&self) -> String {
-        let tail = self.stderr.lock().map(|t| t.clone()).unwrap_or_default();
-        Vec::from(tail).join("\n")
-    }
-
     /// SIGTERM, then the exit status and the last stderr lines (killed when it does not stop
     /// within 30 s).
     pub fn stop(mut self) -> anyhow::Result<(std::process::ExitStatus, String)> {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .context("cannot run kill(1)")?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut status = None;
-        while status.is_none() && Instant::now() < deadline {
-            status = self.child.try_wait()?;
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let status = match status {
+        launcher::signal(&self.child, "TERM").context("cannot signal the service")?;
+        let status = match launcher::wait_exit(&mut self.child, Duration::from_secs(30))? {
             Some(status) => status,
             None => {
                 self.child.kill()?;
                 self.child.wait()?
             }
         };
-        std::thread::sleep(Duration::from_millis(20));
-        Ok((status, self.stderr_tail()))
+        // The reader ends at EOF, which follows the exit.
+        let lines = self.stderr.take().map(StderrTail::finish);
+        Ok((status, lines.unwrap_or_default().join("\n")))
     }
 }
 
@@ -240,37 +203,4 @@ impl Drop for Service {
             let _ = self.child.wait();
         }
     }
-}
-
-/// The last [`STDERR_KEPT`] lines of a child's pipe, read on a thread.
-fn keep_tail(pipe: Option<impl std::io::Read + Send + 'static>) -> Arc<Mutex<VecDeque<String>>> {
-    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_KEPT)));
-    let kept = Arc::clone(&tail);
-    if let Some(pipe) = pipe {
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let Ok(mut tail) = kept.lock() else { break };
-                if tail.len() == STDERR_KEPT {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
-            }
-        });
-    }
-    tail
-}
-
-/// Lines of a child's pipe, read on a thread (stdout: a few lines at start and stop).
-fn forward(pipe: Option<impl std::io::Read + Send + 'static>) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    if let Some(pipe) = pipe {
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    rx
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
+use crate::state::State as Sandbox;
 use crate::validate::{Lower, Report};
 
 /// Largest value of Radist's integer path and query ids.
@@ -76,6 +77,15 @@ impl QueryParams {
         }
     }
 
+    /// `offset` (from 0) and `limit` (1..=100, default 100) of a list, in that order.
+    pub fn offset_limit(&self, r: &mut Report) -> (usize, usize) {
+        let offset = self
+            .int(r, "offset", Some(0), Lower::Ge(0), i64::MAX)
+            .unwrap_or(0);
+        let limit = self.int(r, "limit", Some(100), Lower::Ge(1), 100);
+        (offset as usize, limit.unwrap_or(100) as usize)
+    }
+
     /// An optional integer query parameter.
     pub fn opt_int(&self, r: &mut Report, name: &str, lower: Lower, max: i64) -> Option<i64> {
         let raw = self.get(name)?;
@@ -127,6 +137,21 @@ pub fn company_id(params: &HashMap<String, String>) -> Result<i64, ApiError> {
     let id = path_int(&mut r, params, "company_id");
     r.finish()?;
     id.ok_or_else(|| ApiError::not_found("Company not found"))
+}
+
+/// `(company, id)` of a `/companies/{company_id}/…/{name}` path: both integers (one 422
+/// naming every bad segment), the company known (else 404). The id is not looked up.
+pub fn company_and(
+    state: &Sandbox,
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<(i64, i64), ApiError> {
+    let mut r = Report::default();
+    let company = path_int(&mut r, params, "company_id");
+    let id = path_int(&mut r, params, name);
+    r.finish()?;
+    let company = state.company(company.unwrap_or_default())?.id;
+    Ok((company, id.unwrap_or_default()))
 }
 
 /// Parses a JSON object body the way FastAPI reports problems with it.

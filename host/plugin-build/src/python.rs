@@ -1,6 +1,11 @@
 //! Python plugins: a virtualenv in the plugin's directory (`.venv`) holding the pinned
 //! componentize-py, the plugin's own `requirements.txt` (pure-Python packages only) installed
 //! into `.venv/plugin-packages`, then componentize-py with the plugin's narrow world.
+//!
+//! A plugin beside the SDK (`plugins/auto-reply-py` next to `plugins/sdk-py`) gets the SDK
+//! copied in before each build: componentize-py does not follow a symlink out of the plugin's
+//! directory, and a copy kept in git drifts. The copy is ignored by git. A plugin made by
+//! `switchboard new plugin` elsewhere carries its own copy.
 
 use std::path::Path;
 use std::process::Command;
@@ -12,6 +17,9 @@ const INSTALL_PYTHON: &str = "install Python 3.10 or newer with venv (https://ww
 
 /// The entry module of a Python plugin (`app.py`).
 pub const ENTRY: &str = "app";
+/// The SDK module, and the SDK's directory beside the plugins that use it.
+const SDK_FILE: &str = "switchboard_plugin.py";
+const SDK_DIR: &str = "sdk-py";
 
 pub(crate) fn build(dir: &Path, out: &Path, step: &dyn Fn(&str)) -> Result<(), BuildError> {
     require_tool("python3", INSTALL_PYTHON)?;
@@ -49,6 +57,7 @@ pub(crate) fn build(dir: &Path, out: &Path, step: &dyn Fn(&str)) -> Result<(), B
         .args(["-r", "requirements.txt"]);
         run_step(&mut pip, "pip install -r requirements.txt", dir)?;
     }
+    copy_sdk(dir)?;
     ensure_parent(out)?;
     step("componentize-py (snapshotting the module; about half a minute)");
     let mut command = Command::new(&tool);
@@ -77,4 +86,53 @@ fn has_version(tool: &Path) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(COMPONENTIZE_PY_VERSION))
+}
+
+/// Copies `../sdk-py/switchboard_plugin.py` into the plugin's directory when it exists and the
+/// copy there differs.
+fn copy_sdk(dir: &Path) -> Result<(), BuildError> {
+    let Some(sdk) = dir.parent().map(|p| p.join(SDK_DIR).join(SDK_FILE)) else {
+        return Ok(());
+    };
+    let Ok(text) = std::fs::read(&sdk) else {
+        return Ok(());
+    };
+    let copy = dir.join(SDK_FILE);
+    if std::fs::read(&copy).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    std::fs::write(&copy, text).map_err(|e| BuildError::Spawn {
+        command: format!("copy {} into {}", sdk.display(), dir.display()),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_beside_the_sdk_gets_the_sdk_copied_in() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let sdk = root.path().join(SDK_DIR);
+        let plugin = root.path().join("greeter");
+        std::fs::create_dir_all(&sdk).expect("sdk dir");
+        std::fs::create_dir_all(&plugin).expect("plugin dir");
+        std::fs::write(sdk.join(SDK_FILE), "def send(): pass\n").expect("sdk");
+        std::fs::write(plugin.join(SDK_FILE), "stale\n").expect("stale copy");
+        copy_sdk(&plugin).expect("copied");
+        let copied = std::fs::read_to_string(plugin.join(SDK_FILE)).expect("copy");
+        assert_eq!(copied, "def send(): pass\n");
+    }
+
+    #[test]
+    fn a_plugin_elsewhere_keeps_its_own_copy() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let plugin = root.path().join("greeter");
+        std::fs::create_dir_all(&plugin).expect("plugin dir");
+        std::fs::write(plugin.join(SDK_FILE), "mine\n").expect("own copy");
+        copy_sdk(&plugin).expect("nothing to copy");
+        let kept = std::fs::read_to_string(plugin.join(SDK_FILE)).expect("copy");
+        assert_eq!(kept, "mine\n");
+    }
 }

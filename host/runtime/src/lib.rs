@@ -45,6 +45,7 @@ mod recorder;
 mod redact;
 mod run;
 mod runtime;
+mod runtime_inner;
 mod scope;
 mod state;
 mod stdio;

@@ -16,7 +16,7 @@ use crate::limits::hostcall_fuel;
 use crate::logs::LogBuffer;
 use crate::outcome::{Trap, TrapCause};
 use crate::run::{CallEnd, RunInput, RunOutcome, status};
-use crate::runtime::RuntimeInner;
+use crate::runtime_inner::RuntimeInner;
 use crate::state::{HostState, PluginShared, RunContext};
 
 /// The status of a run the host panicked in; the panic itself goes to the host's log.

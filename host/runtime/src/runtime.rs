@@ -6,41 +6,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_manifest::Manifest;
-use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 use crate::admission::Admission;
 use crate::bindings::PluginPre;
 use crate::cache::ComponentCache;
-use crate::digest::{DigestKey, installation_key};
+use crate::digest::installation_key;
 use crate::engine::{EpochTicker, build_engine};
 use crate::executor::GuestExecutor;
 use crate::plugin::{Plugin, PluginInner};
-use crate::state::{HostServices, HostState, PluginShared, SharedCaches};
+use crate::runtime_inner::RuntimeInner;
+use crate::state::{HostServices, PluginShared, SharedCaches};
 use crate::{RuntimeConfig, RuntimeError, capabilities, imports};
 
 /// Runs plugins. Create one per process and load every plugin through it.
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<RuntimeInner>,
-}
-
-pub(crate) struct RuntimeInner {
-    pub(crate) engine: Engine,
-    pub(crate) config: RuntimeConfig,
-    /// Radist answers shared by every run of every plugin.
-    pub(crate) caches: SharedCaches,
-    /// At most `max_concurrent_runs` runs execute at once (the pool holds exactly that many),
-    /// no plugin more than half of them while another plugin's run waits.
-    pub(crate) admission: Admission,
-    /// The threads runs execute on, apart from the caller's.
-    pub(crate) guests: GuestExecutor,
-    pooled: bool,
-    linker: Linker<HostState>,
-    cache: ComponentCache,
-    /// Keys the fingerprints and digests recorded in history (from the installation key).
-    digest: DigestKey,
-    _ticker: EpochTicker,
 }
 
 impl Runtime {

@@ -21,13 +21,8 @@ pub async fn check(config_file: &Path, event: Option<&Path>) -> anyhow::Result<E
         return Ok(ExitCode::FAILURE);
     }
     let wiring = Wiring::load(config_file)?;
-    let plan = wiring.plan();
-    let mut problems = plan.problems.clone();
-    problems.extend(wiring.build_missing(&plan));
-    let runtime = wiring.runtime(&plan)?;
-    let (loaded, mut load_problems) =
-        wiring.load_plugins(&runtime, &plan, |_| HostServices::new(Arc::new(NoKv)));
-    problems.append(&mut load_problems);
+    let system = wiring.assemble(wiring.prepare(), |_| HostServices::new(Arc::new(NoKv)))?;
+    let (loaded, plan) = (system.plugins, system.plan);
     for p in &loaded {
         output::line(&format!(
             "ok  {:<20} {} (imports: {})",
@@ -45,7 +40,7 @@ pub async fn check(config_file: &Path, event: Option<&Path>) -> anyhow::Result<E
             output::line(&line);
         }
     }
-    Ok(report(loaded.len(), plan.skipped.len(), &problems))
+    Ok(report(loaded.len(), plan.skipped.len(), &plan.problems))
 }
 
 /// One line per loaded plugin: whether the event triggers it, through the same subscription

@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -210,11 +209,7 @@ pub enum RunsCommand {
         json: bool,
     },
     /// One run: its event, attempts, actions (with ledger decisions), logs and error.
-    Show {
-        id: i64,
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ShowArgs),
     /// Run finished runs again; completed actions are answered from the ledger, so nothing a
     /// customer already received is sent twice.
     Replay {
@@ -226,6 +221,14 @@ pub enum RunsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+// One stored item by id, as text or JSON (a plain comment: the variant's doc is its help).
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    pub id: i64,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,11 +248,7 @@ pub enum EventsCommand {
         json: bool,
     },
     /// One event and its runs.
-    Show {
-        id: i64,
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ShowArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,11 +261,7 @@ pub enum QuarantineCommand {
         json: bool,
     },
     /// One refused request: reason, headers and body.
-    Show {
-        id: i64,
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ShowArgs),
     /// Decode a refused request again and, if it now decodes, store it as intake would.
     Retry { id: i64 },
 }
@@ -326,40 +321,4 @@ pub struct SandboxArgs {
     /// A seed file replacing the default seed.
     #[arg(long)]
     pub seed: Option<PathBuf>,
-}
-
-/// Runs the chosen subcommand.
-pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Check(args) => crate::check::check(&cli.config, args.event.as_deref()).await,
-        Command::Run(args) => crate::run::run(&cli.config, args).await,
-        Command::Sandbox(args) => crate::sandbox::serve(args).await,
-        Command::Serve(args) => crate::serve::serve(&cli.config, args).await,
-        Command::Runs(command) => crate::history::runs(&cli.config, command).await,
-        Command::Events(command) => crate::history::events(&cli.config, command).await,
-        Command::Quarantine(command) => crate::history::quarantine(&cli.config, command).await,
-        Command::Plugins(args) => match args.command {
-            None => crate::history::plugins(&cli.config, args.list.json).await,
-            Some(PluginsCommand::List(list)) => {
-                crate::history::plugins(&cli.config, list.json).await
-            }
-            Some(PluginsCommand::Build { path }) => {
-                crate::build::build(&cli.config, path.as_deref())
-            }
-        },
-        Command::New(NewCommand::Plugin(args)) => {
-            crate::scaffold::new_plugin(&crate::scaffold::NewPlugin {
-                name: &args.name,
-                lang: args.lang.language(),
-                dir: &args.dir,
-                world_only: args.world_only,
-            })
-        }
-        Command::Db(command) => crate::history::db(&cli.config, command).await,
-        Command::Schedules(args) => crate::history::schedules(&cli.config, args.json).await,
-        Command::Nodes(args) => crate::history::nodes(&cli.config, args.json).await,
-        Command::Radist(RadistCommand::Webhooks(WebhooksCommand::Sync { public_url })) => {
-            crate::history::webhooks_sync(&cli.config, &public_url).await
-        }
-    }
 }

@@ -1,5 +1,5 @@
-//! The history and operations commands: `runs list|show|replay`, `events list|show`,
-//! `quarantine list|show|retry`, `plugins` and `radist webhooks sync`. They read and write the
+//! The history commands: `runs list|show|replay`, `events list|show` and
+//! `quarantine list|show|retry`. They read and write the
 //! store the host config names (a running `serve` picks up replayed runs within a second).
 //! Everything a plugin or a webhook supplied is printed through [`output::escape`].
 
@@ -8,17 +8,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use base64::Engine;
-use serde_json::{Value, json};
 use switchboard_store::{
-    AttemptRecord, EventId, LedgerEntry, QuarantineEntry, QuarantineId, RunDetail, RunFilter,
-    RunId, RunSummary, Store,
+    AttemptRecord, EventId, LedgerEntry, QuarantineId, RunDetail, RunFilter, RunId, RunSummary,
+    Store,
 };
 
-use crate::cli::{DbCommand, EventsCommand, QuarantineCommand, RunFilterArgs, RunsCommand};
-use crate::output::{self, escape};
-use crate::serve::admin::{EventQuery, RunQuery};
-use crate::wiring::{LoadedPlugin, Wiring};
+use crate::assembly;
+use crate::cli::{EventsCommand, QuarantineCommand, RunFilterArgs, RunsCommand, ShowArgs};
+use crate::output::{self, escape, print_json};
+use crate::views::{EventQuery, RunQuery, page_limit, quarantine_json};
+use crate::wiring::Wiring;
 
 /// `runs list|show|replay`.
 pub async fn runs(config: &Path, command: RunsCommand) -> anyhow::Result<ExitCode> {
@@ -32,7 +31,7 @@ pub async fn runs(config: &Path, command: RunsCommand) -> anyhow::Result<ExitCod
                 print_runs(&runs);
             }
         }
-        RunsCommand::Show { id, json } => {
+        RunsCommand::Show(ShowArgs { id, json }) => {
             let detail = store
                 .get_run(RunId(id))
                 .await?
@@ -307,7 +306,7 @@ pub async fn events(config: &Path, command: EventsCommand) -> anyhow::Result<Exi
                 ));
             }
         }
-        EventsCommand::Show { id, json } => {
+        EventsCommand::Show(ShowArgs { id, json }) => {
             let detail = store
                 .get_event(EventId(id))
                 .await?
@@ -335,7 +334,7 @@ pub async fn quarantine(config: &Path, command: QuarantineCommand) -> anyhow::Re
     let store = wiring.open_store().await?;
     match command {
         QuarantineCommand::List { limit, json } => {
-            let limit = crate::serve::admin::page_limit(Some(limit)).map_err(anyhow::Error::msg)?;
+            let limit = page_limit(Some(limit)).map_err(anyhow::Error::msg)?;
             let list = store.quarantine_list(limit, None).await?;
             if json {
                 print_json(&list);
@@ -355,7 +354,7 @@ pub async fn quarantine(config: &Path, command: QuarantineCommand) -> anyhow::Re
                 ));
             }
         }
-        QuarantineCommand::Show { id, json } => {
+        QuarantineCommand::Show(ShowArgs { id, json }) => {
             let entry = store
                 .quarantine_get(QuarantineId(id))
                 .await?
@@ -393,11 +392,16 @@ async fn retry_quarantined(
         .quarantine_get(QuarantineId(id))
         .await?
         .with_context(|| format!("no quarantined request {id}"))?;
-    let intake = crate::serve::offline_intake(wiring, Arc::clone(store)).await?;
+    let intake = assembly::offline_intake(wiring, Arc::clone(store)).await?;
     match intake.retry(&entry.body).await {
-        Ok(answer) => {
+        Ok(stored) => {
             store.quarantine_delete(QuarantineId(id)).await?;
-            output::line(&format!("stored: {answer}"));
+            output::line(&format!(
+                "stored: event {}{}, {} run(s)",
+                stored.event_id,
+                if stored.duplicate { " (duplicate)" } else { "" },
+                stored.runs
+            ));
             Ok(ExitCode::SUCCESS)
         }
         Err(message) => {
@@ -405,239 +409,4 @@ async fn retry_quarantined(
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-/// A quarantined request as JSON: the body as text when it is UTF-8, else base64.
-pub fn quarantine_json(entry: &QuarantineEntry) -> Value {
-    let headers: Value = serde_json::from_str(&entry.headers).unwrap_or(Value::Null);
-    let body = match std::str::from_utf8(&entry.body) {
-        Ok(text) => json!({ "text": text }),
-        Err(_) => {
-            json!({ "base64": base64::engine::general_purpose::STANDARD.encode(&entry.body) })
-        }
-    };
-    json!({
-        "id": entry.id,
-        "received_at": entry.received_at,
-        "reason": entry.reason,
-        "headers": headers,
-        "body": body,
-    })
-}
-
-/// A loaded plugin as JSON: name, manifest, digest, imports, grants and triggers.
-pub fn plugin_json(p: &LoadedPlugin) -> Value {
-    json!({
-        "name": p.manifest.plugin.name.as_str(),
-        "manifest": p.file,
-        "sha256": p.digest,
-        "imports": output::short_imports(p.plugin.imports()),
-        "grants": p.manifest.capabilities.grant_lines(),
-        "triggers": p.manifest.triggers.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "limits": p.manifest.limits.to_string(),
-    })
-}
-
-/// `plugins`: what the config enables, loaded as `serve` would (without Radist).
-pub async fn plugins(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    let wiring = Wiring::load(config)?;
-    let store = wiring.open_store().await?;
-    let (plugins, plan) = crate::serve::load_offline(&wiring, &store).await?;
-    if as_json {
-        let list: Vec<Value> = plugins.iter().map(plugin_json).collect();
-        print_json(&json!({ "plugins": list, "skipped": plan.skipped, "problems": plan.problems }));
-        return Ok(ExitCode::SUCCESS);
-    }
-    for p in &plugins {
-        output::line(&format!(
-            "{:<20} sha256:{}  {}  imports: {}",
-            p.manifest.plugin.name.as_str(),
-            &p.digest[..12],
-            p.file,
-            output::short_imports(p.plugin.imports())
-        ));
-        for t in &p.manifest.triggers {
-            output::line(&format!("    trigger  {}", output::escape(&t.to_string())));
-        }
-        for grant in p.manifest.capabilities.grant_lines() {
-            output::line(&format!("    grant    {}", output::escape(&grant)));
-        }
-        output::line(&format!("    limits   {}", p.manifest.limits));
-    }
-    for note in plan.skipped.iter().chain(&plan.problems) {
-        output::note(note);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `radist webhooks sync --public-url URL`.
-pub async fn webhooks_sync(config: &Path, public_url: &str) -> anyhow::Result<ExitCode> {
-    let wiring = Wiring::load(config)?;
-    let plan = wiring.plan();
-    let target = crate::sandbox::RadistTarget::connect(&wiring.config).await?;
-    let token = crate::serve::webhook_token(&wiring)?;
-    let manifests: Vec<_> = plan.enabled.iter().map(|p| &p.loaded.manifest).collect();
-    let lines =
-        crate::radist_sync::sync(&target.client, &manifests, public_url, token.expose()).await?;
-    for line in &lines {
-        output::line(line);
-    }
-    output::line(&format!(
-        "{} change(s); Radist applies new webhooks within about 5 minutes",
-        lines.len()
-    ));
-    target.shutdown().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// One schedule as `switchboard schedules` and `/api/schedules` show it.
-pub async fn schedule_view(
-    store: &Arc<dyn Store>,
-    entry: &crate::serve::scheduler::Entry,
-    now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<Value> {
-    let states = store.schedule_states().await?;
-    let state = states.iter().find(|s| s.schedule_key == entry.key);
-    let lane = format!("{}/schedule/{}", entry.plugin, entry.key);
-    let filter = RunFilter {
-        plugin: Some(entry.plugin.clone()),
-        limit: 500,
-        ..RunFilter::default()
-    };
-    let last_run = store
-        .list_runs(filter)
-        .await?
-        .into_iter()
-        .find(|r| r.lane.starts_with(&lane));
-    let next: Vec<String> = entry
-        .schedule
-        .fires_after(now)
-        .take(5)
-        .map(|t| t.with_timezone(&entry.trigger.timezone).to_rfc3339())
-        .collect();
-    Ok(json!({
-        "schedule": entry.key,
-        "plugin": entry.plugin,
-        "cron": entry.trigger.cron.as_str(),
-        "timezone": entry.trigger.timezone.name(),
-        "overlap": entry.trigger.overlap.as_str(),
-        "catch_up": entry.trigger.catch_up.as_str(),
-        "last_slot": state.and_then(|s| s.last_slot),
-        "last_run": last_run.map(|r| json!({"run_id": r.run_id, "status": r.status.as_str()})),
-        "fired": state.map_or(0, |s| s.fired),
-        "caught_up": state.map_or(0, |s| s.caught_up),
-        "skipped": state.map_or(0, |s| s.skipped),
-        "missed": state.map_or(0, |s| s.missed),
-        "next": next,
-    }))
-}
-
-/// `schedules`.
-pub async fn schedules(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    let wiring = Wiring::load(config)?;
-    let store = wiring.open_store().await?;
-    let plan = wiring.plan();
-    let now = chrono::Utc::now();
-    let mut views = Vec::new();
-    for p in &plan.enabled {
-        for entry in crate::serve::scheduler::entries_of(&p.loaded.manifest) {
-            views.push(schedule_view(&store, &entry, now).await?);
-        }
-    }
-    if as_json {
-        print_json(&views);
-        return Ok(ExitCode::SUCCESS);
-    }
-    for v in &views {
-        output::line(&format!(
-            "{}  ({}, overlap {}, catch-up {})",
-            v["schedule"].as_str().unwrap_or_default(),
-            v["timezone"].as_str().unwrap_or_default(),
-            v["overlap"].as_str().unwrap_or_default(),
-            v["catch_up"].as_str().unwrap_or_default()
-        ));
-        output::line(&format!(
-            "  last slot {}  run {}  fired {}  caught up {}  skipped {}  missed {}",
-            v["last_slot"].as_str().unwrap_or("never"),
-            v["last_run"]["run_id"]
-                .as_i64()
-                .map_or("-".to_owned(), |id| format!(
-                    "{id} ({})",
-                    v["last_run"]["status"].as_str().unwrap_or("")
-                )),
-            v["fired"],
-            v["caught_up"],
-            v["skipped"],
-            v["missed"]
-        ));
-        let next: Vec<&str> = v["next"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        output::line(&format!("  next {}", next.join(", ")));
-    }
-    if views.is_empty() {
-        output::line("no cron triggers in the enabled plugins");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `nodes`: the nodes sharing the store and their leases.
-pub async fn nodes(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    let store = Wiring::load(config)?.open_store().await?;
-    let nodes = store.nodes(store.clock().await?).await?;
-    if as_json {
-        print_json(&nodes);
-    } else {
-        crate::serve::nodes::print_table(&nodes);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `db stats|backup|purge`.
-pub async fn db(config: &Path, command: DbCommand) -> anyhow::Result<ExitCode> {
-    let wiring = Wiring::load(config)?;
-    let store = wiring.open_store().await?;
-    match command {
-        DbCommand::Stats { json } => {
-            let stats = store.stats().await?;
-            if json {
-                print_json(&stats);
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-            output::line(&format!(
-                "file {:.2} MiB, wal {:.2} MiB, {} pages of {} bytes, {} free",
-                mib(stats.file_bytes),
-                mib(stats.wal_bytes),
-                stats.page_count,
-                stats.page_size,
-                stats.free_pages
-            ));
-            for (table, rows) in &stats.rows {
-                output::line(&format!("  {table:<24} {rows:>10} rows"));
-            }
-        }
-        DbCommand::Backup { file } => {
-            anyhow::ensure!(
-                !file.exists(),
-                "{} exists; choose a new file name",
-                file.display()
-            );
-            store.backup(&file).await?;
-            output::line(&format!("backed up to {}", file.display()));
-        }
-        DbCommand::Purge => {
-            let retention = &wiring.config.host.retention;
-            let deleted = crate::serve::retention::pass(&store, retention).await?;
-            output::line(&format!("{deleted} run(s) deleted by `[retention]`"));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_json<T: serde::Serialize>(value: &T) {
-    output::line(&serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned()));
 }

@@ -2,21 +2,25 @@
 //! library crates. The only crate with `anyhow` in signatures and the only one that reads
 //! environment variables.
 //!
-//! The binary (`main.rs`) is a thin shell over [`cli::dispatch`]. The library exists so that the
-//! test harness (`switchboard-testing`) loads plugins through the same [`wiring`] as `check`,
-//! `run` and `serve`.
+//! The binary (`main.rs`) is a thin shell over [`commands::dispatch`]. The library exists so
+//! that the test harness (`switchboard-testing`) loads plugins through the same [`assembly`] as
+//! `check`, `run` and `serve`.
 
-mod adapters;
+pub mod adapters;
+pub mod assembly;
 mod build;
 mod check;
 pub mod cli;
+pub mod commands;
 pub mod config;
 mod connections;
 mod event_file;
 mod history;
 mod key_permissions;
+mod operations;
 pub mod output;
 mod radist_sync;
+mod radist_target;
 mod run;
 mod sandbox;
 mod scaffold;
@@ -24,6 +28,7 @@ mod serve;
 mod stored_event;
 mod telemetry;
 mod ui;
+mod views;
 pub mod wiring;
 
 /// Lowercase hex of `bytes`.

@@ -1,4 +1,4 @@
-//! The `switchboard` binary: parses the command line and hands it to [`switchboard::cli::dispatch`].
+//! The `switchboard` binary: parses the command line and hands it to [`switchboard::commands::dispatch`].
 
 use std::process::ExitCode;
 
@@ -17,7 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(switchboard::cli::dispatch(cli)) {
+    match runtime.block_on(switchboard::commands::dispatch(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");

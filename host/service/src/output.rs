@@ -144,6 +144,11 @@ fn level_name(line: &switchboard_runtime::LogLine) -> String {
     }
 }
 
+/// `value` as pretty JSON on stdout (`--json` of the history and operations commands).
+pub fn print_json<T: serde::Serialize>(value: &T) {
+    line(&serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,10 +15,12 @@ use switchboard_runtime::{InMemoryJournal, RunInput, RunStatus, subscription};
 use anyhow::Context;
 use switchboard_manifest::HostConfig;
 
+use crate::assembly;
 use crate::cli::RunArgs;
 use crate::config::{LoadedConfig, Manifests, parse_manifest_file};
+use crate::radist_target::RadistTarget;
 use crate::wiring::{self, EnabledPlugin, Wiring};
-use crate::{event_file, output, sandbox};
+use crate::{event_file, output};
 
 /// Runs the plugin once; exit 0 when the run succeeded, 1 otherwise.
 pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -33,27 +35,28 @@ pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> 
         enabled: vec![enabled],
         ..wiring::PluginPlan::default()
     };
-    let built = wiring.build_missing(&single);
-    anyhow::ensure!(built.is_empty(), "{}", built.join("\n"));
+    let single = wiring.built(single);
+    anyhow::ensure!(single.problems.is_empty(), "{}", single.problems.join("\n"));
     let event = event_file::read(&args.event)?;
     let target = if args.dry_run {
         None
     } else {
-        Some(sandbox::RadistTarget::connect(&wiring.config).await?)
+        Some(RadistTarget::connect(&wiring.config).await?)
     };
     let event = match &target {
         Some(target) => target.prepare(event).await?,
         None => event,
     };
     let store = wiring.open_store().await?;
-    let runtime = wiring.runtime(&single)?;
     let radist = target.as_ref().map(|t| t.client.clone());
-    let (mut loaded, problems) = wiring.load_plugins(&runtime, &single, |p| {
-        let mut services = wiring::services(&store, radist.clone(), p);
+    let system = wiring.assemble(single, |p| {
+        let mut services = assembly::services(&store, radist.clone(), p);
         services.journal = Arc::new(InMemoryJournal::default());
         services
-    });
+    })?;
+    let problems = &system.plan.problems;
     anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+    let mut loaded = system.plugins;
     let Some(loaded) = loaded.pop() else {
         anyhow::bail!("plugin `{name}` did not load");
     };
@@ -123,7 +126,7 @@ fn manifest_wiring(config_file: &Path, manifest: &Path) -> anyhow::Result<(Wirin
 }
 
 /// Prints the messages the embedded sandbox received during the run (stderr with `--json`).
-async fn report_sandbox(target: &sandbox::RadistTarget, json: bool) {
+async fn report_sandbox(target: &RadistTarget, json: bool) {
     let lines = match target.sent_messages().await {
         Ok(texts) => {
             let mut lines = vec![format!(

@@ -1,7 +1,8 @@
-//! The composition root: host config → which plugins are enabled (and why others are not), the
-//! plugin build when a `.wasm` is missing, the store, the runtime, the Radist client and the
-//! loaded plugins. `check`, `run`, `serve` and the history commands all start here, so they agree
-//! on what "the configured Switchboard" is.
+//! The configured parts: host config → which plugins are enabled (and why others are not), the
+//! plugin build when a `.wasm` is missing, the store, the runtime, the tokens and the Radist
+//! client. [`assembly`](crate::assembly) puts them together into the loaded system; `check`,
+//! `run`, `serve` and the history commands all start here, so they agree on what "the
+//! configured Switchboard" is.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -11,15 +12,15 @@ use std::time::Duration;
 use anyhow::Context;
 use radist_connector::models::CompanyId;
 use radist_connector::{ClientConfig, RadistClient};
-use sha2::{Digest, Sha256};
 use switchboard_manifest::{Manifest, StoreDurability};
-use switchboard_runtime::{HostServices, Plugin, Runtime, RuntimeConfig};
+use switchboard_runtime::{Plugin, Runtime, RuntimeConfig};
 use switchboard_store::{
     Durability, PostgresConfig, PostgresStore, SqliteConfig, SqliteStore, Store,
 };
 
 use crate::config::{LoadedConfig, LoadedManifest, Manifests, resolve_secrets};
 use crate::output;
+use crate::serve::token::Token;
 
 /// The host config and the manifests it points to.
 pub struct Wiring {
@@ -79,6 +80,25 @@ impl Wiring {
     pub fn data_dir(&self) -> PathBuf {
         let store = self.config.resolve(&self.config.host.store.path);
         store.parent().unwrap_or(Path::new(".")).to_path_buf()
+    }
+
+    /// `[webhook] token` from the environment, else the token kept in the data directory.
+    pub fn webhook_token(&self) -> anyhow::Result<Token> {
+        if let Some(source) = &self.config.host.webhook.token {
+            return crate::config::host_secret(source, "webhook.token").map(Token::new);
+        }
+        let dir = self.data_dir();
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        Token::load_or_create(&dir.join("webhook.token"))
+    }
+
+    /// `server.admin_token` from the environment, when the host config names one.
+    pub fn admin_token(&self) -> anyhow::Result<Option<Token>> {
+        let Some(source) = &self.config.host.server.admin_token else {
+            return Ok(None);
+        };
+        crate::config::host_secret(source, "server.admin_token").map(|t| Some(Token::new(t)))
     }
 
     /// Decides which plugins are enabled. Optional plugins with unset secrets are skipped with
@@ -206,48 +226,9 @@ impl Wiring {
             .with_context(|| format!("cannot open the store {}", path.display()))?;
         Ok(Arc::new(store))
     }
-
-    /// Loads every enabled plugin; `services` gives each its host services. Problems name the
-    /// manifest of each plugin that could not be loaded.
-    pub fn load_plugins(
-        &self,
-        runtime: &Runtime,
-        plan: &PluginPlan,
-        services: impl Fn(&EnabledPlugin) -> HostServices,
-    ) -> (Vec<LoadedPlugin>, Vec<String>) {
-        let mut plugins = Vec::new();
-        let mut problems = Vec::new();
-        for enabled in &plan.enabled {
-            match load_plugin(runtime, &enabled.loaded, services(enabled)) {
-                Ok(plugin) => plugins.push(plugin),
-                Err(problem) => problems.push(problem),
-            }
-        }
-        (plugins, problems)
-    }
 }
 
-/// Compiles (or takes from the cache) and instantiates-ready one plugin with its host services.
-/// The error names the manifest file. `serve`, `check`, `run` and the test harness all load
-/// plugins here, so a plugin behaves the same in a test as in production.
-pub fn load_plugin(
-    runtime: &Runtime,
-    loaded: &LoadedManifest,
-    services: HostServices,
-) -> Result<LoadedPlugin, String> {
-    let bytes = std::fs::read(&loaded.wasm).map_err(|_| missing_wasm(loaded))?;
-    let plugin = runtime
-        .load_plugin_bytes(&loaded.manifest, &loaded.file, &bytes, services)
-        .map_err(|err| format!("{}: {err}", loaded.file))?;
-    Ok(LoadedPlugin {
-        plugin,
-        manifest: loaded.manifest.clone(),
-        file: loaded.file.clone(),
-        digest: crate::hex(&Sha256::digest(&bytes)),
-    })
-}
-
-fn missing_wasm(loaded: &LoadedManifest) -> String {
+pub(crate) fn missing_wasm(loaded: &LoadedManifest) -> String {
     format!(
         "{}: plugin.wasm: {} does not exist; build it with `switchboard plugins build`, let the service \
          build it at start with `[plugins] build = true` in the host config, or fix the path",
@@ -358,20 +339,4 @@ pub fn radist_client(
         .with_timeout(timeout);
     config.retry.max_retries = max_retries;
     RadistClient::new(config).context("cannot build the Radist client")
-}
-
-/// A plugin's host services on the store: kv, the durable action ledger, the upload-link cache,
-/// its secrets and the Radist client (`None` for dry runs and `check`).
-pub fn services(
-    store: &Arc<dyn Store>,
-    radist: Option<RadistClient>,
-    plugin: &EnabledPlugin,
-) -> HostServices {
-    use crate::adapters::{StoreJournal, StoreKv, StoreUploads};
-    let mut services = HostServices::new(Arc::new(StoreKv(Arc::clone(store))));
-    services.journal = Arc::new(StoreJournal(Arc::clone(store)));
-    services.upload_cache = Some(Arc::new(StoreUploads(Arc::clone(store))));
-    services.secrets = plugin.secrets.clone();
-    services.radist = radist;
-    services
 }

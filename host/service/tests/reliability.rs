@@ -291,14 +291,7 @@ fn a_burst_past_the_send_budget_is_delayed_never_dropped() {
 
 /// The sum of every sample of `name` in `/metrics`.
 fn metric_total(service: &Service, name: &str) -> f64 {
-    let base = service.api.trim_end_matches("api/");
-    let text = service
-        .http
-        .get(format!("{base}metrics"))
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text");
+    let text = service.metrics();
     text.lines()
         .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())

@@ -325,14 +325,7 @@ fn metric(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]
 }
 
 fn scrape(service: &support::Service) -> prometheus_parse::Scrape {
-    let base = service.api.trim_end_matches("api/");
-    let text = service
-        .http
-        .get(format!("{base}metrics"))
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text");
+    let text = service.metrics();
     let lines = text.lines().map(|l| Ok(l.to_owned()));
     prometheus_parse::Scrape::parse(lines).expect("prometheus text format")
 }

@@ -140,7 +140,7 @@ impl PluginHarness {
         services.radist = Some(self.radist.clone());
         services.secrets = secrets.clone();
         services.journal = self.journal.clone();
-        let loaded = switchboard::wiring::load_plugin(&self.runtime, &loaded, services)
+        let loaded = switchboard::assembly::load_plugin(&self.runtime, &loaded, services)
             .map_err(HarnessError::Load)?;
         Ok(TestPlugin {
             plugin: loaded.plugin,

@@ -8,6 +8,11 @@
 //! - [`CrmSetup`] seeds the sandbox's CRM (tags, quick replies, notes, permissions) and
 //!   [`TestSandbox::contact`], [`TestSandbox::chat`] read back what a plugin left there.
 //!
+//! - [`launcher`] starts the real `switchboard serve`, reads its start-up announcement and
+//!   signals it: the service's end-to-end tests and the bench share it.
+//! - [`StoreJournal`] is the service's durable action ledger on a store, for benches that run
+//!   plugins on a real database without the service.
+//!
 //! The hostile-plugin tests, the example plugins' end-to-end tests and the host-overhead
 //! benchmark live in this crate's `tests/` and `benches/`.
 
@@ -15,6 +20,7 @@ mod build;
 mod crm;
 pub mod events;
 mod harness;
+pub mod launcher;
 mod sandbox;
 
 pub use build::{
@@ -24,6 +30,7 @@ pub use build::{
 pub use crm::CrmSetup;
 pub use harness::{HarnessError, PluginHarness, Secrets, TestPlugin};
 pub use sandbox::{Delivered, Inbound, TestSandbox};
+pub use switchboard::adapters::StoreJournal;
 /// The runtime types a test looks at.
 pub use switchboard_runtime::{
     ActionError, ActionOutcome, ActionRecord, LogLine, RetryClass, RunOutcome, RunStatus,

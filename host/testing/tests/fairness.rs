@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use switchboard_runtime::event::RunInfo;
 use switchboard_runtime::{FileKvStore, HostServices, Plugin, RunInput, Runtime};
-use switchboard_testing::{RunStatus, RuntimeConfig, build_plugins, events, repo_root};
+use switchboard_testing::{RunOutcome, RunStatus, RuntimeConfig, build_plugins, events, repo_root};
 
 /// The hostile plugin under `manifest` (from `host/testing/manifests`), with `timeout_ms`.
 fn load(runtime: &Runtime, manifest: &str, timeout_ms: u32, kv: &Path) -> Plugin {
@@ -44,6 +44,26 @@ fn input(mode: &str, n: usize) -> RunInput {
     }
 }
 
+/// A runtime with `slots` concurrent runs and 16 MiB guests.
+fn runtime(slots: u32) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        max_concurrent_runs: slots,
+        max_memory_mib: 16,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime")
+}
+
+/// `n` runs of `spinner` spinning (`loop`), each on its own task.
+fn spin(spinner: &Plugin, n: usize) -> Vec<tokio::task::JoinHandle<RunOutcome>> {
+    (0..n)
+        .map(|i| {
+            let spinner = spinner.clone();
+            tokio::spawn(async move { spinner.run(input("loop", i)).await })
+        })
+        .collect()
+}
+
 /// Waits (yielding, not sleeping) until `n` runs execute on `runtime`.
 async fn until_running(runtime: &Runtime, n: usize) {
     while runtime.runs_in_progress() < n {
@@ -54,20 +74,10 @@ async fn until_running(runtime: &Runtime, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_spinners_do_not_hold_up_a_healthy_run() {
     let kv = tempfile::tempdir().expect("tempdir");
-    let runtime = Runtime::new(RuntimeConfig {
-        max_concurrent_runs: 4,
-        max_memory_mib: 16,
-        ..RuntimeConfig::default()
-    })
-    .expect("runtime");
+    let runtime = runtime(4);
     let spinner = load(&runtime, "hostile.toml", 2_000, kv.path());
     let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
-    let spinners: Vec<_> = (0..2)
-        .map(|n| {
-            let spinner = spinner.clone();
-            tokio::spawn(async move { spinner.run(input("loop", n)).await })
-        })
-        .collect();
+    let spinners = spin(&spinner, 2);
     until_running(&runtime, 2).await;
     let healthy = tokio::spawn(async move { healthy.run(input("ok", 0)).await });
     let outcome = healthy.await.expect("healthy run");
@@ -84,12 +94,7 @@ async fn two_spinners_do_not_hold_up_a_healthy_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_queues_behind_max_concurrent_runs_and_exhausts_nothing() {
     let kv = tempfile::tempdir().expect("tempdir");
-    let runtime = Runtime::new(RuntimeConfig {
-        max_concurrent_runs: 2,
-        max_memory_mib: 16,
-        ..RuntimeConfig::default()
-    })
-    .expect("runtime");
+    let runtime = runtime(2);
     let spinner = load(&runtime, "hostile.toml", 100, kv.path());
     let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
     let mut runs: Vec<_> = (0..10)
@@ -149,20 +154,10 @@ fn a_spinning_guest_never_runs_on_the_callers_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_holding_half_the_slots_lets_a_healthy_run_go_first() {
     let kv = tempfile::tempdir().expect("tempdir");
-    let runtime = Runtime::new(RuntimeConfig {
-        max_concurrent_runs: 2,
-        max_memory_mib: 16,
-        ..RuntimeConfig::default()
-    })
-    .expect("runtime");
+    let runtime = runtime(2);
     let spinner = load(&runtime, "hostile.toml", 500, kv.path());
     let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
-    let spinners: Vec<_> = (0..6)
-        .map(|n| {
-            let spinner = spinner.clone();
-            tokio::spawn(async move { spinner.run(input("loop", n)).await })
-        })
-        .collect();
+    let spinners = spin(&spinner, 6);
     while runtime.runs_waiting() < 4 {
         tokio::task::yield_now().await;
     }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use switchboard_runtime::event::RunInfo;
 use switchboard_testing::{
     ActionOutcome, PluginHarness, RunOutcome, RunStatus, TestPlugin, events, repo_root,
@@ -51,18 +51,24 @@ async fn send(
     h.run_as(plugin, events::manual(&payload), info).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_send_cut_off_by_the_run_timeout_is_in_flight_and_journaled_when_it_returns() {
+/// A harness whose sandbox has `faults`, the hostile plugin with `timeout_ms`, and a chat.
+async fn with_faults(timeout_ms: u32, faults: &Value) -> (PluginHarness, TestPlugin, i64) {
     let h = PluginHarness::start()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let plugin = hostile(&h, 2_000);
+    let plugin = hostile(&h, timeout_ms);
     let chat = chat(&h).await;
-    let slow_sends = json!({"latency_ms": 6_000, "paths": ["messaging/messages"]});
     h.sandbox()
-        .faults(&slow_sends)
+        .faults(faults)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    (h, plugin, chat)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_cut_off_by_the_run_timeout_is_in_flight_and_journaled_when_it_returns() {
+    let slow_sends = json!({"latency_ms": 6_000, "paths": ["messaging/messages"]});
+    let (h, plugin, chat) = with_faults(2_000, &slow_sends).await;
     let outcome = send(&h, &plugin, "run-slow", 1, chat, "ваш заказ в пути").await;
     assert_eq!(outcome.status, RunStatus::TimedOut, "{:?}", outcome.logs);
     let send_action = outcome
@@ -84,16 +90,8 @@ async fn a_send_cut_off_by_the_run_timeout_is_in_flight_and_journaled_when_it_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_whose_answer_was_lost_is_found_in_the_chat_on_the_retry() {
-    let h = PluginHarness::start()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let plugin = hostile(&h, 5_000);
-    let chat = chat(&h).await;
     let lost_answer = json!({"drop_response": {"count": 1}, "paths": ["messaging/messages"]});
-    h.sandbox()
-        .faults(&lost_answer)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (h, plugin, chat) = with_faults(5_000, &lost_answer).await;
     let first = send(&h, &plugin, "run-lost", 1, chat, "ваш заказ в пути").await;
     assert!(
         matches!(first.status, RunStatus::Failed(_)),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{PathParams, QueryParams, company_id, json_object, path_int};
+use crate::extract::{PathParams, QueryParams, company_and, company_id, json_object, path_int};
 use crate::state::State as Sandbox;
 use crate::state::model::Contact;
 use crate::time::now;
@@ -46,15 +46,8 @@ pub(super) fn contact_at(
     state: &Sandbox,
     p: &std::collections::HashMap<String, String>,
 ) -> Result<(i64, i64), ApiError> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, p, "company_id");
-    let contact = path_int(&mut r, p, "contact_id");
-    r.finish()?;
-    let company = state.company(company.unwrap_or_default())?.id;
-    Ok((
-        company,
-        state.contact(company, contact.unwrap_or_default())?.id,
-    ))
+    let (company, contact) = company_and(state, p, "contact_id")?;
+    Ok((company, state.contact(company, contact)?.id))
 }
 
 /// `GET /companies/{company_id}/contacts/` → `{count, total_count, order_by, items}`.
@@ -65,12 +58,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let mut r = Report::default();
     let company = path_int(&mut r, &p, "company_id");
-    let offset = q
-        .int(&mut r, "offset", Some(0), Lower::Ge(0), i64::MAX)
-        .unwrap_or(0) as usize;
-    let limit = q
-        .int(&mut r, "limit", Some(100), Lower::Ge(1), 100)
-        .unwrap_or(100) as usize;
+    let (offset, limit) = q.offset_limit(&mut r);
     let order = match q.get("order_by") {
         None => "id:asc".to_owned(),
         Some(raw) => r

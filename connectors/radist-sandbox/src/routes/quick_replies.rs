@@ -13,24 +13,16 @@ use uuid::Uuid;
 use super::contacts::contact_at;
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::{PathParams, company_id, json_object, path_int};
+use crate::extract::{PathParams, company_and, company_id, json_object};
 use crate::state::State as Sandbox;
-use crate::validate::{Report, quick_reply_body};
+use crate::validate::quick_reply_body;
 
 /// The sandbox key's user id (stable, so tests can compare it).
 const USER_ID: Uuid = Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0000_0001);
 
 fn reply_at(state: &Sandbox, p: &HashMap<String, String>) -> ApiResult<(i64, i64)> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, p, "company_id");
-    let reply = path_int(&mut r, p, "template_id");
-    r.finish()?;
-    let company = state.company(company.unwrap_or_default())?.id;
-    let id = state
-        .crm
-        .quick_reply(company, reply.unwrap_or_default())?
-        .id;
-    Ok((company, id))
+    let (company, reply) = company_and(state, p, "template_id")?;
+    Ok((company, state.crm.quick_reply(company, reply)?.id))
 }
 
 /// `GET …/messaging/templates/` → array of `MessageTemplateOut`.

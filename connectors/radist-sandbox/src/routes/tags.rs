@@ -8,18 +8,16 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{PathParams, QueryParams, company_id, json_object, json_value, path_int};
+use crate::extract::{
+    PathParams, QueryParams, company_and, company_id, json_object, json_value, path_int,
+};
 use crate::state::State as Sandbox;
-use crate::validate::{Lower, Report, TagBody, tag_body, tag_ids};
+use crate::validate::{Report, TagBody, tag_body, tag_ids};
 
 /// `(company, tag)` of a `…/tags/{tag_id}` path, both checked.
 fn tag_at(state: &Sandbox, p: &std::collections::HashMap<String, String>) -> ApiResult<(i64, i64)> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, p, "company_id");
-    let tag = path_int(&mut r, p, "tag_id");
-    r.finish()?;
-    let company = state.company(company.unwrap_or_default())?.id;
-    Ok((company, state.crm.tag(company, tag.unwrap_or_default())?.id))
+    let (company, tag) = company_and(state, p, "tag_id")?;
+    Ok((company, state.crm.tag(company, tag)?.id))
 }
 
 /// 422 when another tag of the company already has the name (the spec: unique, case-sensitive).
@@ -45,17 +43,12 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let mut r = Report::default();
     let company = path_int(&mut r, &p, "company_id");
-    let offset = q
-        .int(&mut r, "offset", Some(0), Lower::Ge(0), i64::MAX)
-        .unwrap_or(0);
-    let limit = q
-        .int(&mut r, "limit", Some(100), Lower::Ge(1), 100)
-        .unwrap_or(100);
+    let (offset, limit) = q.offset_limit(&mut r);
     r.finish()?;
     let state = app.state();
     let company = state.company(company.unwrap_or_default())?.id;
     let tags = state.crm.tags.values().filter(|t| t.company_id == company);
-    let page = tags.skip(offset as usize).take(limit as usize);
+    let page = tags.skip(offset).take(limit);
     Ok(Json(Value::Array(page.map(|t| t.to_json()).collect())))
 }
 

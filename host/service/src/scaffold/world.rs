@@ -13,7 +13,7 @@ pub fn narrow_world(manifest: &Manifest) -> String {
         .iter()
         .map(|kind| format!("    import {};\n", current(kind.wit_interface())))
         .collect();
-    super::render(
+    super::files::render(
         include_str!("templates/world.wit"),
         &[
             ("name", manifest.plugin.name.as_str()),

@@ -4,7 +4,6 @@
 //! otherwise, same-origin and JSON bodies for every state change. `/healthz` and `/readyz` are
 //! open (load balancers call them); `/readyz` says 503 when the store cannot write.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,15 +12,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard_store::{
-    EventFilter, EventId, MAX_PAGE, QuarantineId, RunFilter, RunId, RunStatus, Store, StoreError,
-};
+use switchboard_store::{EventId, QuarantineId, RunId, Store, StoreError};
 
 use crate::serve::intake::Intake;
 use crate::serve::plugins::SharedPlugins;
+use crate::views::{self, EventQuery, RunQuery, page_limit};
 
 /// What the admin handlers read.
 pub struct Admin {
@@ -117,66 +115,6 @@ impl Admin {
     }
 }
 
-/// Query of `GET /api/runs` and `POST /api/runs/replay`.
-#[derive(Debug, Default, Deserialize)]
-pub struct RunQuery {
-    pub plugin: Option<String>,
-    pub status: Option<String>,
-    /// RFC 3339.
-    pub since: Option<String>,
-    /// `<connection>:<chat>`.
-    pub chat: Option<String>,
-    pub limit: Option<usize>,
-    pub before: Option<i64>,
-}
-
-impl RunQuery {
-    /// The store filter, or what is wrong with the query.
-    pub fn filter(&self) -> Result<RunFilter, String> {
-        Ok(RunFilter {
-            plugin: self.plugin.clone(),
-            status: self
-                .status
-                .as_deref()
-                .map(RunStatus::from_str)
-                .transpose()
-                .map_err(|e| e.to_string())?,
-            since: self.since.as_deref().map(parse_time).transpose()?,
-            chat: self.chat.as_deref().map(parse_chat).transpose()?,
-            limit: page_limit(self.limit)?,
-            before: self.before.map(RunId),
-        })
-    }
-}
-
-/// A list's page size: 50 by default, refused above the store's largest page (list rows carry
-/// no payloads; page on with `before`).
-pub fn page_limit(limit: Option<usize>) -> Result<usize, String> {
-    match limit {
-        None => Ok(50),
-        Some(n) if n <= MAX_PAGE => Ok(n),
-        Some(n) => Err(format!(
-            "limit {n} is above the largest page ({MAX_PAGE}); ask for at most {MAX_PAGE} and page on with `before` (the id of the last row)"
-        )),
-    }
-}
-
-/// An RFC 3339 time.
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.to_utc())
-        .map_err(|_| format!("`{text}` is not an RFC 3339 time like 2026-12-01T09:00:00Z"))
-}
-
-/// `<connection>:<chat>`.
-pub fn parse_chat(text: &str) -> Result<(i64, i64), String> {
-    let parsed = text
-        .split_once(':')
-        .and_then(|(c, h)| Some((c.parse().ok()?, h.parse().ok()?)));
-    parsed
-        .ok_or_else(|| format!("`{text}` is not `<connection id>:<chat id>`, e.g. 70001:38000001"))
-}
-
 async fn list_runs(State(admin): State<Arc<Admin>>, Query(q): Query<RunQuery>) -> Response {
     let filter = match q.filter() {
         Ok(f) => f,
@@ -219,28 +157,6 @@ async fn replay_where(State(admin): State<Arc<Admin>>, Json(q): Json<RunQuery>) 
     }
 }
 
-/// Query of `GET /api/events`.
-#[derive(Debug, Default, Deserialize)]
-pub struct EventQuery {
-    pub kind: Option<String>,
-    pub chat: Option<String>,
-    pub since: Option<String>,
-    pub limit: Option<usize>,
-    pub before: Option<i64>,
-}
-
-impl EventQuery {
-    pub fn filter(&self) -> Result<EventFilter, String> {
-        Ok(EventFilter {
-            kind: self.kind.clone(),
-            chat: self.chat.as_deref().map(parse_chat).transpose()?,
-            since: self.since.as_deref().map(parse_time).transpose()?,
-            limit: page_limit(self.limit)?,
-            before: self.before.map(EventId),
-        })
-    }
-}
-
 async fn list_events(State(admin): State<Arc<Admin>>, Query(q): Query<EventQuery>) -> Response {
     match q.filter() {
         Ok(filter) => reply(admin.store.list_events(filter).await),
@@ -268,7 +184,7 @@ async fn list_quarantine(State(admin): State<Arc<Admin>>, Query(p): Query<Page>)
 
 async fn show_quarantine(State(admin): State<Arc<Admin>>, Path(id): Path<i64>) -> Response {
     match admin.store.quarantine_get(QuarantineId(id)).await {
-        Ok(Some(entry)) => Json(crate::history::quarantine_json(&entry)).into_response(),
+        Ok(Some(entry)) => Json(views::quarantine_json(&entry)).into_response(),
         Ok(None) => not_found("quarantined request"),
         Err(err) => store_error(&err),
     }
@@ -301,7 +217,7 @@ async fn retry_quarantine(
 
 async fn plugins(State(admin): State<Arc<Admin>>) -> Response {
     let set = admin.plugins.current();
-    let list: Vec<Value> = set.iter().map(|p| crate::history::plugin_json(p)).collect();
+    let list: Vec<Value> = set.iter().map(|p| views::plugin_json(p)).collect();
     let problems = admin
         .reload_problems
         .read()
@@ -315,7 +231,7 @@ async fn schedules(State(admin): State<Arc<Admin>>) -> Response {
     let mut views = Vec::new();
     for p in admin.plugins.current().iter() {
         for entry in crate::serve::scheduler::entries_of(&p.manifest) {
-            match crate::history::schedule_view(&admin.store, &entry, now).await {
+            match views::schedule_view(&admin.store, &entry, now).await {
                 Ok(view) => views.push(view),
                 Err(err) => {
                     let body = json!({"error": format!("{err:#}")});

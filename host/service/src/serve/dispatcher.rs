@@ -510,18 +510,9 @@ mod tests {
         let text = std::fs::read_to_string(&file).expect("manifest");
         let head = &text[..text.find("[limits]").expect("limits")];
         let text = format!("{head}[limits]\nmemory_mib = 16\ntimeout_ms = 300\n");
-        let manifest = switchboard_manifest::parse_manifest("hostile.toml", &text).expect("parse");
-        let wasm = file.parent().expect("dir").join(&manifest.plugin.wasm);
+        let loaded = crate::config::parse_manifest_file(&file, &text).expect("parse");
         let services = HostServices::new(Arc::new(FileKvStore::open(kv).expect("kv")));
-        let plugin = runtime
-            .load_plugin(&manifest, "hostile.toml", &wasm, services)
-            .expect("load");
-        LoadedPlugin {
-            plugin,
-            manifest,
-            file: "hostile.toml".to_owned(),
-            digest: "test".to_owned(),
-        }
+        crate::assembly::load_plugin(runtime, &loaded, services).expect("load")
     }
 
     async fn queue_spinner(store: &Arc<dyn Store>, n: u32) {

@@ -1,32 +1,22 @@
-//! Webhook intake, `POST /hooks/radist/{token}` (DESIGN.md "The flow of one event", step 1).
-//!
-//! In order: the token (constant time; unknown → 404), shutdown (→ 503, Radist retries), the
-//! backlog (→ 503 with `Retry-After` past `[webhook] max_queued_runs` / `max_queue_age_s`, see
-//! [`crate::serve::backlog`]), the content type (→ 415), the size (→ 413), decoding (→ 400 with a JSON error). Every request that
-//! came with a valid token and is refused is kept in quarantine with its headers (secrets
-//! removed) and the reason. A decoded event is enriched (source type, own echo), matched against
-//! every plugin's triggers, and stored with one queued run per subscribed plugin in one
-//! transaction; only then does intake answer 200 with the event id. A store that cannot write
-//! (disk full, read-only) answers 503 so Radist redelivers instead of us acknowledging what we
-//! cannot keep.
+//! Webhook intake: a body that passed the HTTP checks ([`hook`](crate::serve::hook)) is decoded,
+//! enriched (source type, own echo), matched against every plugin's triggers, and stored with
+//! one queued run per subscribed plugin in one transaction. The answer is typed ([`Intook`]):
+//! the HTTP layer makes the response from it, `quarantine retry` a line. A body that is not a
+//! Radist webhook is kept in quarantine with the reason.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
 
-use axum::Json;
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use http_body_util::BodyExt;
 use radist_connector::webhook::{Decoded, EventKind, NormalizedEvent, decode};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use switchboard_runtime::event::WebhookContext;
 use switchboard_runtime::subscription;
-use switchboard_store::{NewEvent, NewQuarantine, NewRun, Store, StoreError};
+use switchboard_store::{
+    EventId, NewEvent, NewQuarantine, NewRun, QuarantineId, Store, StoreError,
+};
 
 use crate::connections::ConnectionDirectory;
 use crate::serve::plugins::SharedPlugins;
@@ -34,18 +24,46 @@ use crate::serve::token::Token;
 use crate::stored_event::StoredEvent;
 use crate::telemetry;
 
-/// Headers kept with a quarantined request, at most.
-const MAX_KEPT_HEADERS: usize = 64;
-/// Bytes kept of one header value.
-const MAX_HEADER_VALUE: usize = 1024;
-/// Headers never kept (they may carry credentials).
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-];
+/// What intake did with one body: the HTTP layer ([`hook`](crate::serve::hook)) turns it into a
+/// response, `quarantine retry` into a line.
+#[derive(Debug)]
+pub enum Intook {
+    /// Stored with one queued run per subscribed plugin (or found already stored).
+    Stored(Stored),
+    /// Refused and kept in quarantine under `id`.
+    Quarantined { refusal: Refusal, id: QuarantineId },
+    /// The store could not write it; `unavailable` when that is a passing condition (disk
+    /// full, read-only, connection lost), so Radist should redeliver.
+    NotStored { unavailable: bool },
+}
+
+/// An event intake stored.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Stored {
+    pub event_id: EventId,
+    /// The event was stored before (same dedupe key); no new runs.
+    pub duplicate: bool,
+    /// Runs queued for it.
+    pub runs: usize,
+}
+
+/// Why intake refused a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The content type is not JSON.
+    ContentType,
+    /// The body is over `webhook.max_body_bytes`.
+    TooLarge,
+    /// The body does not decode as a Radist webhook.
+    NotRadist,
+}
+
+/// A refusal and the message saying why, for people.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub message: String,
+}
 
 /// What the intake handler needs.
 pub struct Intake {
@@ -63,155 +81,44 @@ pub struct Intake {
     pub backlog: Arc<crate::serve::backlog::Backlog>,
 }
 
-/// Why a request was refused, as its status and JSON error.
-struct Refusal {
-    status: StatusCode,
-    message: String,
-}
-
-/// The axum handler.
-pub async fn hook(
-    State(intake): State<Arc<Intake>>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let started = Instant::now();
-    let response = answer(&intake, &token, &headers, body).await;
-    telemetry::webhook_answered(response.status().as_u16(), started.elapsed());
-    response
-}
-
-async fn answer(intake: &Intake, token: &str, headers: &HeaderMap, body: Body) -> Response {
-    if !intake.token.matches(token) {
-        return error(
-            StatusCode::NOT_FOUND,
-            "no webhook here; check the URL's token",
-        );
-    }
-    if !intake.accepting.load(Ordering::Acquire) {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "switchboard is shutting down; redeliver later",
-        );
-    }
-    if let Err(full) = intake.backlog.admit() {
-        telemetry::webhook_refused_backlog(&full.reason);
-        let message = format!(
-            "switchboard is behind ({}); redeliver after {} s",
-            full.reason, full.retry_after_s
-        );
-        let mut response = error(StatusCode::SERVICE_UNAVAILABLE, &message);
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(full.retry_after_s),
-        );
-        return response;
-    }
-    let (bytes, refusal) = read(intake, headers, body).await;
-    if let Some(refusal) = refusal {
-        return intake.quarantine(headers, bytes, refusal).await;
-    }
-    match decode(&bytes) {
-        Ok(Decoded::Event(event)) => intake.accept(event).await,
-        Ok(Decoded::Unsupported { event_type }) => intake.unsupported(&event_type, &bytes).await,
-        Err(err) => {
-            let refusal = Refusal {
-                status: StatusCode::BAD_REQUEST,
-                message: format!("the body is not a Radist webhook: {err}"),
-            };
-            intake.quarantine(headers, bytes, refusal).await
-        }
-    }
-}
-
-/// The body, up to the limit; with a refusal for a wrong content type or an oversized body.
-async fn read(intake: &Intake, headers: &HeaderMap, body: Body) -> (Vec<u8>, Option<Refusal>) {
-    let (bytes, over) = read_capped(body, intake.max_body_bytes).await;
-    if !is_json(headers) {
-        let shown = headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .chars()
-                    .take(100)
-                    .collect()
-            })
-            .unwrap_or_else(|| "none".to_owned());
-        let message = format!("content type `{shown}` is not application/json");
-        let refusal = Refusal {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            message,
-        };
-        return (bytes, Some(refusal));
-    }
-    if over {
-        let limit = intake.max_body_bytes;
-        let message = format!(
-            "the body is larger than `webhook.max_body_bytes` ({limit} bytes); its first {limit} bytes are kept"
-        );
-        let refusal = Refusal {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            message,
-        };
-        return (bytes, Some(refusal));
-    }
-    (bytes, None)
-}
-
-/// Reads at most `limit` bytes; the flag says the body had more (the rest is not read).
-async fn read_capped(mut body: Body, limit: usize) -> (Vec<u8>, bool) {
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { break };
-        let Some(chunk) = frame.data_ref() else {
-            continue;
-        };
-        let room = limit - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            return (bytes, true);
-        }
-        bytes.extend_from_slice(chunk);
-    }
-    (bytes, false)
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return false;
-    };
-    let Ok(text) = value.to_str() else {
-        return false;
-    };
-    let essence = text.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("application/json")
-        || essence.to_ascii_lowercase().ends_with("+json")
-}
-
 impl Intake {
+    /// Decodes a body that passed the HTTP checks and stores it; a body that is not a Radist
+    /// webhook is quarantined with `headers` (already stripped of credentials).
+    pub async fn take(&self, headers: String, body: Vec<u8>) -> Intook {
+        match decode(&body) {
+            Ok(Decoded::Event(event)) => self.accept(event).await,
+            Ok(Decoded::Unsupported { event_type }) => self.unsupported(&event_type, &body).await,
+            Err(err) => {
+                let refusal = Refusal {
+                    kind: RefusalKind::NotRadist,
+                    message: format!("the body is not a Radist webhook: {err}"),
+                };
+                self.quarantine(headers, body, refusal).await
+            }
+        }
+    }
+
     /// Re-ingests a body that was quarantined (e.g. after an upgrade taught intake its shape):
-    /// the stored-event answer, or why it still cannot be taken.
-    pub async fn retry(&self, body: &[u8]) -> Result<Value, String> {
-        let response = match decode(body) {
+    /// the stored event, or why it still cannot be taken.
+    pub async fn retry(&self, body: &[u8]) -> Result<Stored, String> {
+        let taken = match decode(body) {
             Ok(Decoded::Event(event)) => self.accept(event).await,
             Ok(Decoded::Unsupported { event_type }) => self.unsupported(&event_type, body).await,
             Err(err) => return Err(format!("still not a Radist webhook: {err}")),
         };
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
-            .await
-            .unwrap_or_default();
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(value)
-        } else {
-            Err(format!("cannot store it ({status}): {value}"))
+        match taken {
+            Intook::Stored(stored) => Ok(stored),
+            Intook::NotStored { unavailable: true } => {
+                Err("cannot store it: the store is unavailable; retry later".to_owned())
+            }
+            Intook::NotStored { .. } | Intook::Quarantined { .. } => {
+                Err("cannot store it: the store refused it; see the service log".to_owned())
+            }
         }
     }
 
-    /// Enriches, matches, stores with its runs, answers 200.
-    async fn accept(&self, event: NormalizedEvent) -> Response {
+    /// Enriches, matches, stores with its runs.
+    async fn accept(&self, event: NormalizedEvent) -> Intook {
         let context = self.context(&event).await;
         let lane_key = lane_key(&event);
         let mut new = NewEvent {
@@ -283,7 +190,7 @@ impl Intake {
     }
 
     /// A well-formed webhook of a type Switchboard does not handle: stored, no runs.
-    async fn unsupported(&self, event_type: &str, body: &[u8]) -> Response {
+    async fn unsupported(&self, event_type: &str, body: &[u8]) -> Intook {
         let digest = crate::hex(&Sha256::digest(body));
         let payload = json!({
             "source": "unsupported",
@@ -301,37 +208,32 @@ impl Intake {
         self.store_event(new, Vec::new()).await
     }
 
-    async fn store_event(&self, event: NewEvent, runs: Vec<NewRun>) -> Response {
+    async fn store_event(&self, event: NewEvent, runs: Vec<NewRun>) -> Intook {
         let kind = event.kind.clone();
         match self.store.ingest(event, runs).await {
             Ok(done) => {
                 telemetry::event_stored(&kind, done.duplicate);
-                let body = json!({
-                    "event_id": done.event_id.0,
-                    "duplicate": done.duplicate,
-                    "runs": done.run_ids.len(),
-                });
-                (StatusCode::OK, Json(body)).into_response()
+                Intook::Stored(Stored {
+                    event_id: done.event_id,
+                    duplicate: done.duplicate,
+                    runs: done.run_ids.len(),
+                })
             }
-            Err(err) => store_failed(&err),
+            Err(err) => not_stored(&err),
         }
     }
 
-    /// Keeps a refused request for inspection, then answers with the refusal.
-    async fn quarantine(&self, headers: &HeaderMap, body: Vec<u8>, refusal: Refusal) -> Response {
+    /// Keeps a refused request for inspection with its (credential-free) headers.
+    pub async fn quarantine(&self, headers: String, body: Vec<u8>, refusal: Refusal) -> Intook {
         let entry = NewQuarantine {
             received_at: Utc::now(),
             reason: refusal.message.clone(),
-            headers: kept_headers(headers).to_string(),
+            headers,
             body,
         };
         match self.store.quarantine(entry).await {
-            Ok(id) => {
-                telemetry::request_quarantined(refusal.status.as_u16(), &refusal.message);
-                let body = json!({ "error": refusal.message, "quarantine_id": id.0 });
-                (refusal.status, Json(body)).into_response()
-            }
-            Err(err) => store_failed(&err),
+            Ok(id) => Intook::Quarantined { refusal, id },
+            Err(err) => not_stored(&err),
         }
     }
 }
@@ -345,34 +247,73 @@ pub fn lane_key(event: &NormalizedEvent) -> String {
     }
 }
 
-/// Request headers without credentials, bounded in count and size, as a JSON object.
-fn kept_headers(headers: &HeaderMap) -> Value {
-    let mut kept = serde_json::Map::new();
-    for (name, value) in headers.iter().take(MAX_KEPT_HEADERS) {
-        let name = name.as_str();
-        if SECRET_HEADERS.contains(&name) {
-            continue;
-        }
-        let text = String::from_utf8_lossy(value.as_bytes());
-        let text: String = text.chars().take(MAX_HEADER_VALUE).collect();
-        kept.insert(name.to_owned(), Value::String(text));
-    }
-    Value::Object(kept)
-}
-
-fn store_failed(err: &StoreError) -> Response {
+fn not_stored(err: &StoreError) -> Intook {
     tracing::error!(error = %err, "intake cannot store a webhook");
-    let status = if err.is_unavailable() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    error(
-        status,
-        "cannot store the webhook right now; redeliver later",
-    )
+    Intook::NotStored {
+        unavailable: err.is_unavailable(),
+    }
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use switchboard_store::{SqliteConfig, SqliteStore};
+
+    use super::*;
+    use crate::serve::plugins::PluginSet;
+
+    async fn intake(dir: &std::path::Path) -> Intake {
+        let store = SqliteStore::open(SqliteConfig::new(dir.join("s.db")))
+            .await
+            .expect("open");
+        Intake {
+            store: Arc::new(store),
+            plugins: SharedPlugins::new(PluginSet::new(Vec::new())),
+            directory: Arc::new(ConnectionDirectory::new(None)),
+            token: Token::new("t".to_owned()),
+            max_body_bytes: 64 * 1024,
+            own_echo_window: Duration::from_secs(60),
+            accepting: Arc::new(AtomicBool::new(true)),
+            backlog: Arc::new(crate::serve::backlog::Backlog::new(
+                &switchboard_manifest::WebhookConfig::default(),
+            )),
+        }
+    }
+
+    fn webhook() -> Vec<u8> {
+        let message = json!({"message_id": "5f0e8f5e-9d6a-4c0f-8fee-0123456789ab", "chat_id": "79000000002", "direction": "inbound",
+            "message_type": "text", "created_at": "2026-12-01T10:00:00Z", "text": {"text": "hi"}});
+        let event = json!({"connection_id": 70002, "chat_id": 5, "contact_id": 1,
+            "chat": {"phone": "79000000002"}, "message": message});
+        json!({"event_type": "messages.create", "event": event})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_retried_body_is_stored_once_and_the_answer_says_so_as_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let intake = intake(dir.path()).await;
+        let first = intake.retry(&webhook()).await.expect("stored");
+        assert!(!first.duplicate);
+        let again = intake.retry(&webhook()).await.expect("stored");
+        assert_eq!((again.event_id, again.duplicate), (first.event_id, true));
+        let refused = intake.retry(b"{\"nope\": 1}").await;
+        assert!(refused.is_err(), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_a_webhook_is_quarantined_with_its_kind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let intake = intake(dir.path()).await;
+        let taken = intake.take("{}".to_owned(), b"[1, 2]".to_vec()).await;
+        let Intook::Quarantined { refusal, id } = taken else {
+            panic!("not quarantined: {taken:?}");
+        };
+        assert_eq!(refusal.kind, RefusalKind::NotRadist);
+        let kept = intake.store.quarantine_get(id).await.expect("read");
+        assert_eq!(kept.map(|q| q.body), Some(b"[1, 2]".to_vec()));
+    }
 }

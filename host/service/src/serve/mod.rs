@@ -12,6 +12,7 @@ pub mod backlog;
 pub mod dispatcher;
 pub mod front_door;
 pub mod guard;
+pub mod hook;
 pub mod intake;
 pub mod nodes;
 pub mod plugins;
@@ -27,21 +28,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::Router;
 use axum::routing::post;
 use switchboard_manifest::Manifest;
 use switchboard_store::Store;
 use tokio::sync::watch;
 
+use crate::assembly::{self, refuse_on};
 use crate::cli::ServeArgs;
-use crate::connections::ConnectionDirectory;
-use crate::sandbox::RadistTarget;
+use crate::radist_target::RadistTarget;
 use crate::wiring::{self, Wiring};
 use crate::{output, radist_sync};
 use admin::Admin;
 use dispatcher::Dispatcher;
-use intake::Intake;
 use plugins::{PluginSet, SharedPlugins};
 use token::Token;
 
@@ -50,16 +49,20 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let wiring = Wiring::load(config_file)?;
     let addresses = Addresses::choose(&wiring, &args)?;
     let open_files = front_door::raise_open_file_limit();
-    let plan = wiring.plan();
+    let plan = wiring.prepare();
     for note in &plan.skipped {
         output::note(note);
     }
-    let mut problems = plan.problems.clone();
-    problems.extend(wiring.build_missing(&plan));
-    refuse_on(&problems)?;
+    refuse_on(&plan.problems)?;
     let store = wiring.open_store_to_serve().await?;
-    let runtime = wiring.runtime(&plan)?;
-    wiring::agree_on_key(store.as_ref(), &runtime, args.replace_key).await?;
+    let target = RadistTarget::connect(&wiring.config).await?;
+    let radist = Some(target.client.clone());
+    let system = wiring.assemble(plan, |p| assembly::services(&store, radist.clone(), p))?;
+    refuse_on(&system.plan.problems)?;
+    if !target.is_sandbox() {
+        crate::key_permissions::report(&target.client, &system.plugins).await;
+    }
+    wiring::agree_on_key(store.as_ref(), &system.runtime, args.replace_key).await?;
     let node = wiring.node_id();
     let leases = nodes::Leases::new(
         Arc::clone(&store),
@@ -74,39 +77,22 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     }
     let (stop_leases, leases_stopped) = watch::channel(false);
     let leasing = tokio::spawn(leases.clone().run(leases_stopped));
-    let target = RadistTarget::connect(&wiring.config).await?;
-    let radist = Some(target.client.clone());
-    let (loaded, problems) = wiring.load_plugins(&runtime, &plan, |p| {
-        wiring::services(&store, radist.clone(), p)
-    });
-    refuse_on(&problems)?;
-    if !target.is_sandbox() {
-        crate::key_permissions::report(&target.client, &loaded).await;
-    }
-    let manifests: Vec<Manifest> = loaded.iter().map(|p| p.manifest.clone()).collect();
-    let plugins = SharedPlugins::new(PluginSet::new(loaded));
-    let directory = Arc::new(ConnectionDirectory::new(radist));
-    if let Err(err) = directory.refresh().await {
-        tracing::warn!(error = %format!("{err:#}"), "cannot read radist's connections yet; source types are learned later");
-    }
-    let token = webhook_token(&wiring)?;
+    let runtime = system.runtime;
+    let manifests: Vec<Manifest> = system.plugins.iter().map(|p| p.manifest.clone()).collect();
+    let plugins = SharedPlugins::new(PluginSet::new(system.plugins));
+    let directory = assembly::directory(radist).await;
     let listeners = addresses.bind().await?;
     let accepting = Arc::new(AtomicBool::new(true));
     let ready = Arc::new(AtomicBool::new(false));
-    let backlog = Arc::new(backlog::Backlog::new(&wiring.config.host.webhook));
-    let intake = Arc::new(Intake {
-        store: Arc::clone(&store),
-        plugins: plugins.clone(),
+    let intake = Arc::new(assembly::intake(
+        &wiring,
+        Arc::clone(&store),
+        plugins.clone(),
         directory,
-        token: token.clone(),
-        max_body_bytes: usize::try_from(wiring.config.host.webhook.max_body_bytes)
-            .unwrap_or(usize::MAX),
-        own_echo_window: Duration::from_secs(u64::from(
-            wiring.config.host.webhook.own_echo_window_s,
-        )),
-        accepting: Arc::clone(&accepting),
-        backlog: Arc::clone(&backlog),
-    });
+        Arc::clone(&accepting),
+    )?);
+    let token = intake.token.clone();
+    let backlog = Arc::clone(&intake.backlog);
     let reload_problems = Arc::new(std::sync::RwLock::new(Vec::new()));
     let admin = Arc::new(Admin {
         store: Arc::clone(&store),
@@ -118,7 +104,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         probe: tokio::sync::Mutex::new(None),
     });
     let hooks = Router::new()
-        .route("/hooks/radist/{token}", post(intake::hook))
+        .route("/hooks/radist/{token}", post(hook::hook))
         .with_state(intake)
         .merge(admin::health_routes(Arc::clone(&admin)));
     let gate = guard::Gate {
@@ -138,6 +124,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         }
     }
     ready.store(true, Ordering::Release);
+    let signals = Signals::listen();
     announce(
         &Announcement {
             addr,
@@ -148,53 +135,32 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         &token,
         &target,
     );
-    let (stop_dispatch, dispatch_stopped) = watch::channel(false);
-    let reloader = reload::Reloader {
-        config_file: config_file.to_path_buf(),
+    let work = Work::start(Started {
+        config_file,
+        wiring: &wiring,
         runtime,
         store: Arc::clone(&store),
-        radist: Some(target.client.clone()),
-        plugins: plugins.clone(),
-        problems: reload_problems,
-    };
-    let manifests_dir = wiring.config.resolve(&wiring.config.host.plugins.manifests);
-    let reloading = tokio::spawn(reloader.run(manifests_dir, dispatch_stopped.clone()));
-    let plugins_for_schedules = plugins.clone();
-    let dispatcher = Dispatcher {
-        store: Arc::clone(&store),
+        radist: target.client.clone(),
         plugins,
+        reload_problems,
+        backlog,
         node,
-        max_concurrent: wiring.config.host.runtime.max_concurrent_runs as usize,
-    };
-    let drain = Duration::from_millis(args.drain_ms);
-    let dispatching = tokio::spawn(dispatcher.run(dispatch_stopped.clone(), drain));
-    let retention_config = wiring.config.host.retention.clone();
-    let cleaning = tokio::spawn(retention::run(
-        Arc::clone(&store),
-        retention_config,
-        dispatch_stopped.clone(),
-    ));
-    let measuring = tokio::spawn(measure(Arc::clone(&store), dispatch_stopped.clone()));
-    let sampling =
-        tokio::spawn(Arc::clone(&backlog).run(Arc::clone(&store), dispatch_stopped.clone()));
-    let scheduler = scheduler::Scheduler::new(Arc::clone(&store), Arc::new(scheduler::SystemClock));
-    let scheduling = tokio::spawn(scheduler.run(plugins_for_schedules, dispatch_stopped));
+        drain: Duration::from_millis(args.drain_ms),
+    });
     let lost = tokio::select! {
-        () = wait_for_signal() => false,
+        () = wait_for_signal(signals) => false,
         () = leases.lost() => true,
     };
     output::note("shutting down: intake stopped, letting runs in flight finish");
     accepting.store(false, Ordering::Release);
-    let _ = stop_dispatch.send(true);
-    let _ = dispatching.await;
+    let _ = work.stop.send(true);
+    let _ = work.dispatching.await;
     let _ = stop_leases.send(true);
     let _ = leasing.await;
     leases.leave().await;
-    let _ = cleaning.await;
-    let _ = measuring.await;
-    let _ = sampling.await;
-    let _ = scheduling.await;
-    let _ = reloading.await;
+    for task in work.others {
+        let _ = task.await;
+    }
     let _ = stop_server.send(true);
     for server in server {
         let _ = server.await;
@@ -209,6 +175,68 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What the background work of a started service needs.
+struct Started<'a> {
+    config_file: &'a Path,
+    wiring: &'a Wiring,
+    runtime: switchboard_runtime::Runtime,
+    store: Arc<dyn Store>,
+    radist: radist_connector::RadistClient,
+    plugins: SharedPlugins,
+    reload_problems: Arc<std::sync::RwLock<Vec<String>>>,
+    backlog: Arc<backlog::Backlog>,
+    node: String,
+    drain: Duration,
+}
+
+/// The background work of a running service: the dispatcher (stopped first, it drains the runs
+/// in flight), then retention, the queue sampler, the store gauges, the scheduler and live reload.
+struct Work {
+    stop: watch::Sender<bool>,
+    dispatching: tokio::task::JoinHandle<()>,
+    others: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Work {
+    fn start(s: Started<'_>) -> Work {
+        let (stop, stopped) = watch::channel(false);
+        let config = &s.wiring.config;
+        let reloader = reload::Reloader {
+            config_file: s.config_file.to_path_buf(),
+            runtime: s.runtime,
+            store: Arc::clone(&s.store),
+            radist: Some(s.radist),
+            plugins: s.plugins.clone(),
+            problems: s.reload_problems,
+        };
+        let manifests_dir = config.resolve(&config.host.plugins.manifests);
+        let dispatcher = Dispatcher {
+            store: Arc::clone(&s.store),
+            plugins: s.plugins.clone(),
+            node: s.node,
+            max_concurrent: config.host.runtime.max_concurrent_runs as usize,
+        };
+        let retention = config.host.retention.clone();
+        let scheduler =
+            scheduler::Scheduler::new(Arc::clone(&s.store), Arc::new(scheduler::SystemClock));
+        Work {
+            dispatching: tokio::spawn(dispatcher.run(stopped.clone(), s.drain)),
+            others: vec![
+                tokio::spawn(retention::run(
+                    Arc::clone(&s.store),
+                    retention,
+                    stopped.clone(),
+                )),
+                tokio::spawn(Arc::clone(&s.backlog).run(Arc::clone(&s.store), stopped.clone())),
+                tokio::spawn(measure(s.store, stopped.clone())),
+                tokio::spawn(scheduler.run(s.plugins, stopped.clone())),
+                tokio::spawn(reloader.run(manifests_dir, stopped)),
+            ],
+            stop,
+        }
+    }
 }
 
 /// Where the service listens, chosen from the flags and the host config, and checked: the admin
@@ -230,7 +258,7 @@ impl Addresses {
         let server = &wiring.config.host.server;
         let listen = args.listen.unwrap_or(server.listen);
         let admin_listen = args.admin_listen.or(server.admin_listen);
-        let admin_token = admin_token(wiring)?;
+        let admin_token = wiring.admin_token()?;
         if let Some(problem) =
             switchboard_manifest::admin_exposure(listen, admin_listen, admin_token.is_some())
         {
@@ -316,77 +344,6 @@ async fn measure(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-fn refuse_on(problems: &[String]) -> anyhow::Result<()> {
-    if problems.is_empty() {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "cannot start:\n{}\n{} problem(s); `switchboard check` lists them too",
-        problems.join("\n"),
-        problems.len()
-    )
-}
-
-/// The enabled plugins loaded as `serve` loads them, for commands that do not serve
-/// (`plugins`, `quarantine retry`); problems and skipped plugins are in the plan.
-pub async fn load_offline(
-    wiring: &Wiring,
-    store: &Arc<dyn Store>,
-) -> anyhow::Result<(Vec<wiring::LoadedPlugin>, wiring::PluginPlan)> {
-    let mut plan = wiring.plan();
-    let built = wiring.build_missing(&plan);
-    plan.problems.extend(built);
-    let runtime = wiring.runtime(&plan)?;
-    let (loaded, problems) =
-        wiring.load_plugins(&runtime, &plan, |p| wiring::services(store, None, p));
-    plan.problems.extend(problems);
-    Ok((loaded, plan))
-}
-
-/// An intake over the configured plugins without a server, for `quarantine retry`: it decodes,
-/// matches and stores exactly as the webhook endpoint does.
-pub async fn offline_intake(wiring: &Wiring, store: Arc<dyn Store>) -> anyhow::Result<Intake> {
-    let (loaded, plan) = load_offline(wiring, &store).await?;
-    refuse_on(&plan.problems)?;
-    let target = RadistTarget::connect(&wiring.config).await?;
-    let directory = Arc::new(ConnectionDirectory::new(Some(target.client.clone())));
-    if let Err(err) = directory.refresh().await {
-        tracing::warn!(error = %format!("{err:#}"), "cannot read radist's connections; source types stay unknown");
-    }
-    target.shutdown().await;
-    Ok(Intake {
-        store,
-        plugins: SharedPlugins::new(PluginSet::new(loaded)),
-        directory,
-        token: webhook_token(wiring)?,
-        max_body_bytes: usize::try_from(wiring.config.host.webhook.max_body_bytes)
-            .unwrap_or(usize::MAX),
-        own_echo_window: Duration::from_secs(u64::from(
-            wiring.config.host.webhook.own_echo_window_s,
-        )),
-        accepting: Arc::new(AtomicBool::new(true)),
-        backlog: Arc::new(backlog::Backlog::new(&wiring.config.host.webhook)),
-    })
-}
-
-/// `[webhook] token` from the environment, else the token kept in the data directory.
-pub fn webhook_token(wiring: &Wiring) -> anyhow::Result<Token> {
-    if let Some(source) = &wiring.config.host.webhook.token {
-        return crate::config::host_secret(source, "webhook.token").map(Token::new);
-    }
-    let dir = wiring.data_dir();
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    Token::load_or_create(&dir.join("webhook.token"))
-}
-
-fn admin_token(wiring: &Wiring) -> anyhow::Result<Option<Token>> {
-    let Some(source) = &wiring.config.host.server.admin_token else {
-        return Ok(None);
-    };
-    crate::config::host_secret(source, "server.admin_token").map(|t| Some(Token::new(t)))
-}
-
 /// What the start-up lines report.
 struct Announcement {
     addr: SocketAddr,
@@ -435,34 +392,49 @@ fn announce(what: &Announcement, token: &Token, target: &RadistTarget) {
     }
 }
 
+/// SIGTERM and SIGINT, registered before the service announces itself: a signal sent the moment
+/// it says it is ready shuts it down cleanly instead of killing it.
+struct Signals {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn listen() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let term = signal(SignalKind::terminate()).ok();
+            Signals {
+                streams: term.zip(signal(SignalKind::interrupt()).ok()),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next SIGTERM or SIGINT (Ctrl-C where they cannot be listened to).
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            if let Some((term, int)) = &mut self.streams {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                return;
+            }
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// The first SIGTERM or SIGINT; a second one exits the process at once.
-async fn wait_for_signal() {
-    signal().await;
-    tokio::spawn(async {
-        signal().await;
+async fn wait_for_signal(mut signals: Signals) {
+    signals.next().await;
+    tokio::spawn(async move {
+        signals.next().await;
         output::note("second signal: exiting now");
         std::process::exit(130);
     });
-}
-
-async fn signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

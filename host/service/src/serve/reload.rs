@@ -16,8 +16,9 @@ use switchboard_runtime::Runtime;
 use switchboard_store::Store;
 use tokio::sync::{mpsc, watch};
 
+use crate::assembly;
 use crate::serve::plugins::{PluginSet, SharedPlugins};
-use crate::wiring::{self, LoadedPlugin, Wiring};
+use crate::wiring::{LoadedPlugin, Wiring};
 
 /// Changes closer together than this are one reload.
 const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -43,7 +44,7 @@ impl Reloader {
         let plan = wiring.plan();
         let mut problems = plan.problems.clone();
         let (loaded, mut failed) = wiring.load_plugins(&self.runtime, &plan, |p| {
-            wiring::services(&self.store, self.radist.clone(), p)
+            assembly::services(&self.store, self.radist.clone(), p)
         });
         problems.append(&mut failed);
         let set = self.merge(loaded, &problems);

@@ -185,15 +185,18 @@ mod tests {
         store.list_runs(filter).await.expect("list").len()
     }
 
+    /// A SQLite store in a fresh directory (kept while the returned guard lives).
+    async fn fresh_store() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(SqliteConfig::new(dir.path().join("s.db")))
+            .await
+            .expect("open");
+        (dir, Arc::new(store))
+    }
+
     #[tokio::test]
     async fn retention_removes_exactly_the_old_runs_under_concurrent_intake_and_the_file_shrinks() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("s.db");
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(SqliteConfig::new(&path))
-                .await
-                .expect("open"),
-        );
+        let (_dir, store) = fresh_store().await;
         finished(&store, "ok", 1500, AttemptStatus::Succeeded).await;
         finished(&store, "bad", 300, AttemptStatus::Failed).await;
         store.checkpoint().await.expect("checkpoint");
@@ -262,13 +265,7 @@ mod tests {
     /// exceeded, although they are younger than `failed_days`.
     #[tokio::test]
     async fn the_size_cap_removes_quarantine_and_runless_events_too() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("s.db");
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(SqliteConfig::new(&path))
-                .await
-                .expect("open"),
-        );
+        let (_dir, store) = fresh_store().await;
         let two_days_ago = Utc::now() - chrono::Duration::days(2);
         for i in 0..300 {
             let request = NewQuarantine {

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use switchboard_store::{RunFilter, RunId};
 
-use crate::serve::admin::RunQuery;
+use crate::views::RunQuery;
 
 /// Rows on one page of the runs list.
 pub const PAGE: usize = 50;

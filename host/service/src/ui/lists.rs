@@ -11,7 +11,7 @@ use switchboard_store::{EventId, QuarantineId};
 
 use super::pages::{Nav, RunRow, at, clip, pretty};
 use super::{UiState, failure, html, store_failure};
-use crate::serve::admin::EventQuery;
+use crate::views::EventQuery;
 
 /// An event row.
 pub struct EventRow {

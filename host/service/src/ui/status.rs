@@ -195,7 +195,7 @@ pub async fn schedules(State(ui): State<UiState>) -> Response {
     let mut views = Vec::new();
     for p in ui.admin.plugins.current().iter() {
         for entry in crate::serve::scheduler::entries_of(&p.manifest) {
-            match crate::history::schedule_view(&ui.admin.store, &entry, now).await {
+            match crate::views::schedule_view(&ui.admin.store, &entry, now).await {
                 Ok(v) => views.push(schedule_lines(&v)),
                 Err(err) => {
                     return failure(

@@ -238,14 +238,7 @@ impl Cluster {
 
     /// `switchboard <args> --json` with node 0's config (works with every node stopped).
     pub fn cli_json(&self, args: &[&str]) -> Value {
-        let out = self.cli(&self.nodes[0], args);
-        assert!(
-            out.status.success(),
-            "switchboard {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+        super::json_of(args, &self.cli(&self.nodes[0], args))
     }
 
     /// SIGKILL node `i`: no shutdown of any kind, and it is not restarted.

@@ -5,17 +5,20 @@
 
 pub mod cluster;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use switchboard_testing::launcher::{self, Announcement, StderrTail};
 use switchboard_testing::{build_plugins, repo_root};
 
 /// How long start-up may take before a test gives up (a bound, not a measurement).
 const START_BOUND: Duration = Duration::from_secs(120);
+/// How long a `serve` that must refuse to start may keep running (a bound, not a measurement).
+const REFUSAL_BOUND: Duration = Duration::from_secs(90);
+/// Stderr lines a service keeps for its test.
+const STDERR_KEPT: usize = 10_000;
 
 /// A scratch directory with a host config.
 pub struct Workdir {
@@ -69,23 +72,22 @@ impl Workdir {
     pub fn json_with(&self, args: &[&str], env: &[(&str, &str)]) -> Value {
         let mut all = args.to_vec();
         all.push("--json");
-        let out = self
-            .command(&all)
-            .envs(env.iter().copied())
-            .output()
-            .expect("switchboard runs");
-        assert!(
-            out.status.success(),
-            "switchboard {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+        let mut command = self.command(&all);
+        command.envs(env.iter().copied());
+        json_of(args, &command.output().expect("switchboard runs"))
     }
 
     /// Starts `serve --listen 127.0.0.1:0` and waits for its announcement.
     pub fn serve(&self) -> Service {
         self.serve_with(&["--listen", "127.0.0.1:0"], &[])
+    }
+
+    /// Runs `serve` expecting it to refuse to start (exit by itself within a bound): its exit
+    /// status and stderr. A service that keeps running fails the test with `why`.
+    pub fn refused_serve(&self, env: &[(&str, &str)], why: &str) -> (ExitStatus, String) {
+        let mut command = self.command(&["serve", "--listen", "127.0.0.1:0"]);
+        command.envs(env.iter().copied());
+        launcher::run_to_exit(command, REFUSAL_BOUND).unwrap_or_else(|| panic!("{why}"))
     }
 
     /// Starts `serve` with more arguments and environment variables.
@@ -103,97 +105,37 @@ impl Workdir {
 
 impl Service {
     /// Starts `command` (a `switchboard serve`) and waits up to `bound` for its announcement.
-    pub fn start(mut command: Command, bound: Duration) -> Service {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let stderr = child.stderr.take().expect("stderr");
-        let (etx, erx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = etx.send(line);
-            }
-        });
-        let mut service = Service {
-            child,
-            stderr: erx,
-            webhook: String::new(),
-            api: String::new(),
-            dashboard: String::new(),
-            sandbox: None,
-            control: None,
-            remote: false,
-            try_it: None,
-            announced: Vec::new(),
+    pub fn start(command: Command, bound: Duration) -> Service {
+        let launched =
+            launcher::launch(command, bound, STDERR_KEPT).unwrap_or_else(|e| panic!("{e}"));
+        Service {
+            child: launched.child,
+            stderr: Some(launched.stderr),
+            announced: launched.announcement,
             http: reqwest::blocking::Client::new(),
-        };
-        service.read_announcement(&rx, bound);
-        service
+        }
     }
 }
 
-/// A running `switchboard serve`.
+/// A running `switchboard serve`; its announcement's fields (`webhook`, `api`, `dashboard`,
+/// `sandbox`, `control`, `try_it`) read as its own.
 pub struct Service {
     pub child: Child,
-    stderr: mpsc::Receiver<String>,
-    /// `http://127.0.0.1:PORT/hooks/radist/TOKEN`.
-    pub webhook: String,
-    /// `http://127.0.0.1:PORT/api/`.
-    pub api: String,
-    /// `http://127.0.0.1:PORT/ui/`, as announced.
-    pub dashboard: String,
-    /// The embedded sandbox's API base (`.../v2`).
-    pub sandbox: Option<String>,
-    /// The embedded sandbox's control base (`.../_sandbox`).
-    pub control: Option<String>,
-    /// Radist is remote (no embedded sandbox lines follow the admin line).
-    remote: bool,
-    /// The `try it:` line, as printed.
-    pub try_it: Option<String>,
-    /// Every line printed on stdout up to the end of the announcement.
-    pub announced: Vec<String>,
+    stderr: Option<StderrTail>,
+    /// What it announced at start.
+    pub announced: Announcement,
     pub http: reqwest::blocking::Client,
 }
 
-impl Service {
-    fn read_announcement(&mut self, rx: &mpsc::Receiver<String>, bound: Duration) {
-        let deadline = Instant::now() + bound;
-        while self.api.is_empty() || (self.control.is_none() && !self.remote) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = rx.recv_timeout(left) else {
-                let stderr: Vec<String> = self.stderr.try_iter().collect();
-                panic!(
-                    "serve did not announce itself; stderr:\n{}",
-                    stderr.join("\n")
-                );
-            };
-            if let Some(url) = line.strip_prefix("webhook URL: ") {
-                self.webhook = url.to_owned();
-            } else if let Some(rest) = line.strip_prefix("admin API: ") {
-                self.api = rest.split(' ').next().unwrap_or_default().to_owned();
-                self.remote = line.contains("radist: remote");
-            } else if let Some(rest) = line.strip_prefix("dashboard: ") {
-                self.dashboard = rest.split(' ').next().unwrap_or_default().to_owned();
-            } else if let Some(rest) = line.strip_prefix("radist sandbox: ") {
-                self.sandbox = rest.split(' ').next().map(str::to_owned);
-            } else if let Some(rest) = line.strip_prefix("try it: curl -s ") {
-                let inbound = rest.split(' ').next().unwrap_or_default();
-                self.control = Some(inbound.trim_end_matches("/inbound").to_owned());
-                self.try_it = Some(line.clone());
-            }
-            self.announced.push(line);
-        }
-    }
+impl std::ops::Deref for Service {
+    type Target = Announcement;
 
+    fn deref(&self) -> &Announcement {
+        &self.announced
+    }
+}
+
+impl Service {
     pub fn control(&self, path: &str) -> String {
         format!("{}/{path}", self.control.as_deref().expect("sandbox mode"))
     }
@@ -244,6 +186,13 @@ impl Service {
         (status, value)
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics(&self) -> String {
+        let base = self.api.trim_end_matches("api/");
+        let response = self.http.get(format!("{base}metrics")).send();
+        response.expect("metrics").text().expect("text")
+    }
+
     pub fn get_json(&self, url: &str) -> (u16, Value) {
         let response = self.http.get(url).send().expect("get");
         let status = response.status().as_u16();
@@ -270,32 +219,24 @@ impl Service {
     pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         signal(&self.child, "TERM");
         let status = self.child.wait().expect("wait");
-        let mut lines = Vec::new();
-        // The reader thread ends at EOF, which follows the exit.
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(10)) {
-            lines.push(line);
-        }
+        // The reader ends at EOF, which follows the exit.
+        let lines = self
+            .stderr
+            .take()
+            .map(StderrTail::finish)
+            .unwrap_or_default();
         (status, lines)
     }
 
     /// Waits up to `bound` for the process to exit by itself (no signal): its status and stderr.
     pub fn exit_within(mut self, bound: Duration) -> (std::process::ExitStatus, Vec<String>) {
-        let deadline = Instant::now() + bound;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not exit within {bound:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let mut lines = Vec::new();
-        // The reader thread ends at EOF, which follows the exit.
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(10)) {
-            lines.push(line);
-        }
+        let status = launcher::wait_exit(&mut self.child, bound).expect("wait");
+        let status = status.unwrap_or_else(|| panic!("serve did not exit within {bound:?}"));
+        let lines = self
+            .stderr
+            .take()
+            .map(StderrTail::finish)
+            .unwrap_or_default();
         (status, lines)
     }
 
@@ -313,11 +254,18 @@ impl Drop for Service {
     }
 }
 
+/// The JSON a successful `switchboard <args> --json` printed.
+pub fn json_of(args: &[&str], out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "switchboard {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 /// Sends a signal by name with `kill(1)`.
 pub fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    launcher::signal(child, name).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -1,0 +1,186 @@
+//! The loaded system, assembled once: host config → plugin plan (missing components built when
+//! allowed) → runtime → plugins loaded with their host services. `serve`, `run`, `check`,
+//! live reload, the offline intake of `quarantine retry` and `plugins`, and the test harness
+//! all load plugins here, so a plugin behaves the same in a test, a CLI run and the service.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use radist_connector::RadistClient;
+use sha2::{Digest, Sha256};
+use switchboard_runtime::{HostServices, Runtime};
+use switchboard_store::Store;
+
+use crate::config::LoadedManifest;
+use crate::connections::ConnectionDirectory;
+use crate::radist_target::RadistTarget;
+use crate::serve::intake::Intake;
+use crate::serve::plugins::{PluginSet, SharedPlugins};
+use crate::wiring::{EnabledPlugin, LoadedPlugin, PluginPlan, Wiring, missing_wasm};
+
+/// The runtime and the plugins loaded into it; the plan's problems include those of loading.
+pub struct System {
+    pub plan: PluginPlan,
+    pub runtime: Runtime,
+    pub plugins: Vec<LoadedPlugin>,
+}
+
+impl Wiring {
+    /// The plan with the missing components built first (when the host config allows it);
+    /// problems of the build join the plan's.
+    pub fn prepare(&self) -> PluginPlan {
+        self.built(self.plan())
+    }
+
+    /// `plan` after building its missing components.
+    pub fn built(&self, mut plan: PluginPlan) -> PluginPlan {
+        let problems = self.build_missing(&plan);
+        plan.problems.extend(problems);
+        plan
+    }
+
+    /// The runtime sized for `plan` and every enabled plugin loaded into it, each with the host
+    /// services `services` gives it.
+    pub fn assemble(
+        &self,
+        mut plan: PluginPlan,
+        services: impl Fn(&EnabledPlugin) -> HostServices,
+    ) -> anyhow::Result<System> {
+        let runtime = self.runtime(&plan)?;
+        let (plugins, problems) = self.load_plugins(&runtime, &plan, services);
+        plan.problems.extend(problems);
+        Ok(System {
+            plan,
+            runtime,
+            plugins,
+        })
+    }
+
+    /// Loads every enabled plugin; `services` gives each its host services. Problems name the
+    /// manifest of each plugin that could not be loaded.
+    pub fn load_plugins(
+        &self,
+        runtime: &Runtime,
+        plan: &PluginPlan,
+        services: impl Fn(&EnabledPlugin) -> HostServices,
+    ) -> (Vec<LoadedPlugin>, Vec<String>) {
+        let mut plugins = Vec::new();
+        let mut problems = Vec::new();
+        for enabled in &plan.enabled {
+            match load_plugin(runtime, &enabled.loaded, services(enabled)) {
+                Ok(plugin) => plugins.push(plugin),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        (plugins, problems)
+    }
+}
+
+/// Compiles (or takes from the cache) and instantiates-ready one plugin with its host services.
+/// The error names the manifest file. `serve`, `check`, `run` and the test harness all load
+/// plugins here, so a plugin behaves the same in a test as in production.
+pub fn load_plugin(
+    runtime: &Runtime,
+    loaded: &LoadedManifest,
+    services: HostServices,
+) -> Result<LoadedPlugin, String> {
+    let bytes = std::fs::read(&loaded.wasm).map_err(|_| missing_wasm(loaded))?;
+    let plugin = runtime
+        .load_plugin_bytes(&loaded.manifest, &loaded.file, &bytes, services)
+        .map_err(|err| format!("{}: {err}", loaded.file))?;
+    Ok(LoadedPlugin {
+        plugin,
+        manifest: loaded.manifest.clone(),
+        file: loaded.file.clone(),
+        digest: crate::hex(&Sha256::digest(&bytes)),
+    })
+}
+
+/// A plugin's host services on the store: kv, the durable action ledger, the upload-link cache,
+/// its secrets and the Radist client (`None` for dry runs and `check`).
+pub fn services(
+    store: &Arc<dyn Store>,
+    radist: Option<RadistClient>,
+    plugin: &EnabledPlugin,
+) -> HostServices {
+    use crate::adapters::{StoreJournal, StoreKv, StoreUploads};
+    let mut services = HostServices::new(Arc::new(StoreKv(Arc::clone(store))));
+    services.journal = Arc::new(StoreJournal(Arc::clone(store)));
+    services.upload_cache = Some(Arc::new(StoreUploads(Arc::clone(store))));
+    services.secrets = plugin.secrets.clone();
+    services.radist = radist;
+    services
+}
+
+/// The enabled plugins loaded as `serve` loads them, for commands that do not serve
+/// (`plugins`, `quarantine retry`); problems and skipped plugins are in the plan.
+pub fn load_offline(
+    wiring: &Wiring,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<(Vec<LoadedPlugin>, PluginPlan)> {
+    let system = wiring.assemble(wiring.prepare(), |p| services(store, None, p))?;
+    Ok((system.plugins, system.plan))
+}
+
+/// An intake over the configured plugins without a server, for `quarantine retry`: it decodes,
+/// matches and stores exactly as the webhook endpoint does.
+pub async fn offline_intake(wiring: &Wiring, store: Arc<dyn Store>) -> anyhow::Result<Intake> {
+    let (loaded, plan) = load_offline(wiring, &store)?;
+    refuse_on(&plan.problems)?;
+    let target = RadistTarget::connect(&wiring.config).await?;
+    let directory = directory(Some(target.client.clone())).await;
+    target.shutdown().await;
+    let plugins = SharedPlugins::new(PluginSet::new(loaded));
+    intake(
+        wiring,
+        store,
+        plugins,
+        directory,
+        Arc::new(AtomicBool::new(true)),
+    )
+}
+
+/// The webhook intake over `plugins`, sized by the host config's `[webhook]`; `accepting`
+/// turns false when shutdown starts.
+pub fn intake(
+    wiring: &Wiring,
+    store: Arc<dyn Store>,
+    plugins: SharedPlugins,
+    directory: Arc<ConnectionDirectory>,
+    accepting: Arc<AtomicBool>,
+) -> anyhow::Result<Intake> {
+    let webhook = &wiring.config.host.webhook;
+    Ok(Intake {
+        store,
+        plugins,
+        directory,
+        token: wiring.webhook_token()?,
+        max_body_bytes: usize::try_from(webhook.max_body_bytes).unwrap_or(usize::MAX),
+        own_echo_window: Duration::from_secs(u64::from(webhook.own_echo_window_s)),
+        accepting,
+        backlog: Arc::new(crate::serve::backlog::Backlog::new(webhook)),
+    })
+}
+
+/// The connection directory over `radist`, read once now; a Radist that cannot answer yet is
+/// logged, and the connections' messengers are learned later.
+pub async fn directory(radist: Option<RadistClient>) -> Arc<ConnectionDirectory> {
+    let directory = Arc::new(ConnectionDirectory::new(radist));
+    if let Err(err) = directory.refresh().await {
+        tracing::warn!(error = %format!("{err:#}"), "cannot read radist's connections yet; source types are learned later");
+    }
+    directory
+}
+
+/// Fails with every problem listed, when there is any.
+pub fn refuse_on(problems: &[String]) -> anyhow::Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "cannot start:\n{}\n{} problem(s); `switchboard check` lists them too",
+        problems.join("\n"),
+        problems.len()
+    )
+}
