@@ -28,7 +28,7 @@ async fn migrates_an_empty_file_and_turns_on_wal() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("store.db"), b"").expect("empty file");
     let store = open(&dir).await;
-    assert_eq!(store.schema_version().await.expect("version"), 2);
+    assert_eq!(store.schema_version().await.expect("version"), 3);
     assert_eq!(store.journal_mode().await.expect("mode"), "wal");
 }
 
@@ -96,7 +96,7 @@ async fn refuses_a_file_from_a_newer_build_and_garbage() {
         err,
         StoreError::SchemaTooNew {
             found: 99,
-            supported: 2
+            supported: 3
         }
     );
     let junk = dir.path().join("junk.db");

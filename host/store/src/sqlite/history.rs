@@ -10,11 +10,11 @@ use crate::model::history::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
-const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
+pub(super) const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
         r.is_replay, e.kind, e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before, r.node, r.error
     FROM runs r JOIN events e ON e.id = r.event_id";
 
-const EVENT: &str =
+pub(super) const EVENT: &str =
     "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
 
 /// An event's listed columns: everything but the payload.
@@ -57,9 +57,21 @@ pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>
     rows.map(|r| r?.finish()).collect()
 }
 
-/// The filter's plugin, status, time and chat clauses (not its page).
+/// The filter's plugin, status, kind, time, chat and text clauses (not its page).
 pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     let mut c = Clauses::default();
+    if let Some(kind) = &f.kind {
+        c.add("e.kind = ?", [Value::Text(kind.clone())]);
+    }
+    if let Some(until) = f.until {
+        c.add(
+            "r.created_at < ?",
+            [Value::Integer(until.timestamp_micros())],
+        );
+    }
+    if let Some(text) = &f.text {
+        text_clause(&mut c, text);
+    }
     if let Some(plugin) = &f.plugin {
         c.add("r.plugin = ?", [Value::Text(plugin.clone())]);
     }
@@ -81,8 +93,24 @@ pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     c
 }
 
+/// Runs whose event holds every word of `text`, found through the `event_words` index.
+fn text_clause(c: &mut Clauses, text: &str) {
+    let words = crate::search::query_words(text);
+    if words.is_empty() {
+        c.add("0", std::iter::empty());
+        return;
+    }
+    // Words hold only letters and digits: quoted, each is one FTS5 token; juxtaposed, all must
+    // match.
+    let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    c.add(
+        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?)",
+        [Value::Text(query.join(" "))],
+    );
+}
+
 /// The raw columns of a summary row; `finish` decodes statuses and times.
-struct RawSummary {
+pub(super) struct RawSummary {
     id: i64,
     event_id: i64,
     plugin: String,
@@ -99,7 +127,7 @@ struct RawSummary {
     error: Option<String>,
 }
 
-fn summary_row(r: &Row<'_>) -> rusqlite::Result<RawSummary> {
+pub(super) fn summary_row(r: &Row<'_>) -> rusqlite::Result<RawSummary> {
     Ok(RawSummary {
         id: r.get(0)?,
         event_id: r.get(1)?,
@@ -119,7 +147,7 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<RawSummary> {
 }
 
 impl RawSummary {
-    fn finish(self) -> Res<RunSummary> {
+    pub(super) fn finish(self) -> Res<RunSummary> {
         Ok(RunSummary {
             run_id: RunId(self.id),
             event_id: EventId(self.event_id),
@@ -209,9 +237,9 @@ pub(crate) fn get_run(conn: &Connection, run: RunId) -> Res<Option<RunDetail>> {
 }
 
 /// An event row as read: the record without its payload and time, which [`with_time`] decodes.
-type EventRow = (EventRecord, i64, rusqlite::types::Value);
+pub(super) type EventRow = (EventRecord, i64, rusqlite::types::Value);
 
-fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
+pub(super) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     let record = EventRecord {
         id: EventId(r.get(0)?),
         dedupe_key: r.get(1)?,
@@ -224,7 +252,7 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     Ok((record, r.get(6)?, r.get(5)?))
 }
 
-fn with_time((mut record, at, payload): EventRow) -> Res<EventRecord> {
+pub(super) fn with_time((mut record, at, payload): EventRow) -> Res<EventRecord> {
     record.received_at = from_us(at)?;
     record.payload = packing::unpack_required("event payload", payload)?;
     Ok(record)
