@@ -51,29 +51,17 @@ pub struct OverviewPage {
 
 /// The retention policy as the overview states it.
 fn retention_lines(config: &RetentionConfig) -> Vec<(&'static str, String)> {
-    let days = |d: u32| format!("{d} day(s) after their last update");
+    let days = |d: u32| format!("{d} day(s)");
+    let cap = config
+        .max_db_mib
+        .map_or_else(|| "none".to_owned(), |mib| format!("{mib} MiB"));
     vec![
-        ("succeeded runs", days(config.succeeded_days)),
-        (
-            "failed, trapped, timed-out, denied, dead runs",
-            days(config.failed_days),
-        ),
-        (
-            "quarantined requests",
-            format!("{} day(s)", config.failed_days),
-        ),
-        (
-            "events without runs",
-            format!("{} day(s)", config.succeeded_days),
-        ),
-        (
-            "database size cap",
-            config.max_db_mib.map_or_else(
-                || "none".to_owned(),
-                |mib| format!("{mib} MiB (oldest finished runs go first)"),
-            ),
-        ),
-        ("runs every", format!("{} s", config.interval_s)),
+        ("succeeded", days(config.succeeded_days)),
+        ("other endings", days(config.failed_days)),
+        ("quarantine", days(config.failed_days)),
+        ("runless events", days(config.succeeded_days)),
+        ("size cap", cap),
+        ("pass every", format!("{} s", config.interval_s)),
     ]
 }
 
