@@ -46,7 +46,12 @@ impl Clauses {
 }
 
 pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>> {
-    let mut c = run_clauses(f);
+    let mut c = Clauses::default();
+    if let Some(text) = &f.text {
+        let common = matches(conn, text)? > COMMON_WORDS;
+        text_clause(&mut c, text, common);
+    }
+    filter_clauses(&mut c, f);
     if let Some(before) = f.before {
         c.add("r.id < ?", [Value::Integer(before.0)]);
     }
@@ -57,9 +62,38 @@ pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>
     rows.map(|r| r?.finish()).collect()
 }
 
+/// Events matching a text filter above which a page of runs is found by walking the runs newest
+/// first (stopping at the page's end) rather than by sorting every match.
+const COMMON_WORDS: i64 = 2_000;
+
+/// How many events hold every word of `text`, counted up to `COMMON_WORDS + 1` (the index
+/// alone answers it).
+fn matches(conn: &Connection, text: &str) -> Res<i64> {
+    let Some(query) = fts_query(text) else {
+        return Ok(0);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*) FROM
+             (SELECT 1 FROM event_words WHERE event_words MATCH ?1 LIMIT ?2)",
+    )?;
+    Ok(stmt.query_row(
+        params_from_iter([Value::Text(query), Value::Integer(COMMON_WORDS + 1)]),
+        |r| r.get(0),
+    )?)
+}
+
 /// The filter's plugin, status, kind, time, chat and text clauses (not its page).
 pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     let mut c = Clauses::default();
+    if let Some(text) = &f.text {
+        text_clause(&mut c, text, false);
+    }
+    filter_clauses(&mut c, f);
+    c
+}
+
+/// The filter's clauses but its text.
+fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
     if let Some(kind) = &f.kind {
         c.add("e.kind = ?", [Value::Text(kind.clone())]);
     }
@@ -68,9 +102,6 @@ pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
             "r.created_at < ?",
             [Value::Integer(until.timestamp_micros())],
         );
-    }
-    if let Some(text) = &f.text {
-        text_clause(&mut c, text);
     }
     if let Some(plugin) = &f.plugin {
         c.add("r.plugin = ?", [Value::Text(plugin.clone())]);
@@ -90,23 +121,30 @@ pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
             [Value::Integer(conn_id), Value::Integer(chat)],
         );
     }
-    c
 }
 
-/// Runs whose event holds every word of `text`, found through the `event_words` index.
-fn text_clause(c: &mut Clauses, text: &str) {
+/// The FTS5 query of a text filter: its words, each quoted (words hold only letters and
+/// digits, so each is one token), juxtaposed (all must match); `None` without words.
+fn fts_query(text: &str) -> Option<String> {
     let words = crate::search::query_words(text);
-    if words.is_empty() {
+    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    (!quoted.is_empty()).then(|| quoted.join(" "))
+}
+
+/// Runs whose event holds every word of `text`, found through the `event_words` index. With
+/// `common`, each run's event is looked up in the index instead (one seek per run), so a page
+/// walks the runs newest first and stops when it is full, never reading every match.
+fn text_clause(c: &mut Clauses, text: &str, common: bool) {
+    let Some(query) = fts_query(text) else {
         c.add("0", std::iter::empty());
         return;
-    }
-    // Words hold only letters and digits: quoted, each is one FTS5 token; juxtaposed, all must
-    // match.
-    let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
-    c.add(
-        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?)",
-        [Value::Text(query.join(" "))],
-    );
+    };
+    let sql = if common {
+        "EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)"
+    } else {
+        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?)"
+    };
+    c.add(sql, [Value::Text(query)]);
 }
 
 /// The raw columns of a summary row; `finish` decodes statuses and times.
