@@ -69,6 +69,51 @@ pub struct Args {
     /// plugins must fit in it).
     #[arg(long, default_value_t = 30)]
     pub storm_lead_s: u64,
+    /// The language of the auto-reply plugin in `e2e` (its TypeScript and Python ports are built
+    /// from `plugins/auto-reply-ts` and `plugins/auto-reply-py`).
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    pub lang: Lang,
+    /// `[store] durability`: `full` (the default: an acknowledged webhook survives a power
+    /// cut) or `normal`.
+    #[arg(long, value_enum, default_value_t = Durability::Full)]
+    pub durability: Durability,
+}
+
+/// The language auto-reply is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    Rust,
+    Ts,
+    Py,
+}
+
+impl Lang {
+    /// The port's directory under `plugins/` and its memory limit (its manifest's), or `None`
+    /// for the Rust plugin.
+    pub fn port(self) -> Option<(&'static str, u32)> {
+        match self {
+            Lang::Rust => None,
+            Lang::Ts => Some(("auto-reply-ts", 32)),
+            Lang::Py => Some(("auto-reply-py", 48)),
+        }
+    }
+}
+
+/// `[store] durability` of the service under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Durability {
+    Full,
+    Normal,
+}
+
+impl Durability {
+    /// The config value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Durability::Full => "full",
+            Durability::Normal => "normal",
+        }
+    }
 }
 
 /// Where the service keeps its state.

@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use switchboard_testing::PluginArtifacts;
 
-use crate::cli::Scenario;
+use crate::cli::{Lang, Scenario};
 
 /// The shipped auto-reply rules (manifests/auto-reply.toml).
 const RULES: &str = r#"[
@@ -47,16 +47,31 @@ const TRIVIAL_TRIGGERS: [&str; 10] = [
     "on = [\"message.received\"]\nsource_types = [\"waba\", \"telegram\"]",
 ];
 
-/// Writes the scenario's manifests into `dir`; returns how many.
-pub fn write(scenario: Scenario, dir: &Path, plugins: &PluginArtifacts) -> anyhow::Result<usize> {
+/// Writes the scenario's manifests into `dir`, auto-reply in `lang` for `e2e`; returns how many.
+pub fn write(
+    scenario: Scenario,
+    dir: &Path,
+    plugins: &PluginArtifacts,
+    lang: Lang,
+) -> anyhow::Result<usize> {
     let auto = plugins.wasm("auto-reply")?;
     let hostile = plugins.wasm("hostile")?;
     let mut files: Vec<(String, String)> = Vec::new();
     if !matches!(scenario, Scenario::Intake | Scenario::CronStorm) {
-        files.push((
-            "auto-reply".into(),
-            auto_reply("auto-reply", auto, "on = [\"message.received\"]", RULES),
-        ));
+        let port = lang.port().filter(|_| scenario == Scenario::E2e);
+        let text = match port {
+            None => auto_reply("auto-reply", auto, "on = [\"message.received\"]", RULES),
+            Some((dir_name, memory_mib)) => {
+                let port_dir = switchboard_testing::repo_root()
+                    .join("plugins")
+                    .join(dir_name);
+                let wasm = switchboard_testing::build_plugin_dir(&port_dir)
+                    .map_err(|e| anyhow::anyhow!("cannot build {dir_name}: {e}"))?;
+                let text = auto_reply("auto-reply", &wasm, "on = [\"message.received\"]", RULES);
+                text.replace("memory_mib = 16", &format!("memory_mib = {memory_mib}"))
+            }
+        };
+        files.push(("auto-reply".into(), text));
     }
     if scenario == Scenario::Plugins20 {
         files.extend(plugins20(auto, hostile));
@@ -154,7 +169,7 @@ mod tests {
         let plugins = switchboard_testing::build_plugins().expect("plugins build");
         for scenario in [Scenario::E2e, Scenario::Plugins20, Scenario::Hostile] {
             let dir = tempfile::tempdir().expect("dir");
-            let count = write(scenario, dir.path(), &plugins).expect("write");
+            let count = write(scenario, dir.path(), &plugins, Lang::Rust).expect("write");
             if scenario == Scenario::Plugins20 {
                 assert_eq!(count, 20);
             }

@@ -37,8 +37,11 @@ pub fn say(text: &str) {
 pub fn run(args: &Args, rt: &tokio::runtime::Runtime) -> anyhow::Result<Report> {
     let mut report = Report {
         machine: Machine::read(),
-        scenario: args.scenario.name().to_owned(),
-        store: args.store.name().to_owned(),
+        scenario: match args.lang.port() {
+            Some((port, _)) if args.scenario == Scenario::E2e => format!("e2e ({port})"),
+            _ => args.scenario.name().to_owned(),
+        },
+        store: format!("{} (durability {})", args.store.name(), args.durability.name()),
         nodes: args.nodes,
         commit: commit(),
         target: String::new(),
@@ -210,7 +213,7 @@ fn start(args: &Args, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyh
     let database_url = pg.as_ref().map(|pg| pg.url(crate::pg::DATABASE));
     let radist = Radist::start()?;
     let remote = radist.remote()?;
-    let work = Workdir::new(&remote, args.store, args.nodes)?;
+    let work = Workdir::new(&remote, args.store, args.durability, args.nodes)?;
     let slot = (args.scenario == Scenario::CronStorm).then(|| storm_slot(args.storm_lead_s));
     report.plugins = write_manifests(args, &work, slot)?;
     report.startup_cache_warm = Some(service::cache_is_warm());
@@ -272,7 +275,7 @@ fn write_manifests(
     let dir = work.path("manifests");
     match slot {
         Some(slot) => manifests::write_storm(&dir, &plugins, args.schedules, slot),
-        None => manifests::write(args.scenario, &dir, &plugins),
+        None => manifests::write(args.scenario, &dir, &plugins, args.lang),
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use switchboard_testing::repo_root;
 
-use crate::cli::StoreKind;
+use crate::cli::{Durability, StoreKind};
 
 /// How long start-up may take before the harness gives up (cold plugin compiles included).
 const START_BOUND: Duration = Duration::from_secs(180);
@@ -72,7 +72,12 @@ impl Workdir {
     /// `manifests/` in the scratch dir, compile cache shared across runs under
     /// `target/switchboard-bench/cache` so start-up can be warm). On PostgreSQL the URL comes
     /// from `$SB_BENCH_DATABASE_URL`.
-    pub fn new(radist: &RadistRemote, store: StoreKind, nodes: usize) -> anyhow::Result<Workdir> {
+    pub fn new(
+        radist: &RadistRemote,
+        store: StoreKind,
+        durability: Durability,
+        nodes: usize,
+    ) -> anyhow::Result<Workdir> {
         let dir = tempfile::Builder::new()
             .prefix("switchboard-bench")
             .tempdir()?;
@@ -80,7 +85,7 @@ impl Workdir {
         let cache = cache_dir();
         std::fs::create_dir_all(&cache)?;
         for node in 1..=nodes {
-            let config = host_config(radist, store, &cache, node);
+            let config = host_config(radist, (store, durability), &cache, node);
             std::fs::write(dir.path().join(format!("node-{node}.toml")), config)?;
         }
         Ok(Workdir { dir })
@@ -105,14 +110,21 @@ impl Workdir {
     }
 }
 
-fn host_config(radist: &RadistRemote, store: StoreKind, cache: &Path, node: usize) -> String {
+fn host_config(
+    radist: &RadistRemote,
+    (store, durability): (StoreKind, Durability),
+    cache: &Path,
+    node: usize,
+) -> String {
     let store = match store {
         StoreKind::Sqlite => "path = \"data/switchboard.db\"",
         StoreKind::Postgres => "url = { env = \"SB_BENCH_DATABASE_URL\" }",
     };
     format!(
-        "config_version = 1\n[server]\nnode_id = \"bench-{node}\"\n[plugins]\nmanifests = \"manifests\"\n[runtime]\ncache_dir = {cache:?}\n[store]\n{store}\n[webhook]\ntoken = {{ env = \"SB_BENCH_WEBHOOK_TOKEN\" }}\n[radist]\nmode = \"remote\"\nbase_url = \"{}\"\napi_key = {{ env = \"SB_BENCH_RADIST_KEY\" }}\ncompany_id = {}\n",
-        radist.base_url, radist.company_id
+        "config_version = 1\n[server]\nnode_id = \"bench-{node}\"\n[plugins]\nmanifests = \"manifests\"\n[runtime]\ncache_dir = {cache:?}\n[store]\n{store}\ndurability = \"{}\"\n[webhook]\ntoken = {{ env = \"SB_BENCH_WEBHOOK_TOKEN\" }}\n[radist]\nmode = \"remote\"\nbase_url = \"{}\"\napi_key = {{ env = \"SB_BENCH_RADIST_KEY\" }}\ncompany_id = {}\n",
+        durability.name(),
+        radist.base_url,
+        radist.company_id
     )
 }
 

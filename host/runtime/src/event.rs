@@ -92,7 +92,8 @@ fn message_event(event: &NormalizedEvent, context: WebhookContext) -> MessageEve
     }
 }
 
-fn message(m: &wire::Message) -> Message {
+/// The plugin's view of a Radist message.
+pub(crate) fn message(m: &wire::Message) -> Message {
     Message {
         message_id: m.message_id.to_string(),
         source_message_id: m.source_message_id.clone(),

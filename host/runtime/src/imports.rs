@@ -45,12 +45,6 @@ fn problem(manifest: &Manifest, file: &str, plugin: &str, import: &str) -> Optio
              build it against switchboard:plugin@0.2.1 and use only its interfaces and WASI"
         ));
     };
-    if NOT_YET_PROVIDED.contains(&kind) {
-        return Some(format!(
-            "plugin `{plugin}` imports `{import}`, which switchboard:plugin@0.2.1 declares but \
-             this host does not provide yet; remove the import"
-        ));
-    }
     if manifest.capabilities.grants(kind) {
         return None;
     }
@@ -60,10 +54,6 @@ fn problem(manifest: &Manifest, file: &str, plugin: &str, import: &str) -> Optio
          add `[capabilities] {example}` to {file}"
     ))
 }
-
-/// Interfaces of the 0.2.1 world the linker does not define yet: refused here, by name, rather
-/// than failing at instantiation.
-const NOT_YET_PROVIDED: [CapabilityKind; 2] = [CapabilityKind::Contacts, CapabilityKind::History];
 
 /// `switchboard:plugin/types` at a version this host provides (it holds only types).
 fn is_types(import: &str) -> bool {
@@ -106,6 +96,19 @@ mod tests {
             "switchboard:plugin/kv@0.2.0",
         ];
         assert_eq!(check("kv = true", &imports), Ok(()));
+        let crm = [
+            "switchboard:plugin/contacts@0.2.1",
+            "switchboard:plugin/history@0.2.1",
+        ];
+        let grants = "contacts = { connections = [7] }\nhistory = { connections = [7] }";
+        assert_eq!(
+            check(grants, &crm),
+            Ok(()),
+            "contacts and history are provided"
+        );
+        let err = check("", &crm).expect_err("refused");
+        assert!(err.contains("add `[capabilities] contacts ="), "{err}");
+        assert!(err.contains("add `[capabilities] history ="), "{err}");
         let err = check(
             "",
             &[

@@ -120,6 +120,10 @@ pub(crate) struct RunContext {
     pub(crate) config_reads: ConfigReads,
     /// The contact of a message event: CRM grants always reach it.
     pub(crate) event_contact: Option<i64>,
+    /// Contacts this run created or was answered from the ledger: in every CRM grant's scope.
+    pub(crate) created_contacts: HashSet<i64>,
+    /// Messages `history` has answered in this run (bounded by `capabilities.history`).
+    pub(crate) history_read: u32,
 }
 
 impl PluginShared {
@@ -177,6 +181,8 @@ impl RunContext {
             clock: RunClock::default(),
             config_reads: ConfigReads::default(),
             event_contact: contact_of(&input.event),
+            created_contacts: HashSet::new(),
+            history_read: 0,
         }
     }
 }

@@ -588,7 +588,7 @@ pub async fn schedules(config: &Path, as_json: bool) -> anyhow::Result<ExitCode>
 /// `nodes`: the nodes sharing the store and their leases.
 pub async fn nodes(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
     let store = Wiring::load(config)?.open_store().await?;
-    let nodes = store.nodes(chrono::Utc::now()).await?;
+    let nodes = store.nodes(store.clock().await?).await?;
     if as_json {
         print_json(&nodes);
     } else {

@@ -14,6 +14,7 @@ pub mod config;
 mod connections;
 mod event_file;
 mod history;
+mod key_permissions;
 pub mod output;
 mod radist_sync;
 mod run;

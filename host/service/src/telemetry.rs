@@ -6,7 +6,10 @@
 //! Series (all prefixed `switchboard_`):
 //! - `webhook_ack_seconds` (histogram, by `status`): time to answer a webhook
 //! - `events_total` (by `kind`), `webhook_duplicates_total`, `quarantined_total` (by `status`)
-//! - `queue_depth` (gauge, by `state`: queued, running, retrying)
+//! - `queue_depth` (gauge, by `state`: queued, running, retrying), `queue_oldest_age_seconds`
+//!   (gauge): how long the longest-waiting queued run has waited
+//! - `webhooks_refused_total` (by `reason`: `backlog`): webhooks answered 503 because the queue
+//!   was over `[webhook] max_queued_runs` or `max_queue_age_s`
 //! - `lane_wait_seconds` (histogram): from an event's arrival to its run's first attempt
 //! - `runs_total` (by `plugin`, `status`; `deferred` when a run waits for its send budget),
 //!   `run_duration_seconds` (histogram, by `plugin`)
@@ -65,11 +68,26 @@ pub fn request_quarantined(status: u16, reason: &str) {
     tracing::warn!(status, reason, "webhook refused and quarantined");
 }
 
-/// The dispatcher looked at the queue.
-pub fn queue_measured(depth: QueueDepth) {
+/// The queue was sampled; `oldest` is how long its longest-waiting queued run has waited.
+pub fn queue_measured(depth: QueueDepth, oldest: Duration) {
     gauge!("switchboard_queue_depth", "state" => "queued").set(depth.queued as f64);
     gauge!("switchboard_queue_depth", "state" => "running").set(depth.running as f64);
     gauge!("switchboard_queue_depth", "state" => "retrying").set(depth.retrying as f64);
+    gauge!("switchboard_queue_oldest_age_seconds").set(oldest.as_secs_f64());
+}
+
+/// Intake answered 503 because the queue is over a bound (logged at most once a second).
+pub fn webhook_refused_backlog(reason: &str) {
+    counter!("switchboard_webhooks_refused_total", "reason" => "backlog").increment(1);
+    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let Ok(mut last) = LAST.lock() else { return };
+    if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+        *last = Some(std::time::Instant::now());
+        tracing::warn!(
+            reason,
+            "intake refuses webhooks for now (503, Radist redelivers): {reason}"
+        );
+    }
 }
 
 /// A run's attempt began, `waited` after its event arrived (first attempts only).

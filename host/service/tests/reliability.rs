@@ -1,7 +1,8 @@
 //! What users throw at the service, through the real binary: Radist redelivering and reordering
 //! webhooks, Radist failing for a sustained period (429 bursts with `Retry-After`, 5xx, latency
 //! spikes, connection resets, answers lost after the send was processed), and the process being
-//! SIGKILLed at random points under load, several times in a row. The Radist sandbox runs in
+//! SIGKILLed at random points under load, several times in a row, CRM writes (contact creates,
+//! notes, tag sets) in flight among them. The Radist sandbox runs in
 //! this test process, so it outlives the service and its sent log is the customer's phone:
 //! nothing in it may be doubled. Counts come from the store (the admin API) and the sandbox.
 //!
@@ -13,6 +14,8 @@
 //! Kill points and fault phases come from a seeded RNG; the seed is printed and
 //! `SWITCHBOARD_RELIABILITY_SEED=<n>` replays it. Summaries print with `-- --nocapture`.
 
+#[path = "support/crm_kills.rs"]
+mod crm_kills;
 mod support;
 #[path = "support/world.rs"]
 mod world;
@@ -51,6 +54,9 @@ struct Scale {
     phase: Duration,
     /// How long the backlog may take to drain at the end.
     settle: Duration,
+    /// Kills while CRM writes are in flight, and customer messages posted before each.
+    crm_kills: usize,
+    crm_messages: usize,
 }
 
 impl Scale {
@@ -74,6 +80,8 @@ impl Scale {
                 soak_rate: 50.0,
                 phase: Duration::from_secs(5),
                 settle: Duration::from_secs(600),
+                crm_kills: 10,
+                crm_messages: 20,
             }
         } else {
             Scale {
@@ -88,6 +96,8 @@ impl Scale {
                 soak_rate: 30.0,
                 phase: Duration::from_millis(1500),
                 settle: Duration::from_secs(120),
+                crm_kills: 2,
+                crm_messages: 8,
             }
         }
     }
@@ -388,6 +398,49 @@ fn kill_at(
             (world.serve(), 2)
         }
     }
+}
+
+#[test]
+fn crm_writes_killed_mid_write_leave_one_contact_one_note_and_converged_tags() {
+    let scale = Scale::from_env();
+    let mut rng = scale.rng("crm kills");
+    let config = WorldConfig {
+        webhook_attempts: 40,
+        client_retries: 0,
+        per_minute: 100_000,
+    };
+    let world = World::with_manifests(&config, crm_kills::manifests());
+    crm_kills::seed(&world);
+    let mut service = world.serve();
+    let mut posted = Vec::new();
+    for _ in 0..scale.crm_kills {
+        world.faults(&crm_kills::slow_writes(&mut rng));
+        let before = crm_kills::notes(&world);
+        posted.extend(crm_kills::post(&world, &mut rng, scale.crm_messages));
+        let target = before + rng.random_range(1..=3);
+        wait_for(BOUND, "crm writes in flight", || {
+            let notes = crm_kills::notes(&world);
+            (notes >= target)
+                .then_some(())
+                .ok_or(format!("{notes} of {target} notes"))
+        });
+        service.kill();
+        service = world.serve();
+    }
+    world::calm(&world);
+    let census = world::settle(&world, &service, scale.settle);
+    let failed: Vec<&RunSummary> = census
+        .runs
+        .iter()
+        .filter(|r| r.status != RunStatus::Succeeded)
+        .collect();
+    assert!(failed.is_empty(), "runs that did not succeed: {failed:?}");
+    let (contacts, notes) = crm_kills::assert_converged(&world, &posted);
+    eprintln!(
+        "reliability crm kills: {} SIGKILLs, {} messages, {contacts} contacts, {notes} notes",
+        scale.crm_kills,
+        posted.len()
+    );
 }
 
 #[test]

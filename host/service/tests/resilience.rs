@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{Service, Workdir};
@@ -220,4 +221,100 @@ fn a_read_only_database_gets_503_and_loses_nothing_acknowledged_until_writable()
     let (status, _) = service.terminate();
     assert!(status.success(), "{status:?}");
     assert_kept(&work, &acked);
+}
+
+/// Customer 1 (of the sandbox's connection 70001, chat `chat`) asks for a price again.
+fn asks_price_again(chat: i64) -> Vec<u8> {
+    json!({
+        "event_type": "messages.create",
+        "event": {
+            "connection_id": 70001, "chat_id": chat,
+            "chat": {"phone": "79000000101"},
+            "message": {
+                "message_id": "5f0e8f5e-3333-4b55-9d6a-000000000101",
+                "chat_id": "79000000101", "direction": "inbound",
+                "message_type": "text", "created_at": "2026-12-01T10:00:00Z",
+                "text": {"text": "price?"}
+            }
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// One worker, and Radist slow to take sends: customers' runs wait for the worker. Once the
+/// longest wait passes `webhook.max_queue_age_s`, intake answers 503 with `Retry-After` (and says
+/// so in `/api/queue` and `/metrics`); when the queue drains it takes the refused webhook, and
+/// every message gets its reply.
+#[test]
+fn past_the_backlog_bound_intake_answers_503_with_retry_after_and_nothing_is_lost() {
+    let work = Workdir::shipped();
+    let config = std::fs::read_to_string(work.path("switchboard.toml")).expect("config");
+    let config = config.replace("[runtime]\n", "[runtime]\nmax_concurrent_runs = 1\n")
+        + "[webhook]\nmax_queue_age_s = 1\nbacklog_retry_after_s = 2\n";
+    std::fs::write(work.path("switchboard.toml"), config).expect("config");
+    let service = work.serve();
+    let faults = json!({"latency_ms": 1000, "paths": ["/messages/"]});
+    let set = service
+        .http
+        .post(service.control("faults"))
+        .json(&faults)
+        .send();
+    assert!(set.expect("faults").status().is_success());
+    let first = service.inbound(70001, "79000000101", "price?");
+    for n in 102..=108 {
+        service.inbound(70001, &format!("79000000{n}"), "price?");
+    }
+    let queue = format!("{}queue", service.api);
+    service.wait_for(Duration::from_secs(60), || {
+        let (_, q) = service.get_json(&queue);
+        (q["intake"] == "refusing").then_some(())
+    });
+    let again = asks_price_again(first["chat_id"].as_i64().expect("chat id"));
+    let refused = service
+        .http
+        .post(&service.webhook)
+        .header("content-type", "application/json")
+        .body(again.clone())
+        .send()
+        .expect("post");
+    assert_eq!(refused.status().as_u16(), 503);
+    let retry_after = refused
+        .headers()
+        .get("retry-after")
+        .map(|v| v.as_bytes().to_vec());
+    assert_eq!(retry_after.as_deref(), Some(&b"2"[..]));
+    let body: Value = refused.json().expect("json");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(error.contains("webhook.max_queue_age_s"), "{body}");
+    let metrics = service
+        .http
+        .get(service.api.replace("/api/", "/metrics"))
+        .send();
+    let metrics = metrics.expect("metrics").text().expect("text");
+    assert!(
+        metrics.contains("switchboard_webhooks_refused_total{reason=\"backlog\"}"),
+        "{metrics}"
+    );
+    let cleared = service
+        .http
+        .post(service.control("faults"))
+        .json(&json!({}))
+        .send();
+    assert!(cleared.expect("faults").status().is_success());
+    service.wait_for(Duration::from_secs(60), || {
+        let (_, q) = service.get_json(&queue);
+        (q["intake"] == "accepting" && q["queued"] == 0).then_some(())
+    });
+    let (status, body) = service.post_webhook(&service.webhook, "application/json", again);
+    assert_eq!(status, 200, "redelivered after the backlog drained: {body}");
+    assert_eq!(
+        body["duplicate"], false,
+        "the refused one was not kept: {body}"
+    );
+    let replied = service.wait_for(Duration::from_secs(60), || {
+        let sent = service.sent();
+        (sent.len() >= 9).then_some(sent)
+    });
+    assert_eq!(replied.len(), 9, "one reply per message: {replied:?}");
 }

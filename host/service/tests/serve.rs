@@ -494,3 +494,64 @@ fn json_logs_put_each_action_in_its_run_span() {
     assert_eq!(run["attempt"], 1);
     assert_eq!(send["span"]["name"], "action");
 }
+
+/// auto-reply's shipped manifest, its wasm path made absolute, its (read-only) `tags` grant
+/// replaced by `tags`.
+fn auto_reply_with(tags: &str) -> tempfile::TempDir {
+    let shipped = switchboard_testing::repo_root().join("manifests");
+    let text = std::fs::read_to_string(shipped.join("auto-reply.toml")).expect("auto-reply.toml");
+    let wasm = shipped.join("../plugins/target/wasm32-wasip2/release/auto_reply.wasm");
+    let edited = text
+        .replace(
+            "\"../plugins/target/wasm32-wasip2/release/auto_reply.wasm\"",
+            &format!("{wasm:?}"),
+        )
+        .replace(
+            "tags = { connections = [70001, 70002, 70003, 70004] }",
+            tags,
+        );
+    assert!(
+        edited.contains(tags),
+        "the shipped auto-reply manifest changed shape"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("auto-reply.toml"), edited).expect("write manifest");
+    dir
+}
+
+#[test]
+fn a_remote_key_lacking_a_permission_is_reported_naming_the_manifest_and_grant() {
+    switchboard_testing::build_plugins().unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Runtime::new().expect("tokio");
+    let mut config = radist_sandbox::SandboxConfig::default();
+    config.seed.permissions = vec!["messaging".into(), "contacts".into(), "tags_view".into()];
+    let sandbox = rt
+        .block_on(radist_sandbox::Sandbox::start(config))
+        .expect("sandbox");
+    let grant =
+        "tags = { write = true, connections = [70002], allow = [\"lead\"], create_missing = true }";
+    let manifests = auto_reply_with(grant);
+    let extra = format!(
+        "[webhook]\ntoken = {{ env = \"SB_WEBHOOK_TOKEN\" }}\n[radist]\nmode = \"remote\"\nbase_url = \"{}\"\napi_key = {{ env = \"SB_RADIST_KEY\" }}\ncompany_id = 1\n",
+        sandbox.base_url()
+    );
+    let work = Workdir::with_manifests(manifests.path(), &extra);
+    let env = [
+        ("SB_WEBHOOK_TOKEN", "permissions-test-webhook-token"),
+        ("SB_RADIST_KEY", sandbox.api_key()),
+    ];
+    let service = work.serve_with(&["--listen", "127.0.0.1:0"], &env);
+    let (_, stderr) = service.terminate();
+    let warned: Vec<&String> = stderr
+        .iter()
+        .filter(|l| l.contains("needs the radist permission"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{stderr:#?}");
+    assert!(
+        warned[0].contains(
+            "auto-reply.toml: `capabilities.tags` needs the radist permission `tags_create`"
+        ),
+        "{}",
+        warned[0]
+    );
+}

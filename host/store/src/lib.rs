@@ -38,7 +38,7 @@ pub use model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
-pub use model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo};
+pub use model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo, Renewal};
 pub use model::ops::{DbStats, Durability, RetentionPolicy, ScheduleState};
 pub use model::views::{ChatTimeline, ConnectionActivity};
 pub use postgres::{PostgresConfig, PostgresStore};

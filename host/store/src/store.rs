@@ -14,7 +14,7 @@ use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
-use crate::model::nodes::{LeaseTaken, NodeInfo};
+use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use crate::model::views::{ChatTimeline, ConnectionActivity};
 use async_trait::async_trait;
@@ -100,8 +100,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<LeaseTaken>;
 
     /// Renews `node`'s lease until `now + lease` (a new lease, with `started_at = now`, when the
-    /// node had none, had left or had let it expire).
-    async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()>;
+    /// node had none, had left or had let it expire). `Lost` when another process took the
+    /// node's lease since this one took or renewed it (PostgreSQL: each store instance is one
+    /// holder; SQLite: one process serves the file, so never).
+    async fn heartbeat(
+        &self,
+        node: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Renewal>;
     /// Recovers the runs left `running` by nodes whose lease expired (`lease_until <= now`) or
     /// that left: each goes back to `queued` at its lane's head (attempt recorded `interrupted`),
     /// exactly once even when several nodes call this at once. Returns how many.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use switchboard_store::conformance::{event, run};
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::{
-    Durability, LeaseTaken, PostgresConfig, PostgresStore, RunStatus, Store, StoreError,
+    Durability, LeaseTaken, PostgresConfig, PostgresStore, Renewal, RunStatus, Store, StoreError,
 };
 
 const LEASE: Duration = Duration::from_secs(10);
@@ -92,6 +92,50 @@ async fn a_live_lease_is_held_against_a_new_process_until_it_expires_on_the_data
         LeaseTaken::Granted,
         "an expired lease goes to the new process"
     );
+}
+
+/// A process cut off from the database for longer than its lease, whose node id a new process
+/// took meanwhile, comes back: its heartbeat says `Lost` instead of renewing beside the new
+/// holder, the store refuses its claims, and its `leave` does not end the new holder's lease.
+#[tokio::test]
+async fn a_process_whose_node_id_was_taken_over_loses_its_lease_and_claims_nothing() {
+    let url = fresh_url().await;
+    let old = connect(&url).await.expect("connect");
+    let new = connect(&url).await.expect("connect");
+    let now = old.clock().await.expect("clock");
+    let at = |s: i64| now + chrono::TimeDelta::seconds(s);
+    assert_eq!(
+        old.take_lease("n", LEASE, now).await.expect("take"),
+        LeaseTaken::Granted
+    );
+    let renewed = old.heartbeat("n", LEASE, at(1)).await.expect("beat");
+    assert_eq!(renewed, Renewal::Renewed);
+    let taken = new.take_lease("n", LEASE, at(12)).await.expect("take");
+    assert_eq!(taken, LeaseTaken::Granted, "the old lease expired at 11 s");
+    let back = old.heartbeat("n", LEASE, at(13)).await.expect("beat");
+    assert_eq!(
+        back,
+        Renewal::Lost,
+        "the old process must not renew beside the new one"
+    );
+    let queued = old
+        .ingest(event("after", Some(1)), vec![run("p", "after")])
+        .await
+        .expect("ingest");
+    let stolen = old.claim("n", 10, at(13)).await.expect("claim");
+    assert!(stolen.is_empty(), "the old process claimed {stolen:?}");
+    let claimed = new.claim("n", 10, at(13)).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].run_id, queued.run_ids[0]);
+    old.leave("n").await.expect("leave");
+    let nodes = new.nodes(at(13)).await.expect("nodes");
+    let n = nodes.iter().find(|n| n.node == "n").expect("listed");
+    assert!(
+        n.live && n.left_at.is_none(),
+        "the new holder's lease still stands: {n:?}"
+    );
+    let renewed = new.heartbeat("n", LEASE, at(14)).await.expect("beat");
+    assert_eq!(renewed, Renewal::Renewed);
 }
 
 #[tokio::test]

@@ -5,11 +5,14 @@
 //! - The plugin test harness starts an embedded Radist sandbox on `127.0.0.1:0`, loads a plugin
 //!   with its manifest through `switchboard-runtime`, runs it on an event and returns the run
 //!   outcome (status, recorded host calls, logs), plus what the sandbox saw.
+//! - [`CrmSetup`] seeds the sandbox's CRM (tags, quick replies, notes, permissions) and
+//!   [`TestSandbox::contact`], [`TestSandbox::chat`] read back what a plugin left there.
 //!
 //! The hostile-plugin tests, the example plugins' end-to-end tests and the host-overhead
 //! benchmark live in this crate's `tests/` and `benches/`.
 
 mod build;
+mod crm;
 pub mod events;
 mod harness;
 mod sandbox;
@@ -18,6 +21,7 @@ pub use build::{
     BuildError, PLUGIN_TARGET, PluginArtifacts, build_plugin_dir, build_plugins, plugins_workspace,
     repo_root,
 };
+pub use crm::CrmSetup;
 pub use harness::{HarnessError, PluginHarness, Secrets, TestPlugin};
 pub use sandbox::{Delivered, Inbound, TestSandbox};
 /// The runtime types a test looks at.

@@ -242,3 +242,49 @@ fn the_python_port_holds_the_sdk_as_it_is() {
 fn sends_nothing(actions: &[switchboard_runtime::ActionRecord]) -> bool {
     actions.iter().all(|a| a.kind == "clock.now")
 }
+
+/// Rust only (the rule option is the Rust plugin's): a rule with `"tag"` tags the customer's
+/// contact in Radist; a rule without one (the shipped rules) tags nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_with_a_tag_tags_the_contact_and_others_tag_nothing() {
+    let file = repo_root().join("manifests/auto-reply.toml");
+    let shipped = std::fs::read_to_string(&file).unwrap();
+    let read_only = "tags = { connections = [70001, 70002, 70003, 70004] }";
+    let hours = "\"reply\": \"Мы работаем с 9:00 до 21:00 без выходных.\"}";
+    assert!(
+        shipped.contains(read_only) && shipped.contains(hours),
+        "the shipped manifest changed"
+    );
+    let text = shipped
+        .replace(
+            read_only,
+            "tags = { write = true, connections = [70002], allow = [\"asked-hours\"], create_missing = true }",
+        )
+        .replace(hours, &hours.replace('}', ", \"tag\": \"asked-hours\"}"));
+    let h = PluginHarness::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plugin = h
+        .load_with(&file, Some(&text), &switchboard_testing::Secrets::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (asked, event) = h
+        .inbound_text(70002, "79990001190", "часы работы?")
+        .await
+        .unwrap();
+    let outcome = h.run(&plugin, event).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
+    assert_eq!(sent_to(&h, asked.chat_id).await.len(), 1, "answered");
+    let contact = h.sandbox().contact(asked.contact_id).await.unwrap();
+    assert_eq!(contact.tags, ["asked-hours"]);
+    let (priced, event) = h
+        .inbound_text(70002, "79990001191", "price?")
+        .await
+        .unwrap();
+    assert_eq!(h.run(&plugin, event).await.status, RunStatus::Succeeded);
+    let contact = h.sandbox().contact(priced.contact_id).await.unwrap();
+    assert!(
+        contact.tags.is_empty(),
+        "a rule without a tag tags nothing: {:?}",
+        contact.tags
+    );
+}

@@ -1,5 +1,6 @@
 //! The crm-sync example plugin end to end, with its shipped manifest pointed at a tiny CRM
-//! served by this test on `127.0.0.1:0`, and the Radist sandbox.
+//! served by this test on `127.0.0.1:0`, and the Radist sandbox, whose resulting state (tags,
+//! notes, answered) the tests assert.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,7 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use switchboard_testing::{PluginHarness, RunStatus, Secrets, TestPlugin, events, repo_root};
+use switchboard_testing::{
+    CrmSetup, PluginHarness, RunStatus, Secrets, TestPlugin, events, repo_root,
+};
 
 const TOKEN: &str = "crm-secret-token";
 
@@ -24,6 +27,8 @@ struct CrmLog {
 struct Crm {
     log: Arc<Mutex<CrmLog>>,
     leads: Arc<Mutex<Value>>,
+    /// Whether a new contact's answer says the CRM answered the customer.
+    answered: Arc<Mutex<bool>>,
 }
 
 impl Crm {
@@ -45,11 +50,13 @@ async fn create_contact(
     if !crm.authorized(&headers) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"error": "token"})));
     }
+    let answered = *crm.answered.lock().unwrap();
     let mut log = crm.log.lock().unwrap();
     log.contacts.push(body);
+    let id = format!("crm-{}", log.contacts.len());
     (
         StatusCode::CREATED,
-        Json(json!({"id": format!("crm-{}", log.contacts.len())})),
+        Json(json!({"id": id, "stage": "new", "answered": answered})),
     )
 }
 
@@ -78,6 +85,7 @@ async fn start_crm() -> (Crm, String) {
     let crm = Crm {
         log: Arc::default(),
         leads: Arc::new(Mutex::new(json!([]))),
+        answered: Arc::new(Mutex::new(false)),
     };
     let app = Router::new()
         .route("/api/contacts", post(create_contact))
@@ -132,6 +140,14 @@ async fn a_new_contact_is_posted_once() {
             json!("Здравствуйте, хочу заказать")
         );
     }
+    let contact = h.sandbox().contact(delivered.contact_id).await.unwrap();
+    assert_eq!(contact.tags, ["lead"]);
+    assert_eq!(contact.notes.len(), 1, "{:?}", contact.notes);
+    let chat = h.sandbox().chat(70001, delivered.chat_id).await.unwrap();
+    assert_eq!(
+        chat.unanswered_count, 1,
+        "the crm did not answer: still unanswered"
+    );
     let (_, second) = h
         .inbound_text(70001, "79990003344", "Вы тут?")
         .await
@@ -194,4 +210,66 @@ async fn pending_leads_get_a_template_once() {
         "a rerun sends nothing again"
     );
     assert_eq!(crm.log.lock().unwrap().contacted.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_message_leaves_a_lead_tag_a_note_and_an_answered_chat() {
+    let (h, plugin, crm) = start().await;
+    *crm.answered.lock().unwrap() = true;
+    let (delivered, first) = h
+        .inbound_text(70001, "79990008899", "Нужна консультация")
+        .await
+        .unwrap();
+    // A person tagged the customer `vip` (a seeded tag) before the run.
+    let human = CrmSetup::new().contact_tags(delivered.contact_id, &["vip"]);
+    h.sandbox().seed_crm(&human).await.unwrap();
+    let outcome = h.run(&plugin, first).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
+    let contact = h.sandbox().contact(delivered.contact_id).await.unwrap();
+    assert_eq!(contact.tags, ["vip", "lead"], "the tag a person set stays");
+    assert_eq!(contact.notes.len(), 1, "{:?}", contact.notes);
+    assert!(
+        contact.notes[0].starts_with("CRM crm-1: ")
+            && contact.notes[0].contains("\"stage\":\"new\""),
+        "the note holds what the crm answered: {}",
+        contact.notes[0]
+    );
+    let chat = h.sandbox().chat(70001, delivered.chat_id).await.unwrap();
+    assert_eq!(
+        chat.unanswered_count, 0,
+        "the crm answered: marked answered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_without_a_radist_contact_gets_one_created_tagged_and_noted() {
+    let (h, plugin, _crm) = start().await;
+    let phone = "79990009911";
+    assert!(
+        h.sandbox()
+            .contacts_with_phone(phone)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let event = events::text(70001, 38_000_999, "Добрый день")
+        .phone(phone)
+        .name("Вера")
+        .received();
+    let outcome = h.run(&plugin, event.clone()).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
+    let created = h.sandbox().contacts_with_phone(phone).await.unwrap();
+    assert_eq!(created.len(), 1, "one contact created");
+    let contact = h.sandbox().contact(created[0]).await.unwrap();
+    assert_eq!(
+        (contact.name.as_str(), contact.tags.clone()),
+        ("Вера", vec!["lead".to_owned()])
+    );
+    assert_eq!(contact.notes.len(), 1, "{:?}", contact.notes);
+    let again = h.run(&plugin, event).await;
+    assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.logs);
+    assert_eq!(
+        h.sandbox().contacts_with_phone(phone).await.unwrap().len(),
+        1
+    );
 }

@@ -4,7 +4,8 @@
 //!
 //! - `rules`: a JSON array of `{"match": "price|цена", "reply": "…", "buttons": ["Yes", "No"]}`
 //!   or `{"match": "…", "reply": "…", "list": {"button": "Sizes", "section": "…", "rows": ["S"]}}`
-//!   (see [`rules`]). The first rule whose alternatives occur in the text wins.
+//!   (see [`rules`]). The first rule whose alternatives occur in the text wins. A rule with
+//!   `"tag": "name"` also tags the customer's contact (needs `capabilities.tags` allowing it).
 //! - `fallback_template`, `fallback_locale` (default `ru`), `fallback_params` (a JSON array of
 //!   strings; `{name}` and `{phone}` are replaced from the chat): sent instead when a WABA chat's
 //!   24-hour window is closed and the free-form reply is refused with `window-closed`.
@@ -12,11 +13,12 @@
 //! On WABA chats buttons and lists go out as interactive messages; on other messengers the reply
 //! is text with the options listed under it. Only `message.received` from the customer is
 //! answered: `message.sent` (including Switchboard's own echoes) and outbound messages are not.
-//! Imports: `log`, `config`, `messages`.
+//! Imports: `log`, `config`, `messages`, and `tags` (only called for a rule with a `tag`).
 
 pub mod rules;
 
 use rules::Rule;
+use switchboard_plugin::crm::tags;
 use switchboard_plugin::messages::{self, Content, InteractiveMessage, TemplateMessage};
 use switchboard_plugin::{Error, Event, MessageEvent, Plugin, RunInfo, SourceType, config};
 
@@ -35,8 +37,19 @@ impl Plugin for AutoReply {
             switchboard_plugin::debug!("no rule matches in chat {}", msg.chat_id);
             return Ok(());
         };
-        answer(msg, rule)
+        answer(msg, rule)?;
+        tag_contact(msg, rule)
     }
+}
+
+/// Adds the rule's tag to the customer's contact, when the rule has one.
+fn tag_contact(msg: &MessageEvent, rule: &Rule) -> Result<(), String> {
+    let (Some(tag), Some(contact)) = (&rule.tag, msg.contact_id) else {
+        return Ok(());
+    };
+    tags::add(contact, &[tag.as_str()])?;
+    switchboard_plugin::info!("tagged contact {contact} `{tag}`");
+    Ok(())
 }
 
 switchboard_plugin::export!(AutoReply);

@@ -21,6 +21,10 @@ pub struct Rule {
     /// A list the customer opens with a button (WABA: an interactive list).
     #[serde(default)]
     pub list: Option<ListSpec>,
+    /// A tag to add to the customer's contact when the rule answers (off unless set; needs
+    /// `capabilities.tags` with the name in its `allow` list).
+    #[serde(default)]
+    pub tag: Option<String>,
 }
 
 /// The list of an interactive list reply.
@@ -99,8 +103,11 @@ mod tests {
     }
 
     #[test]
-    fn buttons_and_lists_parse() {
+    fn buttons_lists_and_tags_parse() {
         let rules = parse(RULES).unwrap();
+        assert_eq!(rules[0].tag, None, "no tag unless a rule sets one");
+        let tagged = parse(r#"[{"match": "x", "reply": "y", "tag": "lead"}]"#).unwrap();
+        assert_eq!(tagged[0].tag.as_deref(), Some("lead"));
         assert_eq!(rules[0].buttons, ["Order", "Later"]);
         assert_eq!(rules[2].list.as_ref().map(|l| l.rows.len()), Some(2));
     }

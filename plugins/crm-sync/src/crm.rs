@@ -1,6 +1,7 @@
 //! The CRM's wire format: what the plugin posts and what it reads back.
 //!
-//! - `POST {crm_url}/contacts` with [`NewContact`]; answers `{"id": …}` (string or number).
+//! - `POST {crm_url}/contacts` with [`NewContact`]; answers `{"id": …}` (string or number) and
+//!   optionally `"answered": true` when the CRM has handled the conversation itself.
 //! - `GET {crm_url}/leads/pending` answers a JSON array of [`Lead`].
 //! - `POST {crm_url}/leads/{lead_id}/contacted` with [`Contacted`] once a lead got its template.
 //!
@@ -34,6 +35,9 @@ pub struct FirstMessage<'a> {
 #[derive(Debug, Deserialize)]
 pub struct Created {
     pub id: Value,
+    /// The CRM has answered the customer: the chat is marked answered in Radist.
+    #[serde(default)]
+    pub answered: bool,
 }
 
 /// A lead the CRM wants contacted.

@@ -3,7 +3,9 @@
 //! - On `message.received` from a contact it has not seen (kv key `contact:{contact_id}`, or
 //!   `chat:{connection_id}:{chat_id}` without a contact), POSTs the contact and the message to
 //!   `{crm_url}/contacts` and remembers the CRM id the CRM answers. Later messages from the same
-//!   contact post nothing.
+//!   contact post nothing. In Radist it then finds the contact (the event's, else by the
+//!   chat's phone, creating it when missing), tags it `lead_tag` (default `lead`), adds a note
+//!   with what the CRM answered, and marks the chat answered when the CRM says `answered`.
 //! - On `schedule.fired`, GETs `{crm_url}/leads/pending`, and for each lead not yet done (kv key
 //!   `lead:{lead_id}`) opens a chat on `connection_id` (by the lead's `phone`, bound to its
 //!   `contact_id` when given; by the contact alone when there is no phone), sends the configured template, remembers the lead as done and reports it to
@@ -12,12 +14,14 @@
 //! Configuration: `crm_url` (origin granted in `capabilities.http.allow`), `connection_id`,
 //! `template`, `template_locale` (default `ru`), `template_params` (JSON array of strings, `{name}`
 //! replaced by the lead's name); secret `crm_token` (sent as a Bearer token, never logged).
-//! Imports: `log`, `config`, `http`, `kv`, `chats`, `messages`.
+//! Imports: `log`, `config`, `http`, `kv`, `chats`, `messages`, `contacts`, `tags`, `notes`,
+//! `inbox`.
 
 pub mod crm;
 
 use crm::{Contacted, Created, FirstMessage, Lead, NewContact, Remembered};
 use switchboard_plugin::chats::{self, CreateChatRequest};
+use switchboard_plugin::crm::{contacts, inbox, notes, tags};
 use switchboard_plugin::http::{Request, Response};
 use switchboard_plugin::messages::{self, TemplateMessage};
 use switchboard_plugin::{Event, MessageEvent, Plugin, RunInfo, config, kv};
@@ -88,10 +92,13 @@ fn sync_contact(msg: &MessageEvent) -> Result<(), String> {
             created_at: msg.message.created_at.seconds,
         },
     };
-    let created: Created = crm
+    let answer = crm
         .send(Request::post(format!("{}/contacts", crm.url)).json(&body))?
-        .json()?;
+        .text();
+    let created: Created =
+        serde_json::from_str(&answer).map_err(|e| format!("the crm's answer is not json: {e}"))?;
     let crm_id = crm::id_string(&created.id);
+    record_in_radist(msg, &crm_id, &answer, created.answered)?;
     kv::set_json(
         &key,
         &Remembered {
@@ -102,6 +109,46 @@ fn sync_contact(msg: &MessageEvent) -> Result<(), String> {
     )?;
     switchboard_plugin::info!("{key} posted to the crm as {crm_id}");
     Ok(())
+}
+
+/// Most characters of a note (the manifest's `notes.max_chars` must allow it).
+const NOTE_CHARS: usize = 1000;
+
+/// Tags the customer's Radist contact as a lead, notes what the CRM answered, and marks the
+/// chat answered when the CRM says so. A customer without a contact or a phone is only logged.
+fn record_in_radist(
+    msg: &MessageEvent,
+    crm_id: &str,
+    answer: &str,
+    answered: bool,
+) -> Result<(), String> {
+    let Some(contact) = radist_contact(msg)? else {
+        switchboard_plugin::warn!(
+            "chat {} has no contact and no phone; not tagged",
+            msg.chat_id
+        );
+        return Ok(());
+    };
+    let tag = config::get_or("lead_tag", "lead");
+    tags::add(contact.id, &[tag.as_str()])?;
+    let note = notes::clip(&format!("CRM {crm_id}: {}", answer.trim()), NOTE_CHARS);
+    notes::add(contact.id, &note)?;
+    if answered {
+        inbox::mark_answered_for(msg)?;
+    }
+    Ok(())
+}
+
+/// The event's contact; else the first contact with the chat's phone, created when missing.
+fn radist_contact(msg: &MessageEvent) -> Result<Option<contacts::Contact>, String> {
+    if let Some(found) = contacts::for_event(msg)? {
+        return Ok(Some(found));
+    }
+    let Some(phone) = msg.chat.phone.as_deref() else {
+        return Ok(None);
+    };
+    let name = msg.chat.name.as_deref().unwrap_or(phone);
+    Ok(Some(contacts::find_or_create(name, phone)?))
 }
 
 fn contact_pending_leads() -> Result<(), String> {

@@ -16,6 +16,9 @@
 //!   [`messages`] (with [`messages::reply_text`] and builders for interactive messages and
 //!   templates), [`chats`], [`availability`], [`templates`], [`kv`] (with JSON helpers),
 //!   [`http`], [`files`], [`clock`];
+//! - the CRM under [`crm`]: [`crm::contacts`] (find by id, phone or text; create; update),
+//!   [`crm::tags`], [`crm::notes`], [`crm::history`], [`crm::inbox`] (mark answered) and
+//!   [`crm::quick_replies`];
 //! - `?` turns a host [`Error`] into the `String` that `handle` returns.
 //!
 //! # A complete plugin
@@ -92,6 +95,7 @@ extern crate self as switchboard_plugin;
 pub mod bindings;
 mod capabilities;
 pub mod config;
+pub mod crm;
 mod error;
 mod event;
 pub mod http;

@@ -172,6 +172,16 @@ pub struct WebhookConfig {
     /// chat as our own echo, 10..=86400 s (default 600). Past it, the send is presumed lost and
     /// the chat's messages are the contact's again.
     pub own_echo_window_s: u32,
+    /// Backpressure: past this many runs queued (waiting for a worker), intake answers 503 with
+    /// `Retry-After` and Radist redelivers later, 100..=10,000,000 (default 10,000: a few seconds
+    /// of work at full speed).
+    pub max_queued_runs: u64,
+    /// Backpressure: once the oldest queued run has waited this long, intake answers 503 with
+    /// `Retry-After`, 1..=3600 s (default 30): a reply is never started later than a customer
+    /// would wait for one.
+    pub max_queue_age_s: u32,
+    /// The `Retry-After` of those 503 answers, 1..=600 s (default 5).
+    pub backlog_retry_after_s: u32,
 }
 
 /// `[retention]`: how long run history is kept, and how big the database may grow.
@@ -318,6 +328,9 @@ impl Default for WebhookConfig {
             token: None,
             max_body_bytes: 1024 * 1024,
             own_echo_window_s: 600,
+            max_queued_runs: 10_000,
+            max_queue_age_s: 30,
+            backlog_retry_after_s: 5,
         }
     }
 }

@@ -79,6 +79,9 @@ pub(crate) struct WebhookV1 {
     pub token: Option<Spanned<SecretV1>>,
     pub max_body_bytes: Option<Spanned<i64>>,
     pub own_echo_window_s: Option<Spanned<i64>>,
+    pub max_queued_runs: Option<Spanned<i64>>,
+    pub max_queue_age_s: Option<Spanned<i64>>,
+    pub backlog_retry_after_s: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

@@ -158,3 +158,31 @@ fn the_own_echo_window_defaults_to_ten_minutes_and_is_bounded() {
         "{problems}"
     );
 }
+
+#[test]
+fn backlog_bounds_default_to_ten_thousand_runs_and_thirty_seconds_and_are_checked() {
+    let d = check_valid("").webhook;
+    assert_eq!(
+        (
+            d.max_queued_runs,
+            d.max_queue_age_s,
+            d.backlog_retry_after_s
+        ),
+        (10_000, 30, 5)
+    );
+    let set = check_valid(
+        "[webhook]\nmax_queued_runs = 500\nmax_queue_age_s = 5\nbacklog_retry_after_s = 2\n",
+    );
+    assert_eq!(
+        (
+            set.webhook.max_queued_runs,
+            set.webhook.max_queue_age_s,
+            set.webhook.backlog_retry_after_s
+        ),
+        (500, 5, 2)
+    );
+    let wrong = parse("[webhook]\nmax_queued_runs = 0\nmax_queue_age_s = 0\n").map(|_| ());
+    let wrong = wrong.expect_err("zero bounds are refused");
+    assert!(wrong.contains("webhook.max_queued_runs"), "{wrong}");
+    assert!(wrong.contains("webhook.max_queue_age_s"), "{wrong}");
+}

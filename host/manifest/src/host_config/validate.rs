@@ -306,25 +306,44 @@ fn webhook(report: &mut Report<'_>, raw: &WebhookV1) -> WebhookConfig {
         .token
         .as_ref()
         .and_then(|token| secret(report, "webhook.token", token));
-    let default = WebhookConfig::default().max_body_bytes;
-    let max_body_bytes = int_or(
-        report,
-        "webhook.max_body_bytes",
-        &raw.max_body_bytes,
-        1..=64 * 1024 * 1024,
-        default,
-    );
-    let own_echo_window_s = int_or(
-        report,
-        "webhook.own_echo_window_s",
-        &raw.own_echo_window_s,
-        10..=86_400,
-        WebhookConfig::default().own_echo_window_s,
-    );
+    let d = WebhookConfig::default();
     WebhookConfig {
         token,
-        max_body_bytes,
-        own_echo_window_s,
+        max_body_bytes: int_or(
+            report,
+            "webhook.max_body_bytes",
+            &raw.max_body_bytes,
+            1..=64 * 1024 * 1024,
+            d.max_body_bytes,
+        ),
+        own_echo_window_s: int_or(
+            report,
+            "webhook.own_echo_window_s",
+            &raw.own_echo_window_s,
+            10..=86_400,
+            d.own_echo_window_s,
+        ),
+        max_queued_runs: int_or(
+            report,
+            "webhook.max_queued_runs",
+            &raw.max_queued_runs,
+            100..=10_000_000,
+            d.max_queued_runs,
+        ),
+        max_queue_age_s: int_or(
+            report,
+            "webhook.max_queue_age_s",
+            &raw.max_queue_age_s,
+            1..=3600,
+            d.max_queue_age_s,
+        ),
+        backlog_retry_after_s: int_or(
+            report,
+            "webhook.backlog_retry_after_s",
+            &raw.backlog_retry_after_s,
+            1..=600,
+            d.backlog_retry_after_s,
+        ),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Scope of the CRM grants: which contacts a plugin may touch (those with a chat on a granted
-//! connection, or the event's own contact), read and write access, and the notes rate. Each
+//! connection, the event's own contact, or one the run created), read and write access, and the notes rate. Each
 //! refusal names the manifest key to change.
 
 use std::collections::BTreeSet;
@@ -34,15 +34,16 @@ pub(crate) fn check_access(key: &str, access: Access, write: bool) -> Result<(),
     ))
 }
 
-/// Allows the event's own contact, and contacts with a chat on a granted connection (asked of
-/// Radist; dry runs allow every contact, as they call nothing).
+/// Allows the event's own contact, contacts this run created, and contacts with a chat on a granted
+/// connection (asked of Radist; dry runs allow every contact, as they call nothing).
 pub(crate) async fn check_contact(
     ctx: &RunContext,
     key: &str,
     connections: &BTreeSet<ConnectionId>,
     contact: i64,
 ) -> Result<(), Refusal> {
-    if ctx.event_contact == Some(contact) || ctx.recorder.is_dry_run() {
+    let own = ctx.event_contact == Some(contact) || ctx.created_contacts.contains(&contact);
+    if own || ctx.recorder.is_dry_run() {
         return Ok(());
     }
     let client = radist::client(ctx).map_err(Refusal::Lookup)?;

@@ -7,8 +7,10 @@ mod availability;
 mod chats;
 mod clock;
 mod config;
+mod contacts;
 mod crm_scope;
 mod files;
+mod history;
 mod http;
 mod inbox;
 mod kv;
@@ -58,6 +60,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     wit::inbox::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     wit::quick_replies::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     wit::tags::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::contacts::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
+    wit::history::add_to_linker::<HostState, HasSelf<HostState>>(linker, this)?;
     Ok(())
 }
 

@@ -4,10 +4,11 @@
 //! and write it back: a tag a person added in between stays. The journal records the final set;
 //! a pending action is simply done again, which converges (adding a present tag or removing an
 //! absent one changes nothing). A missing tag is created only with `create_missing`, after
-//! looking it up by name, so a repeated create finds the first.
+//! looking it up by name, so a repeated create finds the first; a create Radist refuses because
+//! a concurrent run made the tag first reads that tag back.
 
-use radist_connector::RadistClient;
 use radist_connector::models::{ContactId, TagId, TagIn, TagOut};
+use radist_connector::{RadistClient, RadistError};
 use serde_json::{Value, json};
 
 use super::crm_scope::{self, Refusal};
@@ -180,7 +181,7 @@ async fn apply(
         match tags.iter().find(|t| &t.name == name) {
             Some(tag) => wanted.push(tag.id),
             None if add && create_missing => {
-                let created = client.create_tag(&TagIn::named(name.clone())).await?;
+                let created = create_or_find(&client, name).await?;
                 wanted.push(created.id);
                 tags.push(created);
             }
@@ -208,6 +209,18 @@ async fn apply(
     }
     let name_of = |id: &TagId| tags.iter().find(|t| t.id == *id).map(|t| t.name.clone());
     Ok(next.iter().filter_map(name_of).collect())
+}
+
+/// Creates the company tag `name`. When Radist refuses it as invalid (names are unique: another
+/// run created it since the list was read), reads it back by name instead of failing.
+async fn create_or_find(client: &RadistClient, name: &str) -> Result<TagOut, ChangeError> {
+    let refused = match client.create_tag(&TagIn::named(name.to_owned())).await {
+        Ok(tag) => return Ok(tag),
+        Err(e @ (RadistError::Unprocessable { .. } | RadistError::Invalid(_))) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let found = all_tags(client).await?.into_iter().find(|t| t.name == name);
+    found.ok_or_else(|| refused.into())
 }
 
 /// Every company tag (bounded to [`MAX_TAG_PAGES`] pages).

@@ -53,7 +53,8 @@ pub fn routes(admin: Arc<Admin>) -> Router {
         .route("/quarantine/{id}/retry", post(retry_quarantine))
         .route("/plugins", get(plugins))
         .route("/schedules", get(schedules))
-        .route("/nodes", get(nodes));
+        .route("/nodes", get(nodes))
+        .route("/queue", get(queue));
     let metrics = admin.metrics.clone();
     Router::new()
         .nest("/api", api)
@@ -349,8 +350,37 @@ async fn schedules(State(admin): State<Arc<Admin>>) -> Response {
 }
 
 /// `GET /api/nodes`: every node's lease and the runs it holds (as `switchboard nodes --json`).
+/// Live or not on the store's clock (the database server's), like the leases themselves.
 async fn nodes(State(admin): State<Arc<Admin>>) -> Response {
-    reply(admin.store.nodes(Utc::now()).await)
+    match admin.store.clock().await {
+        Ok(now) => reply(admin.store.nodes(now).await),
+        Err(err) => store_error(&err),
+    }
+}
+
+/// `GET /api/queue`: unfinished runs by state, the longest wait for a worker, and whether
+/// intake accepts webhooks or answers 503 (with the bound it is over).
+async fn queue(State(admin): State<Arc<Admin>>) -> Response {
+    let depth = match admin.store.queue_depth().await {
+        Ok(depth) => depth,
+        Err(err) => return store_error(&err),
+    };
+    let backlog = &admin.intake.backlog;
+    let (sampled_queued, oldest) = backlog.last();
+    let (intake, reason) = match backlog.admit() {
+        Ok(()) => ("accepting", None),
+        Err(full) => ("refusing", Some(full.reason)),
+    };
+    Json(json!({
+        "queued": depth.queued,
+        "running": depth.running,
+        "retrying": depth.retrying,
+        "oldest_ready_at": depth.oldest_ready_at,
+        "sampled": {"queued": sampled_queued, "oldest_wait_s": oldest.as_secs_f64()},
+        "intake": intake,
+        "reason": reason,
+    }))
+    .into_response()
 }
 
 fn reply<T: serde::Serialize>(result: Result<T, StoreError>) -> Response {

@@ -1,7 +1,8 @@
 //! Webhook intake, `POST /hooks/radist/{token}` (DESIGN.md "The flow of one event", step 1).
 //!
 //! In order: the token (constant time; unknown → 404), shutdown (→ 503, Radist retries), the
-//! content type (→ 415), the size (→ 413), decoding (→ 400 with a JSON error). Every request that
+//! backlog (→ 503 with `Retry-After` past `[webhook] max_queued_runs` / `max_queue_age_s`, see
+//! [`crate::serve::backlog`]), the content type (→ 415), the size (→ 413), decoding (→ 400 with a JSON error). Every request that
 //! came with a valid token and is refused is kept in quarantine with its headers (secrets
 //! removed) and the reason. A decoded event is enriched (source type, own echo), matched against
 //! every plugin's triggers, and stored with one queued run per subscribed plugin in one
@@ -58,6 +59,8 @@ pub struct Intake {
     pub own_echo_window: std::time::Duration,
     /// False once shutdown started: answer 503 so Radist redelivers to the next process.
     pub accepting: Arc<AtomicBool>,
+    /// The queue as last sampled: past its bounds, answer 503 with `Retry-After`.
+    pub backlog: Arc<crate::serve::backlog::Backlog>,
 }
 
 /// Why a request was refused, as its status and JSON error.
@@ -91,6 +94,19 @@ async fn answer(intake: &Intake, token: &str, headers: &HeaderMap, body: Body) -
             StatusCode::SERVICE_UNAVAILABLE,
             "switchboard is shutting down; redeliver later",
         );
+    }
+    if let Err(full) = intake.backlog.admit() {
+        telemetry::webhook_refused_backlog(&full.reason);
+        let message = format!(
+            "switchboard is behind ({}); redeliver after {} s",
+            full.reason, full.retry_after_s
+        );
+        let mut response = error(StatusCode::SERVICE_UNAVAILABLE, &message);
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(full.retry_after_s),
+        );
+        return response;
     }
     let (bytes, refusal) = read(intake, headers, body).await;
     if let Some(refusal) = refusal {

@@ -8,6 +8,7 @@
 //! (runs left `running` are recovered at the next start).
 
 pub mod admin;
+pub mod backlog;
 pub mod dispatcher;
 pub mod front_door;
 pub mod guard;
@@ -79,6 +80,9 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         wiring::services(&store, radist.clone(), p)
     });
     refuse_on(&problems)?;
+    if !target.is_sandbox() {
+        crate::key_permissions::report(&target.client, &loaded).await;
+    }
     let manifests: Vec<Manifest> = loaded.iter().map(|p| p.manifest.clone()).collect();
     let plugins = SharedPlugins::new(PluginSet::new(loaded));
     let directory = Arc::new(ConnectionDirectory::new(radist));
@@ -89,6 +93,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let listeners = addresses.bind().await?;
     let accepting = Arc::new(AtomicBool::new(true));
     let ready = Arc::new(AtomicBool::new(false));
+    let backlog = Arc::new(backlog::Backlog::new(&wiring.config.host.webhook));
     let intake = Arc::new(Intake {
         store: Arc::clone(&store),
         plugins: plugins.clone(),
@@ -100,6 +105,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
             wiring.config.host.webhook.own_echo_window_s,
         )),
         accepting: Arc::clone(&accepting),
+        backlog: Arc::clone(&backlog),
     });
     let reload_problems = Arc::new(std::sync::RwLock::new(Vec::new()));
     let admin = Arc::new(Admin {
@@ -173,9 +179,14 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         dispatch_stopped.clone(),
     ));
     let measuring = tokio::spawn(measure(Arc::clone(&store), dispatch_stopped.clone()));
+    let sampling =
+        tokio::spawn(Arc::clone(&backlog).run(Arc::clone(&store), dispatch_stopped.clone()));
     let scheduler = scheduler::Scheduler::new(Arc::clone(&store), Arc::new(scheduler::SystemClock));
     let scheduling = tokio::spawn(scheduler.run(plugins_for_schedules, dispatch_stopped));
-    wait_for_signal().await;
+    let lost = tokio::select! {
+        () = wait_for_signal() => false,
+        () = leases.lost() => true,
+    };
     output::note("shutting down: intake stopped, letting runs in flight finish");
     accepting.store(false, Ordering::Release);
     let _ = stop_dispatch.send(true);
@@ -185,6 +196,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     leases.leave().await;
     let _ = cleaning.await;
     let _ = measuring.await;
+    let _ = sampling.await;
     let _ = scheduling.await;
     let _ = reloading.await;
     let _ = stop_server.send(true);
@@ -196,7 +208,11 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     }
     target.shutdown().await;
     output::note("stopped");
-    Ok(ExitCode::SUCCESS)
+    Ok(if lost {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Where the service listens, chosen from the flags and the host config, and checked: the admin
@@ -291,12 +307,9 @@ impl Listeners {
     }
 }
 
-/// Updates the gauges read from the store (queue depth, database size) every few seconds.
+/// Updates the database size gauges every few seconds (the queue's are the backlog sampler's).
 async fn measure(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) {
     loop {
-        if let Ok(depth) = store.queue_depth().await {
-            crate::telemetry::queue_measured(depth);
-        }
         if let Ok(stats) = store.stats().await {
             crate::telemetry::database_measured(&stats);
         }
@@ -356,6 +369,7 @@ pub async fn offline_intake(wiring: &Wiring, store: Arc<dyn Store>) -> anyhow::R
             wiring.config.host.webhook.own_echo_window_s,
         )),
         accepting: Arc::new(AtomicBool::new(true)),
+        backlog: Arc::new(backlog::Backlog::new(&wiring.config.host.webhook)),
     })
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
-use switchboard_store::{LeaseTaken, NodeInfo, Store};
+use switchboard_store::{LeaseTaken, NodeInfo, Renewal, Store};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -29,13 +29,48 @@ pub struct Leases {
     pub store: Arc<dyn Store>,
     pub node: String,
     pub lease: Duration,
+    /// Turns true (once, for good) when a heartbeat found another process holding the lease.
+    lost: Arc<watch::Sender<bool>>,
 }
 
 impl Leases {
     /// A keeper of `node`'s lease of `lease_s` seconds.
     pub fn new(store: Arc<dyn Store>, node: String, lease_s: u32) -> Self {
         let lease = Duration::from_secs(u64::from(lease_s));
-        Leases { store, node, lease }
+        let lost = Arc::new(watch::Sender::new(false));
+        Leases {
+            store,
+            node,
+            lease,
+            lost,
+        }
+    }
+
+    /// Resolves when another process took this node's lease: this process must stop (the
+    /// store already refuses its claims); never resolves otherwise.
+    pub async fn lost(&self) {
+        let mut lost = self.lost.subscribe();
+        if lost.wait_for(|l| *l).await.is_err() {
+            // The sender lives in `self`, so it is never dropped while we wait.
+            std::future::pending::<()>().await;
+        }
+    }
+
+    fn is_lost(&self) -> bool {
+        *self.lost.borrow()
+    }
+
+    fn lose(&self) {
+        if self.lost.send_replace(true) {
+            return;
+        }
+        tracing::error!(
+            node = %self.node,
+            "another switchboard process took node `{}`'s lease while this one could not renew it \
+             (cut off from the database for longer than `server.lease_s`); this process claims \
+             nothing more and stops; the new holder has resumed this node's runs",
+            self.node
+        );
     }
 
     /// Takes this node's lease for this process (waiting for a crashed predecessor's lease to
@@ -108,7 +143,8 @@ impl Leases {
 
     fn held_by_live_process(&self, heartbeat_at: DateTime<Utc>) -> String {
         format!(
-            "node `{}` is served by another live switchboard process (it renewed its lease at {});              stop that process first, or give this one its own `server.node_id`",
+            "node `{}` is served by another live switchboard process (it renewed its lease at {}); \
+             stop that process first, or give this one its own `server.node_id`",
             self.node,
             time(heartbeat_at)
         )
@@ -129,6 +165,8 @@ impl Leases {
             }
             if self.beat(&mut health).await {
                 self.take_over().await;
+            } else if self.is_lost() {
+                return;
             }
         }
     }
@@ -138,6 +176,9 @@ impl Leases {
     /// process lives instead, so no other node recovers them while they run here; it expires a
     /// lease after the process exits.
     pub async fn leave(&self) {
+        if self.is_lost() {
+            return;
+        }
         let running = self.running().await;
         if running > 0 {
             tracing::warn!(node = %self.node, runs = running, "{running} run(s) still executing; keeping this node's lease until the process exits so no other node runs them beside it");
@@ -169,7 +210,7 @@ impl Leases {
     /// Heartbeats every third of the lease until the process exits.
     async fn keep_alive(self) {
         let mut health = Health::new(Instant::now(), self.lease);
-        loop {
+        while !self.is_lost() {
             tokio::time::sleep(self.period()).await;
             self.beat(&mut health).await;
         }
@@ -185,6 +226,11 @@ impl Leases {
             Ok(now) => self.store.heartbeat(&self.node, self.lease, now).await,
             Err(err) => Err(err),
         };
+        if let Ok(Renewal::Lost) = result {
+            self.lose();
+            return false;
+        }
+        let result = result.map(|_| ());
         let ok = result.is_ok();
         let change = match &result {
             Ok(()) => health.succeeded(Instant::now()),

@@ -62,9 +62,18 @@ impl Workdir {
 
     /// `args` with `--json`, parsed.
     pub fn json(&self, args: &[&str]) -> Value {
+        self.json_with(args, &[])
+    }
+
+    /// `switchboard <args> --json` with `env` set (say, the database URL a config names).
+    pub fn json_with(&self, args: &[&str], env: &[(&str, &str)]) -> Value {
         let mut all = args.to_vec();
         all.push("--json");
-        let out = self.switchboard(&all);
+        let out = self
+            .command(&all)
+            .envs(env.iter().copied())
+            .output()
+            .expect("switchboard runs");
         assert!(
             out.status.success(),
             "switchboard {args:?} failed:\n{}",
@@ -81,7 +90,10 @@ impl Workdir {
 
     /// Starts `serve` with more arguments and environment variables.
     pub fn serve_with(&self, args: &[&str], env: &[(&str, &str)]) -> Service {
-        let mut all = vec!["serve", "--drain-ms", "5000"];
+        let mut all = vec!["serve"];
+        if !args.contains(&"--drain-ms") {
+            all.extend(["--drain-ms", "5000"]);
+        }
         all.extend_from_slice(args);
         let mut command = self.command(&all);
         command.envs(env.iter().copied());
@@ -258,6 +270,27 @@ impl Service {
     pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         signal(&self.child, "TERM");
         let status = self.child.wait().expect("wait");
+        let mut lines = Vec::new();
+        // The reader thread ends at EOF, which follows the exit.
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(10)) {
+            lines.push(line);
+        }
+        (status, lines)
+    }
+
+    /// Waits up to `bound` for the process to exit by itself (no signal): its status and stderr.
+    pub fn exit_within(mut self, bound: Duration) -> (std::process::ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + bound;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not exit within {bound:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
         let mut lines = Vec::new();
         // The reader thread ends at EOF, which follows the exit.
         while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(10)) {

@@ -58,6 +58,11 @@ pub struct WorldConfig {
 
 impl World {
     pub fn new(config: &WorldConfig) -> World {
+        World::with_manifests(config, manifests_with_budget(config.per_minute))
+    }
+
+    /// A world whose service loads the manifests in `manifests` (the plugins built from source).
+    pub fn with_manifests(config: &WorldConfig, manifests: tempfile::TempDir) -> World {
         build_plugins().unwrap_or_else(|e| panic!("{e}"));
         let rt = tokio::runtime::Runtime::new().expect("tokio");
         let mut sandbox_config = SandboxConfig::default();
@@ -76,7 +81,6 @@ impl World {
             sandbox.base_url(),
             config.client_retries,
         );
-        let manifests = manifests_with_budget(config.per_minute);
         let work = Workdir::with_manifests(manifests.path(), &extra);
         let world = World {
             rt,

@@ -1,6 +1,6 @@
 //! Conformance: intake (dedupe, atomicity) and quarantine.
 
-use super::{event, run};
+use super::{event, run, t0};
 use crate::{EventFilter, NewQuarantine, Store};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -177,4 +177,36 @@ pub async fn quarantine_round_trip(store: Arc<dyn Store>) {
     assert!(store.quarantine_delete(first).await.expect("delete"));
     assert!(!store.quarantine_delete(first).await.expect("delete again"));
     assert_eq!(store.quarantine_get(first).await.expect("get"), None);
+}
+
+/// `queue_depth` says since when the claimable run first in arrival order waits for a worker,
+/// ignoring runs queued behind their own lane's running head, and nothing once none waits
+/// (intake's backpressure reads it).
+pub async fn queue_depth_reports_the_oldest_ready_run(store: Arc<dyn Store>) {
+    let oldest = |d: crate::QueueDepth| (d.queued, d.oldest_ready_at);
+    assert_eq!(oldest(store.queue_depth().await.expect("depth")), (0, None));
+    let at = |s: i64| t0() + chrono::TimeDelta::seconds(s);
+    for (key, lane, s) in [
+        ("a1", "lane-a", 0),
+        ("a2", "lane-a", 1),
+        ("b1", "lane-b", 5),
+    ] {
+        let mut e = event(key, Some(s));
+        e.received_at = at(s);
+        store.ingest(e, vec![run("p", lane)]).await.expect("ingest");
+    }
+    assert_eq!(
+        oldest(store.queue_depth().await.expect("depth")),
+        (3, Some(at(0)))
+    );
+    let claimed = store.claim("n", 1, at(6)).await.expect("claim");
+    assert_eq!(claimed.len(), 1, "lane-a's head");
+    let depth = store.queue_depth().await.expect("depth");
+    assert_eq!(
+        oldest(depth),
+        (2, Some(at(5))),
+        "a2 waits behind its lane's running head, not for a worker"
+    );
+    store.claim("n", 1, at(6)).await.expect("claim");
+    assert_eq!(oldest(store.queue_depth().await.expect("depth")), (1, None));
 }

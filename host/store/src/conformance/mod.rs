@@ -44,6 +44,7 @@ macro_rules! store_conformance {
             dedupe_returns_first_id,
             ingest_is_atomic,
             events_without_runs_are_stored,
+            queue_depth_reports_the_oldest_ready_run,
             quarantine_round_trip,
             lane_order,
             concurrent_claimers_never_share_a_run,

@@ -81,12 +81,16 @@ pub enum Next {
     Dead { reason: String },
 }
 
-/// How many runs are unfinished.
+/// How many runs are unfinished, and since when the longest-waiting claimable one waits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueDepth {
     pub queued: u64,
     pub running: u64,
     pub retrying: u64,
+    /// When the claimable lane head first in arrival order became queued: the run that has
+    /// waited longest for a worker (runs queued behind their own lane's head do not count);
+    /// `None` when no lane head is claimable. Intake's backpressure bounds `now` minus this.
+    pub oldest_ready_at: Option<DateTime<Utc>>,
 }
 
 /// The attempt recorded for a claimed run whose stored event cannot be read: `failed` with the

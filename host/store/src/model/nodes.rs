@@ -39,3 +39,13 @@ pub enum LeaseTaken {
         lease_until: DateTime<Utc>,
     },
 }
+
+/// What `Store::heartbeat` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Renewal {
+    /// The lease is renewed until `now + lease` (a new one if it had left or expired).
+    Renewed,
+    /// Another process took this node's lease (its holder token differs): this process must
+    /// claim nothing more under the node's name and stop; the store refuses its claims.
+    Lost,
+}

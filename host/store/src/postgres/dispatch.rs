@@ -21,12 +21,13 @@ pub(crate) const MAX_CLAIM: usize = 1024;
 pub(crate) async fn claim(
     tx: &Transaction<'_>,
     node: &str,
+    holder: &str,
     limit: usize,
     now: DateTime<Utc>,
     fence_now: DateTime<Utc>,
 ) -> Res<Vec<ClaimedRun>> {
     let now_us = to_us(now);
-    if super::nodes::fenced(tx, node, to_us(fence_now)).await? {
+    if super::nodes::fenced(tx, node, holder, to_us(fence_now)).await? {
         return Ok(Vec::new());
     }
     let heads = lanes::claimable(tx, to_i64(limit.min(MAX_CLAIM) as u64), now_us).await?;
@@ -315,6 +316,12 @@ pub(crate) async fn requeue_where(
     Ok(finished.into_iter().map(|(r, _)| r).collect())
 }
 
+/// The claimable lane head first in arrival order (the lanes index gives it without a scan):
+/// when it became queued. A run queued behind its own lane's running head is not waiting for a
+/// worker and does not count.
+const OLDEST_READY: &str = "SELECT r.updated_at FROM lanes l JOIN runs r ON r.id = l.head
+     WHERE l.state = 0 ORDER BY l.head_seq LIMIT 1";
+
 pub(crate) async fn queue_depth(tx: &Transaction<'_>) -> Res<QueueDepth> {
     let found = rows(
         tx,
@@ -331,6 +338,11 @@ pub(crate) async fn queue_depth(tx: &Transaction<'_>) -> Res<QueueDepth> {
             _ => depth.retrying = n,
         }
     }
+    let oldest = rows(tx, OLDEST_READY, &[]).await?;
+    depth.oldest_ready_at = match oldest.first() {
+        Some(row) => Some(from_us(get(row, 0)?)?),
+        None => None,
+    };
     Ok(depth)
 }
 

@@ -86,11 +86,17 @@ pub struct PostgresStore {
     /// The database's clock minus this process's, in microseconds, as `clock` last measured it
     /// (0 until then): `claim` judges this node's own lease on the database's clock with it.
     clock_offset_us: AtomicI64,
+    /// This instance's lease-holder token (one per process in practice): `take_lease` and
+    /// `heartbeat` record it, and `claim` is refused when another holder took the node's lease.
+    holder: String,
     notify: Arc<Notify>,
     target: String,
     announcer: announce::Announcer,
     _listener: listen::Listener,
 }
+
+/// How far (microseconds) this machine's clock may be off the database's before `clock` warns.
+const CLOCK_WARN_US: u64 = 2_000_000;
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,6 +104,18 @@ impl std::fmt::Debug for PostgresStore {
             .field("target", &self.target)
             .finish_non_exhaustive()
     }
+}
+
+/// A token unique to this store instance: the process id, the time and 64 random bits (std's
+/// per-process random hash seed), so two processes on two machines never share one.
+fn holder_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut random = std::collections::hash_map::RandomState::new().build_hasher();
+    random.write_u32(std::process::id());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos:x}-{:016x}", std::process::id(), random.finish())
 }
 
 impl PostgresStore {
@@ -125,6 +143,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             clock_offset_us: AtomicI64::new(0),
+            holder: holder_token(),
             notify,
             target,
             announcer: announce::Announcer::start(pg),
@@ -160,11 +179,28 @@ impl PostgresStore {
         })
     }
 
-    /// Remembers how far the database's clock is from this process's (measured by `clock`).
+    /// Remembers how far the database's clock is from this process's (measured by `clock`), and
+    /// warns when this machine's clock is more than [`CLOCK_WARN_US`] off (again only after it
+    /// came back within it): leases are safe either way, schedules and logged times are not.
     fn measured_clock(&self, asked: DateTime<Utc>, database: DateTime<Utc>) {
-        let offset = database.signed_duration_since(asked).num_microseconds();
-        self.clock_offset_us
-            .store(offset.unwrap_or(0), Ordering::Relaxed);
+        let offset = database
+            .signed_duration_since(asked)
+            .num_microseconds()
+            .unwrap_or(0);
+        let before = self.clock_offset_us.swap(offset, Ordering::Relaxed);
+        let off = |us: i64| us.unsigned_abs() > CLOCK_WARN_US;
+        if off(offset) && !off(before) {
+            let (seconds, way) = (
+                offset.unsigned_abs() as f64 / 1e6,
+                if offset < 0 { "ahead of" } else { "behind" },
+            );
+            tracing::warn!(
+                offset_s = offset as f64 / 1e6,
+                "this machine's clock is {seconds:.1} s {way} the database's: leases are judged on the \
+                 database's clock, so runs stay safe, but cron schedules and logged times follow this \
+                 machine's; check its time synchronisation (NTP)"
+            );
+        }
     }
 
     /// A time of this process's clock on the database's clock (by the last measured offset).

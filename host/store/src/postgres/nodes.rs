@@ -8,7 +8,7 @@
 use super::dispatch::recover_one;
 use super::fail::{Res, exec, from_us, get, one, opt_from_us, rows, to_i64, to_u64, to_us};
 use super::lanes;
-use crate::model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo};
+use crate::model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo, Renewal};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use std::time::Duration;
@@ -17,44 +17,64 @@ use tokio_postgres::Row;
 /// A node without a live lease at `$1` (microseconds).
 const EXPIRED: &str = "(n.left_at IS NOT NULL OR n.lease_until <= $1)";
 
-/// True when `node` holds a lease that has expired (or that it left): such a node claims nothing
-/// until it heartbeats again, so a node cut off from the database for a whole lease fences
-/// itself. A node that never heartbeat (a single node, a tool) is not fenced.
-pub(crate) async fn fenced(tx: &Transaction<'_>, node: &str, now_us: i64) -> Res<bool> {
+/// True when `node` holds a lease that has expired (or that it left), or that another process
+/// (`holder`) holds: such a node claims nothing until it heartbeats again, so a node cut off from
+/// the database for a whole lease fences itself, and a process whose node id was taken over
+/// claims nothing beside the new holder. A node that never heartbeat (a single node, a tool) is
+/// not fenced.
+pub(crate) async fn fenced(
+    tx: &Transaction<'_>,
+    node: &str,
+    holder: &str,
+    now_us: i64,
+) -> Res<bool> {
     let found = rows(
         tx,
-        &format!("SELECT 1 FROM nodes n WHERE n.node = $2 AND {EXPIRED}"),
-        &[&now_us, &node],
+        &format!(
+            "SELECT 1 FROM nodes n WHERE n.node = $2
+                 AND ({EXPIRED} OR (n.holder <> '' AND n.holder <> $3))"
+        ),
+        &[&now_us, &node, &holder],
     )
     .await?;
     Ok(!found.is_empty())
 }
 
-/// Renews the node's lease (a new one when it had left or let it expire).
+/// Renews the node's lease (a new one when it had left or let it expire) when `holder` holds it
+/// (or nobody is recorded); `Lost` when another process took it.
 pub(crate) async fn heartbeat(
     tx: &Transaction<'_>,
     node: &str,
+    holder: &str,
     lease: Duration,
     now: DateTime<Utc>,
-) -> Res<()> {
+) -> Res<Renewal> {
     let now_us = to_us(now);
     let until = now_us.saturating_add(to_i64(u64::try_from(lease.as_micros()).unwrap_or(u64::MAX)));
-    exec(
+    let renewed = rows(
         tx,
-        "INSERT INTO nodes AS n (node, started_at, heartbeat_at, lease_until) VALUES ($2, $1, $1, $3)
+        "INSERT INTO nodes AS n (node, started_at, heartbeat_at, lease_until, holder)
+             VALUES ($2, $1, $1, $3, $4)
          ON CONFLICT (node) DO UPDATE SET
              started_at = CASE WHEN (n.left_at IS NOT NULL OR n.lease_until <= $1) THEN $1 ELSE n.started_at END,
-             heartbeat_at = $1, lease_until = $3, left_at = NULL",
-        &[&now_us, &node, &until],
+             heartbeat_at = $1, lease_until = $3, left_at = NULL, holder = $4
+         WHERE n.holder = $4 OR n.holder = ''
+         RETURNING 1",
+        &[&now_us, &node, &until, &holder],
     )
     .await?;
-    Ok(())
+    Ok(if renewed.is_empty() {
+        Renewal::Lost
+    } else {
+        Renewal::Renewed
+    })
 }
 
 /// Takes the node's lease for a new process unless another one holds it live at `now`.
 pub(crate) async fn take(
     tx: &Transaction<'_>,
     node: &str,
+    holder: &str,
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Res<LeaseTaken> {
@@ -63,13 +83,14 @@ pub(crate) async fn take(
     let taken = rows(
         tx,
         &format!(
-            "INSERT INTO nodes AS n (node, started_at, heartbeat_at, lease_until) VALUES ($2, $1, $1, $3)
+            "INSERT INTO nodes AS n (node, started_at, heartbeat_at, lease_until, holder)
+                 VALUES ($2, $1, $1, $3, $4)
              ON CONFLICT (node) DO UPDATE SET
-                 started_at = $1, heartbeat_at = $1, lease_until = $3, left_at = NULL
+                 started_at = $1, heartbeat_at = $1, lease_until = $3, left_at = NULL, holder = $4
              WHERE {EXPIRED}
              RETURNING 1"
         ),
-        &[&now_us, &node, &until],
+        &[&now_us, &node, &until, &holder],
     )
     .await?;
     if !taken.is_empty() {
@@ -98,13 +119,15 @@ pub(crate) async fn clock(tx: &Transaction<'_>) -> Res<DateTime<Utc>> {
     from_us(get(&row, 0)?)
 }
 
-/// Ends the node's lease at once.
-pub(crate) async fn leave(tx: &Transaction<'_>, node: &str, now: DateTime<Utc>) -> Res<()> {
-    let now_us = to_us(now);
+/// Ends the node's lease at once (on the database's clock), when `holder` holds it (a process
+/// that lost its lease never ends the new holder's).
+pub(crate) async fn leave(tx: &Transaction<'_>, node: &str, holder: &str) -> Res<()> {
+    let now_us = to_us(clock(tx).await?);
     exec(
         tx,
-        "UPDATE nodes SET left_at = $2, lease_until = least(lease_until, $2) WHERE node = $1",
-        &[&node, &now_us],
+        "UPDATE nodes SET left_at = $2, lease_until = least(lease_until, $2)
+         WHERE node = $1 AND (holder = $3 OR holder = '')",
+        &[&node, &now_us, &holder],
     )
     .await?;
     Ok(())

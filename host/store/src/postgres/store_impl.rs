@@ -18,7 +18,7 @@ use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
-use crate::model::nodes::{LeaseTaken, NodeInfo};
+use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use crate::model::views::{ChatTimeline, ConnectionActivity};
 use crate::store::{Store, StoreResult};
@@ -76,7 +76,14 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<ClaimedRun>> {
         let fence_now = self.on_database_clock(now);
-        in_tx!(self, |tx| dispatch::claim(&tx, node, limit, now, fence_now))
+        in_tx!(self, |tx| dispatch::claim(
+            &tx,
+            node,
+            &self.holder,
+            limit,
+            now,
+            fence_now
+        ))
     }
 
     async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()> {
@@ -124,11 +131,22 @@ impl Store for PostgresStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<LeaseTaken> {
-        in_tx!(self, |tx| nodes::take(&tx, node, lease, now))
+        in_tx!(self, |tx| nodes::take(&tx, node, &self.holder, lease, now))
     }
 
-    async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()> {
-        in_tx!(self, |tx| nodes::heartbeat(&tx, node, lease, now))
+    async fn heartbeat(
+        &self,
+        node: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Renewal> {
+        in_tx!(self, |tx| nodes::heartbeat(
+            &tx,
+            node,
+            &self.holder,
+            lease,
+            now
+        ))
     }
 
     async fn recover_expired(&self, now: DateTime<Utc>) -> StoreResult<usize> {
@@ -141,7 +159,7 @@ impl Store for PostgresStore {
     }
 
     async fn leave(&self, node: &str) -> StoreResult<()> {
-        in_tx!(self, |tx| nodes::leave(&tx, node, Utc::now()))
+        in_tx!(self, |tx| nodes::leave(&tx, node, &self.holder))
     }
 
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {

@@ -1,7 +1,7 @@
 //! SQL for dispatch: claim lane heads, finish attempts, recover after a crash, requeue.
 
 use super::counters::Counter;
-use super::fail::{Fail, Res, from_us, parse_status, to_i64, to_u32, to_us};
+use super::fail::{Fail, Res, from_us, opt_from_us, parse_status, to_i64, to_u32, to_us};
 use super::worker::Writer;
 use super::{detail, history, lanes, packing};
 use crate::error::StoreError;
@@ -282,6 +282,12 @@ pub(crate) fn requeue_where(w: &mut Writer, filter: &RunFilter, replay: bool) ->
     Ok(finished)
 }
 
+/// The claimable lane head first in arrival order (the lanes index gives it without a scan):
+/// when it became queued. A run queued behind its own lane's running head is not waiting for a
+/// worker and does not count.
+const OLDEST_READY: &str = "SELECT r.updated_at FROM lanes l JOIN runs r ON r.id = l.head
+     WHERE l.state = 0 ORDER BY l.head_seq LIMIT 1";
+
 pub(crate) fn queue_depth(conn: &Connection) -> Res<QueueDepth> {
     let mut stmt = conn.prepare_cached(
         "SELECT status, count(*) FROM runs WHERE status IN ('queued', 'running', 'retrying') GROUP BY status",
@@ -296,5 +302,8 @@ pub(crate) fn queue_depth(conn: &Connection) -> Res<QueueDepth> {
             _ => depth.retrying = n,
         }
     }
+    let mut oldest = conn.prepare_cached(OLDEST_READY)?;
+    let at: Option<i64> = oldest.query_row([], |r| r.get(0)).optional()?;
+    depth.oldest_ready_at = opt_from_us(at)?;
     Ok(depth)
 }

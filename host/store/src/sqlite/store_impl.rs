@@ -13,7 +13,7 @@ use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
-use crate::model::nodes::{LeaseTaken, NodeInfo};
+use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
 use crate::model::views::{ChatTimeline, ConnectionActivity};
 use crate::store::{Store, StoreResult};
@@ -126,11 +126,18 @@ impl Store for SqliteStore {
         Ok(LeaseTaken::Granted)
     }
 
-    async fn heartbeat(&self, node: &str, lease: Duration, now: DateTime<Utc>) -> StoreResult<()> {
+    /// Always `Renewed`: the file lock proved this is the one process serving the database.
+    async fn heartbeat(
+        &self,
+        node: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Renewal> {
         let node = node.to_owned();
         self.workers
             .write(move |w| nodes::heartbeat(w, &node, lease, now))
-            .await
+            .await?;
+        Ok(Renewal::Renewed)
     }
 
     async fn recover_expired(&self, now: DateTime<Utc>) -> StoreResult<usize> {

@@ -1,7 +1,8 @@
 //! The CRM interfaces against the sandbox: `inbox.mark-answered`, `quick-replies.list`,
 //! `notes` (list, add) and `tags` (add, remove: read-modify-write of the replaced set), each `denied` without its grant and outside its scope (connections,
 //! read/write, the event's contact, length, rate), and an add left pending by an ambiguous
-//! failure reconciled by reading the notes back instead of adding twice.
+//! failure reconciled by reading the notes back instead of adding twice; two runs creating the
+//! same missing tag at once both converge on it.
 
 use radist_connector::models::{ChatId, ConnectionId, ContactId};
 use serde_json::json;
@@ -231,6 +232,38 @@ async fn tags_change_only_allowed_names_and_keep_a_tag_added_in_between() {
     assert!(
         !h.requests().iter().any(|r| r.starts_with("PUT")),
         "{:?}",
+        h.requests()
+    );
+}
+
+#[tokio::test]
+async fn two_runs_creating_the_same_missing_tag_both_converge() {
+    let h = Harness::start().await;
+    let (_, first) = inbound(&h, WHATSAPP, "79007770006").await;
+    let (_, second) = inbound(&h, WHATSAPP, "79007770007").await;
+    let caps =
+        "tags = { write = true, connections = [70002], allow = [\"hot\"], create_missing = true }";
+    let plugin = h.plugin(caps);
+    // Both runs list the tags (no `hot` yet) before either create lands.
+    h.faults(json!({"latency_ms": 300, "paths": ["/tags/"]}))
+        .await;
+    let mut a = h.run(&plugin, "r1", manual(), false);
+    let mut b = h.run(&plugin, "r2", manual(), false);
+    let (set_a, set_b) = tokio::join!(
+        TagsHost::add(&mut a, first, vec!["hot".into()]),
+        TagsHost::add(&mut b, second, vec!["hot".into()]),
+    );
+    assert_eq!(no_trap(set_a).expect("first run"), ["hot"]);
+    assert_eq!(no_trap(set_b).expect("second run"), ["hot"]);
+    let creates = h
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST") && r.ends_with("/tags/"))
+        .count();
+    assert_eq!(
+        creates,
+        2,
+        "both runs tried to create it: {:?}",
         h.requests()
     );
 }

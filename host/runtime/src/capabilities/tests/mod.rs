@@ -4,6 +4,7 @@
 
 mod chats;
 mod crm;
+mod crm_contacts;
 mod dry_run;
 mod http;
 mod journal;

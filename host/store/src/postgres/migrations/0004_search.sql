@@ -1,8 +1,8 @@
--- Switchboard store, schema version 3: what the dashboard searches and looks up.
+-- Switchboard store, schema version 4: what the dashboard searches and looks up.
 -- `events.words` holds the words of the event's payload (`search.rs` makes them: distinct,
 -- lowercased, values only), GIN indexed, for the runs list's text filter (`words @> query`).
 -- The SQLite backend indexes the same words, so both find the same runs. Events stored before
--- version 3 have none.
+-- version 4 have none.
 ALTER TABLE events ADD COLUMN words TEXT[] NOT NULL DEFAULT '{}';
 CREATE INDEX events_words ON events USING gin (words);
 
