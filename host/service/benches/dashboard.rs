@@ -1,8 +1,9 @@
 //! How long `switchboard serve` takes to render the dashboard's runs page with 10,000 runs in
 //! the store (target: under 100 ms of server time). The runs are stored (finished, two
 //! statuses) in a real SQLite file before `serve` starts; the page is then fetched over
-//! loopback and the server's own `Server-Timing` figure is read, for the first page, a
-//! filtered page and a deep keyset page. Prints the figures; asserts nothing about them.
+//! loopback and the server's own `Server-Timing` figure is read, for the first page, filtered
+//! pages (status, plugin, trigger kind with `until`, payload text matching every third run or a
+//! single run) and a deep keyset page. Prints the figures; asserts nothing about them.
 //!
 //! `cargo bench -p switchboard --bench dashboard`
 
@@ -42,6 +43,12 @@ fn main() {
             "plugin + status",
             "plugin=bench&status=succeeded".to_owned(),
         ),
+        (
+            "kind + until",
+            "kind=message.received&until=2100-01-01T00:00:00Z".to_owned(),
+        ),
+        ("text, 1 run in 3", "text=delivery".to_owned()),
+        ("text, 1 run", "text=4242".to_owned()),
         ("deep keyset page", format!("before={last_id}")),
     ] {
         let url = format!("{}runs?{query}", service.dashboard);
@@ -88,7 +95,10 @@ async fn seed(work: &Workdir) {
             kind: "message.received".into(),
             connection_id: Some(70001),
             chat_id: Some(i as i64 % 100),
-            payload: format!(r#"{{"source":"manual","payload":"message {i}"}}"#),
+            payload: format!(
+                r#"{{"source":"manual","payload":"message {i} about {}"}}"#,
+                if i % 3 == 0 { "delivery" } else { "price" }
+            ),
             received_at: Utc::now(),
         };
         let run = NewRun {

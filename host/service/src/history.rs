@@ -59,6 +59,7 @@ fn run_filter(args: &RunFilterArgs) -> anyhow::Result<RunFilter> {
         chat: args.chat.clone(),
         limit: Some(args.limit),
         before: None,
+        ..RunQuery::default()
     };
     query.filter().map_err(anyhow::Error::msg)
 }

@@ -27,6 +27,15 @@ pub struct RunQuery {
     pub since: Option<String>,
     /// `<connection>:<chat>`.
     pub chat: Option<String>,
+    /// The event kind (trigger), e.g. `message.received`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// RFC 3339; runs created before it.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Words the event payload holds, all of them, whole, in any case.
+    #[serde(default)]
+    pub text: Option<String>,
     pub limit: Option<usize>,
     pub before: Option<i64>,
 }
@@ -44,10 +53,23 @@ impl RunQuery {
                 .map_err(|e| e.to_string())?,
             since: self.since.as_deref().map(parse_time).transpose()?,
             chat: self.chat.as_deref().map(parse_chat).transpose()?,
+            kind: self.kind.clone(),
+            until: self.until.as_deref().map(parse_time).transpose()?,
+            text: self.text.as_deref().map(parse_text).transpose()?,
             limit: page_limit(self.limit)?,
             before: self.before.map(RunId),
         })
     }
+}
+
+/// A text filter: it must hold a word (letters or digits) to look for.
+pub fn parse_text(text: &str) -> Result<String, String> {
+    if switchboard_store::search::query_words(text).is_empty() {
+        return Err(format!(
+            "text `{text}` has no word to look for; give letters or digits, e.g. text=delivery"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// A list's page size: 50 by default, refused above the store's largest page (list rows carry

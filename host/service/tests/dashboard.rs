@@ -94,6 +94,7 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
     );
     let tabs = b.text("#tabs");
     assert!(tabs.contains("succeeded 1"), "counts per status: {tabs}");
+    kind_until_and_text_filters(&b, &service, run_id);
 
     // A run's page shows the ledger: the send, done, with Radist's message id.
     b.click(&format!("tr[data-run='{run_id}'] a"));
@@ -142,6 +143,7 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
         1,
         "the page was not reloaded"
     );
+    live_updates_pause_while_hidden(&b, &work, &service);
     let after = settled_runs(&work, &service, "auto-reply", 2);
 
     // Bulk replay shows the exact filter and the count before anything runs.
@@ -219,6 +221,17 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
         });
         b.screenshot(&shots, page);
     }
+    b.goto(&format!("{}overview", service.dashboard));
+    let retention = b.text("#retention");
+    assert!(
+        retention.contains("7 day(s)") && retention.contains("30 day(s)"),
+        "the default retention policy: {retention}"
+    );
+    assert!(
+        b.text("#oldest").contains(&format!("run {run_id},")),
+        "the first run is the oldest kept: {}",
+        b.text("#oldest")
+    );
     assert_eq!(
         b.eval("return typeof window.htmx"),
         "object",
@@ -229,6 +242,102 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
         0,
         "no page violated the content security policy"
     );
+}
+
+/// Trigger kind, `until` and payload text filter the rows and stay in the URL; `/api/runs`
+/// takes the same filter.
+fn kind_until_and_text_filters(b: &Browser, service: &Service, run_id: i64) {
+    let row = format!("tr[data-run='{run_id}']");
+    b.goto(&format!("{}runs", service.dashboard));
+    b.select("#f-kind", "message.received");
+    b.type_into("#f-text", "PRICE");
+    b.click("#apply");
+    b.wait_until("the URL holds kind and text", |b| {
+        let url = b.url();
+        url.contains("kind=message.received") && url.contains("text=PRICE")
+    });
+    assert_eq!(b.texts(&row).len(), 1, "the customer wrote `price?`");
+    b.type_into("#f-until", "2000-01-01T00:00:00Z");
+    b.click("#apply");
+    b.wait_until("the URL holds until", |b| b.url().contains("until=2000"));
+    assert!(b.texts("tr[data-run]").is_empty(), "no run before 2000");
+    for (query, rows) in [
+        ("text=price", 1),
+        ("text=prices", 0),
+        ("kind=message.read", 0),
+    ] {
+        b.goto(&format!("{}runs?{query}", service.dashboard));
+        assert_eq!(b.texts(&row).len(), rows, "{query}");
+        let (status, listed) = service.get_json(&format!("{}runs?{query}", service.api));
+        assert_eq!(status, 200, "{listed}");
+        let ids: Vec<i64> = listed
+            .as_array()
+            .map(|l| l.iter().filter_map(|r| r["run_id"].as_i64()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            ids.contains(&run_id),
+            rows == 1,
+            "/api/runs?{query}: {listed}"
+        );
+    }
+    let (status, refused) = service.get_json(&format!("{}runs?text=%3F%21", service.api));
+    assert_eq!(status, 400, "a text without a word is refused: {refused}");
+    b.goto(&format!("{}runs", service.dashboard));
+}
+
+/// How many live runs streams the service holds open (its `/metrics` gauge).
+fn live_streams(service: &Service) -> f64 {
+    let base = service.api.trim_end_matches("api/");
+    let text = service
+        .http
+        .get(format!("{base}metrics"))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    let name = "switchboard_ui_live_streams ";
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Tells the page its tab is hidden (or visible again), as the browser would.
+fn set_hidden(b: &Browser, hidden: bool) {
+    let state = if hidden { "hidden" } else { "visible" };
+    b.eval(&format!(
+        "Object.defineProperty(document, 'visibilityState', {{configurable: true, get: () => '{state}'}});
+         Object.defineProperty(document, 'hidden', {{configurable: true, get: () => {hidden}}});
+         document.dispatchEvent(new Event('visibilitychange'));
+         return null"
+    ));
+}
+
+/// On the live runs page: hiding the tab closes its stream (the service holds none open), a run
+/// arriving meanwhile changes nothing on the page, and showing the tab brings the run in.
+fn live_updates_pause_while_hidden(b: &Browser, work: &Workdir, service: &Service) {
+    assert!(live_streams(service) >= 1.0, "the visible page streams");
+    set_hidden(b, true);
+    service.wait_for(BOUND, || {
+        let paused = b.eval("return document.body.getAttribute('data-live')") == "paused";
+        (paused && live_streams(service) == 0.0).then_some(())
+    });
+    let before = settled_runs(work, service, "auto-reply", 1).len();
+    service.inbound(70001, "79000000006", "price?");
+    let newest = settled_runs(work, service, "auto-reply", before + 1)[0]["run_id"]
+        .as_i64()
+        .expect("run id");
+    let row = format!("tr[data-run='{newest}']");
+    assert_eq!(
+        live_streams(service),
+        0.0,
+        "nothing reconnected while hidden"
+    );
+    assert!(b.texts(&row).is_empty(), "no update while hidden");
+    set_hidden(b, false);
+    b.wait_until("the run arrives once visible", |b| {
+        !b.texts(&row).is_empty()
+    });
+    assert_eq!(live_streams(service), 1.0, "one stream again");
 }
 
 /// A finished run of a plugin that logged `XSS`, stored before `serve` starts.
@@ -397,4 +506,66 @@ fn with_an_admin_token_the_dashboard_asks_once_and_keeps_an_httponly_cookie() {
             .unwrap_or(0)
     };
     service.wait_for(BOUND, || (counted() >= 1).then_some(()));
+}
+
+/// Stores a status change of connection 70555 (unknown to Radist's list, so its messenger comes
+/// from the stored event), then `newer` events of connection 70001 after it.
+fn seed_connection_status(work: &Workdir, newer: usize) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(SqliteConfig::new(work.path("data/switchboard.db")))
+            .await
+            .expect("store");
+        let event = |key: String, kind: &str, connection: i64, payload: Value| NewEvent {
+            dedupe_key: key,
+            kind: kind.into(),
+            connection_id: Some(connection),
+            chat_id: None,
+            payload: payload.to_string(),
+            received_at: chrono::Utc::now(),
+        };
+        let status = serde_json::json!({
+            "source": "webhook",
+            "event": {"kind": "connection.status-changed", "status": "disconnected"},
+            "source_type": "telegram",
+        });
+        let first = event(
+            "status-70555".into(),
+            "connection.status-changed",
+            70555,
+            status,
+        );
+        store.ingest(first, Vec::new()).await.expect("ingest");
+        let later = (0..newer).map(|i| {
+            let payload = serde_json::json!({"source": "manual", "payload": i});
+            store.ingest(
+                event(format!("later-{i}"), "manual", 70001, payload),
+                Vec::new(),
+            )
+        });
+        for done in futures::future::join_all(later).await {
+            done.expect("ingest");
+        }
+    });
+}
+
+#[test]
+fn connections_show_the_last_status_however_many_events_came_after() {
+    let work = Workdir::shipped();
+    std::fs::create_dir_all(work.path("data")).expect("data dir");
+    seed_connection_status(&work, 1_500);
+    let service = work.serve();
+    let b = Browser::start();
+    b.goto(&format!("{}connections", service.dashboard));
+    let rows = b.texts("#connections tbody tr");
+    let row = rows
+        .iter()
+        .find(|r| r.starts_with("70555"))
+        .unwrap_or_else(|| panic!("connection 70555 is listed: {rows:?}"));
+    assert!(
+        row.contains("telegram (as of its newest event)") && row.contains("disconnected"),
+        "{row}"
+    );
+    assert!(rows.iter().any(|r| r.starts_with("70001")), "{rows:?}");
+    assert_eq!(csp_reports(&service), 0);
 }

@@ -16,6 +16,7 @@ use crate::model::intake::{
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use crate::model::views::{ChatTimeline, ConnectionActivity};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;
@@ -186,6 +187,20 @@ pub trait Store: Send + Sync + 'static {
     /// Events without their payloads, newest first, at most [`MAX_PAGE`](crate::MAX_PAGE).
     async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventSummary>>;
     async fn get_event(&self, event_id: EventId) -> StoreResult<Option<EventDetail>>;
+    /// The oldest run kept (the lowest id), if any.
+    async fn oldest_run(&self) -> StoreResult<Option<RunSummary>>;
+    /// Every connection that has events, by id, at most `limit` (cut to
+    /// [`MAX_PAGE`](crate::MAX_PAGE)), each with its newest event and newest status event;
+    /// index lookups per connection, never a scan of the events.
+    async fn connections(&self, limit: usize) -> StoreResult<Vec<ConnectionActivity>>;
+    /// A chat's newest `limit` events (with payloads) and newest `limit` runs with their ledger
+    /// entries (`limit` cut to [`MAX_PAGE`](crate::MAX_PAGE)), read in one transaction.
+    async fn chat_timeline(
+        &self,
+        connection_id: i64,
+        chat_id: i64,
+        limit: usize,
+    ) -> StoreResult<ChatTimeline>;
 
     // ---- schedules ----
 

@@ -28,7 +28,7 @@ async fn migrates_an_empty_file_and_turns_on_wal() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("store.db"), b"").expect("empty file");
     let store = open(&dir).await;
-    assert_eq!(store.schema_version().await.expect("version"), 2);
+    assert_eq!(store.schema_version().await.expect("version"), 3);
     assert_eq!(store.journal_mode().await.expect("mode"), "wal");
 }
 
@@ -96,7 +96,7 @@ async fn refuses_a_file_from_a_newer_build_and_garbage() {
         err,
         StoreError::SchemaTooNew {
             found: 99,
-            supported: 2
+            supported: 3
         }
     );
     let junk = dir.path().join("junk.db");
@@ -251,4 +251,53 @@ async fn background_checkpoints_copy_the_wal_into_the_main_file() {
                 .expect("ingest");
         }
     }
+}
+
+/// A word in more events than the planner's threshold is found by walking runs newest first
+/// (an index seek per run): the pages hold exactly the matching runs, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_common_word_pages_the_same_runs_as_a_rare_one() {
+    let (store, _dir) = fresh().await;
+    let mut ids = Vec::new();
+    let ingests = (0..4_400).map(|i| {
+        let mut e = event(&format!("w{i}"), Some(1));
+        let word = if i % 2 == 0 { "common" } else { "other" };
+        e.payload = format!(r#"{{"text":"{word} {i}"}}"#);
+        store.ingest(e, vec![run("p", &format!("l{i}"))])
+    });
+    for (i, done) in futures::future::join_all(ingests)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        ids.push((i, done.expect("ingest").run_ids[0]));
+    }
+    ids.sort_by_key(|(_, id)| std::cmp::Reverse(*id));
+    let expected: Vec<_> = ids
+        .iter()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, id)| *id)
+        .collect();
+    assert_eq!(expected.len(), 2_200, "over the 2,000 threshold");
+    let page = |before| switchboard_store::RunFilter {
+        text: Some("COMMON".into()),
+        limit: 50,
+        before,
+        ..switchboard_store::RunFilter::default()
+    };
+    let first = store.list_runs(page(None)).await.expect("first page");
+    let first: Vec<_> = first.iter().map(|r| r.run_id).collect();
+    assert_eq!(first, expected[..50]);
+    let deep = store
+        .list_runs(page(Some(expected[999])))
+        .await
+        .expect("deep");
+    let deep: Vec<_> = deep.iter().map(|r| r.run_id).collect();
+    assert_eq!(deep, expected[1_000..1_050]);
+    let both = store.list_runs(switchboard_store::RunFilter {
+        text: Some("common 2398".into()),
+        ..page(None)
+    });
+    let both = both.await.expect("both words");
+    assert_eq!(both.len(), 1);
 }

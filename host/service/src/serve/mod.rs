@@ -110,7 +110,11 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let gate = guard::Gate {
         token: addresses.admin_token.clone(),
     };
-    let dashboard = crate::ui::routes(Arc::clone(&admin), addresses.admin_token.clone());
+    let dashboard = crate::ui::routes(
+        Arc::clone(&admin),
+        addresses.admin_token.clone(),
+        wiring.config.host.retention.clone(),
+    );
     let admin_surface = guard::protect(admin::routes(admin).merge(dashboard), gate);
     let limits = addresses.limits(&wiring, open_files);
     let (stop_server, server_stopped) = watch::channel(false);

@@ -8,12 +8,12 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
-use switchboard_store::{EventFilter, EventRecord, LedgerEntry, RunFilter, RunSummary};
+use switchboard_store::{EventRecord, LedgerEntry, RunSummary};
 
 use super::pages::{Nav, at, clip};
 use super::{UiState, html, store_failure};
 
-/// Events and runs read for one timeline (the newest of each).
+/// Events and runs read for one timeline (the newest of each), in one store call.
 const DEPTH: usize = 200;
 
 /// How long WhatsApp Business keeps a chat open for free-form messages after the customer wrote.
@@ -47,31 +47,16 @@ pub async fn page(
     State(ui): State<UiState>,
     Path((connection, chat)): Path<(i64, i64)>,
 ) -> Response {
-    let store = &ui.admin.store;
-    let events = EventFilter {
-        chat: Some((connection, chat)),
-        limit: DEPTH,
-        ..EventFilter::default()
-    };
-    let events = match records(store.as_ref(), events).await {
-        Ok(e) => e,
+    let timeline = match ui.admin.store.chat_timeline(connection, chat, DEPTH).await {
+        Ok(t) => t,
         Err(err) => return store_failure(&err),
     };
-    let runs = RunFilter {
-        chat: Some((connection, chat)),
-        limit: DEPTH,
-        ..RunFilter::default()
-    };
-    let runs = match store.list_runs(runs).await {
-        Ok(r) => r,
-        Err(err) => return store_failure(&err),
-    };
+    let (events, runs) = (&timeline.events, &timeline.runs);
     let mut items: Vec<Item> = events.iter().filter_map(event_item).collect();
     items.extend(runs.iter().map(run_item));
-    for run in &runs {
-        match store.ledger_for_run(run.run_id).await {
-            Ok(ledger) => items.extend(ledger.iter().filter_map(|l| reply_item(run, l))),
-            Err(err) => return store_failure(&err),
+    for l in &timeline.ledger {
+        if let Some(run) = runs.iter().find(|r| r.run_id == l.run_id) {
+            items.extend(reply_item(run, l));
         }
     }
     items.sort_by_key(|i| i.at);
@@ -79,25 +64,10 @@ pub async fn page(
         nav: Nav::Runs,
         connection,
         chat,
-        window: waba_window(&events, Utc::now()),
+        window: waba_window(events, Utc::now()),
         items,
         runs_link: format!("/ui/runs?chat={connection}%3A{chat}"),
     })
-}
-
-/// The chat's newest events with their payloads: lists carry none, so each is read in full
-/// (at most [`DEPTH`] of them).
-async fn records(
-    store: &dyn switchboard_store::Store,
-    filter: EventFilter,
-) -> Result<Vec<EventRecord>, switchboard_store::StoreError> {
-    let mut records = Vec::new();
-    for summary in store.list_events(filter).await? {
-        if let Some(detail) = store.get_event(summary.id).await? {
-            records.push(detail.event);
-        }
-    }
-    Ok(records)
 }
 
 /// A customer message, an outbound message from someone else, or a receipt.

@@ -1,4 +1,5 @@
-//! The runs filter as it lives in the dashboard's URLs: plugin, status, chat, time and page.
+//! The runs filter as it lives in the dashboard's URLs: plugin, status, trigger kind, chat, time
+//! range, payload text and page.
 //! Parsed with the admin API's own parsers, so a link reproduces exactly the view the API would
 //! list, and written back as a query string for links, the live stream and bulk replay.
 
@@ -23,6 +24,15 @@ pub struct RunsQuery {
     /// RFC 3339.
     #[serde(default)]
     pub since: String,
+    /// RFC 3339; runs created before it.
+    #[serde(default)]
+    pub until: String,
+    /// The event kind (trigger).
+    #[serde(default)]
+    pub kind: String,
+    /// Words of the event payload (all of them, whole words, any case).
+    #[serde(default)]
+    pub text: String,
     /// Keyset page: runs older than this id.
     pub before: Option<i64>,
 }
@@ -40,6 +50,9 @@ impl RunsQuery {
             status: given(&self.status),
             since: given(&self.since),
             chat: given(&self.chat),
+            kind: given(&self.kind),
+            until: given(&self.until),
+            text: given(&self.text),
             limit: Some(limit),
             before: self.before,
         };
@@ -66,12 +79,15 @@ impl RunsQuery {
     }
 
     /// `(name, value)` of each filter field, in URL order.
-    pub fn fields(&self) -> [(&'static str, &str); 4] {
+    pub fn fields(&self) -> [(&'static str, &str); 7] {
         [
             ("plugin", self.plugin.as_str()),
             ("status", self.status.as_str()),
+            ("kind", self.kind.as_str()),
             ("chat", self.chat.as_str()),
             ("since", self.since.as_str()),
+            ("until", self.until.as_str()),
+            ("text", self.text.as_str()),
         ]
     }
 
@@ -116,17 +132,24 @@ mod tests {
             status: "failed".into(),
             chat: "70001:5".into(),
             since: "2026-12-01T09:00:00+03:00".into(),
+            until: "2026-12-02T00:00:00Z".into(),
+            kind: "message.received".into(),
+            text: "доставка".into(),
             ..RunsQuery::default()
         };
+        let rest = "chat=70001%3A5&since=2026-12-01T09%3A00%3A00%2B03%3A00&until=2026-12-02T00%3A00%3A00Z&text=%D0%B4%D0%BE%D1%81%D1%82%D0%B0%D0%B2%D0%BA%D0%B0";
         assert_eq!(
             q.query_string(),
-            "plugin=auto-reply&status=failed&chat=70001%3A5&since=2026-12-01T09%3A00%3A00%2B03%3A00"
+            format!("plugin=auto-reply&status=failed&kind=message.received&{rest}")
         );
         let f = q.filter(PAGE).expect("valid");
         assert_eq!(f.chat, Some((70001, 5)));
+        assert_eq!(f.kind.as_deref(), Some("message.received"));
+        assert_eq!(f.text.as_deref(), Some("доставка"));
+        assert!(f.until.is_some());
         assert_eq!(
             q.with_status(""),
-            "plugin=auto-reply&chat=70001%3A5&since=2026-12-01T09%3A00%3A00%2B03%3A00"
+            format!("plugin=auto-reply&kind=message.received&{rest}")
         );
     }
 
@@ -137,5 +160,10 @@ mod tests {
             ..RunsQuery::default()
         };
         assert!(q.filter(PAGE).is_err());
+        let q = RunsQuery {
+            text: "?!".into(),
+            ..RunsQuery::default()
+        };
+        assert!(q.filter(PAGE).is_err(), "a text without a word");
     }
 }

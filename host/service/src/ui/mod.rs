@@ -29,6 +29,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use switchboard_manifest::RetentionConfig;
+
 use crate::serve::admin::Admin;
 use crate::serve::token::Token;
 
@@ -39,17 +41,23 @@ pub struct Ui {
     pub token: Option<Token>,
     /// CSP violation reports received since start (a clean page never sends one).
     pub csp_reports: AtomicU64,
+    /// Live runs streams open now (a hidden tab closes its own).
+    pub live_streams: AtomicU64,
+    /// What retention keeps (the overview shows it).
+    pub retention: RetentionConfig,
 }
 
 /// Shared handler state.
 pub type UiState = Arc<Ui>;
 
 /// `/` and everything under `/ui/`, to be served behind the admin guard.
-pub fn routes(admin: Arc<Admin>, token: Option<Token>) -> Router {
+pub fn routes(admin: Arc<Admin>, token: Option<Token>, retention: RetentionConfig) -> Router {
     let ui = Arc::new(Ui {
         admin,
         token,
         csp_reports: AtomicU64::new(0),
+        live_streams: AtomicU64::new(0),
+        retention,
     });
     let pages = Router::new()
         .route("/ui/", get(runs::page))

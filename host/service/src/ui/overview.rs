@@ -1,6 +1,7 @@
 //! The overview (`/ui/overview`): runs per minute by outcome over the last hour and the p95
 //! time from queued to finished, drawn as SVG on the server (no script, no inline style), the
-//! queue depth and the database's size.
+//! queue depth, the database's size, the retention policy (from the host config) and the
+//! oldest run it kept.
 
 use askama::Template;
 use axum::extract::State;
@@ -8,7 +9,9 @@ use axum::response::Response;
 use chrono::{DateTime, TimeDelta, Utc};
 use switchboard_store::{MAX_PAGE, RunFilter, RunSummary};
 
-use super::pages::Nav;
+use switchboard_manifest::RetentionConfig;
+
+use super::pages::{Nav, at};
 use super::{UiState, html, store_failure};
 
 /// Minutes drawn.
@@ -40,6 +43,26 @@ pub struct OverviewPage {
     pub retrying: u64,
     pub tables: Vec<(String, u64)>,
     pub db_mib: String,
+    /// `(what, how long)` lines of `[retention]`.
+    pub retention: Vec<(&'static str, String)>,
+    /// The oldest run kept: `(id, created, age in days)`.
+    pub oldest: Option<(i64, String, i64)>,
+}
+
+/// The retention policy as the overview states it.
+fn retention_lines(config: &RetentionConfig) -> Vec<(&'static str, String)> {
+    let days = |d: u32| format!("{d} day(s)");
+    let cap = config
+        .max_db_mib
+        .map_or_else(|| "none".to_owned(), |mib| format!("{mib} MiB"));
+    vec![
+        ("succeeded", days(config.succeeded_days)),
+        ("other endings", days(config.failed_days)),
+        ("quarantine", days(config.failed_days)),
+        ("runless events", days(config.succeeded_days)),
+        ("size cap", cap),
+        ("pass every", format!("{} s", config.interval_s)),
+    ]
 }
 
 /// `GET /ui/overview`.
@@ -58,6 +81,16 @@ pub async fn page(State(ui): State<UiState>) -> Response {
     ) {
         (Ok(r), Ok(d), Ok(s)) => (r, d, s),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return store_failure(&e),
+    };
+    let oldest = match store.oldest_run().await {
+        Ok(oldest) => oldest.map(|r| {
+            (
+                r.run_id.0,
+                at(&r.created_at),
+                (now - r.created_at).num_days(),
+            )
+        }),
+        Err(e) => return store_failure(&e),
     };
     let minutes = per_minute(&runs, now);
     let peak = minutes.iter().map(|m| m.0 + m.1).max().unwrap_or(0).max(1);
@@ -105,6 +138,8 @@ pub async fn page(State(ui): State<UiState>) -> Response {
             "{:.2}",
             (stats.file_bytes + stats.wal_bytes) as f64 / (1024.0 * 1024.0)
         ),
+        retention: retention_lines(&ui.retention),
+        oldest,
     })
 }
 

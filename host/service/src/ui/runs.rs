@@ -22,6 +22,28 @@ use super::{UiState, failure, html, store_failure};
 /// How often the live stream looks for changes: at most one DOM update per tick, however many
 /// runs arrive in between.
 const LIVE_TICK: Duration = Duration::from_secs(1);
+/// How often an idle live stream writes a comment: a tab that closed its stream (hidden, or
+/// gone) is noticed at the next write, so its polling ends within this.
+const LIVE_KEEP_ALIVE: Duration = Duration::from_secs(3);
+
+/// One open live stream: counted in `Ui::live_streams` and the `switchboard_ui_live_streams`
+/// gauge while it lives.
+struct Watcher(UiState);
+
+impl Watcher {
+    fn new(ui: UiState) -> Self {
+        let open = ui.live_streams.fetch_add(1, Ordering::AcqRel) + 1;
+        metrics::gauge!("switchboard_ui_live_streams").set(open as f64);
+        Watcher(ui)
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let open = self.0.live_streams.fetch_sub(1, Ordering::AcqRel) - 1;
+        metrics::gauge!("switchboard_ui_live_streams").set(open as f64);
+    }
+}
 
 /// One status tab: its name, count and link.
 pub struct Tab {
@@ -38,6 +60,8 @@ pub struct RunsPage {
     pub q: RunsQuery,
     pub plugins: Vec<String>,
     pub statuses: Vec<&'static str>,
+    /// Trigger kinds the kind filter offers.
+    pub kinds: Vec<&'static str>,
     pub tabs: Vec<Tab>,
     pub runs: Vec<RunRow>,
     /// The next page's query string, when this page is full.
@@ -100,6 +124,7 @@ async fn render(ui: &UiState, q: RunsQuery) -> Result<RunsPage, Response> {
             .map(|p| p.manifest.plugin.name.as_str().to_owned())
             .collect(),
         statuses: RunStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        kinds: trigger_kinds(),
         tabs: tabs(&q, &counts),
         runs: runs.iter().map(RunRow::of).collect(),
         older,
@@ -107,6 +132,17 @@ async fn render(ui: &UiState, q: RunsQuery) -> Result<RunsPage, Response> {
         filtered: q.query_string(),
         q,
     })
+}
+
+/// Every event kind a run can start from: the webhook and manual kinds, and schedule slots.
+fn trigger_kinds() -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = switchboard_manifest::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    kinds.push("schedule.fired"); // as `serve/scheduler.rs` stores a slot's event
+
+    kinds
 }
 
 fn tabs(q: &RunsQuery, counts: &[StatusCount]) -> Vec<Tab> {
@@ -143,8 +179,8 @@ pub async fn live(State(ui): State<UiState>, Query(q): Query<RunsQuery>) -> Resp
         Ok(f) => f,
         Err(m) => return failure(StatusCode::BAD_REQUEST, &m),
     };
-    Sse::new(changes(ui, filter))
-        .keep_alive(KeepAlive::default())
+    Sse::new(changes(Watcher::new(ui), filter))
+        .keep_alive(KeepAlive::new().interval(LIVE_KEEP_ALIVE))
         .into_response()
 }
 
@@ -155,9 +191,10 @@ fn fingerprint(runs: &[RunSummary]) -> Vec<(i64, RunStatus, i64)> {
         .collect()
 }
 
-fn changes(ui: UiState, filter: RunFilter) -> impl Stream<Item = Result<Event, Infallible>> {
-    let state = (ui, filter, None::<Vec<(i64, RunStatus, i64)>>);
-    futures::stream::unfold(state, |(ui, filter, mut seen)| async move {
+fn changes(watcher: Watcher, filter: RunFilter) -> impl Stream<Item = Result<Event, Infallible>> {
+    let state = (watcher, filter, None::<Vec<(i64, RunStatus, i64)>>);
+    futures::stream::unfold(state, |(watcher, filter, mut seen)| async move {
+        let ui = &watcher.0;
         loop {
             if !ui.admin.intake.accepting.load(Ordering::Acquire) {
                 return None;
@@ -176,7 +213,7 @@ fn changes(ui: UiState, filter: RunFilter) -> impl Stream<Item = Result<Event, I
                 };
                 let body = rows.render().unwrap_or_default();
                 let event = Event::default().event("runs").data(body);
-                return Some((Ok(event), (ui, filter, seen)));
+                return Some((Ok(event), (watcher, filter, seen)));
             }
             tokio::time::sleep(LIVE_TICK).await;
         }
@@ -217,7 +254,7 @@ async fn bulk(ui: &UiState, q: RunsQuery, notice: Option<String>) -> Result<Bulk
         .collect();
     if fields.is_empty() {
         return Err(bad(
-            "say which runs to replay: filter the runs list by plugin, status, chat or time first"
+            "say which runs to replay: filter the runs list by plugin, status, kind, chat, time or text first"
                 .to_owned(),
         ));
     }

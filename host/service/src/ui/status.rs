@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
-use switchboard_store::{EventFilter, RunFilter, RunStatus, StatusCount};
+use switchboard_store::{MAX_PAGE, RunFilter, RunStatus, StatusCount};
 
 use super::pages::{Nav, at, clip};
 use super::{UiState, failure, html, store_failure};
@@ -103,42 +103,37 @@ pub struct ConnectionView {
 pub struct ConnectionsPage {
     pub nav: Nav,
     pub connections: Vec<ConnectionView>,
+    pub scan: usize,
 }
 
-/// Recent events and failed runs read to find the connections and group their errors.
+/// Recent failed runs read (per ending) to group the connections' errors.
 const SCAN: usize = 1000;
 
-/// `GET /ui/connections`: the connections seen in recent events.
+/// `GET /ui/connections`: every connection with kept events (one store query: each one's newest
+/// event and newest status event, by index), and its recent failed runs grouped by error.
 pub async fn connections(State(ui): State<UiState>) -> Response {
     let store = &ui.admin.store;
-    let events = match store
-        .list_events(EventFilter {
-            limit: SCAN,
-            ..EventFilter::default()
-        })
-        .await
-    {
-        Ok(e) => e,
+    let found = match store.connections(MAX_PAGE).await {
+        Ok(found) => found,
         Err(err) => return store_failure(&err),
     };
     let mut by_id: BTreeMap<i64, ConnectionView> = BTreeMap::new();
-    for e in &events {
-        let Some(id) = e.connection_id else { continue };
-        let view = by_id.entry(id).or_insert_with(|| ConnectionView {
-            id,
-            messenger: String::new(),
-            last_status: String::new(),
-            failures: Vec::new(),
+    for c in &found {
+        let messenger = match ui.admin.intake.directory.source_type(c.connection_id).await {
+            Some(s) => crate::stored_event::source_name(s).to_owned(),
+            None => stored_messenger(&c.last_event.payload)
+                .unwrap_or_else(|| "unknown (not in Radist's connection list yet)".to_owned()),
+        };
+        let last_status = c.last_status.as_ref().map_or_else(String::new, |e| {
+            format!("{} at {}", clip(&e.payload, 160), at(&e.received_at))
         });
-        if e.kind == "connection.status-changed" && view.last_status.is_empty() {
-            // Lists carry no payload: read this one event in full.
-            let payload = match ui.admin.store.get_event(e.id).await {
-                Ok(Some(detail)) => detail.event.payload,
-                Ok(None) => continue,
-                Err(err) => return store_failure(&err),
-            };
-            view.last_status = format!("{} at {}", clip(&payload, 160), at(&e.received_at));
-        }
+        let view = ConnectionView {
+            id: c.connection_id,
+            messenger,
+            last_status,
+            failures: Vec::new(),
+        };
+        by_id.insert(c.connection_id, view);
     }
     let mut errors: BTreeMap<(i64, String), u64> = BTreeMap::new();
     for status in [
@@ -170,15 +165,19 @@ pub async fn connections(State(ui): State<UiState>) -> Response {
     }
     for view in by_id.values_mut() {
         view.failures.sort_by_key(|f| std::cmp::Reverse(f.1));
-        view.messenger = match ui.admin.intake.directory.source_type(view.id).await {
-            Some(s) => crate::stored_event::source_name(s).to_owned(),
-            None => "unknown (not in Radist's connection list yet)".to_owned(),
-        };
     }
     html(&ConnectionsPage {
         nav: Nav::Connections,
         connections: by_id.into_values().collect(),
+        scan: SCAN,
     })
+}
+
+/// The messenger intake recorded in a stored webhook event (`source_type`), if any.
+fn stored_messenger(payload: &str) -> Option<String> {
+    let stored: Value = serde_json::from_str(payload).ok()?;
+    let name = stored.get("source_type")?.as_str()?;
+    Some(format!("{name} (as of its newest event)"))
 }
 
 #[derive(Template)]

@@ -18,6 +18,7 @@ mod nodes;
 mod ops;
 mod schedule;
 mod state;
+mod views;
 
 pub use counts::*;
 pub use dispatch::*;
@@ -28,6 +29,7 @@ pub use nodes::*;
 pub use ops::*;
 pub use schedule::*;
 pub use state::*;
+pub use views::*;
 
 use crate::{ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, NewEvent, NewRun};
 use chrono::{DateTime, TimeZone, Utc};
@@ -75,6 +77,9 @@ macro_rules! store_conformance {
             leave_ends_the_lease,
             nodes_lists_leases_and_held_lanes,
             purge_forgets_nodes_dead_longer_than_the_longest_age,
+            history_filters_by_kind_until_and_text,
+            oldest_run_and_connections,
+            chat_timeline_reads_a_chat_at_once,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {

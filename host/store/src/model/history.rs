@@ -20,6 +20,16 @@ pub struct RunFilter {
     pub since: Option<DateTime<Utc>>,
     /// (connection id, chat id) of the run's event.
     pub chat: Option<(i64, i64)>,
+    /// The kind of the run's event (its trigger), e.g. `message.received`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Runs created before this time.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    /// Words the run's event payload holds, all of them (see [`crate::search`]); a text without
+    /// a letter or digit matches nothing.
+    #[serde(default)]
+    pub text: Option<String>,
     /// At most this many (cut to [`MAX_PAGE`]; 0 returns nothing).
     pub limit: usize,
     /// Only runs older than this one (paging).

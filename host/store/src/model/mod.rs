@@ -6,3 +6,4 @@ pub mod intake;
 pub mod ledger;
 pub mod nodes;
 pub mod ops;
+pub mod views;

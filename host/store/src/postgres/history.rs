@@ -13,11 +13,11 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
+pub(super) const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
         r.is_replay, e.kind, e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before, r.node, r.error
     FROM runs r JOIN events e ON e.id = r.event_id";
 
-const EVENT: &str =
+pub(super) const EVENT: &str =
     "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
 
 /// An event's listed columns: everything but the payload.
@@ -76,9 +76,24 @@ pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Vec<Ru
     found.iter().map(summary).collect()
 }
 
-/// The filter's plugin, status, time and chat clauses (not its page).
+/// The filter's plugin, status, kind, time, chat and text clauses (not its page).
 pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     let mut c = Clauses::default();
+    if let Some(kind) = &f.kind {
+        c.add("e.kind = ?", vec![Box::new(kind.clone())]);
+    }
+    if let Some(until) = f.until {
+        c.add("r.created_at < ?", vec![Box::new(until.timestamp_micros())]);
+    }
+    if let Some(text) = &f.text {
+        // Every word (a text without any matches nothing: `@>` an empty array would match all).
+        let words = crate::search::query_words(text);
+        if words.is_empty() {
+            c.add("FALSE", Vec::new());
+        } else {
+            c.add("e.words @> ?::text[]", vec![Box::new(words)]);
+        }
+    }
     if let Some(plugin) = &f.plugin {
         c.add("r.plugin = ?", vec![Box::new(plugin.clone())]);
     }
@@ -100,7 +115,7 @@ pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     c
 }
 
-fn summary(r: &Row) -> Res<RunSummary> {
+pub(super) fn summary(r: &Row) -> Res<RunSummary> {
     Ok(RunSummary {
         run_id: RunId(get(r, 0)?),
         event_id: EventId(get(r, 1)?),
@@ -175,7 +190,7 @@ pub(crate) async fn get_run(tx: &Transaction<'_>, run: RunId) -> Res<Option<RunD
     }))
 }
 
-fn event_record(r: &Row) -> Res<EventRecord> {
+pub(super) fn event_record(r: &Row) -> Res<EventRecord> {
     Ok(EventRecord {
         id: EventId(get(r, 0)?),
         dedupe_key: get(r, 1)?,

@@ -121,6 +121,18 @@ pub(crate) async fn for_run(tx: &Transaction<'_>, run: RunId) -> Res<Vec<LedgerE
     found.iter().map(|r| entry(run, r)).collect()
 }
 
+/// The ledger entries of several runs, newest run first, then by seq (one statement).
+pub(crate) async fn for_runs(tx: &Transaction<'_>, runs: &[i64]) -> Res<Vec<LedgerEntry>> {
+    let found = rows(
+        tx,
+        "SELECT seq, kind, fingerprint, request, connection_id, chat_id, intent_at, result, effect_id, decision, run_id
+         FROM ledger WHERE run_id = ANY($1) ORDER BY run_id DESC, seq",
+        &[&runs],
+    )
+    .await?;
+    found.iter().map(|r| entry(RunId(get(r, 10)?), r)).collect()
+}
+
 pub(crate) async fn is_own_effect(tx: &Transaction<'_>, effect: &str) -> Res<bool> {
     let row = opt(
         tx,

@@ -26,6 +26,7 @@ mod schedule;
 mod schema;
 mod store_impl;
 mod tls;
+mod views;
 
 use crate::error::StoreError;
 use crate::model::ops::Durability;

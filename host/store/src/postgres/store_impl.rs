@@ -6,7 +6,7 @@
 use super::fail::{Fail, Res};
 use super::{
     PostgresStore, RETRIES, counts, dispatch, history, in_tx, intake, kv, ledger, nodes, ops,
-    schedule,
+    schedule, views,
 };
 use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
@@ -20,6 +20,7 @@ use crate::model::intake::{
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use crate::model::views::{ChatTimeline, ConnectionActivity};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -264,6 +265,28 @@ impl Store for PostgresStore {
 
     async fn get_event(&self, event_id: EventId) -> StoreResult<Option<EventDetail>> {
         in_tx!(self, |tx| history::get_event(&tx, event_id))
+    }
+
+    async fn oldest_run(&self) -> StoreResult<Option<RunSummary>> {
+        in_tx!(self, |tx| views::oldest_run(&tx))
+    }
+
+    async fn connections(&self, limit: usize) -> StoreResult<Vec<ConnectionActivity>> {
+        in_tx!(self, |tx| views::connections(&tx, limit))
+    }
+
+    async fn chat_timeline(
+        &self,
+        connection_id: i64,
+        chat_id: i64,
+        limit: usize,
+    ) -> StoreResult<ChatTimeline> {
+        in_tx!(self, |tx| views::chat_timeline(
+            &tx,
+            connection_id,
+            chat_id,
+            limit
+        ))
     }
 
     async fn fire_slot(

@@ -10,11 +10,11 @@ use crate::model::history::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
-const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
+pub(super) const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
         r.is_replay, e.kind, e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before, r.node, r.error
     FROM runs r JOIN events e ON e.id = r.event_id";
 
-const EVENT: &str =
+pub(super) const EVENT: &str =
     "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
 
 /// An event's listed columns: everything but the payload.
@@ -46,7 +46,12 @@ impl Clauses {
 }
 
 pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>> {
-    let mut c = run_clauses(f);
+    let mut c = Clauses::default();
+    if let Some(text) = &f.text {
+        let common = matches(conn, text)? > COMMON_WORDS;
+        text_clause(&mut c, text, common);
+    }
+    filter_clauses(&mut c, f);
     if let Some(before) = f.before {
         c.add("r.id < ?", [Value::Integer(before.0)]);
     }
@@ -57,9 +62,47 @@ pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>
     rows.map(|r| r?.finish()).collect()
 }
 
-/// The filter's plugin, status, time and chat clauses (not its page).
+/// Events matching a text filter above which a page of runs is found by walking the runs newest
+/// first (stopping at the page's end) rather than by sorting every match.
+const COMMON_WORDS: i64 = 2_000;
+
+/// How many events hold every word of `text`, counted up to `COMMON_WORDS + 1` (the index
+/// alone answers it).
+fn matches(conn: &Connection, text: &str) -> Res<i64> {
+    let Some(query) = fts_query(text) else {
+        return Ok(0);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*) FROM
+             (SELECT 1 FROM event_words WHERE event_words MATCH ?1 LIMIT ?2)",
+    )?;
+    Ok(stmt.query_row(
+        params_from_iter([Value::Text(query), Value::Integer(COMMON_WORDS + 1)]),
+        |r| r.get(0),
+    )?)
+}
+
+/// The filter's plugin, status, kind, time, chat and text clauses (not its page).
 pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     let mut c = Clauses::default();
+    if let Some(text) = &f.text {
+        text_clause(&mut c, text, false);
+    }
+    filter_clauses(&mut c, f);
+    c
+}
+
+/// The filter's clauses but its text.
+fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
+    if let Some(kind) = &f.kind {
+        c.add("e.kind = ?", [Value::Text(kind.clone())]);
+    }
+    if let Some(until) = f.until {
+        c.add(
+            "r.created_at < ?",
+            [Value::Integer(until.timestamp_micros())],
+        );
+    }
     if let Some(plugin) = &f.plugin {
         c.add("r.plugin = ?", [Value::Text(plugin.clone())]);
     }
@@ -78,11 +121,34 @@ pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
             [Value::Integer(conn_id), Value::Integer(chat)],
         );
     }
-    c
+}
+
+/// The FTS5 query of a text filter: its words, each quoted (words hold only letters and
+/// digits, so each is one token), juxtaposed (all must match); `None` without words.
+fn fts_query(text: &str) -> Option<String> {
+    let words = crate::search::query_words(text);
+    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    (!quoted.is_empty()).then(|| quoted.join(" "))
+}
+
+/// Runs whose event holds every word of `text`, found through the `event_words` index. With
+/// `common`, each run's event is looked up in the index instead (one seek per run), so a page
+/// walks the runs newest first and stops when it is full, never reading every match.
+fn text_clause(c: &mut Clauses, text: &str, common: bool) {
+    let Some(query) = fts_query(text) else {
+        c.add("0", std::iter::empty());
+        return;
+    };
+    let sql = if common {
+        "EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)"
+    } else {
+        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?)"
+    };
+    c.add(sql, [Value::Text(query)]);
 }
 
 /// The raw columns of a summary row; `finish` decodes statuses and times.
-struct RawSummary {
+pub(super) struct RawSummary {
     id: i64,
     event_id: i64,
     plugin: String,
@@ -99,7 +165,7 @@ struct RawSummary {
     error: Option<String>,
 }
 
-fn summary_row(r: &Row<'_>) -> rusqlite::Result<RawSummary> {
+pub(super) fn summary_row(r: &Row<'_>) -> rusqlite::Result<RawSummary> {
     Ok(RawSummary {
         id: r.get(0)?,
         event_id: r.get(1)?,
@@ -119,7 +185,7 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<RawSummary> {
 }
 
 impl RawSummary {
-    fn finish(self) -> Res<RunSummary> {
+    pub(super) fn finish(self) -> Res<RunSummary> {
         Ok(RunSummary {
             run_id: RunId(self.id),
             event_id: EventId(self.event_id),
@@ -209,9 +275,9 @@ pub(crate) fn get_run(conn: &Connection, run: RunId) -> Res<Option<RunDetail>> {
 }
 
 /// An event row as read: the record without its payload and time, which [`with_time`] decodes.
-type EventRow = (EventRecord, i64, rusqlite::types::Value);
+pub(super) type EventRow = (EventRecord, i64, rusqlite::types::Value);
 
-fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
+pub(super) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     let record = EventRecord {
         id: EventId(r.get(0)?),
         dedupe_key: r.get(1)?,
@@ -224,7 +290,7 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     Ok((record, r.get(6)?, r.get(5)?))
 }
 
-fn with_time((mut record, at, payload): EventRow) -> Res<EventRecord> {
+pub(super) fn with_time((mut record, at, payload): EventRow) -> Res<EventRecord> {
     record.received_at = from_us(at)?;
     record.payload = packing::unpack_required("event payload", payload)?;
     Ok(record)

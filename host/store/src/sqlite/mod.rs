@@ -18,6 +18,7 @@ mod packing;
 mod schedule;
 mod schema;
 mod store_impl;
+mod views;
 mod worker;
 
 use crate::error::StoreError;

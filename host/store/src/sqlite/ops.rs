@@ -100,6 +100,14 @@ fn delete_run(conn: &Connection, run: i64, event: i64) -> Res<()> {
 
 /// Checkpoints the WAL into the main file, truncates it, and returns free pages to the disk.
 pub(crate) fn checkpoint(conn: &Connection) -> Res<()> {
+    // Vacuum first, so the pages it moves are in the WAL the checkpoint then empties (the FTS5
+    // index of `event_words` merges segments and leaves free pages behind).
+    // Each step of `incremental_vacuum` frees one page: step it to the end (a single
+    // `execute_batch` step returned one page per checkpoint).
+    let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut freed = vacuum.query([])?;
+    while freed.next()?.is_some() {}
+    drop(freed);
     let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
     if busy != 0 {
         return Err(StoreError::Unavailable {
@@ -107,11 +115,6 @@ pub(crate) fn checkpoint(conn: &Connection) -> Res<()> {
         }
         .into());
     }
-    // Each step of `incremental_vacuum` frees one page: step it to the end (a single
-    // `execute_batch` step returned one page per checkpoint).
-    let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
-    let mut freed = vacuum.query([])?;
-    while freed.next()?.is_some() {}
     Ok(())
 }
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_nodes.sql"),
+    include_str!("migrations/0003_search.sql"),
 ];
 
 /// How long a connection waits for another one's lock before answering `Unavailable`.

@@ -1,7 +1,9 @@
 //! [`Store`] for [`SqliteStore`]: each method sends one job to the writer (writes, group
 //! committed) or to a reader (reads) and awaits its answer.
 
-use super::{SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, schedule};
+use super::{
+    SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, schedule, views,
+};
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
@@ -13,6 +15,7 @@ use crate::model::intake::{
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use crate::model::views::{ChatTimeline, ConnectionActivity};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -284,6 +287,27 @@ impl Store for SqliteStore {
     async fn get_event(&self, event_id: EventId) -> StoreResult<Option<EventDetail>> {
         self.workers
             .read(move |c| history::get_event(c, event_id))
+            .await
+    }
+
+    async fn oldest_run(&self) -> StoreResult<Option<RunSummary>> {
+        self.workers.read(views::oldest_run).await
+    }
+
+    async fn connections(&self, limit: usize) -> StoreResult<Vec<ConnectionActivity>> {
+        self.workers
+            .read(move |c| views::connections(c, limit))
+            .await
+    }
+
+    async fn chat_timeline(
+        &self,
+        connection_id: i64,
+        chat_id: i64,
+        limit: usize,
+    ) -> StoreResult<ChatTimeline> {
+        self.workers
+            .read(move |c| views::chat_timeline(c, connection_id, chat_id, limit))
             .await
     }
 
