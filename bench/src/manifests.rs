@@ -145,7 +145,8 @@ fn plugins20(auto: &Path, hostile: &Path) -> Vec<(String, String)> {
 fn auto_reply(name: &str, wasm: &Path, trigger: &str, rules: &str) -> String {
     format!(
         "manifest_version = 1\n[plugin]\nname = \"{name}\"\nwasm = {wasm:?}\n\n[[trigger]]\n{trigger}\n\n\
-         [capabilities]\nmessages = {{ connections = [70001, 70002, 70003, 70004], types = [\"text\", \"waba_interactive\", \"waba_template\"] }}\n\n\
+         [capabilities]\nmessages = {{ connections = [70001, 70002, 70003, 70004], types = [\"text\", \"waba_interactive\", \"waba_template\"] }}\n\
+         tags = {{ connections = [70001, 70002, 70003, 70004] }}\n\n\
          [limits]\nmemory_mib = 16\ntimeout_ms = 2000\nmax_attempts = 5\n\n\
          [config]\nrules = '''\n{rules}\n'''\nfallback_template = \"welcome\"\nfallback_locale = \"en\"\n"
     )

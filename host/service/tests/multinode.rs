@@ -273,6 +273,7 @@ fn replier_manifest(wasm: &Path, messages: usize) -> String {
         "manifest_version = 1\n[plugin]\nname = \"{REPLIER}\"\nwasm = {wasm:?}\n\
          [[trigger]]\non = [\"message.received\"]\nconnections = [{CONNECTION}]\n\
          [capabilities]\nmessages = {{ connections = [{CONNECTION}], types = [\"text\"] }}\n\
+         tags = {{ connections = [{CONNECTION}] }}\n\
          [limits]\nmemory_mib = 16\ntimeout_ms = 10000\nmax_attempts = 10\n\
          [config]\nrules = '''{}'''\n",
         Value::Array(rules)

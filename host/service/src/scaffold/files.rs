@@ -9,7 +9,7 @@ pub type Template = (&'static str, &'static str);
 const WIT: &str = include_str!("../../../wit/plugin.wit");
 
 /// The vendored Rust SDK (`plugins/sdk`), its bindings pointed at the vendored WIT.
-const RUST_SDK: [Template; 10] = [
+const RUST_SDK: [Template; 11] = [
     (
         "sdk/src/bindings.rs",
         include_str!("../../../../plugins/sdk/src/bindings.rs"),
@@ -17,6 +17,10 @@ const RUST_SDK: [Template; 10] = [
     (
         "sdk/src/capabilities.rs",
         include_str!("../../../../plugins/sdk/src/capabilities.rs"),
+    ),
+    (
+        "sdk/src/crm.rs",
+        include_str!("../../../../plugins/sdk/src/crm.rs"),
     ),
     (
         "sdk/src/config.rs",
