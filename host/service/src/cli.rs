@@ -194,6 +194,15 @@ pub struct RunFilterArgs {
     /// Only runs of this chat: `<connection id>:<chat id>`.
     #[arg(long)]
     pub chat: Option<String>,
+    /// Only runs of this trigger kind (event kind), e.g. `message.received`.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only runs created before this RFC 3339 time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only runs whose event payload holds every one of these words (whole, any case).
+    #[arg(long)]
+    pub text: Option<String>,
     /// At most this many.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,

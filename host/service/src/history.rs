@@ -57,9 +57,11 @@ fn run_filter(args: &RunFilterArgs) -> anyhow::Result<RunFilter> {
         status: args.status.clone(),
         since: args.since.clone(),
         chat: args.chat.clone(),
+        kind: args.kind.clone(),
+        until: args.until.clone(),
+        text: args.text.clone(),
         limit: Some(args.limit),
         before: None,
-        ..RunQuery::default()
     };
     query.filter().map_err(anyhow::Error::msg)
 }

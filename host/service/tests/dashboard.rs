@@ -95,6 +95,7 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
     let tabs = b.text("#tabs");
     assert!(tabs.contains("succeeded 1"), "counts per status: {tabs}");
     kind_until_and_text_filters(&b, &service, run_id);
+    cli_takes_the_same_filters(&work, run_id);
 
     // A run's page shows the ledger: the send, done, with Radist's message id.
     b.click(&format!("tr[data-run='{run_id}'] a"));
@@ -283,6 +284,27 @@ fn kind_until_and_text_filters(b: &Browser, service: &Service, run_id: i64) {
     let (status, refused) = service.get_json(&format!("{}runs?text=%3F%21", service.api));
     assert_eq!(status, 400, "a text without a word is refused: {refused}");
     b.goto(&format!("{}runs", service.dashboard));
+}
+
+/// `runs list` takes the dashboard's kind, until and text filters too (one source of data).
+fn cli_takes_the_same_filters(work: &Workdir, run_id: i64) {
+    let ids = |args: &[&str]| -> Vec<i64> {
+        let mut all = vec!["runs", "list"];
+        all.extend_from_slice(args);
+        let listed = work.json(&all);
+        let rows = listed.as_array().cloned().unwrap_or_default();
+        rows.iter().filter_map(|r| r["run_id"].as_i64()).collect()
+    };
+    assert!(ids(&["--text", "PRICE", "--kind", "message.received"]).contains(&run_id));
+    assert!(!ids(&["--text", "prices"]).contains(&run_id));
+    assert!(ids(&["--until", "2000-01-01T00:00:00Z"]).is_empty());
+    let refused = work.switchboard(&["runs", "list", "--text", "?!"]);
+    assert!(
+        !refused.status.success(),
+        "a text without a word is refused"
+    );
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("has no word to look for"), "{said}");
 }
 
 /// How many live runs streams the service holds open (its `/metrics` gauge).
