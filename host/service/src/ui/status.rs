@@ -265,7 +265,12 @@ pub struct NodesPage {
 
 /// `GET /ui/nodes`.
 pub async fn nodes(State(ui): State<UiState>) -> Response {
-    let nodes = match ui.admin.store.nodes(Utc::now()).await {
+    // Live or not on the store's clock (the database server's), as the leases and the API judge it.
+    let listed = match ui.admin.store.clock().await {
+        Ok(now) => ui.admin.store.nodes(now).await,
+        Err(err) => Err(err),
+    };
+    let nodes = match listed {
         Ok(n) => n,
         Err(err) => return store_failure(&err),
     };
