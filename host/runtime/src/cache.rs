@@ -48,17 +48,19 @@ impl ComponentCache {
         })
     }
 
-    /// Returns the compiled component for `wasm`, from the cache or freshly compiled (and stored).
+    /// Returns the compiled component for `wasm`, whose sha256 is `digest` (see
+    /// [`sha256_hex`]), from the cache or freshly compiled (and stored).
     pub(crate) fn load(
         &self,
         engine: &Engine,
         plugin: &str,
+        digest: &str,
         wasm: &[u8],
     ) -> Result<Component, RuntimeError> {
         let Some(dir) = &self.dir else {
             return compile(engine, plugin, wasm);
         };
-        let name = cache_file_name(&sha256_hex(wasm), &self.engine_hash);
+        let name = cache_file_name(digest, &self.engine_hash);
         let path = dir.join(&name);
         if let Some(component) = self.load_cached(engine, &name, &path) {
             return Ok(component);
@@ -262,10 +264,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (engine, cache) = cache_in(dir.path());
         let wasm = component_importing("a");
-        cache.load(&engine, "p", &wasm).expect("compile");
+        cache
+            .load(&engine, "p", &sha256_hex(&wasm), &wasm)
+            .expect("compile");
         let file = only_file(dir.path());
         let stored = std::fs::read(&file).expect("read");
-        cache.load(&engine, "p", &wasm).expect("from cache");
+        cache
+            .load(&engine, "p", &sha256_hex(&wasm), &wasm)
+            .expect("from cache");
         assert_eq!(std::fs::read(&file).expect("read"), stored, "not rewritten");
     }
 
@@ -274,7 +280,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (engine, cache) = cache_in(dir.path());
         let wasm = component_importing("a");
-        cache.load(&engine, "p", &wasm).expect("compile");
+        cache
+            .load(&engine, "p", &sha256_hex(&wasm), &wasm)
+            .expect("compile");
         let file = only_file(dir.path());
         let genuine = std::fs::read(&file).expect("read");
         // Valid wasmtime output for other code, under a's name: with its own tag, with a's tag,
@@ -292,7 +300,9 @@ mod tests {
         ];
         for bytes in forged {
             std::fs::write(&file, &bytes).expect("tamper");
-            let loaded = cache.load(&engine, "p", &wasm).expect("recompiled");
+            let loaded = cache
+                .load(&engine, "p", &sha256_hex(&wasm), &wasm)
+                .expect("recompiled");
             assert_eq!(import_names(&engine, &loaded), ["a"]);
             let replaced = std::fs::read(&file).expect("read");
             assert_eq!(
@@ -308,7 +318,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (engine, cache) = cache_in(dir.path());
         let wasm = component_importing("a");
-        cache.load(&engine, "p", &wasm).expect("compile");
+        cache
+            .load(&engine, "p", &sha256_hex(&wasm), &wasm)
+            .expect("compile");
         let file = only_file(dir.path());
         let (_, stranger) = cache_in(dir.path());
         assert!(

@@ -25,6 +25,7 @@ mod availability_cache;
 mod bindings;
 mod cache;
 mod capabilities;
+mod code;
 mod compact;
 mod config;
 mod connection_kinds;

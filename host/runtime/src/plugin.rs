@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use wasmtime::{CallHook, Store, StoreContextMut, UpdateDeadline};
 
-use crate::bindings::PluginPre;
+use crate::code::Code;
 use crate::engine::deadline_ticks;
 use crate::limits::hostcall_fuel;
 use crate::logs::LogBuffer;
@@ -32,8 +32,8 @@ pub struct Plugin {
 pub(crate) struct PluginInner {
     pub(crate) runtime: Arc<RuntimeInner>,
     pub(crate) shared: Arc<PluginShared>,
-    pub(crate) pre: PluginPre<HostState>,
-    pub(crate) imports: Vec<String>,
+    /// Compiled and linked code, shared with every plugin built from the same component.
+    pub(crate) code: Arc<Code>,
 }
 
 impl Plugin {
@@ -50,7 +50,7 @@ impl Plugin {
 
     /// The interfaces the component imports (for `switchboard check`).
     pub fn imports(&self) -> &[String] {
-        &self.inner.imports
+        &self.inner.code.imports
     }
 
     /// Runs `handle` once in a fresh store, within the manifest's memory, time and host-call
@@ -95,7 +95,7 @@ impl Plugin {
         let mut store = self.store(ctx);
         let mut instantiate = Duration::ZERO;
         let call = async {
-            let bindings = self.inner.pre.instantiate_async(&mut store).await?;
+            let bindings = self.inner.code.pre.instantiate_async(&mut store).await?;
             instantiate = started.elapsed();
             bindings
                 .call_handle(&mut store, &input.event, &input.run)

@@ -162,3 +162,38 @@ async fn only_calls_into_the_host_count_against_max_host_calls() {
         other => panic!("expected trapped, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn plugins_built_from_one_component_share_its_code_while_any_is_loaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = runtime();
+    let wasm = component("", "", RETURN_OK);
+    let first = load(&runtime, "", &wasm, dir.path());
+    let second = load(&runtime, "[limits]\nmemory_mib = 8", &wasm, dir.path());
+    assert_eq!(runtime.components_loaded(), 1, "one component, one code");
+    let other = load(
+        &runtime,
+        "",
+        &component(LOG_IMPORT, "", RETURN_OK),
+        dir.path(),
+    );
+    assert_eq!(runtime.components_loaded(), 2);
+    assert!(matches!(
+        second.run(input()).await.status,
+        RunStatus::Succeeded
+    ));
+    drop((first, other));
+    assert_eq!(
+        runtime.components_loaded(),
+        1,
+        "kept while a plugin holds it"
+    );
+    drop(second);
+    assert_eq!(runtime.components_loaded(), 0, "forgotten when none does");
+    let again = load(&runtime, "", &wasm, dir.path());
+    assert!(matches!(
+        again.run(input()).await.status,
+        RunStatus::Succeeded
+    ));
+    assert_eq!(runtime.components_loaded(), 1);
+}

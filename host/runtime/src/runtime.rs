@@ -11,6 +11,7 @@ use wasmtime::component::Linker;
 use crate::admission::Admission;
 use crate::bindings::PluginPre;
 use crate::cache::ComponentCache;
+use crate::code::Code;
 use crate::digest::installation_key;
 use crate::engine::{EpochTicker, build_engine};
 use crate::executor::GuestExecutor;
@@ -48,12 +49,19 @@ impl Runtime {
             pooled,
             linker,
             cache,
+            code: Default::default(),
             digest: key.history(),
             _ticker: ticker,
         };
         Ok(Runtime {
             inner: Arc::new(inner),
         })
+    }
+
+    /// How many distinct components the loaded plugins run (plugins built from the same
+    /// component share its compiled code).
+    pub fn components_loaded(&self) -> usize {
+        self.inner.code.len()
     }
 
     /// How many runs are executing now (admitted, not queued).
@@ -113,12 +121,27 @@ impl Runtime {
     ) -> Result<Plugin, RuntimeError> {
         let name = manifest.plugin.name.as_str().to_owned();
         self.check_limits(manifest, manifest_file)?;
+        let digest = crate::cache::sha256_hex(wasm);
+        let code = self
+            .inner
+            .code
+            .get_or_load(&digest, || self.link(&name, &digest, wasm))?;
+        imports::check_imports(manifest, manifest_file, &code.imports)?;
+        let shared = self.shared(manifest, manifest_file, services)?;
+        Ok(Plugin::new(PluginInner {
+            runtime: Arc::clone(&self.inner),
+            shared: Arc::new(shared),
+            code,
+        }))
+    }
+
+    /// Compiles (or loads from the disk cache) and links one component.
+    fn link(&self, plugin: &str, digest: &str, wasm: &[u8]) -> Result<Code, RuntimeError> {
         let engine = &self.inner.engine;
-        let component = self.inner.cache.load(engine, &name, wasm)?;
+        let component = self.inner.cache.load(engine, plugin, digest, wasm)?;
         let imports = imports::import_names(engine, &component);
-        imports::check_imports(manifest, manifest_file, &imports)?;
         let link = |e: wasmtime::Error| RuntimeError::Link {
-            plugin: name.clone(),
+            plugin: plugin.to_owned(),
             message: format!("{e:#}"),
         };
         let pre = self
@@ -127,13 +150,7 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(link)?;
         let pre = PluginPre::new(pre).map_err(link)?;
-        let shared = self.shared(manifest, manifest_file, services)?;
-        Ok(Plugin::new(PluginInner {
-            runtime: Arc::clone(&self.inner),
-            shared: Arc::new(shared),
-            pre,
-            imports,
-        }))
+        Ok(Code { pre, imports })
     }
 
     fn check_limits(&self, manifest: &Manifest, file: &str) -> Result<(), RuntimeError> {
@@ -153,9 +170,16 @@ impl Runtime {
         file: &str,
         services: HostServices,
     ) -> Result<PluginShared, RuntimeError> {
-        let grant = manifest.capabilities.http.as_ref();
-        let http = capabilities::plugin_client(grant, capabilities::system_lookup())
-            .map_err(|e| RuntimeError::Engine(format!("cannot build the http client: {e}")))?;
+        // Only a plugin granted `http` gets a client (each holds its own TLS configuration and
+        // connection pool, which a thousand cron plugins would otherwise pay for nothing).
+        let http = match manifest.capabilities.http.as_ref() {
+            Some(grant) => Some(
+                capabilities::plugin_client(Some(grant), capabilities::system_lookup()).map_err(
+                    |e| RuntimeError::Engine(format!("cannot build the http client: {e}")),
+                )?,
+            ),
+            None => None,
+        };
         let digest = self.inner.digest.clone();
         Ok(PluginShared::new(manifest, file, services, http, digest))
     }

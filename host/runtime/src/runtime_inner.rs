@@ -10,6 +10,7 @@ use wasmtime::component::Linker;
 use crate::RuntimeConfig;
 use crate::admission::Admission;
 use crate::cache::ComponentCache;
+use crate::code::CodeShelf;
 use crate::digest::DigestKey;
 use crate::engine::EpochTicker;
 use crate::executor::GuestExecutor;
@@ -28,6 +29,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) pooled: bool,
     pub(crate) linker: Linker<HostState>,
     pub(crate) cache: ComponentCache,
+    /// Compiled code shared by the plugins built from the same component.
+    pub(crate) code: CodeShelf,
     /// Keys the fingerprints and digests recorded in history (from the installation key).
     pub(crate) digest: DigestKey,
     pub(crate) _ticker: EpochTicker,

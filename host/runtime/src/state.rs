@@ -95,8 +95,9 @@ pub(crate) struct PluginShared {
     pub(crate) send_bucket: Option<Mutex<TokenBucket>>,
     /// `capabilities.notes.per_minute`, shared by the plugin's runs.
     pub(crate) note_bucket: Option<Mutex<TokenBucket>>,
-    /// This plugin's `http.send` client (its resolver knows the plugin's allow list).
-    pub(crate) http: reqwest::Client,
+    /// This plugin's `http.send` client (its resolver knows the plugin's allow list); only a
+    /// plugin granted `http` has one.
+    pub(crate) http: Option<reqwest::Client>,
     /// Keys the fingerprints and digests recorded in history.
     pub(crate) digest: DigestKey,
 }
@@ -132,7 +133,7 @@ impl PluginShared {
         manifest: &Manifest,
         manifest_file: &str,
         services: HostServices,
-        http: reqwest::Client,
+        http: Option<reqwest::Client>,
         digest: DigestKey,
     ) -> Self {
         let per_minute = manifest.capabilities.messages.as_ref();

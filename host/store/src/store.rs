@@ -15,7 +15,7 @@ use crate::model::intake::{
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
-use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -204,8 +204,12 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- schedules ----
 
-    /// Fires a slot: records (schedule_key, slot) under a unique key together with the event and
-    /// its run, in one transaction. `None` when that slot already fired.
+    /// Fires due slots, in order, in one transaction. Each records (schedule_key, slot) under a
+    /// unique key together with its event and run — or, past its `max_unfinished` bound, marks
+    /// the slot handled and counts it skipped — so a slot is handled once, ever, whichever node
+    /// or restart tries it again. The answer has one entry per slot, in order.
+    async fn fire_slots(&self, fires: Vec<SlotFire>) -> StoreResult<Vec<SlotFired>>;
+    /// Fires one slot with no overlap bound: `None` when that slot was already handled.
     async fn fire_slot(
         &self,
         schedule_key: &str,
@@ -213,7 +217,21 @@ pub trait Store: Send + Sync + 'static {
         catch_up: bool,
         event: NewEvent,
         run: NewRun,
-    ) -> StoreResult<Option<RunId>>;
+    ) -> StoreResult<Option<RunId>> {
+        let fire = SlotFire {
+            schedule_key: schedule_key.to_owned(),
+            slot,
+            catch_up,
+            max_unfinished: None,
+            event,
+            run,
+        };
+        let fired = self.fire_slots(vec![fire]).await?;
+        Ok(match fired.first() {
+            Some(SlotFired::Fired(run_id)) => Some(*run_id),
+            _ => None,
+        })
+    }
     /// Marks a slot handled without a run (skipped by the overlap policy, or the newest of the
     /// slots missed while down), so `last_slot` moves past it and it is never caught up later.
     async fn skip_slot(&self, schedule_key: &str, slot: DateTime<Utc>) -> StoreResult<()>;

@@ -41,7 +41,10 @@ impl Host for HostState {
         let mut pending = ctx
             .recorder
             .begin("http.send", summary(&ctx.plugin.digest, &req));
-        let Some(grant) = ctx.plugin.manifest.capabilities.http.clone() else {
+        let (Some(grant), Some(client)) = (
+            ctx.plugin.manifest.capabilities.http.clone(),
+            ctx.plugin.http.clone(),
+        ) else {
             return Ok(Err(ctx.not_granted(pending, "capabilities.http")));
         };
         let headers = match prepare(&grant, &req) {
@@ -86,7 +89,6 @@ impl Host for HostState {
         // Once on the wire, the request and its journal entry finish in a task of their own,
         // even when the run's timeout drops this call.
         let completer = effectful.then(|| ctx.recorder.completer(&pending));
-        let client = ctx.plugin.http.clone();
         let task = tokio::spawn(async move {
             let outcome = perform(&client, &grant, req, headers).await;
             if let (Some(completer), Ok(response)) = (&completer, &outcome) {

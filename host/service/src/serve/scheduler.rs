@@ -5,10 +5,11 @@
 //! trigger's `catch_up` policy (`none`, `one`, `all` within `catch_up_window_s`) decides which
 //! missed slots run late, and the rest are counted missed. A slot fires at most once, ever: it is
 //! stored under a unique (schedule, slot) key in the transaction that queues its run
-//! (`Store::fire_slot`), so a restart, or another node, cannot fire it again. The `overlap`
-//! policy looks at the schedule's unfinished runs: `skip` (default) drops a slot while one is
-//! unfinished, `queue-one` keeps at most one waiting, `allow` runs them side by side (each slot
-//! its own lane). Skipped and missed slots are recorded as handled (no run), and counted.
+//! (`Store::fire_slots`: a pass's due slots in one transaction), so a restart, or another node,
+//! cannot fire it again. The `overlap` policy bounds the schedule's unfinished runs, checked in
+//! the same transaction: `skip` (default) drops a slot while one is unfinished, `queue-one`
+//! keeps at most one waiting, `allow` runs them side by side (each slot its own lane). Skipped
+//! and missed slots are recorded as handled (no run), and counted.
 //!
 //! Time comes from a [`Clock`], so tests drive the scheduler through DST changes and downtime.
 
@@ -19,7 +20,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use switchboard_manifest::{Manifest, Overlap, ScheduleTrigger, Trigger};
 use switchboard_schedule::{CatchUp, Schedule, Slot};
-use switchboard_store::{NewEvent, NewRun, Store, StoreResult};
+use switchboard_store::{NewEvent, NewRun, SlotFire, SlotFired, Store, StoreResult};
 use tokio::sync::watch;
 
 use crate::serve::plugins::SharedPlugins;
@@ -27,6 +28,9 @@ use crate::stored_event::StoredEvent;
 
 /// The longest the scheduler sleeps without looking again (manifests may have been reloaded).
 const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// Slots fired in one store transaction: a storm of thousands is a few short transactions, so
+/// the writer is never held long enough to delay intake.
+const MAX_FIRES: usize = 500;
 
 /// Where the scheduler reads the time.
 pub trait Clock: Send + Sync {
@@ -102,6 +106,45 @@ pub fn schedule_key(plugin: &str, t: &ScheduleTrigger) -> String {
     format!("{plugin}:{}@{}", t.cron.as_str(), t.timezone.name())
 }
 
+/// A due slot as the store fires it: its event, its run and the overlap policy's bound.
+fn slot_fire(e: &Entry, slot: Slot, now: DateTime<Utc>) -> SlotFire {
+    let max_unfinished = match e.trigger.overlap {
+        Overlap::Skip => Some(1),
+        Overlap::QueueOne => Some(2),
+        _ => None,
+    };
+    let stored = StoredEvent::Schedule {
+        schedule: e.key.clone(),
+        cron: e.trigger.cron.as_str().to_owned(),
+        slot: slot.at,
+        catch_up: slot.catch_up,
+    };
+    let lane = match e.trigger.overlap {
+        Overlap::Skip | Overlap::QueueOne => format!("{}/schedule/{}", e.plugin, e.key),
+        _ => format!("{}/schedule/{}/{}", e.plugin, e.key, slot.at.to_rfc3339()),
+    };
+    SlotFire {
+        schedule_key: e.key.clone(),
+        slot: slot.at,
+        catch_up: slot.catch_up,
+        max_unfinished,
+        event: NewEvent {
+            dedupe_key: format!("schedule:{}:{}", e.key, slot.at.to_rfc3339()),
+            kind: "schedule.fired".to_owned(),
+            connection_id: None,
+            chat_id: None,
+            payload: stored.to_payload(),
+            received_at: now,
+        },
+        run: NewRun {
+            plugin: e.plugin.clone(),
+            lane,
+            max_attempts: e.max_attempts,
+            origin: "schedule".to_owned(),
+        },
+    }
+}
+
 /// Fires due slots.
 pub struct Scheduler {
     store: Arc<dyn Store>,
@@ -129,30 +172,36 @@ impl Scheduler {
         }
     }
 
-    /// One pass over `entries` at the clock's time.
+    /// One pass over `entries` at the clock's time: plans every schedule, then fires all due
+    /// slots in as few store transactions as [`MAX_FIRES`] allows.
     pub async fn tick(&mut self, entries: &[Entry]) -> StoreResult<Pass> {
         let clock = self.clock.now();
         let mut pass = Pass::default();
+        let mut due = Vec::new();
         for entry in entries {
             // The schedule runs `jitter` behind the clock: its slots fire that much later.
             let jitter = entry.jitter();
             let now = clock - jitter;
-            self.tick_one(entry, now, &mut pass).await?;
+            for slot in self.plan_one(entry, now, &mut pass).await? {
+                due.push(slot_fire(entry, slot, now));
+            }
             let next = entry.schedule.next_after(now).map(|at| at + jitter);
             pass.next = match (pass.next, next) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
         }
+        self.fire(due, &mut pass).await?;
         Ok(pass)
     }
 
-    async fn tick_one(
+    /// Counts and marks the schedule's missed slots; returns the slots due now.
+    async fn plan_one(
         &mut self,
         e: &Entry,
         now: DateTime<Utc>,
         pass: &mut Pass,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<Slot>> {
         let last = self.last_handled(&e.key).await?;
         let window = Duration::from_secs(u64::from(e.trigger.catch_up_window_s));
         let plan = e.schedule.plan(last, now, e.trigger.catch_up, window);
@@ -167,10 +216,7 @@ impl Scheduler {
                 self.mark_handled(e, at).await?;
             }
         }
-        for slot in plan.due {
-            self.fire(e, slot, now, pass).await?;
-        }
-        Ok(())
+        Ok(plan.due)
     }
 
     async fn last_handled(&mut self, key: &str) -> StoreResult<Option<DateTime<Utc>>> {
@@ -194,55 +240,24 @@ impl Scheduler {
         *last = Some(last.map_or(at, |l| l.max(at)));
     }
 
-    async fn fire(
-        &mut self,
-        e: &Entry,
-        slot: Slot,
-        now: DateTime<Utc>,
-        pass: &mut Pass,
-    ) -> StoreResult<()> {
-        let room = match e.trigger.overlap {
-            Overlap::Skip => 1,
-            Overlap::QueueOne => 2,
-            _ => u64::MAX,
-        };
-        if room != u64::MAX && self.store.schedule_unfinished_runs(&e.key).await? >= room {
-            self.store.schedule_count(&e.key, 1, 0).await?;
-            self.mark_handled(e, slot.at).await?;
-            pass.skipped += 1;
-            return Ok(());
-        }
-        let stored = StoredEvent::Schedule {
-            schedule: e.key.clone(),
-            cron: e.trigger.cron.as_str().to_owned(),
-            slot: slot.at,
-            catch_up: slot.catch_up,
-        };
-        let lane = match e.trigger.overlap {
-            Overlap::Skip | Overlap::QueueOne => format!("{}/schedule/{}", e.plugin, e.key),
-            _ => format!("{}/schedule/{}/{}", e.plugin, e.key, slot.at.to_rfc3339()),
-        };
-        let event = NewEvent {
-            dedupe_key: format!("schedule:{}:{}", e.key, slot.at.to_rfc3339()),
-            kind: "schedule.fired".to_owned(),
-            connection_id: None,
-            chat_id: None,
-            payload: stored.to_payload(),
-            received_at: now,
-        };
-        let run = NewRun {
-            plugin: e.plugin.clone(),
-            lane,
-            max_attempts: e.max_attempts,
-            origin: "schedule".to_owned(),
-        };
-        let fired = self
-            .store
-            .fire_slot(&e.key, slot.at, slot.catch_up, event, run)
-            .await?;
-        self.advance(&e.key, slot.at);
-        if fired.is_some() {
-            pass.fired.push((e.key.clone(), slot.at, slot.catch_up));
+    /// Fires `due` in store transactions of at most [`MAX_FIRES`] slots, and notes each outcome.
+    async fn fire(&mut self, mut due: Vec<SlotFire>, pass: &mut Pass) -> StoreResult<()> {
+        while !due.is_empty() {
+            let rest = due.split_off(due.len().min(MAX_FIRES));
+            let marks: Vec<(String, DateTime<Utc>, bool)> = due
+                .iter()
+                .map(|f| (f.schedule_key.clone(), f.slot, f.catch_up))
+                .collect();
+            let fired = self.store.fire_slots(due).await?;
+            for ((key, slot, catch_up), outcome) in marks.into_iter().zip(fired) {
+                self.advance(&key, slot);
+                match outcome {
+                    SlotFired::Fired(_) => pass.fired.push((key, slot, catch_up)),
+                    SlotFired::Skipped => pass.skipped += 1,
+                    SlotFired::Taken => {}
+                }
+            }
+            due = rest;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Conformance: cron slots fire once, and schedule counters.
 
 use super::{attempt, event, run, t0};
-use crate::{AttemptStatus, NewEvent, NewRun, Next, Store};
+use crate::{AttemptStatus, NewEvent, NewRun, Next, SlotFire, SlotFired, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -144,4 +144,51 @@ pub async fn skipped_slots_move_last_slot(store: Arc<dyn Store>) {
     assert_eq!(store.last_slot("k").await.expect("last"), Some(s3));
     let state = store.schedule_states().await.expect("states").remove(0);
     assert_eq!((state.schedule_key.as_str(), state.fired), ("k", 1));
+}
+
+fn fire(key: &str, slot: DateTime<Utc>, bound: Option<u64>) -> SlotFire {
+    SlotFire {
+        schedule_key: key.to_owned(),
+        slot,
+        catch_up: false,
+        max_unfinished: bound,
+        event: slot_event(key, slot, 0),
+        run: slot_run(key),
+    }
+}
+
+/// A pass's slots fire in one call, in order, each bounded by its overlap policy as if fired
+/// one after another; firing the same batch again (another node, a restart) changes nothing.
+pub async fn fire_slots_handles_a_batch_in_order(store: Arc<dyn Store>) {
+    let (s1, s2) = (t0(), t0() + TimeDelta::minutes(1));
+    let batch = vec![
+        fire("a", s1, Some(1)),
+        fire("a", s2, Some(1)),
+        fire("b", s1, Some(2)),
+        fire("b", s2, Some(2)),
+        fire("c", s1, None),
+        fire("c", s2, None),
+    ];
+    let fired = store.fire_slots(batch.clone()).await.expect("fire");
+    let shape: Vec<&str> = fired.iter().map(outcome).collect();
+    assert_eq!(
+        shape,
+        ["fired", "skipped", "fired", "fired", "fired", "fired"]
+    );
+    assert_eq!(store.queue_depth().await.expect("depth").queued, 5);
+    let again = store.fire_slots(batch).await.expect("fire again");
+    assert!(again.iter().all(|f| *f == SlotFired::Taken), "{again:?}");
+    let states = store.schedule_states().await.expect("states");
+    let a = states.iter().find(|s| s.schedule_key == "a").expect("a");
+    assert_eq!((a.fired, a.skipped, a.last_slot), (1, 1, Some(s2)));
+    assert_eq!(store.queue_depth().await.expect("depth").queued, 5);
+    assert!(store.fire_slots(Vec::new()).await.expect("none").is_empty());
+}
+
+fn outcome(f: &SlotFired) -> &'static str {
+    match f {
+        SlotFired::Fired(_) => "fired",
+        SlotFired::Skipped => "skipped",
+        SlotFired::Taken => "taken",
+    }
 }

@@ -1,10 +1,38 @@
 //! Schedules, retention and database operations.
 
+use crate::ids::RunId;
+use crate::model::intake::{NewEvent, NewRun};
 use crate::status::RunStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// One due slot handed to [`crate::Store::fire_slots`].
+#[derive(Debug, Clone)]
+pub struct SlotFire {
+    pub schedule_key: String,
+    pub slot: DateTime<Utc>,
+    /// Fired late by the catch-up policy.
+    pub catch_up: bool,
+    /// The overlap policy's bound: when the schedule already has this many unfinished runs
+    /// (queued, running or retrying), the slot is skipped: recorded as handled without a run and
+    /// counted skipped. `None` fires whatever runs.
+    pub max_unfinished: Option<u64>,
+    pub event: NewEvent,
+    pub run: NewRun,
+}
+
+/// What became of one [`SlotFire`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotFired {
+    /// The slot fired: its event and run are stored.
+    Fired(RunId),
+    /// The overlap policy skipped it (handled, counted skipped, no run).
+    Skipped,
+    /// The slot (or its event's dedupe key) was already handled, here or by another node.
+    Taken,
+}
 
 /// A schedule's persisted state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

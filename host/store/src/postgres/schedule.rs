@@ -7,12 +7,47 @@ use super::intake::{insert_event, queue_runs};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::intake::{NewEvent, NewRun};
-use crate::model::ops::ScheduleState;
+use crate::model::ops::{ScheduleState, SlotFire, SlotFired};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 
+/// Handles due slots (see [`crate::Store::fire_slots`]), in (schedule, slot) order so that two
+/// nodes firing overlapping sets wait on each other's rows in the same order instead of
+/// deadlocking; the answers come back in the callers' order.
+pub(crate) async fn fire_all(tx: &Transaction<'_>, fires: &[SlotFire]) -> Res<Vec<SlotFired>> {
+    let mut order: Vec<usize> = (0..fires.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&fires[a], &fires[b]);
+        (&a.schedule_key, a.slot).cmp(&(&b.schedule_key, b.slot))
+    });
+    let mut answers = vec![SlotFired::Taken; fires.len()];
+    for i in order {
+        answers[i] = fire_bounded(tx, &fires[i]).await?;
+    }
+    Ok(answers)
+}
+
+/// Skips the slot when the schedule is at its overlap bound, or fires it.
+async fn fire_bounded(tx: &Transaction<'_>, f: &SlotFire) -> Res<SlotFired> {
+    if let Some(bound) = f.max_unfinished
+        && unfinished_runs(tx, &f.schedule_key).await? >= bound
+    {
+        if last_slot(tx, &f.schedule_key)
+            .await?
+            .is_some_and(|last| last >= f.slot)
+        {
+            return Ok(SlotFired::Taken);
+        }
+        count(tx, &f.schedule_key, 1, 0).await?;
+        skip(tx, &f.schedule_key, f.slot).await?;
+        return Ok(SlotFired::Skipped);
+    }
+    let fired = fire(tx, &f.schedule_key, f.slot, f.catch_up, &f.event, &f.run).await?;
+    Ok(fired.map_or(SlotFired::Taken, SlotFired::Fired))
+}
+
 /// Fires a slot with its event and run; `None` when the slot (or the event's dedupe key) exists.
-pub(crate) async fn fire(
+async fn fire(
     tx: &Transaction<'_>,
     key: &str,
     slot: DateTime<Utc>,

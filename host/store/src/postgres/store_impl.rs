@@ -19,7 +19,7 @@ use crate::model::intake::{
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
-use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
@@ -289,23 +289,11 @@ impl Store for PostgresStore {
         ))
     }
 
-    async fn fire_slot(
-        &self,
-        schedule_key: &str,
-        slot: DateTime<Utc>,
-        catch_up: bool,
-        event: NewEvent,
-        run: NewRun,
-    ) -> StoreResult<Option<RunId>> {
-        let done = in_tx!(self, |tx| schedule::fire(
-            &tx,
-            schedule_key,
-            slot,
-            catch_up,
-            &event,
-            &run
-        ));
-        self.woke(done, Option::is_some)
+    async fn fire_slots(&self, fires: Vec<SlotFire>) -> StoreResult<Vec<SlotFired>> {
+        let done = in_tx!(self, |tx| schedule::fire_all(&tx, &fires));
+        self.woke(done, |fired| {
+            fired.iter().any(|f| matches!(f, SlotFired::Fired(_)))
+        })
     }
 
     async fn skip_slot(&self, schedule_key: &str, slot: DateTime<Utc>) -> StoreResult<()> {

@@ -5,12 +5,39 @@ use super::intake::{insert_event, insert_run};
 use super::worker::Writer;
 use crate::ids::RunId;
 use crate::model::intake::{NewEvent, NewRun};
-use crate::model::ops::ScheduleState;
+use crate::model::ops::{ScheduleState, SlotFire, SlotFired};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// Handles due slots in order (see [`crate::Store::fire_slots`]).
+pub(crate) fn fire_all(w: &mut Writer, fires: &[SlotFire]) -> Res<Vec<SlotFired>> {
+    fires.iter().map(|f| fire_bounded(w, f)).collect()
+}
+
+/// Skips the slot when the schedule is at its overlap bound, or fires it.
+fn fire_bounded(w: &mut Writer, f: &SlotFire) -> Res<SlotFired> {
+    if let Some(bound) = f.max_unfinished
+        && unfinished_runs(&w.conn, &f.schedule_key)? >= bound
+    {
+        if handled(&w.conn, &f.schedule_key, f.slot)? {
+            return Ok(SlotFired::Taken);
+        }
+        count(&w.conn, &f.schedule_key, 1, 0)?;
+        skip(w, &f.schedule_key, f.slot)?;
+        return Ok(SlotFired::Skipped);
+    }
+    let fired = fire(w, &f.schedule_key, f.slot, f.catch_up, &f.event, &f.run)?;
+    Ok(fired.map_or(SlotFired::Taken, SlotFired::Fired))
+}
+
+/// Whether the slot fired already, or a later one of its schedule was handled.
+fn handled(conn: &Connection, key: &str, slot: DateTime<Utc>) -> Res<bool> {
+    let last = last_slot(conn, key)?;
+    Ok(last.is_some_and(|last| last >= slot))
+}
+
 /// Fires a slot with its event and run; `None` when the slot (or the event's dedupe key) exists.
-pub(crate) fn fire(
+fn fire(
     w: &mut Writer,
     key: &str,
     slot: DateTime<Utc>,

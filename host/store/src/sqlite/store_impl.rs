@@ -14,7 +14,7 @@ use crate::model::intake::{
 };
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
-use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
+use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
@@ -311,17 +311,9 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn fire_slot(
-        &self,
-        schedule_key: &str,
-        slot: DateTime<Utc>,
-        catch_up: bool,
-        event: NewEvent,
-        run: NewRun,
-    ) -> StoreResult<Option<RunId>> {
-        let key = schedule_key.to_owned();
+    async fn fire_slots(&self, fires: Vec<SlotFire>) -> StoreResult<Vec<SlotFired>> {
         self.workers
-            .write(move |w| schedule::fire(w, &key, slot, catch_up, &event, &run))
+            .write(move |w| schedule::fire_all(w, &fires))
             .await
     }
 

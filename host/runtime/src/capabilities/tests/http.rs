@@ -501,7 +501,7 @@ fn state_allowing(allow: &[String], lookup: AddressLookup) -> HostState {
     let kv = crate::FileKvStore::open(dir.path()).expect("kv");
     let services = HostServices::new(Arc::new(kv));
     let file = "manifests/crm-sync.toml";
-    let plugin = PluginShared::new(&manifest, file, services, http, DigestKey::process());
+    let plugin = PluginShared::new(&manifest, file, services, Some(http), DigestKey::process());
     let caches = SharedCaches::new(std::time::Duration::from_secs(30));
     run_state(&Arc::new(plugin), "r1", manual(), false, caches)
 }

@@ -207,9 +207,10 @@ impl Harness {
 /// A plugin named `crm-sync` granted `capabilities`, with `services`.
 pub(super) fn plugin_with(capabilities: &str, services: HostServices) -> Arc<PluginShared> {
     let manifest = crate::test_support::manifest(capabilities);
-    let grant = manifest.capabilities.http.as_ref();
-    let http = crate::capabilities::plugin_client(grant, crate::capabilities::system_lookup())
-        .expect("http client");
+    let http = manifest.capabilities.http.as_ref().map(|grant| {
+        crate::capabilities::plugin_client(Some(grant), crate::capabilities::system_lookup())
+            .expect("http client")
+    });
     // One key for the whole test process, so two plugins sharing a journal fingerprint alike.
     let digest = crate::digest::DigestKey::process();
     let file = "manifests/crm-sync.toml";
