@@ -19,6 +19,7 @@ pub mod plugins;
 pub mod reload;
 pub mod retention;
 pub mod scheduler;
+pub mod slot_owner;
 pub mod token;
 
 use std::net::SocketAddr;
@@ -216,6 +217,9 @@ impl Work {
             problems: s.reload_problems,
         };
         let manifests_dir = config.resolve(&config.host.plugins.manifests);
+        let scheduler =
+            scheduler::Scheduler::new(Arc::clone(&s.store), Arc::new(scheduler::SystemClock))
+                .on_node(s.node.clone());
         let dispatcher = Dispatcher {
             store: Arc::clone(&s.store),
             plugins: s.plugins.clone(),
@@ -223,8 +227,6 @@ impl Work {
             max_concurrent: config.host.runtime.max_concurrent_runs as usize,
         };
         let retention = config.host.retention.clone();
-        let scheduler =
-            scheduler::Scheduler::new(Arc::clone(&s.store), Arc::new(scheduler::SystemClock));
         Work {
             dispatching: tokio::spawn(dispatcher.run(stopped.clone(), s.drain)),
             others: vec![

@@ -24,6 +24,7 @@ use switchboard_store::{NewEvent, NewRun, SlotFire, SlotFired, Store, StoreResul
 use tokio::sync::watch;
 
 use crate::serve::plugins::SharedPlugins;
+use crate::serve::slot_owner::{SlotOwner, TAKEOVER_GRACE};
 use crate::stored_event::StoredEvent;
 
 /// The longest the scheduler sleeps without looking again (manifests may have been reloaded).
@@ -151,6 +152,8 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     /// The last slot handled per schedule (fired, skipped or missed), once read from the store.
     last: HashMap<String, Option<DateTime<Utc>>>,
+    /// Which schedules this node fires when it shares them with other nodes.
+    owner: Option<SlotOwner>,
 }
 
 /// What one pass did.
@@ -169,7 +172,15 @@ impl Scheduler {
             store,
             clock,
             last: HashMap::new(),
+            owner: None,
         }
+    }
+
+    /// Shares the schedules with the other live nodes of the store: this node, `node`, fires
+    /// only the ones it owns (see `slot_owner`), and the others' only when their owner is late.
+    pub fn on_node(mut self, node: String) -> Self {
+        self.owner = Some(SlotOwner::new(node));
+        self
     }
 
     /// One pass over `entries` at the clock's time: plans every schedule, then fires all due
@@ -177,15 +188,21 @@ impl Scheduler {
     pub async fn tick(&mut self, entries: &[Entry]) -> StoreResult<Pass> {
         let clock = self.clock.now();
         let mut pass = Pass::default();
+        self.refresh_owner().await?;
         let mut due = Vec::new();
         for entry in entries {
             // The schedule runs `jitter` behind the clock: its slots fire that much later.
             let jitter = entry.jitter();
             let now = clock - jitter;
-            for slot in self.plan_one(entry, now, &mut pass).await? {
-                due.push(slot_fire(entry, slot, now));
+            let mut next = entry.schedule.next_after(now).map(|at| at + jitter);
+            if let Some(takeover) = self.owners_turn(entry, now).await? {
+                // Another node owns it: look again when its oldest slot passes the grace.
+                next = Some(next.map_or(takeover, |n| n.min(takeover)) + jitter);
+            } else {
+                for slot in self.plan_one(entry, now, &mut pass).await? {
+                    due.push(slot_fire(entry, slot, now));
+                }
             }
-            let next = entry.schedule.next_after(now).map(|at| at + jitter);
             pass.next = match (pass.next, next) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -217,6 +234,49 @@ impl Scheduler {
             }
         }
         Ok(plan.due)
+    }
+
+    /// Reads which nodes are live, when this scheduler shares its schedules with other nodes.
+    async fn refresh_owner(&mut self) -> StoreResult<()> {
+        let Some(owner) = &mut self.owner else {
+            return Ok(());
+        };
+        let now = self.store.clock().await?;
+        let nodes = self.store.nodes(now).await?;
+        owner.set_live(
+            nodes
+                .into_iter()
+                .filter(|n| n.live)
+                .map(|n| n.node)
+                .collect(),
+        );
+        Ok(())
+    }
+
+    /// For a schedule another node owns, with a slot this node last saw unhandled: the instant
+    /// that slot passes [`TAKEOVER_GRACE`], while it is still ahead. `None` when this node
+    /// plans the schedule now: it owns it, nothing is pending, or the owner let the grace pass
+    /// (then the schedule's last slot is read again first, so what the owner did counts).
+    async fn owners_turn(
+        &mut self,
+        e: &Entry,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        if self.owner.as_ref().is_none_or(|o| o.owns(&e.key)) {
+            return Ok(None);
+        }
+        let last = self.last_handled(&e.key).await?;
+        let window = Duration::from_secs(u64::from(e.trigger.catch_up_window_s));
+        let plan = e.schedule.plan(last, now, e.trigger.catch_up, window);
+        let pending = plan.due.first().map(|slot| slot.at);
+        let Some(pending) = pending.or_else(|| latest_slot(&e.schedule, last, now)) else {
+            return Ok(None);
+        };
+        if pending + TAKEOVER_GRACE > now {
+            return Ok(Some(pending + TAKEOVER_GRACE));
+        }
+        self.last.remove(&e.key);
+        Ok(None)
     }
 
     async fn last_handled(&mut self, key: &str) -> StoreResult<Option<DateTime<Utc>>> {

@@ -400,3 +400,71 @@ async fn start_and_end_bound_the_fires() {
     let hours: Vec<u32> = fired.iter().map(chrono::Timelike::hour).collect();
     assert_eq!(hours, [3, 4, 5]);
 }
+
+/// One daily trigger each for `n` plugins (`cron-000` …): `n` schedule keys due together.
+fn fleet(n: usize) -> Vec<Entry> {
+    (0..n)
+        .flat_map(|i| {
+            let text = format!(
+                "manifest_version = 1\n[plugin]\nname = \"cron-{i:03}\"\nwasm = \"c.wasm\"\n\
+                 [[trigger]]\ncron = \"0 0 9 * * *\"\n[capabilities]\n"
+            );
+            let manifest = switchboard_manifest::parse_manifest("c.toml", &text).expect("manifest");
+            entries_of(&manifest)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn nodes_fire_only_the_schedules_they_own_and_take_over_a_late_owners() {
+    let slot = Utc
+        .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+        .single()
+        .expect("time");
+    let f = fixture(slot).await;
+    let now = f.store.clock().await.expect("clock");
+    for node in ["node-a", "node-b"] {
+        let lease = std::time::Duration::from_secs(600);
+        f.store.take_lease(node, lease, now).await.expect("lease");
+    }
+    let e = fleet(60);
+    let mut a = f.scheduler().on_node("node-a".into());
+    let mut b = f.scheduler().on_node("node-b".into());
+    let by_a = a.tick(&e).await.expect("tick a").fired;
+    let by_b = b.tick(&e).await.expect("tick b").fired;
+    assert!(
+        !by_a.is_empty() && !by_b.is_empty(),
+        "{} / {}",
+        by_a.len(),
+        by_b.len()
+    );
+    assert_eq!(
+        by_a.len() + by_b.len(),
+        60,
+        "each schedule fired by its owner alone"
+    );
+    finish_all(&f).await;
+
+    // The next day node-b is stuck: node-a fires its own at once and node-b's after the grace.
+    let next = slot + chrono::Duration::days(1);
+    f.clock.set(next);
+    let pass = a.tick(&e).await.expect("tick a");
+    assert_eq!(pass.fired.len(), by_a.len(), "only its own at first");
+    assert_eq!(
+        pass.next,
+        Some(next + TAKEOVER_GRACE),
+        "wakes when the grace ends"
+    );
+    f.clock.set(next + TAKEOVER_GRACE);
+    let late = a.tick(&e).await.expect("tick a late");
+    assert_eq!(
+        late.fired.len(),
+        by_b.len(),
+        "the late owner's slots, taken over"
+    );
+    // node-b wakes up: everything is handled, nothing fires twice.
+    assert!(b.tick(&e).await.expect("tick b").fired.is_empty());
+    let states = f.store.schedule_states().await.expect("states");
+    assert_eq!(states.len(), 60);
+    assert!(states.iter().all(|s| s.fired == 2), "{states:?}");
+}
