@@ -296,3 +296,50 @@ async fn concurrent_ingest_into_one_lane_keeps_claim_order() {
         "claimed out of lane order: {order:?}"
     );
 }
+
+/// Finishes of many runs at once commit in groups: each good one is recorded, and a zombie's
+/// finish (a stale attempt) in the same moment is refused on its own without undoing the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_finishes_commit_together_and_a_refused_one_spoils_none() {
+    let url = fresh_url().await;
+    let store = Arc::new(connect(&url).await);
+    for i in 0..120 {
+        let runs = vec![run("p", &format!("l{i}"))];
+        store
+            .ingest(event(&format!("e{i}"), Some(i)), runs)
+            .await
+            .expect("ingest");
+    }
+    let claimed = store
+        .claim("n", 120, chrono::Utc::now())
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 120);
+    let mut set = JoinSet::new();
+    for (i, c) in claimed.into_iter().enumerate() {
+        let store = Arc::clone(&store);
+        set.spawn(async move {
+            let mut a = attempt(&c, AttemptStatus::Succeeded);
+            let zombie = i % 10 == 0;
+            if zombie {
+                a.attempt += 1;
+            }
+            (zombie, store.finish(c.run_id, a, Next::Final).await)
+        });
+    }
+    let (mut recorded, mut refused) = (0, 0);
+    while let Some(done) = set.join_next().await {
+        match done.expect("task") {
+            (false, Ok(())) => recorded += 1,
+            (true, Err(StoreError::Conflict { .. })) => refused += 1,
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert_eq!((recorded, refused), (108, 12));
+    let depth = store.queue_depth().await.expect("depth");
+    assert_eq!(
+        (depth.queued, depth.running),
+        (0, 12),
+        "the zombies' runs still run"
+    );
+}

@@ -14,6 +14,7 @@ mod announce;
 mod counts;
 mod dispatch;
 mod fail;
+mod group;
 mod history;
 mod intake;
 mod kv;
@@ -92,6 +93,8 @@ pub struct PostgresStore {
     notify: Arc<Notify>,
     target: String,
     announcer: announce::Announcer,
+    /// Commits `finish` and the ledger's writes of concurrent runs together.
+    group: group::Group,
     _listener: listen::Listener,
 }
 
@@ -141,6 +144,7 @@ impl PostgresStore {
         let notify = Arc::new(Notify::new());
         let listener = listen::Listener::start(pg.clone(), Arc::clone(&notify), &target).await?;
         Ok(PostgresStore {
+            group: group::Group::start(pool.clone()),
             pool,
             clock_offset_us: AtomicI64::new(0),
             holder: holder_token(),

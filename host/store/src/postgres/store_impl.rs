@@ -1,9 +1,12 @@
 //! [`Store`] for [`PostgresStore`]: every method is one transaction on a pooled connection
-//! (`in_tx!`, run again on a deadlock or serialization failure). Methods that may have made work
+//! (`in_tx!`, run again on a deadlock or serialization failure), except the per-run writes
+//! (`finish`, the ledger's intent, result and decision), which concurrent runs commit together
+//! (`group`). Methods that may have made work
 //! claimable wake this process's dispatchers after the commit; their transactions also
 //! `NOTIFY`, which wakes the other nodes through their listeners.
 
 use super::fail::{Fail, Res};
+use super::group::{Done, Write};
 use super::{
     PostgresStore, RETRIES, counts, dispatch, history, in_tx, intake, kv, ledger, nodes, ops,
     schedule, views,
@@ -87,7 +90,12 @@ impl Store for PostgresStore {
     }
 
     async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()> {
-        let done = in_tx!(self, |tx| dispatch::finish(&tx, run_id, &attempt, &next));
+        let write = Write::Finish {
+            run: run_id,
+            attempt,
+            next,
+        };
+        let done = self.group.write(write).await.map(|_| ());
         self.woke(done, |()| true)
     }
 
@@ -163,7 +171,12 @@ impl Store for PostgresStore {
     }
 
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
-        in_tx!(self, |tx| ledger::begin(&tx, &intent))
+        match self.group.write(Write::Begin(intent)).await? {
+            Done::Begin(begun) => Ok(begun),
+            Done::Unit => Err(StoreError::Database {
+                message: "the ledger intent was written but not answered".into(),
+            }),
+        }
     }
 
     async fn ledger_complete(
@@ -173,17 +186,22 @@ impl Store for PostgresStore {
         result: String,
         effect_id: Option<String>,
     ) -> StoreResult<()> {
-        in_tx!(self, |tx| ledger::complete(
-            &tx,
-            run_id,
+        let write = Write::Complete {
+            run: run_id,
             seq,
-            &result,
-            effect_id.as_deref()
-        ))
+            result,
+            effect: effect_id,
+        };
+        self.group.write(write).await.map(|_| ())
     }
 
     async fn ledger_decide(&self, run_id: RunId, seq: u32, decision: String) -> StoreResult<()> {
-        in_tx!(self, |tx| ledger::decide(&tx, run_id, seq, &decision))
+        let write = Write::Decide {
+            run: run_id,
+            seq,
+            decision,
+        };
+        self.group.write(write).await.map(|_| ())
     }
 
     async fn ledger_for_run(&self, run_id: RunId) -> StoreResult<Vec<LedgerEntry>> {

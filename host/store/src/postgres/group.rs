@@ -1,0 +1,191 @@
+//! Group commit for the writes every run makes: `finish` and the ledger's intent, result and
+//! decision. Alone, each is a transaction and a WAL flush of its own (about five commits per
+//! run with a send); here, writes that arrive while a group is being committed wait for the next
+//! group and commit together, so under load a run costs a fraction of a commit while a lone
+//! write still commits at once (no batching window).
+//!
+//! A few committers ([`COMMITTERS`]) take groups from one queue, so one slow group does not
+//! hold the others back. A write is answered only after its group committed, so an answered
+//! write is as durable as before. When any write of a group fails (a zombie's refused `finish`,
+//! a deadlock with another node's group), the group is rolled back and each of its writes runs
+//! again alone, in its own transaction with the usual retries: one write's failure never
+//! becomes another's.
+
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::fail::{Fail, Res};
+use super::{RETRIES, dispatch, ledger};
+use crate::error::StoreError;
+use crate::ids::RunId;
+use crate::model::dispatch::{FinishedAttempt, Next};
+use crate::model::ledger::{LedgerBegin, LedgerIntent};
+
+/// The most writes committed in one transaction.
+const MAX_GROUP: usize = 128;
+/// Groups committed at once, each on its own pooled connection.
+const COMMITTERS: usize = 4;
+/// Writes waiting for a group; a caller past it waits for room.
+const QUEUE: usize = 4096;
+
+/// One write that may share a transaction with others.
+pub(crate) enum Write {
+    Finish {
+        run: RunId,
+        attempt: FinishedAttempt,
+        next: Next,
+    },
+    Begin(LedgerIntent),
+    Complete {
+        run: RunId,
+        seq: u32,
+        result: String,
+        effect: Option<String>,
+    },
+    Decide {
+        run: RunId,
+        seq: u32,
+        decision: String,
+    },
+}
+
+/// What a write answers.
+pub(crate) enum Done {
+    Unit,
+    Begin(LedgerBegin),
+}
+
+struct Job {
+    write: Write,
+    reply: oneshot::Sender<Result<Done, StoreError>>,
+}
+
+/// The queue of writes and the committers that empty it.
+pub(crate) struct Group {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Group {
+    /// Starts the committers on `pool`.
+    pub(crate) fn start(pool: Pool) -> Group {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..COMMITTERS {
+            tokio::spawn(commit_groups(pool.clone(), Arc::clone(&jobs)));
+        }
+        Group { queue }
+    }
+
+    /// Commits `write` with whatever else is waiting; answers once it is durable.
+    pub(crate) async fn write(&self, write: Write) -> Result<Done, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Unavailable {
+            reason: "the store's group committer has stopped".into(),
+        };
+        self.queue
+            .send(Job { write, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// One committer: takes every waiting write (up to [`MAX_GROUP`]) and commits them together.
+async fn commit_groups(pool: Pool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let group = {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else {
+                return;
+            };
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            group
+        };
+        commit(&pool, group).await;
+    }
+}
+
+/// Commits the group in one transaction, or, when that fails, each write alone.
+async fn commit(pool: &Pool, group: Vec<Job>) {
+    if group.len() > 1
+        && let Ok(done) = together(pool, &group).await
+    {
+        for (job, done) in group.into_iter().zip(done) {
+            let _ = job.reply.send(Ok(done));
+        }
+        return;
+    }
+    for job in group {
+        let done = alone(pool, &job.write).await;
+        let _ = job.reply.send(done);
+    }
+}
+
+/// Every write of the group in one transaction; the first failure rolls all of them back.
+async fn together(pool: &Pool, group: &[Job]) -> Res<Vec<Done>> {
+    let mut client = pool.get().await.map_err(unavailable)?;
+    let tx = client.transaction().await?;
+    let mut done = Vec::with_capacity(group.len());
+    for job in group {
+        done.push(apply(&tx, &job.write).await?);
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// One write in its own transaction, run again on a deadlock or serialization failure.
+async fn alone(pool: &Pool, write: &Write) -> Result<Done, StoreError> {
+    let mut tries = 0;
+    loop {
+        let out: Res<Done> = async {
+            let mut client = pool.get().await.map_err(unavailable)?;
+            let tx = client.transaction().await?;
+            let done = apply(&tx, write).await?;
+            tx.commit().await?;
+            Ok(done)
+        }
+        .await;
+        match out {
+            Ok(done) => return Ok(done),
+            Err(e) if e.is_retryable() && tries < RETRIES => tries += 1,
+            Err(e) => return Err(StoreError::from(e)),
+        }
+    }
+}
+
+async fn apply(tx: &deadpool_postgres::Transaction<'_>, write: &Write) -> Res<Done> {
+    match write {
+        Write::Finish { run, attempt, next } => {
+            dispatch::finish(tx, *run, attempt, next).await?;
+            Ok(Done::Unit)
+        }
+        Write::Begin(intent) => Ok(Done::Begin(ledger::begin(tx, intent).await?)),
+        Write::Complete {
+            run,
+            seq,
+            result,
+            effect,
+        } => {
+            ledger::complete(tx, *run, *seq, result, effect.as_deref()).await?;
+            Ok(Done::Unit)
+        }
+        Write::Decide { run, seq, decision } => {
+            ledger::decide(tx, *run, *seq, decision).await?;
+            Ok(Done::Unit)
+        }
+    }
+}
+
+fn unavailable(e: deadpool_postgres::PoolError) -> Fail {
+    Fail::from(StoreError::Unavailable {
+        reason: format!("no postgresql connection: {e}"),
+    })
+}
