@@ -30,8 +30,9 @@ use crate::stored_event::StoredEvent;
 /// The longest the scheduler sleeps without looking again (manifests may have been reloaded).
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// Slots fired in one store transaction: a storm of thousands is a few short transactions, so
-/// the writer is never held long enough to delay intake.
-const MAX_FIRES: usize = 500;
+/// the writer is never held long enough to delay intake, and the first slots' runs start while
+/// the next ones are written.
+const MAX_FIRES: usize = 128;
 
 /// Where the scheduler reads the time.
 pub trait Clock: Send + Sync {
