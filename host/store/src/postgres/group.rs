@@ -4,8 +4,8 @@
 //! group and commit together, so under load a run costs a fraction of a commit while a lone
 //! write still commits at once (no batching window).
 //!
-//! A few committers ([`COMMITTERS`]) take groups from one queue, so one slow group does not
-//! hold the others back. A write is answered only after its group committed, so an answered
+//! Two committers ([`COMMITTERS`]) take groups from one queue, so one group fills while the
+//! other commits. A write is answered only after its group committed, so an answered
 //! write is as durable as before. When any write of a group fails (a zombie's refused `finish`,
 //! a deadlock with another node's group), the group is rolled back and each of its writes runs
 //! again alone, in its own transaction with the usual retries: one write's failure never
@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
+use futures::future::try_join_all;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::fail::{Fail, Res};
@@ -25,8 +26,10 @@ use crate::model::ledger::{LedgerBegin, LedgerIntent};
 
 /// The most writes committed in one transaction.
 const MAX_GROUP: usize = 128;
-/// Groups committed at once, each on its own pooled connection.
-const COMMITTERS: usize = 4;
+/// Groups committed at once, each on its own pooled connection. Two, so that one group collects
+/// the writes that arrive while the other commits: with more, idle committers take each write
+/// as it comes and groups stay single.
+const COMMITTERS: usize = 2;
 /// Writes waiting for a group; a caller past it waits for room.
 const QUEUE: usize = 4096;
 
@@ -129,14 +132,14 @@ async fn commit(pool: &Pool, group: Vec<Job>) {
     }
 }
 
-/// Every write of the group in one transaction; the first failure rolls all of them back.
+/// Every write of the group in one transaction, their statements pipelined on the connection
+/// (they are independent: a caller waits for each of its writes before the next); the first
+/// failure rolls all of them back.
 async fn together(pool: &Pool, group: &[Job]) -> Res<Vec<Done>> {
     let mut client = pool.get().await.map_err(unavailable)?;
     let tx = client.transaction().await?;
-    let mut done = Vec::with_capacity(group.len());
-    for job in group {
-        done.push(apply(&tx, &job.write).await?);
-    }
+    let writes: Vec<_> = group.iter().map(|job| apply(&tx, &job.write)).collect();
+    let done = try_join_all(writes).await?;
     tx.commit().await?;
     Ok(done)
 }
