@@ -13,7 +13,9 @@
 use super::fail::{Fail, Res};
 use crate::error::StoreError;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use std::cell::RefCell;
 use std::sync::OnceLock;
+use zstd::bulk::{Compressor, Decompressor};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 /// Texts shorter than this are not worth a zstd frame.
@@ -59,9 +61,22 @@ pub(crate) fn pack_opt(text: Option<String>) -> ToSqlOutput<'static> {
     }
 }
 
+thread_local! {
+    /// One compression context per store thread, made on first use: making one (with its
+    /// dictionary tables) costs more than compressing a small payload with it.
+    static COMPRESSOR: RefCell<Option<Compressor<'static>>> = const { RefCell::new(None) };
+    /// One decompression context per store thread, likewise.
+    static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
 fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(encoder()).ok()?;
-    let frame = compressor.compress(bytes).ok()?;
+    let frame = COMPRESSOR.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        if slot.is_none() {
+            *slot = Some(Compressor::with_prepared_dictionary(encoder()).ok()?);
+        }
+        slot.as_mut()?.compress(bytes).ok()
+    })?;
     let mut packed = Vec::with_capacity(frame.len() + 1);
     packed.push(FORMAT_V1);
     packed.extend_from_slice(&frame);
@@ -106,11 +121,21 @@ fn expand(what: &'static str, blob: &[u8]) -> Res<String> {
         Ok(None) | Err(_) => return Err(corrupt(what, "damaged zstd frame header".to_owned())),
     };
     let capacity = usize::try_from(size).map_err(|e| corrupt(what, e.to_string()))?;
-    let mut decompressor = zstd::bulk::Decompressor::with_prepared_dictionary(decoder())
-        .map_err(|e| corrupt(what, e.to_string()))?;
-    let bytes = decompressor
-        .decompress(frame, capacity)
-        .map_err(|e| corrupt(what, e.to_string()))?;
+    let bytes = DECOMPRESSOR
+        .with(|cell| {
+            let mut slot = cell
+                .try_borrow_mut()
+                .map_err(|_| "the decompressor is in use".to_owned())?;
+            if slot.is_none() {
+                let made = Decompressor::with_prepared_dictionary(decoder());
+                *slot = Some(made.map_err(|e| e.to_string())?);
+            }
+            let decompressor = slot.as_mut().ok_or("no decompressor")?;
+            decompressor
+                .decompress(frame, capacity)
+                .map_err(|e| e.to_string())
+        })
+        .map_err(|e| corrupt(what, e))?;
     String::from_utf8(bytes).map_err(|e| corrupt(what, e.to_string()))
 }
 
@@ -139,6 +164,25 @@ mod tests {
         let (back, packed) = round_trip(long);
         assert_eq!(back.as_deref(), Some(long));
         assert!(packed, "a long JSON text is packed");
+    }
+
+    #[test]
+    fn the_reused_contexts_pack_each_text_on_its_own_even_after_a_damaged_blob() {
+        let texts: Vec<String> = (0..50)
+            .map(|i| {
+                format!(
+                    r#"{{"text":"{}","n":{i}}}"#,
+                    "привет мир ".repeat(i % 7 + 12)
+                )
+            })
+            .collect();
+        for (i, text) in texts.iter().enumerate() {
+            if i == 20 {
+                let damaged = Value::Blob(vec![FORMAT_V1, 0x28, 0xb5, 0x2f, 0xfd, 0, 1, 2]);
+                assert!(unpack("test", ValueRef::from(&damaged)).is_err());
+            }
+            assert_eq!(round_trip(text), (Some(text.clone()), true), "text {i}");
+        }
     }
 
     #[test]
