@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::scope::{Company, company_and_query};
+use super::scope::{Company, Scoped, company_and_query};
 use crate::app::AppState;
 use crate::config::NonWabaAvailability;
 use crate::error::{ApiError, ApiResult};
@@ -126,10 +126,7 @@ pub async fn get_chat(State(app): State<AppState>, Path(p): PathParams) -> ApiRe
 }
 
 /// `GET .../chats/{connection_id}/{chat_id}/availability` → `ChatAvailability`.
-pub async fn availability(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
+pub async fn availability(Scoped { app, p }: Scoped) -> ApiResult<Json<Value>> {
     let state = app.state();
     let chat = chat_at(&state, &p)?;
     let at = now();
@@ -163,10 +160,7 @@ pub async fn availability(
 }
 
 /// `POST .../chats/mark_answered/{connection_id}/{chat_id}` → 202 `null`.
-pub async fn mark_answered(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn mark_answered(Scoped { app, p }: Scoped) -> ApiResult<(StatusCode, Json<Value>)> {
     let mut state = app.state();
     let chat = chat_at(&state, &p)?;
     if let Some(chat) = state.chats.get_mut(&chat.id) {
@@ -176,10 +170,7 @@ pub async fn mark_answered(
 }
 
 /// `POST .../chats/mark_answered/{connection_id}` → 200 `null` (every chat of the connection).
-pub async fn mark_connection_answered(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
+pub async fn mark_connection_answered(Scoped { app, p }: Scoped) -> ApiResult<Json<Value>> {
     let (mut state, company, conn) =
         company_and_query(&app, &p, |r| path_int(r, &p, "connection_id"))?;
     let conn = state.connection(company, conn.unwrap_or_default())?.id;

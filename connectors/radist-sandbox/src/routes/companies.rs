@@ -1,13 +1,13 @@
 //! Companies, connections, chat sources, WABA templates and the dialog counter.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::scope::{Company, company_and_query};
+use super::scope::{Company, Scoped, company_and_query};
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::{MAX_ID, PathParams, QueryParams, path_int};
+use crate::extract::{MAX_ID, QueryParams, path_int};
 use crate::validate::{Lower, Report};
 
 /// Connection types accepted by the `types` filter (`ConnectionTypesOut`).
@@ -77,11 +77,7 @@ fn connection_types<'q>(q: &'q QueryParams, r: &mut Report) -> Vec<&'q str> {
 }
 
 /// `GET /companies/{company_id}/connections/` → `{count, connections}`.
-pub async fn connections(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn connections(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
     let (state, company, ((limit, offset), types)) =
         company_and_query(&app, &p, |r| (page(&q, r), connection_types(&q, r)))?;
     let matching: Vec<Value> = state
@@ -97,10 +93,7 @@ pub async fn connections(
 }
 
 /// `GET /companies/{company_id}/connections/{connection_id}`.
-pub async fn connection(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
+pub async fn connection(Scoped { app, p }: Scoped) -> ApiResult<Json<Value>> {
     let (state, company, conn) = company_and_query(&app, &p, |r| path_int(r, &p, "connection_id"))?;
     Ok(Json(
         state
@@ -122,11 +115,7 @@ pub async fn sources(company: Company) -> ApiResult<Json<Value>> {
 }
 
 /// `GET /companies/{company_id}/messaging/waba_templates/?connection_id=&only_approved=`.
-pub async fn waba_templates(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn waba_templates(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
     let (state, company, (conn, only_approved)) = company_and_query(&app, &p, |r| {
         let conn = q.int(r, "connection_id", None, Lower::Ge(1), MAX_ID);
         (conn, q.bool(r, "only_approved", true))

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::scope::{Company, company_and_query};
+use super::scope::{Company, Scoped, company_and_query};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{PathParams, QueryParams, company_and, json_object};
@@ -52,11 +52,7 @@ pub(super) fn contact_at(
 }
 
 /// `GET /companies/{company_id}/contacts/` → `{count, total_count, order_by, items}`.
-pub async fn list(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn list(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
     let (state, company, f) = company_and_query(&app, &p, |r| ListQuery::read(r, &q))?;
     let all: Vec<&Contact> = state
         .contacts
@@ -185,11 +181,7 @@ pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<
 }
 
 /// `PATCH /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
-pub async fn patch(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn patch(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let req = contact_body(&json_object(&body)?, false)?;
     let mut state = app.state();
     let (company, id) = contact_at(&state, &p)?;

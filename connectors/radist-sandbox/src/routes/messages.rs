@@ -2,14 +2,12 @@
 //! (send: validate, check template and window, store, emit `messages.create`, then receipts).
 
 use axum::Json;
-use axum::extract::{Path, State};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::scope::{Company, company_and_query};
-use crate::app::AppState;
+use super::scope::{Company, Scoped, company_and_query};
 use crate::error::ApiResult;
-use crate::extract::{MAX_ID, PathParams, QueryParams, json_object};
+use crate::extract::{MAX_ID, QueryParams, json_object};
 use crate::receipts::spawn_receipts;
 use crate::state::NewMessage;
 use crate::state::model::SentRecord;
@@ -20,11 +18,7 @@ use crate::webhooks::message_events;
 mod content;
 
 /// `GET /companies/{company_id}/messaging/messages/?chat_id=&limit=&until=` → bare array.
-pub async fn list(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn list(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
     let (state, company, (chat_id, limit, until)) = company_and_query(&app, &p, |r| {
         let chat_id = q.int(r, "chat_id", None, Lower::Ge(1), MAX_ID);
         let limit = q.int(r, "limit", Some(50), Lower::Ge(1), 100).unwrap_or(50);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::contacts::contact_at;
-use super::scope::Company;
+use super::scope::{Company, Scoped};
 use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::{PathParams, company_and, json_object};
@@ -51,11 +51,7 @@ pub async fn create(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
 }
 
 /// `PATCH …/messaging/templates/{template_id}` → `MessageTemplateOut`.
-pub async fn patch(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn patch(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let req = quick_reply_body(&json_object(&body)?, false)?;
     let mut state = app.state();
     let (company, id) = reply_at(&state, &p)?;
@@ -88,10 +84,7 @@ pub async fn me(State(app): State<AppState>) -> Json<Value> {
 }
 
 /// `GET …/contacts/{contact_id}/social_profiles/` → `SocialProfileOut` per Telegram or Max chat.
-pub async fn social_profiles(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
+pub async fn social_profiles(Scoped { app, p }: Scoped) -> ApiResult<Json<Value>> {
     let state = app.state();
     let (_, contact) = contact_at(&state, &p)?;
     let chats = state.chats.values().filter(|c| c.contact_id == contact);

@@ -7,9 +7,10 @@ use std::sync::MutexGuard;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{company_id, path_int};
 use crate::state::State as Sandbox;
 use crate::validate::Report;
@@ -25,15 +26,34 @@ pub struct Company {
 }
 
 impl FromRequestParts<AppState> for Company {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let params = Path::<HashMap<String, String>>::from_request_parts(parts, app).await;
-        let id = company_id(&params.map(|Path(p)| p).unwrap_or_default())?;
-        Ok(Self {
-            app: app.clone(),
-            id,
-        })
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        let Scoped { app, p } = Scoped::from_request_parts(parts, app).await?;
+        let id = company_id(&p).map_err(IntoResponse::into_response)?;
+        Ok(Self { app, id })
+    }
+}
+
+/// The sandbox and the request's path segments as given: for the handlers that check the
+/// company together with a nested id (`company_and`), so one 422 names every bad segment.
+#[derive(Debug, Clone)]
+pub struct Scoped {
+    /// The sandbox handling the request.
+    pub app: AppState,
+    /// The path segments by name.
+    pub p: HashMap<String, String>,
+}
+
+impl FromRequestParts<AppState> for Scoped {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        let Path(p) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let app = app.clone();
+        Ok(Self { app, p })
     }
 }
 

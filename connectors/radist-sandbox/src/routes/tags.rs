@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::scope::{Company, company_and_query};
+use super::scope::{Company, Scoped, company_and_query};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{PathParams, QueryParams, company_and, json_object, json_value};
@@ -35,11 +35,7 @@ fn check_free(state: &Sandbox, company: i64, body: &TagBody, except: Option<i64>
 }
 
 /// `GET /companies/{company_id}/tags/` → array of `TagOut`, by id.
-pub async fn list(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn list(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
     let (state, company, (offset, limit)) = company_and_query(&app, &p, |r| q.offset_limit(r))?;
     let tags = state.crm.tags.values().filter(|t| t.company_id == company);
     let page = tags.skip(offset).take(limit);
@@ -68,11 +64,7 @@ pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<
 }
 
 /// `PUT /companies/{company_id}/tags/{tag_id}` → `TagOut` (every field replaced).
-pub async fn update(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn update(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let req = tag_body(&json_object(&body)?, true)?;
     let mut state = app.state();
     let (company, id) = tag_at(&state, &p)?;
@@ -87,11 +79,7 @@ pub async fn update(
 
 /// `PUT /companies/{company_id}/contacts/{contact_id}/tags/` with a bare array of tag ids:
 /// replaces the contact's set → array of `ContactTagsOut`.
-pub async fn set_contact_tags(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn set_contact_tags(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let ids = tag_ids(json_value(&body)?)?;
     let mut state = app.state();
     let (company, contact) = super::contacts::contact_at(&state, &p)?;
