@@ -30,6 +30,7 @@ use switchboard_store::{
     ActionRow, AttemptStatus, FinishedAttempt, NewEvent, NewRun, Next, SqliteConfig, SqliteStore,
     Store,
 };
+use switchboard_testing::events::manual_run;
 use switchboard_testing::{StoreJournal, build_plugins, repo_root};
 
 /// Golden webhook bodies of the connector's tests (connectors/radist/tests/webhooks).
@@ -250,17 +251,7 @@ impl RunBench {
     /// Instantiate and call only: no store transaction (the journal is not touched by `ok`).
     async fn call_only(&self, mode: &Value) {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
-        let input = RunInput {
-            event: PluginEvent::Manual(mode.to_string()),
-            run: RunInfo {
-                run_id: format!("{i}"),
-                event_id: format!("{i}"),
-                attempt: 1,
-                is_replay: false,
-            },
-            dry_run: false,
-        };
-        let outcome = self.plugin.run(input).await;
+        let outcome = self.plugin.run(manual_run(mode, &i.to_string())).await;
         assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
     }
 

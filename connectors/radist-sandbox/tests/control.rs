@@ -23,10 +23,7 @@ async fn faults(env: &Env, faults: Faults) {
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after_and_has_no_effect() {
     let env = Env::start().await;
-    let chat = env
-        .inbound(json!({"connection_id": 70002, "phone": "79002220000", "text": "x"}))
-        .await["chat_id"]
-        .clone();
+    let chat = env.chat(70002, "79002220000", "x").await;
     let rate_limit = RateLimitFault {
         count: 1,
         retry_after_s: 2,
@@ -196,23 +193,9 @@ async fn webhook_subscriptions_are_listed_and_deleted() {
     let sub = env.subscribe(70001, "http://127.0.0.1:9/hook").await;
     let (_, list) = env.get("/webhooks/").await;
     assert_eq!(list, json!([sub]));
-    let url = env.company_url(&format!("/webhooks/{}", sub["id"].as_str().unwrap()));
-    let resp = env
-        .http
-        .delete(&url)
-        .header("X-Api-Key", "sandbox-key")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 204);
-    let resp = env
-        .http
-        .delete(&url)
-        .header("X-Api-Key", "sandbox-key")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 404);
+    let path = format!("/webhooks/{}", sub["id"].as_str().unwrap());
+    assert_eq!(env.delete(&path).await.0, 204);
+    assert_eq!(env.delete(&path).await.0, 404);
     let (status, out) = env
         .post(
             "/webhooks/",
@@ -274,10 +257,7 @@ async fn upload_serves_the_file_and_media_sends_use_it() {
     let got = env.http.get(&url).send().await.unwrap();
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
-    let chat = env
-        .inbound(json!({"connection_id": 70002, "phone": "79002220004", "text": "x"}))
-        .await["chat_id"]
-        .clone();
+    let chat = env.chat(70002, "79002220004", "x").await;
     let (status, sent) = env.post("/messaging/messages/", json!({"chat_id": chat, "message_type": "image", "image": {"url": url, "caption": "look"}})).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["message"]["image"]["name"], "фото 1.png");

@@ -60,10 +60,7 @@ fn small_limits() -> radist_sandbox::SandboxConfig {
 async fn the_sent_list_and_the_delivery_log_keep_the_newest_and_count_the_dropped() {
     let env = Env::with(small_limits()).await;
     let rx = Receiver::start(0).await;
-    let chat = env
-        .inbound(json!({"connection_id": 70002, "phone": "79003330002", "text": "hi"}))
-        .await["chat_id"]
-        .clone();
+    let chat = env.chat(70002, "79003330002", "hi").await;
     for i in 0..5 {
         let (status, _) = env.send_text(&chat, &format!("s{i}")).await;
         assert_eq!(status, 200);
@@ -170,10 +167,7 @@ async fn a_redirect_is_a_failed_delivery_and_is_not_followed() {
 #[tokio::test]
 async fn drop_response_processes_the_send_once_and_never_answers() {
     let env = Env::start().await;
-    let chat = env
-        .inbound(json!({"connection_id": 70002, "phone": "79003330004", "text": "hi"}))
-        .await["chat_id"]
-        .clone();
+    let chat = env.chat(70002, "79003330004", "hi").await;
     let drop_one = Faults {
         drop_response: Some(CountFault { count: 1 }),
         ..Faults::default()
@@ -184,14 +178,7 @@ async fn drop_response_processes_the_send_once_and_never_answers() {
         contacts["items"].is_array(),
         "reads are not dropped: {contacts}"
     );
-    let body = json!({"chat_id": chat, "message_type": "text", "text": {"text": "once"}});
-    let lost = env
-        .http
-        .post(env.company_url("/messaging/messages/"))
-        .header("X-Api-Key", env.sb.api_key())
-        .json(&body)
-        .send()
-        .await;
+    let lost = env.send_text_raw(&chat, "once").await;
     let err = lost.expect_err("no answer arrives");
     assert!(!err.is_connect() && !err.is_timeout(), "{err}");
 
@@ -215,24 +202,14 @@ async fn drop_response_processes_the_send_once_and_never_answers() {
 #[tokio::test]
 async fn reset_cuts_the_connection_before_anything_happens() {
     let env = Env::start().await;
-    let chat = env
-        .inbound(json!({"connection_id": 70002, "phone": "79003330005", "text": "hi"}))
-        .await["chat_id"]
-        .clone();
+    let chat = env.chat(70002, "79003330005", "hi").await;
     let reset_two = Faults {
         reset: Some(CountFault { count: 2 }),
         ..Faults::default()
     };
     env.ctl().set_faults(&reset_two).await.unwrap();
-    let body = json!({"chat_id": chat, "message_type": "text", "text": {"text": "never"}});
     for _ in 0..2 {
-        let cut = env
-            .http
-            .post(env.company_url("/messaging/messages/"))
-            .header("X-Api-Key", env.sb.api_key())
-            .json(&body)
-            .send()
-            .await;
+        let cut = env.send_text_raw(&chat, "never").await;
         assert!(cut.is_err(), "answered: {cut:?}");
     }
     assert!(env.ctl().sent(None).await.unwrap().is_empty());

@@ -161,10 +161,7 @@ async fn template_must_exist_be_approved_and_get_its_params() {
         .post("/messaging/messages/", send("welcome", "en", json!([])))
         .await;
     assert_eq!(status, 200, "template passes a closed window");
-    let tg = env
-        .inbound(json!({"connection_id": 70002, "phone": "79001110003", "text": "x"}))
-        .await["chat_id"]
-        .clone();
+    let tg = env.chat(70002, "79001110003", "x").await;
     let (status, _) = env
         .post(
             "/messaging/messages/",
@@ -279,10 +276,7 @@ async fn exhausted_dialogs_fail_sends_and_availability() {
 #[tokio::test]
 async fn availability_for_non_waba_chats_is_configurable() {
     let env = Env::start().await;
-    let chat = env
-        .inbound(json!({"connection_id": 70002, "phone": "79001110007", "text": "x"}))
-        .await["chat_id"]
-        .clone();
+    let chat = env.chat(70002, "79001110007", "x").await;
     let (status, _) = env
         .get(&format!("/messaging/chats/70002/{chat}/availability"))
         .await;
@@ -290,10 +284,7 @@ async fn availability_for_non_waba_chats_is_configurable() {
     let mut config = fast_config();
     config.non_waba_availability = NonWabaAvailability::Available;
     let env = Env::with(config).await;
-    let chat = env
-        .inbound(json!({"connection_id": 70002, "phone": "79001110007", "text": "x"}))
-        .await["chat_id"]
-        .clone();
+    let chat = env.chat(70002, "79001110007", "x").await;
     let (status, avail) = env
         .get(&format!("/messaging/chats/70002/{chat}/availability"))
         .await;

@@ -273,6 +273,16 @@ impl ActionRecorder {
         Ok(())
     }
 
+    /// Records that an earlier attempt's outcome is unknown, and what this attempt does about it.
+    pub(crate) async fn decide_unknown(
+        &self,
+        pending: &mut Pending,
+        decision: &str,
+    ) -> wasmtime::Result<()> {
+        let kind = Reconciliation::Unknown;
+        self.decide(pending, kind, decision.to_owned()).await
+    }
+
     /// Closes the record of a call.
     pub(crate) fn finish(&mut self, pending: Pending, outcome: ActionOutcome, replayed: bool) {
         let outcome = match outcome {

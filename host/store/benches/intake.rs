@@ -41,15 +41,22 @@ async fn ingest_round(store: Arc<dyn Store>, next: Arc<AtomicU64>) {
     }
 }
 
-fn intake(c: &mut Criterion) {
+/// A 2-worker tokio runtime and a fresh SQLite store in a temporary directory (kept alive by
+/// the caller for as long as the store is used).
+fn sqlite_store(file: &str) -> (tokio::runtime::Runtime, tempfile::TempDir, Arc<dyn Store>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = SqliteConfig::new(dir.path().join("bench.db"));
+    let config = SqliteConfig::new(dir.path().join(file));
     let store: Arc<dyn Store> = Arc::new(rt.block_on(SqliteStore::open(config)).expect("open"));
+    (rt, dir, store)
+}
+
+fn intake(c: &mut Criterion) {
+    let (rt, _dir, store) = sqlite_store("bench.db");
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     rt.block_on(ingest_round(Arc::clone(&store), Arc::clone(&next)));
@@ -99,14 +106,7 @@ async fn dispatch_round(store: &dyn Store, next: &AtomicU64) {
 }
 
 fn dispatch(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = SqliteConfig::new(dir.path().join("backlog.db"));
-    let store: Arc<dyn Store> = Arc::new(rt.block_on(SqliteStore::open(config)).expect("open"));
+    let (rt, _dir, store) = sqlite_store("backlog.db");
     let next = Arc::new(AtomicU64::new(0));
     while next.load(Ordering::Relaxed) < BACKLOG {
         rt.block_on(ingest_round(Arc::clone(&store), Arc::clone(&next)));

@@ -5,6 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
+use crate::ids::RunId;
+use crate::model::dispatch::{FinishedAttempt, Next};
+use crate::status::RunStatus;
 
 /// A time as stored: microseconds since the Unix epoch.
 pub(crate) fn to_us(t: DateTime<Utc>) -> i64 {
@@ -61,4 +64,62 @@ pub(crate) const MAX_KV_LIST: usize = 10_000;
 /// A `kv_list` limit as a SQL `LIMIT`, cut to [`MAX_KV_LIST`].
 pub(crate) fn kv_page(limit: usize) -> i64 {
     to_i64(limit.min(MAX_KV_LIST) as u64)
+}
+
+/// A run's columns after one of its attempts ended: what `finish` writes in either backend.
+pub(crate) struct RunAfter {
+    pub status: RunStatus,
+    /// When a waiting run becomes claimable again, µs.
+    pub not_before: Option<i64>,
+    pub error: Option<String>,
+    /// When the attempt ended (its start plus its duration), µs.
+    pub updated_at: i64,
+    /// 1 when the attempt does not count (a deferral hands the same number out again).
+    pub uncounted: i64,
+}
+
+impl RunAfter {
+    /// Where the attempt `a` leaves its run when `next` follows.
+    pub(crate) fn of(a: &FinishedAttempt, next: &Next) -> Self {
+        let took = chrono::TimeDelta::microseconds(to_i64(a.duration_us));
+        let ended = a
+            .started_at
+            .checked_add_signed(took)
+            .unwrap_or(a.started_at);
+        let (status, not_before, error) = match next {
+            Next::Final => (a.status.final_run_status(), None, a.error.clone()),
+            Next::Retry { not_before } | Next::Defer { not_before } => (
+                RunStatus::Retrying,
+                Some(to_us(*not_before)),
+                a.error.clone(),
+            ),
+            Next::Dead { reason } => (RunStatus::Dead, None, Some(reason.clone())),
+        };
+        let uncounted = i64::from(matches!(next, Next::Defer { .. }));
+        Self {
+            status,
+            not_before,
+            error,
+            updated_at: to_us(ended),
+            uncounted,
+        }
+    }
+}
+
+/// Refuses the result of an attempt its run is not running now (`status` at `attempt`): a
+/// stale or repeated finish is dropped, never recorded twice.
+pub(crate) fn check_running(
+    run: RunId,
+    status: RunStatus,
+    attempt: i64,
+    a: &FinishedAttempt,
+) -> Result<(), StoreError> {
+    if status == RunStatus::Running && attempt == i64::from(a.attempt) {
+        return Ok(());
+    }
+    let msg = format!(
+        "run {run} is {status} at attempt {attempt}, not running attempt {}; drop this result",
+        a.attempt
+    );
+    Err(StoreError::conflict(msg))
 }

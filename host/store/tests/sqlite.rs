@@ -2,32 +2,23 @@
 //! plus what only SQLite has (migrations, reopening, WAL, group commit, bytes per run).
 
 use std::sync::Arc;
-use switchboard_store::conformance::{attempt, event, run};
+use switchboard_store::conformance::{attempt, event, run, sqlite_in};
 use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
 use tempfile::TempDir;
 use tokio::task::JoinSet;
 
 async fn fresh() -> (Arc<dyn Store>, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(SqliteConfig::new(dir.path().join("store.db")))
-        .await
-        .expect("open");
-    (Arc::new(store), dir)
+    (Arc::new(sqlite_in(&dir).await), dir)
 }
 
 switchboard_store::store_conformance!(fresh);
-
-async fn open(dir: &TempDir) -> SqliteStore {
-    SqliteStore::open(SqliteConfig::new(dir.path().join("store.db")))
-        .await
-        .expect("open")
-}
 
 #[tokio::test]
 async fn migrates_an_empty_file_and_turns_on_wal() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("store.db"), b"").expect("empty file");
-    let store = open(&dir).await;
+    let store = sqlite_in(&dir).await;
     assert_eq!(store.schema_version().await.expect("version"), 3);
     assert_eq!(store.journal_mode().await.expect("mode"), "wal");
 }
@@ -35,7 +26,7 @@ async fn migrates_an_empty_file_and_turns_on_wal() {
 #[tokio::test]
 async fn reopening_after_drop_keeps_data() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let first = open(&dir).await;
+    let first = sqlite_in(&dir).await;
     let ingested = first
         .ingest(event("keep", Some(1)), vec![run("p", "l"), run("p", "l")])
         .await
@@ -45,7 +36,7 @@ async fn reopening_after_drop_keeps_data() {
         .await
         .expect("kv");
     drop(first);
-    let second = open(&dir).await;
+    let second = sqlite_in(&dir).await;
     let again = second
         .ingest(event("keep", Some(1)), vec![run("p", "l")])
         .await
@@ -84,7 +75,7 @@ async fn reopening_after_drop_keeps_data() {
 async fn refuses_a_file_from_a_newer_build_and_garbage() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("store.db");
-    drop(open(&dir).await);
+    drop(sqlite_in(&dir).await);
     let conn = rusqlite::Connection::open(&path).expect("raw open");
     conn.execute_batch("PRAGMA user_version = 99")
         .expect("bump");
@@ -201,7 +192,7 @@ async fn bytes_per_simple_run() {
 #[tokio::test]
 async fn two_writers_on_one_file_keep_lane_order() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (service, cli) = (open(&dir).await, open(&dir).await);
+    let (service, cli) = (sqlite_in(&dir).await, sqlite_in(&dir).await);
     let r1 = cli
         .ingest(event("x1", Some(1)), vec![run("p", "lane")])
         .await

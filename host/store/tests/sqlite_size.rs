@@ -9,10 +9,10 @@
 //! shapes (host/store/src/sqlite/packing.rs). Measured: 1,501 B per run (2,961 B before both).
 
 use std::sync::Arc;
-use switchboard_store::conformance::run;
+use switchboard_store::conformance::{run, sqlite_in};
 use switchboard_store::{
     ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LedgerBegin, LedgerIntent, LogRow,
-    NewEvent, Next, SqliteConfig, SqliteStore, Store,
+    NewEvent, Next, Store,
 };
 
 const RUNS: usize = 2000;
@@ -165,10 +165,7 @@ async fn auto_reply_run(store: &Arc<dyn Store>, i: usize) {
 #[tokio::test]
 async fn an_auto_reply_run_stays_within_its_size_budget() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = SqliteStore::open(SqliteConfig::new(dir.path().join("store.db")))
-        .await
-        .expect("open");
-    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let store: Arc<dyn Store> = Arc::new(sqlite_in(&dir).await);
     let before = store.stats().await.expect("stats");
     let empty = before.page_count - before.free_pages;
     for i in 0..RUNS {

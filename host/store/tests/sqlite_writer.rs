@@ -2,20 +2,13 @@
 //! batches and reads them again only when another connection committed (`PRAGMA
 //! data_version`): two stores writing one file by turns still hand out distinct ids in order.
 
-use switchboard_store::conformance::{event, run};
-use switchboard_store::{SqliteConfig, SqliteStore, Store};
-use tempfile::TempDir;
-
-async fn open(dir: &TempDir) -> SqliteStore {
-    SqliteStore::open(SqliteConfig::new(dir.path().join("store.db")))
-        .await
-        .expect("open")
-}
+use switchboard_store::Store;
+use switchboard_store::conformance::{event, run, sqlite_in};
 
 #[tokio::test]
 async fn writers_taking_turns_on_one_file_never_reuse_ids() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (service, cli) = (open(&dir).await, open(&dir).await);
+    let (service, cli) = (sqlite_in(&dir).await, sqlite_in(&dir).await);
     let mut runs = Vec::new();
     let mut events = Vec::new();
     for i in 0..6 {

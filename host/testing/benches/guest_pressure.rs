@@ -10,28 +10,20 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use switchboard_runtime::event::RunInfo;
-use switchboard_runtime::{
-    FileKvStore, HostServices, Plugin, RunInput, RunOutcome, Runtime, RuntimeConfig,
-};
-use switchboard_testing::{build_plugins, events, repo_root};
-
-type BoxError = Box<dyn std::error::Error>;
+use serde_json::json;
+use switchboard_runtime::{Plugin, RunOutcome, Runtime, RuntimeConfig};
+use switchboard_testing::events::manual_run;
+use switchboard_testing::figures::{BenchError as BoxError, bench_tokio, load_manifest};
+use switchboard_testing::repo_root;
 
 fn main() -> Result<(), BoxError> {
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(10);
-    build_plugins()?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let tokio = bench_tokio(2)?;
     let mut out = std::io::stdout().lock();
     let waits = tokio.block_on(fairness(rounds))?;
     writeln!(
@@ -71,7 +63,7 @@ async fn fairness(rounds: usize) -> Result<Vec<Duration>, BoxError> {
         let spinners: Vec<_> = (0..2)
             .map(|n| {
                 let spinner = spinner.clone();
-                let run = input(json!({"mode": "loop"}), &format!("spin-{round}-{n}"));
+                let run = manual_run(&json!({"mode": "loop"}), &format!("spin-{round}-{n}"));
                 tokio::spawn(async move { spinner.run(run).await })
             })
             .collect();
@@ -80,7 +72,7 @@ async fn fairness(rounds: usize) -> Result<Vec<Duration>, BoxError> {
         }
         let started = Instant::now();
         let plugin = healthy.clone();
-        let run = input(json!({"mode": "ok"}), &format!("ok-{round}"));
+        let run = manual_run(&json!({"mode": "ok"}), &format!("ok-{round}"));
         tokio::spawn(async move { plugin.run(run).await }).await?;
         waits.push(started.elapsed());
         for s in spinners {
@@ -96,27 +88,11 @@ async fn flood(mode: &str, lines: usize) -> Result<RunOutcome, BoxError> {
     let kv = tempfile::tempdir()?;
     let runtime = Runtime::new(RuntimeConfig::default())?;
     let plugin = load(&runtime, "hostile.toml", kv.path())?;
-    let run = input(json!({"mode": mode, "lines": lines}), mode);
+    let run = manual_run(&json!({"mode": mode, "lines": lines}), mode);
     Ok(plugin.run(run).await)
 }
 
 fn load(runtime: &Runtime, manifest: &str, kv: &Path) -> Result<Plugin, BoxError> {
     let file = repo_root().join("host/testing/manifests").join(manifest);
-    let parsed = switchboard_manifest::parse_manifest(manifest, &std::fs::read_to_string(&file)?)?;
-    let wasm = file.parent().unwrap_or(&file).join(&parsed.plugin.wasm);
-    let services = HostServices::new(Arc::new(FileKvStore::open(kv)?));
-    Ok(runtime.load_plugin(&parsed, manifest, &wasm, services)?)
-}
-
-fn input(payload: Value, id: &str) -> RunInput {
-    RunInput {
-        event: events::manual(&payload),
-        run: RunInfo {
-            run_id: id.to_owned(),
-            event_id: id.to_owned(),
-            attempt: 1,
-            is_replay: false,
-        },
-        dry_run: false,
-    }
+    load_manifest(runtime, &file, kv)
 }

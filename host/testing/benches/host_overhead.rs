@@ -5,12 +5,13 @@
 //! `cargo bench -p switchboard-testing --bench host_overhead` (`RUNS=N` to change the count).
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_runtime::{FileKvStore, HostServices, RunInput, RunStatus, Runtime, RuntimeConfig};
-use switchboard_testing::{build_plugins, events, repo_root};
+use switchboard_runtime::{RunStatus, Runtime, RuntimeConfig};
+use switchboard_testing::events::manual_run;
+use switchboard_testing::figures::{bench_tokio, load_manifest};
+use switchboard_testing::repo_root;
 
 const WARM_UP: usize = 200;
 
@@ -19,11 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(5_000);
-    build_plugins()?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let tokio = bench_tokio(1)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -43,28 +40,14 @@ async fn measure(pooling: bool, runs: usize) -> Result<String, Box<dyn std::erro
         ..RuntimeConfig::default()
     })?;
     let file = repo_root().join("host/testing/manifests/bystander.toml");
-    let manifest =
-        switchboard_manifest::parse_manifest("bystander.toml", &std::fs::read_to_string(&file)?)?;
-    let wasm = file.parent().unwrap_or(&file).join(&manifest.plugin.wasm);
     let kv_dir = tempfile::tempdir()?;
-    let services = HostServices::new(Arc::new(FileKvStore::open(kv_dir.path())?));
-    let plugin = runtime.load_plugin(&manifest, "bystander.toml", &wasm, services)?;
-    let event = events::manual(&json!({"mode": "ok"}));
+    let plugin = load_manifest(&runtime, &file, kv_dir.path())?;
+    let payload = json!({"mode": "ok"});
     let mut totals = Vec::with_capacity(runs);
     let mut instantiations = Vec::with_capacity(runs);
     for i in 0..WARM_UP + runs {
-        let run = switchboard_runtime::event::RunInfo {
-            run_id: format!("bench-{i}"),
-            event_id: format!("bench-{i}"),
-            attempt: 1,
-            is_replay: false,
-        };
         let outcome = plugin
-            .run(RunInput {
-                event: event.clone(),
-                run,
-                dry_run: false,
-            })
+            .run(manual_run(&payload, &format!("bench-{i}")))
             .await;
         if outcome.status != RunStatus::Succeeded {
             return Err(format!("run {i} ended {:?}", outcome.status).into());

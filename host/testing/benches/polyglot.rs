@@ -12,18 +12,15 @@ use std::time::{Duration, Instant};
 
 use radist_sandbox::SandboxConfig;
 use switchboard_runtime::{RunStatus, RuntimeConfig};
-use switchboard_testing::{PluginHarness, build_plugin_dir, build_plugins, repo_root};
+use switchboard_testing::figures::bench_tokio;
+use switchboard_testing::{PluginHarness, build_plugin_dir, repo_root};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: usize = std::env::var("RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(55);
-    build_plugins()?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let tokio = bench_tokio(2)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

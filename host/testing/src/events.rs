@@ -3,8 +3,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use switchboard_runtime::RunInput;
 use switchboard_runtime::event::{
-    ChatInfo, Datetime, Direction, Message, MessageContent, MessageEvent, PluginEvent,
+    ChatInfo, Datetime, Direction, Message, MessageContent, MessageEvent, PluginEvent, RunInfo,
     ScheduleEvent, SourceType,
 };
 
@@ -102,6 +103,20 @@ impl MessageBuilder {
 /// A `manual` event with a JSON payload.
 pub fn manual(payload: &serde_json::Value) -> PluginEvent {
     PluginEvent::Manual(payload.to_string())
+}
+
+/// A live first attempt of a `manual` run with a JSON payload, `id` naming both run and event.
+pub fn manual_run(payload: &serde_json::Value, id: &str) -> RunInput {
+    RunInput {
+        event: manual(payload),
+        run: RunInfo {
+            run_id: id.to_owned(),
+            event_id: id.to_owned(),
+            attempt: 1,
+            is_replay: false,
+        },
+        dry_run: false,
+    }
 }
 
 /// A `schedule.fired` event for the slot at `slot_seconds` (Unix time).

@@ -13,12 +13,15 @@
 //! - [`StoreJournal`] is the service's durable action ledger on a store, for benches that run
 //!   plugins on a real database without the service.
 //!
+//! - [`figures`] holds the set-up the figure-printing benches share.
+//!
 //! The hostile-plugin tests, the example plugins' end-to-end tests and the host-overhead
 //! benchmark live in this crate's `tests/` and `benches/`.
 
 mod build;
 mod crm;
 pub mod events;
+pub mod figures;
 mod harness;
 pub mod launcher;
 mod sandbox;

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use switchboard_runtime::event::RunInfo;
 use switchboard_runtime::{FileKvStore, HostServices, Plugin, RunInput, Runtime};
 use switchboard_testing::{RunOutcome, RunStatus, RuntimeConfig, build_plugins, events, repo_root};
 
@@ -32,16 +31,7 @@ fn load(runtime: &Runtime, manifest: &str, timeout_ms: u32, kv: &Path) -> Plugin
 }
 
 fn input(mode: &str, n: usize) -> RunInput {
-    RunInput {
-        event: events::manual(&json!({ "mode": mode })),
-        run: RunInfo {
-            run_id: format!("{mode}-{n}"),
-            event_id: format!("{mode}-{n}"),
-            attempt: 1,
-            is_replay: false,
-        },
-        dry_run: false,
-    }
+    events::manual_run(&json!({ "mode": mode }), &format!("{mode}-{n}"))
 }
 
 /// A runtime with `slots` concurrent runs and 16 MiB guests.

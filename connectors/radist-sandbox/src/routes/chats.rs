@@ -7,26 +7,24 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use super::scope::{Company, Scoped, company_and_query};
 use crate::app::AppState;
 use crate::config::NonWabaAvailability;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{PathParams, company_id, json_object, path_int};
+use crate::extract::{PathParams, json_object, path_int};
 use crate::state::model::Chat;
 use crate::state::{ChatTarget, Identifier, State as Sandbox};
 use crate::time::{format, now};
 use crate::validate::{CreateChatBody, Report, create_chat_body};
 
 /// `POST /companies/{company_id}/messaging/chats/` → `CreateChatResponse`.
-pub async fn create(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
+pub async fn create(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
     let req = create_chat_body(&json_object(&body)?)?;
-    let mut state = app.state();
-    state.company(company)?;
-    let kind = state.connection(company, req.connection_id)?.kind.clone();
+    let mut state = company.state()?;
+    let kind = state
+        .connection(company.id, req.connection_id)?
+        .kind
+        .clone();
     let target = ChatTarget {
         connection_id: req.connection_id,
         ident: identifier(&kind, &req)?,
@@ -34,7 +32,7 @@ pub async fn create(
         name: req.name.clone(),
         contact_id: req.contact_id,
     };
-    let out = state.find_or_create_chat(company, &target, now())?;
+    let out = state.find_or_create_chat(company.id, &target, now())?;
     Ok(Json(
         json!({"created_chat": out.created_chat, "created_contact": out.created_contact,
                    "chat_id": out.chat_id, "contact_id": out.contact_id}),
@@ -128,10 +126,7 @@ pub async fn get_chat(State(app): State<AppState>, Path(p): PathParams) -> ApiRe
 }
 
 /// `GET .../chats/{connection_id}/{chat_id}/availability` → `ChatAvailability`.
-pub async fn availability(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
+pub async fn availability(Scoped { app, p }: Scoped) -> ApiResult<Json<Value>> {
     let state = app.state();
     let chat = chat_at(&state, &p)?;
     let at = now();
@@ -165,10 +160,7 @@ pub async fn availability(
 }
 
 /// `POST .../chats/mark_answered/{connection_id}/{chat_id}` → 202 `null`.
-pub async fn mark_answered(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn mark_answered(Scoped { app, p }: Scoped) -> ApiResult<(StatusCode, Json<Value>)> {
     let mut state = app.state();
     let chat = chat_at(&state, &p)?;
     if let Some(chat) = state.chats.get_mut(&chat.id) {
@@ -178,16 +170,9 @@ pub async fn mark_answered(
 }
 
 /// `POST .../chats/mark_answered/{connection_id}` → 200 `null` (every chat of the connection).
-pub async fn mark_connection_answered(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, &p, "company_id");
-    let conn = path_int(&mut r, &p, "connection_id");
-    r.finish()?;
-    let mut state = app.state();
-    let company = state.company(company.unwrap_or_default())?.id;
+pub async fn mark_connection_answered(Scoped { app, p }: Scoped) -> ApiResult<Json<Value>> {
+    let (mut state, company, conn) =
+        company_and_query(&app, &p, |r| path_int(r, &p, "connection_id"))?;
     let conn = state.connection(company, conn.unwrap_or_default())?.id;
     state
         .chats

@@ -1,12 +1,13 @@
 //! Companies, connections, chat sources, WABA templates and the dialog counter.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::scope::{Company, Scoped, company_and_query};
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::{MAX_ID, PathParams, QueryParams, company_id, path_int};
+use crate::extract::{MAX_ID, QueryParams, path_int};
 use crate::validate::{Lower, Report};
 
 /// Connection types accepted by the `types` filter (`ConnectionTypesOut`).
@@ -61,15 +62,8 @@ pub async fn list(State(app): State<AppState>, q: QueryParams) -> ApiResult<Json
     ))
 }
 
-/// `GET /companies/{company_id}/connections/` → `{count, connections}`.
-pub async fn connections(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, &p, "company_id");
-    let (limit, offset) = page(&q, &mut r);
+/// The `types` (or `types[]`) filter, each one of [`CONNECTION_TYPES`].
+fn connection_types<'q>(q: &'q QueryParams, r: &mut Report) -> Vec<&'q str> {
     let mut types = q.all("types");
     types.extend(q.all("types[]"));
     for (i, t) in types.iter().enumerate() {
@@ -79,9 +73,13 @@ pub async fn connections(
             &CONNECTION_TYPES,
         );
     }
-    r.finish()?;
-    let state = app.state();
-    let company = state.company(company.unwrap_or_default())?.id;
+    types
+}
+
+/// `GET /companies/{company_id}/connections/` → `{count, connections}`.
+pub async fn connections(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
+    let (state, company, ((limit, offset), types)) =
+        company_and_query(&app, &p, |r| (page(&q, r), connection_types(&q, r)))?;
     let matching: Vec<Value> = state
         .connections
         .values()
@@ -95,18 +93,8 @@ pub async fn connections(
 }
 
 /// `GET /companies/{company_id}/connections/{connection_id}`.
-pub async fn connection(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
-    let mut r = Report::default();
-    let (company, conn) = (
-        path_int(&mut r, &p, "company_id"),
-        path_int(&mut r, &p, "connection_id"),
-    );
-    r.finish()?;
-    let state = app.state();
-    let company = state.company(company.unwrap_or_default())?.id;
+pub async fn connection(Scoped { app, p }: Scoped) -> ApiResult<Json<Value>> {
+    let (state, company, conn) = company_and_query(&app, &p, |r| path_int(r, &p, "connection_id"))?;
     Ok(Json(
         state
             .connection(company, conn.unwrap_or_default())?
@@ -115,32 +103,23 @@ pub async fn connection(
 }
 
 /// `GET /companies/{company_id}/messaging/chats/sources/` → bare array of `ChatSource`.
-pub async fn sources(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
-    let state = app.state();
-    state.company(company)?;
+pub async fn sources(company: Company) -> ApiResult<Json<Value>> {
+    let state = company.state()?;
     let sources: Vec<Value> = state
         .connections
         .values()
-        .filter(|c| c.company_id == company)
+        .filter(|c| c.company_id == company.id)
         .map(|c| c.to_source())
         .collect();
     Ok(Json(Value::Array(sources)))
 }
 
 /// `GET /companies/{company_id}/messaging/waba_templates/?connection_id=&only_approved=`.
-pub async fn waba_templates(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, &p, "company_id");
-    let conn = q.int(&mut r, "connection_id", None, Lower::Ge(1), MAX_ID);
-    let only_approved = q.bool(&mut r, "only_approved", true);
-    r.finish()?;
-    let state = app.state();
-    let company = state.company(company.unwrap_or_default())?.id;
+pub async fn waba_templates(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
+    let (state, company, (conn, only_approved)) = company_and_query(&app, &p, |r| {
+        let conn = q.int(r, "connection_id", None, Lower::Ge(1), MAX_ID);
+        (conn, q.bool(r, "only_approved", true))
+    })?;
     let conn = state.connection(company, conn.unwrap_or_default())?;
     let templates: Vec<Value> = conn
         .templates
@@ -152,12 +131,7 @@ pub async fn waba_templates(
 }
 
 /// `GET /companies/{company_id}/messaging/dialogs/counters/` → `[{type: "WABA_DIALOGS", value}]`.
-pub async fn dialog_counters(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
-    let state = app.state();
-    let value = state.company(company)?.waba_dialogs;
+pub async fn dialog_counters(company: Company) -> ApiResult<Json<Value>> {
+    let value = company.app.state().company(company.id)?.waba_dialogs;
     Ok(Json(json!([{"type": "WABA_DIALOGS", "value": value}])))
 }

@@ -6,9 +6,10 @@ use axum::extract::{Path, State};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use super::scope::{Company, Scoped, company_and_query};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{PathParams, QueryParams, company_and, company_id, json_object, path_int};
+use crate::extract::{PathParams, QueryParams, company_and, json_object};
 use crate::state::State as Sandbox;
 use crate::state::model::Contact;
 use crate::time::now;
@@ -51,34 +52,8 @@ pub(super) fn contact_at(
 }
 
 /// `GET /companies/{company_id}/contacts/` → `{count, total_count, order_by, items}`.
-pub async fn list(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, &p, "company_id");
-    let (offset, limit) = q.offset_limit(&mut r);
-    let order = match q.get("order_by") {
-        None => "id:asc".to_owned(),
-        Some(raw) => r
-            .enum_value(&json!(raw), &[json!("query"), json!("order_by")], &ORDERS)
-            .unwrap_or_default(),
-    };
-    let query = q.opt_str(&mut r, "query", 1, 128);
-    let phone = q.opt_str(&mut r, "phone", 10, 16);
-    let tags = tag_filter(&mut r, &q);
-    q.bool(&mut r, "with_groups", false);
-    if query.is_some() && phone.is_some() {
-        r.value_error(
-            vec![json!("query")],
-            "`query` and `phone` are mutually exclusive",
-            Value::Null,
-        );
-    }
-    r.finish()?;
-    let state = app.state();
-    let company = state.company(company.unwrap_or_default())?.id;
+pub async fn list(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
+    let (state, company, f) = company_and_query(&app, &p, |r| ListQuery::read(r, &q))?;
     let all: Vec<&Contact> = state
         .contacts
         .values()
@@ -87,19 +62,60 @@ pub async fn list(
     let mut hits: Vec<&Contact> = all
         .iter()
         .copied()
-        .filter(|c| hit(&state, c, query.as_deref(), phone.as_deref()))
-        .filter(|c| tags.iter().all(|t| c.tags.contains(t)))
+        .filter(|c| hit(&state, c, f.query.as_deref(), f.phone.as_deref()))
+        .filter(|c| f.tags.iter().all(|t| c.tags.contains(t)))
         .collect();
-    sort(&mut hits, &order);
+    sort(&mut hits, &f.order);
     let items: Vec<Value> = hits
         .iter()
-        .skip(offset)
-        .take(limit)
+        .skip(f.offset)
+        .take(f.limit)
         .map(|c| contact_out(&state, c))
         .collect();
     Ok(Json(
-        json!({"count": hits.len(), "total_count": all.len(), "order_by": order, "items": items}),
+        json!({"count": hits.len(), "total_count": all.len(), "order_by": f.order, "items": items}),
     ))
+}
+
+/// The list's query: paging, order, search and the tags a contact must carry.
+struct ListQuery {
+    offset: usize,
+    limit: usize,
+    order: String,
+    query: Option<String>,
+    phone: Option<String>,
+    tags: Vec<i64>,
+}
+
+impl ListQuery {
+    fn read(r: &mut Report, q: &QueryParams) -> Self {
+        let (offset, limit) = q.offset_limit(r);
+        let order = match q.get("order_by") {
+            None => "id:asc".to_owned(),
+            Some(raw) => r
+                .enum_value(&json!(raw), &[json!("query"), json!("order_by")], &ORDERS)
+                .unwrap_or_default(),
+        };
+        let query = q.opt_str(r, "query", 1, 128);
+        let phone = q.opt_str(r, "phone", 10, 16);
+        let tags = tag_filter(r, q);
+        q.bool(r, "with_groups", false);
+        if query.is_some() && phone.is_some() {
+            r.value_error(
+                vec![json!("query")],
+                "`query` and `phone` are mutually exclusive",
+                Value::Null,
+            );
+        }
+        Self {
+            offset,
+            limit,
+            order,
+            query,
+            phone,
+            tags,
+        }
+    }
 }
 
 /// `tags=1&tags=2`: ids (each > 0) a contact must all carry.
@@ -142,20 +158,14 @@ fn sort(list: &mut [&Contact], order: &str) {
 }
 
 /// `POST /companies/{company_id}/contacts/` → `ContactOut`.
-pub async fn create(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
+pub async fn create(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
     let req = contact_body(&json_object(&body)?, true)?;
-    let mut state = app.state();
-    state.company(company)?;
-    state.check_tags(company, req.tags.as_deref().unwrap_or_default())?;
+    let mut state = company.state()?;
+    state.check_tags(company.id, req.tags.as_deref().unwrap_or_default())?;
     let name = req.name.clone().unwrap_or_default();
-    let id = state.insert_contact(company, name, Vec::new(), Vec::new(), now());
+    let id = state.insert_contact(company.id, name, Vec::new(), Vec::new(), now());
     apply(&mut state, id, req);
-    let contact = state.contact(company, id)?;
+    let contact = state.contact(company.id, id)?;
     Ok(Json(contact_out(&state, contact)))
 }
 
@@ -171,11 +181,7 @@ pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<
 }
 
 /// `PATCH /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
-pub async fn patch(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn patch(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let req = contact_body(&json_object(&body)?, false)?;
     let mut state = app.state();
     let (company, id) = contact_at(&state, &p)?;

@@ -11,9 +11,9 @@ use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::scope::Company;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, error_item};
-use crate::extract::{PathParams, company_id};
 use crate::state::State as Sandbox;
 use crate::state::model::StoredFile;
 
@@ -55,14 +55,12 @@ fn multipart_error(err: &axum::extract::multipart::MultipartError, max: usize) -
 
 /// `POST /companies/{company_id}/messaging/files/` → `{url}`.
 pub async fn upload(
-    State(app): State<AppState>,
-    Path(p): PathParams,
+    company: Company,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
-    app.state().company(company)?;
-    let max = app.config().max_upload_bytes;
+    drop(company.state()?);
+    let max = company.app.config().max_upload_bytes;
     let mut multipart = multipart.map_err(|_| missing_file())?;
     let (mut upload, mut filename) = (None, None);
     while let Some(mut field) = multipart
@@ -102,10 +100,10 @@ pub async fn upload(
     let id = Uuid::new_v4();
     let url = format!(
         "http://{}{FILES_PREFIX}{id}/{}",
-        host(&headers, &app),
+        host(&headers, &company.app),
         encode(&name)
     );
-    app.state().files.insert(
+    company.app.state().files.insert(
         id,
         StoredFile {
             name,

@@ -2,15 +2,14 @@
 //! last update (newest first), paged by an opaque base64url cursor over that order.
 
 use axum::Json;
-use axum::extract::{Path, State};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use super::scope::Scoped;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{PathParams, QueryParams, path_int};
+use crate::extract::{QueryParams, path_int};
 use crate::state::State as Sandbox;
 use crate::state::model::Chat;
 use crate::time::format;
@@ -42,11 +41,7 @@ struct Entry {
 }
 
 /// `GET /companies/{company_id}/messaging/chats/with_contacts/` → `ContactsWithChatsResponse`.
-pub async fn with_contacts(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn with_contacts(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
     let mut r = Report::default();
     let company = path_int(&mut r, &p, "company_id");
     let limit = q

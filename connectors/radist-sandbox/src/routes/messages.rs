@@ -2,56 +2,40 @@
 //! (send: validate, check template and window, store, emit `messages.create`, then receipts).
 
 use axum::Json;
-use axum::extract::{Path, State};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
+use super::scope::{Company, Scoped, company_and_query};
 use crate::error::ApiResult;
-use crate::extract::{MAX_ID, PathParams, QueryParams, company_id, json_object, path_int};
+use crate::extract::{MAX_ID, QueryParams, json_object};
 use crate::receipts::spawn_receipts;
 use crate::state::NewMessage;
 use crate::state::model::SentRecord;
 use crate::time::now;
-use crate::validate::{Lower, Report, send_request};
+use crate::validate::{Lower, send_request};
 use crate::webhooks::message_events;
 
 mod content;
 
 /// `GET /companies/{company_id}/messaging/messages/?chat_id=&limit=&until=` → bare array.
-pub async fn list(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, &p, "company_id");
-    let chat_id = q.int(&mut r, "chat_id", None, Lower::Ge(1), MAX_ID);
-    let limit = q
-        .int(&mut r, "limit", Some(50), Lower::Ge(1), 100)
-        .unwrap_or(50) as usize;
-    let until = q.opt_datetime(&mut r, "until");
-    r.finish()?;
-    let state = app.state();
-    let company = state.company(company.unwrap_or_default())?.id;
+pub async fn list(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
+    let (state, company, (chat_id, limit, until)) = company_and_query(&app, &p, |r| {
+        let chat_id = q.int(r, "chat_id", None, Lower::Ge(1), MAX_ID);
+        let limit = q.int(r, "limit", Some(50), Lower::Ge(1), 100).unwrap_or(50);
+        (chat_id, limit as usize, q.opt_datetime(r, "until"))
+    })?;
     let chat = state.chat(company, chat_id.unwrap_or_default())?.id;
     Ok(Json(Value::Array(state.list_messages(chat, limit, until))))
 }
 
 /// `POST /companies/{company_id}/messaging/messages/` → `MessageSentResponse`.
-pub async fn send(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
+pub async fn send(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
     let raw = json_object(&body)?;
     let req = send_request(&raw)?;
     let (response, events, message_id, fate) = {
-        let mut state = app.state();
-        state.company(company)?;
-        let chat = state.chat(company, req.chat_id)?.clone();
-        let conn = state.connection(company, chat.connection_id)?.clone();
+        let mut state = company.state()?;
+        let chat = state.chat(company.id, req.chat_id)?.clone();
+        let conn = state.connection(company.id, chat.connection_id)?.clone();
         let content = content::build(&state, &conn, &req)?;
         let at = now();
         let fate = content::fate(&mut state, &conn, &chat, &req, at)?;
@@ -77,8 +61,8 @@ pub async fn send(
             json!({"mode": req.mode, "chat": sent_chat(&chat), "message": message.to_json(false)});
         (response, events, message.id, fate)
     };
-    app.emit(events);
-    spawn_receipts(app.clone(), message_id, fate);
+    company.app.emit(events);
+    spawn_receipts(company.app.clone(), message_id, fate);
     Ok(Json(response))
 }
 

@@ -9,6 +9,7 @@ mod inbox;
 mod messages;
 mod notes;
 mod quick_replies;
+mod scope;
 mod tags;
 mod webhooks;
 

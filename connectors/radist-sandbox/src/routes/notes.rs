@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::contacts::contact_at;
+use super::scope::Scoped;
 use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::{PathParams, json_object, path_int};
@@ -38,11 +39,7 @@ pub async fn list(State(app): State<AppState>, Path(p): PathParams) -> ApiResult
 }
 
 /// `POST …/contacts/{contact_id}/notes/` → `NoteOut`.
-pub async fn create(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn create(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let text = note_body(&json_object(&body)?)?;
     let mut state = app.state();
     let (_, contact) = contact_at(&state, &p)?;
@@ -58,11 +55,7 @@ pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<
 }
 
 /// `PATCH …/notes/{note_id}` → `NoteOut` with the new text.
-pub async fn patch(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn patch(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let text = note_body(&json_object(&body)?)?;
     let mut state = app.state();
     let (contact, id) = note_at(&state, &p)?;

@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::contacts::contact_at;
+use super::scope::{Company, Scoped};
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::{PathParams, company_and, company_id, json_object};
+use crate::extract::{PathParams, company_and, json_object};
 use crate::state::State as Sandbox;
 use crate::validate::quick_reply_body;
 
@@ -26,43 +27,31 @@ fn reply_at(state: &Sandbox, p: &HashMap<String, String>) -> ApiResult<(i64, i64
 }
 
 /// `GET …/messaging/templates/` → array of `MessageTemplateOut`.
-pub async fn list(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
-    let state = app.state();
-    state.company(company)?;
+pub async fn list(company: Company) -> ApiResult<Json<Value>> {
+    let state = company.state()?;
     let replies = state.crm.quick_replies.values();
     let mine = replies
-        .filter(|q| q.company_id == company)
+        .filter(|q| q.company_id == company.id)
         .map(|q| q.to_json());
     Ok(Json(Value::Array(mine.collect())))
 }
 
 /// `POST …/messaging/templates/` → `MessageTemplateOut`.
-pub async fn create(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
+pub async fn create(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
     let req = quick_reply_body(&json_object(&body)?, true)?;
-    let mut state = app.state();
-    state.company(company)?;
+    let mut state = company.state()?;
     let name = req.name.unwrap_or_default();
     let id = state
         .crm
-        .insert_quick_reply(company, &name, req.text, req.file_url);
+        .insert_quick_reply(company.id, &name, req.text, req.file_url);
     if let (Some(kind), Some(reply)) = (req.kind, state.crm.quick_replies.get_mut(&id)) {
         reply.kind = kind;
     }
-    Ok(Json(state.crm.quick_reply(company, id)?.to_json()))
+    Ok(Json(state.crm.quick_reply(company.id, id)?.to_json()))
 }
 
 /// `PATCH …/messaging/templates/{template_id}` → `MessageTemplateOut`.
-pub async fn patch(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn patch(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let req = quick_reply_body(&json_object(&body)?, false)?;
     let mut state = app.state();
     let (company, id) = reply_at(&state, &p)?;
@@ -95,10 +84,7 @@ pub async fn me(State(app): State<AppState>) -> Json<Value> {
 }
 
 /// `GET …/contacts/{contact_id}/social_profiles/` → `SocialProfileOut` per Telegram or Max chat.
-pub async fn social_profiles(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-) -> ApiResult<Json<Value>> {
+pub async fn social_profiles(Scoped { app, p }: Scoped) -> ApiResult<Json<Value>> {
     let state = app.state();
     let (_, contact) = contact_at(&state, &p)?;
     let chats = state.chats.values().filter(|c| c.contact_id == contact);

@@ -6,13 +6,12 @@ use axum::extract::{Path, State};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use super::scope::{Company, Scoped, company_and_query};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{
-    PathParams, QueryParams, company_and, company_id, json_object, json_value, path_int,
-};
+use crate::extract::{PathParams, QueryParams, company_and, json_object, json_value};
 use crate::state::State as Sandbox;
-use crate::validate::{Report, TagBody, tag_body, tag_ids};
+use crate::validate::{TagBody, tag_body, tag_ids};
 
 /// `(company, tag)` of a `…/tags/{tag_id}` path, both checked.
 fn tag_at(state: &Sandbox, p: &std::collections::HashMap<String, String>) -> ApiResult<(i64, i64)> {
@@ -36,37 +35,25 @@ fn check_free(state: &Sandbox, company: i64, body: &TagBody, except: Option<i64>
 }
 
 /// `GET /companies/{company_id}/tags/` → array of `TagOut`, by id.
-pub async fn list(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let mut r = Report::default();
-    let company = path_int(&mut r, &p, "company_id");
-    let (offset, limit) = q.offset_limit(&mut r);
-    r.finish()?;
-    let state = app.state();
-    let company = state.company(company.unwrap_or_default())?.id;
+pub async fn list(Scoped { app, p }: Scoped, q: QueryParams) -> ApiResult<Json<Value>> {
+    let (state, company, (offset, limit)) = company_and_query(&app, &p, |r| q.offset_limit(r))?;
     let tags = state.crm.tags.values().filter(|t| t.company_id == company);
     let page = tags.skip(offset).take(limit);
     Ok(Json(Value::Array(page.map(|t| t.to_json()).collect())))
 }
 
 /// `POST /companies/{company_id}/tags/` → `TagOut`.
-pub async fn create(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
+pub async fn create(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
     let req = tag_body(&json_object(&body)?, false)?;
-    let mut state = app.state();
-    state.company(company)?;
-    check_free(&state, company, &req, None)?;
-    let id = state
-        .crm
-        .insert_tag(company, &req.name, &req.description, &req.background_color);
-    Ok(Json(state.crm.tag(company, id)?.to_json()))
+    let mut state = company.state()?;
+    check_free(&state, company.id, &req, None)?;
+    let id = state.crm.insert_tag(
+        company.id,
+        &req.name,
+        &req.description,
+        &req.background_color,
+    );
+    Ok(Json(state.crm.tag(company.id, id)?.to_json()))
 }
 
 /// `GET /companies/{company_id}/tags/{tag_id}` → `TagOut`.
@@ -77,11 +64,7 @@ pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<
 }
 
 /// `PUT /companies/{company_id}/tags/{tag_id}` → `TagOut` (every field replaced).
-pub async fn update(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn update(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let req = tag_body(&json_object(&body)?, true)?;
     let mut state = app.state();
     let (company, id) = tag_at(&state, &p)?;
@@ -96,11 +79,7 @@ pub async fn update(
 
 /// `PUT /companies/{company_id}/contacts/{contact_id}/tags/` with a bare array of tag ids:
 /// replaces the contact's set → array of `ContactTagsOut`.
-pub async fn set_contact_tags(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+pub async fn set_contact_tags(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Value>> {
     let ids = tag_ids(json_value(&body)?)?;
     let mut state = app.state();
     let (company, contact) = super::contacts::contact_at(&state, &p)?;

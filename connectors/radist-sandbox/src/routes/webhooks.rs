@@ -2,45 +2,37 @@
 //! Changes apply at once (the real service says "up to 5 minutes").
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::app::AppState;
+use super::scope::Company;
 use crate::error::{ApiError, ApiResult, error_item};
-use crate::extract::{PathParams, company_id, json_object};
+use crate::extract::{PathParams, json_object};
 use crate::state::model::Subscription;
 use crate::validate::webhook_body;
 
 /// `GET /companies/{company_id}/webhooks/` → bare array.
-pub async fn list(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
-    let state = app.state();
-    state.company(company)?;
+pub async fn list(company: Company) -> ApiResult<Json<Value>> {
+    let state = company.state()?;
     let subs = state
         .subscriptions
         .iter()
-        .filter(|s| s.company_id == company)
+        .filter(|s| s.company_id == company.id)
         .map(Subscription::to_json);
     Ok(Json(Value::Array(subs.collect())))
 }
 
 /// `POST /companies/{company_id}/webhooks/` → the subscription with its `id`.
-pub async fn create(
-    State(app): State<AppState>,
-    Path(p): PathParams,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    let company = company_id(&p)?;
+pub async fn create(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
     let req = webhook_body(&json_object(&body)?)?;
-    let mut state = app.state();
-    state.company(company)?;
-    state.connection(company, req.connection_id)?;
+    let mut state = company.state()?;
+    state.connection(company.id, req.connection_id)?;
     let sub = Subscription {
         id: Uuid::new_v4(),
-        company_id: company,
+        company_id: company.id,
         connection_id: req.connection_id,
         url: req.url,
         events: req.events,
@@ -51,8 +43,7 @@ pub async fn create(
 }
 
 /// `DELETE /companies/{company_id}/webhooks/{webhook_id}` → 204.
-pub async fn delete(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<StatusCode> {
-    let company = company_id(&p)?;
+pub async fn delete(company: Company, Path(p): PathParams) -> ApiResult<StatusCode> {
     let raw = p.get("webhook_id").cloned().unwrap_or_default();
     let Ok(id) = Uuid::parse_str(&raw) else {
         let msg = "Input should be a valid UUID, invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-]";
@@ -64,12 +55,11 @@ pub async fn delete(State(app): State<AppState>, Path(p): PathParams) -> ApiResu
             None,
         )]));
     };
-    let mut state = app.state();
-    state.company(company)?;
+    let mut state = company.state()?;
     let before = state.subscriptions.len();
     state
         .subscriptions
-        .retain(|s| !(s.id == id && s.company_id == company));
+        .retain(|s| !(s.id == id && s.company_id == company.id));
     if state.subscriptions.len() == before {
         return Err(ApiError::not_found("Webhook not found"));
     }

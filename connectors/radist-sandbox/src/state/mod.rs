@@ -97,26 +97,20 @@ impl State {
 
     /// A connection of the company, or 404 `Connection not found`.
     pub fn connection(&self, company_id: i64, id: i64) -> Result<&Connection, ApiError> {
-        self.connections
-            .get(&id)
-            .filter(|c| c.company_id == company_id)
-            .ok_or_else(|| ApiError::not_found("Connection not found"))
+        let found = self.connections.get(&id).map(|c| (c.company_id, c));
+        of_company(found, company_id, "Connection not found")
     }
 
     /// A chat of the company, or 404 `Chat not found`.
     pub fn chat(&self, company_id: i64, id: i64) -> Result<&Chat, ApiError> {
-        self.chats
-            .get(&id)
-            .filter(|c| c.company_id == company_id)
-            .ok_or_else(|| ApiError::not_found("Chat not found"))
+        let found = self.chats.get(&id).map(|c| (c.company_id, c));
+        of_company(found, company_id, "Chat not found")
     }
 
     /// A contact of the company, or 404 `Contact not found`.
     pub fn contact(&self, company_id: i64, id: i64) -> Result<&Contact, ApiError> {
-        self.contacts
-            .get(&id)
-            .filter(|c| c.company_id == company_id)
-            .ok_or_else(|| ApiError::not_found("Contact not found"))
+        let found = self.contacts.get(&id).map(|c| (c.company_id, c));
+        of_company(found, company_id, "Contact not found")
     }
 
     /// The newest message of a chat.
@@ -209,5 +203,14 @@ fn connection_from_seed(company_id: i64, seed: &crate::seed::ConnectionSeed) -> 
         auto_templates_enabled: seed.auto_templates_enabled,
         status: ("good".to_owned(), "normal".to_owned()),
         templates,
+    }
+}
+
+/// A record found by id, when it belongs to `company_id` (a record of another company is as
+/// unknown as a missing one): else 404 with `missing` as the detail.
+fn of_company<T>(found: Option<(i64, T)>, company_id: i64, missing: &str) -> Result<T, ApiError> {
+    match found {
+        Some((owner, record)) if owner == company_id => Ok(record),
+        _ => Err(ApiError::not_found(missing)),
     }
 }

@@ -117,6 +117,13 @@ impl Env {
         serde_json::to_value(receipt).expect("receipt json")
     }
 
+    /// The chat id of an inbound text from `phone` on a connection (the chat is created on the
+    /// first one).
+    pub async fn chat(&self, connection_id: i64, phone: &str, text: &str) -> Value {
+        let body = json!({"connection_id": connection_id, "phone": phone, "text": text});
+        self.inbound(body).await["chat_id"].clone()
+    }
+
     /// Subscribes `url` to all events of a connection.
     pub async fn subscribe(&self, connection_id: i64, url: &str) -> Value {
         let events = [
@@ -134,6 +141,19 @@ impl Env {
             .await;
         assert_eq!(status, 200, "{out}");
         out
+    }
+
+    /// POSTs a text to a chat and returns the bare answer: for faults that cut the connection
+    /// or drop the answer, where there is no status to read.
+    pub async fn send_text_raw(
+        &self,
+        chat_id: &Value,
+        text: &str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let body = json!({"chat_id": chat_id, "message_type": "text", "text": {"text": text}});
+        let url = self.company_url("/messaging/messages/");
+        let request = self.http.post(url).header("X-Api-Key", self.sb.api_key());
+        request.json(&body).send().await
     }
 
     /// Sends a text to a chat.

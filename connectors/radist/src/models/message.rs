@@ -136,10 +136,11 @@ pub struct WabaTemplateMessageContent {
     pub carousel: Vec<WabaTemplateMessageMediaCarouselCard>,
 }
 
-/// `WabaTemplateMessageMediaHeader`: media header of a sent template.
+/// A media header of a sent template: the spec writes the same object twice, for the
+/// template's header and for a carousel card's, differing only in the formats allowed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WabaTemplateMessageMediaHeader {
-    pub format: MediaHeaderFormat,
+pub struct TemplateMediaHeader<F> {
+    pub format: F,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub file_name: String,
     #[serde(default, deserialize_with = "de::null_as_default")]
@@ -149,6 +150,9 @@ pub struct WabaTemplateMessageMediaHeader {
     #[serde(default)]
     pub file_url: Option<String>,
 }
+
+/// `WabaTemplateMessageMediaHeader`: media header of a sent template.
+pub type WabaTemplateMessageMediaHeader = TemplateMediaHeader<MediaHeaderFormat>;
 
 /// `WabaTemplateMessageButton`: button of a sent template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,18 +175,7 @@ pub struct WabaTemplateMessageMediaCarouselCard {
 }
 
 /// `WabaTemplateMessageCarouselHeader`: media header of a carousel card.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WabaTemplateMessageCarouselHeader {
-    pub format: CarouselHeaderFormat,
-    #[serde(default, deserialize_with = "de::null_as_default")]
-    pub file_name: String,
-    #[serde(default, deserialize_with = "de::null_as_default")]
-    pub file_size: i64,
-    #[serde(default)]
-    pub file_mime_type: Option<String>,
-    #[serde(default)]
-    pub file_url: Option<String>,
-}
+pub type WabaTemplateMessageCarouselHeader = TemplateMediaHeader<CarouselHeaderFormat>;
 
 /// `WabaTemplateMessageCarouselBody`: text of a carousel card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -49,10 +49,10 @@ pub use ids::{
 pub use message::{
     CarouselHeaderFormat, Direction, MediaHeaderFormat, MediaMessageContent, Message,
     MessageAuthor, MessageErrorType, MessageType, RadistOrderCurrency, RadistOrderMessageContent,
-    RadistOrderMessageItem, ReplyTo, TextMessageContent, WabaInteractiveMessageContent,
-    WabaInteractiveType, WabaOrderCurrency, WabaOrderMessageContent, WabaOrderMessageItem,
-    WabaReferredProduct, WabaTemplateMessageButton, WabaTemplateMessageCarouselBody,
-    WabaTemplateMessageCarouselHeader, WabaTemplateMessageContent,
+    RadistOrderMessageItem, ReplyTo, TemplateMediaHeader, TextMessageContent,
+    WabaInteractiveMessageContent, WabaInteractiveType, WabaOrderCurrency, WabaOrderMessageContent,
+    WabaOrderMessageItem, WabaReferredProduct, WabaTemplateMessageButton,
+    WabaTemplateMessageCarouselBody, WabaTemplateMessageCarouselHeader, WabaTemplateMessageContent,
     WabaTemplateMessageMediaCarouselCard, WabaTemplateMessageMediaHeader,
 };
 pub use send::{

@@ -40,11 +40,7 @@ impl Host for HostState {
         }
         match ctx.recorder.intent(&mut pending, None).await? {
             Prior::Completed { result, .. } => {
-                let chat = from_json(&result).ok_or_else(|| {
-                    wasmtime::Error::from(crate::journal::JournalError(
-                        "a created chat has an unreadable result".to_owned(),
-                    ))
-                })?;
+                let chat = from_json(&result).ok_or_else(|| super::unreadable("a created chat"))?;
                 ctx.known_chats.insert((chat.connection_id, chat.chat_id));
                 ctx.succeed(pending, result, true);
                 return Ok(Ok(chat));
@@ -53,13 +49,7 @@ impl Host for HostState {
                 // Safe to repeat: Radist's create-chat finds the chat when it already exists.
                 let decision =
                     "outcome unknown: created again (create-chat finds an existing chat)";
-                ctx.recorder
-                    .decide(
-                        &mut pending,
-                        crate::outcome::Reconciliation::Unknown,
-                        decision.to_owned(),
-                    )
-                    .await?;
+                ctx.recorder.decide_unknown(&mut pending, decision).await?;
             }
             Prior::Fresh | Prior::Mismatch { .. } => {}
         }

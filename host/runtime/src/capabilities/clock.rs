@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use wasmtime::StoreContextMut;
@@ -121,13 +120,7 @@ pub(crate) fn shadow_wasi_clocks(linker: &mut Linker<HostState>) -> wasmtime::Re
 
 /// The current UTC instant.
 pub(crate) fn system_now() -> Datetime {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Datetime {
-        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        nanoseconds: since.subsec_nanos(),
-    }
+    crate::event::datetime(chrono::Utc::now())
 }
 
 fn wasi_datetime(at: Datetime) -> wall_clock::Datetime {

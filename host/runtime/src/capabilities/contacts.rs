@@ -102,9 +102,7 @@ impl Host for HostState {
             Prior::Pending { .. } => {
                 let decision =
                     "outcome unknown: updated again (the same change leaves the same contact)";
-                ctx.recorder
-                    .decide(&mut pending, Reconciliation::Unknown, decision.to_owned())
-                    .await?;
+                ctx.recorder.decide_unknown(&mut pending, decision).await?;
             }
             Prior::Fresh | Prior::Mismatch { .. } => {}
         }

@@ -48,23 +48,13 @@ impl Host for HostState {
         }
         match ctx.recorder.intent(&mut pending, None).await? {
             Prior::Completed { result, .. } => {
-                let url = url_of(&result).ok_or_else(|| {
-                    wasmtime::Error::from(crate::journal::JournalError(
-                        "an upload has an unreadable result".to_owned(),
-                    ))
-                })?;
+                let url = url_of(&result).ok_or_else(|| super::unreadable("an upload"))?;
                 ctx.succeed(pending, result, true);
                 return Ok(Ok(url));
             }
             Prior::Pending { .. } => {
                 let decision = "outcome unknown: uploaded again (an upload messages nobody)";
-                ctx.recorder
-                    .decide(
-                        &mut pending,
-                        crate::outcome::Reconciliation::Unknown,
-                        decision.to_owned(),
-                    )
-                    .await?;
+                ctx.recorder.decide_unknown(&mut pending, decision).await?;
             }
             Prior::Fresh | Prior::Mismatch { .. } => {}
         }

@@ -63,25 +63,13 @@ impl Host for HostState {
                 }
                 Prior::Pending { .. } if !ctx.caches.ledger.resend_pending_http => {
                     let decision = "outcome unknown: an earlier attempt sent it and got no answer; not sent again";
-                    ctx.recorder
-                        .decide(
-                            &mut pending,
-                            crate::outcome::Reconciliation::Unknown,
-                            decision.to_owned(),
-                        )
-                        .await?;
+                    ctx.recorder.decide_unknown(&mut pending, decision).await?;
                     let message = "outcome unknown: an earlier attempt of this run sent this request and got no answer; not repeated";
                     return Ok(Err(ctx.fail(pending, upstream(None, message, false))));
                 }
                 Prior::Pending { .. } => {
                     let decision = "outcome unknown: sent again (resend_pending_http)";
-                    ctx.recorder
-                        .decide(
-                            &mut pending,
-                            crate::outcome::Reconciliation::Unknown,
-                            decision.to_owned(),
-                        )
-                        .await?;
+                    ctx.recorder.decide_unknown(&mut pending, decision).await?;
                 }
                 Prior::Fresh | Prior::Mismatch { .. } => {}
             }

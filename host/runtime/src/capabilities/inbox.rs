@@ -8,7 +8,6 @@ use super::radist::{self, CallError};
 use super::wit::inbox::Host;
 use super::wit::types::Error;
 use crate::journal::Prior;
-use crate::outcome::Reconciliation;
 use crate::state::HostState;
 
 const KEY: &str = "capabilities.inbox";
@@ -39,9 +38,7 @@ impl Host for HostState {
             }
             Prior::Pending { .. } => {
                 let decision = "outcome unknown: marked again (marking answered is idempotent)";
-                ctx.recorder
-                    .decide(&mut pending, Reconciliation::Unknown, decision.to_owned())
-                    .await?;
+                ctx.recorder.decide_unknown(&mut pending, decision).await?;
             }
             Prior::Fresh | Prior::Mismatch { .. } => {}
         }

@@ -120,6 +120,13 @@ impl RunContext {
 }
 
 /// A short, host-internals-free upstream error for the guest.
+/// A completed action whose journaled result cannot be read back (`what`: "an upload"): the
+/// action is not repeated, the run traps instead.
+pub(crate) fn unreadable(what: &str) -> wasmtime::Error {
+    let text = format!("{what} has an unreadable result");
+    wasmtime::Error::from(crate::journal::JournalError(text))
+}
+
 pub(crate) fn upstream(status: Option<u16>, message: &str, retryable: bool) -> Error {
     Error::Upstream(UpstreamError {
         status,

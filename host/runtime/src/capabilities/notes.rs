@@ -30,14 +30,7 @@ impl Host for HostState {
         if let Err(e) = precheck(ctx, contact, false).await {
             return Ok(Err(refuse(ctx, pending, e)));
         }
-        let listed = match radist::client(ctx) {
-            Ok(client) => client
-                .list_notes(ContactId(contact))
-                .await
-                .map_err(CallError::from),
-            Err(e) => Err(e),
-        };
-        match listed {
+        match list(ctx, contact).await {
             Ok(notes) => {
                 ctx.succeed(pending, json!({"count": notes.len()}), false);
                 Ok(Ok(notes.iter().map(to_wit).collect()))
@@ -135,14 +128,7 @@ async fn reconcile(
     text: &str,
     intent_at: DateTime<Utc>,
 ) -> wasmtime::Result<Result<Option<NoteOut>, Error>> {
-    let listed = match radist::client(ctx) {
-        Ok(client) => client
-            .list_notes(ContactId(contact))
-            .await
-            .map_err(CallError::from),
-        Err(e) => Err(e),
-    };
-    let notes = match listed {
+    let notes = match list(ctx, contact).await {
         Ok(notes) => notes,
         Err(e) => return Ok(Err(radist::guest_error(&e))),
     };
@@ -162,6 +148,10 @@ async fn reconcile(
         .decide(pending, Reconciliation::Delivered, decision)
         .await?;
     Ok(Ok(Some(found)))
+}
+
+async fn list(ctx: &RunContext, contact: i64) -> Result<Vec<NoteOut>, CallError> {
+    Ok(radist::client(ctx)?.list_notes(ContactId(contact)).await?)
 }
 
 async fn create(ctx: &RunContext, contact: i64, text: &str) -> Result<NoteOut, CallError> {

@@ -16,7 +16,6 @@ use super::radist::{self, CallError};
 use super::wit::tags::{Host, Tag};
 use super::wit::types::Error;
 use crate::journal::Prior;
-use crate::outcome::Reconciliation;
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -89,9 +88,7 @@ async fn change(
         }
         Prior::Pending { .. } => {
             let decision = "outcome unknown: read the set and changed it again (converges)";
-            ctx.recorder
-                .decide(&mut pending, Reconciliation::Unknown, decision.to_owned())
-                .await?;
+            ctx.recorder.decide_unknown(&mut pending, decision).await?;
         }
         Prior::Fresh | Prior::Mismatch { .. } => {}
     }

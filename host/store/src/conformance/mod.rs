@@ -152,3 +152,10 @@ pub fn attempt(claimed: &ClaimedRun, status: AttemptStatus) -> FinishedAttempt {
         logs: vec![log("received"), log("replied")],
     }
 }
+
+/// The SQLite store on `store.db` in `dir` (created and migrated when new): what the SQLite
+/// backend's tests open, once or several times on one file.
+pub async fn sqlite_in(dir: &tempfile::TempDir) -> crate::SqliteStore {
+    let config = crate::SqliteConfig::new(dir.path().join("store.db"));
+    crate::SqliteStore::open(config).await.expect("open")
+}

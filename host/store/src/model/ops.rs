@@ -8,6 +8,21 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The store's tables, the same in both backends: what `stats` counts and a backup writes.
+pub(crate) const TABLES: &[&str] = &[
+    "attempts",
+    "events",
+    "kv",
+    "lanes",
+    "ledger",
+    "nodes",
+    "quarantine",
+    "runs",
+    "schedule_slots",
+    "schedules",
+    "uploads",
+];
+
 /// One due slot handed to [`crate::Store::fire_slots`].
 #[derive(Debug, Clone)]
 pub struct SlotFire {

@@ -3,27 +3,12 @@
 
 use super::fail::{Fail, Res, exec, get, one, rows, to_i64, to_u64, to_us};
 use crate::error::StoreError;
-use crate::model::ops::{DbStats, RetentionPolicy};
+use crate::model::ops::{DbStats, RetentionPolicy, TABLES};
 use chrono::{DateTime, TimeDelta, Utc};
 use deadpool_postgres::Transaction;
 use futures::StreamExt;
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
-
-/// Tables counted by `stats` and written by `backup`.
-pub(crate) const TABLES: &[&str] = &[
-    "attempts",
-    "events",
-    "kv",
-    "lanes",
-    "ledger",
-    "nodes",
-    "quarantine",
-    "runs",
-    "schedule_slots",
-    "schedules",
-    "uploads",
-];
 
 /// Deletes up to `batch` finished runs the policy no longer keeps; returns how many. Victims
 /// are locked with `SKIP LOCKED`, so a run being requeued at the same moment is left alone.
@@ -65,15 +50,10 @@ pub(crate) async fn purge_quarantine(
     cutoff: DateTime<Utc>,
     batch: usize,
 ) -> Res<usize> {
-    let n = exec(
-        tx,
-        "DELETE FROM quarantine WHERE id IN
+    let sql = "DELETE FROM quarantine WHERE id IN
              (SELECT id FROM quarantine WHERE received_at < $1 ORDER BY id LIMIT $2
-              FOR UPDATE SKIP LOCKED)",
-        &[&to_us(cutoff), &to_i64(batch as u64)],
-    )
-    .await?;
-    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+              FOR UPDATE SKIP LOCKED)";
+    purge_before(tx, sql, cutoff, batch).await
 }
 
 /// Deletes up to `batch` events without any run received before `cutoff`; returns how many.
@@ -82,15 +62,22 @@ pub(crate) async fn purge_runless_events(
     cutoff: DateTime<Utc>,
     batch: usize,
 ) -> Res<usize> {
-    let n = exec(
-        tx,
-        "DELETE FROM events WHERE id IN
+    let sql = "DELETE FROM events WHERE id IN
              (SELECT e.id FROM events e WHERE e.received_at < $1
                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
-              ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)",
-        &[&to_us(cutoff), &to_i64(batch as u64)],
-    )
-    .await?;
+              ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)";
+    purge_before(tx, sql, cutoff, batch).await
+}
+
+/// Runs a purge statement taking the cutoff (`$1`) and the batch size (`$2`); returns how many
+/// rows it deleted.
+async fn purge_before(
+    tx: &Transaction<'_>,
+    sql: &str,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
+    let n = exec(tx, sql, &[&to_us(cutoff), &to_i64(batch as u64)]).await?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 

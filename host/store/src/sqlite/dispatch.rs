@@ -4,12 +4,13 @@ use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, opt_from_us, parse_status, to_i64, to_u32, to_us};
 use super::worker::Writer;
 use super::{detail, history, lanes, packing};
+use crate::convert::{RunAfter, check_running};
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::RunFilter;
 use crate::status::{AttemptStatus, RunStatus};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The most runs one `claim` hands out.
@@ -138,41 +139,21 @@ pub(crate) fn finish(w: &mut Writer, run: RunId, a: &FinishedAttempt, next: &Nex
     let Some((status, attempt, lane)) = run_state(&w.conn, run)? else {
         return Err(StoreError::not_found(format!("run {run}")).into());
     };
-    if status != RunStatus::Running || attempt != i64::from(a.attempt) {
-        let msg = format!(
-            "run {run} is {status} at attempt {attempt}, not running attempt {}; drop this result",
-            a.attempt
-        );
-        return Err(StoreError::conflict(msg).into());
-    }
+    check_running(run, status, attempt, a)?;
     insert_attempt(&w.conn, run, a)?;
-    let took = TimeDelta::microseconds(to_i64(a.duration_us));
-    let ended = a
-        .started_at
-        .checked_add_signed(took)
-        .unwrap_or(a.started_at);
-    let (status, not_before, error) = match next {
-        Next::Final => (a.status.final_run_status(), None, a.error.clone()),
-        Next::Retry { not_before } | Next::Defer { not_before } => (
-            RunStatus::Retrying,
-            Some(to_us(*not_before)),
-            a.error.clone(),
-        ),
-        Next::Dead { reason } => (RunStatus::Dead, None, Some(reason.clone())),
-    };
-    let uncounted = i64::from(matches!(next, Next::Defer { .. }));
+    let after = RunAfter::of(a, next);
     let mut stmt = w.conn.prepare_cached(
         "UPDATE runs SET status = ?2, not_before = ?3, error = ?4, updated_at = ?5, node = ?6,
              attempt = attempt - ?7 WHERE id = ?1",
     )?;
     stmt.execute(params![
         run.0,
-        status.as_str(),
-        not_before,
-        error,
-        to_us(ended),
+        after.status.as_str(),
+        after.not_before,
+        after.error,
+        after.updated_at,
         a.node,
-        uncounted
+        after.uncounted
     ])?;
     lanes::refresh(&w.conn, &lane)?;
     w.woke = true;

@@ -2,26 +2,11 @@
 
 use super::fail::{Res, to_i64, to_u64, to_us};
 use crate::error::StoreError;
-use crate::model::ops::{DbStats, RetentionPolicy};
+use crate::model::ops::{DbStats, RetentionPolicy, TABLES};
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, params};
 use std::path::Path;
-
-/// Tables counted by `stats`.
-const TABLES: &[&str] = &[
-    "attempts",
-    "events",
-    "kv",
-    "lanes",
-    "ledger",
-    "nodes",
-    "quarantine",
-    "runs",
-    "schedule_slots",
-    "schedules",
-    "uploads",
-];
 
 /// Deletes up to `batch` finished runs the policy no longer keeps; returns how many.
 pub(crate) fn purge_batch(
