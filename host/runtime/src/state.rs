@@ -10,8 +10,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::availability_cache::AvailabilityCache;
-use crate::capabilities::{ConfigReads, RunClock};
 use crate::config::LedgerSettings;
+use crate::config_reads::ConfigReads;
 use crate::connection_kinds::ConnectionKinds;
 use crate::digest::DigestKey;
 use crate::event::{PluginEvent, SourceType};
@@ -22,6 +22,7 @@ use crate::logs::{LogBuffer, LogSource};
 use crate::recorder::ActionRecorder;
 use crate::redact::Redactor;
 use crate::run::RunInput;
+use crate::run_clock::RunClock;
 use crate::scope::TokenBucket;
 use crate::stdio::CapturedOutput;
 use crate::upload_cache::UploadCache;
