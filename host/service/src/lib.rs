@@ -17,6 +17,7 @@ mod connections;
 mod event_file;
 mod history;
 mod key_permissions;
+pub mod load_problem;
 mod operations;
 pub mod output;
 mod radist_sync;

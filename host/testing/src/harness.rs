@@ -141,7 +141,7 @@ impl PluginHarness {
         services.secrets = secrets.clone();
         services.journal = self.journal.clone();
         let loaded = switchboard::assembly::load_plugin(&self.runtime, &loaded, services)
-            .map_err(HarnessError::Load)?;
+            .map_err(|problem| HarnessError::Load(problem.text))?;
         Ok(TestPlugin {
             plugin: loaded.plugin,
             manifest: loaded.manifest,

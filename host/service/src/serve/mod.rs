@@ -50,8 +50,8 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let addresses = Addresses::choose(&wiring, &args)?;
     let open_files = front_door::raise_open_file_limit();
     let plan = wiring.prepare();
-    for note in &plan.skipped {
-        output::note(note);
+    for skipped in &plan.skipped {
+        output::note(&skipped.note);
     }
     refuse_on(&plan.problems)?;
     let store = wiring.open_store_to_serve().await?;
