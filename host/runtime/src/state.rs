@@ -12,7 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use crate::availability_cache::AvailabilityCache;
 use crate::config::LedgerSettings;
 use crate::config_reads::ConfigReads;
-use crate::connection_kinds::ConnectionKinds;
+use crate::connection_directory::ConnectionDirectory;
 use crate::digest::DigestKey;
 use crate::event::{PluginEvent, SourceType};
 use crate::journal::{InMemoryJournal, Journal};
@@ -64,8 +64,9 @@ impl HostServices {
 pub(crate) struct SharedCaches {
     /// WABA availability answers with a short TTL.
     pub(crate) availability: Arc<AvailabilityCache>,
-    /// Connection kinds (WABA or not), kept for the runtime's lifetime.
-    pub(crate) connections: Arc<ConnectionKinds>,
+    /// The messenger of each connection, kept for the runtime's lifetime and shared with the
+    /// service's intake ([`Runtime::connections`](crate::Runtime::connections)).
+    pub(crate) connections: Arc<ConnectionDirectory>,
     /// How pending actions are reconciled (from `RuntimeConfig`).
     pub(crate) ledger: LedgerSettings,
 }
@@ -74,7 +75,7 @@ impl SharedCaches {
     pub(crate) fn new(availability_ttl: Duration) -> Self {
         SharedCaches {
             availability: Arc::new(AvailabilityCache::new(availability_ttl)),
-            connections: Arc::new(ConnectionKinds::default()),
+            connections: Arc::new(ConnectionDirectory::default()),
             ledger: LedgerSettings::default(),
         }
     }

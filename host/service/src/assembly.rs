@@ -12,13 +12,12 @@ use anyhow::Context;
 use radist_connector::RadistClient;
 use sha2::{Digest, Sha256};
 use switchboard_manifest::StoreDurability;
-use switchboard_runtime::{HostServices, Runtime};
+use switchboard_runtime::{ConnectionDirectory, HostServices, Runtime};
 use switchboard_store::{
     Durability, PostgresConfig, PostgresStore, SqliteConfig, SqliteStore, Store,
 };
 
 use crate::config::LoadedManifest;
-use crate::connections::ConnectionDirectory;
 use crate::load_problem::{LoadProblem, texts};
 use crate::radist_target::RadistTarget;
 use crate::serve::intake::Intake;
@@ -181,12 +180,12 @@ pub fn load_offline(
 /// An intake over the configured plugins without a server, for `quarantine retry`: it decodes,
 /// matches and stores exactly as the webhook endpoint does.
 pub async fn offline_intake(wiring: &Wiring, store: Arc<dyn Store>) -> anyhow::Result<Intake> {
-    let (loaded, plan) = load_offline(wiring, &store)?;
-    refuse_on(&plan.problems)?;
+    let system = wiring.assemble(wiring.prepare(), |p| services(&store, None, p))?;
+    refuse_on(&system.plan.problems)?;
     let target = RadistTarget::connect(&wiring.config).await?;
-    let directory = directory(Some(target.client.clone())).await;
+    let directory = directory(&system.runtime, Some(target.client.clone())).await;
     target.shutdown().await;
-    let plugins = SharedPlugins::new(PluginSet::new(loaded));
+    let plugins = SharedPlugins::new(PluginSet::new(system.plugins));
     intake(
         wiring,
         store,
@@ -218,12 +217,19 @@ pub fn intake(
     })
 }
 
-/// The connection directory over `radist`, read once now; a Radist that cannot answer yet is
-/// logged, and the connections' messengers are learned later.
-pub async fn directory(radist: Option<RadistClient>) -> Arc<ConnectionDirectory> {
-    let directory = Arc::new(ConnectionDirectory::new(radist));
+/// The runtime's connection directory (the one its runs share), asking `radist` and read once
+/// now; a Radist that cannot answer yet is logged, and the connections' messengers are learned
+/// later.
+pub async fn directory(
+    runtime: &Runtime,
+    radist: Option<RadistClient>,
+) -> Arc<ConnectionDirectory> {
+    let directory = runtime.connections();
+    if let Some(radist) = radist {
+        directory.ask(radist);
+    }
     if let Err(err) = directory.refresh().await {
-        tracing::warn!(error = %format!("{err:#}"), "cannot read radist's connections yet; source types are learned later");
+        tracing::warn!(error = %err, "cannot read radist's connections yet; source types are learned later");
     }
     directory
 }

@@ -13,7 +13,6 @@ mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
-mod connections;
 mod event_file;
 mod history;
 mod key_permissions;

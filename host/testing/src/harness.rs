@@ -18,6 +18,7 @@ use radist_connector::RadistClient;
 use radist_sandbox::SandboxConfig;
 use switchboard_manifest::Manifest;
 use switchboard_runtime::event::{PluginEvent, RunInfo, SourceType};
+use switchboard_runtime::messenger;
 use switchboard_runtime::{
     FileKvStore, HostServices, InMemoryJournal, Plugin, RunInput, RunOutcome, Runtime,
     RuntimeConfig,
@@ -211,15 +212,7 @@ impl PluginHarness {
     /// The messenger of a seeded connection.
     pub fn source_type(&self, connection_id: i64) -> Option<SourceType> {
         let kind = self.sandbox.connection_kind(connection_id)?;
-        Some(match kind.as_str() {
-            "waba" => SourceType::Waba,
-            "whatsapp" => SourceType::Whatsapp,
-            "telegram" => SourceType::Telegram,
-            "telegram_bot" => SourceType::TelegramBot,
-            "max_personal" => SourceType::MaxPersonal,
-            "max_bot" => SourceType::MaxBot,
-            _ => SourceType::Other,
-        })
+        Some(messenger::to_wit(messenger::Messenger::from_name(&kind)))
     }
 }
 

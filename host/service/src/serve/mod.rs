@@ -80,7 +80,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let runtime = system.runtime;
     let manifests: Vec<Manifest> = system.plugins.iter().map(|p| p.manifest.clone()).collect();
     let plugins = SharedPlugins::new(PluginSet::new(system.plugins));
-    let directory = assembly::directory(radist).await;
+    let directory = assembly::directory(&runtime, radist).await;
     let listeners = addresses.bind().await?;
     let accepting = Arc::new(AtomicBool::new(true));
     let ready = Arc::new(AtomicBool::new(false));
