@@ -86,7 +86,12 @@ async fn chats_on_a_waba_connection_are_checked_without_the_event_saying_so() {
 async fn runs_use_the_connection_list_the_service_read() {
     let h = Harness::start().await;
     h.caches.connections.ask(h.client.clone());
-    let known = h.caches.connections.refresh().await.expect("connection list");
+    let known = h
+        .caches
+        .connections
+        .refresh()
+        .await
+        .expect("connection list");
     assert!(known > 0);
     let plugin = h.plugin(WABA_CAPS);
     let mut state = h.run(&plugin, "r1", manual(), false);
