@@ -159,9 +159,9 @@ pub fn services(
     plugin: &EnabledPlugin,
 ) -> HostServices {
     use crate::adapters::{StoreJournal, StoreKv, StoreUploads};
-    let mut services = HostServices::new(Arc::new(StoreKv(Arc::clone(store))));
-    services.journal = Arc::new(StoreJournal(Arc::clone(store)));
-    services.upload_cache = Some(Arc::new(StoreUploads(Arc::clone(store))));
+    let mut services = HostServices::new(Arc::new(StoreKv(store.clone())));
+    services.journal = Arc::new(StoreJournal(store.clone()));
+    services.upload_cache = Some(Arc::new(StoreUploads(store.clone())));
     services.secrets = plugin.secrets.clone();
     services.radist = radist;
     services

@@ -3,7 +3,8 @@
 //! data_version`): two stores writing one file by turns still hand out distinct ids in order.
 
 use switchboard_store::conformance::{event, run};
-use switchboard_store::{SqliteConfig, SqliteStore, Store};
+use switchboard_store::prelude::*;
+use switchboard_store::{SqliteConfig, SqliteStore};
 use tempfile::TempDir;
 
 async fn open(dir: &TempDir) -> SqliteStore {

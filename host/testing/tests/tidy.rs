@@ -224,6 +224,35 @@ fn only_the_assembly_opens_the_store() {
     );
 }
 
+/// Consumers of the store that take only the roles they use (`dyn role::X`), not the whole
+/// `Store`: the runtime's journal, kv and upload adapters, the dispatcher, the scheduler and the
+/// views shared by the CLI, the admin API and the dashboard.
+const ROLE_CONSUMERS: &[&str] = &[
+    "host/service/src/adapters.rs",
+    "host/service/src/serve/dispatcher.rs",
+    "host/service/src/serve/scheduler.rs",
+    "host/service/src/views.rs",
+];
+
+#[test]
+fn store_consumers_name_the_roles_they_use() {
+    let mut whole = Vec::new();
+    for file in ROLE_CONSUMERS {
+        let text = read(file);
+        for (n, line) in production_part(&text) {
+            if line.contains("dyn Store") {
+                whole.push(format!("{file}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        whole.is_empty(),
+        "these consumers take the whole store; name the roles they use (`dyn role::Dispatch`, \
+         `&Arc<S>` with `S: role::Schedules + role::History`):\n{}",
+        whole.join("\n")
+    );
+}
+
 #[test]
 fn no_unwrap_outside_tests() {
     let found = offenders(&[".unwrap()"], &[]);

@@ -210,21 +210,21 @@ impl Work {
         let reloader = reload::Reloader {
             config_file: s.config_file.to_path_buf(),
             runtime: s.runtime,
-            store: Arc::clone(&s.store),
+            store: s.store.clone(),
             radist: Some(s.radist),
             plugins: s.plugins.clone(),
             problems: s.reload_problems,
         };
         let manifests_dir = config.resolve(&config.host.plugins.manifests);
         let dispatcher = Dispatcher {
-            store: Arc::clone(&s.store),
+            store: s.store.clone(),
             plugins: s.plugins.clone(),
             node: s.node,
             max_concurrent: config.host.runtime.max_concurrent_runs as usize,
         };
         let retention = config.host.retention.clone();
         let scheduler =
-            scheduler::Scheduler::new(Arc::clone(&s.store), Arc::new(scheduler::SystemClock));
+            scheduler::Scheduler::new(s.store.clone(), Arc::new(scheduler::SystemClock));
         Work {
             dispatching: tokio::spawn(dispatcher.run(stopped.clone(), s.drain)),
             others: vec![

@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use switchboard_manifest::{Manifest, Overlap, ScheduleTrigger, Trigger};
 use switchboard_schedule::{CatchUp, Schedule, Slot};
-use switchboard_store::{NewEvent, NewRun, Store, StoreResult};
+use switchboard_store::{NewEvent, NewRun, StoreResult, role};
 use tokio::sync::watch;
 
 use crate::serve::plugins::SharedPlugins;
@@ -104,7 +104,7 @@ pub fn schedule_key(plugin: &str, t: &ScheduleTrigger) -> String {
 
 /// Fires due slots.
 pub struct Scheduler {
-    store: Arc<dyn Store>,
+    store: Arc<dyn role::Schedules>,
     clock: Arc<dyn Clock>,
     /// The last slot handled per schedule (fired, skipped or missed), once read from the store.
     last: HashMap<String, Option<DateTime<Utc>>>,
@@ -121,7 +121,7 @@ pub struct Pass {
 }
 
 impl Scheduler {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<dyn role::Schedules>, clock: Arc<dyn Clock>) -> Self {
         Scheduler {
             store,
             clock,

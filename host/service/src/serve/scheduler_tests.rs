@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
-use switchboard_store::{SqliteConfig, SqliteStore};
+use switchboard_store::{SqliteConfig, SqliteStore, Store};
 
 use super::*;
 
@@ -44,7 +44,7 @@ async fn fixture(start: DateTime<Utc>) -> Fixture {
 
 impl Fixture {
     fn scheduler(&self) -> Scheduler {
-        Scheduler::new(Arc::clone(&self.store), self.clock.clone())
+        Scheduler::new(self.store.clone(), self.clock.clone())
     }
 }
 

@@ -1,9 +1,9 @@
 //! History: what happened to events and runs, for the CLI and the admin API.
 
 use crate::ids::{EventId, RunId};
-use crate::model::dispatch::{ActionRow, LogRow};
+use crate::model::dispatch::FinishedAttempt;
 use crate::model::ledger::LedgerEntry;
-use crate::status::{AttemptStatus, RunStatus};
+use crate::status::RunStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -73,20 +73,6 @@ pub struct RunSummary {
     pub error: Option<String>,
 }
 
-/// One attempt of a run with everything it recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttemptRecord {
-    pub attempt: u32,
-    pub status: AttemptStatus,
-    pub error: Option<String>,
-    pub started_at: DateTime<Utc>,
-    pub duration_us: u64,
-    pub node: String,
-    pub plugin_digest: Option<String>,
-    pub actions: Vec<ActionRow>,
-    pub logs: Vec<LogRow>,
-}
-
 /// An event as listed: everything but its payload (`get_event` has it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventSummary {
@@ -115,7 +101,7 @@ pub struct EventRecord {
 pub struct RunDetail {
     pub run: RunSummary,
     pub event: EventRecord,
-    pub attempts: Vec<AttemptRecord>,
+    pub attempts: Vec<FinishedAttempt>,
     pub ledger: Vec<LedgerEntry>,
 }
 
