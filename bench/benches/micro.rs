@@ -163,7 +163,7 @@ async fn run_bench() -> RunBench {
     );
     let store = open_store(db.path()).await;
     let mut services = HostServices::new(Arc::new(FileKvStore::open(kv.path()).expect("kv")));
-    services.journal = Arc::new(StoreJournal(Arc::clone(&store)));
+    services.journal = Arc::new(StoreJournal(store.clone()));
     services.radist = Some(radist(&sandbox));
     let text = format!(
         "manifest_version = 1\n[plugin]\nname = \"bench\"\nwasm = {wasm:?}\n[[trigger]]\non = [\"manual\"]\n[capabilities]\nmessages = {{ connections = [70001], types = [\"text\"] }}\nhttp = {{ allow = [\"http://127.0.0.1:1\"] }}\n"
@@ -271,7 +271,7 @@ impl RunBench {
             .ingest(event, vec![new_run("ledger", format!("ledger/{i}"))])
             .await
             .expect("ingest");
-        let journal = StoreJournal(Arc::clone(&self.store));
+        let journal = StoreJournal(self.store.clone());
         let key = JournalKey {
             run_key: ingested.run_ids[0].to_string(),
             seq: 1,

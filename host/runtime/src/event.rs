@@ -50,16 +50,7 @@ pub fn from_webhook(event: &NormalizedEvent, context: WebhookContext) -> PluginE
 
 /// The WIT source type of a Radist chat source type.
 pub fn source_type(kind: ChatSourceType) -> SourceType {
-    match kind {
-        ChatSourceType::Whatsapp => SourceType::Whatsapp,
-        ChatSourceType::Waba => SourceType::Waba,
-        ChatSourceType::Telegram => SourceType::Telegram,
-        ChatSourceType::TelegramBot => SourceType::TelegramBot,
-        ChatSourceType::MaxPersonal => SourceType::MaxPersonal,
-        ChatSourceType::MaxBot => SourceType::MaxBot,
-        ChatSourceType::Odnoklassniki => SourceType::Odnoklassniki,
-        _ => SourceType::Other,
-    }
+    crate::messenger::to_wit(crate::messenger::of_chat(kind))
 }
 
 /// A UTC instant as the WIT `datetime`.

@@ -15,7 +15,7 @@
 //! `outcome` (the typed retry classes, trap causes and reconciliations callers decide on),
 //! `compact` (bounded summaries, base64 bytes), `upload_cache` (reused upload links), `logs` and
 //! `stdio` (capped run log), `redact` (secrets), `scope` (call-time scopes, rate), `kv_store`,
-//! `availability_cache` and `connection_kinds` (Radist answers shared by every run: WABA
+//! `availability_cache` and `connection_directory` (Radist answers shared by every run: WABA
 //! windows for a short TTL, which connections are WABA for the runtime's lifetime).
 //!
 //! No wasmtime type appears in this crate's public API.
@@ -28,7 +28,8 @@ mod capabilities;
 mod code;
 mod compact;
 mod config;
-mod connection_kinds;
+mod config_reads;
+pub mod connection_directory;
 mod digest;
 mod engine;
 mod error;
@@ -39,12 +40,14 @@ mod journal;
 mod kv_store;
 mod limits;
 mod logs;
+pub mod messenger;
 mod outcome;
 mod plugin;
 mod reconcile;
 mod recorder;
 mod redact;
 mod run;
+mod run_clock;
 mod runtime;
 mod runtime_inner;
 mod scope;
@@ -56,6 +59,7 @@ mod test_support;
 mod upload_cache;
 
 pub use config::{ReconcilePolicy, RuntimeConfig};
+pub use connection_directory::ConnectionDirectory;
 pub use error::RuntimeError;
 pub use journal::{
     InMemoryJournal, Intent, Journal, JournalEntry, JournalError, JournalKey, Prior,

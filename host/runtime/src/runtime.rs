@@ -64,6 +64,12 @@ impl Runtime {
         self.inner.code.len()
     }
 
+    /// The directory of connections' messengers every run of this runtime shares; the service's
+    /// intake reads and fills the same one.
+    pub fn connections(&self) -> Arc<crate::ConnectionDirectory> {
+        Arc::clone(&self.inner.caches.connections)
+    }
+
     /// How many runs are executing now (admitted, not queued).
     pub fn runs_in_progress(&self) -> usize {
         self.inner.admission.running()

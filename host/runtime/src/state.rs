@@ -10,9 +10,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::availability_cache::AvailabilityCache;
-use crate::capabilities::{ConfigReads, RunClock};
 use crate::config::LedgerSettings;
-use crate::connection_kinds::ConnectionKinds;
+use crate::config_reads::ConfigReads;
+use crate::connection_directory::ConnectionDirectory;
 use crate::digest::DigestKey;
 use crate::event::{PluginEvent, SourceType};
 use crate::journal::{InMemoryJournal, Journal};
@@ -22,6 +22,7 @@ use crate::logs::{LogBuffer, LogSource};
 use crate::recorder::ActionRecorder;
 use crate::redact::Redactor;
 use crate::run::RunInput;
+use crate::run_clock::RunClock;
 use crate::scope::TokenBucket;
 use crate::stdio::CapturedOutput;
 use crate::upload_cache::UploadCache;
@@ -63,8 +64,9 @@ impl HostServices {
 pub(crate) struct SharedCaches {
     /// WABA availability answers with a short TTL.
     pub(crate) availability: Arc<AvailabilityCache>,
-    /// Connection kinds (WABA or not), kept for the runtime's lifetime.
-    pub(crate) connections: Arc<ConnectionKinds>,
+    /// The messenger of each connection, kept for the runtime's lifetime and shared with the
+    /// service's intake ([`Runtime::connections`](crate::Runtime::connections)).
+    pub(crate) connections: Arc<ConnectionDirectory>,
     /// How pending actions are reconciled (from `RuntimeConfig`).
     pub(crate) ledger: LedgerSettings,
 }
@@ -73,7 +75,7 @@ impl SharedCaches {
     pub(crate) fn new(availability_ttl: Duration) -> Self {
         SharedCaches {
             availability: Arc::new(AvailabilityCache::new(availability_ttl)),
-            connections: Arc::new(ConnectionKinds::default()),
+            connections: Arc::new(ConnectionDirectory::default()),
             ledger: LedgerSettings::default(),
         }
     }

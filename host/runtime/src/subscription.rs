@@ -4,9 +4,10 @@
 //!
 //! Schedule triggers never match here: the scheduler starts their runs slot by slot.
 
-use switchboard_manifest::{EventKind, EventTrigger, SourceType as ManifestSource, Trigger};
+use switchboard_manifest::{EventKind, EventTrigger, Trigger};
 
 use crate::event::{MessageContent, PluginEvent, SourceType};
+use crate::messenger::{self, Messenger};
 
 /// Why one event trigger did not match an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,10 +73,10 @@ fn event_matches(t: &EventTrigger, event: &PluginEvent) -> Result<(), Mismatch> 
         return Err(Mismatch::Connection { connection });
     }
     if let Some(allowed) = &t.source_types {
-        let source = source_of(event).and_then(manifest_source);
+        let source = source_of(event).and_then(messenger::from_wit);
         if !source.is_some_and(|s| allowed.contains(&s)) {
             return Err(Mismatch::SourceType {
-                source: source.map(ManifestSource::as_str),
+                source: source.map(Messenger::as_str),
             });
         }
     }
@@ -142,20 +143,6 @@ fn text_of(event: &PluginEvent) -> Option<&str> {
 
 fn is_own_echo(event: &PluginEvent) -> bool {
     matches!(event, PluginEvent::MessageSent(e) if e.own_echo)
-}
-
-/// The manifest's spelling of a WIT source type (`other` has none).
-fn manifest_source(source: SourceType) -> Option<ManifestSource> {
-    Some(match source {
-        SourceType::Whatsapp => ManifestSource::Whatsapp,
-        SourceType::Waba => ManifestSource::Waba,
-        SourceType::Telegram => ManifestSource::Telegram,
-        SourceType::TelegramBot => ManifestSource::TelegramBot,
-        SourceType::MaxPersonal => ManifestSource::MaxPersonal,
-        SourceType::MaxBot => ManifestSource::MaxBot,
-        SourceType::Odnoklassniki => ManifestSource::Odnoklassniki,
-        SourceType::Other => return None,
-    })
 }
 
 impl std::fmt::Display for Mismatch {

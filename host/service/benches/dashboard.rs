@@ -14,11 +14,12 @@
 mod support;
 
 use std::time::Instant;
+use switchboard_store::prelude::*;
 
 use chrono::Utc;
 use support::Workdir;
 use switchboard_store::{
-    AttemptStatus, FinishedAttempt, NewEvent, NewRun, Next, SqliteConfig, SqliteStore, Store,
+    AttemptStatus, FinishedAttempt, NewEvent, NewRun, Next, SqliteConfig, SqliteStore,
 };
 
 const RUNS: usize = 10_000;

@@ -9,16 +9,16 @@ use serde_json::Value;
 use switchboard_runtime::{
     Intent, Journal, JournalError, JournalKey, KvError, KvStore, Prior, UploadCache,
 };
-use switchboard_store::{LedgerBegin, LedgerIntent, RunId, Store, StoreError};
+use switchboard_store::{LedgerBegin, LedgerIntent, RunId, StoreError, role};
 
 /// The durable action ledger.
-pub struct StoreJournal(pub Arc<dyn Store>);
+pub struct StoreJournal(pub Arc<dyn role::Ledger>);
 
 /// Plugin kv in the store, one namespace per plugin.
-pub struct StoreKv(pub Arc<dyn Store>);
+pub struct StoreKv(pub Arc<dyn role::Kv>);
 
 /// Uploaded-file links by company and content hash.
-pub struct StoreUploads(pub Arc<dyn Store>);
+pub struct StoreUploads(pub Arc<dyn role::Uploads>);
 
 fn run_id(run_key: &str) -> Result<RunId, JournalError> {
     run_key

@@ -1,5 +1,6 @@
 //! The loaded system, assembled once: host config → plugin plan (missing components built when
-//! allowed) → runtime → plugins loaded with their host services. `serve`, `run`, `check`,
+//! allowed) → store → runtime → plugins loaded with their host services. The store is opened
+//! only here (`serve` holds it exclusively; the other commands share it). `serve`, `run`, `check`,
 //! live reload, the offline intake of `quarantine retry` and `plugins`, and the test harness
 //! all load plugins here, so a plugin behaves the same in a test, a CLI run and the service.
 
@@ -7,17 +8,70 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use anyhow::Context;
 use radist_connector::RadistClient;
 use sha2::{Digest, Sha256};
-use switchboard_runtime::{HostServices, Runtime};
-use switchboard_store::Store;
+use switchboard_manifest::StoreDurability;
+use switchboard_runtime::{ConnectionDirectory, HostServices, Runtime};
+use switchboard_store::{
+    Durability, PostgresConfig, PostgresStore, SqliteConfig, SqliteStore, Store,
+};
 
 use crate::config::LoadedManifest;
-use crate::connections::ConnectionDirectory;
+use crate::load_problem::{LoadProblem, texts};
 use crate::radist_target::RadistTarget;
 use crate::serve::intake::Intake;
 use crate::serve::plugins::{PluginSet, SharedPlugins};
-use crate::wiring::{EnabledPlugin, LoadedPlugin, PluginPlan, Wiring, missing_wasm};
+use crate::wiring::{EnabledPlugin, LoadedPlugin, PluginPlan, Wiring, missing_wasm, problem_of};
+
+impl Wiring {
+    /// Opens the store the host config names: PostgreSQL when `store.url` is set, else the
+    /// SQLite file (created owner-only when needed), with `store.durability`. For the history
+    /// and maintenance commands, which may run beside `serve`.
+    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.open(false).await
+    }
+
+    /// [`open_store`](Self::open_store) for `serve`, the process that runs runs: a SQLite file
+    /// is locked for this process, so a second `serve` on it refuses to start (the OS drops the
+    /// lock when the holder dies, so a restart after a crash starts at once).
+    pub async fn open_store_to_serve(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.open(true).await
+    }
+
+    async fn open(&self, exclusive: bool) -> anyhow::Result<Arc<dyn Store>> {
+        let durability = durability(self.config.host.store.durability);
+        if let Some(url) = &self.config.host.store.url {
+            let url = crate::config::host_secret(url, "store.url")?;
+            let mut config = PostgresConfig::new(url);
+            config.durability = durability;
+            let store = PostgresStore::connect(config)
+                .await
+                .context("cannot open the PostgreSQL store (`store.url`)")?;
+            return Ok(Arc::new(store));
+        }
+        let path = self.config.resolve(&self.config.host.store.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        }
+        let mut config = SqliteConfig::new(&path);
+        config.durability = durability;
+        config.exclusive = exclusive;
+        let store = SqliteStore::open(config)
+            .await
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// The store's durability for the host config's `store.durability`.
+fn durability(configured: StoreDurability) -> Durability {
+    match configured {
+        StoreDurability::Full => Durability::Full,
+        StoreDurability::Normal => Durability::Normal,
+    }
+}
 
 /// The runtime and the plugins loaded into it; the plan's problems include those of loading.
 pub struct System {
@@ -64,7 +118,7 @@ impl Wiring {
         runtime: &Runtime,
         plan: &PluginPlan,
         services: impl Fn(&EnabledPlugin) -> HostServices,
-    ) -> (Vec<LoadedPlugin>, Vec<String>) {
+    ) -> (Vec<LoadedPlugin>, Vec<LoadProblem>) {
         let mut plugins = Vec::new();
         let mut problems = Vec::new();
         for enabled in &plan.enabled {
@@ -84,11 +138,11 @@ pub fn load_plugin(
     runtime: &Runtime,
     loaded: &LoadedManifest,
     services: HostServices,
-) -> Result<LoadedPlugin, String> {
+) -> Result<LoadedPlugin, LoadProblem> {
     let bytes = std::fs::read(&loaded.wasm).map_err(|_| missing_wasm(loaded))?;
     let plugin = runtime
         .load_plugin_bytes(&loaded.manifest, &loaded.file, &bytes, services)
-        .map_err(|err| format!("{}: {err}", loaded.file))?;
+        .map_err(|err| problem_of(loaded, format!("{}: {err}", loaded.file)))?;
     Ok(LoadedPlugin {
         plugin,
         manifest: loaded.manifest.clone(),
@@ -105,15 +159,15 @@ pub fn services(
     plugin: &EnabledPlugin,
 ) -> HostServices {
     use crate::adapters::{StoreJournal, StoreKv, StoreUploads};
-    let mut services = HostServices::new(Arc::new(StoreKv(Arc::clone(store))));
-    services.journal = Arc::new(StoreJournal(Arc::clone(store)));
-    services.upload_cache = Some(Arc::new(StoreUploads(Arc::clone(store))));
+    let mut services = HostServices::new(Arc::new(StoreKv(store.clone())));
+    services.journal = Arc::new(StoreJournal(store.clone()));
+    services.upload_cache = Some(Arc::new(StoreUploads(store.clone())));
     services.secrets = plugin.secrets.clone();
     services.radist = radist;
     services
 }
 
-/// The enabled plugins loaded as `serve` loads them, for commands that do not serve
+/// The enabled plugins loaded as `serve` loads them on `store`, for commands that do not serve
 /// (`plugins`, `quarantine retry`); problems and skipped plugins are in the plan.
 pub fn load_offline(
     wiring: &Wiring,
@@ -126,12 +180,12 @@ pub fn load_offline(
 /// An intake over the configured plugins without a server, for `quarantine retry`: it decodes,
 /// matches and stores exactly as the webhook endpoint does.
 pub async fn offline_intake(wiring: &Wiring, store: Arc<dyn Store>) -> anyhow::Result<Intake> {
-    let (loaded, plan) = load_offline(wiring, &store)?;
-    refuse_on(&plan.problems)?;
+    let system = wiring.assemble(wiring.prepare(), |p| services(&store, None, p))?;
+    refuse_on(&system.plan.problems)?;
     let target = RadistTarget::connect(&wiring.config).await?;
-    let directory = directory(Some(target.client.clone())).await;
+    let directory = directory(&system.runtime, Some(target.client.clone())).await;
     target.shutdown().await;
-    let plugins = SharedPlugins::new(PluginSet::new(loaded));
+    let plugins = SharedPlugins::new(PluginSet::new(system.plugins));
     intake(
         wiring,
         store,
@@ -163,24 +217,31 @@ pub fn intake(
     })
 }
 
-/// The connection directory over `radist`, read once now; a Radist that cannot answer yet is
-/// logged, and the connections' messengers are learned later.
-pub async fn directory(radist: Option<RadistClient>) -> Arc<ConnectionDirectory> {
-    let directory = Arc::new(ConnectionDirectory::new(radist));
+/// The runtime's connection directory (the one its runs share), asking `radist` and read once
+/// now; a Radist that cannot answer yet is logged, and the connections' messengers are learned
+/// later.
+pub async fn directory(
+    runtime: &Runtime,
+    radist: Option<RadistClient>,
+) -> Arc<ConnectionDirectory> {
+    let directory = runtime.connections();
+    if let Some(radist) = radist {
+        directory.ask(radist);
+    }
     if let Err(err) = directory.refresh().await {
-        tracing::warn!(error = %format!("{err:#}"), "cannot read radist's connections yet; source types are learned later");
+        tracing::warn!(error = %err, "cannot read radist's connections yet; source types are learned later");
     }
     directory
 }
 
 /// Fails with every problem listed, when there is any.
-pub fn refuse_on(problems: &[String]) -> anyhow::Result<()> {
+pub fn refuse_on(problems: &[LoadProblem]) -> anyhow::Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
     anyhow::bail!(
         "cannot start:\n{}\n{} problem(s); `switchboard check` lists them too",
-        problems.join("\n"),
+        texts(problems).join("\n"),
         problems.len()
     )
 }

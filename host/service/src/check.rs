@@ -11,6 +11,7 @@ use switchboard_runtime::event::PluginEvent;
 use switchboard_runtime::{HostServices, KvError, KvStore, subscription};
 
 use crate::config::LoadedConfig;
+use crate::load_problem::LoadProblem;
 use crate::wiring::{LoadedPlugin, Wiring};
 use crate::{event_file, output};
 
@@ -31,8 +32,8 @@ pub async fn check(config_file: &Path, event: Option<&Path>) -> anyhow::Result<E
             output::short_imports(p.plugin.imports())
         ));
     }
-    for note in &plan.skipped {
-        output::line(note);
+    for skipped in &plan.skipped {
+        output::line(&skipped.note);
     }
     if let Some(file) = event {
         let event = event_file::read(file)?;
@@ -61,7 +62,7 @@ fn triggered(loaded: &[LoadedPlugin], event: &PluginEvent) -> Vec<String> {
         .collect()
 }
 
-fn report(ok: usize, skipped: usize, problems: &[String]) -> ExitCode {
+fn report(ok: usize, skipped: usize, problems: &[LoadProblem]) -> ExitCode {
     if problems.is_empty() {
         output::line(&format!(
             "{ok} plugin(s) checked, {skipped} skipped, no problems"

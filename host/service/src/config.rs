@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use switchboard_manifest::{HostConfig, Manifest, SecretSource, parse_host_config, parse_manifest};
 
+use crate::load_problem::LoadProblem;
+
 /// The host config with the directory its relative paths start from.
 #[derive(Debug)]
 pub struct LoadedConfig {
@@ -30,8 +32,8 @@ pub struct LoadedManifest {
 #[derive(Debug, Default)]
 pub struct Manifests {
     pub loaded: Vec<LoadedManifest>,
-    /// Rendered problems (`file:line:col: path: message`), one per line.
-    pub problems: Vec<String>,
+    /// Rendered problems (`file:line:col: path: message`), one per line, with their file.
+    pub problems: Vec<LoadProblem>,
 }
 
 impl LoadedConfig {
@@ -112,14 +114,19 @@ fn read_manifest(path: &Path, into: &mut Manifests) {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) => {
-            into.problems
-                .push(format!("{}: cannot read: {err}", shown(path)));
+            let file = shown(path);
+            let text = format!("{file}: cannot read: {err}");
+            into.problems.push(LoadProblem::in_file(&file, text));
             return;
         }
     };
     match parse_manifest_file(path, &text) {
         Ok(loaded) => into.loaded.push(loaded),
-        Err(mut problems) => into.problems.append(&mut problems),
+        Err(problems) => {
+            let file = shown(path);
+            let typed = problems.into_iter().map(|p| LoadProblem::in_file(&file, p));
+            into.problems.extend(typed);
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use switchboard_store::{
-    AttemptRecord, EventId, LedgerEntry, QuarantineId, RunDetail, RunFilter, RunId, RunSummary,
+    EventId, FinishedAttempt, LedgerEntry, QuarantineId, RunDetail, RunFilter, RunId, RunSummary,
     Store,
 };
 
@@ -202,7 +202,7 @@ fn print_run(d: &RunDetail) {
     }
 }
 
-fn print_attempt(a: &AttemptRecord) {
+fn print_attempt(a: &FinishedAttempt) {
     output::line(&format!(
         "attempt {}  {}  {:.1} ms  node {}  started {}{}",
         a.attempt,

@@ -21,7 +21,9 @@ pub async fn plugins(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
     let (plugins, plan) = assembly::load_offline(&wiring, &store)?;
     if as_json {
         let list: Vec<Value> = plugins.iter().map(plugin_json).collect();
-        print_json(&json!({ "plugins": list, "skipped": plan.skipped, "problems": plan.problems }));
+        let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.note.as_str()).collect();
+        let problems = crate::load_problem::texts(&plan.problems);
+        print_json(&json!({ "plugins": list, "skipped": skipped, "problems": problems }));
         return Ok(ExitCode::SUCCESS);
     }
     for p in &plugins {
@@ -40,7 +42,8 @@ pub async fn plugins(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
         }
         output::line(&format!("    limits   {}", p.manifest.limits));
     }
-    for note in plan.skipped.iter().chain(&plan.problems) {
+    let skipped = plan.skipped.iter().map(|s| s.note.as_str());
+    for note in skipped.chain(plan.problems.iter().map(|p| p.text.as_str())) {
         output::note(note);
     }
     Ok(ExitCode::SUCCESS)

@@ -18,6 +18,7 @@ use switchboard_manifest::HostConfig;
 use crate::assembly;
 use crate::cli::RunArgs;
 use crate::config::{LoadedConfig, Manifests, parse_manifest_file};
+use crate::load_problem::{SkippedPlugin, texts};
 use crate::radist_target::RadistTarget;
 use crate::wiring::{self, EnabledPlugin, Wiring};
 use crate::{event_file, output};
@@ -36,7 +37,8 @@ pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> 
         ..wiring::PluginPlan::default()
     };
     let single = wiring.built(single);
-    anyhow::ensure!(single.problems.is_empty(), "{}", single.problems.join("\n"));
+    let problems = texts(&single.problems);
+    anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
     let event = event_file::read(&args.event)?;
     let target = if args.dry_run {
         None
@@ -54,7 +56,7 @@ pub async fn run(config_file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> 
         services.journal = Arc::new(InMemoryJournal::default());
         services
     })?;
-    let problems = &system.plan.problems;
+    let problems = texts(&system.plan.problems);
     anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
     let mut loaded = system.plugins;
     let Some(loaded) = loaded.pop() else {
@@ -161,25 +163,13 @@ fn take_plugin(
     {
         return Ok(plan.enabled.swap_remove(i));
     }
-    if let Some(note) = plan
-        .skipped
-        .iter()
-        .find(|n| n.starts_with(&format!("skipped {name} ")))
-    {
-        anyhow::bail!("{note}");
+    if let Some(skipped) = skipped_of(plan, name) {
+        anyhow::bail!("{}", skipped.note);
     }
     if let Some(found) = wiring.manifests.find(name) {
-        let mine: Vec<&String> = plan
-            .problems
-            .iter()
-            .filter(|p| p.starts_with(&found.file))
-            .collect();
         anyhow::bail!(
             "plugin `{name}` cannot run:\n{}",
-            mine.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
+            problems_of(plan, &found.file).join("\n")
         );
     }
     let known: Vec<&str> = wiring
@@ -207,6 +197,20 @@ fn take_plugin(
     )
 }
 
+/// The skip note of plugin `name`, found by its name, never by the note's words.
+fn skipped_of<'a>(plan: &'a wiring::PluginPlan, name: &str) -> Option<&'a SkippedPlugin> {
+    plan.skipped.iter().find(|s| s.plugin == name)
+}
+
+/// The printed problems about the manifest `file`, decided on the problems' fields.
+fn problems_of<'a>(plan: &'a wiring::PluginPlan, file: &str) -> Vec<&'a str> {
+    plan.problems
+        .iter()
+        .filter(|p| p.is_about(file))
+        .map(|p| p.text.as_str())
+        .collect()
+}
+
 fn run_info() -> RunInfo {
     let id = format!("cli-{}", std::process::id());
     RunInfo {
@@ -214,5 +218,37 @@ fn run_info() -> RunInfo {
         event_id: id,
         attempt: 1,
         is_replay: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load_problem::LoadProblem;
+
+    #[test]
+    fn rewording_a_problem_changes_which_problems_a_plugin_has_not() {
+        for words in ["", "manifests/echo.toml: x", "manifests/other.toml: y"] {
+            let plan = wiring::PluginPlan {
+                problems: vec![
+                    LoadProblem::in_file("manifests/echo.toml", format!("A {words}")),
+                    LoadProblem::in_file("manifests/other.toml", format!("B {words}")),
+                    LoadProblem::general(format!("C {words}")),
+                ],
+                ..wiring::PluginPlan::default()
+            };
+            let mine = problems_of(&plan, "manifests/echo.toml");
+            assert_eq!(mine, vec![format!("A {words}")], "{words:?}");
+            let plan = wiring::PluginPlan {
+                skipped: vec![SkippedPlugin {
+                    plugin: "echo".to_owned(),
+                    file: "manifests/echo.toml".to_owned(),
+                    note: format!("skipped other {words}"),
+                }],
+                ..plan
+            };
+            assert!(skipped_of(&plan, "echo").is_some(), "{words:?}");
+            assert!(skipped_of(&plan, "other").is_none(), "{words:?}");
+        }
     }
 }

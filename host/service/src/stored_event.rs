@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_runtime::event::{
     self, PluginEvent, ScheduleEvent, SourceType, WebhookContext, datetime,
 };
+use switchboard_runtime::messenger;
 
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,33 +84,13 @@ impl StoredEvent {
     }
 }
 
-/// The manifest's spelling of a source type (`waba`, `telegram_bot`, ...).
+/// The stored spelling of a source type (`waba`, `telegram_bot`, ..., `other`).
 pub fn source_name(source: SourceType) -> &'static str {
-    match source {
-        SourceType::Whatsapp => "whatsapp",
-        SourceType::Waba => "waba",
-        SourceType::Telegram => "telegram",
-        SourceType::TelegramBot => "telegram_bot",
-        SourceType::MaxPersonal => "max_personal",
-        SourceType::MaxBot => "max_bot",
-        SourceType::Odnoklassniki => "odnoklassniki",
-        SourceType::Other => "other",
-    }
+    messenger::wit_name(source)
 }
 
 fn source_from_name(name: &str) -> Option<SourceType> {
-    [
-        SourceType::Whatsapp,
-        SourceType::Waba,
-        SourceType::Telegram,
-        SourceType::TelegramBot,
-        SourceType::MaxPersonal,
-        SourceType::MaxBot,
-        SourceType::Odnoklassniki,
-        SourceType::Other,
-    ]
-    .into_iter()
-    .find(|s| source_name(*s) == name)
+    messenger::wit_from_name(name)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_store::{
-    EventFilter, EventId, MAX_PAGE, QuarantineEntry, RunFilter, RunId, RunStatus, Store,
+    EventFilter, EventId, MAX_PAGE, QuarantineEntry, RunFilter, RunId, RunStatus, role,
 };
 
 use crate::output;
@@ -154,8 +154,8 @@ pub fn plugin_json(p: &LoadedPlugin) -> Value {
 }
 
 /// One schedule as `switchboard schedules` and `/api/schedules` show it.
-pub async fn schedule_view(
-    store: &Arc<dyn Store>,
+pub async fn schedule_view<S: role::Schedules + role::History + ?Sized>(
+    store: &Arc<S>,
     entry: &Entry,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Value> {

@@ -1,24 +1,22 @@
 //! The configured parts: host config → which plugins are enabled (and why others are not), the
-//! plugin build when a `.wasm` is missing, the store, the runtime, the tokens and the Radist
-//! client. [`assembly`](crate::assembly) puts them together into the loaded system; `check`,
+//! plugin build when a `.wasm` is missing, the runtime, the tokens and the Radist client.
+//! [`assembly`](crate::assembly) opens the store and puts them together into the loaded system; `check`,
 //! `run`, `serve` and the history commands all start here, so they agree on what "the
 //! configured Switchboard" is.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use radist_connector::models::CompanyId;
 use radist_connector::{ClientConfig, RadistClient};
-use switchboard_manifest::{Manifest, StoreDurability};
+use switchboard_manifest::Manifest;
 use switchboard_runtime::{Plugin, Runtime, RuntimeConfig};
-use switchboard_store::{
-    Durability, PostgresConfig, PostgresStore, SqliteConfig, SqliteStore, Store,
-};
+use switchboard_store::Store;
 
 use crate::config::{LoadedConfig, LoadedManifest, Manifests, resolve_secrets};
+use crate::load_problem::{LoadProblem, SkippedPlugin};
 use crate::output;
 use crate::serve::token::Token;
 
@@ -33,9 +31,9 @@ pub struct Wiring {
 pub struct PluginPlan {
     pub enabled: Vec<EnabledPlugin>,
     /// Optional plugins (`plugins.optional`) whose secrets are not set: one note each.
-    pub skipped: Vec<String>,
+    pub skipped: Vec<SkippedPlugin>,
     /// Invalid manifests, duplicate names, unset secrets of required plugins, secret conflicts.
-    pub problems: Vec<String>,
+    pub problems: Vec<LoadProblem>,
 }
 
 /// A plugin that will be loaded, with its secrets resolved from the environment.
@@ -120,8 +118,9 @@ impl Wiring {
                 Err(missing) if optional.contains(&loaded.manifest.plugin.name) => {
                     plan.skipped.push(skip_note(loaded, &missing));
                 }
-                Err(mut missing) => {
-                    plan.problems.append(&mut missing);
+                Err(missing) => {
+                    let typed = missing.into_iter().map(|m| problem_of(loaded, m));
+                    plan.problems.extend(typed);
                     let buildable = switchboard_plugin_build::workspace_of(&loaded.wasm).is_some();
                     if !loaded.wasm.is_file() && !buildable {
                         plan.problems.push(missing_wasm(loaded));
@@ -135,7 +134,7 @@ impl Wiring {
     /// Builds the plugin workspaces whose components are missing (a fresh clone), saying so on
     /// stderr, when the host config allows it (`[plugins] build = true`); otherwise a missing
     /// component is a problem that says how to build it. Problems name what could not be built.
-    pub fn build_missing(&self, plan: &PluginPlan) -> Vec<String> {
+    pub fn build_missing(&self, plan: &PluginPlan) -> Vec<LoadProblem> {
         let missing = plan.enabled.iter().filter(|p| !p.loaded.wasm.is_file());
         if !self.config.host.plugins.build {
             return missing.map(|p| missing_wasm(&p.loaded)).collect();
@@ -156,7 +155,7 @@ impl Wiring {
                 workspace.display()
             ));
             if let Err(err) = switchboard_plugin_build::build_workspace(&workspace) {
-                problems.push(format!("{err}"));
+                problems.push(LoadProblem::general(format!("{err}")));
             }
         }
         for p in plan.enabled.iter().filter(|p| !p.loaded.wasm.is_file()) {
@@ -187,58 +186,25 @@ impl Wiring {
         };
         Runtime::new(runtime_config).context("cannot start the plugin runtime")
     }
-
-    /// Opens the store the host config names: PostgreSQL when `store.url` is set, else the
-    /// SQLite file (created owner-only when needed), with `store.durability`. For the history
-    /// and maintenance commands, which may run beside `serve`.
-    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
-        self.open(false).await
-    }
-
-    /// [`open_store`](Self::open_store) for `serve`, the process that runs runs: a SQLite file
-    /// is locked for this process, so a second `serve` on it refuses to start (the OS drops the
-    /// lock when the holder dies, so a restart after a crash starts at once).
-    pub async fn open_store_to_serve(&self) -> anyhow::Result<Arc<dyn Store>> {
-        self.open(true).await
-    }
-
-    async fn open(&self, exclusive: bool) -> anyhow::Result<Arc<dyn Store>> {
-        let durability = durability(self.config.host.store.durability);
-        if let Some(url) = &self.config.host.store.url {
-            let url = crate::config::host_secret(url, "store.url")?;
-            let mut config = PostgresConfig::new(url);
-            config.durability = durability;
-            let store = PostgresStore::connect(config)
-                .await
-                .context("cannot open the PostgreSQL store (`store.url`)")?;
-            return Ok(Arc::new(store));
-        }
-        let path = self.config.resolve(&self.config.host.store.path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-        }
-        let mut config = SqliteConfig::new(&path);
-        config.durability = durability;
-        config.exclusive = exclusive;
-        let store = SqliteStore::open(config)
-            .await
-            .with_context(|| format!("cannot open the store {}", path.display()))?;
-        Ok(Arc::new(store))
-    }
 }
 
-pub(crate) fn missing_wasm(loaded: &LoadedManifest) -> String {
-    format!(
+pub(crate) fn missing_wasm(loaded: &LoadedManifest) -> LoadProblem {
+    let text = format!(
         "{}: plugin.wasm: {} does not exist; build it with `switchboard plugins build`, let the service \
          build it at start with `[plugins] build = true` in the host config, or fix the path",
         loaded.file,
         loaded.wasm.display()
-    )
+    );
+    problem_of(loaded, text)
+}
+
+/// A problem of the plugin whose manifest `loaded` is.
+pub(crate) fn problem_of(loaded: &LoadedManifest, text: impl Into<String>) -> LoadProblem {
+    LoadProblem::of_plugin(&loaded.file, loaded.manifest.plugin.name.as_str(), text)
 }
 
 /// "skipped crm-sync: ... ; export CRM_TOKEN to enable it".
-fn skip_note(loaded: &LoadedManifest, missing: &[String]) -> String {
+fn skip_note(loaded: &LoadedManifest, missing: &[String]) -> SkippedPlugin {
     let vars: Vec<&str> = loaded
         .manifest
         .secrets
@@ -246,7 +212,7 @@ fn skip_note(loaded: &LoadedManifest, missing: &[String]) -> String {
         .map(|s| s.env_var())
         .filter(|var| std::env::var(var).map_or(true, |v| v.is_empty()))
         .collect();
-    format!(
+    let note = format!(
         "skipped {} ({}): {} not set; it is listed in `plugins.optional`, so it is not loaded. To enable it, export {} and restart",
         loaded.manifest.plugin.name.as_str(),
         loaded.file,
@@ -256,30 +222,28 @@ fn skip_note(loaded: &LoadedManifest, missing: &[String]) -> String {
             format!("{} secret variables are", missing.len())
         },
         vars.join(", ")
-    )
+    );
+    SkippedPlugin {
+        plugin: loaded.manifest.plugin.name.as_str().to_owned(),
+        file: loaded.file.clone(),
+        note,
+    }
 }
 
-fn duplicate_names(loaded: &[LoadedManifest]) -> Vec<String> {
+fn duplicate_names(loaded: &[LoadedManifest]) -> Vec<LoadProblem> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     let mut problems = Vec::new();
     for m in loaded {
         let name = m.manifest.plugin.name.as_str();
         if let Some(first) = seen.insert(name, &m.file) {
-            problems.push(format!(
+            let text = format!(
                 "{}: plugin.name: `{name}` is also the name of the plugin in {first}; plugin names must be unique",
                 m.file
-            ));
+            );
+            problems.push(problem_of(m, text));
         }
     }
     problems
-}
-
-/// The store's durability for the host config's `store.durability`.
-fn durability(configured: StoreDurability) -> Durability {
-    match configured {
-        StoreDurability::Full => Durability::Full,
-        StoreDurability::Normal => Durability::Normal,
-    }
 }
 
 /// The kv namespace the host keeps its own values in; plugin names cannot start with `@`.

@@ -10,13 +10,13 @@ mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
+use switchboard_store::prelude::*;
 
 use browser::Browser;
 use serde_json::Value;
 use support::{Service, Workdir};
 use switchboard_store::{
     AttemptStatus, FinishedAttempt, LogRow, NewEvent, NewRun, Next, SqliteConfig, SqliteStore,
-    Store,
 };
 
 const BOUND: Duration = Duration::from_secs(60);

@@ -13,13 +13,14 @@
 mod support;
 
 use std::time::Duration;
+use switchboard_store::prelude::*;
 
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 use support::{Service, Workdir};
 use switchboard_store::conformance::run;
 use switchboard_store::pg_test_server;
-use switchboard_store::{NewEvent, PostgresConfig, PostgresStore, RunId, Store};
+use switchboard_store::{NewEvent, PostgresConfig, PostgresStore, RunId};
 use switchboard_testing::{build_plugins, repo_root};
 
 /// A bound on waiting for the take-over (a bound, not a measurement).

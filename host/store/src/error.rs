@@ -62,3 +62,6 @@ impl StoreError {
         }
     }
 }
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,4 +1,4 @@
-//! Switchboard's persistent state: the [`Store`] trait, its SQLite backend ([`SqliteStore`]) and,
+//! Switchboard's persistent state: the [`Store`] trait (the sum of its [`role`]s), its SQLite backend ([`SqliteStore`]) and,
 //! behind the `conformance` feature, the test suite every backend must pass unchanged.
 //!
 //! This is the only crate that writes SQL. The trait is backend-independent (no rowids, no SQL,
@@ -17,6 +17,7 @@ mod files;
 mod ids;
 pub mod model;
 mod postgres;
+pub mod role;
 pub mod search;
 mod sqlite;
 mod status;
@@ -31,8 +32,8 @@ pub use error::StoreError;
 pub use ids::{EventId, QuarantineId, RunId};
 pub use model::dispatch::{ActionRow, ClaimedRun, FinishedAttempt, LogRow, Next, QueueDepth};
 pub use model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail,
-    RunFilter, RunSummary, StatusCount,
+    EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail, RunFilter,
+    RunSummary, StatusCount,
 };
 pub use model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -45,3 +46,12 @@ pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::{SqliteConfig, SqliteStore};
 pub use status::{AttemptStatus, RunStatus, UnknownStatus};
 pub use store::{Store, StoreResult};
+
+/// The role traits brought into scope without their names, so their methods can be called on an
+/// `Arc<dyn Store>` or any `dyn role::X`: `use switchboard_store::prelude::*`.
+pub mod prelude {
+    pub use crate::role::{
+        Dispatch as _, History as _, Intake as _, Kv as _, Ledger as _, Nodes as _,
+        Operations as _, Schedules as _, Uploads as _,
+    };
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_store::conformance::{attempt, event, run};
 use switchboard_store::pg_test_server::{self, PgTestServer};
+use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, Next, PostgresConfig, PostgresStore, Store, StoreError};
 use tokio::task::JoinSet;
 

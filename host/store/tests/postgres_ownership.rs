@@ -5,8 +5,9 @@
 use std::time::Duration;
 use switchboard_store::conformance::{event, run};
 use switchboard_store::pg_test_server::{self, PgTestServer};
+use switchboard_store::prelude::*;
 use switchboard_store::{
-    Durability, LeaseTaken, PostgresConfig, PostgresStore, Renewal, RunStatus, Store, StoreError,
+    Durability, LeaseTaken, PostgresConfig, PostgresStore, Renewal, RunStatus, StoreError,
 };
 
 const LEASE: Duration = Duration::from_secs(10);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use switchboard_store::conformance::{attempt, event, run, sqlite_in};
+use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
 use tempfile::TempDir;
 use tokio::task::JoinSet;
@@ -291,4 +292,32 @@ async fn a_common_word_pages_the_same_runs_as_a_rare_one() {
     });
     let both = both.await.expect("both words");
     assert_eq!(both.len(), 1);
+}
+
+/// A store is every role: each consumer can hold only the role it uses, and what one role wrote
+/// the others see.
+#[tokio::test]
+async fn each_role_alone_serves_from_the_same_store() {
+    use switchboard_store::role;
+    let (store, _dir) = fresh().await;
+    let kv: Arc<dyn role::Kv> = store.clone();
+    kv.kv_set("ns", "k", b"v".to_vec(), None)
+        .await
+        .expect("set");
+    let intake: Arc<dyn role::Intake> = store.clone();
+    let runs = vec![run("p", "l")];
+    let ingested = intake
+        .ingest(event("e", Some(1)), runs)
+        .await
+        .expect("ingest");
+    assert_eq!(ingested.run_ids.len(), 1);
+    let dispatch: Arc<dyn role::Dispatch> = store.clone();
+    assert_eq!(dispatch.queue_depth().await.expect("depth").queued, 1);
+    let history: Arc<dyn role::History> = store.clone();
+    let found = history.get_run(ingested.run_ids[0]).await.expect("get");
+    assert!(found.is_some());
+    assert_eq!(
+        store.kv_get("ns", "k").await.expect("get"),
+        Some(b"v".to_vec())
+    );
 }

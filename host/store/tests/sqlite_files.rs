@@ -5,7 +5,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use switchboard_store::conformance::{event, run};
-use switchboard_store::{Durability, RunStatus, SqliteConfig, SqliteStore, Store, StoreError};
+use switchboard_store::prelude::*;
+use switchboard_store::{Durability, RunStatus, SqliteConfig, SqliteStore, StoreError};
 
 fn config(path: &Path, exclusive: bool) -> SqliteConfig {
     let mut config = SqliteConfig::new(path);

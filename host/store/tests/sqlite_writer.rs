@@ -2,8 +2,8 @@
 //! batches and reads them again only when another connection committed (`PRAGMA
 //! data_version`): two stores writing one file by turns still hand out distinct ids in order.
 
-use switchboard_store::Store;
 use switchboard_store::conformance::{event, run, sqlite_in};
+use switchboard_store::prelude::*;
 
 #[tokio::test]
 async fn writers_taking_turns_on_one_file_never_reuse_ids() {

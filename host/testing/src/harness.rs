@@ -18,6 +18,7 @@ use radist_connector::RadistClient;
 use radist_sandbox::SandboxConfig;
 use switchboard_manifest::Manifest;
 use switchboard_runtime::event::{PluginEvent, RunInfo, SourceType};
+use switchboard_runtime::messenger;
 use switchboard_runtime::{
     FileKvStore, HostServices, InMemoryJournal, Plugin, RunInput, RunOutcome, Runtime,
     RuntimeConfig,
@@ -141,7 +142,7 @@ impl PluginHarness {
         services.secrets = secrets.clone();
         services.journal = self.journal.clone();
         let loaded = switchboard::assembly::load_plugin(&self.runtime, &loaded, services)
-            .map_err(HarnessError::Load)?;
+            .map_err(|problem| HarnessError::Load(problem.text))?;
         Ok(TestPlugin {
             plugin: loaded.plugin,
             manifest: loaded.manifest,
@@ -211,15 +212,7 @@ impl PluginHarness {
     /// The messenger of a seeded connection.
     pub fn source_type(&self, connection_id: i64) -> Option<SourceType> {
         let kind = self.sandbox.connection_kind(connection_id)?;
-        Some(match kind.as_str() {
-            "waba" => SourceType::Waba,
-            "whatsapp" => SourceType::Whatsapp,
-            "telegram" => SourceType::Telegram,
-            "telegram_bot" => SourceType::TelegramBot,
-            "max_personal" => SourceType::MaxPersonal,
-            "max_bot" => SourceType::MaxBot,
-            _ => SourceType::Other,
-        })
+        Some(messenger::to_wit(messenger::Messenger::from_name(&kind)))
     }
 }
 

@@ -23,8 +23,6 @@ mod radist;
 mod tags;
 mod templates;
 
-pub(crate) use clock::RunClock;
-pub(crate) use config::ConfigReads;
 #[cfg(test)]
 pub(crate) use log::TEST_PANIC;
 

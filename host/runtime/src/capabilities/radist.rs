@@ -5,16 +5,14 @@
 
 use std::time::Instant;
 
-use radist_connector::models::{
-    ChatAvailability, ChatId as RChat, ConnectionId as RConn, ConnectionKind as RKind,
-};
+use radist_connector::models::{ChatAvailability, ChatId as RChat, ConnectionId as RConn};
 use radist_connector::{RadistClient, RadistError};
 use sha2::{Digest, Sha256};
 
 use super::upstream;
 use super::wit::types::{Error, FieldError};
 use crate::availability_cache::Window;
-use crate::connection_kinds::ConnectionKind;
+use crate::messenger::{self, Messenger};
 use crate::recorder::Pending;
 use crate::state::RunContext;
 
@@ -124,16 +122,13 @@ pub(crate) async fn is_waba(
     if ctx.recorder.is_dry_run() {
         return Ok(false);
     }
-    if let Some(kind) = ctx.caches.connections.get(connection) {
-        return Ok(kind == ConnectionKind::Waba);
+    if let Some(known) = ctx.caches.connections.known(connection) {
+        return Ok(known == Some(Messenger::Waba));
     }
     let found = client(ctx)?.get_connection(RConn(connection)).await?;
-    let kind = match found.kind {
-        RKind::Waba(_) => ConnectionKind::Waba,
-        _ => ConnectionKind::Other,
-    };
-    ctx.caches.connections.put(connection, kind);
-    Ok(kind == ConnectionKind::Waba)
+    let known = messenger::of_connection(&found.kind);
+    ctx.caches.connections.learn(connection, known);
+    Ok(known == Some(Messenger::Waba))
 }
 
 /// The chat's WABA window, from the shared cache when fresh.

@@ -30,7 +30,7 @@ use switchboard_runtime::{
     ActionOutcome, ActionRecord, LogLine, RetryClass, RunInput, RunOutcome, RunStatus, TrapCause,
 };
 use switchboard_store::{
-    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, Next, Store, StoreError,
+    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, Next, StoreError, role,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
@@ -83,7 +83,7 @@ impl Permits {
 
 /// Claims and executes runs until shutdown.
 pub struct Dispatcher {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn role::Dispatch>,
     pub plugins: SharedPlugins,
     pub node: String,
     pub max_concurrent: usize,
@@ -498,7 +498,7 @@ mod tests {
 
     use serde_json::json;
     use switchboard_runtime::{FileKvStore, HostServices, Runtime, RuntimeConfig};
-    use switchboard_store::{NewEvent, NewRun, SqliteConfig, SqliteStore};
+    use switchboard_store::{NewEvent, NewRun, SqliteConfig, SqliteStore, Store};
 
     use crate::serve::plugins::PluginSet;
     use crate::wiring::LoadedPlugin;
@@ -552,7 +552,7 @@ mod tests {
             queue_spinner(&store, n).await;
         }
         let dispatcher = Dispatcher {
-            store: Arc::clone(&store),
+            store: store.clone(),
             plugins: SharedPlugins::new(PluginSet::new(vec![plugin])),
             node: "test".to_owned(),
             max_concurrent: 1,

@@ -12,13 +12,13 @@ use radist_connector::webhook::{Decoded, EventKind, NormalizedEvent, decode};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use switchboard_runtime::ConnectionDirectory;
 use switchboard_runtime::event::WebhookContext;
 use switchboard_runtime::subscription;
 use switchboard_store::{
     EventId, NewEvent, NewQuarantine, NewRun, QuarantineId, Store, StoreError,
 };
 
-use crate::connections::ConnectionDirectory;
 use crate::serve::plugins::SharedPlugins;
 use crate::serve::token::Token;
 use crate::stored_event::StoredEvent;

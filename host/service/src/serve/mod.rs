@@ -51,8 +51,8 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let addresses = Addresses::choose(&wiring, &args)?;
     let open_files = front_door::raise_open_file_limit();
     let plan = wiring.prepare();
-    for note in &plan.skipped {
-        output::note(note);
+    for skipped in &plan.skipped {
+        output::note(&skipped.note);
     }
     refuse_on(&plan.problems)?;
     let store = wiring.open_store_to_serve().await?;
@@ -81,7 +81,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let runtime = system.runtime;
     let manifests: Vec<Manifest> = system.plugins.iter().map(|p| p.manifest.clone()).collect();
     let plugins = SharedPlugins::new(PluginSet::new(system.plugins));
-    let directory = assembly::directory(radist).await;
+    let directory = assembly::directory(&runtime, radist).await;
     let listeners = addresses.bind().await?;
     let accepting = Arc::new(AtomicBool::new(true));
     let ready = Arc::new(AtomicBool::new(false));
@@ -211,17 +211,17 @@ impl Work {
         let reloader = reload::Reloader {
             config_file: s.config_file.to_path_buf(),
             runtime: s.runtime,
-            store: Arc::clone(&s.store),
+            store: s.store.clone(),
             radist: Some(s.radist),
             plugins: s.plugins.clone(),
             problems: s.reload_problems,
         };
         let manifests_dir = config.resolve(&config.host.plugins.manifests);
         let scheduler =
-            scheduler::Scheduler::new(Arc::clone(&s.store), Arc::new(scheduler::SystemClock))
-                .on_node(s.node.clone());
+            scheduler::Scheduler::new(s.store.clone(), Arc::new(scheduler::SystemClock))
+                .on_node(s.node.clone(), s.store.clone());
         let dispatcher = Dispatcher {
-            store: Arc::clone(&s.store),
+            store: s.store.clone(),
             plugins: s.plugins.clone(),
             node: s.node,
             max_concurrent: config.host.runtime.max_concurrent_runs as usize,

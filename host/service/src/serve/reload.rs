@@ -17,6 +17,7 @@ use switchboard_store::Store;
 use tokio::sync::{mpsc, watch};
 
 use crate::assembly;
+use crate::load_problem::{LoadProblem, texts};
 use crate::serve::plugins::{PluginSet, SharedPlugins};
 use crate::wiring::{LoadedPlugin, Wiring};
 
@@ -35,11 +36,11 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    /// Reads everything again and swaps in what loads; returns the problems found.
-    pub fn reload(&self) -> Vec<String> {
+    /// Reads everything again and swaps in what loads; keeps the problems found.
+    pub fn reload(&self) {
         let wiring = match Wiring::load(&self.config_file) {
             Ok(wiring) => wiring,
-            Err(err) => return self.keep_all(vec![format!("{err:#}")]),
+            Err(err) => return self.keep_all(&[LoadProblem::general(format!("{err:#}"))]),
         };
         let plan = wiring.plan();
         let mut problems = plan.problems.clone();
@@ -54,17 +55,16 @@ impl Reloader {
         for problem in &problems {
             tracing::warn!(problem = %problem, "reload problem; the previous version keeps serving");
         }
-        self.keep_all(problems)
+        self.keep_all(&problems);
     }
 
-    fn keep_all(&self, problems: Vec<String>) -> Vec<String> {
-        *self.problems.write().unwrap_or_else(|p| p.into_inner()) = problems.clone();
-        problems
+    fn keep_all(&self, problems: &[LoadProblem]) {
+        *self.problems.write().unwrap_or_else(|p| p.into_inner()) = texts(problems);
     }
 
     /// The new set: every plugin that loaded, plus the previous version of each plugin whose
     /// manifest still exists but failed now.
-    fn merge(&self, loaded: Vec<LoadedPlugin>, problems: &[String]) -> PluginSet {
+    fn merge(&self, loaded: Vec<LoadedPlugin>, problems: &[LoadProblem]) -> PluginSet {
         let fresh: BTreeSet<String> = loaded
             .iter()
             .map(|p| p.manifest.plugin.name.as_str().to_owned())
@@ -73,8 +73,7 @@ impl Reloader {
         let current = self.plugins.current();
         for old in current.iter() {
             let name = old.manifest.plugin.name.as_str();
-            let failed = problems.iter().any(|p| p.starts_with(&old.file));
-            if !fresh.contains(name) && failed && Path::new(&old.file).exists() {
+            if keeps_previous(name, &old.file, &fresh, problems) {
                 all.push(Arc::clone(old));
             }
         }
@@ -98,6 +97,19 @@ impl Reloader {
             }
         }
     }
+}
+
+/// Whether the previous version of plugin `name` (manifest `file`) keeps serving: it did not
+/// load now, a problem is about its manifest, and the manifest still exists. Decided on the
+/// problems' fields, never their text.
+fn keeps_previous(
+    name: &str,
+    file: &str,
+    fresh: &BTreeSet<String>,
+    problems: &[LoadProblem],
+) -> bool {
+    let failed = problems.iter().any(|p| p.is_about(file));
+    !fresh.contains(name) && failed && Path::new(file).exists()
 }
 
 fn describe(p: &LoadedPlugin) -> String {
@@ -145,4 +157,39 @@ fn spawn_hangup(tx: mpsc::Sender<()>) {
     });
     #[cfg(not(unix))]
     drop(tx);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Problems about `file` and about others, each worded as `words`.
+    fn problems(file: &str, words: &str) -> Vec<LoadProblem> {
+        vec![
+            LoadProblem::general(words),
+            LoadProblem::in_file("manifests/other.toml", format!("{file}: {words}")),
+            LoadProblem {
+                file: Some(file.to_owned()),
+                plugin: Some("echo".to_owned()),
+                text: words.to_owned(),
+            },
+        ]
+    }
+
+    #[test]
+    fn rewording_a_problem_changes_no_reload_decision() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("echo.toml");
+        std::fs::write(&file, "").expect("write manifest");
+        let file = file.display().to_string();
+        let none = BTreeSet::new();
+        let fresh: BTreeSet<String> = ["echo".to_owned()].into();
+        for words in ["", "manifests/other.toml: bad", "skipped echo (x)", &file] {
+            let all = problems(&file, words);
+            assert!(keeps_previous("echo", &file, &none, &all), "{words:?}");
+            assert!(!keeps_previous("echo", &file, &fresh, &all), "{words:?}");
+            let others: Vec<LoadProblem> = all[..2].to_vec();
+            assert!(!keeps_previous("echo", &file, &none, &others), "{words:?}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use switchboard_manifest::{Manifest, Overlap, ScheduleTrigger, Trigger};
 use switchboard_schedule::{CatchUp, Schedule, Slot};
-use switchboard_store::{NewEvent, NewRun, SlotFire, SlotFired, Store, StoreResult};
+use switchboard_store::{NewEvent, NewRun, SlotFire, SlotFired, StoreResult, role};
 use tokio::sync::watch;
 
 use crate::serve::plugins::SharedPlugins;
@@ -149,12 +149,13 @@ fn slot_fire(e: &Entry, slot: Slot, now: DateTime<Utc>) -> SlotFire {
 
 /// Fires due slots.
 pub struct Scheduler {
-    store: Arc<dyn Store>,
+    store: Arc<dyn role::Schedules>,
     clock: Arc<dyn Clock>,
     /// The last slot handled per schedule (fired, skipped or missed), once read from the store.
     last: HashMap<String, Option<DateTime<Utc>>>,
-    /// Which schedules this node fires when it shares them with other nodes.
-    owner: Option<SlotOwner>,
+    /// Which schedules this node fires when it shares them with other nodes, and where it
+    /// reads which nodes are live.
+    owner: Option<(SlotOwner, Arc<dyn role::Nodes>)>,
 }
 
 /// What one pass did.
@@ -168,7 +169,7 @@ pub struct Pass {
 }
 
 impl Scheduler {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<dyn role::Schedules>, clock: Arc<dyn Clock>) -> Self {
         Scheduler {
             store,
             clock,
@@ -179,8 +180,8 @@ impl Scheduler {
 
     /// Shares the schedules with the other live nodes of the store: this node, `node`, fires
     /// only the ones it owns (see `slot_owner`), and the others' only when their owner is late.
-    pub fn on_node(mut self, node: String) -> Self {
-        self.owner = Some(SlotOwner::new(node));
+    pub fn on_node(mut self, node: String, leases: Arc<dyn role::Nodes>) -> Self {
+        self.owner = Some((SlotOwner::new(node), leases));
         self
     }
 
@@ -239,11 +240,11 @@ impl Scheduler {
 
     /// Reads which nodes are live, when this scheduler shares its schedules with other nodes.
     async fn refresh_owner(&mut self) -> StoreResult<()> {
-        let Some(owner) = &mut self.owner else {
+        let Some((owner, leases)) = &mut self.owner else {
             return Ok(());
         };
-        let now = self.store.clock().await?;
-        let nodes = self.store.nodes(now).await?;
+        let now = leases.clock().await?;
+        let nodes = leases.nodes(now).await?;
         owner.set_live(
             nodes
                 .into_iter()
@@ -263,7 +264,7 @@ impl Scheduler {
         e: &Entry,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>> {
-        if self.owner.as_ref().is_none_or(|o| o.owns(&e.key)) {
+        if self.owner.as_ref().is_none_or(|(o, _)| o.owns(&e.key)) {
             return Ok(None);
         }
         let last = self.last_handled(&e.key).await?;

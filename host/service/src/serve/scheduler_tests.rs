@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
-use switchboard_store::{SqliteConfig, SqliteStore};
+use switchboard_store::{SqliteConfig, SqliteStore, Store};
 
 use super::*;
 
@@ -44,7 +44,7 @@ async fn fixture(start: DateTime<Utc>) -> Fixture {
 
 impl Fixture {
     fn scheduler(&self) -> Scheduler {
-        Scheduler::new(Arc::clone(&self.store), self.clock.clone())
+        Scheduler::new(self.store.clone(), self.clock.clone())
     }
 }
 
@@ -428,8 +428,8 @@ async fn nodes_fire_only_the_schedules_they_own_and_take_over_a_late_owners() {
         f.store.take_lease(node, lease, now).await.expect("lease");
     }
     let e = fleet(60);
-    let mut a = f.scheduler().on_node("node-a".into());
-    let mut b = f.scheduler().on_node("node-b".into());
+    let mut a = f.scheduler().on_node("node-a".into(), f.store.clone());
+    let mut b = f.scheduler().on_node("node-b".into(), f.store.clone());
     let by_a = a.tick(&e).await.expect("tick a").fired;
     let by_b = b.tick(&e).await.expect("tick b").fired;
     assert!(

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use switchboard_store::{AttemptRecord, LedgerEntry, RunDetail, RunId, StoreError};
+use switchboard_store::{FinishedAttempt, LedgerEntry, RunDetail, RunId, StoreError};
 
 use super::pages::{self, Nav, RunRow, at, ms, pretty};
 use super::{UiState, failure, html, store_failure};
@@ -131,7 +131,7 @@ fn normalized(payload: &str) -> String {
     }
 }
 
-fn attempt(a: &AttemptRecord, longest: u64, ledger: &[LedgerEntry]) -> AttemptView {
+fn attempt(a: &FinishedAttempt, longest: u64, ledger: &[LedgerEntry]) -> AttemptView {
     AttemptView {
         number: a.attempt,
         status: a.status.as_str(),

@@ -25,10 +25,10 @@ pub struct ClaimedRun {
     pub received_at: DateTime<Utc>,
 }
 
-/// How one attempt ended, with what it did.
+/// How one attempt ended, with what it did: what `finish` records, and what `get_run` reads back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinishedAttempt {
-    /// Must be the attempt number `claim` handed out; a stale attempt is refused.
+    /// For `finish`, the attempt number `claim` handed out (a stale attempt is refused).
     pub attempt: u32,
     pub status: AttemptStatus,
     pub error: Option<String>,

@@ -73,9 +73,6 @@ pub struct RunSummary {
     pub error: Option<String>,
 }
 
-/// One attempt of a run with everything it recorded: what dispatch wrote when it finished.
-pub type AttemptRecord = FinishedAttempt;
-
 /// An event as listed: everything but its payload (`get_event` has it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventSummary {
@@ -104,7 +101,7 @@ pub struct EventRecord {
 pub struct RunDetail {
     pub run: RunSummary,
     pub event: EventRecord,
-    pub attempts: Vec<AttemptRecord>,
+    pub attempts: Vec<FinishedAttempt>,
     pub ledger: Vec<LedgerEntry>,
 }
 

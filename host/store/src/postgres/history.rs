@@ -4,10 +4,9 @@ use super::fail::{Res, from_us, get, opt, opt_from_us, page, parse_status, rows,
 use super::ledger;
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
-use crate::model::dispatch::{ActionRow, LogRow};
+use crate::model::dispatch::{ActionRow, FinishedAttempt, LogRow};
 use crate::model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter,
-    RunSummary,
+    EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
 };
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
@@ -151,9 +150,9 @@ fn decode_detail(text: Option<&str>) -> Res<(Vec<ActionRow>, Vec<LogRow>)> {
     })
 }
 
-fn attempt(r: &Row) -> Res<AttemptRecord> {
+fn attempt(r: &Row) -> Res<FinishedAttempt> {
     let (actions, logs) = decode_detail(get(r, 7)?)?;
-    Ok(AttemptRecord {
+    Ok(FinishedAttempt {
         attempt: to_u32(get(r, 0)?),
         status: parse_status("attempt status", get(r, 1)?)?,
         error: get(r, 2)?,

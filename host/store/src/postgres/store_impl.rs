@@ -24,7 +24,8 @@ use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity};
-use crate::store::{Store, StoreResult};
+use crate::role;
+use crate::store::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;
@@ -46,7 +47,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl role::Intake for PostgresStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
         let done = in_tx!(self, |tx| intake::ingest(&tx, &event, &runs));
         self.woke(done, |i| !i.run_ids.is_empty())
@@ -71,7 +72,10 @@ impl Store for PostgresStore {
     async fn quarantine_delete(&self, id: QuarantineId) -> StoreResult<bool> {
         in_tx!(self, |tx| intake::quarantine_delete(&tx, id))
     }
+}
 
+#[async_trait]
+impl role::Dispatch for PostgresStore {
     async fn claim(
         &self,
         node: &str,
@@ -125,7 +129,10 @@ impl Store for PostgresStore {
     fn work_notify(&self) -> Arc<Notify> {
         Arc::clone(&self.notify)
     }
+}
 
+#[async_trait]
+impl role::Nodes for PostgresStore {
     async fn clock(&self) -> StoreResult<DateTime<Utc>> {
         let asked = Utc::now();
         let clock = in_tx!(self, |tx| nodes::clock(&tx))?;
@@ -169,7 +176,10 @@ impl Store for PostgresStore {
     async fn leave(&self, node: &str) -> StoreResult<()> {
         in_tx!(self, |tx| nodes::leave(&tx, node, &self.holder))
     }
+}
 
+#[async_trait]
+impl role::Ledger for PostgresStore {
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
         match self.group.write(Write::Begin(intent)).await? {
             Done::Begin(begun) => Ok(begun),
@@ -225,7 +235,10 @@ impl Store for PostgresStore {
             since
         ))
     }
+}
 
+#[async_trait]
+impl role::Kv for PostgresStore {
     async fn kv_get(&self, namespace: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         in_tx!(self, |tx| kv::get_value(&tx, namespace, key))
     }
@@ -256,7 +269,10 @@ impl Store for PostgresStore {
     async fn kv_count(&self, namespace: &str) -> StoreResult<u64> {
         in_tx!(self, |tx| kv::count(&tx, namespace))
     }
+}
 
+#[async_trait]
+impl role::Uploads for PostgresStore {
     async fn upload_get(&self, company_id: i64, sha256: &str) -> StoreResult<Option<String>> {
         in_tx!(self, |tx| kv::upload_get(&tx, company_id, sha256))
     }
@@ -264,7 +280,10 @@ impl Store for PostgresStore {
     async fn upload_put(&self, company_id: i64, sha256: &str, url: &str) -> StoreResult<()> {
         in_tx!(self, |tx| kv::upload_put(&tx, company_id, sha256, url))
     }
+}
 
+#[async_trait]
+impl role::History for PostgresStore {
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
         in_tx!(self, |tx| history::list_runs(&tx, &filter))
     }
@@ -306,7 +325,10 @@ impl Store for PostgresStore {
             limit
         ))
     }
+}
 
+#[async_trait]
+impl role::Schedules for PostgresStore {
     async fn fire_slots(&self, fires: Vec<SlotFire>) -> StoreResult<Vec<SlotFired>> {
         let done = in_tx!(self, |tx| schedule::fire_all(&tx, &fires));
         self.woke(done, |fired| {
@@ -343,7 +365,10 @@ impl Store for PostgresStore {
     async fn schedule_states(&self) -> StoreResult<Vec<ScheduleState>> {
         in_tx!(self, |tx| schedule::states(&tx))
     }
+}
 
+#[async_trait]
+impl role::Operations for PostgresStore {
     async fn purge(
         &self,
         policy: &RetentionPolicy,

@@ -3,9 +3,9 @@
 use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64};
 use super::{detail, ledger, packing};
 use crate::ids::{EventId, RunId};
+use crate::model::dispatch::FinishedAttempt;
 use crate::model::history::{
-    AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter,
-    RunSummary,
+    EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
@@ -216,7 +216,7 @@ fn run_summary(conn: &Connection, run: RunId) -> Res<Option<RunSummary>> {
         .transpose()
 }
 
-fn attempts(conn: &Connection, run: RunId) -> Res<Vec<AttemptRecord>> {
+fn attempts(conn: &Connection, run: RunId) -> Res<Vec<FinishedAttempt>> {
     let mut stmt = conn.prepare_cached(
         "SELECT attempt, status, error, started_at, duration_us, node, plugin_digest, detail
          FROM attempts WHERE run_id = ?1 ORDER BY attempt",
@@ -242,7 +242,7 @@ fn attempts(conn: &Connection, run: RunId) -> Res<Vec<AttemptRecord>> {
         let ((attempt, status, error, started), (duration, node, plugin_digest), text) = row?;
         let text = packing::unpack_value("attempt detail", text)?;
         let (actions, logs) = detail::decode(text.as_deref(), &ledger)?;
-        Ok(AttemptRecord {
+        Ok(FinishedAttempt {
             attempt: to_u32(attempt),
             status: parse_status("attempt status", &status)?,
             error,

@@ -16,7 +16,8 @@ use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity};
-use crate::store::{Store, StoreResult};
+use crate::role;
+use crate::store::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;
@@ -25,7 +26,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 #[async_trait]
-impl Store for SqliteStore {
+impl role::Intake for SqliteStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
         self.workers
             .write(move |w| intake::ingest(w, &event, &runs))
@@ -59,7 +60,10 @@ impl Store for SqliteStore {
             .write(move |w| intake::quarantine_delete(&w.conn, id))
             .await
     }
+}
 
+#[async_trait]
+impl role::Dispatch for SqliteStore {
     async fn claim(
         &self,
         node: &str,
@@ -108,7 +112,10 @@ impl Store for SqliteStore {
     fn work_notify(&self) -> Arc<Notify> {
         Arc::clone(&self.notify)
     }
+}
 
+#[async_trait]
+impl role::Nodes for SqliteStore {
     async fn clock(&self) -> StoreResult<DateTime<Utc>> {
         Ok(Utc::now())
     }
@@ -157,7 +164,10 @@ impl Store for SqliteStore {
             .write(move |w| nodes::leave(w, &node, now))
             .await
     }
+}
 
+#[async_trait]
+impl role::Ledger for SqliteStore {
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
         self.workers
             .write(move |w| ledger::begin(&w.conn, &intent))
@@ -203,7 +213,10 @@ impl Store for SqliteStore {
             .read(move |c| ledger::pending_for_chat(c, connection_id, chat_id, since))
             .await
     }
+}
 
+#[async_trait]
+impl role::Kv for SqliteStore {
     async fn kv_get(&self, namespace: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let (ns, key) = (namespace.to_owned(), key.to_owned());
         self.workers.read(move |c| kv::get(c, &ns, &key)).await
@@ -245,7 +258,10 @@ impl Store for SqliteStore {
         let ns = namespace.to_owned();
         self.workers.read(move |c| kv::count(c, &ns)).await
     }
+}
 
+#[async_trait]
+impl role::Uploads for SqliteStore {
     async fn upload_get(&self, company_id: i64, sha256: &str) -> StoreResult<Option<String>> {
         let sha256 = sha256.to_owned();
         self.workers
@@ -259,7 +275,10 @@ impl Store for SqliteStore {
             .write(move |w| kv::upload_put(&w.conn, company_id, &sha256, &url))
             .await
     }
+}
 
+#[async_trait]
+impl role::History for SqliteStore {
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
         self.workers
             .read(move |c| history::list_runs(c, &filter))
@@ -310,7 +329,10 @@ impl Store for SqliteStore {
             .read(move |c| views::chat_timeline(c, connection_id, chat_id, limit))
             .await
     }
+}
 
+#[async_trait]
+impl role::Schedules for SqliteStore {
     async fn fire_slots(&self, fires: Vec<SlotFire>) -> StoreResult<Vec<SlotFired>> {
         self.workers
             .write(move |w| schedule::fire_all(w, &fires))
@@ -353,7 +375,10 @@ impl Store for SqliteStore {
     async fn schedule_states(&self) -> StoreResult<Vec<ScheduleState>> {
         self.workers.read(schedule::states).await
     }
+}
 
+#[async_trait]
+impl role::Operations for SqliteStore {
     async fn purge(
         &self,
         policy: &RetentionPolicy,

@@ -33,7 +33,7 @@ pub(super) struct Harness {
     requests: Arc<Mutex<Vec<String>>>,
     /// Woken whenever a `/v2` request arrives (before the sandbox's faults apply).
     arrived: Arc<Notify>,
-    client: RadistClient,
+    pub(super) client: RadistClient,
     control: reqwest::Client,
     journal: Arc<InMemoryJournal>,
     pub(super) caches: SharedCaches,

@@ -77,4 +77,37 @@ async fn chats_on_a_waba_connection_are_checked_without_the_event_saying_so() {
         .count();
     assert_eq!(lookups, 1, "{:?}", h.requests());
     assert!(h.sent(chat.chat_id).await.is_empty());
+    // The service's intake reads the same directory: it knows the connection without asking.
+    let source = h.caches.connections.source_type(WABA).await;
+    assert_eq!(source, Some(crate::event::SourceType::Waba));
+}
+
+#[tokio::test]
+async fn runs_use_the_connection_list_the_service_read() {
+    let h = Harness::start().await;
+    h.caches.connections.ask(h.client.clone());
+    let known = h
+        .caches
+        .connections
+        .refresh()
+        .await
+        .expect("connection list");
+    assert!(known > 0);
+    let plugin = h.plugin(WABA_CAPS);
+    let mut state = h.run(&plugin, "r1", manual(), false);
+    let request = CreateChatRequest {
+        connection_id: WABA,
+        target: ChatTarget::Phone("+7 900 555-44-32".to_owned()),
+        contact_id: None,
+        name: None,
+    };
+    let chat = no_trap(state.create_chat(request).await).expect("created");
+    let err = no_trap(state.send(text(WABA, chat.chat_id, "hi")).await).expect_err("closed");
+    assert!(matches!(err, Error::WindowClosed(_)), "{err:?}");
+    let lookups = h
+        .requests()
+        .iter()
+        .filter(|r| r.ends_with("/connections/70001"))
+        .count();
+    assert_eq!(lookups, 0, "{:?}", h.requests());
 }
