@@ -15,6 +15,7 @@ mod convert;
 mod error;
 mod files;
 mod ids;
+pub mod indexer;
 pub mod model;
 mod postgres;
 pub mod search;
@@ -29,6 +30,7 @@ pub mod pg_test_server;
 
 pub use error::StoreError;
 pub use ids::{EventId, QuarantineId, RunId};
+pub use indexer::WordIndexPass;
 pub use model::dispatch::{ActionRow, ClaimedRun, FinishedAttempt, LogRow, Next, QueueDepth};
 pub use model::history::{
     AttemptRecord, EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail,

@@ -6,6 +6,7 @@
 
 use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
+use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
     EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
@@ -201,6 +202,9 @@ pub trait Store: Send + Sync + 'static {
         chat_id: i64,
         limit: usize,
     ) -> StoreResult<ChatTimeline>;
+    /// One pass of the payload word indexer (the background indexer runs these, see
+    /// [`indexer`](crate::indexer)): indexes up to `limit` events the index has not seen.
+    async fn index_words(&self, limit: usize) -> StoreResult<WordIndexPass>;
 
     // ---- schedules ----
 

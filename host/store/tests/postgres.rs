@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_store::conformance::{attempt, event, run};
+use switchboard_store::conformance::{Reopen, attempt, event, run};
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::{AttemptStatus, Next, PostgresConfig, PostgresStore, Store, StoreError};
 use tokio::task::JoinSet;
@@ -34,6 +34,25 @@ async fn fresh() -> (Arc<dyn Store>, ()) {
 
 switchboard_store::store_conformance!(fresh);
 
+/// One database, connected with the background word indexer off.
+struct PausedIndexer(String);
+
+#[async_trait::async_trait]
+impl Reopen for PausedIndexer {
+    async fn open(&self) -> Arc<dyn Store> {
+        let mut config = PostgresConfig::new(&self.0);
+        config.pool_size = 4;
+        config.index_words = false;
+        Arc::new(PostgresStore::connect(config).await.expect("connect"))
+    }
+}
+
+async fn paused() -> (Box<dyn Reopen>, ()) {
+    (Box::new(PausedIndexer(fresh_url().await)), ())
+}
+
+switchboard_store::word_index_conformance!(paused);
+
 /// Runs SQL on the database directly (outside the store).
 async fn raw(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
@@ -48,8 +67,8 @@ async fn raw(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
 async fn migrates_once_and_refuses_a_newer_schema() {
     let url = fresh_url().await;
     let (a, b) = tokio::join!(connect(&url), connect(&url));
-    assert_eq!(a.schema_version().await.expect("version"), 4);
-    assert_eq!(b.schema_version().await.expect("version"), 4);
+    assert_eq!(a.schema_version().await.expect("version"), 5);
+    assert_eq!(b.schema_version().await.expect("version"), 5);
     a.kv_set("ns", "k", b"v".to_vec(), None).await.expect("kv");
     drop((a, b));
     let again = connect(&url).await;
@@ -68,7 +87,7 @@ async fn migrates_once_and_refuses_a_newer_schema() {
         err,
         StoreError::SchemaTooNew {
             found: 99,
-            supported: 4
+            supported: 5
         }
     );
 }

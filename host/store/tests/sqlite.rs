@@ -2,7 +2,7 @@
 //! plus what only SQLite has (migrations, reopening, WAL, group commit, bytes per run).
 
 use std::sync::Arc;
-use switchboard_store::conformance::{attempt, event, run};
+use switchboard_store::conformance::{Reopen, attempt, event, run};
 use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
 use tempfile::TempDir;
 use tokio::task::JoinSet;
@@ -17,6 +17,25 @@ async fn fresh() -> (Arc<dyn Store>, TempDir) {
 
 switchboard_store::store_conformance!(fresh);
 
+/// One database file, opened with the background word indexer off.
+struct PausedIndexer(std::path::PathBuf);
+
+#[async_trait::async_trait]
+impl Reopen for PausedIndexer {
+    async fn open(&self) -> Arc<dyn Store> {
+        let mut config = SqliteConfig::new(&self.0);
+        config.index_words = false;
+        Arc::new(SqliteStore::open(config).await.expect("open"))
+    }
+}
+
+async fn paused() -> (Box<dyn Reopen>, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    (Box::new(PausedIndexer(dir.path().join("store.db"))), dir)
+}
+
+switchboard_store::word_index_conformance!(paused);
+
 async fn open(dir: &TempDir) -> SqliteStore {
     SqliteStore::open(SqliteConfig::new(dir.path().join("store.db")))
         .await
@@ -28,7 +47,7 @@ async fn migrates_an_empty_file_and_turns_on_wal() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("store.db"), b"").expect("empty file");
     let store = open(&dir).await;
-    assert_eq!(store.schema_version().await.expect("version"), 3);
+    assert_eq!(store.schema_version().await.expect("version"), 4);
     assert_eq!(store.journal_mode().await.expect("mode"), "wal");
 }
 
@@ -96,7 +115,7 @@ async fn refuses_a_file_from_a_newer_build_and_garbage() {
         err,
         StoreError::SchemaTooNew {
             found: 99,
-            supported: 3
+            supported: 4
         }
     );
     let junk = dir.path().join("junk.db");

@@ -5,11 +5,12 @@
 
 use super::fail::{Fail, Res};
 use super::{
-    PostgresStore, RETRIES, counts, dispatch, history, in_tx, intake, kv, ledger, nodes, ops,
-    schedule, views,
+    PostgresStore, RETRIES, counts, dispatch, history, in_snapshot_indexed, in_tx, intake, kv,
+    ledger, nodes, ops, schedule, views, words,
 };
 use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
+use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
     EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
@@ -46,6 +47,7 @@ impl PostgresStore {
 impl Store for PostgresStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
         let done = in_tx!(self, |tx| intake::ingest(&tx, &event, &runs));
+        self.words_wake.notify_one();
         self.woke(done, |i| !i.run_ids.is_empty())
     }
 
@@ -102,7 +104,17 @@ impl Store for PostgresStore {
     }
 
     async fn requeue_where(&self, filter: RunFilter, replay: bool) -> StoreResult<Vec<RunId>> {
-        let done = in_tx!(self, |tx| dispatch::requeue_where(&tx, &filter, replay));
+        let catch_up = crate::indexer::CatchUp::start();
+        let done = loop {
+            let done = in_tx!(self, |tx| dispatch::requeue_where(&tx, &filter, replay));
+            match done {
+                Ok(None) => {
+                    catch_up.check()?;
+                    self.index_pass().await?;
+                }
+                other => break other.map(|d| d.unwrap_or_default()),
+            }
+        };
         self.woke(done, |ids| !ids.is_empty())
     }
 
@@ -248,11 +260,11 @@ impl Store for PostgresStore {
     }
 
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
-        in_tx!(self, |tx| history::list_runs(&tx, &filter))
+        in_snapshot_indexed!(self, |tx| history::list_runs(&tx, &filter))
     }
 
     async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>> {
-        in_tx!(self, |tx| counts::count_runs(&tx, &filter))
+        in_snapshot_indexed!(self, |tx| counts::count_runs(&tx, &filter))
     }
 
     async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>> {
@@ -273,6 +285,10 @@ impl Store for PostgresStore {
 
     async fn connections(&self, limit: usize) -> StoreResult<Vec<ConnectionActivity>> {
         in_tx!(self, |tx| views::connections(&tx, limit))
+    }
+
+    async fn index_words(&self, limit: usize) -> StoreResult<WordIndexPass> {
+        words::run_pass(&self.pool, &self.words, limit).await
     }
 
     async fn chat_timeline(
