@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_store::conformance::{Reopen, attempt, event, run};
+use switchboard_store::conformance::{Reopen, attempt, event, index_all, run, text_ids};
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::{AttemptStatus, Next, PostgresConfig, PostgresStore, Store, StoreError};
 use tokio::task::JoinSet;
@@ -313,5 +313,43 @@ async fn concurrent_ingest_into_one_lane_keeps_claim_order() {
     assert!(
         order.windows(2).all(|w| w[0] < w[1]),
         "claimed out of lane order: {order:?}"
+    );
+}
+
+/// Events stored at schema 3, before the payload word index existed, are found by the text
+/// filter after the upgrade, and the same indexer backfills them (its watermark starts at 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stored_before_the_word_index_are_backfilled() {
+    let url = fresh_url().await;
+    let old_schema = [
+        include_str!("../src/postgres/migrations/0001_initial.sql"),
+        include_str!("../src/postgres/migrations/0002_nodes.sql"),
+        include_str!("../src/postgres/migrations/0003_lease_holder.sql"),
+        r#"CREATE TABLE schema_version (version BIGINT NOT NULL);
+           INSERT INTO schema_version (version) VALUES (3);
+           INSERT INTO events (dedupe_key, kind, connection_id, chat_id, payload, received_at)
+             VALUES ('old-1', 'message.received', 1, 2, '{"text":"Старая доставка"}', 0),
+                    ('old-2', 'message.received', 1, 2, '{"text":"оплата"}', 0);
+           INSERT INTO runs (event_id, plugin, lane, seq, status, budget, max_attempts, origin,
+               created_at, updated_at)
+             SELECT id, 'p', 'l', id, 'succeeded', 3, 3, 'webhook', 0, 0 FROM events;"#,
+    ];
+    for sql in old_schema {
+        raw(&url, sql).await.expect("old schema");
+    }
+    let store = PausedIndexer(url).open().await;
+    let old = switchboard_store::RunId(1);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    let new = store
+        .ingest(event("new", Some(2)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    let indexed = index_all(&*store, new.event_id.0).await;
+    assert!(indexed.watermark >= new.event_id.0);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    assert_eq!(
+        text_ids(&*store, "привет").await,
+        new.run_ids,
+        "the new event is indexed alike"
     );
 }

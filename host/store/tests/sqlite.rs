@@ -2,7 +2,7 @@
 //! plus what only SQLite has (migrations, reopening, WAL, group commit, bytes per run).
 
 use std::sync::Arc;
-use switchboard_store::conformance::{Reopen, attempt, event, run};
+use switchboard_store::conformance::{Reopen, attempt, event, index_all, run, text_ids};
 use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
 use tempfile::TempDir;
 use tokio::task::JoinSet;
@@ -319,4 +319,46 @@ async fn a_common_word_pages_the_same_runs_as_a_rare_one() {
     });
     let both = both.await.expect("both words");
     assert_eq!(both.len(), 1);
+}
+
+/// Events stored at schema 2, before the payload word index existed, are found by the text
+/// filter after the upgrade, and the same indexer backfills them (its watermark starts at 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stored_before_the_word_index_are_backfilled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("old file");
+        conn.execute_batch(include_str!("../src/sqlite/migrations/0001_initial.sql"))
+            .expect("schema 1");
+        conn.execute_batch(include_str!("../src/sqlite/migrations/0002_nodes.sql"))
+            .expect("schema 2");
+        conn.execute_batch(
+            r#"INSERT INTO events (id, dedupe_key, kind, connection_id, chat_id, payload, received_at)
+                 VALUES (1, 'old-1', 'message.received', 1, 2, '{"text":"Старая доставка"}', 0),
+                        (2, 'old-2', 'message.received', 1, 2, '{"text":"оплата"}', 0);
+               INSERT INTO runs (id, event_id, plugin, lane, seq, status, budget, max_attempts,
+                   origin, created_at, updated_at)
+                 VALUES (1, 1, 'p', 'l', 1, 'succeeded', 3, 3, 'webhook', 0, 0),
+                        (2, 2, 'p', 'l', 2, 'succeeded', 3, 3, 'webhook', 0, 0);
+               UPDATE counters SET value = 2;
+               PRAGMA user_version = 2;"#,
+        )
+        .expect("old rows");
+    }
+    let store = PausedIndexer(path).open().await;
+    let old = switchboard_store::RunId(1);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    let new = store
+        .ingest(event("new", Some(2)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    let indexed = index_all(&*store, new.event_id.0).await;
+    assert!(indexed.watermark >= new.event_id.0);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    assert_eq!(
+        text_ids(&*store, "привет").await,
+        new.run_ids,
+        "the new event is indexed alike"
+    );
 }
