@@ -42,7 +42,7 @@ pub use model::intake::{
 pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 pub use model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo, Renewal};
 pub use model::ops::{DbStats, Durability, RetentionPolicy, ScheduleState};
-pub use model::views::{ChatTimeline, ConnectionActivity};
+pub use model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::{SqliteConfig, SqliteStore};
 pub use status::{AttemptStatus, RunStatus, UnknownStatus};

@@ -82,6 +82,7 @@ macro_rules! store_conformance {
             history_filters_by_kind_until_and_text,
             oldest_run_and_connections,
             chat_timeline_reads_a_chat_at_once,
+            failures_are_counted_per_connection_and_error,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {

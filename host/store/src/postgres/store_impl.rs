@@ -21,7 +21,7 @@ use crate::model::intake::{
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
-use crate::model::views::{ChatTimeline, ConnectionActivity};
+use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -285,6 +285,18 @@ impl Store for PostgresStore {
 
     async fn connections(&self, limit: usize) -> StoreResult<Vec<ConnectionActivity>> {
         in_tx!(self, |tx| views::connections(&tx, limit))
+    }
+
+    async fn failures_by_connection(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionFailures>> {
+        in_tx!(self, |tx| views::failures_by_connection(
+            &tx,
+            crate::convert::to_us(since),
+            limit
+        ))
     }
 
     async fn index_words(&self, limit: usize) -> StoreResult<WordIndexPass> {

@@ -16,7 +16,7 @@ use crate::model::intake::{
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState};
-use crate::model::views::{ChatTimeline, ConnectionActivity};
+use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 use crate::store::{Store, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -301,6 +301,16 @@ impl Store for SqliteStore {
     async fn connections(&self, limit: usize) -> StoreResult<Vec<ConnectionActivity>> {
         self.workers
             .read(move |c| views::connections(c, limit))
+            .await
+    }
+
+    async fn failures_by_connection(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionFailures>> {
+        self.workers
+            .read(move |c| views::failures_by_connection(c, crate::convert::to_us(since), limit))
             .await
     }
 
