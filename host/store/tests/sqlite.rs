@@ -321,8 +321,9 @@ async fn a_common_word_pages_the_same_runs_as_a_rare_one() {
     assert_eq!(both.len(), 1);
 }
 
-/// Events stored at schema 2, before the payload word index existed, are found by the text
-/// filter after the upgrade, and the same indexer backfills them (its watermark starts at 0).
+/// A file at schema 3 holding an event stored before the payload word index existed (no words)
+/// and one whose words schema 3 wrote at intake: after the upgrade the text filter finds both,
+/// and the same indexer (its watermark starting at 0) indexes both again, the old words dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_stored_before_the_word_index_are_backfilled() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -333,6 +334,8 @@ async fn events_stored_before_the_word_index_are_backfilled() {
             .expect("schema 1");
         conn.execute_batch(include_str!("../src/sqlite/migrations/0002_nodes.sql"))
             .expect("schema 2");
+        conn.execute_batch(include_str!("../src/sqlite/migrations/0003_search.sql"))
+            .expect("schema 3");
         conn.execute_batch(
             r#"INSERT INTO events (id, dedupe_key, kind, connection_id, chat_id, payload, received_at)
                  VALUES (1, 'old-1', 'message.received', 1, 2, '{"text":"Старая доставка"}', 0),
@@ -341,14 +344,17 @@ async fn events_stored_before_the_word_index_are_backfilled() {
                    origin, created_at, updated_at)
                  VALUES (1, 1, 'p', 'l', 1, 'succeeded', 3, 3, 'webhook', 0, 0),
                         (2, 2, 'p', 'l', 2, 'succeeded', 3, 3, 'webhook', 0, 0);
+               INSERT INTO event_words (rowid, words) VALUES (2, 'оплата');
                UPDATE counters SET value = 2;
-               PRAGMA user_version = 2;"#,
+               PRAGMA user_version = 3;"#,
         )
         .expect("old rows");
     }
     let store = PausedIndexer(path).open().await;
     let old = switchboard_store::RunId(1);
     assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    let paid = switchboard_store::RunId(2);
+    assert_eq!(text_ids(&*store, "оплата").await, vec![paid]);
     let new = store
         .ingest(event("new", Some(2)), vec![run("p", "l")])
         .await
@@ -356,6 +362,7 @@ async fn events_stored_before_the_word_index_are_backfilled() {
     let indexed = index_all(&*store, new.event_id.0).await;
     assert!(indexed.watermark >= new.event_id.0);
     assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    assert_eq!(text_ids(&*store, "оплата").await, vec![paid]);
     assert_eq!(
         text_ids(&*store, "привет").await,
         new.run_ids,
