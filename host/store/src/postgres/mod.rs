@@ -314,7 +314,13 @@ macro_rules! in_tx {
             let out: Res<_> = $body.await;
             let out = match out {
                 Ok(v) => $tx.commit().await.map(|()| v).map_err(Fail::from),
-                Err(e) => Err(e),
+                // Rolled back before answering: a dropped transaction's ROLLBACK is only queued,
+                // and its locks (a lane's) would outlive the answer, so a claim right after a
+                // refused call could skip that lane.
+                Err(e) => {
+                    let _ = $tx.rollback().await;
+                    Err(e)
+                }
             };
             match out {
                 Ok(v) => break Ok::<_, StoreError>(v),
