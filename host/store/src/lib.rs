@@ -15,6 +15,7 @@ mod convert;
 mod error;
 mod files;
 mod ids;
+pub mod indexer;
 pub mod model;
 mod postgres;
 pub mod role;
@@ -30,6 +31,7 @@ pub mod pg_test_server;
 
 pub use error::StoreError;
 pub use ids::{EventId, QuarantineId, RunId};
+pub use indexer::WordIndexPass;
 pub use model::dispatch::{ActionRow, ClaimedRun, FinishedAttempt, LogRow, Next, QueueDepth};
 pub use model::history::{
     EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail, RunFilter,
@@ -41,7 +43,7 @@ pub use model::intake::{
 pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 pub use model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo, Renewal};
 pub use model::ops::{DbStats, Durability, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
-pub use model::views::{ChatTimeline, ConnectionActivity};
+pub use model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::{SqliteConfig, SqliteStore};
 pub use status::{AttemptStatus, RunStatus, UnknownStatus};

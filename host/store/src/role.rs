@@ -6,6 +6,7 @@
 
 use crate::error::StoreResult;
 use crate::ids::{EventId, QuarantineId, RunId};
+use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
     EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
@@ -16,7 +17,7 @@ use crate::model::intake::{
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
-use crate::model::views::{ChatTimeline, ConnectionActivity};
+use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::path::Path;
@@ -200,6 +201,14 @@ pub trait History: Send + Sync {
     /// [`MAX_PAGE`](crate::MAX_PAGE)), each with its newest event and newest status event;
     /// index lookups per connection, never a scan of the events.
     async fn connections(&self, limit: usize) -> StoreResult<Vec<ConnectionActivity>>;
+    /// Failed runs (every failed ending) that ended at or after `since`, counted per connection
+    /// and error, most runs first, at most `limit` groups (cut to [`MAX_PAGE`](crate::MAX_PAGE)
+    /// times 10); read by the `runs_status` index, never a scan of older runs.
+    async fn failures_by_connection(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionFailures>>;
     /// A chat's newest `limit` events (with payloads) and newest `limit` runs with their ledger
     /// entries (`limit` cut to [`MAX_PAGE`](crate::MAX_PAGE)), read in one transaction.
     async fn chat_timeline(
@@ -208,6 +217,9 @@ pub trait History: Send + Sync {
         chat_id: i64,
         limit: usize,
     ) -> StoreResult<ChatTimeline>;
+    /// One pass of the payload word indexer (the background indexer runs these, see
+    /// [`indexer`](crate::indexer)): indexes up to `limit` events the index has not seen.
+    async fn index_words(&self, limit: usize) -> StoreResult<WordIndexPass>;
 }
 
 /// Schedules: fired and skipped slots, and their counters.

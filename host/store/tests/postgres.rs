@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_store::conformance::{attempt, event, run};
+use switchboard_store::conformance::{Reopen, attempt, event, index_all, run, text_ids};
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, Next, PostgresConfig, PostgresStore, Store, StoreError};
@@ -35,6 +35,25 @@ async fn fresh() -> (Arc<dyn Store>, ()) {
 
 switchboard_store::store_conformance!(fresh);
 
+/// One database, connected with the background word indexer off.
+struct PausedIndexer(String);
+
+#[async_trait::async_trait]
+impl Reopen for PausedIndexer {
+    async fn open(&self) -> Arc<dyn Store> {
+        let mut config = PostgresConfig::new(&self.0);
+        config.pool_size = 4;
+        config.index_words = false;
+        Arc::new(PostgresStore::connect(config).await.expect("connect"))
+    }
+}
+
+async fn paused() -> (Box<dyn Reopen>, ()) {
+    (Box::new(PausedIndexer(fresh_url().await)), ())
+}
+
+switchboard_store::word_index_conformance!(paused);
+
 /// Runs SQL on the database directly (outside the store).
 async fn raw(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
@@ -49,8 +68,8 @@ async fn raw(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
 async fn migrates_once_and_refuses_a_newer_schema() {
     let url = fresh_url().await;
     let (a, b) = tokio::join!(connect(&url), connect(&url));
-    assert_eq!(a.schema_version().await.expect("version"), 4);
-    assert_eq!(b.schema_version().await.expect("version"), 4);
+    assert_eq!(a.schema_version().await.expect("version"), 5);
+    assert_eq!(b.schema_version().await.expect("version"), 5);
     a.kv_set("ns", "k", b"v".to_vec(), None).await.expect("kv");
     drop((a, b));
     let again = connect(&url).await;
@@ -69,7 +88,7 @@ async fn migrates_once_and_refuses_a_newer_schema() {
         err,
         StoreError::SchemaTooNew {
             found: 99,
-            supported: 4
+            supported: 5
         }
     );
 }
@@ -342,5 +361,43 @@ async fn concurrent_finishes_commit_together_and_a_refused_one_spoils_none() {
         (depth.queued, depth.running),
         (0, 12),
         "the zombies' runs still run"
+    );
+}
+
+/// Events stored at schema 3, before the payload word index existed, are found by the text
+/// filter after the upgrade, and the same indexer backfills them (its watermark starts at 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stored_before_the_word_index_are_backfilled() {
+    let url = fresh_url().await;
+    let old_schema = [
+        include_str!("../src/postgres/migrations/0001_initial.sql"),
+        include_str!("../src/postgres/migrations/0002_nodes.sql"),
+        include_str!("../src/postgres/migrations/0003_lease_holder.sql"),
+        r#"CREATE TABLE schema_version (version BIGINT NOT NULL);
+           INSERT INTO schema_version (version) VALUES (3);
+           INSERT INTO events (dedupe_key, kind, connection_id, chat_id, payload, received_at)
+             VALUES ('old-1', 'message.received', 1, 2, '{"text":"Старая доставка"}', 0),
+                    ('old-2', 'message.received', 1, 2, '{"text":"оплата"}', 0);
+           INSERT INTO runs (event_id, plugin, lane, seq, status, budget, max_attempts, origin,
+               created_at, updated_at)
+             SELECT id, 'p', 'l', id, 'succeeded', 3, 3, 'webhook', 0, 0 FROM events;"#,
+    ];
+    for sql in old_schema {
+        raw(&url, sql).await.expect("old schema");
+    }
+    let store = PausedIndexer(url).open().await;
+    let old = switchboard_store::RunId(1);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    let new = store
+        .ingest(event("new", Some(2)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    let indexed = index_all(&*store, new.event_id.0).await;
+    assert!(indexed.watermark >= new.event_id.0);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    assert_eq!(
+        text_ids(&*store, "привет").await,
+        new.run_ids,
+        "the new event is indexed alike"
     );
 }

@@ -2,7 +2,7 @@
 //! plus what only SQLite has (migrations, reopening, WAL, group commit, bytes per run).
 
 use std::sync::Arc;
-use switchboard_store::conformance::{attempt, event, run, sqlite_in};
+use switchboard_store::conformance::{Reopen, attempt, event, index_all, run, sqlite_in, text_ids};
 use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
 use tempfile::TempDir;
@@ -15,12 +15,31 @@ async fn fresh() -> (Arc<dyn Store>, TempDir) {
 
 switchboard_store::store_conformance!(fresh);
 
+/// One database file, opened with the background word indexer off.
+struct PausedIndexer(std::path::PathBuf);
+
+#[async_trait::async_trait]
+impl Reopen for PausedIndexer {
+    async fn open(&self) -> Arc<dyn Store> {
+        let mut config = SqliteConfig::new(&self.0);
+        config.index_words = false;
+        Arc::new(SqliteStore::open(config).await.expect("open"))
+    }
+}
+
+async fn paused() -> (Box<dyn Reopen>, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    (Box::new(PausedIndexer(dir.path().join("store.db"))), dir)
+}
+
+switchboard_store::word_index_conformance!(paused);
+
 #[tokio::test]
 async fn migrates_an_empty_file_and_turns_on_wal() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("store.db"), b"").expect("empty file");
     let store = sqlite_in(&dir).await;
-    assert_eq!(store.schema_version().await.expect("version"), 3);
+    assert_eq!(store.schema_version().await.expect("version"), 4);
     assert_eq!(store.journal_mode().await.expect("mode"), "wal");
 }
 
@@ -88,7 +107,7 @@ async fn refuses_a_file_from_a_newer_build_and_garbage() {
         err,
         StoreError::SchemaTooNew {
             found: 99,
-            supported: 3
+            supported: 4
         }
     );
     let junk = dir.path().join("junk.db");
@@ -319,5 +338,54 @@ async fn each_role_alone_serves_from_the_same_store() {
     assert_eq!(
         store.kv_get("ns", "k").await.expect("get"),
         Some(b"v".to_vec())
+    );
+}
+
+/// A file at schema 3 holding an event stored before the payload word index existed (no words)
+/// and one whose words schema 3 wrote at intake: after the upgrade the text filter finds both,
+/// and the same indexer (its watermark starting at 0) indexes both again, the old words dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stored_before_the_word_index_are_backfilled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("old file");
+        conn.execute_batch(include_str!("../src/sqlite/migrations/0001_initial.sql"))
+            .expect("schema 1");
+        conn.execute_batch(include_str!("../src/sqlite/migrations/0002_nodes.sql"))
+            .expect("schema 2");
+        conn.execute_batch(include_str!("../src/sqlite/migrations/0003_search.sql"))
+            .expect("schema 3");
+        conn.execute_batch(
+            r#"INSERT INTO events (id, dedupe_key, kind, connection_id, chat_id, payload, received_at)
+                 VALUES (1, 'old-1', 'message.received', 1, 2, '{"text":"Старая доставка"}', 0),
+                        (2, 'old-2', 'message.received', 1, 2, '{"text":"оплата"}', 0);
+               INSERT INTO runs (id, event_id, plugin, lane, seq, status, budget, max_attempts,
+                   origin, created_at, updated_at)
+                 VALUES (1, 1, 'p', 'l', 1, 'succeeded', 3, 3, 'webhook', 0, 0),
+                        (2, 2, 'p', 'l', 2, 'succeeded', 3, 3, 'webhook', 0, 0);
+               INSERT INTO event_words (rowid, words) VALUES (2, 'оплата');
+               UPDATE counters SET value = 2;
+               PRAGMA user_version = 3;"#,
+        )
+        .expect("old rows");
+    }
+    let store = PausedIndexer(path).open().await;
+    let old = switchboard_store::RunId(1);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    let paid = switchboard_store::RunId(2);
+    assert_eq!(text_ids(&*store, "оплата").await, vec![paid]);
+    let new = store
+        .ingest(event("new", Some(2)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    let indexed = index_all(&*store, new.event_id.0).await;
+    assert!(indexed.watermark >= new.event_id.0);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
+    assert_eq!(text_ids(&*store, "оплата").await, vec![paid]);
+    assert_eq!(
+        text_ids(&*store, "привет").await,
+        new.run_ids,
+        "the new event is indexed alike"
     );
 }

@@ -103,14 +103,14 @@ pub struct ConnectionView {
 pub struct ConnectionsPage {
     pub nav: Nav,
     pub connections: Vec<ConnectionView>,
-    pub scan: usize,
 }
 
-/// Recent failed runs read (per ending) to group the connections' errors.
-const SCAN: usize = 1000;
+/// How far back the connections page counts failed runs ("last 24 h" on the page).
+const FAILURE_WINDOW: TimeDelta = TimeDelta::hours(24);
 
 /// `GET /ui/connections`: every connection with kept events (one store query: each one's newest
-/// event and newest status event, by index), and its recent failed runs grouped by error.
+/// event and newest status event, by index), and its failed runs of the last 24 hours grouped by
+/// error (one store aggregate over all of them).
 pub async fn connections(State(ui): State<UiState>) -> Response {
     let store = &ui.admin.store;
     let found = match store.connections(MAX_PAGE).await {
@@ -135,28 +135,17 @@ pub async fn connections(State(ui): State<UiState>) -> Response {
         };
         by_id.insert(c.connection_id, view);
     }
+    let since = Utc::now() - FAILURE_WINDOW;
+    let groups = match store.failures_by_connection(since, MAX_PAGE).await {
+        Ok(groups) => groups,
+        Err(err) => return store_failure(&err),
+    };
+    // The store groups by the error's first characters; equal clipped texts are one group.
     let mut errors: BTreeMap<(i64, String), u64> = BTreeMap::new();
-    for status in [
-        RunStatus::Failed,
-        RunStatus::Dead,
-        RunStatus::Trapped,
-        RunStatus::TimedOut,
-        RunStatus::Denied,
-    ] {
-        let filter = RunFilter {
-            status: Some(status),
-            limit: SCAN,
-            ..RunFilter::default()
-        };
-        let runs = match store.list_runs(filter).await {
-            Ok(r) => r,
-            Err(err) => return store_failure(&err),
-        };
-        for r in runs {
-            let Some(id) = r.connection_id else { continue };
-            let error = r.error.unwrap_or_else(|| status.as_str().to_owned());
-            *errors.entry((id, clip(&error, 200))).or_default() += 1;
-        }
+    for g in groups {
+        *errors
+            .entry((g.connection_id, clip(&g.error, 200)))
+            .or_default() += g.runs;
     }
     for ((id, error), runs) in errors {
         if let Some(view) = by_id.get_mut(&id) {
@@ -169,7 +158,6 @@ pub async fn connections(State(ui): State<UiState>) -> Response {
     html(&ConnectionsPage {
         nav: Nav::Connections,
         connections: by_id.into_values().collect(),
-        scan: SCAN,
     })
 }
 

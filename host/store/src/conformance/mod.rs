@@ -19,6 +19,7 @@ mod ops;
 mod schedule;
 mod state;
 mod views;
+mod words;
 
 pub use counts::*;
 pub use dispatch::*;
@@ -30,6 +31,7 @@ pub use ops::*;
 pub use schedule::*;
 pub use state::*;
 pub use views::*;
+pub use words::*;
 
 use crate::{ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, NewEvent, NewRun};
 use chrono::{DateTime, TimeZone, Utc};
@@ -81,6 +83,7 @@ macro_rules! store_conformance {
             history_filters_by_kind_until_and_text,
             oldest_run_and_connections,
             chat_timeline_reads_a_chat_at_once,
+            failures_are_counted_per_connection_and_error,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
@@ -89,6 +92,29 @@ macro_rules! store_conformance {
             async fn $name() {
                 let (store, _guard) = ($factory)().await;
                 $crate::conformance::$name(store).await;
+            }
+        )*
+    };
+}
+
+/// Expands to one `#[tokio::test]` per word index behaviour. `$factory` is an async fn giving
+/// `(Box<dyn Reopen>, guard)`: one fresh database, opened as often as asked with the background
+/// word indexer off.
+#[macro_export]
+macro_rules! word_index_conformance {
+    ($factory:expr) => {
+        $crate::word_index_conformance!(@each $factory;
+            text_filter_finds_events_the_indexer_has_not_reached,
+            word_index_survives_reopen,
+            text_filter_far_behind_the_indexer_is_still_exact,
+        );
+    };
+    (@each $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (db, _guard) = ($factory)().await;
+                $crate::conformance::$name(db).await;
             }
         )*
     };

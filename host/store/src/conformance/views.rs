@@ -194,3 +194,68 @@ pub async fn chat_timeline_reads_a_chat_at_once(store: Arc<dyn Store>) {
     let empty = store.chat_timeline(1, 1, 50).await.expect("empty");
     assert_eq!(empty, crate::ChatTimeline::default());
 }
+
+/// Failed runs of the last day are counted per connection and error in one aggregate: every
+/// failed ending, errors cut to `FAILURE_ERROR_CHARS`, a run without error under its status;
+/// older failures, successes and runs without a connection are left out.
+pub async fn failures_are_counted_per_connection_and_error(store: Arc<dyn Store>) {
+    use crate::{AttemptStatus, ConnectionFailures, Next};
+    let now = chrono::Utc::now();
+    let long = "x".repeat(300);
+    // (connection, how it ends, error, hours ago)
+    let cases: [(Option<i64>, AttemptStatus, Option<&str>, i64); 7] = [
+        (Some(70001), AttemptStatus::Failed, Some("boom"), 1),
+        (Some(70001), AttemptStatus::Failed, Some("boom"), 2),
+        (Some(70001), AttemptStatus::Trapped, Some(&long), 3),
+        (Some(70002), AttemptStatus::Denied, None, 4),
+        (Some(70001), AttemptStatus::Failed, Some("boom"), 30),
+        (Some(70001), AttemptStatus::Succeeded, None, 1),
+        (None, AttemptStatus::Failed, Some("boom"), 1),
+    ];
+    for (i, (connection, ..)) in cases.iter().enumerate() {
+        let mut e = event(&format!("f{i}"), Some(i as i64));
+        e.connection_id = *connection;
+        store
+            .ingest(e, vec![run("p", &format!("f{i}"))])
+            .await
+            .expect("ingest");
+    }
+    let claimed = store.claim("node-a", 10, t0()).await.expect("claim");
+    assert_eq!(claimed.len(), cases.len());
+    for (c, (_, status, error, hours)) in claimed.iter().zip(cases) {
+        let mut ended = crate::conformance::attempt(c, status);
+        ended.error = error.map(str::to_owned);
+        ended.started_at = now - TimeDelta::hours(hours);
+        store
+            .finish(c.run_id, ended, Next::Final)
+            .await
+            .expect("finish");
+    }
+    let since = now - TimeDelta::hours(24);
+    let found = store
+        .failures_by_connection(since, 100)
+        .await
+        .expect("failures");
+    let group = |connection_id, error: &str, runs| ConnectionFailures {
+        connection_id,
+        error: error.to_owned(),
+        runs,
+    };
+    let clipped: String = long
+        .chars()
+        .take(crate::model::views::FAILURE_ERROR_CHARS)
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            group(70001, "boom", 2),
+            group(70001, &clipped, 1),
+            group(70002, "denied", 1),
+        ]
+    );
+    let later = store
+        .failures_by_connection(now, 100)
+        .await
+        .expect("failures");
+    assert!(later.is_empty(), "nothing failed after now: {later:?}");
+}

@@ -18,6 +18,22 @@ pub struct ConnectionActivity {
     pub last_status: Option<EventRecord>,
 }
 
+/// Failed runs of one connection that ended with one error (the error's first
+/// [`FAILURE_ERROR_CHARS`] characters; a run without an error counts under its status name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionFailures {
+    pub connection_id: i64,
+    pub error: String,
+    pub runs: u64,
+}
+
+/// Characters of an error that group failed runs: one more than the dashboard shows, so a
+/// clipped error is still shown as clipped.
+pub const FAILURE_ERROR_CHARS: usize = 201;
+
+/// The run statuses that count as failures: `failed`, `trapped`, `timed-out`, `denied`, `dead`.
+pub const FAILURE_STATUSES: &str = "('failed', 'trapped', 'timed-out', 'denied', 'dead')";
+
 /// One chat's newest events (with payloads), its newest runs and their ledger entries, each
 /// newest first and bounded by the query's limit (the ledger by the runs it covers).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

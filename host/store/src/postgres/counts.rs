@@ -7,9 +7,15 @@ use deadpool_postgres::Transaction;
 
 const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
 
-/// How many runs match the filter (its page ignored), per status, by status name.
-pub(crate) async fn count_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Vec<StatusCount>> {
-    let mut c = run_clauses(f);
+/// How many runs match the filter (its page ignored), per status, by status name; `None` when
+/// its text needs the word indexer first.
+pub(crate) async fn count_runs(
+    tx: &Transaction<'_>,
+    f: &RunFilter,
+) -> Res<Option<Vec<StatusCount>>> {
+    let Some(mut c) = run_clauses(tx, f).await? else {
+        return Ok(None);
+    };
     // One row per status: the limit only completes the statement.
     let sql = c.render(COUNT, " GROUP BY r.status ORDER BY r.status", 100);
     let found = rows(tx, &sql, &c.params()).await?;
@@ -21,5 +27,6 @@ pub(crate) async fn count_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Vec<S
                 runs: to_u64(get(r, 1)?),
             })
         })
-        .collect()
+        .collect::<Res<_>>()
+        .map(Some)
 }

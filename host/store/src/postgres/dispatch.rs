@@ -277,14 +277,17 @@ pub(crate) async fn requeue(tx: &Transaction<'_>, run: RunId, replay: bool) -> R
     requeue_locked(tx, run, &lane, replay).await
 }
 
-/// Requeues every finished run the filter matches, in the order listed.
+/// Requeues every finished run the filter matches, in the order listed; `None` (nothing done)
+/// when its text needs the word indexer first.
 pub(crate) async fn requeue_where(
     tx: &Transaction<'_>,
     filter: &RunFilter,
     replay: bool,
-) -> Res<Vec<RunId>> {
-    let finished: Vec<(RunId, String)> = history::list_runs(tx, filter)
-        .await?
+) -> Res<Option<Vec<RunId>>> {
+    let Some(listed) = history::list_runs(tx, filter).await? else {
+        return Ok(None);
+    };
+    let finished: Vec<(RunId, String)> = listed
         .into_iter()
         .filter(|r| !r.status.is_unfinished())
         .map(|r| (r.run_id, r.lane))
@@ -294,7 +297,7 @@ pub(crate) async fn requeue_where(
     for (run, lane) in &finished {
         requeue_locked(tx, *run, lane, replay).await?;
     }
-    Ok(finished.into_iter().map(|(r, _)| r).collect())
+    Ok(Some(finished.into_iter().map(|(r, _)| r).collect()))
 }
 
 /// The claimable lane head first in arrival order (the lanes index gives it without a scan):

@@ -65,18 +65,22 @@ impl Clauses {
     }
 }
 
-pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Vec<RunSummary>> {
-    let mut c = run_clauses(f);
+/// Runs matching the filter, newest first; `None` when its text needs the word indexer first.
+pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Option<Vec<RunSummary>>> {
+    let Some(mut c) = run_clauses(tx, f).await? else {
+        return Ok(None);
+    };
     if let Some(before) = f.before {
         c.add("r.id < ?", vec![Box::new(before.0)]);
     }
     let sql = c.render(SUMMARY, " ORDER BY r.id DESC", page(f.limit));
     let found = rows(tx, &sql, &c.params()).await?;
-    found.iter().map(summary).collect()
+    found.iter().map(summary).collect::<Res<_>>().map(Some)
 }
 
-/// The filter's plugin, status, kind, time, chat and text clauses (not its page).
-pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
+/// The filter's plugin, status, kind, time, chat and text clauses (not its page); `None` when
+/// its text needs the word indexer first.
+pub(super) async fn run_clauses(tx: &Transaction<'_>, f: &RunFilter) -> Res<Option<Clauses>> {
     let mut c = Clauses::default();
     if let Some(kind) = &f.kind {
         c.add("e.kind = ?", vec![Box::new(kind.clone())]);
@@ -84,14 +88,10 @@ pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
     if let Some(until) = f.until {
         c.add("r.created_at < ?", vec![Box::new(until.timestamp_micros())]);
     }
-    if let Some(text) = &f.text {
-        // Every word (a text without any matches nothing: `@>` an empty array would match all).
-        let words = crate::search::query_words(text);
-        if words.is_empty() {
-            c.add("FALSE", Vec::new());
-        } else {
-            c.add("e.words @> ?::text[]", vec![Box::new(words)]);
-        }
+    if let Some(text) = &f.text
+        && !text_clause(tx, &mut c, text).await?
+    {
+        return Ok(None);
     }
     if let Some(plugin) = &f.plugin {
         c.add("r.plugin = ?", vec![Box::new(plugin.clone())]);
@@ -111,7 +111,34 @@ pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
             vec![Box::new(conn_id), Box::new(chat)],
         );
     }
-    c
+    Ok(Some(c))
+}
+
+/// Runs whose event holds every word of `text`: indexed in `event_words`, or among the events
+/// the indexer has not reached yet (tokenised here). A text without words matches nothing
+/// (`@>` an empty array would match all). False when too many events wait for the indexer.
+async fn text_clause(tx: &Transaction<'_>, c: &mut Clauses, text: &str) -> Res<bool> {
+    let words = crate::search::query_words(text);
+    if words.is_empty() {
+        c.add("FALSE", Vec::new());
+        return Ok(true);
+    }
+    let Some(tail) = super::words::tail(tx, text).await? else {
+        return Ok(false);
+    };
+    if tail.is_empty() {
+        c.add(
+            "e.id IN (SELECT x.event_id FROM event_words x WHERE x.words @> ?::text[])",
+            vec![Box::new(words)],
+        );
+    } else {
+        c.add(
+            "e.id IN (SELECT x.event_id FROM event_words x WHERE x.words @> ?::text[]
+                      UNION ALL SELECT unnest(?::bigint[]))",
+            vec![Box::new(words), Box::new(tail)],
+        );
+    }
+    Ok(true)
 }
 
 pub(super) fn summary(r: &Row) -> Res<RunSummary> {

@@ -9,12 +9,13 @@ use crate::model::intake::{
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 
-/// Inserts the event unless its dedupe key is known; `None` for a duplicate.
+/// Inserts the event unless its dedupe key is known; `None` for a duplicate. Its payload words
+/// are indexed later, off this transaction (see `words`).
 pub(crate) async fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> Res<Option<EventId>> {
     let row = opt(
         tx,
-        "INSERT INTO events (dedupe_key, kind, connection_id, chat_id, payload, received_at, words)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        "INSERT INTO events (dedupe_key, kind, connection_id, chat_id, payload, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         &[
             &e.dedupe_key,
             &e.kind,
@@ -22,7 +23,6 @@ pub(crate) async fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> Res<Opti
             &e.chat_id,
             &e.payload,
             &to_us(e.received_at),
-            &crate::search::event_words(&e.payload),
         ],
     )
     .await?;

@@ -28,6 +28,7 @@ mod schema;
 mod store_impl;
 mod tls;
 mod views;
+mod words;
 
 use crate::error::StoreError;
 use crate::model::ops::Durability;
@@ -55,16 +56,21 @@ pub struct PostgresConfig {
     pub connect_timeout: Duration,
     /// `synchronous_commit` of the pooled connections (the work transactions).
     pub durability: Durability,
+    /// Feed the payload word index in the background (see [`crate::indexer`]). Off, it is fed
+    /// only by text filters that find too many events unindexed and by `index_words`.
+    pub index_words: bool,
 }
 
 impl PostgresConfig {
-    /// Defaults for `url`: 16 pooled connections, a 10 s connect timeout.
+    /// Defaults for `url`: 16 pooled connections, a 10 s connect timeout, the word index fed in
+    /// the background.
     pub fn new(url: impl Into<String>) -> Self {
         PostgresConfig {
             url: url.into(),
             pool_size: 16,
             connect_timeout: Duration::from_secs(10),
             durability: Durability::Full,
+            index_words: true,
         }
     }
 }
@@ -76,6 +82,7 @@ impl std::fmt::Debug for PostgresConfig {
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
             .field("durability", &self.durability)
+            .field("index_words", &self.index_words)
             .finish()
     }
 }
@@ -96,6 +103,11 @@ pub struct PostgresStore {
     /// Commits `finish` and the ledger's writes of concurrent runs together.
     group: group::Group,
     _listener: listen::Listener,
+    /// The word indexer's noted point, shared by its passes.
+    words: Arc<words::Progress>,
+    /// Notified after ingests: wakes the background word indexer.
+    words_wake: Arc<Notify>,
+    _indexer: Option<crate::indexer::Background>,
 }
 
 /// How far (microseconds) this machine's clock may be off the database's before `clock` warns.
@@ -143,6 +155,16 @@ impl PostgresStore {
         drop(client);
         let notify = Arc::new(Notify::new());
         let listener = listen::Listener::start(pg.clone(), Arc::clone(&notify), &target).await?;
+        let words = Arc::new(words::Progress::default());
+        let words_wake = Arc::new(Notify::new());
+        let indexer = config.index_words.then(|| {
+            let (pool, words) = (pool.clone(), Arc::clone(&words));
+            let pass = move || {
+                let (pool, words) = (pool.clone(), Arc::clone(&words));
+                async move { words::run_pass(&pool, &words, crate::indexer::BATCH).await }
+            };
+            crate::indexer::spawn(pass, Arc::clone(&words_wake))
+        });
         Ok(PostgresStore {
             group: group::Group::start(pool.clone()),
             pool,
@@ -152,6 +174,9 @@ impl PostgresStore {
             target,
             announcer: announce::Announcer::start(pg),
             _listener: listener,
+            words,
+            words_wake,
+            _indexer: indexer,
         })
     }
 
@@ -211,6 +236,11 @@ impl PostgresStore {
     fn on_database_clock(&self, local: DateTime<Utc>) -> DateTime<Utc> {
         let offset = TimeDelta::microseconds(self.clock_offset_us.load(Ordering::Relaxed));
         local.checked_add_signed(offset).unwrap_or(local)
+    }
+
+    /// One batch of the word indexer.
+    async fn index_pass(&self) -> Result<crate::indexer::WordIndexPass, StoreError> {
+        words::run_pass(&self.pool, &self.words, crate::indexer::BATCH).await
     }
 
     /// Wakes this process's dispatchers at once, and the other nodes' through the announcer.
@@ -288,7 +318,13 @@ macro_rules! in_tx {
             let out: Res<_> = $body.await;
             let out = match out {
                 Ok(v) => $tx.commit().await.map(|()| v).map_err(Fail::from),
-                Err(e) => Err(e),
+                // Rolled back before answering: a dropped transaction's ROLLBACK is only queued,
+                // and its locks (a lane's) would outlive the answer, so a claim right after a
+                // refused call could skip that lane.
+                Err(e) => {
+                    let _ = $tx.rollback().await;
+                    Err(e)
+                }
             };
             match out {
                 Ok(v) => break Ok::<_, StoreError>(v),
@@ -299,3 +335,32 @@ macro_rules! in_tx {
     }};
 }
 pub(crate) use in_tx;
+
+/// Like [`in_tx!`], in one read-only REPEATABLE READ snapshot (several statements that must
+/// see the same state); until `$body` answers `Some`, a text filter finding the word index too
+/// far behind, it runs a pass of the word indexer and tries again (for a bounded time).
+macro_rules! in_snapshot_indexed {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let catch_up = $crate::indexer::CatchUp::start();
+        loop {
+            let mut client = $store.client().await?;
+            let $tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(|e| StoreError::from(Fail::from(e)))?;
+            let out: Option<_> = $body.await?;
+            $tx.commit()
+                .await
+                .map_err(|e| StoreError::from(Fail::from(e)))?;
+            if let Some(found) = out {
+                break Ok::<_, StoreError>(found);
+            }
+            catch_up.check()?;
+            $store.index_pass().await?;
+        }
+    }};
+}
+pub(crate) use in_snapshot_indexed;

@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_nodes.sql"),
     include_str!("migrations/0003_lease_holder.sql"),
     include_str!("migrations/0004_search.sql"),
+    include_str!("migrations/0005_word_index.sql"),
 ];
 
 /// The advisory lock key migrations hold (any constant unique to switchboard).

@@ -8,11 +8,12 @@
 use super::fail::{Fail, Res};
 use super::group::{Done, Write};
 use super::{
-    PostgresStore, RETRIES, counts, dispatch, history, in_tx, intake, kv, ledger, nodes, ops,
-    schedule, views,
+    PostgresStore, RETRIES, counts, dispatch, history, in_snapshot_indexed, in_tx, intake, kv,
+    ledger, nodes, ops, schedule, views, words,
 };
 use crate::error::StoreError;
 use crate::ids::{EventId, QuarantineId, RunId};
+use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
     EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
@@ -23,7 +24,7 @@ use crate::model::intake::{
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
-use crate::model::views::{ChatTimeline, ConnectionActivity};
+use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 use crate::role;
 use crate::store::StoreResult;
 use async_trait::async_trait;
@@ -50,6 +51,7 @@ impl PostgresStore {
 impl role::Intake for PostgresStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
         let done = in_tx!(self, |tx| intake::ingest(&tx, &event, &runs));
+        self.words_wake.notify_one();
         self.woke(done, |i| !i.run_ids.is_empty())
     }
 
@@ -114,7 +116,17 @@ impl role::Dispatch for PostgresStore {
     }
 
     async fn requeue_where(&self, filter: RunFilter, replay: bool) -> StoreResult<Vec<RunId>> {
-        let done = in_tx!(self, |tx| dispatch::requeue_where(&tx, &filter, replay));
+        let catch_up = crate::indexer::CatchUp::start();
+        let done = loop {
+            let done = in_tx!(self, |tx| dispatch::requeue_where(&tx, &filter, replay));
+            match done {
+                Ok(None) => {
+                    catch_up.check()?;
+                    self.index_pass().await?;
+                }
+                other => break other.map(|d| d.unwrap_or_default()),
+            }
+        };
         self.woke(done, |ids| !ids.is_empty())
     }
 
@@ -285,11 +297,11 @@ impl role::Uploads for PostgresStore {
 #[async_trait]
 impl role::History for PostgresStore {
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
-        in_tx!(self, |tx| history::list_runs(&tx, &filter))
+        in_snapshot_indexed!(self, |tx| history::list_runs(&tx, &filter))
     }
 
     async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>> {
-        in_tx!(self, |tx| counts::count_runs(&tx, &filter))
+        in_snapshot_indexed!(self, |tx| counts::count_runs(&tx, &filter))
     }
 
     async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>> {
@@ -310,6 +322,22 @@ impl role::History for PostgresStore {
 
     async fn connections(&self, limit: usize) -> StoreResult<Vec<ConnectionActivity>> {
         in_tx!(self, |tx| views::connections(&tx, limit))
+    }
+
+    async fn failures_by_connection(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionFailures>> {
+        in_tx!(self, |tx| views::failures_by_connection(
+            &tx,
+            crate::convert::to_us(since),
+            limit
+        ))
+    }
+
+    async fn index_words(&self, limit: usize) -> StoreResult<WordIndexPass> {
+        words::run_pass(&self.pool, &self.words, limit).await
     }
 
     async fn chat_timeline(

@@ -6,7 +6,10 @@ use super::history::{EVENT, SUMMARY, event_record, summary};
 use super::ledger;
 use crate::convert::page;
 use crate::model::history::{EventRecord, RunSummary};
-use crate::model::views::{CONNECTION_STATUS_KIND, ChatTimeline, ConnectionActivity};
+use crate::model::views::{
+    CONNECTION_STATUS_KIND, ChatTimeline, ConnectionActivity, ConnectionFailures,
+    FAILURE_ERROR_CHARS, FAILURE_STATUSES,
+};
 use deadpool_postgres::Transaction;
 
 pub(crate) async fn oldest_run(tx: &Transaction<'_>) -> Res<Option<RunSummary>> {
@@ -83,4 +86,38 @@ pub(crate) async fn chat_timeline(
         runs,
         ledger,
     })
+}
+
+/// Failed runs since a time, per connection and (clipped) error: a range of `runs_status`.
+fn failures_sql(placeholder_since: &str, placeholder_limit: &str) -> String {
+    format!(
+        "SELECT e.connection_id, substr(coalesce(r.error, r.status), 1, {chars}),
+                count(*)
+         FROM runs r JOIN events e ON e.id = r.event_id
+         WHERE r.status IN {statuses} AND r.updated_at >= {placeholder_since}
+           AND e.connection_id IS NOT NULL
+         GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
+         LIMIT {placeholder_limit}",
+        chars = FAILURE_ERROR_CHARS,
+        statuses = FAILURE_STATUSES,
+    )
+}
+
+pub(crate) async fn failures_by_connection(
+    tx: &Transaction<'_>,
+    since_us: i64,
+    limit: usize,
+) -> Res<Vec<ConnectionFailures>> {
+    let limit = page(limit).saturating_mul(10);
+    let found = rows(tx, &failures_sql("$1", "$2"), &[&since_us, &limit]).await?;
+    found
+        .iter()
+        .map(|r| {
+            Ok(ConnectionFailures {
+                connection_id: get(r, 0)?,
+                error: get(r, 1)?,
+                runs: crate::convert::to_u64(get(r, 2)?),
+            })
+        })
+        .collect()
 }

@@ -7,9 +7,12 @@ use rusqlite::{Connection, params_from_iter};
 
 const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
 
-/// How many runs match the filter (its page ignored), per status, by status name.
-pub(crate) fn count_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<StatusCount>> {
-    let c = run_clauses(f);
+/// How many runs match the filter (its page ignored), per status, by status name; `None` when
+/// its text needs the word indexer first.
+pub(crate) fn count_runs(conn: &Connection, f: &RunFilter) -> Res<Option<Vec<StatusCount>>> {
+    let Some(c) = run_clauses(conn, f)? else {
+        return Ok(None);
+    };
     let sql = c.render(COUNT, " GROUP BY r.status ORDER BY r.status");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(c.args.iter()), |r| {
@@ -22,5 +25,6 @@ pub(crate) fn count_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<StatusCoun
             runs: to_u64(runs),
         })
     })
-    .collect()
+    .collect::<Res<_>>()
+    .map(Some)
 }

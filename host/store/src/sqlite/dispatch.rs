@@ -249,9 +249,16 @@ pub(crate) fn requeue(w: &mut Writer, run: RunId, replay: bool) -> Res<()> {
     Ok(())
 }
 
-/// Requeues every finished run the filter matches.
-pub(crate) fn requeue_where(w: &mut Writer, filter: &RunFilter, replay: bool) -> Res<Vec<RunId>> {
-    let runs = history::list_runs(&w.conn, filter)?;
+/// Requeues every finished run the filter matches; `None` (nothing done) when its text needs
+/// the word indexer first.
+pub(crate) fn requeue_where(
+    w: &mut Writer,
+    filter: &RunFilter,
+    replay: bool,
+) -> Res<Option<Vec<RunId>>> {
+    let Some(runs) = history::list_runs(&w.conn, filter)? else {
+        return Ok(None);
+    };
     let finished: Vec<RunId> = runs
         .into_iter()
         .filter(|r| !r.status.is_unfinished())
@@ -260,7 +267,7 @@ pub(crate) fn requeue_where(w: &mut Writer, filter: &RunFilter, replay: bool) ->
     for run in &finished {
         requeue(w, *run, replay)?;
     }
-    Ok(finished)
+    Ok(Some(finished))
 }
 
 /// The claimable lane head first in arrival order (the lanes index gives it without a scan):

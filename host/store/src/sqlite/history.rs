@@ -1,7 +1,7 @@
 //! SQL for history: runs and events, listed newest first with filters, and in detail.
 
 use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64};
-use super::{detail, ledger, packing};
+use super::{detail, ledger, packing, words};
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::FinishedAttempt;
 use crate::model::history::{
@@ -45,11 +45,16 @@ impl Clauses {
     }
 }
 
-pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>> {
+/// Runs matching the filter, newest first; `None` when its text needs the word indexer first
+/// (see [`words::find`]).
+pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Option<Vec<RunSummary>>> {
     let mut c = Clauses::default();
     if let Some(text) = &f.text {
-        let common = matches(conn, text)? > COMMON_WORDS;
-        text_clause(&mut c, text, common);
+        let Some(found) = words::find(conn, text)? else {
+            return Ok(None);
+        };
+        let common = matches(conn, &found)? > COMMON_WORDS;
+        text_clause(&mut c, found, common);
     }
     filter_clauses(&mut c, f);
     if let Some(before) = f.before {
@@ -59,17 +64,17 @@ pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Vec<RunSummary>
     let sql = c.render(SUMMARY, " ORDER BY r.id DESC LIMIT ?");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(c.args.iter()), summary_row)?;
-    rows.map(|r| r?.finish()).collect()
+    rows.map(|r| r?.finish()).collect::<Res<_>>().map(Some)
 }
 
 /// Events matching a text filter above which a page of runs is found by walking the runs newest
 /// first (stopping at the page's end) rather than by sorting every match.
 const COMMON_WORDS: i64 = 2_000;
 
-/// How many events hold every word of `text`, counted up to `COMMON_WORDS + 1` (the index
-/// alone answers it).
-fn matches(conn: &Connection, text: &str) -> Res<i64> {
-    let Some(query) = fts_query(text) else {
+/// How many indexed events hold every word of the text, counted up to `COMMON_WORDS + 1` (the
+/// index alone answers it).
+fn matches(conn: &Connection, found: &words::Found) -> Res<i64> {
+    let Some(query) = &found.fts else {
         return Ok(0);
     };
     let mut stmt = conn.prepare_cached(
@@ -77,19 +82,23 @@ fn matches(conn: &Connection, text: &str) -> Res<i64> {
              (SELECT 1 FROM event_words WHERE event_words MATCH ?1 LIMIT ?2)",
     )?;
     Ok(stmt.query_row(
-        params_from_iter([Value::Text(query), Value::Integer(COMMON_WORDS + 1)]),
+        params_from_iter([Value::Text(query.clone()), Value::Integer(COMMON_WORDS + 1)]),
         |r| r.get(0),
     )?)
 }
 
-/// The filter's plugin, status, kind, time, chat and text clauses (not its page).
-pub(super) fn run_clauses(f: &RunFilter) -> Clauses {
+/// The filter's plugin, status, kind, time, chat and text clauses (not its page); `None` when
+/// its text needs the word indexer first.
+pub(super) fn run_clauses(conn: &Connection, f: &RunFilter) -> Res<Option<Clauses>> {
     let mut c = Clauses::default();
     if let Some(text) = &f.text {
-        text_clause(&mut c, text, false);
+        let Some(found) = words::find(conn, text)? else {
+            return Ok(None);
+        };
+        text_clause(&mut c, found, false);
     }
     filter_clauses(&mut c, f);
-    c
+    Ok(Some(c))
 }
 
 /// The filter's clauses but its text.
@@ -125,26 +134,37 @@ fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
 
 /// The FTS5 query of a text filter: its words, each quoted (words hold only letters and
 /// digits, so each is one token), juxtaposed (all must match); `None` without words.
-fn fts_query(text: &str) -> Option<String> {
+pub(super) fn fts_query(text: &str) -> Option<String> {
     let words = crate::search::query_words(text);
     let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
     (!quoted.is_empty()).then(|| quoted.join(" "))
 }
 
-/// Runs whose event holds every word of `text`, found through the `event_words` index. With
-/// `common`, each run's event is looked up in the index instead (one seek per run), so a page
-/// walks the runs newest first and stops when it is full, never reading every match.
-fn text_clause(c: &mut Clauses, text: &str, common: bool) {
-    let Some(query) = fts_query(text) else {
+/// Runs whose event holds every word of the text: found through the `event_words` index, or
+/// among the events the indexer has not reached yet (`found.tail`). With `common`, each run's
+/// event is looked up in the index instead (one seek per run), so a page walks the runs newest
+/// first and stops when it is full, never reading every match.
+fn text_clause(c: &mut Clauses, found: words::Found, common: bool) {
+    let Some(query) = found.fts else {
         c.add("0", std::iter::empty());
         return;
     };
-    let sql = if common {
-        "EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)"
-    } else {
-        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?)"
+    let sql = match (common, found.tail.is_some()) {
+        (true, false) => {
+            "EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)"
+        }
+        (false, false) => "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?)",
+        (true, true) => {
+            "(EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)
+              OR e.id IN (SELECT value FROM json_each(?)))"
+        }
+        (false, true) => {
+            "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?
+                      UNION ALL SELECT value FROM json_each(?))"
+        }
     };
-    c.add(sql, [Value::Text(query)]);
+    let tail = found.tail.map(Value::Text);
+    c.add(sql, std::iter::once(Value::Text(query)).chain(tail));
 }
 
 /// The raw columns of a summary row; `finish` decodes statuses and times.

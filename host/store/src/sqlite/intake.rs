@@ -29,19 +29,8 @@ pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent) -> Res<Option<EventId>>
     if stmt.execute(args)? != 1 {
         return Ok(None);
     }
-    index_words(&w.conn, id, &e.payload)?;
+    // Its payload words are indexed later, off this transaction (see `words`).
     Ok(Some(EventId(id)))
-}
-
-/// Feeds the event's payload words to the text filter's index (see [`crate::search`]).
-fn index_words(conn: &Connection, id: i64, payload: &str) -> Res<()> {
-    let words = crate::search::event_words(payload);
-    if words.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = conn.prepare_cached("INSERT INTO event_words (rowid, words) VALUES (?1, ?2)")?;
-    stmt.execute(params![id, words.join(" ")])?;
-    Ok(())
 }
 
 fn event_id_by_key(conn: &Connection, key: &str) -> Res<EventId> {

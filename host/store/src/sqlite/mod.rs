@@ -19,6 +19,7 @@ mod schedule;
 mod schema;
 mod store_impl;
 mod views;
+mod words;
 mod worker;
 
 use crate::error::StoreError;
@@ -46,10 +47,14 @@ pub struct SqliteConfig {
     /// `Conflict` while another process holds it. Set by `serve`, the one process that runs
     /// runs; the history and maintenance commands open the database beside it without it.
     pub exclusive: bool,
+    /// Feed the payload word index in the background (see [`crate::indexer`]). Off, it is fed
+    /// only by text filters that find too many events unindexed and by `index_words`.
+    pub index_words: bool,
 }
 
 impl SqliteConfig {
-    /// Defaults for `path`: 2 readers, a queue of 8192 writes, full durability, no process lock.
+    /// Defaults for `path`: 2 readers, a queue of 8192 writes, full durability, no process lock,
+    /// the word index fed in the background.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         SqliteConfig {
             path: path.into(),
@@ -57,6 +62,7 @@ impl SqliteConfig {
             queue: 8192,
             durability: Durability::Full,
             exclusive: false,
+            index_words: true,
         }
     }
 }
@@ -69,6 +75,9 @@ pub struct SqliteStore {
     _lock: Option<crate::files::ProcessLock>,
     checkpoints: FullCheckpoints,
     notify: Arc<Notify>,
+    /// Notified after ingests: wakes the background word indexer.
+    words_wake: Arc<Notify>,
+    _indexer: Option<crate::indexer::Background>,
     path: PathBuf,
 }
 
@@ -87,13 +96,26 @@ impl SqliteStore {
         let (tx, rx) = oneshot::channel();
         let started = std::thread::Builder::new()
             .name("switchboard-store-open".into())
-            .spawn(move || drop(tx.send(open_blocking(&config).map_err(StoreError::from))));
+            .spawn({
+                let config = config.clone();
+                move || drop(tx.send(open_blocking(&config).map_err(StoreError::from)))
+            });
         if let Err(e) = started {
             return Err(StoreError::Unavailable {
                 reason: format!("cannot start a store thread: {e}"),
             });
         }
-        rx.await.map_err(|_| StoreError::Closed)?
+        let mut store = rx.await.map_err(|_| StoreError::Closed)??;
+        if config.index_words {
+            let workers = store.workers.clone();
+            let pass = move || {
+                let workers = workers.clone();
+                async move { words::pass(&workers, crate::indexer::BATCH).await }
+            };
+            let wake = Arc::clone(&store.words_wake);
+            store._indexer = Some(crate::indexer::spawn(pass, wake));
+        }
+        Ok(store)
     }
 
     /// The database file.
@@ -171,6 +193,8 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
         _lock: lock,
         checkpoints,
         notify,
+        words_wake: Arc::new(Notify::new()),
+        _indexer: None,
         path,
     })
 }

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_nodes.sql"),
     include_str!("migrations/0003_search.sql"),
+    include_str!("migrations/0004_word_index.sql"),
 ];
 
 /// How long a connection waits for another one's lock before answering `Unavailable`.

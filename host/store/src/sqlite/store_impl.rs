@@ -2,9 +2,10 @@
 //! committed) or to a reader (reads) and awaits its answer.
 
 use super::{
-    SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, schedule, views,
+    SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, schedule, views, words,
 };
 use crate::ids::{EventId, QuarantineId, RunId};
+use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
     EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
@@ -15,7 +16,7 @@ use crate::model::intake::{
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
-use crate::model::views::{ChatTimeline, ConnectionActivity};
+use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 use crate::role;
 use crate::store::StoreResult;
 use async_trait::async_trait;
@@ -28,9 +29,12 @@ use tokio::sync::Notify;
 #[async_trait]
 impl role::Intake for SqliteStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
-        self.workers
+        let done = self
+            .workers
             .write(move |w| intake::ingest(w, &event, &runs))
-            .await
+            .await;
+        self.words_wake.notify_one();
+        done
     }
 
     async fn quarantine(&self, entry: NewQuarantine) -> StoreResult<QuarantineId> {
@@ -94,8 +98,8 @@ impl role::Dispatch for SqliteStore {
     }
 
     async fn requeue_where(&self, filter: RunFilter, replay: bool) -> StoreResult<Vec<RunId>> {
-        self.workers
-            .write(move |w| dispatch::requeue_where(w, &filter, replay))
+        let filter = Arc::new(filter);
+        self.write_indexed(move |w| dispatch::requeue_where(w, &filter, replay))
             .await
     }
 
@@ -280,14 +284,14 @@ impl role::Uploads for SqliteStore {
 #[async_trait]
 impl role::History for SqliteStore {
     async fn list_runs(&self, filter: RunFilter) -> StoreResult<Vec<RunSummary>> {
-        self.workers
-            .read(move |c| history::list_runs(c, &filter))
+        let filter = Arc::new(filter);
+        self.read_indexed(move |c| history::list_runs(c, &filter))
             .await
     }
 
     async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>> {
-        self.workers
-            .read(move |c| counts::count_runs(c, &filter))
+        let filter = Arc::new(filter);
+        self.read_indexed(move |c| counts::count_runs(c, &filter))
             .await
     }
 
@@ -317,6 +321,20 @@ impl role::History for SqliteStore {
         self.workers
             .read(move |c| views::connections(c, limit))
             .await
+    }
+
+    async fn failures_by_connection(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionFailures>> {
+        self.workers
+            .read(move |c| views::failures_by_connection(c, crate::convert::to_us(since), limit))
+            .await
+    }
+
+    async fn index_words(&self, limit: usize) -> StoreResult<WordIndexPass> {
+        words::pass(&self.workers, limit).await
     }
 
     async fn chat_timeline(

@@ -6,7 +6,10 @@ use super::history::{EVENT, RawSummary, SUMMARY, event_row, summary_row, with_ti
 use super::ledger;
 use crate::convert::page;
 use crate::model::history::{EventRecord, RunSummary};
-use crate::model::views::{CONNECTION_STATUS_KIND, ChatTimeline, ConnectionActivity};
+use crate::model::views::{
+    CONNECTION_STATUS_KIND, ChatTimeline, ConnectionActivity, ConnectionFailures,
+    FAILURE_ERROR_CHARS, FAILURE_STATUSES,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(crate) fn oldest_run(conn: &Connection) -> Res<Option<RunSummary>> {
@@ -100,4 +103,36 @@ fn timeline_reads(
         runs,
         ledger: entries,
     })
+}
+
+/// Failed runs since a time, per connection and (clipped) error: a range of `runs_status`.
+fn failures_sql(placeholder_since: &str, placeholder_limit: &str) -> String {
+    format!(
+        "SELECT e.connection_id, substr(coalesce(r.error, r.status), 1, {chars}),
+                count(*)
+         FROM runs r JOIN events e ON e.id = r.event_id
+         WHERE r.status IN {statuses} AND r.updated_at >= {placeholder_since}
+           AND e.connection_id IS NOT NULL
+         GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
+         LIMIT {placeholder_limit}",
+        chars = FAILURE_ERROR_CHARS,
+        statuses = FAILURE_STATUSES,
+    )
+}
+
+pub(crate) fn failures_by_connection(
+    conn: &Connection,
+    since_us: i64,
+    limit: usize,
+) -> Res<Vec<ConnectionFailures>> {
+    let mut stmt = conn.prepare_cached(&failures_sql("?1", "?2"))?;
+    let limit = page(limit).saturating_mul(10);
+    let rows = stmt.query_map(params![since_us, limit], |r| {
+        Ok(ConnectionFailures {
+            connection_id: r.get(0)?,
+            error: r.get(1)?,
+            runs: crate::convert::to_u64(r.get(2)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -1,0 +1,137 @@
+//! Conformance: the payload word index is fed off the intake path by a background indexer,
+//! and a text filter answers the same whether the indexer has run or not. These take a
+//! [`Reopen`]: the same database opened (again) with the background indexer off, so the test
+//! decides when passes run.
+
+use super::{event, run};
+use crate::{RunFilter, RunId};
+use crate::{Store, WordIndexPass};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Opens one database, as often as asked, with the background word indexer off.
+#[async_trait]
+pub trait Reopen: Send + Sync {
+    async fn open(&self) -> Arc<dyn Store>;
+}
+
+/// The runs a text filter finds, newest first (the counts must agree).
+pub async fn text_ids(store: &dyn Store, text: &str) -> Vec<RunId> {
+    let filter = RunFilter {
+        text: Some(text.into()),
+        limit: 100,
+        ..RunFilter::default()
+    };
+    let runs = store.list_runs(filter.clone()).await.expect("list");
+    let counted: u64 = store
+        .count_runs(filter)
+        .await
+        .expect("count")
+        .iter()
+        .map(|c| c.runs)
+        .sum();
+    assert_eq!(counted, runs.len() as u64, "counts agree with the list");
+    runs.iter().map(|r| r.run_id).collect()
+}
+
+/// Runs passes until the index has every event up to `last` (a few passes at most).
+pub async fn index_all(store: &dyn Store, last: i64) -> WordIndexPass {
+    for _ in 0..20 {
+        let pass = store
+            .index_words(crate::indexer::BATCH)
+            .await
+            .expect("pass");
+        if pass.watermark >= last && !pass.more {
+            return pass;
+        }
+    }
+    panic!("the word index did not reach event {last} in 20 passes");
+}
+
+async fn ingest(store: &dyn Store, key: &str, text: &str) -> (i64, RunId) {
+    let mut e = event(key, Some(9));
+    e.payload = serde_json::json!({ "message": { "text": text } }).to_string();
+    let done = store.ingest(e, vec![run("p", key)]).await.expect("ingest");
+    (done.event_id.0, done.run_ids[0])
+}
+
+/// An event ingested a moment ago is found by the text filter before the indexer reached it,
+/// with indexed events alike, and the same runs are found once it has.
+pub async fn text_filter_finds_events_the_indexer_has_not_reached(db: Box<dyn Reopen>) {
+    let store = db.open().await;
+    let (first, a) = ingest(&*store, "w1", "Доставка завтра").await;
+    let (_, b) = ingest(&*store, "w2", "оплата картой").await;
+    let before = store.index_words(0).await.expect("no pass");
+    assert!(before.watermark < first, "nothing indexed yet");
+    assert_eq!(text_ids(&*store, "доставка").await, vec![a]);
+    assert_eq!(text_ids(&*store, "ОПЛАТА картой").await, vec![b]);
+    assert!(text_ids(&*store, "доставка картой").await.is_empty());
+    let (last, c) = ingest(&*store, "w3", "доставка картой").await;
+    let indexed = index_all(&*store, last).await;
+    assert!(indexed.watermark >= last);
+    assert_eq!(text_ids(&*store, "доставка").await, vec![c, a]);
+    assert_eq!(text_ids(&*store, "доставка картой").await, vec![c]);
+    // Half indexed, half not: one answer from both.
+    let (_, d) = ingest(&*store, "w4", "ещё одна доставка").await;
+    assert_eq!(text_ids(&*store, "доставка").await, vec![d, c, a]);
+    assert!(text_ids(&*store, "достав").await.is_empty(), "whole words");
+}
+
+/// The watermark is durable: reopened, the indexer goes on from it and indexes nothing twice.
+pub async fn word_index_survives_reopen(db: Box<dyn Reopen>) {
+    let store = db.open().await;
+    let (_, a) = ingest(&*store, "r1", "первый").await;
+    let (last, b) = ingest(&*store, "r2", "второй первый").await;
+    let indexed = index_all(&*store, last).await;
+    drop(store);
+    let store = db.open().await;
+    let again = store
+        .index_words(crate::indexer::BATCH)
+        .await
+        .expect("pass");
+    assert_eq!(again.indexed, 0, "nothing indexed twice");
+    assert_eq!(again.watermark, indexed.watermark);
+    assert_eq!(text_ids(&*store, "первый").await, vec![b, a]);
+}
+
+/// With more events waiting than a text filter tokenises itself, it indexes first: the
+/// answer is still exact.
+pub async fn text_filter_far_behind_the_indexer_is_still_exact(db: Box<dyn Reopen>) {
+    let store = db.open().await;
+    let total = crate::indexer::TAIL_MAX + 100;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..total {
+        let store = Arc::clone(&store);
+        let rare = i % 500 == 7;
+        let text = if rare {
+            "редкое слово"
+        } else {
+            "обычное"
+        };
+        tasks.spawn(async move { (rare, ingest(&*store, &format!("f{i}"), text).await) });
+    }
+    let (mut rare, mut last) = (Vec::new(), 0);
+    while let Some(done) = tasks.join_next().await {
+        let (is_rare, (event, run)) = done.expect("task");
+        last = last.max(event);
+        if is_rare {
+            rare.push(run);
+        }
+    }
+    rare.sort_by(|a, b| b.cmp(a));
+    assert_eq!(rare.len(), 5);
+    assert_eq!(text_ids(&*store, "редкое").await, rare);
+    let mut left = 0;
+    for _ in 0..20 {
+        let pass = store
+            .index_words(crate::indexer::BATCH)
+            .await
+            .expect("pass");
+        left += pass.indexed;
+        if pass.watermark >= last && !pass.more {
+            break;
+        }
+    }
+    assert!(left < total, "the filter indexed some events first");
+    assert_eq!(text_ids(&*store, "редкое").await, rare);
+}
