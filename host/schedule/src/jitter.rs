@@ -1,5 +1,6 @@
-//! Deterministic jitter: a delay for one slot of one schedule, derived from a keyed hash, so
-//! every node computes the same delay and fires of many schedules spread over the window.
+//! Deterministic per-schedule hashes: the jitter, a delay for one slot of one schedule, so every
+//! node computes the same delay and fires of many schedules spread over the window; and the
+//! owner score, by which nodes sharing a database agree which of them fires a schedule.
 
 use std::time::Duration;
 
@@ -8,6 +9,8 @@ use sha2::{Digest, Sha256};
 
 /// Separates this use of SHA-256 from any other; bump the version to reshuffle every delay.
 const DOMAIN: &[u8] = b"switchboard-schedule/jitter/v1";
+/// Separates the owner score from the jitter.
+const OWNER_DOMAIN: &[u8] = b"switchboard-schedule/owner/v1";
 const NANOS_PER_SECOND: u128 = 1_000_000_000;
 
 /// The delay in `[0, window)` for `slot` of the schedule named `schedule_key`; zero when
@@ -23,15 +26,32 @@ pub fn jitter(schedule_key: &str, slot: DateTime<Utc>, window: Duration) -> Dura
     Duration::new(seconds, nanos)
 }
 
+/// The rendezvous score of `node` for the schedule named `schedule_key`: of the live nodes, the
+/// one with the highest score fires the schedule. The same on every node and in every release.
+pub fn owner_score(node: &str, schedule_key: &str) -> u128 {
+    first_128(OWNER_DOMAIN, &[node, schedule_key], &[])
+}
+
 /// The first 128 bits of SHA-256 over the domain, the length-prefixed key and the slot.
 fn hash(schedule_key: &str, slot: DateTime<Utc>) -> u128 {
+    let seconds = slot.timestamp().to_le_bytes();
+    let nanos = slot.timestamp_subsec_nanos().to_le_bytes();
+    first_128(DOMAIN, &[schedule_key], &[&seconds, &nanos])
+}
+
+/// The first 128 bits of SHA-256 over `domain`, each of `texts` length-prefixed (so no two
+/// inputs run together), then `fixed` as they are.
+fn first_128(domain: &[u8], texts: &[&str], fixed: &[&[u8]]) -> u128 {
     let mut hasher = Sha256::new();
-    hasher.update(DOMAIN);
-    let key_len = u64::try_from(schedule_key.len()).unwrap_or(u64::MAX);
-    hasher.update(key_len.to_le_bytes());
-    hasher.update(schedule_key.as_bytes());
-    hasher.update(slot.timestamp().to_le_bytes());
-    hasher.update(slot.timestamp_subsec_nanos().to_le_bytes());
+    hasher.update(domain);
+    for text in texts {
+        let len = u64::try_from(text.len()).unwrap_or(u64::MAX);
+        hasher.update(len.to_le_bytes());
+        hasher.update(text.as_bytes());
+    }
+    for bytes in fixed {
+        hasher.update(bytes);
+    }
     let digest = hasher.finalize();
     let mut first = [0_u8; 16];
     first.copy_from_slice(&digest[..16]);

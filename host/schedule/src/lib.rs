@@ -51,7 +51,7 @@ mod schedule;
 mod zone;
 
 pub use expr::{CronExpr, Field, MAX_EXPRESSION_LEN};
-pub use jitter::jitter;
+pub use jitter::{jitter, owner_score};
 pub use plan::{CatchUp, MAX_DUE, MISSED_COUNT_LIMIT, ON_TIME_GRACE, Plan, Slot};
 pub use schedule::{Fires, Schedule};
 

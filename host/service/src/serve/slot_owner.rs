@@ -1,17 +1,17 @@
 //! Which node fires a schedule when several nodes share one database.
 //!
 //! Every node plans every schedule, but only one tries its slots: the schedule's owner, chosen
-//! by rendezvous hashing of the schedule key over the live nodes' ids (the highest SHA-256 of
-//! node and key wins). Every node computes the same owner from the same lease table, a node
-//! joining or leaving moves only the schedules it wins or held, and the nodes that do not own
-//! a slot pay no transaction for it. The unique (schedule, slot) key in the store still makes a
+//! by rendezvous hashing of the schedule key over the live nodes' ids (the highest
+//! `switchboard_schedule::owner_score` wins). Every node computes the same owner from the same
+//! lease table, a node joining or leaving moves only the schedules it wins or held, and the
+//! nodes that do not own a slot pay no transaction for it. The unique (schedule, slot) key in the store still makes a
 //! double fire impossible; ownership only spares the losers the work.
 //!
 //! An owner that is live but stuck must not hold its schedules back for a whole lease: a slot
 //! still unhandled [`TAKEOVER_GRACE`] after it was due is fired by whichever node sees it,
 //! after one read of the schedule's last handled slot.
 
-use sha2::{Digest, Sha256};
+use switchboard_schedule::owner_score;
 
 /// How long after its due time a slot waits for its owner before any node fires it.
 pub const TAKEOVER_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
@@ -49,23 +49,9 @@ impl SlotOwner {
         let winner = self
             .live
             .iter()
-            .max_by_key(|node| (score(node, schedule_key), node.as_str()));
+            .max_by_key(|node| (owner_score(node, schedule_key), node.as_str()));
         winner.is_none_or(|w| *w == self.node)
     }
-}
-
-/// The rendezvous score of `node` for `key`: the first 16 bytes of SHA-256 over both, each
-/// length-prefixed so no two (node, key) pairs share an input.
-fn score(node: &str, key: &str) -> u128 {
-    let mut hasher = Sha256::new();
-    for part in [node, key] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    let digest = hasher.finalize();
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&digest[..16]);
-    u128::from_le_bytes(first)
 }
 
 #[cfg(test)]

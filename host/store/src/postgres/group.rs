@@ -139,9 +139,18 @@ async fn together(pool: &Pool, group: &[Job]) -> Res<Vec<Done>> {
     let mut client = pool.get().await.map_err(unavailable)?;
     let tx = client.transaction().await?;
     let writes: Vec<_> = group.iter().map(|job| apply(&tx, &job.write)).collect();
-    let done = try_join_all(writes).await?;
-    tx.commit().await?;
-    Ok(done)
+    match try_join_all(writes).await {
+        Ok(done) => {
+            tx.commit().await?;
+            Ok(done)
+        }
+        Err(e) => {
+            // Rolled back before anyone is answered: a dropped transaction only queues its
+            // ROLLBACK, and until it runs its row locks would hide lanes from other claims.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
 }
 
 /// One write in its own transaction, run again on a deadlock or serialization failure.
@@ -151,9 +160,16 @@ async fn alone(pool: &Pool, write: &Write) -> Result<Done, StoreError> {
         let out: Res<Done> = async {
             let mut client = pool.get().await.map_err(unavailable)?;
             let tx = client.transaction().await?;
-            let done = apply(&tx, write).await?;
-            tx.commit().await?;
-            Ok(done)
+            match apply(&tx, write).await {
+                Ok(done) => {
+                    tx.commit().await?;
+                    Ok(done)
+                }
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+            }
         }
         .await;
         match out {
