@@ -177,10 +177,21 @@ fn a_full_disk_gets_503_and_loses_nothing_acknowledged_until_space_returns() {
         "full disk: {} webhooks kept before the first 503",
         refused - 1
     );
+    // Sent again while the disk is still full, the refused webhook may be refused again or
+    // accepted: the failed write may have been a bigger batch (the background word indexer's
+    // rows beside it), and a checkpoint may let SQLite reuse its WAL file's room. Either way,
+    // the refused one was not kept: accepted, it is not a duplicate.
     let (status, body) = post(&service, refused);
-    assert_eq!(status, 503, "still full: {body}");
-    std::fs::remove_file(&filler).expect("free the space");
-    let (status, body) = post(&service, refused);
+    let (status, body) = match status {
+        503 => {
+            std::fs::remove_file(&filler).expect("free the space");
+            post(&service, refused)
+        }
+        _ => {
+            std::fs::remove_file(&filler).expect("free the space");
+            (status, body)
+        }
+    };
     assert_eq!(status, 200, "space returned: {body}");
     assert_eq!(
         body["duplicate"], false,
