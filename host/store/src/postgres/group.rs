@@ -139,14 +139,20 @@ async fn together(pool: &Pool, group: &[Job]) -> Res<Vec<Done>> {
     let mut client = pool.get().await.map_err(unavailable)?;
     let tx = client.transaction().await?;
     let writes: Vec<_> = group.iter().map(|job| apply(&tx, &job.write)).collect();
-    match try_join_all(writes).await {
-        Ok(done) => {
+    let done = try_join_all(writes).await;
+    settle(tx, done).await
+}
+
+/// Commits `tx` when `out` is a success; otherwise rolls it back before anyone is answered: a
+/// dropped transaction only queues its ROLLBACK, and until it runs its row locks would hide
+/// lanes from other claims.
+async fn settle<T>(tx: deadpool_postgres::Transaction<'_>, out: Res<T>) -> Res<T> {
+    match out {
+        Ok(value) => {
             tx.commit().await?;
-            Ok(done)
+            Ok(value)
         }
         Err(e) => {
-            // Rolled back before anyone is answered: a dropped transaction only queues its
-            // ROLLBACK, and until it runs its row locks would hide lanes from other claims.
             let _ = tx.rollback().await;
             Err(e)
         }
@@ -160,16 +166,8 @@ async fn alone(pool: &Pool, write: &Write) -> Result<Done, StoreError> {
         let out: Res<Done> = async {
             let mut client = pool.get().await.map_err(unavailable)?;
             let tx = client.transaction().await?;
-            match apply(&tx, write).await {
-                Ok(done) => {
-                    tx.commit().await?;
-                    Ok(done)
-                }
-                Err(e) => {
-                    let _ = tx.rollback().await;
-                    Err(e)
-                }
-            }
+            let done = apply(&tx, write).await;
+            settle(tx, done).await
         }
         .await;
         match out {
