@@ -401,3 +401,74 @@ async fn events_stored_before_the_word_index_are_backfilled() {
         "the new event is indexed alike"
     );
 }
+
+/// An event whose transaction took its id but has not committed holds the word index's
+/// watermark below it, however many passes run and whatever commits meanwhile: once it
+/// commits, the text filter finds it and the indexer indexes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watermark_waits_for_an_event_still_being_written() {
+    let url = fresh_url().await;
+    let store = PausedIndexer(url.clone()).open().await;
+    let first = store
+        .ingest(event("first", Some(2)), vec![run("p", "a")])
+        .await
+        .expect("ingest");
+    index_all(&*store, first.event_id.0).await;
+
+    let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let driver = tokio::spawn(connection);
+    let slow = client.transaction().await.expect("begin");
+    let row = slow
+        .query_one(
+            "INSERT INTO events (dedupe_key, kind, connection_id, chat_id, payload, received_at)
+             VALUES ('slow', 'message.received', 1, 2, '{\"text\":\"медленная доставка\"}', 0)
+             RETURNING id",
+            &[],
+        )
+        .await
+        .expect("insert");
+    let slow_id: i64 = row.get(0);
+    slow.execute(
+        "INSERT INTO runs (event_id, plugin, lane, seq, status, budget, max_attempts, origin,
+             created_at, updated_at)
+         VALUES ($1, 'p', 'slow', $1, 'succeeded', 3, 3, 'webhook', 0, 0)",
+        &[&slow_id],
+    )
+    .await
+    .expect("run");
+
+    // Passes run before and after later events commit, each noting a point and settling one.
+    for i in 0..4 {
+        for _ in 0..2 {
+            let pass = store.index_words(100).await.expect("pass");
+            assert!(
+                pass.watermark < slow_id,
+                "the watermark {} passed event {slow_id}, still uncommitted",
+                pass.watermark
+            );
+        }
+        let later = store
+            .ingest(event(&format!("later{i}"), Some(2)), vec![run("p", "b")])
+            .await
+            .expect("ingest");
+        for _ in 0..3 {
+            let pass = store.index_words(100).await.expect("pass");
+            assert!(
+                pass.watermark < slow_id,
+                "the watermark {} passed event {slow_id}, still uncommitted (after event {})",
+                pass.watermark,
+                later.event_id.0
+            );
+        }
+    }
+    slow.commit().await.expect("commit");
+    drop(client);
+    driver.await.ok();
+
+    let found = text_ids(&*store, "медленная").await;
+    assert_eq!(found.len(), 1, "found before it is indexed: {found:?}");
+    index_all(&*store, slow_id).await;
+    assert_eq!(text_ids(&*store, "медленная").await, found, "and after");
+}

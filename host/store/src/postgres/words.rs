@@ -5,11 +5,13 @@
 //!
 //! Ids come from a sequence, so a transaction holding a lower id can commit after one holding a
 //! higher id: the watermark may only pass ids that no running transaction can still commit. A
-//! pass notes the sequence's value and then the next transaction id (`events.id`'s default
-//! takes the transaction's id before its event id, so every id up to that value belongs to a
-//! transaction below that xid); once no transaction of this database below that xid is still
-//! running, every event up to the noted id is committed or never will be, and the watermark may
-//! move up to it.
+//! pass notes the sequence's value and then takes a transaction id of its own, before it writes
+//! anything (`events.id`'s default takes the transaction's id before its event id, so every id
+//! up to that value belongs to a transaction below the pass's); once no transaction of this
+//! database below that xid is still running, every event up to the noted id is committed or
+//! never will be, and the watermark may move up to it. (A snapshot's `xmax` would not do: it is
+//! one past the latest *completed* xid, and a writer that took its xid after that one, and is
+//! still running, is above it.)
 //!
 //! The text filter reads, in one snapshot, the watermark, the index and the unindexed events
 //! above the watermark (tokenised in the query), so its answer never depends on the indexer.
@@ -42,6 +44,9 @@ impl Progress {
     }
 }
 
+/// The advisory lock key passes hold (any constant unique to switchboard's word index).
+const INDEXER_LOCK: i64 = 0x5357_4244_574f_5244; // "SWBDWORD"
+
 /// Events above the watermark without words yet: (id, payload), lowest first.
 const UNINDEXED: &str = "SELECT e.id, e.payload FROM events e WHERE e.id > $1
      AND NOT EXISTS (SELECT 1 FROM event_words w WHERE w.event_id = e.id) ORDER BY e.id LIMIT $2";
@@ -58,13 +63,20 @@ pub(crate) async fn pass(
     limit: usize,
     progress: &Progress,
 ) -> Res<WordIndexPass> {
-    // Locking the row makes passes of several nodes take turns.
-    let row = one(tx, "SELECT watermark FROM word_index FOR UPDATE", &[]).await?;
+    // Passes of several nodes take turns. An advisory lock, not `FOR UPDATE` on the row: that
+    // would give this transaction its xid before `note` reads the sequence.
+    exec(tx, "SELECT pg_advisory_xact_lock($1)", &[&INDEXER_LOCK]).await?;
+    let row = one(tx, "SELECT watermark FROM word_index", &[]).await?;
     let from: i64 = get(&row, 0)?;
     let noted = progress.take();
     let settled = match noted {
         Some(n) if ended_before(tx, n.xid).await? => Some(n.seq),
         _ => None,
+    };
+    // A new point, unless the last one is still to settle; taken before this pass writes.
+    let fresh = match (noted, settled) {
+        (Some(_), None) => None,
+        _ => Some(note(tx).await?),
     };
     let events = unindexed(tx, from, limit).await?;
     store(tx, &events).await?;
@@ -81,11 +93,9 @@ pub(crate) async fn pass(
     if watermark != from {
         exec(tx, "UPDATE word_index SET watermark = $1", &[&watermark]).await?;
     }
+    // A settled point the batch stopped short of stays settled: keep it.
     let keep = noted.filter(|n| n.seq > watermark);
-    progress.put(match keep {
-        Some(n) => Some(n),
-        None => Some(note(tx).await?),
-    });
+    progress.put(keep.or(fresh));
     Ok(WordIndexPass {
         indexed: events.len(),
         watermark,
@@ -136,11 +146,12 @@ async fn ended_before(tx: &Transaction<'_>, xid: i64) -> Res<bool> {
     })
 }
 
-/// Notes the sequence's value, then the next transaction id, in two statements (in that order).
+/// Notes the sequence's value, then takes this transaction's id, in two statements (in that
+/// order); the transaction must not have an xid yet (it must not have written or locked a row).
 async fn note(tx: &Transaction<'_>) -> Res<Noted> {
     let sql = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq";
     let seq = get(&one(tx, sql, &[]).await?, 0)?;
-    let sql = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint";
+    let sql = "SELECT pg_current_xact_id()::text::bigint";
     let xid = get(&one(tx, sql, &[]).await?, 0)?;
     Ok(Noted { seq, xid })
 }
