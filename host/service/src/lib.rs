@@ -28,6 +28,7 @@ mod serve;
 mod stored_event;
 mod telemetry;
 mod ui;
+pub use ui::COUNT_WINDOW;
 mod views;
 pub mod wiring;
 

@@ -34,8 +34,8 @@ pub use ids::{EventId, QuarantineId, RunId};
 pub use indexer::WordIndexPass;
 pub use model::dispatch::{ActionRow, ClaimedRun, FinishedAttempt, LogRow, Next, QueueDepth};
 pub use model::history::{
-    EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RunDetail, RunFilter,
-    RunSummary, StatusCount,
+    EventDetail, EventFilter, EventRecord, EventSummary, MAX_PAGE, RecentCounts, RunDetail,
+    RunFilter, RunSummary, StatusCount,
 };
 pub use model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,

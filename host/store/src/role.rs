@@ -9,7 +9,8 @@ use crate::ids::{EventId, QuarantineId, RunId};
 use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
+    EventDetail, EventFilter, EventSummary, RecentCounts, RunDetail, RunFilter, RunSummary,
+    StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -191,6 +192,9 @@ pub trait History: Send + Sync {
     /// How many runs match the filter (its `limit` and `before` ignored) per status; statuses
     /// without runs are left out.
     async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>>;
+    /// Like [`count_runs`](Self::count_runs), among the newest `window` runs only (by id), so
+    /// the work is bounded whatever the store holds; `complete` when no older run exists.
+    async fn count_recent_runs(&self, filter: RunFilter, window: u64) -> StoreResult<RecentCounts>;
     async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>>;
     /// Events without their payloads, newest first, at most [`MAX_PAGE`](crate::MAX_PAGE).
     async fn list_events(&self, filter: EventFilter) -> StoreResult<Vec<EventSummary>>;

@@ -68,8 +68,8 @@ async fn raw(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
 async fn migrates_once_and_refuses_a_newer_schema() {
     let url = fresh_url().await;
     let (a, b) = tokio::join!(connect(&url), connect(&url));
-    assert_eq!(a.schema_version().await.expect("version"), 5);
-    assert_eq!(b.schema_version().await.expect("version"), 5);
+    assert_eq!(a.schema_version().await.expect("version"), 6);
+    assert_eq!(b.schema_version().await.expect("version"), 6);
     a.kv_set("ns", "k", b"v".to_vec(), None).await.expect("kv");
     drop((a, b));
     let again = connect(&url).await;

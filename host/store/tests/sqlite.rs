@@ -39,7 +39,7 @@ async fn migrates_an_empty_file_and_turns_on_wal() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("store.db"), b"").expect("empty file");
     let store = sqlite_in(&dir).await;
-    assert_eq!(store.schema_version().await.expect("version"), 4);
+    assert_eq!(store.schema_version().await.expect("version"), 5);
     assert_eq!(store.journal_mode().await.expect("mode"), "wal");
 }
 

@@ -17,6 +17,7 @@ mod overview;
 mod pages;
 mod run;
 mod runs;
+pub use runs::COUNT_WINDOW;
 mod security;
 mod status;
 

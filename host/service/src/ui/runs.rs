@@ -13,11 +13,15 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use switchboard_store::{MAX_PAGE, RunFilter, RunStatus, RunSummary, StatusCount};
+use switchboard_store::{MAX_PAGE, RecentCounts, RunFilter, RunStatus, RunSummary};
 
 use super::filter::{PAGE, RunsQuery};
 use super::pages::{Nav, RunRow};
 use super::{UiState, failure, html, store_failure};
+
+/// How many of the newest runs the status tabs count: a page costs the same on any store size
+/// (counts beyond it are shown as "N+").
+pub const COUNT_WINDOW: u64 = 100_000;
 
 /// How often the live stream looks for changes: at most one DOM update per tick, however many
 /// runs arrive in between.
@@ -49,6 +53,8 @@ impl Drop for Watcher {
 pub struct Tab {
     pub label: String,
     pub runs: u64,
+    /// Older runs were not counted: `runs` is a lower bound.
+    pub more: bool,
     pub href: String,
     pub here: bool,
 }
@@ -63,6 +69,8 @@ pub struct RunsPage {
     /// Trigger kinds the kind filter offers.
     pub kinds: Vec<&'static str>,
     pub tabs: Vec<Tab>,
+    /// The window the tabs counted, when older runs exist.
+    pub counted: Option<u64>,
     pub runs: Vec<RunRow>,
     /// The next page's query string, when this page is full.
     pub older: Option<String>,
@@ -106,7 +114,10 @@ async fn render(ui: &UiState, q: RunsQuery) -> Result<RunsPage, Response> {
         .without_status()
         .filter(PAGE)
         .map_err(|m| failure(StatusCode::BAD_REQUEST, &m))?;
-    let counts = store.count_runs(all).await.map_err(|e| store_failure(&e))?;
+    let counts = store
+        .count_recent_runs(all, COUNT_WINDOW)
+        .await
+        .map_err(|e| store_failure(&e))?;
     let older = (runs.len() == PAGE)
         .then(|| runs.last().map(|r| q.older_than(r.run_id)))
         .flatten();
@@ -126,6 +137,7 @@ async fn render(ui: &UiState, q: RunsQuery) -> Result<RunsPage, Response> {
         statuses: RunStatus::ALL.iter().map(|s| s.as_str()).collect(),
         kinds: trigger_kinds(),
         tabs: tabs(&q, &counts),
+        counted: (!counts.complete).then_some(counts.window),
         runs: runs.iter().map(RunRow::of).collect(),
         older,
         live,
@@ -145,11 +157,13 @@ fn trigger_kinds() -> Vec<&'static str> {
     kinds
 }
 
-fn tabs(q: &RunsQuery, counts: &[StatusCount]) -> Vec<Tab> {
+fn tabs(q: &RunsQuery, recent: &RecentCounts) -> Vec<Tab> {
+    let (counts, more) = (&recent.counts, !recent.complete);
     let total = counts.iter().map(|c| c.runs).sum();
     let mut tabs = vec![Tab {
         label: "all".to_owned(),
         runs: total,
+        more,
         href: q.with_status(""),
         here: q.status.trim().is_empty(),
     }];
@@ -163,6 +177,7 @@ fn tabs(q: &RunsQuery, counts: &[StatusCount]) -> Vec<Tab> {
             tabs.push(Tab {
                 label: status.as_str().to_owned(),
                 runs,
+                more,
                 href: q.with_status(status.as_str()),
                 here,
             });
@@ -314,5 +329,63 @@ pub async fn bulk_replay(State(ui): State<UiState>, Form(form): Form<BulkForm>) 
             html(&page)
         }
         Err(err) => store_failure(&err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_store::StatusCount;
+
+    fn recent(complete: bool) -> RecentCounts {
+        RecentCounts {
+            counts: vec![
+                StatusCount {
+                    status: RunStatus::Failed,
+                    runs: 3,
+                },
+                StatusCount {
+                    status: RunStatus::Succeeded,
+                    runs: 7,
+                },
+            ],
+            window: 10,
+            complete,
+        }
+    }
+
+    #[test]
+    fn tabs_mark_counts_of_a_window_that_left_older_runs_out() {
+        let q = RunsQuery::default();
+        let shown = |t: &[Tab]| -> Vec<(String, u64, bool)> {
+            t.iter()
+                .map(|t| (t.label.clone(), t.runs, t.more))
+                .collect()
+        };
+        let all = |more| {
+            vec![
+                ("all".to_owned(), 10, more),
+                ("succeeded".to_owned(), 7, more),
+                ("failed".to_owned(), 3, more),
+            ]
+        };
+        assert_eq!(shown(&tabs(&q, &recent(true))), all(false));
+        assert_eq!(shown(&tabs(&q, &recent(false))), all(true));
+        let page = RunsPage {
+            nav: Nav::Runs,
+            q: q.clone(),
+            plugins: Vec::new(),
+            statuses: Vec::new(),
+            kinds: Vec::new(),
+            tabs: tabs(&q, &recent(false)),
+            counted: Some(10),
+            runs: Vec::new(),
+            older: None,
+            live: None,
+            filtered: String::new(),
+        };
+        let html = page.render().expect("render");
+        assert!(html.contains("<b>10+</b>"), "{html}");
+        assert!(html.contains("counted among the newest 10 runs"));
     }
 }

@@ -60,3 +60,82 @@ pub async fn count_runs_per_status(store: Arc<dyn Store>) {
     };
     assert_eq!(count(nobody).await, Vec::new());
 }
+
+/// Recent counts look at the newest `window` runs only, with every filter (text too), say
+/// whether that was every run, and agree with [`Store::count_runs`] when it was.
+pub async fn recent_counts_look_at_the_newest_runs_only(store: Arc<dyn Store>) {
+    let texts = [
+        "доставка один",
+        "два",
+        "доставка три",
+        "четыре",
+        "доставка пять",
+        "шесть",
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let mut e = event(&format!("w{i}"), Some(1));
+        e.payload = serde_json::json!({ "text": text }).to_string();
+        if i == 3 {
+            "schedule.fired".clone_into(&mut e.kind);
+        }
+        store
+            .ingest(e, vec![run("p", &format!("l{i}"))])
+            .await
+            .expect("ingest");
+    }
+    let claimed = store.claim("node-a", 1, super::t0()).await.expect("claim");
+    let failed = attempt(&claimed[0], AttemptStatus::Failed);
+    store
+        .finish(claimed[0].run_id, failed, Next::Final)
+        .await
+        .expect("finish");
+    let recent = |filter: RunFilter, window: u64| {
+        let store = Arc::clone(&store);
+        async move {
+            let found = store
+                .count_recent_runs(filter, window)
+                .await
+                .expect("count");
+            assert_eq!(found.window, window);
+            (counts(found.counts), found.complete)
+        }
+    };
+    let all = RunFilter::default();
+    let exact = counts(store.count_runs(all.clone()).await.expect("count"));
+    assert_eq!(recent(all.clone(), 100).await, (exact.clone(), true));
+    assert_eq!(
+        recent(all.clone(), 6).await,
+        (exact, true),
+        "six runs fit six"
+    );
+    assert_eq!(
+        recent(all.clone(), 4).await,
+        (vec![(RunStatus::Queued, 4)], false),
+        "the newest four are queued; the failed one is older"
+    );
+    let text = RunFilter {
+        text: Some("доставка".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        recent(text.clone(), 4).await.0,
+        vec![(RunStatus::Queued, 2)]
+    );
+    let mut every = recent(text, 100).await.0;
+    every.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(every, vec![(RunStatus::Failed, 1), (RunStatus::Queued, 2)]);
+    let kind = RunFilter {
+        kind: Some("schedule.fired".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        recent(kind.clone(), 3).await,
+        (vec![(RunStatus::Queued, 1)], false)
+    );
+    assert_eq!(
+        recent(kind, 2).await,
+        (Vec::new(), false),
+        "event 3 is older"
+    );
+    assert_eq!(recent(all, 0).await, (Vec::new(), false));
+}

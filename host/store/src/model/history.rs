@@ -118,3 +118,13 @@ pub struct StatusCount {
     pub status: RunStatus,
     pub runs: u64,
 }
+
+/// Run counts per status among the newest runs only (see `History::count_recent_runs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentCounts {
+    pub counts: Vec<StatusCount>,
+    /// How many of the newest runs were looked at.
+    pub window: u64,
+    /// No older run exists: the counts are those of every stored run.
+    pub complete: bool,
+}

@@ -1,8 +1,9 @@
-//! SQL for run counts per status under a history filter (the dashboard's status tabs).
+//! SQL for run counts per status under a history filter (the dashboard's status tabs): every
+//! matching run, or only those among the newest runs (work bounded on any store size).
 
-use super::fail::{Res, get, parse_status, rows, to_u64};
+use super::fail::{Res, get, opt, parse_status, rows, to_u64};
 use super::history::run_clauses;
-use crate::model::history::{RunFilter, StatusCount};
+use crate::model::history::{RecentCounts, RunFilter, StatusCount};
 use deadpool_postgres::Transaction;
 
 const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
@@ -15,9 +16,64 @@ pub(crate) async fn count_runs(
     tx: &Transaction<'_>,
     f: &RunFilter,
 ) -> Res<Option<Vec<StatusCount>>> {
-    let Some(mut c) = run_clauses(tx, f).await? else {
+    count(tx, f, None).await
+}
+
+/// Like [`count_runs`], among the newest `window` runs only.
+pub(crate) async fn count_recent_runs(
+    tx: &Transaction<'_>,
+    f: &RunFilter,
+    window: u64,
+) -> Res<Option<RecentCounts>> {
+    let floor = floor(tx, window, f.text.is_some()).await?;
+    let counts = count(tx, f, floor).await?;
+    Ok(counts.map(|counts| RecentCounts {
+        counts,
+        window,
+        complete: floor.is_none(),
+    }))
+}
+
+/// The newest run left out of a window, and the first event its runs need.
+#[derive(Debug, Clone, Copy)]
+struct Floor {
+    run: i64,
+    event: i64,
+}
+
+/// Where the newest `window` runs begin: the id of the newest run older than all of them, and
+/// (for a text filter) the lowest event id those runs start from; `None` when no run is older.
+async fn floor(tx: &Transaction<'_>, window: u64, with_event: bool) -> Res<Option<Floor>> {
+    let offset = i64::try_from(window).unwrap_or(i64::MAX);
+    let sql = "SELECT id FROM runs ORDER BY id DESC OFFSET $1 LIMIT 1";
+    let Some(row) = opt(tx, sql, &[&offset]).await? else {
         return Ok(None);
     };
+    let run: i64 = get(&row, 0)?;
+    let event = if with_event {
+        let sql = "SELECT min(event_id) FROM runs WHERE id > $1";
+        let row = opt(tx, sql, &[&run]).await?;
+        row.map(|r| get::<Option<i64>>(&r, 0))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    Ok(Some(Floor { run, event }))
+}
+
+async fn count(
+    tx: &Transaction<'_>,
+    f: &RunFilter,
+    floor: Option<Floor>,
+) -> Res<Option<Vec<StatusCount>>> {
+    let Some(mut c) = run_clauses(tx, f, floor.map_or(0, |fl| fl.event)).await? else {
+        return Ok(None);
+    };
+    if let Some(fl) = floor {
+        c.add("r.id > ?", vec![Box::new(fl.run)]);
+    }
     // One row per status: the limit only completes the statement.
     let reads_event = f.text.is_some() || f.kind.is_some() || f.chat.is_some();
     let select = if reads_event { COUNT } else { COUNT_RUNS };

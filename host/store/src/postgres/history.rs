@@ -32,7 +32,7 @@ pub(super) struct Clauses {
 
 impl Clauses {
     /// Adds a clause whose `?` marks take the given parameters in order.
-    fn add(&mut self, sql: &str, args: Vec<Box<dyn ToSql + Sync + Send>>) {
+    pub(super) fn add(&mut self, sql: &str, args: Vec<Box<dyn ToSql + Sync + Send>>) {
         let mut n = self.args.len();
         let mut numbered = String::new();
         for (i, part) in sql.split('?').enumerate() {
@@ -67,7 +67,7 @@ impl Clauses {
 
 /// Runs matching the filter, newest first; `None` when its text needs the word indexer first.
 pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Option<Vec<RunSummary>>> {
-    let Some(mut c) = run_clauses(tx, f).await? else {
+    let Some(mut c) = run_clauses(tx, f, 0).await? else {
         return Ok(None);
     };
     if let Some(before) = f.before {
@@ -78,9 +78,14 @@ pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Option
     found.iter().map(summary).collect::<Res<_>>().map(Some)
 }
 
-/// The filter's plugin, status, kind, time, chat and text clauses (not its page); `None` when
-/// its text needs the word indexer first.
-pub(super) async fn run_clauses(tx: &Transaction<'_>, f: &RunFilter) -> Res<Option<Clauses>> {
+/// The filter's plugin, status, kind, time, chat and text clauses (not its page), the text's
+/// indexed matches read from event `events_from` on; `None` when its text needs the word
+/// indexer first.
+pub(super) async fn run_clauses(
+    tx: &Transaction<'_>,
+    f: &RunFilter,
+    events_from: i64,
+) -> Res<Option<Clauses>> {
     let mut c = Clauses::default();
     if let Some(kind) = &f.kind {
         c.add("e.kind = ?", vec![Box::new(kind.clone())]);
@@ -89,7 +94,7 @@ pub(super) async fn run_clauses(tx: &Transaction<'_>, f: &RunFilter) -> Res<Opti
         c.add("r.created_at < ?", vec![Box::new(until.timestamp_micros())]);
     }
     if let Some(text) = &f.text
-        && !text_clause(tx, &mut c, text).await?
+        && !text_clause(tx, &mut c, text, events_from).await?
     {
         return Ok(None);
     }
@@ -117,7 +122,12 @@ pub(super) async fn run_clauses(tx: &Transaction<'_>, f: &RunFilter) -> Res<Opti
 /// Runs whose event holds every word of `text`: indexed in `event_words`, or among the events
 /// the indexer has not reached yet (tokenised here). A text without words matches nothing
 /// (`@>` an empty array would match all). False when too many events wait for the indexer.
-async fn text_clause(tx: &Transaction<'_>, c: &mut Clauses, text: &str) -> Res<bool> {
+async fn text_clause(
+    tx: &Transaction<'_>,
+    c: &mut Clauses,
+    text: &str,
+    events_from: i64,
+) -> Res<bool> {
     let words = crate::search::query_words(text);
     if words.is_empty() {
         c.add("FALSE", Vec::new());
@@ -126,18 +136,17 @@ async fn text_clause(tx: &Transaction<'_>, c: &mut Clauses, text: &str) -> Res<b
     let Some(tail) = super::words::tail(tx, text).await? else {
         return Ok(false);
     };
-    if tail.is_empty() {
-        c.add(
-            "e.id IN (SELECT x.event_id FROM event_words x WHERE x.words @> ?::text[])",
-            vec![Box::new(words)],
-        );
-    } else {
-        c.add(
-            "e.id IN (SELECT x.event_id FROM event_words x WHERE x.words @> ?::text[]
-                      UNION ALL SELECT unnest(?::bigint[]))",
-            vec![Box::new(words), Box::new(tail)],
-        );
+    let indexed = "SELECT x.event_id FROM event_words x WHERE x.words @> ?::text[]";
+    let from = (events_from > 0).then_some(" AND x.event_id >= ?");
+    let mut sql = format!("e.id IN ({indexed}{}", from.unwrap_or_default());
+    let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(words)];
+    args.extend(from.map(|_| Box::new(events_from) as Box<dyn ToSql + Sync + Send>));
+    if !tail.is_empty() {
+        sql.push_str(" UNION ALL SELECT unnest(?::bigint[])");
+        args.push(Box::new(tail));
     }
+    sql.push(')');
+    c.add(&sql, args);
     Ok(true)
 }
 

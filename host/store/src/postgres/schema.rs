@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_lease_holder.sql"),
     include_str!("migrations/0004_search.sql"),
     include_str!("migrations/0005_word_index.sql"),
+    include_str!("migrations/0006_status_pages.sql"),
 ];
 
 /// The advisory lock key migrations hold (any constant unique to switchboard).

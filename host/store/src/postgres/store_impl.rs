@@ -16,7 +16,8 @@ use crate::ids::{EventId, QuarantineId, RunId};
 use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
+    EventDetail, EventFilter, EventSummary, RecentCounts, RunDetail, RunFilter, RunSummary,
+    StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -302,6 +303,10 @@ impl role::History for PostgresStore {
 
     async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>> {
         in_snapshot_indexed!(self, |tx| counts::count_runs(&tx, &filter))
+    }
+
+    async fn count_recent_runs(&self, filter: RunFilter, window: u64) -> StoreResult<RecentCounts> {
+        in_snapshot_indexed!(self, |tx| counts::count_recent_runs(&tx, &filter, window))
     }
 
     async fn get_run(&self, run_id: RunId) -> StoreResult<Option<RunDetail>> {

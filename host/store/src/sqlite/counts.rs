@@ -1,9 +1,11 @@
-//! SQL for run counts per status under a history filter (the dashboard's status tabs).
+//! SQL for run counts per status under a history filter (the dashboard's status tabs): every
+//! matching run, or only those among the newest runs (work bounded on any store size).
 
 use super::fail::{Res, parse_status, to_u64};
 use super::history::run_clauses;
-use crate::model::history::{RunFilter, StatusCount};
-use rusqlite::{Connection, params_from_iter};
+use crate::model::history::{RecentCounts, RunFilter, StatusCount};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
 /// The count when no clause reads the event: the runs alone, by the `runs_status` index.
@@ -12,9 +14,57 @@ const COUNT_RUNS: &str = "SELECT r.status, COUNT(*) FROM runs r";
 /// How many runs match the filter (its page ignored), per status, by status name; `None` when
 /// its text needs the word indexer first.
 pub(crate) fn count_runs(conn: &Connection, f: &RunFilter) -> Res<Option<Vec<StatusCount>>> {
-    let Some(c) = run_clauses(conn, f)? else {
+    count(conn, f, None)
+}
+
+/// Like [`count_runs`], among the newest `window` runs only.
+pub(crate) fn count_recent_runs(
+    conn: &Connection,
+    f: &RunFilter,
+    window: u64,
+) -> Res<Option<RecentCounts>> {
+    let floor = floor(conn, window, f.text.is_some())?;
+    let counts = count(conn, f, floor)?;
+    Ok(counts.map(|counts| RecentCounts {
+        counts,
+        window,
+        complete: floor.is_none(),
+    }))
+}
+
+/// Where the newest `window` runs begin: the id of the newest run older than all of them, and
+/// (for a text filter) the lowest event id those runs start from; `None` when no run is older.
+fn floor(conn: &Connection, window: u64, with_event: bool) -> Res<Option<Floor>> {
+    let offset = i64::try_from(window).unwrap_or(i64::MAX);
+    let run: Option<i64> = conn
+        .prepare_cached("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1")?
+        .query_row(params![offset], |r| r.get(0))
+        .optional()?;
+    let Some(run) = run else { return Ok(None) };
+    let event = if with_event {
+        conn.prepare_cached("SELECT min(event_id) FROM runs WHERE id > ?1")?
+            .query_row(params![run], |r| r.get::<_, Option<i64>>(0))?
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    Ok(Some(Floor { run, event }))
+}
+
+/// The newest run left out of a window, and the first event its runs need.
+#[derive(Debug, Clone, Copy)]
+struct Floor {
+    run: i64,
+    event: i64,
+}
+
+fn count(conn: &Connection, f: &RunFilter, floor: Option<Floor>) -> Res<Option<Vec<StatusCount>>> {
+    let Some(mut c) = run_clauses(conn, f, floor.map_or(0, |fl| fl.event))? else {
         return Ok(None);
     };
+    if let Some(fl) = floor {
+        c.add("r.id > ?", [Value::Integer(fl.run)]);
+    }
     let reads_event = f.text.is_some() || f.kind.is_some() || f.chat.is_some();
     let select = if reads_event { COUNT } else { COUNT_RUNS };
     let sql = c.render(select, " GROUP BY r.status ORDER BY r.status");

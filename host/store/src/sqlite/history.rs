@@ -29,7 +29,7 @@ pub(super) struct Clauses {
 }
 
 impl Clauses {
-    fn add(&mut self, sql: &'static str, args: impl IntoIterator<Item = Value>) {
+    pub(super) fn add(&mut self, sql: &'static str, args: impl IntoIterator<Item = Value>) {
         self.sql.push(sql);
         self.args.extend(args);
     }
@@ -54,7 +54,7 @@ pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Option<Vec<RunS
             return Ok(None);
         };
         let common = matches(conn, &found)? > COMMON_WORDS;
-        text_clause(&mut c, found, common);
+        text_clause(&mut c, found, common, 0);
     }
     filter_clauses(&mut c, f);
     if let Some(before) = f.before {
@@ -87,15 +87,20 @@ fn matches(conn: &Connection, found: &words::Found) -> Res<i64> {
     )?)
 }
 
-/// The filter's plugin, status, kind, time, chat and text clauses (not its page); `None` when
-/// its text needs the word indexer first.
-pub(super) fn run_clauses(conn: &Connection, f: &RunFilter) -> Res<Option<Clauses>> {
+/// The filter's plugin, status, kind, time, chat and text clauses (not its page), the text's
+/// indexed matches read from event `events_from` on; `None` when its text needs the word
+/// indexer first.
+pub(super) fn run_clauses(
+    conn: &Connection,
+    f: &RunFilter,
+    events_from: i64,
+) -> Res<Option<Clauses>> {
     let mut c = Clauses::default();
     if let Some(text) = &f.text {
         let Some(found) = words::find(conn, text)? else {
             return Ok(None);
         };
-        text_clause(&mut c, found, false);
+        text_clause(&mut c, found, false, events_from);
     }
     filter_clauses(&mut c, f);
     Ok(Some(c))
@@ -143,28 +148,33 @@ pub(super) fn fts_query(text: &str) -> Option<String> {
 /// Runs whose event holds every word of the text: found through the `event_words` index, or
 /// among the events the indexer has not reached yet (`found.tail`). With `common`, each run's
 /// event is looked up in the index instead (one seek per run), so a page walks the runs newest
-/// first and stops when it is full, never reading every match.
-fn text_clause(c: &mut Clauses, found: words::Found, common: bool) {
+/// first and stops when it is full, never reading every match. Otherwise only the matches from
+/// event `events_from` on are read (a count over the newest runs needs no older ones).
+fn text_clause(c: &mut Clauses, found: words::Found, common: bool, events_from: i64) {
     let Some(query) = found.fts else {
         c.add("0", std::iter::empty());
         return;
     };
-    let sql = match (common, found.tail.is_some()) {
-        (true, false) => {
-            "EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)"
-        }
-        (false, false) => "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?)",
-        (true, true) => {
+    let tail = found.tail.map(Value::Text);
+    let query = Value::Text(query);
+    if common {
+        let sql = if tail.is_some() {
             "(EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)
               OR e.id IN (SELECT value FROM json_each(?)))"
-        }
-        (false, true) => {
-            "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ?
-                      UNION ALL SELECT value FROM json_each(?))"
-        }
+        } else {
+            "EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)"
+        };
+        c.add(sql, std::iter::once(query).chain(tail));
+        return;
+    }
+    let sql = if tail.is_some() {
+        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ? AND rowid >= ?
+                  UNION ALL SELECT value FROM json_each(?))"
+    } else {
+        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ? AND rowid >= ?)"
     };
-    let tail = found.tail.map(Value::Text);
-    c.add(sql, std::iter::once(Value::Text(query)).chain(tail));
+    let from = Value::Integer(events_from);
+    c.add(sql, [query, from].into_iter().chain(tail));
 }
 
 /// The raw columns of a summary row; `finish` decodes statuses and times.

@@ -8,7 +8,8 @@ use crate::ids::{EventId, QuarantineId, RunId};
 use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::{
-    EventDetail, EventFilter, EventSummary, RunDetail, RunFilter, RunSummary, StatusCount,
+    EventDetail, EventFilter, EventSummary, RecentCounts, RunDetail, RunFilter, RunSummary,
+    StatusCount,
 };
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
@@ -292,6 +293,12 @@ impl role::History for SqliteStore {
     async fn count_runs(&self, filter: RunFilter) -> StoreResult<Vec<StatusCount>> {
         let filter = Arc::new(filter);
         self.read_indexed(move |c| counts::count_runs(c, &filter))
+            .await
+    }
+
+    async fn count_recent_runs(&self, filter: RunFilter, window: u64) -> StoreResult<RecentCounts> {
+        let filter = Arc::new(filter);
+        self.read_indexed(move |c| counts::count_recent_runs(c, &filter, window))
             .await
     }
 
