@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_store::conformance::{Reopen, attempt, event, index_all, run, text_ids};
+use switchboard_store::conformance::{
+    Reopen, attempt, event, index_all, old_events_are_backfilled, run, text_ids,
+};
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, Next, PostgresConfig, PostgresStore, Store, StoreError};
@@ -386,20 +388,7 @@ async fn events_stored_before_the_word_index_are_backfilled() {
         raw(&url, sql).await.expect("old schema");
     }
     let store = PausedIndexer(url).open().await;
-    let old = switchboard_store::RunId(1);
-    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
-    let new = store
-        .ingest(event("new", Some(2)), vec![run("p", "l")])
-        .await
-        .expect("ingest");
-    let indexed = index_all(&*store, new.event_id.0).await;
-    assert!(indexed.watermark >= new.event_id.0);
-    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
-    assert_eq!(
-        text_ids(&*store, "привет").await,
-        new.run_ids,
-        "the new event is indexed alike"
-    );
+    old_events_are_backfilled(&*store, &[("доставка", switchboard_store::RunId(1))]).await;
 }
 
 /// An event whose transaction took its id but has not committed holds the word index's

@@ -135,3 +135,34 @@ pub async fn text_filter_far_behind_the_indexer_is_still_exact(db: Box<dyn Reope
     assert!(left < total, "the filter indexed some events first");
     assert_eq!(text_ids(&*store, "редкое").await, rare);
 }
+
+/// After an upgrade from a schema before the word index: each old event's `(word, run)` is
+/// found by the text filter before and after the indexer (its watermark starting at 0) has
+/// backfilled the old events, and an event ingested since is indexed alike.
+pub async fn old_events_are_backfilled(store: &dyn Store, old: &[(&str, RunId)]) {
+    for &(word, id) in old {
+        assert_eq!(
+            text_ids(store, word).await,
+            vec![id],
+            "{word} before the backfill"
+        );
+    }
+    let new = store
+        .ingest(event("new", Some(2)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    let indexed = index_all(store, new.event_id.0).await;
+    assert!(indexed.watermark >= new.event_id.0);
+    for &(word, id) in old {
+        assert_eq!(
+            text_ids(store, word).await,
+            vec![id],
+            "{word} after the backfill"
+        );
+    }
+    assert_eq!(
+        text_ids(store, "привет").await,
+        new.run_ids,
+        "the new event is indexed alike"
+    );
+}

@@ -116,7 +116,7 @@ pub(crate) async fn clock(tx: &Transaction<'_>) -> Res<DateTime<Utc>> {
         &[],
     )
     .await?;
-    from_us(get(&row, 0)?)
+    Ok(from_us(get(&row, 0)?)?)
 }
 
 /// Ends the node's lease at once (on the database's clock), when `holder` holds it (a process

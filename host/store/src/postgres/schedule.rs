@@ -154,7 +154,7 @@ pub(crate) async fn last_slot(tx: &Transaction<'_>, key: &str) -> Res<Option<Dat
         Some(r) => get(&r, 0)?,
         None => None,
     };
-    opt_from_us(last)
+    Ok(opt_from_us(last)?)
 }
 
 pub(crate) async fn unfinished_runs(tx: &Transaction<'_>, key: &str) -> Res<u64> {

@@ -86,7 +86,9 @@ pub(crate) fn skip(w: &mut Writer, key: &str, slot: DateTime<Utc>) -> Res<()> {
 pub(crate) fn last_slot(conn: &Connection, key: &str) -> Res<Option<DateTime<Utc>>> {
     let mut stmt =
         conn.prepare_cached("SELECT last_slot FROM schedules WHERE schedule_key = ?1")?;
-    opt_from_us(stmt.query_row([key], |r| r.get(0)).optional()?.flatten())
+    Ok(opt_from_us(
+        stmt.query_row([key], |r| r.get(0)).optional()?.flatten(),
+    )?)
 }
 
 pub(crate) fn unfinished_runs(conn: &Connection, key: &str) -> Res<u64> {

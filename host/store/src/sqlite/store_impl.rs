@@ -109,7 +109,7 @@ impl role::Dispatch for SqliteStore {
 
     async fn next_retry_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         self.workers
-            .read(|c| super::fail::opt_from_us(super::lanes::next_wake(c)?))
+            .read(|c| Ok(super::fail::opt_from_us(super::lanes::next_wake(c)?)?))
             .await
     }
 
