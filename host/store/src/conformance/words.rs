@@ -22,6 +22,11 @@ pub async fn text_ids(store: &dyn Store, text: &str) -> Vec<RunId> {
         limit: 100,
         ..RunFilter::default()
     };
+    filtered_ids(store, filter).await
+}
+
+/// The runs a filter lists, after checking that `count_runs` agrees with the list.
+pub async fn filtered_ids(store: &dyn Store, filter: RunFilter) -> Vec<RunId> {
     let runs = store.list_runs(filter.clone()).await.expect("list");
     let counted: u64 = store
         .count_runs(filter)

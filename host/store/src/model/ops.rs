@@ -88,6 +88,20 @@ impl RetentionPolicy {
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
+    /// Each finished status the policy ages out, with the stored time (µs since the epoch)
+    /// before which its runs are deleted at `now`.
+    pub(crate) fn finished_cutoffs_us(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = (RunStatus, i64)> + '_ {
+        let finished = self.max_age.iter().filter(|(s, _)| !s.is_unfinished());
+        finished.map(move |(status, age)| {
+            let age = chrono::TimeDelta::from_std(*age).unwrap_or(chrono::TimeDelta::MAX);
+            let cutoff = now.checked_sub_signed(age);
+            (*status, cutoff.map_or(i64::MIN, crate::convert::to_us))
+        })
+    }
+
     /// The instant before which a node that left (or whose lease ran out) is forgotten: the
     /// longest age the policy keeps runs. `None` (keep every node) when the policy keeps nothing
     /// for a limited time.

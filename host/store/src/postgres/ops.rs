@@ -4,7 +4,7 @@
 use super::fail::{Fail, Res, exec, get, one, rows, to_i64, to_u64, to_us};
 use crate::error::StoreError;
 use crate::model::ops::{DbStats, RetentionPolicy, TABLES};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use futures::StreamExt;
 use std::path::Path;
@@ -19,13 +19,11 @@ pub(crate) async fn purge_batch(
     now: DateTime<Utc>,
 ) -> Res<usize> {
     let (mut runs, mut events): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
-    for (status, age) in policy.max_age.iter().filter(|(s, _)| !s.is_unfinished()) {
+    for (status, cutoff) in policy.finished_cutoffs_us(now) {
         let room = batch.saturating_sub(runs.len());
         if room == 0 {
             break;
         }
-        let age = TimeDelta::from_std(*age).unwrap_or(TimeDelta::MAX);
-        let cutoff = now.checked_sub_signed(age).map_or(i64::MIN, to_us);
         let found = rows(
             tx,
             "SELECT id, event_id FROM runs WHERE status = $1 AND updated_at < $2

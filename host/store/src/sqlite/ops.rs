@@ -3,7 +3,7 @@
 use super::fail::{Res, to_i64, to_u64, to_us};
 use crate::error::StoreError;
 use crate::model::ops::{DbStats, RetentionPolicy, TABLES};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, params};
 use std::path::Path;
@@ -16,13 +16,11 @@ pub(crate) fn purge_batch(
     now: DateTime<Utc>,
 ) -> Res<usize> {
     let mut victims: Vec<(i64, i64)> = Vec::new();
-    for (status, age) in policy.max_age.iter().filter(|(s, _)| !s.is_unfinished()) {
+    for (status, cutoff) in policy.finished_cutoffs_us(now) {
         let room = batch.saturating_sub(victims.len());
         if room == 0 {
             break;
         }
-        let age = TimeDelta::from_std(*age).unwrap_or(TimeDelta::MAX);
-        let cutoff = now.checked_sub_signed(age).map_or(i64::MIN, to_us);
         let mut stmt = conn.prepare_cached(
             "SELECT id, event_id FROM runs WHERE status = ?1 AND updated_at < ?2 ORDER BY updated_at LIMIT ?3",
         )?;
@@ -45,11 +43,9 @@ pub(crate) fn purge_quarantine(
     cutoff: DateTime<Utc>,
     batch: usize,
 ) -> Res<usize> {
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM quarantine WHERE id IN
-             (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)",
-    )?;
-    Ok(stmt.execute(params![to_us(cutoff), to_i64(batch as u64)])?)
+    let sql = "DELETE FROM quarantine WHERE id IN
+             (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)";
+    purge_before(conn, sql, cutoff, batch)
 }
 
 /// Deletes up to `batch` events without any run received before `cutoff`; returns how many.
@@ -58,12 +54,17 @@ pub(crate) fn purge_runless_events(
     cutoff: DateTime<Utc>,
     batch: usize,
 ) -> Res<usize> {
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM events WHERE id IN
+    let sql = "DELETE FROM events WHERE id IN
              (SELECT e.id FROM events e WHERE e.received_at < ?1
                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
-              ORDER BY e.id LIMIT ?2)",
-    )?;
+              ORDER BY e.id LIMIT ?2)";
+    purge_before(conn, sql, cutoff, batch)
+}
+
+/// Runs a purge statement taking the cutoff (`?1`) and the batch size (`?2`); returns how many
+/// rows it deleted.
+fn purge_before(conn: &Connection, sql: &str, cutoff: DateTime<Utc>, batch: usize) -> Res<usize> {
+    let mut stmt = conn.prepare_cached(sql)?;
     Ok(stmt.execute(params![to_us(cutoff), to_i64(batch as u64)])?)
 }
 
