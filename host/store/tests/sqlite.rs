@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use switchboard_store::conformance::{
-    Reopen, attempt, event, old_events_are_backfilled, run, sqlite_in,
+    Reopen, attempt, event, old_events_are_backfilled, run, run_all, sqlite_in,
 };
 use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
@@ -227,19 +227,7 @@ async fn two_writers_on_one_file_keep_lane_order() {
         .ingest(event("x3", Some(1)), vec![run("p", "lane")])
         .await
         .expect("ingest");
-    let mut order = Vec::new();
-    while let Some(c) = service
-        .claim("n", 10, chrono::Utc::now())
-        .await
-        .expect("claim")
-        .pop()
-    {
-        order.push(c.run_id);
-        service
-            .finish(c.run_id, attempt(&c, AttemptStatus::Succeeded), Next::Final)
-            .await
-            .expect("finish");
-    }
+    let order = run_all(&service).await;
     assert_eq!(order, vec![r1.run_ids[0], r2.run_ids[0], r3.run_ids[0]]);
 }
 

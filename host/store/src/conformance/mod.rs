@@ -33,7 +33,10 @@ pub use state::*;
 pub use views::*;
 pub use words::*;
 
-use crate::{ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, NewEvent, NewRun};
+use crate::{
+    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, NewEvent, NewRun, Next, RunId,
+    Store,
+};
 use chrono::{DateTime, TimeZone, Utc};
 
 /// Expands to one `#[tokio::test]` per conformance behaviour. `$factory` is an async fn (or
@@ -177,6 +180,21 @@ pub fn attempt(claimed: &ClaimedRun, status: AttemptStatus) -> FinishedAttempt {
         actions: vec![action(1), action(2)],
         logs: vec![log("received"), log("replied")],
     }
+}
+
+/// Claims runs on node `n` and finishes each as succeeded until none is claimable; returns
+/// them in the order they ran.
+pub async fn run_all(store: &dyn Store) -> Vec<RunId> {
+    let mut order = Vec::new();
+    while let Some(c) = store.claim("n", 10, Utc::now()).await.expect("claim").pop() {
+        order.push(c.run_id);
+        let finished = attempt(&c, AttemptStatus::Succeeded);
+        store
+            .finish(c.run_id, finished, Next::Final)
+            .await
+            .expect("finish");
+    }
+    order
 }
 
 /// The SQLite store on `store.db` in `dir` (created and migrated when new): what the SQLite

@@ -102,6 +102,20 @@ impl RetentionPolicy {
         })
     }
 
+    /// What the policy deletes by age alone (quarantined requests, then runless events), each
+    /// with the instant before which its rows go at `now`.
+    pub(crate) fn aged_out(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = (AgedOut, DateTime<Utc>)> {
+        let ages = [
+            (AgedOut::Quarantine, self.quarantine_max_age),
+            (AgedOut::RunlessEvents, self.runless_event_max_age),
+        ];
+        ages.into_iter()
+            .filter_map(move |(what, age)| Some((what, Self::cutoff(now, age?))))
+    }
+
     /// The instant before which a node that left (or whose lease ran out) is forgotten: the
     /// longest age the policy keeps runs. `None` (keep every node) when the policy keeps nothing
     /// for a limited time.
@@ -113,6 +127,15 @@ impl RetentionPolicy {
         let age = chrono::TimeDelta::from_std(*longest).ok()?;
         now.checked_sub_signed(age)
     }
+}
+
+/// Rows retention deletes by their age alone, oldest first, a batch at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgedOut {
+    /// Quarantined requests, by when they were received.
+    Quarantine,
+    /// Events that queued no run (or whose runs are gone), by when they were received.
+    RunlessEvents,
 }
 
 /// When a committed write is on disk (`[store] durability`).

@@ -3,7 +3,7 @@
 
 use super::fail::{Fail, Res, exec, get, one, rows, to_i64, to_u64, to_us};
 use crate::error::StoreError;
-use crate::model::ops::{DbStats, RetentionPolicy, TABLES};
+use crate::model::ops::{AgedOut, DbStats, RetentionPolicy, TABLES};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use futures::StreamExt;
@@ -42,39 +42,27 @@ pub(crate) async fn purge_batch(
     Ok(runs.len())
 }
 
-/// Deletes up to `batch` quarantined requests received before `cutoff`; returns how many.
-pub(crate) async fn purge_quarantine(
+/// Deletes up to `batch` rows of `what` received before `cutoff`, oldest first; returns how
+/// many. Rows another transaction holds are skipped (`SKIP LOCKED`).
+pub(crate) async fn purge_aged(
     tx: &Transaction<'_>,
+    what: AgedOut,
     cutoff: DateTime<Utc>,
     batch: usize,
 ) -> Res<usize> {
-    let sql = "DELETE FROM quarantine WHERE id IN
+    let sql = match what {
+        AgedOut::Quarantine => {
+            "DELETE FROM quarantine WHERE id IN
              (SELECT id FROM quarantine WHERE received_at < $1 ORDER BY id LIMIT $2
-              FOR UPDATE SKIP LOCKED)";
-    purge_before(tx, sql, cutoff, batch).await
-}
-
-/// Deletes up to `batch` events without any run received before `cutoff`; returns how many.
-pub(crate) async fn purge_runless_events(
-    tx: &Transaction<'_>,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
-    let sql = "DELETE FROM events WHERE id IN
+              FOR UPDATE SKIP LOCKED)"
+        }
+        AgedOut::RunlessEvents => {
+            "DELETE FROM events WHERE id IN
              (SELECT e.id FROM events e WHERE e.received_at < $1
                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
-              ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)";
-    purge_before(tx, sql, cutoff, batch).await
-}
-
-/// Runs a purge statement taking the cutoff (`$1`) and the batch size (`$2`); returns how many
-/// rows it deleted.
-async fn purge_before(
-    tx: &Transaction<'_>,
-    sql: &str,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
+              ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
+    };
     let n = exec(tx, sql, &[&to_us(cutoff), &to_i64(batch as u64)]).await?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }

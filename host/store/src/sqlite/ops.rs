@@ -2,7 +2,7 @@
 
 use super::fail::{Res, to_i64, to_u64, to_us};
 use crate::error::StoreError;
-use crate::model::ops::{DbStats, RetentionPolicy, TABLES};
+use crate::model::ops::{AgedOut, DbStats, RetentionPolicy, TABLES};
 use chrono::{DateTime, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, params};
@@ -37,33 +37,26 @@ pub(crate) fn purge_batch(
     Ok(victims.len())
 }
 
-/// Deletes up to `batch` quarantined requests received before `cutoff`; returns how many.
-pub(crate) fn purge_quarantine(
+/// Deletes up to `batch` rows of `what` received before `cutoff`, oldest first; returns how
+/// many.
+pub(crate) fn purge_aged(
     conn: &Connection,
+    what: AgedOut,
     cutoff: DateTime<Utc>,
     batch: usize,
 ) -> Res<usize> {
-    let sql = "DELETE FROM quarantine WHERE id IN
-             (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)";
-    purge_before(conn, sql, cutoff, batch)
-}
-
-/// Deletes up to `batch` events without any run received before `cutoff`; returns how many.
-pub(crate) fn purge_runless_events(
-    conn: &Connection,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
-    let sql = "DELETE FROM events WHERE id IN
+    let sql = match what {
+        AgedOut::Quarantine => {
+            "DELETE FROM quarantine WHERE id IN
+             (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)"
+        }
+        AgedOut::RunlessEvents => {
+            "DELETE FROM events WHERE id IN
              (SELECT e.id FROM events e WHERE e.received_at < ?1
                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
-              ORDER BY e.id LIMIT ?2)";
-    purge_before(conn, sql, cutoff, batch)
-}
-
-/// Runs a purge statement taking the cutoff (`?1`) and the batch size (`?2`); returns how many
-/// rows it deleted.
-fn purge_before(conn: &Connection, sql: &str, cutoff: DateTime<Utc>, batch: usize) -> Res<usize> {
+              ORDER BY e.id LIMIT ?2)"
+        }
+    };
     let mut stmt = conn.prepare_cached(sql)?;
     Ok(stmt.execute(params![to_us(cutoff), to_i64(batch as u64)])?)
 }
