@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_store::conformance::{
-    Reopen, attempt, event, index_all, old_events_are_backfilled, run, text_ids,
+    Reopen, attempt, event, finish_as, index_all, old_events_are_backfilled, run, text_ids,
 };
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::prelude::*;
@@ -190,9 +190,7 @@ async fn two_nodes_claim_disjoint_runs() {
                     return done;
                 }
                 for c in claimed {
-                    node.finish(c.run_id, attempt(&c, AttemptStatus::Succeeded), Next::Final)
-                        .await
-                        .expect("finish");
+                    finish_as(&*node, &c, AttemptStatus::Succeeded).await;
                     done.push((c.lane, c.run_id));
                 }
             }

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 use switchboard_store::conformance::{
-    Reopen, attempt, event, old_events_are_backfilled, run, run_all, sqlite_in,
+    Reopen, event, finish_as, old_events_are_backfilled, run, run_all, sqlite_in,
 };
 use switchboard_store::prelude::*;
-use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
+use switchboard_store::{AttemptStatus, SqliteConfig, SqliteStore, Store, StoreError};
 use tempfile::TempDir;
 use tokio::task::JoinSet;
 
@@ -191,10 +191,7 @@ async fn bytes_per_simple_run() {
         .await
         .expect("claim");
     for c in claimed.iter().chain(&more) {
-        store
-            .finish(c.run_id, attempt(c, AttemptStatus::Succeeded), Next::Final)
-            .await
-            .expect("finish");
+        finish_as(&*store, c, AttemptStatus::Succeeded).await;
     }
     store.checkpoint().await.expect("checkpoint");
     let stats = store.stats().await.expect("stats");

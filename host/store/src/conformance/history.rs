@@ -1,7 +1,7 @@
 //! Conformance: listing and reading runs and events.
 
-use super::{attempt, event, run, t0};
-use crate::{AttemptStatus, EventFilter, EventId, Next, RunFilter, RunId, RunStatus, Store};
+use super::{event, finish_as, run, t0};
+use crate::{AttemptStatus, EventFilter, EventId, RunFilter, RunId, RunStatus, Store};
 use chrono::TimeDelta;
 use std::sync::Arc;
 
@@ -31,14 +31,7 @@ pub async fn history_filters(store: Arc<dyn Store>) {
         );
     }
     let claimed = store.claim("node-a", 1, t0()).await.expect("claim");
-    store
-        .finish(
-            claimed[0].run_id,
-            attempt(&claimed[0], AttemptStatus::Failed),
-            Next::Final,
-        )
-        .await
-        .expect("finish");
+    finish_as(&*store, &claimed[0], AttemptStatus::Failed).await;
     let all = RunFilter {
         limit: 100,
         ..RunFilter::default()

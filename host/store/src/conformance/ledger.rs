@@ -1,6 +1,6 @@
 //! Conformance: the two-phase action ledger and echo detection.
 
-use super::{event, run, t0};
+use super::{queue_run, t0};
 use crate::{LedgerBegin, LedgerIntent, RunId, Store, StoreError};
 use std::sync::Arc;
 
@@ -17,11 +17,7 @@ fn intent(run_id: RunId, seq: u32, fingerprint: &str, chat: Option<(i64, i64)>) 
 }
 
 async fn a_run(store: &dyn Store, key: &str) -> RunId {
-    store
-        .ingest(event(key, Some(1)), vec![run("p", key)])
-        .await
-        .expect("ingest")
-        .run_ids[0]
+    queue_run(store, key, Some(1), key).await
 }
 
 /// Fresh, then pending, then completed; a different fingerprint is a mismatch; decisions stick.

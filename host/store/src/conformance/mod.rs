@@ -182,17 +182,30 @@ pub fn attempt(claimed: &ClaimedRun, status: AttemptStatus) -> FinishedAttempt {
     }
 }
 
+/// Ingests `event(key, chat)` with one run of plugin `p` in `lane`; returns the run's id.
+pub async fn queue_run(store: &dyn Store, key: &str, chat: Option<i64>, lane: &str) -> RunId {
+    let ingested = store
+        .ingest(event(key, chat), vec![run("p", lane)])
+        .await
+        .expect("ingest");
+    ingested.run_ids[0]
+}
+
+/// Ends a claimed run's attempt with `status`, for good (`Next::Final`).
+pub async fn finish_as(store: &dyn Store, claimed: &ClaimedRun, status: AttemptStatus) {
+    store
+        .finish(claimed.run_id, attempt(claimed, status), Next::Final)
+        .await
+        .expect("finish");
+}
+
 /// Claims runs on node `n` and finishes each as succeeded until none is claimable; returns
 /// them in the order they ran.
 pub async fn run_all(store: &dyn Store) -> Vec<RunId> {
     let mut order = Vec::new();
     while let Some(c) = store.claim("n", 10, Utc::now()).await.expect("claim").pop() {
         order.push(c.run_id);
-        let finished = attempt(&c, AttemptStatus::Succeeded);
-        store
-            .finish(c.run_id, finished, Next::Final)
-            .await
-            .expect("finish");
+        finish_as(store, &c, AttemptStatus::Succeeded).await;
     }
     order
 }

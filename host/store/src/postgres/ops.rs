@@ -42,15 +42,10 @@ pub(crate) async fn purge_batch(
     Ok(runs.len())
 }
 
-/// Deletes up to `batch` rows of `what` received before `cutoff`, oldest first; returns how
-/// many. Rows another transaction holds are skipped (`SKIP LOCKED`).
-pub(crate) async fn purge_aged(
-    tx: &Transaction<'_>,
-    what: AgedOut,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
-    let sql = match what {
+/// The statement deleting a batch of `what`, oldest first: the cutoff is `$1`, the batch size
+/// `$2`.
+fn aged_sql(what: AgedOut) -> &'static str {
+    match what {
         AgedOut::Quarantine => {
             "DELETE FROM quarantine WHERE id IN
              (SELECT id FROM quarantine WHERE received_at < $1 ORDER BY id LIMIT $2
@@ -62,7 +57,18 @@ pub(crate) async fn purge_aged(
                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
               ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
         }
-    };
+    }
+}
+
+/// Deletes up to `batch` rows of `what` received before `cutoff`, oldest first; returns how
+/// many. Rows another transaction holds are skipped (`SKIP LOCKED`).
+pub(crate) async fn purge_aged(
+    tx: &Transaction<'_>,
+    what: AgedOut,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
+    let sql = aged_sql(what);
     let n = exec(tx, sql, &[&to_us(cutoff), &to_i64(batch as u64)]).await?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }

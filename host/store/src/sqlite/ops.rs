@@ -37,15 +37,10 @@ pub(crate) fn purge_batch(
     Ok(victims.len())
 }
 
-/// Deletes up to `batch` rows of `what` received before `cutoff`, oldest first; returns how
-/// many.
-pub(crate) fn purge_aged(
-    conn: &Connection,
-    what: AgedOut,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
-    let sql = match what {
+/// The statement deleting a batch of `what`, oldest first: the cutoff is `?1`, the batch size
+/// `?2`.
+fn aged_sql(what: AgedOut) -> &'static str {
+    match what {
         AgedOut::Quarantine => {
             "DELETE FROM quarantine WHERE id IN
              (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)"
@@ -56,7 +51,18 @@ pub(crate) fn purge_aged(
                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
               ORDER BY e.id LIMIT ?2)"
         }
-    };
+    }
+}
+
+/// Deletes up to `batch` rows of `what` received before `cutoff`, oldest first; returns how
+/// many.
+pub(crate) fn purge_aged(
+    conn: &Connection,
+    what: AgedOut,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
+    let sql = aged_sql(what);
     let mut stmt = conn.prepare_cached(sql)?;
     Ok(stmt.execute(params![to_us(cutoff), to_i64(batch as u64)])?)
 }
