@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_store::conformance::{
-    Reopen, attempt, event, finish_as, index_all, old_events_are_backfilled, run, text_ids,
+    Reopen, attempt, claim_now, event, finish_as, index_all, old_events_are_backfilled, run,
+    text_ids,
 };
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::prelude::*;
@@ -126,13 +127,7 @@ async fn work_on_one_node_wakes_the_other_through_listen_notify() {
         .expect("ingest");
     let woke = tokio::time::timeout(WAKE_BOUND, notified).await;
     assert!(woke.is_ok(), "the idle node was not notified of new work");
-    assert_eq!(
-        idle.claim("node-b", 10, chrono::Utc::now())
-            .await
-            .expect("claim")
-            .len(),
-        1
-    );
+    assert_eq!(claim_now(&idle, "node-b", 10).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,10 +177,7 @@ async fn two_nodes_claim_disjoint_runs() {
         set.spawn(async move {
             let mut done = Vec::new();
             loop {
-                let claimed = node
-                    .claim(&format!("n{n}"), 4, chrono::Utc::now())
-                    .await
-                    .expect("claim");
+                let claimed = claim_now(&*node, &format!("n{n}"), 4).await;
                 if claimed.is_empty() && node.queue_depth().await.expect("depth").queued == 0 {
                     return done;
                 }
@@ -273,10 +265,7 @@ async fn concurrent_ingest_into_one_lane_keeps_claim_order() {
                 let notified = notify.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                let claimed = store
-                    .claim("c", 8, chrono::Utc::now())
-                    .await
-                    .expect("claim");
+                let claimed = claim_now(&*store, "c", 8).await;
                 assert!(claimed.len() <= 1, "one lane runs one run at a time");
                 for c in &claimed {
                     order.push(c.run_id);
@@ -330,10 +319,7 @@ async fn concurrent_finishes_commit_together_and_a_refused_one_spoils_none() {
             .await
             .expect("ingest");
     }
-    let claimed = store
-        .claim("n", 120, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let claimed = claim_now(&*store, "n", 120).await;
     assert_eq!(claimed.len(), 120);
     let mut set = JoinSet::new();
     for (i, c) in claimed.into_iter().enumerate() {

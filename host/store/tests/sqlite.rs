@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use switchboard_store::conformance::{
-    Reopen, event, finish_as, old_events_are_backfilled, run, run_all, sqlite_in,
+    Reopen, claim_now, event, finish_as, old_events_are_backfilled, run, run_all, sqlite_in,
 };
 use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, SqliteConfig, SqliteStore, Store, StoreError};
@@ -68,10 +68,7 @@ async fn reopening_after_drop_keeps_data() {
         second.kv_get("ns", "k").await.expect("kv"),
         Some(b"v".to_vec())
     );
-    let claimed = second
-        .claim("n", 10, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let claimed = claim_now(&second, "n", 10).await;
     assert_eq!(
         claimed.iter().map(|c| c.run_id).collect::<Vec<_>>(),
         vec![ingested.run_ids[0]]
@@ -86,10 +83,7 @@ async fn reopening_after_drop_keeps_data() {
         1,
         "lane positions survive a reopen"
     );
-    let head = second
-        .claim("n", 10, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let head = claim_now(&second, "n", 10).await;
     assert_eq!(head[0].run_id, ingested.run_ids[0]);
 }
 
@@ -182,14 +176,8 @@ async fn bytes_per_simple_run() {
             .await
             .expect("ingest");
     }
-    let claimed = store
-        .claim("node-a", 1024, chrono::Utc::now())
-        .await
-        .expect("claim");
-    let more = store
-        .claim("node-a", 1024, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let claimed = claim_now(&*store, "node-a", 1024).await;
+    let more = claim_now(&*store, "node-a", 1024).await;
     for c in claimed.iter().chain(&more) {
         finish_as(&*store, c, AttemptStatus::Succeeded).await;
     }

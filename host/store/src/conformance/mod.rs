@@ -41,7 +41,8 @@ use chrono::{DateTime, TimeZone, Utc};
 
 /// Expands to one `#[tokio::test]` per conformance behaviour. `$factory` is an async fn (or
 /// closure returning a future) giving `(Arc<dyn Store>, guard)`; the guard (e.g. a temporary
-/// directory) lives until the test ends.
+/// directory) lives until the test ends. Its `@each` arm (one test per name, each handed what
+/// the factory gives) serves [`word_index_conformance!`](crate::word_index_conformance) too.
 #[macro_export]
 macro_rules! store_conformance {
     ($factory:expr) => {
@@ -106,20 +107,11 @@ macro_rules! store_conformance {
 #[macro_export]
 macro_rules! word_index_conformance {
     ($factory:expr) => {
-        $crate::word_index_conformance!(@each $factory;
+        $crate::store_conformance!(@each $factory;
             text_filter_finds_events_the_indexer_has_not_reached,
             word_index_survives_reopen,
             text_filter_far_behind_the_indexer_is_still_exact,
         );
-    };
-    (@each $factory:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (db, _guard) = ($factory)().await;
-                $crate::conformance::$name(db).await;
-            }
-        )*
     };
 }
 
@@ -182,6 +174,11 @@ pub fn attempt(claimed: &ClaimedRun, status: AttemptStatus) -> FinishedAttempt {
     }
 }
 
+/// Claims up to `limit` runs for `node` at the present moment.
+pub async fn claim_now<S: Store + ?Sized>(store: &S, node: &str, limit: usize) -> Vec<ClaimedRun> {
+    store.claim(node, limit, Utc::now()).await.expect("claim")
+}
+
 /// Ingests `event(key, chat)` with one run of plugin `p` in `lane`; returns the run's id.
 pub async fn queue_run(store: &dyn Store, key: &str, chat: Option<i64>, lane: &str) -> RunId {
     let ingested = store
@@ -203,7 +200,7 @@ pub async fn finish_as(store: &dyn Store, claimed: &ClaimedRun, status: AttemptS
 /// them in the order they ran.
 pub async fn run_all(store: &dyn Store) -> Vec<RunId> {
     let mut order = Vec::new();
-    while let Some(c) = store.claim("n", 10, Utc::now()).await.expect("claim").pop() {
+    while let Some(c) = claim_now(store, "n", 10).await.pop() {
         order.push(c.run_id);
         finish_as(store, &c, AttemptStatus::Succeeded).await;
     }

@@ -1,6 +1,6 @@
 //! Conformance: retention, size figures, checkpoint and backup.
 
-use super::{attempt, event, run};
+use super::{attempt, claim_now, event, run};
 use crate::{AttemptStatus, EventId, Next, RetentionPolicy, RunStatus, Store};
 use chrono::{TimeDelta, Utc};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ pub async fn retention_purges_exactly_the_eligible_runs(store: Arc<dyn Store>) {
                 .event_id,
         );
     }
-    let claimed = store.claim("node-a", 20, Utc::now()).await.expect("claim");
+    let claimed = claim_now(&*store, "node-a", 20).await;
     assert_eq!(claimed.len(), 20);
     for (n, c) in claimed.iter().enumerate() {
         let status = if n < 10 {
@@ -138,7 +138,7 @@ pub async fn ids_are_never_reused_after_purge(store: Arc<dyn Store>) {
         .ingest(event("old", Some(1)), vec![run("p", "l")])
         .await
         .expect("ingest");
-    let claimed = store.claim("node-a", 1, Utc::now()).await.expect("claim");
+    let claimed = claim_now(&*store, "node-a", 1).await;
     let done = attempt(&claimed[0], AttemptStatus::Succeeded);
     store
         .finish(claimed[0].run_id, done, Next::Final)
