@@ -113,20 +113,27 @@ async fn a_failed_connect_is_an_open_error_without_the_password() {
     assert!(matches!(bad, Err(StoreError::Open { .. })), "{bad:?}");
 }
 
+/// Ingests one run on `producer` and waits (bounded) for `notify`; whether it fired.
+async fn ingest_wakes(producer: &PostgresStore, notify: &tokio::sync::Notify, key: &str) -> bool {
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    producer
+        .ingest(event(key, Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest");
+    tokio::time::timeout(WAKE_BOUND, notified).await.is_ok()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn work_on_one_node_wakes_the_other_through_listen_notify() {
     let url = fresh_url().await;
     let (producer, idle) = (connect(&url).await, connect(&url).await);
     let notify = idle.work_notify();
-    let notified = notify.notified();
-    tokio::pin!(notified);
-    notified.as_mut().enable();
-    producer
-        .ingest(event("remote", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let woke = tokio::time::timeout(WAKE_BOUND, notified).await;
-    assert!(woke.is_ok(), "the idle node was not notified of new work");
+    assert!(
+        ingest_wakes(&producer, &notify, "remote").await,
+        "the idle node was not notified of new work"
+    );
     assert_eq!(claim_now(&idle, "node-b", 10).await.len(), 1);
 }
 
@@ -147,15 +154,10 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
     .expect("terminate listeners");
     let woke = tokio::time::timeout(WAKE_BOUND, reconnected).await;
     assert!(woke.is_ok(), "the listener did not come back");
-    let notified = notify.notified();
-    tokio::pin!(notified);
-    notified.as_mut().enable();
-    producer
-        .ingest(event("after", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let woke = tokio::time::timeout(WAKE_BOUND, notified).await;
-    assert!(woke.is_ok(), "a reconnected listener hears new work");
+    assert!(
+        ingest_wakes(&producer, &notify, "after").await,
+        "a reconnected listener hears new work"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

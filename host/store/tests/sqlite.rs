@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 use switchboard_store::conformance::{
-    Reopen, claim_now, event, finish_as, old_events_are_backfilled, run, run_all, sqlite_in,
+    Reopen, claim_now, event, finish_as, old_events_are_backfilled, queue_run, run, run_all,
+    sqlite_in,
 };
 use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, SqliteConfig, SqliteStore, Store, StoreError};
@@ -200,20 +201,11 @@ async fn bytes_per_simple_run() {
 async fn two_writers_on_one_file_keep_lane_order() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (service, cli) = (sqlite_in(&dir).await, sqlite_in(&dir).await);
-    let r1 = cli
-        .ingest(event("x1", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let r2 = cli
-        .ingest(event("x2", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let r3 = service
-        .ingest(event("x3", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
+    let r1 = queue_run(&cli, "x1", Some(1), "lane").await;
+    let r2 = queue_run(&cli, "x2", Some(1), "lane").await;
+    let r3 = queue_run(&service, "x3", Some(1), "lane").await;
     let order = run_all(&service).await;
-    assert_eq!(order, vec![r1.run_ids[0], r2.run_ids[0], r3.run_ids[0]]);
+    assert_eq!(order, vec![r1, r2, r3]);
 }
 
 /// The writer leaves checkpoints to the background thread: with enough commits the main file
