@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_store::conformance::{
-    Reopen, attempt, claim_now, event, finish_as, index_all, old_events_are_backfilled, run,
-    text_ids,
+    Reopen, attempt, claim_now, event, finish_as, index_all, ingest_lanes,
+    old_events_are_backfilled, run, text_ids,
 };
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::prelude::*;
@@ -314,13 +314,7 @@ async fn concurrent_ingest_into_one_lane_keeps_claim_order() {
 async fn concurrent_finishes_commit_together_and_a_refused_one_spoils_none() {
     let url = fresh_url().await;
     let store = Arc::new(connect(&url).await);
-    for i in 0..120 {
-        let runs = vec![run("p", &format!("l{i}"))];
-        store
-            .ingest(event(&format!("e{i}"), Some(i)), runs)
-            .await
-            .expect("ingest");
-    }
+    ingest_lanes(&*store, "e", 120).await;
     let claimed = claim_now(&*store, "n", 120).await;
     assert_eq!(claimed.len(), 120);
     let mut set = JoinSet::new();

@@ -1,6 +1,6 @@
 //! Conformance: lanes, claiming, finishing, retries, recovery, requeue and wake-ups.
 
-use super::{attempt, event, finish_as, queue_run, run, t0};
+use super::{attempt, event, finish_as, ingest_lanes, queue_run, run, t0};
 use crate::{AttemptStatus, ClaimedRun, Next, RunFilter, RunId, RunStatus, Store, StoreError};
 use chrono::TimeDelta;
 use std::collections::{HashMap, HashSet};
@@ -227,15 +227,7 @@ pub async fn defer_waits_without_spending_an_attempt(store: Arc<dyn Store>) {
 /// Runs left running by a dead process go back to queued, keep their attempt count, and the
 /// interrupted attempt is recorded; a result for the interrupted attempt is refused.
 pub async fn recover_after_crash(store: Arc<dyn Store>) {
-    for i in 0..3 {
-        store
-            .ingest(
-                event(&format!("k{i}"), Some(i)),
-                vec![run("p", &format!("l{i}"))],
-            )
-            .await
-            .expect("ingest");
-    }
+    ingest_lanes(&*store, "k", 3).await;
     let claimed = store.claim("node-a", 2, t0()).await.expect("claim");
     assert_eq!(claimed.len(), 2);
     assert_eq!(store.recover("node-a").await.expect("recover"), 2);
@@ -271,15 +263,7 @@ pub async fn recover_after_crash(store: Arc<dyn Store>) {
 
 /// Final, retry and dead outcomes set the run status; the attempt keeps its actions and logs.
 pub async fn finish_final_retry_dead(store: Arc<dyn Store>) {
-    for i in 0..3 {
-        store
-            .ingest(
-                event(&format!("f{i}"), Some(i)),
-                vec![run("p", &format!("l{i}"))],
-            )
-            .await
-            .expect("ingest");
-    }
+    ingest_lanes(&*store, "f", 3).await;
     let claimed = store.claim("node-a", 3, t0()).await.expect("claim");
     let [a, b, c] = <[ClaimedRun; 3]>::try_from(claimed).expect("three claimed");
     store

@@ -20,25 +20,21 @@ async fn a_run(store: &dyn Store, key: &str) -> RunId {
     queue_run(store, key, Some(1), key).await
 }
 
+/// Writes `intent`; a refusal fails the test.
+async fn begin(store: &dyn Store, intent: LedgerIntent) -> LedgerBegin {
+    store.ledger_begin(intent).await.expect("begin")
+}
+
 /// Fresh, then pending, then completed; a different fingerprint is a mismatch; decisions stick.
 pub async fn ledger_two_phases(store: Arc<dyn Store>) {
     let r = a_run(&*store, "ledger").await;
     assert_eq!(
-        store
-            .ledger_begin(intent(r, 1, "fp-1", None))
-            .await
-            .expect("begin"),
+        begin(&*store, intent(r, 1, "fp-1", None)).await,
         LedgerBegin::Fresh
     );
-    let pending = store
-        .ledger_begin(intent(r, 1, "fp-1", None))
-        .await
-        .expect("begin again");
+    let pending = begin(&*store, intent(r, 1, "fp-1", None)).await;
     assert_eq!(pending, LedgerBegin::Pending { intent_at: t0() });
-    let mismatch = store
-        .ledger_begin(intent(r, 1, "fp-other", None))
-        .await
-        .expect("begin other");
+    let mismatch = begin(&*store, intent(r, 1, "fp-other", None)).await;
     let recorded = LedgerBegin::Mismatch {
         recorded_fingerprint: "fp-1".to_owned(),
         kind: "messages.send".to_owned(),
@@ -48,20 +44,14 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
         .ledger_complete(r, 1, r#"{"id":"m-9"}"#.to_owned(), Some("m-9".to_owned()))
         .await
         .expect("complete");
-    let done = store
-        .ledger_begin(intent(r, 1, "fp-1", None))
-        .await
-        .expect("begin after");
+    let done = begin(&*store, intent(r, 1, "fp-1", None)).await;
     let expected = LedgerBegin::Completed {
         result: r#"{"id":"m-9"}"#.to_owned(),
         effect_id: Some("m-9".to_owned()),
     };
     assert_eq!(done, expected);
     assert_eq!(
-        store
-            .ledger_begin(intent(r, 2, "fp-2", None))
-            .await
-            .expect("seq 2"),
+        begin(&*store, intent(r, 2, "fp-2", None)).await,
         LedgerBegin::Fresh
     );
     store
@@ -93,10 +83,7 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
     );
     let other = a_run(&*store, "ledger-2").await;
     assert_eq!(
-        store
-            .ledger_begin(intent(other, 1, "fp-x", None))
-            .await
-            .expect("other run"),
+        begin(&*store, intent(other, 1, "fp-x", None)).await,
         LedgerBegin::Fresh
     );
 }
@@ -105,10 +92,7 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
 pub async fn echo_lookups(store: Arc<dyn Store>) {
     let r = a_run(&*store, "echo").await;
     let chat = Some((70001, 5));
-    store
-        .ledger_begin(intent(r, 1, "fp", chat))
-        .await
-        .expect("begin");
+    begin(&*store, intent(r, 1, "fp", chat)).await;
     let mut upload = intent(r, 2, "fp-up", Some((70001, 6)));
     upload.kind = "files.upload".to_owned();
     store.ledger_begin(upload).await.expect("begin upload");

@@ -34,8 +34,8 @@ pub use views::*;
 pub use words::*;
 
 use crate::{
-    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, NewEvent, NewRun, Next, RunId,
-    Store,
+    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, Ingested, LogRow, NewEvent, NewRun,
+    Next, RunId, Store,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -186,6 +186,18 @@ pub async fn queue_run(store: &dyn Store, key: &str, chat: Option<i64>, lane: &s
         .await
         .expect("ingest");
     ingested.run_ids[0]
+}
+
+/// Ingests `n` events, the i-th `{key}{i}` on chat i with one run of plugin `p` in its own lane
+/// `l{i}`; returns what each ingest did, in order.
+pub async fn ingest_lanes(store: &dyn Store, key: &str, n: i64) -> Vec<Ingested> {
+    let mut done = Vec::new();
+    for i in 0..n {
+        let runs = vec![run("p", &format!("l{i}"))];
+        let e = event(&format!("{key}{i}"), Some(i));
+        done.push(store.ingest(e, runs).await.expect("ingest"));
+    }
+    done
 }
 
 /// Ends a claimed run's attempt with `status`, for good (`Next::Final`).

@@ -1,6 +1,6 @@
 //! Conformance: retention, size figures, checkpoint and backup.
 
-use super::{attempt, claim_now, event, run};
+use super::{attempt, claim_now, event, ingest_lanes, run};
 use crate::{AttemptStatus, EventId, Next, RetentionPolicy, RunStatus, Store};
 use chrono::{TimeDelta, Utc};
 use std::sync::Arc;
@@ -9,19 +9,8 @@ use std::time::Duration;
 /// Purge deletes exactly the finished runs older than their status allows (with their events
 /// once runless), in batches, while ingest carries on.
 pub async fn retention_purges_exactly_the_eligible_runs(store: Arc<dyn Store>) {
-    let mut events: Vec<EventId> = Vec::new();
-    for i in 0..30 {
-        events.push(
-            store
-                .ingest(
-                    event(&format!("p{i}"), Some(i)),
-                    vec![run("p", &format!("l{i}"))],
-                )
-                .await
-                .expect("ingest")
-                .event_id,
-        );
-    }
+    let ingested = ingest_lanes(&*store, "p", 30).await;
+    let events: Vec<EventId> = ingested.iter().map(|i| i.event_id).collect();
     let claimed = claim_now(&*store, "node-a", 20).await;
     assert_eq!(claimed.len(), 20);
     for (n, c) in claimed.iter().enumerate() {
