@@ -7,7 +7,7 @@ use crate::fail::DriverError;
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{FromSqlOwned, ToSql};
 
 /// An internal failure: PostgreSQL's own error or a store-level refusal.
 pub(crate) type Fail = crate::fail::Fail<tokio_postgres::Error>;
@@ -77,6 +77,16 @@ pub(crate) async fn rows(tx: &Transaction<'_>, sql: &str, p: Params<'_>) -> Res<
 pub(crate) async fn opt(tx: &Transaction<'_>, sql: &str, p: Params<'_>) -> Res<Option<Row>> {
     let stmt = tx.prepare_cached(sql).await?;
     Ok(tx.query_opt(&stmt, p).await?)
+}
+
+/// Runs a (cached) statement that returns at most one row, and reads that row's first column.
+pub(crate) async fn opt_first<T: FromSqlOwned>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    p: Params<'_>,
+) -> Res<Option<T>> {
+    let row = opt(tx, sql, p).await?;
+    row.map(|r| get(&r, 0)).transpose()
 }
 
 /// Runs a (cached) statement that returns exactly one row.

@@ -2,7 +2,7 @@
 //! `ON CONFLICT DO NOTHING` (concurrent fires of one slot wait for the first and then do
 //! nothing); per-schedule counters are upserts that saturate instead of overflowing.
 
-use super::fail::{Res, exec, get, opt, opt_from_us, rows, to_i64, to_u64, to_us};
+use super::fail::{Res, exec, get, opt_first, opt_from_us, rows, to_i64, to_u64, to_us};
 use super::intake::{insert_event, queue_runs};
 use crate::error::StoreError;
 use crate::ids::RunId;
@@ -136,17 +136,9 @@ pub(crate) async fn skip(tx: &Transaction<'_>, key: &str, slot: DateTime<Utc>) -
 }
 
 pub(crate) async fn last_slot(tx: &Transaction<'_>, key: &str) -> Res<Option<DateTime<Utc>>> {
-    let row = opt(
-        tx,
-        "SELECT last_slot FROM schedules WHERE schedule_key = $1",
-        &[&key],
-    )
-    .await?;
-    let last: Option<i64> = match row {
-        Some(r) => get(&r, 0)?,
-        None => None,
-    };
-    Ok(opt_from_us(last)?)
+    let sql = "SELECT last_slot FROM schedules WHERE schedule_key = $1";
+    let last: Option<Option<i64>> = opt_first(tx, sql, &[&key]).await?;
+    Ok(opt_from_us(last.flatten())?)
 }
 
 pub(crate) async fn unfinished_runs(tx: &Transaction<'_>, key: &str) -> Res<u64> {
