@@ -1,6 +1,6 @@
 //! Conformance: listing and reading runs and events.
 
-use super::{event, finish_as, run, t0};
+use super::{event, finish_as, newest_events, run, t0};
 use crate::{AttemptStatus, EventFilter, EventId, RunFilter, RunId, RunStatus, Store};
 use chrono::TimeDelta;
 use std::sync::Arc;
@@ -139,13 +139,7 @@ pub async fn lists_are_capped_and_carry_no_payloads(store: Arc<dyn Store>) {
             .await
             .expect("ingest");
     }
-    let events = store
-        .list_events(EventFilter {
-            limit: 10_000,
-            ..EventFilter::default()
-        })
-        .await
-        .expect("events");
+    let events = newest_events(&*store, 10_000).await;
     assert_eq!(events.len(), crate::MAX_PAGE, "cut to the largest page");
     let listed = serde_json::to_string(&events).expect("json");
     assert!(!listed.contains("pad"), "a listed event has no payload");

@@ -2,6 +2,7 @@
 
 use super::{queue_run, t0};
 use crate::{LedgerBegin, LedgerIntent, RunId, Store, StoreError};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 fn intent(run_id: RunId, seq: u32, fingerprint: &str, chat: Option<(i64, i64)>) -> LedgerIntent {
@@ -23,6 +24,14 @@ async fn a_run(store: &dyn Store, key: &str) -> RunId {
 /// Writes `intent`; a refusal fails the test.
 async fn begin(store: &dyn Store, intent: LedgerIntent) -> LedgerBegin {
     store.ledger_begin(intent).await.expect("begin")
+}
+
+/// Whether a send intent marks the chat pending since `since`.
+async fn pending(store: &dyn Store, connection: i64, chat: i64, since: DateTime<Utc>) -> bool {
+    store
+        .pending_intent_for_chat(connection, chat, since)
+        .await
+        .expect("pending")
 }
 
 /// Fresh, then pending, then completed; a different fingerprint is a mismatch; decisions stick.
@@ -96,32 +105,15 @@ pub async fn echo_lookups(store: Arc<dyn Store>) {
     let mut upload = intent(r, 2, "fp-up", Some((70001, 6)));
     upload.kind = "files.upload".to_owned();
     store.ledger_begin(upload).await.expect("begin upload");
+    assert!(pending(&*store, 70001, 5, t0()).await);
     assert!(
-        store
-            .pending_intent_for_chat(70001, 5, t0())
-            .await
-            .expect("pending")
-    );
-    assert!(
-        !store
-            .pending_intent_for_chat(70001, 6, t0())
-            .await
-            .expect("pending"),
+        !pending(&*store, 70001, 6, t0()).await,
         "only messages.send counts"
     );
-    assert!(
-        !store
-            .pending_intent_for_chat(70002, 5, t0())
-            .await
-            .expect("pending"),
-        "other connection"
-    );
+    assert!(!pending(&*store, 70002, 5, t0()).await, "other connection");
     let later = t0() + chrono::TimeDelta::microseconds(1);
     assert!(
-        !store
-            .pending_intent_for_chat(70001, 5, later)
-            .await
-            .expect("pending"),
+        !pending(&*store, 70001, 5, later).await,
         "an intent recorded before the window does not mark the chat"
     );
     assert!(!store.is_own_effect("m-1").await.expect("own"));
@@ -129,12 +121,7 @@ pub async fn echo_lookups(store: Arc<dyn Store>) {
         .ledger_complete(r, 1, "{}".to_owned(), Some("m-1".to_owned()))
         .await
         .expect("complete");
-    assert!(
-        !store
-            .pending_intent_for_chat(70001, 5, t0())
-            .await
-            .expect("pending")
-    );
+    assert!(!pending(&*store, 70001, 5, t0()).await);
     assert!(store.is_own_effect("m-1").await.expect("own"));
     assert!(!store.is_own_effect("m-2").await.expect("own"));
 }

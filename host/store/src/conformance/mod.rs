@@ -34,8 +34,8 @@ pub use views::*;
 pub use words::*;
 
 use crate::{
-    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, Ingested, LogRow, NewEvent, NewRun,
-    Next, RunId, Store,
+    ActionRow, AttemptStatus, ClaimedRun, EventFilter, EventSummary, FinishedAttempt, Ingested,
+    LogRow, NewEvent, NewRun, Next, RunId, Store,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -198,6 +198,15 @@ pub async fn ingest_lanes(store: &dyn Store, key: &str, n: i64) -> Vec<Ingested>
         done.push(store.ingest(e, runs).await.expect("ingest"));
     }
     done
+}
+
+/// The newest `limit` events, unfiltered.
+pub async fn newest_events(store: &dyn Store, limit: usize) -> Vec<EventSummary> {
+    let filter = EventFilter {
+        limit,
+        ..EventFilter::default()
+    };
+    store.list_events(filter).await.expect("events")
 }
 
 /// Ends a claimed run's attempt with `status`, for good (`Next::Final`).
