@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 use switchboard_store::conformance::{
-    Reopen, claim_now, event, finish_as, old_events_are_backfilled, queue_run, run, run_all,
-    sqlite_in,
+    Reopen, assert_too_new, claim_now, event, finish_as, old_events_are_backfilled, queue_run, run,
+    run_all, sqlite_in,
 };
 use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, SqliteConfig, SqliteStore, Store, StoreError};
@@ -97,16 +97,7 @@ async fn refuses_a_file_from_a_newer_build_and_garbage() {
     conn.execute_batch("PRAGMA user_version = 99")
         .expect("bump");
     drop(conn);
-    let err = SqliteStore::open(SqliteConfig::new(&path))
-        .await
-        .expect_err("newer schema");
-    assert_eq!(
-        err,
-        StoreError::SchemaTooNew {
-            found: 99,
-            supported: 4
-        }
-    );
+    assert_too_new(SqliteStore::open(SqliteConfig::new(&path)).await, 4);
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![b'x'; 4096]).expect("junk");
     let err = SqliteStore::open(SqliteConfig::new(&junk))

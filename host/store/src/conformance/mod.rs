@@ -35,7 +35,7 @@ pub use words::*;
 
 use crate::{
     ActionRow, AttemptStatus, ClaimedRun, EventFilter, EventSummary, FinishedAttempt, Ingested,
-    LogRow, NewEvent, NewRun, Next, RunId, Store,
+    LogRow, NewEvent, NewRun, Next, RunId, Store, StoreError,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -226,6 +226,17 @@ pub async fn run_all(store: &dyn Store) -> Vec<RunId> {
         finish_as(store, &c, AttemptStatus::Succeeded).await;
     }
     order
+}
+
+/// Asserts that opening a database the tests stamped with schema version 99 was refused as
+/// newer than the `supported` version.
+pub fn assert_too_new<T: std::fmt::Debug>(opened: Result<T, StoreError>, supported: i64) {
+    let err = opened.expect_err("newer schema");
+    let expected = StoreError::SchemaTooNew {
+        found: 99,
+        supported,
+    };
+    assert_eq!(err, expected);
 }
 
 /// The SQLite store on `store.db` in `dir` (created and migrated when new): what the SQLite
