@@ -42,6 +42,13 @@ pub(crate) fn to_u32(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
+/// `now` and the end of a lease of `lease` from it, as stored (µs; the end saturates).
+pub(crate) fn lease_span(now: DateTime<Utc>, lease: std::time::Duration) -> (i64, i64) {
+    let now_us = to_us(now);
+    let lease_us = to_i64(u64::try_from(lease.as_micros()).unwrap_or(u64::MAX));
+    (now_us, now_us.saturating_add(lease_us))
+}
+
 /// Decodes a stored status name.
 pub(crate) fn parse_status<T: std::str::FromStr>(
     what: &'static str,

@@ -13,6 +13,7 @@
 
 mod convert;
 mod error;
+mod fail;
 mod files;
 mod ids;
 pub mod indexer;
@@ -20,6 +21,7 @@ pub mod model;
 mod postgres;
 pub mod role;
 pub mod search;
+mod shared_sql;
 mod sqlite;
 mod status;
 mod store;

@@ -5,7 +5,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_store::conformance::{Reopen, attempt, event, index_all, run, text_ids};
+use switchboard_store::conformance::{
+    Reopen, assert_too_new, attempt, claim_now, event, finish_as, index_all, ingest_lanes,
+    old_events_are_backfilled, run, text_ids,
+};
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::prelude::*;
 use switchboard_store::{AttemptStatus, Next, PostgresConfig, PostgresStore, Store, StoreError};
@@ -81,16 +84,7 @@ async fn migrates_once_and_refuses_a_newer_schema() {
     raw(&url, "UPDATE schema_version SET version = 99")
         .await
         .expect("bump");
-    let err = PostgresStore::connect(PostgresConfig::new(url))
-        .await
-        .expect_err("newer schema");
-    assert_eq!(
-        err,
-        StoreError::SchemaTooNew {
-            found: 99,
-            supported: 5
-        }
-    );
+    assert_too_new(PostgresStore::connect(PostgresConfig::new(url)).await, 5);
 }
 
 #[tokio::test]
@@ -110,27 +104,28 @@ async fn a_failed_connect_is_an_open_error_without_the_password() {
     assert!(matches!(bad, Err(StoreError::Open { .. })), "{bad:?}");
 }
 
+/// Ingests one run on `producer` and waits (bounded) for `notify`; whether it fired.
+async fn ingest_wakes(producer: &PostgresStore, notify: &tokio::sync::Notify, key: &str) -> bool {
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    producer
+        .ingest(event(key, Some(1)), vec![run("p", "lane")])
+        .await
+        .expect("ingest");
+    tokio::time::timeout(WAKE_BOUND, notified).await.is_ok()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn work_on_one_node_wakes_the_other_through_listen_notify() {
     let url = fresh_url().await;
     let (producer, idle) = (connect(&url).await, connect(&url).await);
     let notify = idle.work_notify();
-    let notified = notify.notified();
-    tokio::pin!(notified);
-    notified.as_mut().enable();
-    producer
-        .ingest(event("remote", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let woke = tokio::time::timeout(WAKE_BOUND, notified).await;
-    assert!(woke.is_ok(), "the idle node was not notified of new work");
-    assert_eq!(
-        idle.claim("node-b", 10, chrono::Utc::now())
-            .await
-            .expect("claim")
-            .len(),
-        1
+    assert!(
+        ingest_wakes(&producer, &notify, "remote").await,
+        "the idle node was not notified of new work"
     );
+    assert_eq!(claim_now(&idle, "node-b", 10).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,15 +145,10 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
     .expect("terminate listeners");
     let woke = tokio::time::timeout(WAKE_BOUND, reconnected).await;
     assert!(woke.is_ok(), "the listener did not come back");
-    let notified = notify.notified();
-    tokio::pin!(notified);
-    notified.as_mut().enable();
-    producer
-        .ingest(event("after", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let woke = tokio::time::timeout(WAKE_BOUND, notified).await;
-    assert!(woke.is_ok(), "a reconnected listener hears new work");
+    assert!(
+        ingest_wakes(&producer, &notify, "after").await,
+        "a reconnected listener hears new work"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,17 +170,12 @@ async fn two_nodes_claim_disjoint_runs() {
         set.spawn(async move {
             let mut done = Vec::new();
             loop {
-                let claimed = node
-                    .claim(&format!("n{n}"), 4, chrono::Utc::now())
-                    .await
-                    .expect("claim");
+                let claimed = claim_now(&*node, &format!("n{n}"), 4).await;
                 if claimed.is_empty() && node.queue_depth().await.expect("depth").queued == 0 {
                     return done;
                 }
                 for c in claimed {
-                    node.finish(c.run_id, attempt(&c, AttemptStatus::Succeeded), Next::Final)
-                        .await
-                        .expect("finish");
+                    finish_as(&*node, &c, AttemptStatus::Succeeded).await;
                     done.push((c.lane, c.run_id));
                 }
             }
@@ -273,10 +258,7 @@ async fn concurrent_ingest_into_one_lane_keeps_claim_order() {
                 let notified = notify.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                let claimed = store
-                    .claim("c", 8, chrono::Utc::now())
-                    .await
-                    .expect("claim");
+                let claimed = claim_now(&*store, "c", 8).await;
                 assert!(claimed.len() <= 1, "one lane runs one run at a time");
                 for c in &claimed {
                     order.push(c.run_id);
@@ -323,17 +305,8 @@ async fn concurrent_ingest_into_one_lane_keeps_claim_order() {
 async fn concurrent_finishes_commit_together_and_a_refused_one_spoils_none() {
     let url = fresh_url().await;
     let store = Arc::new(connect(&url).await);
-    for i in 0..120 {
-        let runs = vec![run("p", &format!("l{i}"))];
-        store
-            .ingest(event(&format!("e{i}"), Some(i)), runs)
-            .await
-            .expect("ingest");
-    }
-    let claimed = store
-        .claim("n", 120, chrono::Utc::now())
-        .await
-        .expect("claim");
+    ingest_lanes(&*store, "e", 120).await;
+    let claimed = claim_now(&*store, "n", 120).await;
     assert_eq!(claimed.len(), 120);
     let mut set = JoinSet::new();
     for (i, c) in claimed.into_iter().enumerate() {
@@ -386,20 +359,7 @@ async fn events_stored_before_the_word_index_are_backfilled() {
         raw(&url, sql).await.expect("old schema");
     }
     let store = PausedIndexer(url).open().await;
-    let old = switchboard_store::RunId(1);
-    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
-    let new = store
-        .ingest(event("new", Some(2)), vec![run("p", "l")])
-        .await
-        .expect("ingest");
-    let indexed = index_all(&*store, new.event_id.0).await;
-    assert!(indexed.watermark >= new.event_id.0);
-    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
-    assert_eq!(
-        text_ids(&*store, "привет").await,
-        new.run_ids,
-        "the new event is indexed alike"
-    );
+    old_events_are_backfilled(&*store, &[("доставка", switchboard_store::RunId(1))]).await;
 }
 
 /// An event whose transaction took its id but has not committed holds the word index's

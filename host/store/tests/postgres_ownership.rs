@@ -3,7 +3,7 @@
 //! `synchronous_commit` following the durability setting.
 
 use std::time::Duration;
-use switchboard_store::conformance::{event, run};
+use switchboard_store::conformance::{claim_now, event, queue_run, run};
 use switchboard_store::pg_test_server::{self, PgTestServer};
 use switchboard_store::prelude::*;
 use switchboard_store::{
@@ -147,10 +147,7 @@ async fn an_unreadable_event_fails_its_run_and_never_blocks_claim() {
         .ingest(event("bad", Some(1)), vec![run("p", "bad")])
         .await
         .expect("ingest");
-    let good = store
-        .ingest(event("good", Some(2)), vec![run("p", "good")])
-        .await
-        .expect("ingest");
+    let good = queue_run(&store, "good", Some(2), "good").await;
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .expect("raw connect");
@@ -164,12 +161,9 @@ async fn an_unreadable_event_fails_its_run_and_never_blocks_claim() {
         .expect("damage");
     drop(client);
     driver.await.ok();
-    let claimed = store
-        .claim("n", 10, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let claimed = claim_now(&store, "n", 10).await;
     let ids: Vec<_> = claimed.iter().map(|c| c.run_id).collect();
-    assert_eq!(ids, good.run_ids, "the healthy run is claimed");
+    assert_eq!(ids, vec![good], "the healthy run is claimed");
     let runs = store
         .list_runs(switchboard_store::RunFilter {
             limit: 10,

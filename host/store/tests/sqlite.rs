@@ -2,9 +2,12 @@
 //! plus what only SQLite has (migrations, reopening, WAL, group commit, bytes per run).
 
 use std::sync::Arc;
-use switchboard_store::conformance::{Reopen, attempt, event, index_all, run, sqlite_in, text_ids};
+use switchboard_store::conformance::{
+    Reopen, assert_too_new, claim_now, event, finish_as, old_events_are_backfilled, queue_run, run,
+    run_all, sqlite_in,
+};
 use switchboard_store::prelude::*;
-use switchboard_store::{AttemptStatus, Next, SqliteConfig, SqliteStore, Store, StoreError};
+use switchboard_store::{AttemptStatus, SqliteConfig, SqliteStore, Store, StoreError};
 use tempfile::TempDir;
 use tokio::task::JoinSet;
 
@@ -66,10 +69,7 @@ async fn reopening_after_drop_keeps_data() {
         second.kv_get("ns", "k").await.expect("kv"),
         Some(b"v".to_vec())
     );
-    let claimed = second
-        .claim("n", 10, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let claimed = claim_now(&second, "n", 10).await;
     assert_eq!(
         claimed.iter().map(|c| c.run_id).collect::<Vec<_>>(),
         vec![ingested.run_ids[0]]
@@ -84,10 +84,7 @@ async fn reopening_after_drop_keeps_data() {
         1,
         "lane positions survive a reopen"
     );
-    let head = second
-        .claim("n", 10, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let head = claim_now(&second, "n", 10).await;
     assert_eq!(head[0].run_id, ingested.run_ids[0]);
 }
 
@@ -100,16 +97,7 @@ async fn refuses_a_file_from_a_newer_build_and_garbage() {
     conn.execute_batch("PRAGMA user_version = 99")
         .expect("bump");
     drop(conn);
-    let err = SqliteStore::open(SqliteConfig::new(&path))
-        .await
-        .expect_err("newer schema");
-    assert_eq!(
-        err,
-        StoreError::SchemaTooNew {
-            found: 99,
-            supported: 4
-        }
-    );
+    assert_too_new(SqliteStore::open(SqliteConfig::new(&path)).await, 4);
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![b'x'; 4096]).expect("junk");
     let err = SqliteStore::open(SqliteConfig::new(&junk))
@@ -180,19 +168,10 @@ async fn bytes_per_simple_run() {
             .await
             .expect("ingest");
     }
-    let claimed = store
-        .claim("node-a", 1024, chrono::Utc::now())
-        .await
-        .expect("claim");
-    let more = store
-        .claim("node-a", 1024, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let claimed = claim_now(&*store, "node-a", 1024).await;
+    let more = claim_now(&*store, "node-a", 1024).await;
     for c in claimed.iter().chain(&more) {
-        store
-            .finish(c.run_id, attempt(c, AttemptStatus::Succeeded), Next::Final)
-            .await
-            .expect("finish");
+        finish_as(&*store, c, AttemptStatus::Succeeded).await;
     }
     store.checkpoint().await.expect("checkpoint");
     let stats = store.stats().await.expect("stats");
@@ -213,32 +192,11 @@ async fn bytes_per_simple_run() {
 async fn two_writers_on_one_file_keep_lane_order() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (service, cli) = (sqlite_in(&dir).await, sqlite_in(&dir).await);
-    let r1 = cli
-        .ingest(event("x1", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let r2 = cli
-        .ingest(event("x2", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let r3 = service
-        .ingest(event("x3", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest");
-    let mut order = Vec::new();
-    while let Some(c) = service
-        .claim("n", 10, chrono::Utc::now())
-        .await
-        .expect("claim")
-        .pop()
-    {
-        order.push(c.run_id);
-        service
-            .finish(c.run_id, attempt(&c, AttemptStatus::Succeeded), Next::Final)
-            .await
-            .expect("finish");
-    }
-    assert_eq!(order, vec![r1.run_ids[0], r2.run_ids[0], r3.run_ids[0]]);
+    let r1 = queue_run(&cli, "x1", Some(1), "lane").await;
+    let r2 = queue_run(&cli, "x2", Some(1), "lane").await;
+    let r3 = queue_run(&service, "x3", Some(1), "lane").await;
+    let order = run_all(&service).await;
+    assert_eq!(order, vec![r1, r2, r3]);
 }
 
 /// The writer leaves checkpoints to the background thread: with enough commits the main file
@@ -371,21 +329,6 @@ async fn events_stored_before_the_word_index_are_backfilled() {
         .expect("old rows");
     }
     let store = PausedIndexer(path).open().await;
-    let old = switchboard_store::RunId(1);
-    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
-    let paid = switchboard_store::RunId(2);
-    assert_eq!(text_ids(&*store, "оплата").await, vec![paid]);
-    let new = store
-        .ingest(event("new", Some(2)), vec![run("p", "l")])
-        .await
-        .expect("ingest");
-    let indexed = index_all(&*store, new.event_id.0).await;
-    assert!(indexed.watermark >= new.event_id.0);
-    assert_eq!(text_ids(&*store, "доставка").await, vec![old]);
-    assert_eq!(text_ids(&*store, "оплата").await, vec![paid]);
-    assert_eq!(
-        text_ids(&*store, "привет").await,
-        new.run_ids,
-        "the new event is indexed alike"
-    );
+    let (old, paid) = (switchboard_store::RunId(1), switchboard_store::RunId(2));
+    old_events_are_backfilled(&*store, &[("доставка", old), ("оплата", paid)]).await;
 }

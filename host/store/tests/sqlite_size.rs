@@ -9,7 +9,7 @@
 //! shapes (host/store/src/sqlite/packing.rs). Measured: 1,501 B per run (2,961 B before both).
 
 use std::sync::Arc;
-use switchboard_store::conformance::{run, sqlite_in};
+use switchboard_store::conformance::{claim_now, run, sqlite_in};
 use switchboard_store::{
     ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LedgerBegin, LedgerIntent, LogRow,
     NewEvent, Next, Store,
@@ -149,10 +149,7 @@ async fn auto_reply_run(store: &Arc<dyn Store>, i: usize) {
         .ingest(event, vec![run("auto-reply", &lane)])
         .await
         .expect("ingest");
-    let claimed = store
-        .claim("switchboard-1", 1, chrono::Utc::now())
-        .await
-        .expect("claim");
+    let claimed = claim_now(&**store, "switchboard-1", 1).await;
     let c = claimed.first().expect("the run is claimable");
     assert_eq!(c.run_id, ingested.run_ids[0]);
     record_send(store, c, i, chat).await;

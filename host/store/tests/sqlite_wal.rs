@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use switchboard_store::conformance::{event, run};
+use switchboard_store::conformance::{claim_now, event, run};
 use switchboard_store::{RunFilter, SqliteConfig, SqliteStore, Store};
 use tokio::task::JoinSet;
 
@@ -38,10 +38,7 @@ async fn read_loop(store: Arc<dyn Store>, stop: Arc<AtomicBool>) -> usize {
 async fn claim_loop(store: Arc<dyn Store>, stop: Arc<AtomicBool>) -> usize {
     let mut claimed = 0;
     while !stop.load(Ordering::Acquire) {
-        let runs = store
-            .claim("wal-test", 64, chrono::Utc::now())
-            .await
-            .expect("claim");
+        let runs = claim_now(&*store, "wal-test", 64).await;
         claimed += runs.len();
         tokio::task::yield_now().await;
     }

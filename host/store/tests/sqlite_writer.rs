@@ -2,7 +2,7 @@
 //! batches and reads them again only when another connection committed (`PRAGMA
 //! data_version`): two stores writing one file by turns still hand out distinct ids in order.
 
-use switchboard_store::conformance::{event, run, sqlite_in};
+use switchboard_store::conformance::{event, run, run_all, sqlite_in};
 use switchboard_store::prelude::*;
 
 #[tokio::test]
@@ -36,22 +36,6 @@ async fn writers_taking_turns_on_one_file_never_reuse_ids() {
         sorted, events,
         "event ids are distinct and grow in commit order"
     );
-    let mut order = Vec::new();
-    while let Some(c) = service
-        .claim("n", 10, chrono::Utc::now())
-        .await
-        .expect("claim")
-        .pop()
-    {
-        order.push(c.run_id);
-        let finished = switchboard_store::conformance::attempt(
-            &c,
-            switchboard_store::AttemptStatus::Succeeded,
-        );
-        service
-            .finish(c.run_id, finished, switchboard_store::Next::Final)
-            .await
-            .expect("finish");
-    }
+    let order = run_all(&service).await;
     assert_eq!(order, runs, "the lane runs in commit order");
 }

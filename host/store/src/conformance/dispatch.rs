@@ -1,6 +1,6 @@
 //! Conformance: lanes, claiming, finishing, retries, recovery, requeue and wake-ups.
 
-use super::{attempt, event, run, t0};
+use super::{attempt, event, finish_as, ingest_lanes, queue_run, run, t0};
 use crate::{AttemptStatus, ClaimedRun, Next, RunFilter, RunId, RunStatus, Store, StoreError};
 use chrono::TimeDelta;
 use std::collections::{HashMap, HashSet};
@@ -23,21 +23,9 @@ async fn claim_one(store: &dyn Store) -> ClaimedRun {
 
 /// A lane's second run is not claimable while its first is queued or running; other lanes are.
 pub async fn lane_order(store: Arc<dyn Store>) {
-    let a = store
-        .ingest(event("e1", Some(1)), vec![run("p", "chat-1")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
-    let a2 = store
-        .ingest(event("e2", Some(1)), vec![run("p", "chat-1")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
-    let b = store
-        .ingest(event("e3", Some(2)), vec![run("p", "chat-2")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
+    let a = queue_run(&*store, "e1", Some(1), "chat-1").await;
+    let a2 = queue_run(&*store, "e2", Some(1), "chat-1").await;
+    let b = queue_run(&*store, "e3", Some(2), "chat-2").await;
     assert_eq!(
         claim_ids(&*store, 10, 0).await,
         vec![a, b],
@@ -130,10 +118,7 @@ async fn claim_loop(
         }
         for c in claimed {
             busy.lock().expect("lock").remove(&c.lane);
-            store
-                .finish(c.run_id, attempt(&c, AttemptStatus::Succeeded), Next::Final)
-                .await
-                .expect("finish");
+            finish_as(store, &c, AttemptStatus::Succeeded).await;
             done += 1;
         }
         tokio::task::yield_now().await;
@@ -143,16 +128,8 @@ async fn claim_loop(
 /// A retrying run waits for `not_before`, keeps the head of its lane, and comes back with the
 /// next attempt number.
 pub async fn retry_respects_not_before_and_lane_order(store: Arc<dyn Store>) {
-    let first = store
-        .ingest(event("r1", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
-    let second = store
-        .ingest(event("r2", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
+    let first = queue_run(&*store, "r1", Some(1), "lane").await;
+    let second = queue_run(&*store, "r2", Some(1), "lane").await;
     let claimed = claim_one(&*store).await;
     assert_eq!((claimed.run_id, claimed.attempt), (first, 1));
     let not_before = t0() + TimeDelta::seconds(30);
@@ -198,16 +175,8 @@ pub async fn retry_respects_not_before_and_lane_order(store: Arc<dyn Store>) {
 /// attempt does not count: the next claim hands out the same attempt number (even past
 /// `max_attempts`), and that attempt's record replaces the deferred one.
 pub async fn defer_waits_without_spending_an_attempt(store: Arc<dyn Store>) {
-    let first = store
-        .ingest(event("d1", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
-    let second = store
-        .ingest(event("d2", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
+    let first = queue_run(&*store, "d1", Some(1), "lane").await;
+    let second = queue_run(&*store, "d2", Some(1), "lane").await;
     let mut not_before = t0();
     for _ in 0..3 {
         let claimed = store.claim("node-a", 10, not_before).await.expect("claim");
@@ -258,15 +227,7 @@ pub async fn defer_waits_without_spending_an_attempt(store: Arc<dyn Store>) {
 /// Runs left running by a dead process go back to queued, keep their attempt count, and the
 /// interrupted attempt is recorded; a result for the interrupted attempt is refused.
 pub async fn recover_after_crash(store: Arc<dyn Store>) {
-    for i in 0..3 {
-        store
-            .ingest(
-                event(&format!("k{i}"), Some(i)),
-                vec![run("p", &format!("l{i}"))],
-            )
-            .await
-            .expect("ingest");
-    }
+    ingest_lanes(&*store, "k", 3).await;
     let claimed = store.claim("node-a", 2, t0()).await.expect("claim");
     assert_eq!(claimed.len(), 2);
     assert_eq!(store.recover("node-a").await.expect("recover"), 2);
@@ -302,15 +263,7 @@ pub async fn recover_after_crash(store: Arc<dyn Store>) {
 
 /// Final, retry and dead outcomes set the run status; the attempt keeps its actions and logs.
 pub async fn finish_final_retry_dead(store: Arc<dyn Store>) {
-    for i in 0..3 {
-        store
-            .ingest(
-                event(&format!("f{i}"), Some(i)),
-                vec![run("p", &format!("l{i}"))],
-            )
-            .await
-            .expect("ingest");
-    }
+    ingest_lanes(&*store, "f", 3).await;
     let claimed = store.claim("node-a", 3, t0()).await.expect("claim");
     let [a, b, c] = <[ClaimedRun; 3]>::try_from(claimed).expect("three claimed");
     store
@@ -384,21 +337,13 @@ pub async fn finish_final_retry_dead(store: Arc<dyn Store>) {
 /// A finished run goes back to the end of its lane as a replay with a fresh attempt budget;
 /// unfinished runs are refused; bulk requeue picks the matching finished runs.
 pub async fn requeue_and_replay(store: Arc<dyn Store>) {
-    let first = store
-        .ingest(event("q1", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
+    let first = queue_run(&*store, "q1", Some(1), "lane").await;
     let c = claim_one(&*store).await;
     store
         .finish(first, attempt(&c, AttemptStatus::Failed), Next::Final)
         .await
         .expect("finish");
-    let second = store
-        .ingest(event("q2", Some(1)), vec![run("p", "lane")])
-        .await
-        .expect("ingest")
-        .run_ids[0];
+    let second = queue_run(&*store, "q2", Some(1), "lane").await;
     store.requeue(first, true).await.expect("requeue");
     let busy = store.requeue(second, true).await;
     assert!(

@@ -1,7 +1,7 @@
 //! Conformance: listing and reading runs and events.
 
-use super::{attempt, event, run, t0};
-use crate::{AttemptStatus, EventFilter, EventId, Next, RunFilter, RunId, RunStatus, Store};
+use super::{event, finish_as, newest_events, run, t0};
+use crate::{AttemptStatus, EventFilter, EventId, RunFilter, RunId, RunStatus, Store};
 use chrono::TimeDelta;
 use std::sync::Arc;
 
@@ -31,14 +31,7 @@ pub async fn history_filters(store: Arc<dyn Store>) {
         );
     }
     let claimed = store.claim("node-a", 1, t0()).await.expect("claim");
-    store
-        .finish(
-            claimed[0].run_id,
-            attempt(&claimed[0], AttemptStatus::Failed),
-            Next::Final,
-        )
-        .await
-        .expect("finish");
+    finish_as(&*store, &claimed[0], AttemptStatus::Failed).await;
     let all = RunFilter {
         limit: 100,
         ..RunFilter::default()
@@ -146,13 +139,7 @@ pub async fn lists_are_capped_and_carry_no_payloads(store: Arc<dyn Store>) {
             .await
             .expect("ingest");
     }
-    let events = store
-        .list_events(EventFilter {
-            limit: 10_000,
-            ..EventFilter::default()
-        })
-        .await
-        .expect("events");
+    let events = newest_events(&*store, 10_000).await;
     assert_eq!(events.len(), crate::MAX_PAGE, "cut to the largest page");
     let listed = serde_json::to_string(&events).expect("json");
     assert!(!listed.contains("pad"), "a listed event has no payload");

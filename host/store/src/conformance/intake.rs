@@ -1,6 +1,6 @@
 //! Conformance: intake (dedupe, atomicity) and quarantine.
 
-use super::{event, run, t0};
+use super::{event, newest_events, run, t0};
 use crate::{EventFilter, NewQuarantine, Store};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -24,13 +24,7 @@ pub async fn dedupe_returns_first_id(store: Arc<dyn Store>) {
     assert!(second.run_ids.is_empty());
     let depth = store.queue_depth().await.expect("depth");
     assert_eq!(depth.queued, 2, "the duplicate queued no runs");
-    let events = store
-        .list_events(EventFilter {
-            limit: 10,
-            ..EventFilter::default()
-        })
-        .await
-        .expect("events");
+    let events = newest_events(&*store, 10).await;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0].chat_id,

@@ -1,7 +1,8 @@
 //! Conformance: the two-phase action ledger and echo detection.
 
-use super::{event, run, t0};
+use super::{queue_run, t0};
 use crate::{LedgerBegin, LedgerIntent, RunId, Store, StoreError};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 fn intent(run_id: RunId, seq: u32, fingerprint: &str, chat: Option<(i64, i64)>) -> LedgerIntent {
@@ -17,32 +18,32 @@ fn intent(run_id: RunId, seq: u32, fingerprint: &str, chat: Option<(i64, i64)>) 
 }
 
 async fn a_run(store: &dyn Store, key: &str) -> RunId {
+    queue_run(store, key, Some(1), key).await
+}
+
+/// Writes `intent`; a refusal fails the test.
+async fn begin(store: &dyn Store, intent: LedgerIntent) -> LedgerBegin {
+    store.ledger_begin(intent).await.expect("begin")
+}
+
+/// Whether a send intent marks the chat pending since `since`.
+async fn pending(store: &dyn Store, connection: i64, chat: i64, since: DateTime<Utc>) -> bool {
     store
-        .ingest(event(key, Some(1)), vec![run("p", key)])
+        .pending_intent_for_chat(connection, chat, since)
         .await
-        .expect("ingest")
-        .run_ids[0]
+        .expect("pending")
 }
 
 /// Fresh, then pending, then completed; a different fingerprint is a mismatch; decisions stick.
 pub async fn ledger_two_phases(store: Arc<dyn Store>) {
     let r = a_run(&*store, "ledger").await;
     assert_eq!(
-        store
-            .ledger_begin(intent(r, 1, "fp-1", None))
-            .await
-            .expect("begin"),
+        begin(&*store, intent(r, 1, "fp-1", None)).await,
         LedgerBegin::Fresh
     );
-    let pending = store
-        .ledger_begin(intent(r, 1, "fp-1", None))
-        .await
-        .expect("begin again");
+    let pending = begin(&*store, intent(r, 1, "fp-1", None)).await;
     assert_eq!(pending, LedgerBegin::Pending { intent_at: t0() });
-    let mismatch = store
-        .ledger_begin(intent(r, 1, "fp-other", None))
-        .await
-        .expect("begin other");
+    let mismatch = begin(&*store, intent(r, 1, "fp-other", None)).await;
     let recorded = LedgerBegin::Mismatch {
         recorded_fingerprint: "fp-1".to_owned(),
         kind: "messages.send".to_owned(),
@@ -52,20 +53,14 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
         .ledger_complete(r, 1, r#"{"id":"m-9"}"#.to_owned(), Some("m-9".to_owned()))
         .await
         .expect("complete");
-    let done = store
-        .ledger_begin(intent(r, 1, "fp-1", None))
-        .await
-        .expect("begin after");
+    let done = begin(&*store, intent(r, 1, "fp-1", None)).await;
     let expected = LedgerBegin::Completed {
         result: r#"{"id":"m-9"}"#.to_owned(),
         effect_id: Some("m-9".to_owned()),
     };
     assert_eq!(done, expected);
     assert_eq!(
-        store
-            .ledger_begin(intent(r, 2, "fp-2", None))
-            .await
-            .expect("seq 2"),
+        begin(&*store, intent(r, 2, "fp-2", None)).await,
         LedgerBegin::Fresh
     );
     store
@@ -97,10 +92,7 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
     );
     let other = a_run(&*store, "ledger-2").await;
     assert_eq!(
-        store
-            .ledger_begin(intent(other, 1, "fp-x", None))
-            .await
-            .expect("other run"),
+        begin(&*store, intent(other, 1, "fp-x", None)).await,
         LedgerBegin::Fresh
     );
 }
@@ -109,39 +101,19 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
 pub async fn echo_lookups(store: Arc<dyn Store>) {
     let r = a_run(&*store, "echo").await;
     let chat = Some((70001, 5));
-    store
-        .ledger_begin(intent(r, 1, "fp", chat))
-        .await
-        .expect("begin");
+    begin(&*store, intent(r, 1, "fp", chat)).await;
     let mut upload = intent(r, 2, "fp-up", Some((70001, 6)));
     upload.kind = "files.upload".to_owned();
     store.ledger_begin(upload).await.expect("begin upload");
+    assert!(pending(&*store, 70001, 5, t0()).await);
     assert!(
-        store
-            .pending_intent_for_chat(70001, 5, t0())
-            .await
-            .expect("pending")
-    );
-    assert!(
-        !store
-            .pending_intent_for_chat(70001, 6, t0())
-            .await
-            .expect("pending"),
+        !pending(&*store, 70001, 6, t0()).await,
         "only messages.send counts"
     );
-    assert!(
-        !store
-            .pending_intent_for_chat(70002, 5, t0())
-            .await
-            .expect("pending"),
-        "other connection"
-    );
+    assert!(!pending(&*store, 70002, 5, t0()).await, "other connection");
     let later = t0() + chrono::TimeDelta::microseconds(1);
     assert!(
-        !store
-            .pending_intent_for_chat(70001, 5, later)
-            .await
-            .expect("pending"),
+        !pending(&*store, 70001, 5, later).await,
         "an intent recorded before the window does not mark the chat"
     );
     assert!(!store.is_own_effect("m-1").await.expect("own"));
@@ -149,12 +121,7 @@ pub async fn echo_lookups(store: Arc<dyn Store>) {
         .ledger_complete(r, 1, "{}".to_owned(), Some("m-1".to_owned()))
         .await
         .expect("complete");
-    assert!(
-        !store
-            .pending_intent_for_chat(70001, 5, t0())
-            .await
-            .expect("pending")
-    );
+    assert!(!pending(&*store, 70001, 5, t0()).await);
     assert!(store.is_own_effect("m-1").await.expect("own"));
     assert!(!store.is_own_effect("m-2").await.expect("own"));
 }

@@ -33,12 +33,16 @@ pub use state::*;
 pub use views::*;
 pub use words::*;
 
-use crate::{ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, NewEvent, NewRun};
+use crate::{
+    ActionRow, AttemptStatus, ClaimedRun, EventFilter, EventSummary, FinishedAttempt, Ingested,
+    LogRow, NewEvent, NewRun, Next, RunId, Store, StoreError,
+};
 use chrono::{DateTime, TimeZone, Utc};
 
 /// Expands to one `#[tokio::test]` per conformance behaviour. `$factory` is an async fn (or
 /// closure returning a future) giving `(Arc<dyn Store>, guard)`; the guard (e.g. a temporary
-/// directory) lives until the test ends.
+/// directory) lives until the test ends. Its `@each` arm (one test per name, each handed what
+/// the factory gives) serves [`word_index_conformance!`](crate::word_index_conformance) too.
 #[macro_export]
 macro_rules! store_conformance {
     ($factory:expr) => {
@@ -104,20 +108,11 @@ macro_rules! store_conformance {
 #[macro_export]
 macro_rules! word_index_conformance {
     ($factory:expr) => {
-        $crate::word_index_conformance!(@each $factory;
+        $crate::store_conformance!(@each $factory;
             text_filter_finds_events_the_indexer_has_not_reached,
             word_index_survives_reopen,
             text_filter_far_behind_the_indexer_is_still_exact,
         );
-    };
-    (@each $factory:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (db, _guard) = ($factory)().await;
-                $crate::conformance::$name(db).await;
-            }
-        )*
     };
 }
 
@@ -178,6 +173,71 @@ pub fn attempt(claimed: &ClaimedRun, status: AttemptStatus) -> FinishedAttempt {
         actions: vec![action(1), action(2)],
         logs: vec![log("received"), log("replied")],
     }
+}
+
+/// Claims up to `limit` runs for `node` at the present moment.
+pub async fn claim_now<S: Store + ?Sized>(store: &S, node: &str, limit: usize) -> Vec<ClaimedRun> {
+    store.claim(node, limit, Utc::now()).await.expect("claim")
+}
+
+/// Ingests `event(key, chat)` with one run of plugin `p` in `lane`; returns the run's id.
+pub async fn queue_run(store: &dyn Store, key: &str, chat: Option<i64>, lane: &str) -> RunId {
+    let ingested = store
+        .ingest(event(key, chat), vec![run("p", lane)])
+        .await
+        .expect("ingest");
+    ingested.run_ids[0]
+}
+
+/// Ingests `n` events, the i-th `{key}{i}` on chat i with one run of plugin `p` in its own lane
+/// `l{i}`; returns what each ingest did, in order.
+pub async fn ingest_lanes(store: &dyn Store, key: &str, n: i64) -> Vec<Ingested> {
+    let mut done = Vec::new();
+    for i in 0..n {
+        let runs = vec![run("p", &format!("l{i}"))];
+        let e = event(&format!("{key}{i}"), Some(i));
+        done.push(store.ingest(e, runs).await.expect("ingest"));
+    }
+    done
+}
+
+/// The newest `limit` events, unfiltered.
+pub async fn newest_events(store: &dyn Store, limit: usize) -> Vec<EventSummary> {
+    let filter = EventFilter {
+        limit,
+        ..EventFilter::default()
+    };
+    store.list_events(filter).await.expect("events")
+}
+
+/// Ends a claimed run's attempt with `status`, for good (`Next::Final`).
+pub async fn finish_as(store: &dyn Store, claimed: &ClaimedRun, status: AttemptStatus) {
+    store
+        .finish(claimed.run_id, attempt(claimed, status), Next::Final)
+        .await
+        .expect("finish");
+}
+
+/// Claims runs on node `n` and finishes each as succeeded until none is claimable; returns
+/// them in the order they ran.
+pub async fn run_all(store: &dyn Store) -> Vec<RunId> {
+    let mut order = Vec::new();
+    while let Some(c) = claim_now(store, "n", 10).await.pop() {
+        order.push(c.run_id);
+        finish_as(store, &c, AttemptStatus::Succeeded).await;
+    }
+    order
+}
+
+/// Asserts that opening a database the tests stamped with schema version 99 was refused as
+/// newer than the `supported` version.
+pub fn assert_too_new<T: std::fmt::Debug>(opened: Result<T, StoreError>, supported: i64) {
+    let err = opened.expect_err("newer schema");
+    let expected = StoreError::SchemaTooNew {
+        found: 99,
+        supported,
+    };
+    assert_eq!(err, expected);
 }
 
 /// The SQLite store on `store.db` in `dir` (created and migrated when new): what the SQLite

@@ -1,7 +1,7 @@
 //! Conformance: node leases. Heartbeats, expiry, recovering a dead node's runs (once, in lane
 //! order, never a live node's), a zombie's late result, leaving, and the node list.
 
-use super::{attempt, event, run, t0};
+use super::{attempt, queue_run, t0};
 use crate::{AttemptStatus, ClaimedRun, Next, RunId, RunStatus, Store, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
@@ -15,11 +15,7 @@ fn at(secs: i64) -> DateTime<Utc> {
 }
 
 async fn ingest(store: &dyn Store, key: &str, lane: &str) -> RunId {
-    store
-        .ingest(event(key, Some(1)), vec![run("p", lane)])
-        .await
-        .expect("ingest")
-        .run_ids[0]
+    queue_run(store, key, Some(1), lane).await
 }
 
 async fn claim(store: &dyn Store, node: &str, secs: i64) -> Vec<ClaimedRun> {

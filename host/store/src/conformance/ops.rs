@@ -1,6 +1,6 @@
 //! Conformance: retention, size figures, checkpoint and backup.
 
-use super::{attempt, event, run};
+use super::{attempt, claim_now, event, ingest_lanes, run};
 use crate::{AttemptStatus, EventId, Next, RetentionPolicy, RunStatus, Store};
 use chrono::{TimeDelta, Utc};
 use std::sync::Arc;
@@ -9,20 +9,9 @@ use std::time::Duration;
 /// Purge deletes exactly the finished runs older than their status allows (with their events
 /// once runless), in batches, while ingest carries on.
 pub async fn retention_purges_exactly_the_eligible_runs(store: Arc<dyn Store>) {
-    let mut events: Vec<EventId> = Vec::new();
-    for i in 0..30 {
-        events.push(
-            store
-                .ingest(
-                    event(&format!("p{i}"), Some(i)),
-                    vec![run("p", &format!("l{i}"))],
-                )
-                .await
-                .expect("ingest")
-                .event_id,
-        );
-    }
-    let claimed = store.claim("node-a", 20, Utc::now()).await.expect("claim");
+    let ingested = ingest_lanes(&*store, "p", 30).await;
+    let events: Vec<EventId> = ingested.iter().map(|i| i.event_id).collect();
+    let claimed = claim_now(&*store, "node-a", 20).await;
     assert_eq!(claimed.len(), 20);
     for (n, c) in claimed.iter().enumerate() {
         let status = if n < 10 {
@@ -138,7 +127,7 @@ pub async fn ids_are_never_reused_after_purge(store: Arc<dyn Store>) {
         .ingest(event("old", Some(1)), vec![run("p", "l")])
         .await
         .expect("ingest");
-    let claimed = store.claim("node-a", 1, Utc::now()).await.expect("claim");
+    let claimed = claim_now(&*store, "node-a", 1).await;
     let done = attempt(&claimed[0], AttemptStatus::Succeeded);
     store
         .finish(claimed[0].run_id, done, Next::Final)

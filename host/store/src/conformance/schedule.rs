@@ -1,7 +1,7 @@
 //! Conformance: cron slots fire once, and schedule counters.
 
-use super::{attempt, event, run, t0};
-use crate::{AttemptStatus, NewEvent, NewRun, Next, SlotFire, SlotFired, Store};
+use super::{event, finish_as, run, t0};
+use crate::{AttemptStatus, NewEvent, NewRun, SlotFire, SlotFired, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -93,14 +93,7 @@ pub async fn schedule_counters_and_overlap(store: Arc<dyn Store>) {
     );
     let claimed = store.claim("node-a", 10, t0()).await.expect("claim");
     assert_eq!(claimed.len(), 1, "a schedule's runs share a lane");
-    store
-        .finish(
-            claimed[0].run_id,
-            attempt(&claimed[0], AttemptStatus::Succeeded),
-            Next::Final,
-        )
-        .await
-        .expect("finish");
+    finish_as(&*store, &claimed[0], AttemptStatus::Succeeded).await;
     assert_eq!(
         store
             .schedule_unfinished_runs("k")

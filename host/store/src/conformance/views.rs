@@ -1,23 +1,10 @@
 //! Conformance: the runs filters the dashboard adds (trigger kind, `until`, payload text) and
 //! its read models (oldest run, connections, chat timeline).
 
-use super::{event, run, t0};
-use crate::{LedgerIntent, NewEvent, RunFilter, RunId, Store};
+use super::{event, filtered_ids, run, t0};
+use crate::{LedgerIntent, NewEvent, RunFilter, Store};
 use chrono::TimeDelta;
 use std::sync::Arc;
-
-async fn ids(store: &dyn Store, filter: RunFilter) -> Vec<RunId> {
-    let runs = store.list_runs(filter.clone()).await.expect("list");
-    let counted: u64 = store
-        .count_runs(filter)
-        .await
-        .expect("count")
-        .iter()
-        .map(|c| c.runs)
-        .sum();
-    assert_eq!(counted, runs.len() as u64, "counts agree with the list");
-    runs.iter().map(|r| r.run_id).collect()
-}
 
 fn at(key: &str, minute: i64, kind: &str, payload: &str) -> NewEvent {
     let mut e = event(key, Some(7));
@@ -69,30 +56,39 @@ pub async fn history_filters_by_kind_until_and_text(store: Arc<dyn Store>) {
         kind: Some("message.received".into()),
         ..all.clone()
     };
-    assert_eq!(ids(&*store, kind).await, vec![runs[3], runs[0]]);
+    assert_eq!(filtered_ids(&*store, kind).await, vec![runs[3], runs[0]]);
     let until = RunFilter {
         until: Some(t0() + TimeDelta::minutes(2)),
         ..all.clone()
     };
-    assert_eq!(ids(&*store, until).await, vec![runs[1], runs[0]]);
+    assert_eq!(filtered_ids(&*store, until).await, vec![runs[1], runs[0]]);
     let text = |t: &str| RunFilter {
         text: Some(t.into()),
         ..all.clone()
     };
     assert_eq!(
-        ids(&*store, text("доставка")).await,
+        filtered_ids(&*store, text("доставка")).await,
         vec![runs[3], runs[1], runs[0]]
     );
-    assert_eq!(ids(&*store, text("ДОСТАВКА казань")).await, vec![runs[0]]);
-    assert_eq!(ids(&*store, text("4815162342")).await, vec![runs[1]]);
-    assert_eq!(ids(&*store, text("onerror")).await, vec![runs[3]]);
-    assert!(ids(&*store, text("достав")).await.is_empty(), "whole words");
+    assert_eq!(
+        filtered_ids(&*store, text("ДОСТАВКА казань")).await,
+        vec![runs[0]]
+    );
+    assert_eq!(
+        filtered_ids(&*store, text("4815162342")).await,
+        vec![runs[1]]
+    );
+    assert_eq!(filtered_ids(&*store, text("onerror")).await, vec![runs[3]]);
     assert!(
-        ids(&*store, text("schedule")).await.is_empty(),
+        filtered_ids(&*store, text("достав")).await.is_empty(),
+        "whole words"
+    );
+    assert!(
+        filtered_ids(&*store, text("schedule")).await.is_empty(),
         "keys are not text"
     );
     assert!(
-        ids(&*store, text("?!")).await.is_empty(),
+        filtered_ids(&*store, text("?!")).await.is_empty(),
         "no words, no match"
     );
     let both = RunFilter {
@@ -100,7 +96,7 @@ pub async fn history_filters_by_kind_until_and_text(store: Arc<dyn Store>) {
         until: Some(t0() + TimeDelta::minutes(3)),
         ..text("доставка")
     };
-    assert_eq!(ids(&*store, both).await, vec![runs[0]]);
+    assert_eq!(filtered_ids(&*store, both).await, vec![runs[0]]);
 }
 
 /// The oldest kept run, and each connection's newest event and newest status event.

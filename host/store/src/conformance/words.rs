@@ -22,6 +22,11 @@ pub async fn text_ids(store: &dyn Store, text: &str) -> Vec<RunId> {
         limit: 100,
         ..RunFilter::default()
     };
+    filtered_ids(store, filter).await
+}
+
+/// The runs a filter lists, after checking that `count_runs` agrees with the list.
+pub async fn filtered_ids(store: &dyn Store, filter: RunFilter) -> Vec<RunId> {
     let runs = store.list_runs(filter.clone()).await.expect("list");
     let counted: u64 = store
         .count_runs(filter)
@@ -134,4 +139,35 @@ pub async fn text_filter_far_behind_the_indexer_is_still_exact(db: Box<dyn Reope
     }
     assert!(left < total, "the filter indexed some events first");
     assert_eq!(text_ids(&*store, "редкое").await, rare);
+}
+
+/// After an upgrade from a schema before the word index: each old event's `(word, run)` is
+/// found by the text filter before and after the indexer (its watermark starting at 0) has
+/// backfilled the old events, and an event ingested since is indexed alike.
+pub async fn old_events_are_backfilled(store: &dyn Store, old: &[(&str, RunId)]) {
+    for &(word, id) in old {
+        assert_eq!(
+            text_ids(store, word).await,
+            vec![id],
+            "{word} before the backfill"
+        );
+    }
+    let new = store
+        .ingest(event("new", Some(2)), vec![run("p", "l")])
+        .await
+        .expect("ingest");
+    let indexed = index_all(store, new.event_id.0).await;
+    assert!(indexed.watermark >= new.event_id.0);
+    for &(word, id) in old {
+        assert_eq!(
+            text_ids(store, word).await,
+            vec![id],
+            "{word} after the backfill"
+        );
+    }
+    assert_eq!(
+        text_ids(store, "привет").await,
+        new.run_ids,
+        "the new event is indexed alike"
+    );
 }

@@ -88,6 +88,34 @@ impl RetentionPolicy {
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
+    /// Each finished status the policy ages out, with the stored time (µs since the epoch)
+    /// before which its runs are deleted at `now`.
+    pub(crate) fn finished_cutoffs_us(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = (RunStatus, i64)> + '_ {
+        let finished = self.max_age.iter().filter(|(s, _)| !s.is_unfinished());
+        finished.map(move |(status, age)| {
+            let age = chrono::TimeDelta::from_std(*age).unwrap_or(chrono::TimeDelta::MAX);
+            let cutoff = now.checked_sub_signed(age);
+            (*status, cutoff.map_or(i64::MIN, crate::convert::to_us))
+        })
+    }
+
+    /// What the policy deletes by age alone (quarantined requests, then runless events), each
+    /// with the instant before which its rows go at `now`.
+    pub(crate) fn aged_out(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = (AgedOut, DateTime<Utc>)> {
+        let ages = [
+            (AgedOut::Quarantine, self.quarantine_max_age),
+            (AgedOut::RunlessEvents, self.runless_event_max_age),
+        ];
+        ages.into_iter()
+            .filter_map(move |(what, age)| Some((what, Self::cutoff(now, age?))))
+    }
+
     /// The instant before which a node that left (or whose lease ran out) is forgotten: the
     /// longest age the policy keeps runs. `None` (keep every node) when the policy keeps nothing
     /// for a limited time.
@@ -99,6 +127,15 @@ impl RetentionPolicy {
         let age = chrono::TimeDelta::from_std(*longest).ok()?;
         now.checked_sub_signed(age)
     }
+}
+
+/// Rows retention deletes by their age alone, oldest first, a batch at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgedOut {
+    /// Quarantined requests, by when they were received.
+    Quarantine,
+    /// Events that queued no run (or whose runs are gone), by when they were received.
+    RunlessEvents,
 }
 
 /// When a committed write is on disk (`[store] durability`).

@@ -332,5 +332,5 @@ pub(crate) async fn queue_depth(tx: &Transaction<'_>) -> Res<QueueDepth> {
 
 /// The earliest `not_before` of a waiting lane head.
 pub(crate) async fn next_retry_at(tx: &Transaction<'_>) -> Res<Option<DateTime<Utc>>> {
-    super::fail::opt_from_us(lanes::next_wake(tx).await?)
+    Ok(super::fail::opt_from_us(lanes::next_wake(tx).await?)?)
 }

@@ -3,18 +3,14 @@
 //! boundary. Also the small conversions every table uses and the query helpers.
 
 use crate::error::StoreError;
-use chrono::{DateTime, Utc};
+use crate::fail::DriverError;
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{FromSqlOwned, ToSql};
 
 /// An internal failure: PostgreSQL's own error or a store-level refusal.
-#[derive(Debug)]
-pub(crate) enum Fail {
-    Pg(tokio_postgres::Error),
-    Store(StoreError),
-}
+pub(crate) type Fail = crate::fail::Fail<tokio_postgres::Error>;
 
 /// Result of the SQL functions.
 pub(crate) type Res<T> = Result<T, Fail>;
@@ -22,31 +18,16 @@ pub(crate) type Res<T> = Result<T, Fail>;
 /// Query parameters.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
-impl From<tokio_postgres::Error> for Fail {
-    fn from(e: tokio_postgres::Error) -> Self {
-        Fail::Pg(e)
-    }
-}
-
-impl From<StoreError> for Fail {
-    fn from(e: StoreError) -> Self {
-        Fail::Store(e)
-    }
-}
-
-impl From<Fail> for StoreError {
-    fn from(f: Fail) -> Self {
-        match f {
-            Fail::Store(e) => e,
-            Fail::Pg(e) => pg_error(&e),
-        }
+impl DriverError for tokio_postgres::Error {
+    fn to_store(&self) -> StoreError {
+        pg_error(self)
     }
 }
 
 impl Fail {
     /// A deadlock or serialization failure: the whole transaction may simply be run again.
     pub(crate) fn is_retryable(&self) -> bool {
-        let Fail::Pg(e) = self else { return false };
+        let Fail::Sql(e) = self else { return false };
         matches!(
             e.code(),
             Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
@@ -81,23 +62,10 @@ pub(crate) fn pg_error(e: &tokio_postgres::Error) -> StoreError {
     }
 }
 
-/// Shared conversions (see `crate::convert`), with errors as this backend's [`Fail`].
-pub(crate) use crate::convert::{kv_page, page, to_i64, to_u32, to_u64, to_us};
-
-/// A stored time back; out-of-range values are reported as corrupt, never a panic.
-pub(crate) fn from_us(us: i64) -> Res<DateTime<Utc>> {
-    Ok(crate::convert::from_us(us)?)
-}
-
-/// `from_us` for nullable columns.
-pub(crate) fn opt_from_us(us: Option<i64>) -> Res<Option<DateTime<Utc>>> {
-    Ok(crate::convert::opt_from_us(us)?)
-}
-
-/// Decodes a stored status name.
-pub(crate) fn parse_status<T: std::str::FromStr>(what: &'static str, s: &str) -> Res<T> {
-    Ok(crate::convert::parse_status(what, s)?)
-}
+/// Shared conversions (see `crate::convert`); `?` turns their [`StoreError`] into a [`Fail`].
+pub(crate) use crate::convert::{
+    from_us, kv_page, opt_from_us, page, parse_status, to_i64, to_u32, to_u64, to_us,
+};
 
 /// Runs a (cached) statement and returns its rows.
 pub(crate) async fn rows(tx: &Transaction<'_>, sql: &str, p: Params<'_>) -> Res<Vec<Row>> {
@@ -109,6 +77,16 @@ pub(crate) async fn rows(tx: &Transaction<'_>, sql: &str, p: Params<'_>) -> Res<
 pub(crate) async fn opt(tx: &Transaction<'_>, sql: &str, p: Params<'_>) -> Res<Option<Row>> {
     let stmt = tx.prepare_cached(sql).await?;
     Ok(tx.query_opt(&stmt, p).await?)
+}
+
+/// Runs a (cached) statement that returns at most one row, and reads that row's first column.
+pub(crate) async fn opt_first<T: FromSqlOwned>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    p: Params<'_>,
+) -> Res<Option<T>> {
+    let row = opt(tx, sql, p).await?;
+    row.map(|r| get(&r, 0)).transpose()
 }
 
 /// Runs a (cached) statement that returns exactly one row.

@@ -2,18 +2,13 @@
 //! takes a transaction-scoped advisory lock on its namespace, so concurrent new keys (from any
 //! node) are counted one after another and the quota never overshoots.
 
-use super::fail::{Res, exec, get, kv_page, one, opt, rows, to_u64};
+use super::fail::{Res, exec, get, kv_page, one, opt_first, rows, to_u64};
 use crate::error::StoreError;
 use deadpool_postgres::Transaction;
 
 pub(crate) async fn get_value(tx: &Transaction<'_>, ns: &str, key: &str) -> Res<Option<Vec<u8>>> {
-    let row = opt(
-        tx,
-        "SELECT value FROM kv WHERE ns = $1 AND key = $2",
-        &[&ns, &key],
-    )
-    .await?;
-    row.map(|r| get(&r, 0)).transpose()
+    let sql = "SELECT value FROM kv WHERE ns = $1 AND key = $2";
+    opt_first(tx, sql, &[&ns, &key]).await
 }
 
 /// Sets a key; with a quota, a new key past it is refused in the same transaction as the write.
@@ -85,13 +80,8 @@ pub(crate) async fn upload_get(
     company: i64,
     sha256: &str,
 ) -> Res<Option<String>> {
-    let row = opt(
-        tx,
-        "SELECT url FROM uploads WHERE company_id = $1 AND sha256 = $2",
-        &[&company, &sha256],
-    )
-    .await?;
-    row.map(|r| get(&r, 0)).transpose()
+    let sql = "SELECT url FROM uploads WHERE company_id = $1 AND sha256 = $2";
+    opt_first(tx, sql, &[&company, &sha256]).await
 }
 
 pub(crate) async fn upload_put(

@@ -49,8 +49,7 @@ pub(crate) async fn heartbeat(
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Res<Renewal> {
-    let now_us = to_us(now);
-    let until = now_us.saturating_add(to_i64(u64::try_from(lease.as_micros()).unwrap_or(u64::MAX)));
+    let (now_us, until) = crate::convert::lease_span(now, lease);
     let renewed = rows(
         tx,
         "INSERT INTO nodes AS n (node, started_at, heartbeat_at, lease_until, holder)
@@ -78,8 +77,7 @@ pub(crate) async fn take(
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Res<LeaseTaken> {
-    let now_us = to_us(now);
-    let until = now_us.saturating_add(to_i64(u64::try_from(lease.as_micros()).unwrap_or(u64::MAX)));
+    let (now_us, until) = crate::convert::lease_span(now, lease);
     let taken = rows(
         tx,
         &format!(
@@ -116,7 +114,7 @@ pub(crate) async fn clock(tx: &Transaction<'_>) -> Res<DateTime<Utc>> {
         &[],
     )
     .await?;
-    from_us(get(&row, 0)?)
+    Ok(from_us(get(&row, 0)?)?)
 }
 
 /// Ends the node's lease at once (on the database's clock), when `holder` holds it (a process

@@ -3,8 +3,8 @@
 
 use super::fail::{Fail, Res, exec, get, one, rows, to_i64, to_u64, to_us};
 use crate::error::StoreError;
-use crate::model::ops::{DbStats, RetentionPolicy, TABLES};
-use chrono::{DateTime, TimeDelta, Utc};
+use crate::model::ops::{AgedOut, DbStats, RetentionPolicy, TABLES};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use futures::StreamExt;
 use std::path::Path;
@@ -19,13 +19,11 @@ pub(crate) async fn purge_batch(
     now: DateTime<Utc>,
 ) -> Res<usize> {
     let (mut runs, mut events): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
-    for (status, age) in policy.max_age.iter().filter(|(s, _)| !s.is_unfinished()) {
+    for (status, cutoff) in policy.finished_cutoffs_us(now) {
         let room = batch.saturating_sub(runs.len());
         if room == 0 {
             break;
         }
-        let age = TimeDelta::from_std(*age).unwrap_or(TimeDelta::MAX);
-        let cutoff = now.checked_sub_signed(age).map_or(i64::MIN, to_us);
         let found = rows(
             tx,
             "SELECT id, event_id FROM runs WHERE status = $1 AND updated_at < $2
@@ -44,39 +42,33 @@ pub(crate) async fn purge_batch(
     Ok(runs.len())
 }
 
-/// Deletes up to `batch` quarantined requests received before `cutoff`; returns how many.
-pub(crate) async fn purge_quarantine(
-    tx: &Transaction<'_>,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
-    let sql = "DELETE FROM quarantine WHERE id IN
+/// The statement deleting a batch of `what`, oldest first: the cutoff is `$1`, the batch size
+/// `$2`.
+fn aged_sql(what: AgedOut) -> &'static str {
+    match what {
+        AgedOut::Quarantine => {
+            "DELETE FROM quarantine WHERE id IN
              (SELECT id FROM quarantine WHERE received_at < $1 ORDER BY id LIMIT $2
-              FOR UPDATE SKIP LOCKED)";
-    purge_before(tx, sql, cutoff, batch).await
-}
-
-/// Deletes up to `batch` events without any run received before `cutoff`; returns how many.
-pub(crate) async fn purge_runless_events(
-    tx: &Transaction<'_>,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
-    let sql = "DELETE FROM events WHERE id IN
+              FOR UPDATE SKIP LOCKED)"
+        }
+        AgedOut::RunlessEvents => {
+            "DELETE FROM events WHERE id IN
              (SELECT e.id FROM events e WHERE e.received_at < $1
                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
-              ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)";
-    purge_before(tx, sql, cutoff, batch).await
+              ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
+    }
 }
 
-/// Runs a purge statement taking the cutoff (`$1`) and the batch size (`$2`); returns how many
-/// rows it deleted.
-async fn purge_before(
+/// Deletes up to `batch` rows of `what` received before `cutoff`, oldest first; returns how
+/// many. Rows another transaction holds are skipped (`SKIP LOCKED`).
+pub(crate) async fn purge_aged(
     tx: &Transaction<'_>,
-    sql: &str,
+    what: AgedOut,
     cutoff: DateTime<Utc>,
     batch: usize,
 ) -> Res<usize> {
+    let sql = aged_sql(what);
     let n = exec(tx, sql, &[&to_us(cutoff), &to_i64(batch as u64)]).await?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }

@@ -2,11 +2,10 @@
 //! `ON CONFLICT DO NOTHING` (concurrent fires of one slot wait for the first and then do
 //! nothing); per-schedule counters are upserts that saturate instead of overflowing.
 
-use super::fail::{Res, exec, get, opt, opt_from_us, rows, to_i64, to_u64, to_us};
+use super::fail::{Res, exec, get, opt_first, opt_from_us, rows, to_i64, to_u64, to_us};
 use super::intake::{insert_event, queue_runs};
 use crate::error::StoreError;
 use crate::ids::RunId;
-use crate::model::intake::{NewEvent, NewRun};
 use crate::model::ops::{ScheduleState, SlotFire, SlotFired};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
@@ -70,20 +69,13 @@ async fn fire_bounded(tx: &Transaction<'_>, f: &SlotFire) -> Res<SlotFired> {
         skip(tx, &f.schedule_key, f.slot).await?;
         return Ok(SlotFired::Skipped);
     }
-    let fired = fire(tx, &f.schedule_key, f.slot, f.catch_up, &f.event, &f.run).await?;
+    let fired = fire(tx, f).await?;
     Ok(fired.map_or(SlotFired::Taken, SlotFired::Fired))
 }
 
 /// Fires a slot with its event and run; `None` when the slot (or the event's dedupe key) exists.
-async fn fire(
-    tx: &Transaction<'_>,
-    key: &str,
-    slot: DateTime<Utc>,
-    catch_up: bool,
-    event: &NewEvent,
-    run: &NewRun,
-) -> Res<Option<RunId>> {
-    let slot_us = to_us(slot);
+async fn fire(tx: &Transaction<'_>, f: &SlotFire) -> Res<Option<RunId>> {
+    let (key, slot_us, event) = (f.schedule_key.as_str(), to_us(f.slot), &f.event);
     let claimed = exec(
         tx,
         "INSERT INTO schedule_slots (schedule_key, slot, run_id) VALUES ($1, $2, 0)
@@ -106,7 +98,7 @@ async fn fire(
     let ids = queue_runs(
         tx,
         event_id,
-        std::slice::from_ref(run),
+        std::slice::from_ref(&f.run),
         to_us(event.received_at),
     )
     .await?;
@@ -125,7 +117,7 @@ async fn fire(
         "INSERT INTO schedules (schedule_key, last_slot, fired, caught_up) VALUES ($1, $2, 1, $3)
          ON CONFLICT (schedule_key) DO UPDATE SET last_slot = greatest(schedules.last_slot, $2),
              fired = schedules.fired + 1, caught_up = schedules.caught_up + $3",
-        &[&key, &slot_us, &i64::from(catch_up)],
+        &[&key, &slot_us, &i64::from(f.catch_up)],
     )
     .await?;
     Ok(Some(run_id))
@@ -144,17 +136,9 @@ pub(crate) async fn skip(tx: &Transaction<'_>, key: &str, slot: DateTime<Utc>) -
 }
 
 pub(crate) async fn last_slot(tx: &Transaction<'_>, key: &str) -> Res<Option<DateTime<Utc>>> {
-    let row = opt(
-        tx,
-        "SELECT last_slot FROM schedules WHERE schedule_key = $1",
-        &[&key],
-    )
-    .await?;
-    let last: Option<i64> = match row {
-        Some(r) => get(&r, 0)?,
-        None => None,
-    };
-    opt_from_us(last)
+    let sql = "SELECT last_slot FROM schedules WHERE schedule_key = $1";
+    let last: Option<Option<i64>> = opt_first(tx, sql, &[&key]).await?;
+    Ok(opt_from_us(last.flatten())?)
 }
 
 pub(crate) async fn unfinished_runs(tx: &Transaction<'_>, key: &str) -> Res<u64> {

@@ -417,13 +417,8 @@ impl role::Operations for PostgresStore {
                 break;
             }
         }
-        if let Some(age) = policy.quarantine_max_age {
-            let cutoff = RetentionPolicy::cutoff(now, age);
-            while in_tx!(self, |tx| ops::purge_quarantine(&tx, cutoff, batch))? == batch {}
-        }
-        if let Some(age) = policy.runless_event_max_age {
-            let cutoff = RetentionPolicy::cutoff(now, age);
-            while in_tx!(self, |tx| ops::purge_runless_events(&tx, cutoff, batch))? == batch {}
+        for (what, cutoff) in policy.aged_out(now) {
+            while in_tx!(self, |tx| ops::purge_aged(&tx, what, cutoff, batch))? == batch {}
         }
         if let Some(before) = policy.forget_nodes_before(now) {
             in_tx!(self, |tx| nodes::prune(&tx, before))?;

@@ -8,8 +8,8 @@ use crate::convert::page;
 use crate::model::history::{EventRecord, RunSummary};
 use crate::model::views::{
     CONNECTION_STATUS_KIND, ChatTimeline, ConnectionActivity, ConnectionFailures,
-    FAILURE_ERROR_CHARS, FAILURE_STATUSES,
 };
+use crate::shared_sql::failures_sql;
 use deadpool_postgres::Transaction;
 
 pub(crate) async fn oldest_run(tx: &Transaction<'_>) -> Res<Option<RunSummary>> {
@@ -86,21 +86,6 @@ pub(crate) async fn chat_timeline(
         runs,
         ledger,
     })
-}
-
-/// Failed runs since a time, per connection and (clipped) error: a range of `runs_status`.
-fn failures_sql(placeholder_since: &str, placeholder_limit: &str) -> String {
-    format!(
-        "SELECT e.connection_id, substr(coalesce(r.error, r.status), 1, {chars}),
-                count(*)
-         FROM runs r JOIN events e ON e.id = r.event_id
-         WHERE r.status IN {statuses} AND r.updated_at >= {placeholder_since}
-           AND e.connection_id IS NOT NULL
-         GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
-         LIMIT {placeholder_limit}",
-        chars = FAILURE_ERROR_CHARS,
-        statuses = FAILURE_STATUSES,
-    )
 }
 
 pub(crate) async fn failures_by_connection(

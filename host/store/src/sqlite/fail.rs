@@ -3,37 +3,18 @@
 //! (so rusqlite never appears in the public API). Also the time conversions every table uses.
 
 use crate::error::StoreError;
-use chrono::{DateTime, Utc};
+use crate::fail::DriverError;
 use rusqlite::ErrorCode;
 
 /// An internal failure: SQLite's own error or a store-level refusal.
-#[derive(Debug)]
-pub(crate) enum Fail {
-    Sql(rusqlite::Error),
-    Store(StoreError),
-}
+pub(crate) type Fail = crate::fail::Fail<rusqlite::Error>;
 
 /// Result of the SQL functions.
 pub(crate) type Res<T> = Result<T, Fail>;
 
-impl From<rusqlite::Error> for Fail {
-    fn from(e: rusqlite::Error) -> Self {
-        Fail::Sql(e)
-    }
-}
-
-impl From<StoreError> for Fail {
-    fn from(e: StoreError) -> Self {
-        Fail::Store(e)
-    }
-}
-
-impl From<Fail> for StoreError {
-    fn from(f: Fail) -> Self {
-        match f {
-            Fail::Store(e) => e,
-            Fail::Sql(e) => sql_error(&e),
-        }
+impl DriverError for rusqlite::Error {
+    fn to_store(&self) -> StoreError {
+        sql_error(self)
     }
 }
 
@@ -63,20 +44,7 @@ pub(crate) fn sql_error(e: &rusqlite::Error) -> StoreError {
     }
 }
 
-/// Shared conversions (see `crate::convert`), with errors as this backend's [`Fail`].
-pub(crate) use crate::convert::{kv_page, page, to_i64, to_u32, to_u64, to_us};
-
-/// A stored time back; out-of-range values are reported as corrupt, never a panic.
-pub(crate) fn from_us(us: i64) -> Res<DateTime<Utc>> {
-    Ok(crate::convert::from_us(us)?)
-}
-
-/// `from_us` for nullable columns.
-pub(crate) fn opt_from_us(us: Option<i64>) -> Res<Option<DateTime<Utc>>> {
-    Ok(crate::convert::opt_from_us(us)?)
-}
-
-/// Decodes a stored status name.
-pub(crate) fn parse_status<T: std::str::FromStr>(what: &'static str, s: &str) -> Res<T> {
-    Ok(crate::convert::parse_status(what, s)?)
-}
+/// Shared conversions (see `crate::convert`); `?` turns their [`StoreError`] into a [`Fail`].
+pub(crate) use crate::convert::{
+    from_us, kv_page, opt_from_us, page, parse_status, to_i64, to_u32, to_u64, to_us,
+};

@@ -26,8 +26,7 @@ pub(crate) fn heartbeat(
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Res<()> {
-    let now_us = to_us(now);
-    let until = now_us.saturating_add(to_i64(u64::try_from(lease.as_micros()).unwrap_or(u64::MAX)));
+    let (now_us, until) = crate::convert::lease_span(now, lease);
     let mut stmt = w.conn.prepare_cached(
         "INSERT INTO nodes (node, started_at, heartbeat_at, lease_until) VALUES (?2, ?1, ?1, ?3)
          ON CONFLICT (node) DO UPDATE SET

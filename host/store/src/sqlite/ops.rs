@@ -2,8 +2,8 @@
 
 use super::fail::{Res, to_i64, to_u64, to_us};
 use crate::error::StoreError;
-use crate::model::ops::{DbStats, RetentionPolicy, TABLES};
-use chrono::{DateTime, TimeDelta, Utc};
+use crate::model::ops::{AgedOut, DbStats, RetentionPolicy, TABLES};
+use chrono::{DateTime, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, params};
 use std::path::Path;
@@ -16,13 +16,11 @@ pub(crate) fn purge_batch(
     now: DateTime<Utc>,
 ) -> Res<usize> {
     let mut victims: Vec<(i64, i64)> = Vec::new();
-    for (status, age) in policy.max_age.iter().filter(|(s, _)| !s.is_unfinished()) {
+    for (status, cutoff) in policy.finished_cutoffs_us(now) {
         let room = batch.saturating_sub(victims.len());
         if room == 0 {
             break;
         }
-        let age = TimeDelta::from_std(*age).unwrap_or(TimeDelta::MAX);
-        let cutoff = now.checked_sub_signed(age).map_or(i64::MIN, to_us);
         let mut stmt = conn.prepare_cached(
             "SELECT id, event_id FROM runs WHERE status = ?1 AND updated_at < ?2 ORDER BY updated_at LIMIT ?3",
         )?;
@@ -39,31 +37,33 @@ pub(crate) fn purge_batch(
     Ok(victims.len())
 }
 
-/// Deletes up to `batch` quarantined requests received before `cutoff`; returns how many.
-pub(crate) fn purge_quarantine(
-    conn: &Connection,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM quarantine WHERE id IN
-             (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)",
-    )?;
-    Ok(stmt.execute(params![to_us(cutoff), to_i64(batch as u64)])?)
-}
-
-/// Deletes up to `batch` events without any run received before `cutoff`; returns how many.
-pub(crate) fn purge_runless_events(
-    conn: &Connection,
-    cutoff: DateTime<Utc>,
-    batch: usize,
-) -> Res<usize> {
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM events WHERE id IN
+/// The statement deleting a batch of `what`, oldest first: the cutoff is `?1`, the batch size
+/// `?2`.
+fn aged_sql(what: AgedOut) -> &'static str {
+    match what {
+        AgedOut::Quarantine => {
+            "DELETE FROM quarantine WHERE id IN
+             (SELECT id FROM quarantine WHERE received_at < ?1 ORDER BY id LIMIT ?2)"
+        }
+        AgedOut::RunlessEvents => {
+            "DELETE FROM events WHERE id IN
              (SELECT e.id FROM events e WHERE e.received_at < ?1
                   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)
-              ORDER BY e.id LIMIT ?2)",
-    )?;
+              ORDER BY e.id LIMIT ?2)"
+        }
+    }
+}
+
+/// Deletes up to `batch` rows of `what` received before `cutoff`, oldest first; returns how
+/// many.
+pub(crate) fn purge_aged(
+    conn: &Connection,
+    what: AgedOut,
+    cutoff: DateTime<Utc>,
+    batch: usize,
+) -> Res<usize> {
+    let sql = aged_sql(what);
+    let mut stmt = conn.prepare_cached(sql)?;
     Ok(stmt.execute(params![to_us(cutoff), to_i64(batch as u64)])?)
 }
 

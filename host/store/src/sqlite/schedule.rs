@@ -4,7 +4,6 @@ use super::fail::{Res, opt_from_us, to_i64, to_u64, to_us};
 use super::intake::{insert_event, insert_run};
 use super::worker::Writer;
 use crate::ids::RunId;
-use crate::model::intake::{NewEvent, NewRun};
 use crate::model::ops::{ScheduleState, SlotFire, SlotFired};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -26,7 +25,7 @@ fn fire_bounded(w: &mut Writer, f: &SlotFire) -> Res<SlotFired> {
         skip(w, &f.schedule_key, f.slot)?;
         return Ok(SlotFired::Skipped);
     }
-    let fired = fire(w, &f.schedule_key, f.slot, f.catch_up, &f.event, &f.run)?;
+    let fired = fire(w, f)?;
     Ok(fired.map_or(SlotFired::Taken, SlotFired::Fired))
 }
 
@@ -37,14 +36,8 @@ fn handled(conn: &Connection, key: &str, slot: DateTime<Utc>) -> Res<bool> {
 }
 
 /// Fires a slot with its event and run; `None` when the slot (or the event's dedupe key) exists.
-fn fire(
-    w: &mut Writer,
-    key: &str,
-    slot: DateTime<Utc>,
-    catch_up: bool,
-    event: &NewEvent,
-    run: &NewRun,
-) -> Res<Option<RunId>> {
+fn fire(w: &mut Writer, f: &SlotFire) -> Res<Option<RunId>> {
+    let (key, slot, event) = (f.schedule_key.as_str(), f.slot, &f.event);
     let mut exists = w
         .conn
         .prepare_cached("SELECT 1 FROM schedule_slots WHERE schedule_key = ?1 AND slot = ?2")?;
@@ -59,7 +52,7 @@ fn fire(
     let Some(event_id) = insert_event(w, event)? else {
         return Ok(None);
     };
-    let run_id = insert_run(w, event_id, run, to_us(event.received_at))?;
+    let run_id = insert_run(w, event_id, &f.run, to_us(event.received_at))?;
     let mut stmt = w.conn.prepare_cached(
         "INSERT INTO schedule_slots (schedule_key, slot, run_id) VALUES (?1, ?2, ?3)",
     )?;
@@ -69,7 +62,7 @@ fn fire(
          ON CONFLICT (schedule_key) DO UPDATE SET last_slot = max(coalesce(last_slot, ?2), ?2),
              fired = fired + 1, caught_up = caught_up + ?3",
     )?;
-    state.execute(params![key, to_us(slot), i64::from(catch_up)])?;
+    state.execute(params![key, to_us(slot), i64::from(f.catch_up)])?;
     Ok(Some(run_id))
 }
 
@@ -86,7 +79,9 @@ pub(crate) fn skip(w: &mut Writer, key: &str, slot: DateTime<Utc>) -> Res<()> {
 pub(crate) fn last_slot(conn: &Connection, key: &str) -> Res<Option<DateTime<Utc>>> {
     let mut stmt =
         conn.prepare_cached("SELECT last_slot FROM schedules WHERE schedule_key = ?1")?;
-    opt_from_us(stmt.query_row([key], |r| r.get(0)).optional()?.flatten())
+    Ok(opt_from_us(
+        stmt.query_row([key], |r| r.get(0)).optional()?.flatten(),
+    )?)
 }
 
 pub(crate) fn unfinished_runs(conn: &Connection, key: &str) -> Res<u64> {

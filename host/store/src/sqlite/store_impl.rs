@@ -110,7 +110,7 @@ impl role::Dispatch for SqliteStore {
 
     async fn next_retry_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         self.workers
-            .read(|c| super::fail::opt_from_us(super::lanes::next_wake(c)?))
+            .read(|c| Ok(super::fail::opt_from_us(super::lanes::next_wake(c)?)?))
             .await
     }
 
@@ -411,29 +411,13 @@ impl role::Operations for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
         let batch = batch.clamp(1, crate::MAX_PAGE);
-        let mut total = 0;
-        loop {
-            let policy = policy.clone();
-            let deleted = self
-                .workers
-                .write(move |w| ops::purge_batch(&w.conn, &policy, batch, now))
-                .await?;
-            total += deleted;
-            if deleted < batch {
-                break;
-            }
-        }
-        if let Some(age) = policy.quarantine_max_age {
-            let cutoff = RetentionPolicy::cutoff(now, age);
-            self.purge_batches(batch, move |w, n| ops::purge_quarantine(&w.conn, cutoff, n))
-                .await?;
-        }
-        if let Some(age) = policy.runless_event_max_age {
-            let cutoff = RetentionPolicy::cutoff(now, age);
-            self.purge_batches(batch, move |w, n| {
-                ops::purge_runless_events(&w.conn, cutoff, n)
-            })
+        let runs = policy.clone();
+        let total = self
+            .purge_batches(batch, move |w, n| ops::purge_batch(&w.conn, &runs, n, now))
             .await?;
+        for (what, cutoff) in policy.aged_out(now) {
+            self.purge_batches(batch, move |w, n| ops::purge_aged(&w.conn, what, cutoff, n))
+                .await?;
         }
         if let Some(before) = policy.forget_nodes_before(now) {
             self.workers
