@@ -84,7 +84,7 @@ async fn migrates_once_and_refuses_a_newer_schema() {
     raw(&url, "UPDATE schema_version SET version = 99")
         .await
         .expect("bump");
-    assert_too_new(PostgresStore::connect(PostgresConfig::new(url)).await, 5);
+    assert_too_new(PostgresStore::connect(PostgresConfig::new(url)).await, 6);
 }
 
 #[tokio::test]

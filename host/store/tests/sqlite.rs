@@ -97,7 +97,7 @@ async fn refuses_a_file_from_a_newer_build_and_garbage() {
     conn.execute_batch("PRAGMA user_version = 99")
         .expect("bump");
     drop(conn);
-    assert_too_new(SqliteStore::open(SqliteConfig::new(&path)).await, 4);
+    assert_too_new(SqliteStore::open(SqliteConfig::new(&path)).await, 5);
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![b'x'; 4096]).expect("junk");
     let err = SqliteStore::open(SqliteConfig::new(&junk))
