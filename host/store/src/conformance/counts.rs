@@ -117,13 +117,13 @@ pub async fn recent_counts_look_at_the_newest_runs_only(store: Arc<dyn Store>) {
         text: Some("доставка".into()),
         ..all.clone()
     };
+    let mut rare = recent(text, 4).await;
+    rare.0.sort_by_key(|(s, _)| s.as_str());
     assert_eq!(
-        recent(text.clone(), 4).await.0,
-        vec![(RunStatus::Queued, 2)]
+        rare,
+        (vec![(RunStatus::Failed, 1), (RunStatus::Queued, 2)], true),
+        "a word of few events is counted in every run"
     );
-    let mut every = recent(text, 100).await.0;
-    every.sort_by_key(|(s, _)| s.as_str());
-    assert_eq!(every, vec![(RunStatus::Failed, 1), (RunStatus::Queued, 2)]);
     let kind = RunFilter {
         kind: Some("schedule.fired".into()),
         ..all.clone()
@@ -138,4 +138,43 @@ pub async fn recent_counts_look_at_the_newest_runs_only(store: Arc<dyn Store>) {
         "event 3 is older"
     );
     assert_eq!(recent(all, 0).await, (Vec::new(), false));
+}
+
+/// A word found in more events than the index answers at once is counted among the newest runs
+/// only, and there exactly.
+pub async fn recent_counts_of_a_common_word_look_at_the_newest_runs(store: Arc<dyn Store>) {
+    const EVENTS: usize = 3_000;
+    for chunk in (0..EVENTS).collect::<Vec<_>>().chunks(100) {
+        let ingests = chunk.iter().map(|i| {
+            let mut e = event(&format!("c{i}"), Some(1));
+            let word = if i % 4 == 0 {
+                "редко"
+            } else {
+                "часто"
+            };
+            e.payload = serde_json::json!({ "text": word }).to_string();
+            store.ingest(e, vec![run("p", &format!("l{}", i % 7))])
+        });
+        for ingested in futures::future::join_all(ingests).await {
+            ingested.expect("ingest");
+        }
+    }
+    let often = RunFilter {
+        text: Some("часто".into()),
+        limit: 100,
+        ..RunFilter::default()
+    };
+    let exact = store.count_runs(often.clone()).await.expect("count");
+    assert_eq!(counts(exact), vec![(RunStatus::Queued, 2_250)]);
+    let matching = store.list_runs(often.clone()).await.expect("list");
+    let newest = RunFilter {
+        limit: 100,
+        ..RunFilter::default()
+    };
+    let newest = store.list_runs(newest).await.expect("list");
+    let lowest = newest.last().expect("runs").run_id;
+    let expected = matching.iter().filter(|r| r.run_id >= lowest).count() as u64;
+    let found = store.count_recent_runs(often, 100).await.expect("count");
+    assert!(!found.complete);
+    assert_eq!(counts(found.counts), vec![(RunStatus::Queued, expected)]);
 }

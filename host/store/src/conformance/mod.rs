@@ -69,6 +69,7 @@ macro_rules! store_conformance {
             history_filters,
             count_runs_per_status,
             recent_counts_look_at_the_newest_runs_only,
+            recent_counts_of_a_common_word_look_at_the_newest_runs,
             lists_are_capped_and_carry_no_payloads,
             cron_slot_fires_once_under_concurrency,
             fire_slots_handles_a_batch_in_order,

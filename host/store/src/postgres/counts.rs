@@ -1,8 +1,8 @@
 //! SQL for run counts per status under a history filter (the dashboard's status tabs): every
 //! matching run, or only those among the newest runs (work bounded on any store size).
 
-use super::fail::{Res, get, opt, parse_status, rows, to_u64};
-use super::history::run_clauses;
+use super::fail::{Res, get, one, parse_status, rows, to_u64};
+use super::history::{run_clauses, text_is_rare};
 use crate::model::history::{RecentCounts, RunFilter, StatusCount};
 use deadpool_postgres::Transaction;
 
@@ -19,13 +19,25 @@ pub(crate) async fn count_runs(
     count(tx, f, None).await
 }
 
-/// Like [`count_runs`], among the newest `window` runs only.
+/// Like [`count_runs`], among the newest `window` run ids only; a text found in few events is
+/// counted in every run (its index answers that as fast).
 pub(crate) async fn count_recent_runs(
     tx: &Transaction<'_>,
     f: &RunFilter,
     window: u64,
 ) -> Res<Option<RecentCounts>> {
-    let floor = floor(tx, window, f.text.is_some()).await?;
+    let rare = match &f.text {
+        Some(text) => match text_is_rare(tx, text).await? {
+            Some(rare) => rare,
+            None => return Ok(None),
+        },
+        None => false,
+    };
+    let floor = if rare {
+        None
+    } else {
+        floor(tx, window, f.text.is_some()).await?
+    };
     let counts = count(tx, f, floor).await?;
     Ok(counts.map(|counts| RecentCounts {
         counts,
@@ -41,22 +53,23 @@ struct Floor {
     event: i64,
 }
 
-/// Where the newest `window` runs begin: the id of the newest run older than all of them, and
-/// (for a text filter) the lowest event id those runs start from; `None` when no run is older.
+/// Where the newest `window` run ids begin (two index edges, no scan): the highest id left out,
+/// and (for a text filter) the lowest event id the runs above it start from; `None` when no
+/// run is left out.
 async fn floor(tx: &Transaction<'_>, window: u64, with_event: bool) -> Res<Option<Floor>> {
-    let offset = i64::try_from(window).unwrap_or(i64::MAX);
-    let sql = "SELECT id FROM runs ORDER BY id DESC OFFSET $1 LIMIT 1";
-    let Some(row) = opt(tx, sql, &[&offset]).await? else {
+    let edges = "SELECT (SELECT max(id) FROM runs), (SELECT min(id) FROM runs)";
+    let row = one(tx, edges, &[]).await?;
+    let (Some(newest), Some(oldest)) = (get::<Option<i64>>(&row, 0)?, get::<Option<i64>>(&row, 1)?)
+    else {
         return Ok(None);
     };
-    let run: i64 = get(&row, 0)?;
+    let run = newest.saturating_sub(i64::try_from(window).unwrap_or(i64::MAX));
+    if run < oldest {
+        return Ok(None);
+    }
     let event = if with_event {
         let sql = "SELECT min(event_id) FROM runs WHERE id > $1";
-        let row = opt(tx, sql, &[&run]).await?;
-        row.map(|r| get::<Option<i64>>(&r, 0))
-            .transpose()?
-            .flatten()
-            .unwrap_or(0)
+        get::<Option<i64>>(&one(tx, sql, &[&run]).await?, 0)?.unwrap_or(0)
     } else {
         0
     };

@@ -1,6 +1,8 @@
 //! SQL for history: runs and events, listed newest first with filters, and in detail.
 
-use super::fail::{Res, from_us, get, opt, opt_from_us, page, parse_status, rows, to_u32, to_u64};
+use super::fail::{
+    Res, from_us, get, one, opt, opt_from_us, page, parse_status, rows, to_u32, to_u64,
+};
 use super::ledger;
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
@@ -76,6 +78,27 @@ pub(crate) async fn list_runs(tx: &Transaction<'_>, f: &RunFilter) -> Res<Option
     let sql = c.render(SUMMARY, " ORDER BY r.id DESC", page(f.limit));
     let found = rows(tx, &sql, &c.params()).await?;
     found.iter().map(summary).collect::<Res<_>>().map(Some)
+}
+
+/// Events matching a text filter above which its runs are counted among the newest only.
+const COMMON_WORDS: i64 = 2_000;
+
+/// Whether the text's words are in at most `COMMON_WORDS` events; `None` when the text needs
+/// the word indexer first.
+pub(super) async fn text_is_rare(tx: &Transaction<'_>, text: &str) -> Res<Option<bool>> {
+    let words = crate::search::query_words(text);
+    if words.is_empty() {
+        return Ok(Some(true));
+    }
+    let Some(tail) = super::words::tail(tx, text).await? else {
+        return Ok(None);
+    };
+    let sql = "SELECT count(*) FROM
+                   (SELECT 1 FROM event_words WHERE words @> $1::text[] LIMIT $2) x";
+    let limit = COMMON_WORDS + 1;
+    let indexed: i64 = get(&one(tx, sql, &[&words, &limit]).await?, 0)?;
+    let tail = i64::try_from(tail.len()).unwrap_or(i64::MAX);
+    Ok(Some(indexed.saturating_add(tail) <= COMMON_WORDS))
 }
 
 /// The filter's plugin, status, kind, time, chat and text clauses (not its page), the text's

@@ -2,10 +2,10 @@
 //! matching run, or only those among the newest runs (work bounded on any store size).
 
 use super::fail::{Res, parse_status, to_u64};
-use super::history::run_clauses;
+use super::history::{run_clauses, text_is_rare};
 use crate::model::history::{RecentCounts, RunFilter, StatusCount};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, params, params_from_iter};
 
 const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
 /// The count when no clause reads the event: the runs alone, by the `runs_status` index.
@@ -17,13 +17,25 @@ pub(crate) fn count_runs(conn: &Connection, f: &RunFilter) -> Res<Option<Vec<Sta
     count(conn, f, None)
 }
 
-/// Like [`count_runs`], among the newest `window` runs only.
+/// Like [`count_runs`], among the newest `window` run ids only; a text found in few events is
+/// counted in every run (its index answers that as fast).
 pub(crate) fn count_recent_runs(
     conn: &Connection,
     f: &RunFilter,
     window: u64,
 ) -> Res<Option<RecentCounts>> {
-    let floor = floor(conn, window, f.text.is_some())?;
+    let rare = match &f.text {
+        Some(text) => match text_is_rare(conn, text)? {
+            Some(rare) => rare,
+            None => return Ok(None),
+        },
+        None => false,
+    };
+    let floor = if rare {
+        None
+    } else {
+        floor(conn, window, f.text.is_some())?
+    };
     let counts = count(conn, f, floor)?;
     Ok(counts.map(|counts| RecentCounts {
         counts,
@@ -32,15 +44,21 @@ pub(crate) fn count_recent_runs(
     }))
 }
 
-/// Where the newest `window` runs begin: the id of the newest run older than all of them, and
-/// (for a text filter) the lowest event id those runs start from; `None` when no run is older.
+/// Where the newest `window` run ids begin (two index edges, no scan): the highest id left out,
+/// and (for a text filter) the lowest event id the runs above it start from; `None` when no
+/// run is left out.
 fn floor(conn: &Connection, window: u64, with_event: bool) -> Res<Option<Floor>> {
-    let offset = i64::try_from(window).unwrap_or(i64::MAX);
-    let run: Option<i64> = conn
-        .prepare_cached("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1")?
-        .query_row(params![offset], |r| r.get(0))
-        .optional()?;
-    let Some(run) = run else { return Ok(None) };
+    let edges = "SELECT (SELECT max(id) FROM runs), (SELECT min(id) FROM runs)";
+    let (newest, oldest): (Option<i64>, Option<i64>) = conn
+        .prepare_cached(edges)?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (Some(newest), Some(oldest)) = (newest, oldest) else {
+        return Ok(None);
+    };
+    let run = newest.saturating_sub(i64::try_from(window).unwrap_or(i64::MAX));
+    if run < oldest {
+        return Ok(None);
+    }
     let event = if with_event {
         conn.prepare_cached("SELECT min(event_id) FROM runs WHERE id > ?1")?
             .query_row(params![run], |r| r.get::<_, Option<i64>>(0))?

@@ -87,6 +87,15 @@ fn matches(conn: &Connection, found: &words::Found) -> Res<i64> {
     )?)
 }
 
+/// Whether the text's words are in at most `COMMON_WORDS` indexed events; `None` when the
+/// text needs the word indexer first.
+pub(super) fn text_is_rare(conn: &Connection, text: &str) -> Res<Option<bool>> {
+    let Some(found) = words::find(conn, text)? else {
+        return Ok(None);
+    };
+    Ok(Some(matches(conn, &found)? <= COMMON_WORDS))
+}
+
 /// The filter's plugin, status, kind, time, chat and text clauses (not its page), the text's
 /// indexed matches read from event `events_from` on; `None` when its text needs the word
 /// indexer first.
