@@ -306,6 +306,32 @@ fn the_role_check_sees_the_whole_store() {
 }
 
 #[test]
+fn a_messenger_is_spelled_in_one_table() {
+    // The table: the manifest's `SourceType` (the host's messenger type; the runtime maps it onto
+    // the WIT's and the connector's types by these names). Named exceptions: the connector's
+    // Radist connection, tagged by its `type` because each messenger's params differ; the
+    // sandbox, which emulates Radist from the spec and shares no code with the client; plugins.
+    let allowed = [
+        "host/manifest/src/manifest/trigger.rs",
+        "connectors/radist/src/models/connection.rs",
+        "connectors/radist-sandbox/",
+        "plugins/",
+    ];
+    let names: Vec<String> = switchboard_manifest::SourceType::ALL
+        .iter()
+        .map(|m| format!("\"{}\"", m.as_str()))
+        .collect();
+    let needles: Vec<&str> = names.iter().map(String::as_str).collect();
+    let spelled = offenders(&needles, &allowed);
+    assert!(
+        spelled.is_empty(),
+        "a messenger spelled outside its table (take the name from `SourceType::as_str`, or \
+         from the connector's `ChatSourceType` by serde, instead of a table of your own):\n{}",
+        spelled.join("\n")
+    );
+}
+
+#[test]
 fn no_unwrap_outside_tests() {
     let found = offenders(&[".unwrap()"], &[]);
     assert!(
