@@ -9,43 +9,14 @@ use switchboard_runtime::{
     FileKvStore, HostServices, RunInput, RunStatus, Runtime, RuntimeConfig, RuntimeError, TrapCause,
 };
 
-/// The allocator, memory and return area every test module shares.
-const PRELUDE: &str = r#"
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 4096))
-  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
-    (local $p i32)
-    (local.set $p (global.get $heap))
-    (global.set $heap (i32.add (global.get $heap) (i32.add (local.get 3) (i32.const 8))))
-    (local.get $p))
-"#;
+#[path = "support/component.rs"]
+mod support;
 
-/// `handle` returning `ok`: the return area at 64 holds discriminant 0.
-const RETURN_OK: &str = "(i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)";
+use support::RETURN_OK;
 
+/// A test component; its data (at 128) is `kvv`, a key and a value the kv tests write.
 fn component(imports: &str, body: &str) -> Vec<u8> {
-    let wat = format!(
-        "(module {imports} {PRELUDE}
-           (data (i32.const 128) \"kvv\")
-           (func (export \"handle\") (param i32) (result i32) {body}))"
-    );
-    let mut module = wat::parse_str(&wat).expect("core wat");
-    let mut resolve = wit_parser::Resolve::default();
-    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
-    let (pkg, _) = resolve.push_dir(wit).expect("wit");
-    let world = resolve.select_world(&[pkg], Some("plugin")).expect("world");
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .expect("embed");
-    let mut encoder = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .expect("module")
-        .validate(true);
-    encoder.encode().expect("component")
+    support::component(imports, "kvv", body)
 }
 
 fn manifest(extra: &str) -> switchboard_manifest::Manifest {

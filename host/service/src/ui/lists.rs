@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use switchboard_store::{EventId, QuarantineId};
+use switchboard_store::{EventId, QuarantineEntry, QuarantineId};
 
 use super::pages::{Nav, RunRow, at, clip, pretty};
 use super::{UiState, failure, html, store_failure};
@@ -159,15 +159,9 @@ pub async fn quarantined(State(ui): State<UiState>, Path(id): Path<i64>) -> Resp
 }
 
 async fn one(ui: &UiState, id: i64, problem: Option<String>) -> Response {
-    let entry = match ui.admin.store.quarantine_get(QuarantineId(id)).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            return failure(
-                StatusCode::NOT_FOUND,
-                &format!("no quarantined request {id}"),
-            );
-        }
-        Err(err) => return store_failure(&err),
+    let entry = match quarantined_entry(ui, id).await {
+        Ok(entry) => entry,
+        Err(response) => return response,
     };
     let row = QuarantineRow {
         id: entry.id.0,
@@ -185,17 +179,23 @@ async fn one(ui: &UiState, id: i64, problem: Option<String>) -> Response {
     })
 }
 
+/// The quarantined request `id`, or the page saying it is not there (404) or the store failed.
+async fn quarantined_entry(ui: &UiState, id: i64) -> Result<QuarantineEntry, Response> {
+    match ui.admin.store.quarantine_get(QuarantineId(id)).await {
+        Ok(Some(entry)) => Ok(entry),
+        Ok(None) => Err(failure(
+            StatusCode::NOT_FOUND,
+            &format!("no quarantined request {id}"),
+        )),
+        Err(err) => Err(store_failure(&err)),
+    }
+}
+
 /// `POST /ui/quarantine/{id}/retry`: ingests the body again; on success it leaves quarantine.
 pub async fn retry(State(ui): State<UiState>, Path(id): Path<i64>) -> Response {
-    let entry = match ui.admin.store.quarantine_get(QuarantineId(id)).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            return failure(
-                StatusCode::NOT_FOUND,
-                &format!("no quarantined request {id}"),
-            );
-        }
-        Err(err) => return store_failure(&err),
+    let entry = match quarantined_entry(&ui, id).await {
+        Ok(entry) => entry,
+        Err(response) => return response,
     };
     match ui.admin.intake.retry(&entry.body).await {
         Ok(_) => match ui.admin.store.quarantine_delete(QuarantineId(id)).await {
