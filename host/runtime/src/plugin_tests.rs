@@ -2,8 +2,6 @@
 //! wit-component): what only a unit test can reach, such as a host function forced to panic
 //! through the log capability's test-only hook, and what the call hook counts.
 
-use std::sync::Arc;
-
 use crate::capabilities::TEST_PANIC;
 use crate::event::{PluginEvent, RunInfo};
 use crate::kv_store::FileKvStore;
@@ -12,33 +10,14 @@ use crate::{HostServices, RunInput, RunStatus, Runtime, RuntimeConfig};
 #[path = "../tests/support/component.rs"]
 mod component;
 
-use component::{RETURN_OK, component};
+use component::{MANIFEST_FILE, RETURN_OK, component, input, manifest, services};
 
 const LOG_IMPORT: &str =
     r#"(import "switchboard:plugin/log@0.2.0" "log" (func $log (param i32 i32 i32)))"#;
 
-fn input() -> RunInput {
-    RunInput {
-        event: PluginEvent::Manual("{}".into()),
-        run: RunInfo {
-            run_id: "run-1".into(),
-            event_id: "ev-1".into(),
-            attempt: 1,
-            is_replay: false,
-        },
-        dry_run: false,
-    }
-}
-
 fn load(runtime: &Runtime, limits: &str, wasm: &[u8], kv: &std::path::Path) -> crate::Plugin {
-    let text = format!(
-        "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
-         [[trigger]]\non = [\"manual\"]\n{limits}"
-    );
-    let manifest = switchboard_manifest::parse_manifest("t.toml", &text).expect("manifest");
-    let services = HostServices::new(Arc::new(FileKvStore::open(kv).expect("kv")));
     runtime
-        .load_plugin_bytes(&manifest, "t.toml", wasm, services)
+        .load_plugin_bytes(&manifest(limits), MANIFEST_FILE, wasm, services(kv))
         .expect("load")
 }
 

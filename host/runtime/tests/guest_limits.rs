@@ -2,8 +2,6 @@
 //! wit-component): timeouts, memory and stack limits, log caps, load-time import checks and
 //! call-time denial. Real plugins built from Rust are exercised by the host/testing harness.
 
-use std::sync::Arc;
-
 use switchboard_runtime::event::{PluginEvent, RunInfo};
 use switchboard_runtime::{
     FileKvStore, HostServices, RunInput, RunStatus, Runtime, RuntimeConfig, RuntimeError, TrapCause,
@@ -12,36 +10,11 @@ use switchboard_runtime::{
 #[path = "support/component.rs"]
 mod support;
 
-use support::RETURN_OK;
+use support::{MANIFEST_FILE, RETURN_OK, input, manifest, services};
 
 /// A test component; its data (at 128) is `kvv`, a key and a value the kv tests write.
 fn component(imports: &str, body: &str) -> Vec<u8> {
     support::component(imports, "kvv", body)
-}
-
-fn manifest(extra: &str) -> switchboard_manifest::Manifest {
-    let text = format!(
-        "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
-         [[trigger]]\non = [\"manual\"]\n{extra}"
-    );
-    switchboard_manifest::parse_manifest("manifests/t.toml", &text).expect("manifest")
-}
-
-fn services(dir: &std::path::Path) -> HostServices {
-    HostServices::new(Arc::new(FileKvStore::open(dir).expect("kv")))
-}
-
-fn input() -> RunInput {
-    RunInput {
-        event: PluginEvent::Manual("{}".into()),
-        run: RunInfo {
-            run_id: "run-1".into(),
-            event_id: "ev-1".into(),
-            attempt: 1,
-            is_replay: false,
-        },
-        dry_run: false,
-    }
 }
 
 async fn run(limits: &str, imports: &str, body: &str) -> switchboard_runtime::RunOutcome {
@@ -56,7 +29,7 @@ async fn run(limits: &str, imports: &str, body: &str) -> switchboard_runtime::Ru
     let plugin = runtime
         .load_plugin_bytes(
             &manifest(limits),
-            "manifests/t.toml",
+            MANIFEST_FILE,
             &wasm,
             services(dir.path()),
         )
@@ -223,12 +196,7 @@ async fn an_ungranted_import_is_refused_at_load() {
     let imports = r#"(import "switchboard:plugin/kv@0.2.0" "delete" (func (param i32 i32 i32)))"#;
     let wasm = component(imports, RETURN_OK);
     let err = runtime
-        .load_plugin_bytes(
-            &manifest(""),
-            "manifests/t.toml",
-            &wasm,
-            services(dir.path()),
-        )
+        .load_plugin_bytes(&manifest(""), MANIFEST_FILE, &wasm, services(dir.path()))
         .err()
         .expect("refused");
     assert!(matches!(err, RuntimeError::Imports { .. }));
@@ -329,7 +297,7 @@ async fn a_second_attempt_replays_completed_actions() {
     let wasm = component(imports, &body);
     let manifest = manifest("[capabilities]\nkv = true\n");
     let plugin = runtime
-        .load_plugin_bytes(&manifest, "manifests/t.toml", &wasm, services(dir.path()))
+        .load_plugin_bytes(&manifest, MANIFEST_FILE, &wasm, services(dir.path()))
         .expect("load");
     let first = plugin.run(input()).await;
     assert_eq!(first.status, RunStatus::Succeeded);

@@ -1,6 +1,15 @@
 //! Tiny test components: a core WAT module with the real `plugin` world's metadata, encoded
-//! with wit-component. Shared by the runtime's unit tests (`src/plugin_tests.rs`) and its
-//! integration tests (`tests/guest_limits.rs`), each including this file by path.
+//! with wit-component, its manifest, kv and run input. Shared by the runtime's unit tests
+//! (`src/plugin_tests.rs`) and its integration tests (`tests/guest_limits.rs`), each including
+//! this file by path; the runtime's types come from the including module (`super::`), which
+//! names them by its own path (`crate::` or `switchboard_runtime::`).
+
+use std::sync::Arc;
+
+use super::{FileKvStore, HostServices, PluginEvent, RunInfo, RunInput};
+
+/// Where the test manifest says it lives (load errors name it).
+pub const MANIFEST_FILE: &str = "manifests/t.toml";
 
 /// `handle` returning `ok`: the return area at 64 holds discriminant 0.
 pub const RETURN_OK: &str = "(i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)";
@@ -37,4 +46,33 @@ pub fn component(imports: &str, data: &str, body: &str) -> Vec<u8> {
         .expect("module")
         .validate(true);
     encoder.encode().expect("component")
+}
+
+/// The manifest of plugin `t` (its component `t.wasm`, run by `manual` events), with `extra`
+/// TOML sections appended (`[limits]`, `[capabilities]`).
+pub fn manifest(extra: &str) -> switchboard_manifest::Manifest {
+    let text = format!(
+        "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
+         [[trigger]]\non = [\"manual\"]\n{extra}"
+    );
+    switchboard_manifest::parse_manifest(MANIFEST_FILE, &text).expect("manifest")
+}
+
+/// Host services with file kv under `dir`.
+pub fn services(dir: &std::path::Path) -> HostServices {
+    HostServices::new(Arc::new(FileKvStore::open(dir).expect("kv")))
+}
+
+/// A manual event's first attempt.
+pub fn input() -> RunInput {
+    RunInput {
+        event: PluginEvent::Manual("{}".into()),
+        run: RunInfo {
+            run_id: "run-1".into(),
+            event_id: "ev-1".into(),
+            attempt: 1,
+            is_replay: false,
+        },
+        dry_run: false,
+    }
 }
