@@ -176,6 +176,20 @@ impl Harness {
         resp.json().await.expect("inbound json")
     }
 
+    /// `(chat, contact)` of a new inbound message from `phone` on `connection` saying `text`.
+    pub(super) async fn inbound_chat(
+        &self,
+        connection: i64,
+        phone: &str,
+        text: &str,
+    ) -> (i64, i64) {
+        let out = self
+            .inbound(json!({"connection_id": connection, "phone": phone, "text": text}))
+            .await;
+        let id = |key: &str| out[key].as_i64().expect("id");
+        (id("chat_id"), id("contact_id"))
+    }
+
     /// An inbound text on `connection` from `who` (`{"phone": ..}` or `{"username": ..}`),
     /// `hours_ago` hours ago; returns the chat id.
     pub(super) async fn chat_with(&self, connection: i64, who: Value, hours_ago: i64) -> i64 {
@@ -313,5 +327,13 @@ pub(super) fn no_trap<T>(result: wasmtime::Result<T>) -> T {
     match result {
         Ok(value) => value,
         Err(trap) => panic!("host call trapped: {trap:#}"),
+    }
+}
+
+/// Asserts the call was `denied` with a message mentioning `needle` (the missing grant's key).
+pub(super) fn denied(result: Result<impl std::fmt::Debug, Error>, needle: &str) {
+    match result {
+        Err(Error::Denied(m)) => assert!(m.contains(needle), "{m}"),
+        other => panic!("expected denied mentioning {needle}, got {other:?}"),
     }
 }
