@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::event::{ChatInfo, Datetime, Direction, Message, MessageContent, MessageEvent};
-use crate::event::{PluginEvent, RunInfo, SourceType};
+use crate::event::{PluginEvent, RunInfo, SourceType, text_received};
 use crate::journal::InMemoryJournal;
 use crate::run::{CallEnd, RunInput, RunStatus, status};
 use crate::state::{HostServices, HostState, PluginShared, RunContext, SharedCaches};
@@ -268,31 +267,9 @@ pub(super) fn manual() -> PluginEvent {
 
 /// `message.received` in `chat` on `connection`, from a chat of `source`.
 pub(super) fn received(connection: i64, chat: i64, source: Option<SourceType>) -> PluginEvent {
-    PluginEvent::MessageReceived(MessageEvent {
-        connection_id: connection,
-        chat_id: chat,
-        contact_id: None,
-        source_type: source,
-        chat: ChatInfo {
-            name: None,
-            phone: None,
-            username: None,
-            profile_link: None,
-        },
-        message: Message {
-            message_id: "00000000-0000-4000-8000-000000000001".to_owned(),
-            source_message_id: None,
-            source_chat_id: String::new(),
-            direction: Direction::Inbound,
-            created_at: Datetime {
-                seconds: 0,
-                nanoseconds: 0,
-            },
-            content: MessageContent::Text("hello".to_owned()),
-            reply_to: None,
-        },
-        own_echo: false,
-    })
+    let mut event = text_received(connection, chat, source, "hello");
+    event.message.message_id = "00000000-0000-4000-8000-000000000001".to_owned();
+    PluginEvent::MessageReceived(event)
 }
 
 /// A text message.
