@@ -17,6 +17,21 @@ fn component(imports: &str, body: &str) -> Vec<u8> {
     support::component(imports, "kvv", body)
 }
 
+/// The kv `set` import: key (pointer, length), value (pointer, length), result area.
+const KV_SET: &str =
+    r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
+
+/// Asserts the run was denied naming `capabilities.kv.max_value_bytes`, its one `kv.set`
+/// recorded.
+fn assert_value_refused(outcome: &switchboard_runtime::RunOutcome) {
+    match &outcome.status {
+        RunStatus::Denied(m) => assert!(m.contains("capabilities.kv.max_value_bytes"), "{m}"),
+        other => panic!("expected denied, got {other:?}"),
+    }
+    assert_eq!(outcome.actions.len(), 1);
+    assert_eq!(outcome.actions[0].kind, "kv.set");
+}
+
 async fn run(limits: &str, imports: &str, body: &str) -> switchboard_runtime::RunOutcome {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = RuntimeConfig {
@@ -213,30 +228,21 @@ async fn an_ungranted_import_is_refused_at_load() {
 
 #[tokio::test]
 async fn an_out_of_scope_call_makes_the_run_denied_even_if_swallowed() {
-    let imports =
-        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
     // key "k" at 128, value "vv" at 129; the guest ignores the result and returns ok.
     let body = format!(
         "(call $set (i32.const 128) (i32.const 1) (i32.const 129) (i32.const 2) (i32.const 256)) {RETURN_OK}"
     );
     let outcome = run(
         "[capabilities]\nkv = { max_value_bytes = 1 }\n",
-        imports,
+        KV_SET,
         &body,
     )
     .await;
-    match &outcome.status {
-        RunStatus::Denied(m) => assert!(m.contains("capabilities.kv.max_value_bytes"), "{m}"),
-        other => panic!("expected denied, got {other:?}"),
-    }
-    assert_eq!(outcome.actions.len(), 1);
-    assert_eq!(outcome.actions[0].kind, "kv.set");
+    assert_value_refused(&outcome);
 }
 
 #[tokio::test]
 async fn a_ten_mib_kv_value_is_denied_naming_max_value_bytes() {
-    let imports =
-        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
     // Key "k" at 128, a 10 MiB value from 64 KiB on, the result at 256. The value fits in the
     // run's 16 MiB, so the host lifts it and refuses it itself (it once trapped with wasmtime's
     // "fuel allocated for hostcalls has been exhausted").
@@ -247,13 +253,8 @@ async fn a_ten_mib_kv_value_is_denied_naming_max_value_bytes() {
         10 << 20
     );
     let limits = "[capabilities]\nkv = true\n[limits]\nmemory_mib = 16\n";
-    let outcome = run(limits, imports, &body).await;
-    match &outcome.status {
-        RunStatus::Denied(m) => assert!(m.contains("capabilities.kv.max_value_bytes"), "{m}"),
-        other => panic!("expected denied, got {other:?}"),
-    }
-    assert_eq!(outcome.actions.len(), 1);
-    assert_eq!(outcome.actions[0].kind, "kv.set");
+    let outcome = run(limits, KV_SET, &body).await;
+    assert_value_refused(&outcome);
 }
 
 #[tokio::test]
@@ -289,12 +290,10 @@ async fn a_guest_blocked_in_a_host_call_still_times_out() {
 async fn a_second_attempt_replays_completed_actions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
-    let imports =
-        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
     let body = format!(
         "(call $set (i32.const 128) (i32.const 1) (i32.const 129) (i32.const 2) (i32.const 256)) {RETURN_OK}"
     );
-    let wasm = component(imports, &body);
+    let wasm = component(KV_SET, &body);
     let manifest = manifest("[capabilities]\nkv = true\n");
     let plugin = runtime
         .load_plugin_bytes(&manifest, MANIFEST_FILE, &wasm, services(dir.path()))
