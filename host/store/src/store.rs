@@ -29,18 +29,5 @@ pub trait Store:
 {
 }
 
-impl<T> Store for T where
-    T: Intake
-        + Dispatch
-        + Nodes
-        + Ledger
-        + Kv
-        + Uploads
-        + History
-        + Schedules
-        + Operations
-        + Leasing
-        + Console
-        + 'static
-{
-}
+/// Every type with every role is a store (the combinations hold the other seven roles).
+impl<T> Store for T where T: Console + Leasing + Ledger + Uploads + 'static {}
