@@ -252,7 +252,8 @@ pub fn intake(
 ) -> anyhow::Result<Intake> {
     let webhook = &wiring.config.host.webhook;
     Ok(Intake {
-        store,
+        store: store.clone(),
+        ledger: store,
         plugins,
         directory,
         token: wiring.webhook_token()?,

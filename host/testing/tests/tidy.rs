@@ -226,14 +226,15 @@ fn only_the_assembly_opens_the_store() {
 
 /// Consumers of the store that take only the roles they use (`dyn role::X`, or the combination
 /// `role.rs` defines for them), not the whole `Store`: the runtime's journal, kv and upload
-/// adapters, the dispatcher, the scheduler, the node leases, retention, the queue sampler, the
-/// views shared by the CLI, the admin API and the dashboard, the admin API and the dashboard
-/// (`ui/`). A path ending in `/` covers every file under it.
+/// adapters, the webhook intake, the dispatcher, the scheduler, the node leases, retention, the
+/// queue sampler, the views shared by the CLI, the admin API and the dashboard, the admin API and
+/// the dashboard (`ui/`). A path ending in `/` covers every file under it.
 const ROLE_CONSUMERS: &[&str] = &[
     "host/service/src/adapters.rs",
     "host/service/src/serve/admin.rs",
     "host/service/src/serve/backlog.rs",
     "host/service/src/serve/dispatcher.rs",
+    "host/service/src/serve/intake.rs",
     "host/service/src/serve/nodes.rs",
     "host/service/src/serve/retention.rs",
     "host/service/src/serve/scheduler.rs",
