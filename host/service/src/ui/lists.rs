@@ -10,7 +10,7 @@ use serde::Deserialize;
 use switchboard_store::{EventId, QuarantineEntry, QuarantineId};
 
 use super::pages::{Nav, RunRow, at, clip, pretty};
-use super::{UiState, failure, html, store_failure};
+use super::{UiState, failure, found, html, store_failure};
 use crate::views::EventQuery;
 
 /// An event row.
@@ -88,10 +88,13 @@ pub struct EventPage {
 
 /// `GET /ui/events/{id}`.
 pub async fn event(State(ui): State<UiState>, Path(id): Path<i64>) -> Response {
-    let detail = match ui.admin.store.get_event(EventId(id)).await {
-        Ok(Some(d)) => d,
-        Ok(None) => return failure(StatusCode::NOT_FOUND, &format!("no event {id}")),
-        Err(err) => return store_failure(&err),
+    let detail = match found(ui.admin.store.get_event(EventId(id)), || {
+        format!("no event {id}")
+    })
+    .await
+    {
+        Ok(detail) => detail,
+        Err(response) => return response,
     };
     let e = &detail.event;
     html(&EventPage {
@@ -181,14 +184,8 @@ async fn one(ui: &UiState, id: i64, problem: Option<String>) -> Response {
 
 /// The quarantined request `id`, or the page saying it is not there (404) or the store failed.
 async fn quarantined_entry(ui: &UiState, id: i64) -> Result<QuarantineEntry, Response> {
-    match ui.admin.store.quarantine_get(QuarantineId(id)).await {
-        Ok(Some(entry)) => Ok(entry),
-        Ok(None) => Err(failure(
-            StatusCode::NOT_FOUND,
-            &format!("no quarantined request {id}"),
-        )),
-        Err(err) => Err(store_failure(&err)),
-    }
+    let entry = ui.admin.store.quarantine_get(QuarantineId(id));
+    found(entry, || format!("no quarantined request {id}")).await
 }
 
 /// `POST /ui/quarantine/{id}/retry`: ingests the body again; on success it leaves quarantine.
