@@ -239,6 +239,18 @@ mod tests {
         (engine, cache)
     }
 
+    /// A cache under `dir` that compiled and stored component `a`: its engine, the cache, `a`'s
+    /// bytes and the one file it wrote.
+    fn cache_holding_a(dir: &Path) -> (Engine, ComponentCache, Vec<u8>, PathBuf) {
+        let (engine, cache) = cache_in(dir);
+        let wasm = component_importing("a");
+        cache
+            .load(&engine, "p", &sha256_hex(&wasm), &wasm)
+            .expect("compile");
+        let file = only_file(dir);
+        (engine, cache, wasm, file)
+    }
+
     fn only_file(dir: &Path) -> PathBuf {
         let files: Vec<_> = std::fs::read_dir(dir)
             .expect("dir")
@@ -262,12 +274,7 @@ mod tests {
     #[test]
     fn second_load_comes_from_disk() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (engine, cache) = cache_in(dir.path());
-        let wasm = component_importing("a");
-        cache
-            .load(&engine, "p", &sha256_hex(&wasm), &wasm)
-            .expect("compile");
-        let file = only_file(dir.path());
+        let (engine, cache, wasm, file) = cache_holding_a(dir.path());
         let stored = std::fs::read(&file).expect("read");
         cache
             .load(&engine, "p", &sha256_hex(&wasm), &wasm)
@@ -278,12 +285,7 @@ mod tests {
     #[test]
     fn a_tampered_file_is_recompiled_never_deserialized() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (engine, cache) = cache_in(dir.path());
-        let wasm = component_importing("a");
-        cache
-            .load(&engine, "p", &sha256_hex(&wasm), &wasm)
-            .expect("compile");
-        let file = only_file(dir.path());
+        let (engine, cache, wasm, file) = cache_holding_a(dir.path());
         let genuine = std::fs::read(&file).expect("read");
         // Valid wasmtime output for other code, under a's name: with its own tag, with a's tag,
         // and bare (the pre-authentication format). Deserializing any of them would load `b`.
@@ -316,12 +318,7 @@ mod tests {
     #[test]
     fn a_file_tagged_with_another_key_is_not_trusted() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (engine, cache) = cache_in(dir.path());
-        let wasm = component_importing("a");
-        cache
-            .load(&engine, "p", &sha256_hex(&wasm), &wasm)
-            .expect("compile");
-        let file = only_file(dir.path());
+        let (engine, _cache, _, file) = cache_holding_a(dir.path());
         let (_, stranger) = cache_in(dir.path());
         assert!(
             stranger

@@ -199,6 +199,34 @@ fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
+/// An inbound text message in `chat_id` on `connection_id`, from a chat of `source_type`, with
+/// nothing else known: the event the runtime's tests start from.
+#[cfg(test)]
+pub(crate) fn text_received(
+    connection_id: i64,
+    chat_id: i64,
+    source_type: Option<SourceType>,
+    text: &str,
+) -> MessageEvent {
+    MessageEvent {
+        connection_id,
+        chat_id,
+        contact_id: None,
+        source_type,
+        chat: ChatInfo {
+            name: None,
+            phone: None,
+            username: None,
+            profile_link: None,
+        },
+        message: Message {
+            content: MessageContent::Text(text.to_owned()),
+            ..empty_message()
+        },
+        own_echo: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

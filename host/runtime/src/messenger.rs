@@ -4,7 +4,8 @@
 //! the plugin's WIT `source-type` (one table, [`WIT`]), Radist's chat source types and connection
 //! kinds (by their wire name, through the manifest's table) and the stored spelling (the manifest
 //! name, `other` for a connection that is no known messenger). Adding a messenger adds a row to
-//! the manifest's table, a case to the WIT and a row to [`WIT`].
+//! the manifest's table, a case to the WIT and a row to [`WIT`] (and, when Radist adds it, a
+//! variant to the connector's `ChatSourceType`, which its validators also name it by).
 
 use radist_connector::models::{ChatSourceType, ConnectionKind};
 pub use switchboard_manifest::SourceType as Messenger;
@@ -84,5 +85,32 @@ mod tests {
         assert_eq!(wit_from_name("other"), Some(Wit::Other));
         assert_eq!(wit_from_name("icq"), None);
         assert_eq!(of_chat(ChatSourceType::Unknown), None);
+    }
+
+    /// The connector's validators name a messenger by its own type's spelling (no table of
+    /// their own): every violation that names one says the manifest's name for it.
+    #[test]
+    fn the_connector_names_each_messenger_as_the_manifest_does() {
+        use radist_connector::models::SendMessageRequest;
+        use radist_connector::validate::{ValidateOptions, validate_send};
+        let long = serde_json::json!({"chat_id": 1, "message_type": "text",
+            "text": {"text": "a".repeat(4097)}});
+        let request: SendMessageRequest = serde_json::from_value(long).expect("a request");
+        let ruled = [
+            Messenger::Whatsapp,
+            Messenger::Waba,
+            Messenger::Telegram,
+            Messenger::TelegramBot,
+        ];
+        for m in ruled {
+            let chat: ChatSourceType =
+                serde_json::from_value(serde_json::json!(m.as_str())).expect("a wire name");
+            let violations = validate_send(&request, &ValidateOptions::for_channel(chat));
+            let named = format!(" on {m} ");
+            assert!(
+                violations.iter().any(|v| v.message.contains(&named)),
+                "no violation names {m}: {violations:?}"
+            );
+        }
     }
 }

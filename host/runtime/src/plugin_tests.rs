@@ -2,72 +2,22 @@
 //! wit-component): what only a unit test can reach, such as a host function forced to panic
 //! through the log capability's test-only hook, and what the call hook counts.
 
-use std::sync::Arc;
-
 use crate::capabilities::TEST_PANIC;
 use crate::event::{PluginEvent, RunInfo};
 use crate::kv_store::FileKvStore;
 use crate::{HostServices, RunInput, RunStatus, Runtime, RuntimeConfig};
 
-/// `handle` returning `ok`: the return area at 64 holds discriminant 0.
-const RETURN_OK: &str = "(i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)";
+#[path = "../tests/support/component.rs"]
+mod component;
+
+use component::{MANIFEST_FILE, RETURN_OK, component, input, manifest, services};
+
 const LOG_IMPORT: &str =
     r#"(import "switchboard:plugin/log@0.2.0" "log" (func $log (param i32 i32 i32)))"#;
 
-fn component(imports: &str, data: &str, body: &str) -> Vec<u8> {
-    let wat = format!(
-        r#"(module {imports}
-             (memory (export "memory") 1)
-             (global $heap (mut i32) (i32.const 4096))
-             (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
-               (local $p i32)
-               (local.set $p (global.get $heap))
-               (global.set $heap (i32.add (global.get $heap) (i32.add (local.get 3) (i32.const 8))))
-               (local.get $p))
-             (data (i32.const 128) "{data}")
-             (func (export "handle") (param i32) (result i32) {body}))"#
-    );
-    let mut module = wat::parse_str(&wat).expect("core wat");
-    let mut resolve = wit_parser::Resolve::default();
-    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
-    let (pkg, _) = resolve.push_dir(wit).expect("wit");
-    let world = resolve.select_world(&[pkg], Some("plugin")).expect("world");
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .expect("embed");
-    let mut encoder = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .expect("module")
-        .validate(true);
-    encoder.encode().expect("component")
-}
-
-fn input() -> RunInput {
-    RunInput {
-        event: PluginEvent::Manual("{}".into()),
-        run: RunInfo {
-            run_id: "run-1".into(),
-            event_id: "ev-1".into(),
-            attempt: 1,
-            is_replay: false,
-        },
-        dry_run: false,
-    }
-}
-
 fn load(runtime: &Runtime, limits: &str, wasm: &[u8], kv: &std::path::Path) -> crate::Plugin {
-    let text = format!(
-        "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
-         [[trigger]]\non = [\"manual\"]\n{limits}"
-    );
-    let manifest = switchboard_manifest::parse_manifest("t.toml", &text).expect("manifest");
-    let services = HostServices::new(Arc::new(FileKvStore::open(kv).expect("kv")));
     runtime
-        .load_plugin_bytes(&manifest, "t.toml", wasm, services)
+        .load_plugin_bytes(&manifest(limits), MANIFEST_FILE, wasm, services(kv))
         .expect("load")
 }
 

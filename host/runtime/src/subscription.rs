@@ -170,7 +170,7 @@ impl std::fmt::Display for Mismatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{ChatInfo, Datetime, Direction, Message, MessageEvent};
+    use crate::event::MessageEvent;
 
     fn triggers(toml: &str) -> Vec<Trigger> {
         let text = format!(
@@ -182,31 +182,11 @@ mod tests {
     }
 
     fn message(text: &str, source: Option<SourceType>, own_echo: bool) -> MessageEvent {
-        MessageEvent {
-            connection_id: 70001,
-            chat_id: 5,
-            contact_id: None,
-            source_type: source,
-            chat: ChatInfo {
-                name: None,
-                phone: None,
-                username: None,
-                profile_link: None,
-            },
-            message: Message {
-                message_id: "m".into(),
-                source_message_id: None,
-                source_chat_id: "79".into(),
-                direction: Direction::Inbound,
-                created_at: Datetime {
-                    seconds: 0,
-                    nanoseconds: 0,
-                },
-                content: MessageContent::Text(text.into()),
-                reply_to: None,
-            },
-            own_echo,
-        }
+        let mut event = crate::event::text_received(70001, 5, source, text);
+        event.message.message_id = "m".into();
+        event.message.source_chat_id = "79".into();
+        event.own_echo = own_echo;
+        event
     }
 
     fn received(text: &str, source: Option<SourceType>) -> PluginEvent {

@@ -2,75 +2,34 @@
 //! wit-component): timeouts, memory and stack limits, log caps, load-time import checks and
 //! call-time denial. Real plugins built from Rust are exercised by the host/testing harness.
 
-use std::sync::Arc;
-
 use switchboard_runtime::event::{PluginEvent, RunInfo};
 use switchboard_runtime::{
     FileKvStore, HostServices, RunInput, RunStatus, Runtime, RuntimeConfig, RuntimeError, TrapCause,
 };
 
-/// The allocator, memory and return area every test module shares.
-const PRELUDE: &str = r#"
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 4096))
-  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
-    (local $p i32)
-    (local.set $p (global.get $heap))
-    (global.set $heap (i32.add (global.get $heap) (i32.add (local.get 3) (i32.const 8))))
-    (local.get $p))
-"#;
+#[path = "support/component.rs"]
+mod support;
 
-/// `handle` returning `ok`: the return area at 64 holds discriminant 0.
-const RETURN_OK: &str = "(i32.store8 (i32.const 64) (i32.const 0)) (i32.const 64)";
+use support::{MANIFEST_FILE, RETURN_OK, input, manifest, services};
 
+/// A test component; its data (at 128) is `kvv`, a key and a value the kv tests write.
 fn component(imports: &str, body: &str) -> Vec<u8> {
-    let wat = format!(
-        "(module {imports} {PRELUDE}
-           (data (i32.const 128) \"kvv\")
-           (func (export \"handle\") (param i32) (result i32) {body}))"
-    );
-    let mut module = wat::parse_str(&wat).expect("core wat");
-    let mut resolve = wit_parser::Resolve::default();
-    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
-    let (pkg, _) = resolve.push_dir(wit).expect("wit");
-    let world = resolve.select_world(&[pkg], Some("plugin")).expect("world");
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .expect("embed");
-    let mut encoder = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .expect("module")
-        .validate(true);
-    encoder.encode().expect("component")
+    support::component(imports, "kvv", body)
 }
 
-fn manifest(extra: &str) -> switchboard_manifest::Manifest {
-    let text = format!(
-        "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
-         [[trigger]]\non = [\"manual\"]\n{extra}"
-    );
-    switchboard_manifest::parse_manifest("manifests/t.toml", &text).expect("manifest")
-}
+/// The kv `set` import: key (pointer, length), value (pointer, length), result area.
+const KV_SET: &str =
+    r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
 
-fn services(dir: &std::path::Path) -> HostServices {
-    HostServices::new(Arc::new(FileKvStore::open(dir).expect("kv")))
-}
-
-fn input() -> RunInput {
-    RunInput {
-        event: PluginEvent::Manual("{}".into()),
-        run: RunInfo {
-            run_id: "run-1".into(),
-            event_id: "ev-1".into(),
-            attempt: 1,
-            is_replay: false,
-        },
-        dry_run: false,
+/// Asserts the run was denied naming `capabilities.kv.max_value_bytes`, its one `kv.set`
+/// recorded.
+fn assert_value_refused(outcome: &switchboard_runtime::RunOutcome) {
+    match &outcome.status {
+        RunStatus::Denied(m) => assert!(m.contains("capabilities.kv.max_value_bytes"), "{m}"),
+        other => panic!("expected denied, got {other:?}"),
     }
+    assert_eq!(outcome.actions.len(), 1);
+    assert_eq!(outcome.actions[0].kind, "kv.set");
 }
 
 async fn run(limits: &str, imports: &str, body: &str) -> switchboard_runtime::RunOutcome {
@@ -85,7 +44,7 @@ async fn run(limits: &str, imports: &str, body: &str) -> switchboard_runtime::Ru
     let plugin = runtime
         .load_plugin_bytes(
             &manifest(limits),
-            "manifests/t.toml",
+            MANIFEST_FILE,
             &wasm,
             services(dir.path()),
         )
@@ -252,12 +211,7 @@ async fn an_ungranted_import_is_refused_at_load() {
     let imports = r#"(import "switchboard:plugin/kv@0.2.0" "delete" (func (param i32 i32 i32)))"#;
     let wasm = component(imports, RETURN_OK);
     let err = runtime
-        .load_plugin_bytes(
-            &manifest(""),
-            "manifests/t.toml",
-            &wasm,
-            services(dir.path()),
-        )
+        .load_plugin_bytes(&manifest(""), MANIFEST_FILE, &wasm, services(dir.path()))
         .err()
         .expect("refused");
     assert!(matches!(err, RuntimeError::Imports { .. }));
@@ -274,30 +228,21 @@ async fn an_ungranted_import_is_refused_at_load() {
 
 #[tokio::test]
 async fn an_out_of_scope_call_makes_the_run_denied_even_if_swallowed() {
-    let imports =
-        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
     // key "k" at 128, value "vv" at 129; the guest ignores the result and returns ok.
     let body = format!(
         "(call $set (i32.const 128) (i32.const 1) (i32.const 129) (i32.const 2) (i32.const 256)) {RETURN_OK}"
     );
     let outcome = run(
         "[capabilities]\nkv = { max_value_bytes = 1 }\n",
-        imports,
+        KV_SET,
         &body,
     )
     .await;
-    match &outcome.status {
-        RunStatus::Denied(m) => assert!(m.contains("capabilities.kv.max_value_bytes"), "{m}"),
-        other => panic!("expected denied, got {other:?}"),
-    }
-    assert_eq!(outcome.actions.len(), 1);
-    assert_eq!(outcome.actions[0].kind, "kv.set");
+    assert_value_refused(&outcome);
 }
 
 #[tokio::test]
 async fn a_ten_mib_kv_value_is_denied_naming_max_value_bytes() {
-    let imports =
-        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
     // Key "k" at 128, a 10 MiB value from 64 KiB on, the result at 256. The value fits in the
     // run's 16 MiB, so the host lifts it and refuses it itself (it once trapped with wasmtime's
     // "fuel allocated for hostcalls has been exhausted").
@@ -308,13 +253,8 @@ async fn a_ten_mib_kv_value_is_denied_naming_max_value_bytes() {
         10 << 20
     );
     let limits = "[capabilities]\nkv = true\n[limits]\nmemory_mib = 16\n";
-    let outcome = run(limits, imports, &body).await;
-    match &outcome.status {
-        RunStatus::Denied(m) => assert!(m.contains("capabilities.kv.max_value_bytes"), "{m}"),
-        other => panic!("expected denied, got {other:?}"),
-    }
-    assert_eq!(outcome.actions.len(), 1);
-    assert_eq!(outcome.actions[0].kind, "kv.set");
+    let outcome = run(limits, KV_SET, &body).await;
+    assert_value_refused(&outcome);
 }
 
 #[tokio::test]
@@ -350,15 +290,13 @@ async fn a_guest_blocked_in_a_host_call_still_times_out() {
 async fn a_second_attempt_replays_completed_actions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
-    let imports =
-        r#"(import "switchboard:plugin/kv@0.2.0" "set" (func $set (param i32 i32 i32 i32 i32)))"#;
     let body = format!(
         "(call $set (i32.const 128) (i32.const 1) (i32.const 129) (i32.const 2) (i32.const 256)) {RETURN_OK}"
     );
-    let wasm = component(imports, &body);
+    let wasm = component(KV_SET, &body);
     let manifest = manifest("[capabilities]\nkv = true\n");
     let plugin = runtime
-        .load_plugin_bytes(&manifest, "manifests/t.toml", &wasm, services(dir.path()))
+        .load_plugin_bytes(&manifest, MANIFEST_FILE, &wasm, services(dir.path()))
         .expect("load");
     let first = plugin.run(input()).await;
     assert_eq!(first.status, RunStatus::Succeeded);

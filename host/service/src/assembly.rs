@@ -27,42 +27,88 @@ use crate::wiring::{EnabledPlugin, LoadedPlugin, PluginPlan, Wiring, missing_was
 impl Wiring {
     /// Opens the store the host config names: PostgreSQL when `store.url` is set, else the
     /// SQLite file (created owner-only when needed), with `store.durability`. For the history
-    /// and maintenance commands, which may run beside `serve`.
+    /// and maintenance commands, which may run beside `serve`: no lock, and no background word
+    /// indexer (see [`Opener::Command`]).
     pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
-        self.open(false).await
+        self.open(Opener::Command).await
     }
 
     /// [`open_store`](Self::open_store) for `serve`, the process that runs runs: a SQLite file
     /// is locked for this process, so a second `serve` on it refuses to start (the OS drops the
-    /// lock when the holder dies, so a restart after a crash starts at once).
+    /// lock when the holder dies, so a restart after a crash starts at once), and the payload
+    /// word index is fed in the background.
     pub async fn open_store_to_serve(&self) -> anyhow::Result<Arc<dyn Store>> {
-        self.open(true).await
+        self.open(Opener::Serve).await
     }
 
-    async fn open(&self, exclusive: bool) -> anyhow::Result<Arc<dyn Store>> {
+    async fn open(&self, opener: Opener) -> anyhow::Result<Arc<dyn Store>> {
+        match self.store_config(opener)? {
+            StoreConfig::Postgres(config) => {
+                let store = PostgresStore::connect(config)
+                    .await
+                    .context("cannot open the PostgreSQL store (`store.url`)")?;
+                Ok(Arc::new(store))
+            }
+            StoreConfig::Sqlite(config) => {
+                let path = config.path.clone();
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| {
+                        format!("cannot create the data directory {}", dir.display())
+                    })?;
+                }
+                let store = SqliteStore::open(config)
+                    .await
+                    .with_context(|| format!("cannot open the store {}", path.display()))?;
+                Ok(Arc::new(store))
+            }
+        }
+    }
+
+    /// The configuration of the store the host config names, as `opener` opens it.
+    fn store_config(&self, opener: Opener) -> anyhow::Result<StoreConfig> {
         let durability = durability(self.config.host.store.durability);
         if let Some(url) = &self.config.host.store.url {
             let url = crate::config::host_secret(url, "store.url")?;
-            let mut config = PostgresConfig::new(url);
-            config.durability = durability;
-            let store = PostgresStore::connect(config)
-                .await
-                .context("cannot open the PostgreSQL store (`store.url`)")?;
-            return Ok(Arc::new(store));
+            return Ok(StoreConfig::Postgres(opener.postgres(url, durability)));
         }
         let path = self.config.resolve(&self.config.host.store.path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-        }
-        let mut config = SqliteConfig::new(&path);
-        config.durability = durability;
-        config.exclusive = exclusive;
-        let store = SqliteStore::open(config)
-            .await
-            .with_context(|| format!("cannot open the store {}", path.display()))?;
-        Ok(Arc::new(store))
+        Ok(StoreConfig::Sqlite(opener.sqlite(&path, durability)))
     }
+}
+
+/// Who opens the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opener {
+    /// `serve`: it holds a SQLite file's lock and feeds the payload word index in the background.
+    Serve,
+    /// A history, `db`, quarantine or `run` command beside it: no lock and no background word
+    /// indexer, so a short command neither competes with `serve` for the writer nor indexes a
+    /// backlog; its text filters index the few events they need themselves.
+    Command,
+}
+
+impl Opener {
+    fn sqlite(self, path: &std::path::Path, durability: Durability) -> SqliteConfig {
+        let mut config = SqliteConfig::new(path);
+        config.durability = durability;
+        config.exclusive = self == Opener::Serve;
+        config.index_words = self == Opener::Serve;
+        config
+    }
+
+    fn postgres(self, url: String, durability: Durability) -> PostgresConfig {
+        let mut config = PostgresConfig::new(url);
+        config.durability = durability;
+        config.index_words = self == Opener::Serve;
+        config
+    }
+}
+
+/// A store's configuration, for either backend.
+#[derive(Debug)]
+enum StoreConfig {
+    Sqlite(SqliteConfig),
+    Postgres(PostgresConfig),
 }
 
 /// The store's durability for the host config's `store.durability`.
@@ -206,7 +252,8 @@ pub fn intake(
 ) -> anyhow::Result<Intake> {
     let webhook = &wiring.config.host.webhook;
     Ok(Intake {
-        store,
+        store: store.clone(),
+        ledger: store,
         plugins,
         directory,
         token: wiring.webhook_token()?,
@@ -244,4 +291,41 @@ pub fn refuse_on(problems: &[LoadProblem]) -> anyhow::Result<()> {
         texts(problems).join("\n"),
         problems.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wiring(dir: &tempfile::TempDir) -> Wiring {
+        std::fs::create_dir(dir.path().join("manifests")).expect("manifests dir");
+        let file = dir.path().join("switchboard.toml");
+        let text = "config_version = 1\n[plugins]\nmanifests = \"manifests\"\n\
+                    [store]\npath = \"data/s.db\"\n";
+        std::fs::write(&file, text).expect("host config");
+        Wiring::load(&file).expect("wiring")
+    }
+
+    #[test]
+    fn commands_open_the_store_without_the_background_word_indexer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let wiring = wiring(&dir);
+        let Ok(StoreConfig::Sqlite(command)) = wiring.store_config(Opener::Command) else {
+            panic!("the host config names a SQLite file");
+        };
+        assert!(!command.index_words, "a command feeds the word index");
+        assert!(!command.exclusive, "a command locks the database");
+        assert_eq!(command.path, dir.path().join("data/s.db"));
+        let Ok(StoreConfig::Sqlite(serve)) = wiring.store_config(Opener::Serve) else {
+            panic!("the host config names a SQLite file");
+        };
+        assert!(serve.index_words && serve.exclusive);
+        let url = "postgres://localhost/s".to_owned();
+        assert!(
+            !Opener::Command
+                .postgres(url.clone(), Durability::Full)
+                .index_words
+        );
+        assert!(Opener::Serve.postgres(url, Durability::Full).index_words);
+    }
 }

@@ -168,7 +168,7 @@ pub async fn db(config: &Path, command: DbCommand) -> anyhow::Result<ExitCode> {
         }
         DbCommand::Purge => {
             let retention = &wiring.config.host.retention;
-            let deleted = crate::serve::retention::pass(&store, retention).await?;
+            let deleted = crate::serve::retention::pass(store.as_ref(), retention).await?;
             output::line(&format!("{deleted} run(s) deleted by `[retention]`"));
         }
     }

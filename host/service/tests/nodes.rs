@@ -336,12 +336,7 @@ fn a_node_keeps_its_lease_while_a_run_outlives_the_drain_timeout() {
     let env = [("SB_OWNER_DB", url.as_str())];
     let service = work.serve_with(&["--listen", "127.0.0.1:0", "--drain-ms", "300"], &env);
     let faults = serde_json::json!({"latency_ms": 60_000, "paths": ["/messages/"]});
-    let set = service
-        .http
-        .post(service.control("faults"))
-        .json(&faults)
-        .send();
-    assert!(set.expect("faults").status().is_success());
+    service.faults(&faults);
     service.inbound(70001, "79000000042", "price?");
     service.wait_for(BOUND, || {
         let runs = work.json_with(&["runs", "list", "--status", "running"], &env);

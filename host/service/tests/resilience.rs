@@ -266,12 +266,7 @@ fn past_the_backlog_bound_intake_answers_503_with_retry_after_and_nothing_is_los
     std::fs::write(work.path("switchboard.toml"), config).expect("config");
     let service = work.serve();
     let faults = json!({"latency_ms": 1000, "paths": ["/messages/"]});
-    let set = service
-        .http
-        .post(service.control("faults"))
-        .json(&faults)
-        .send();
-    assert!(set.expect("faults").status().is_success());
+    service.faults(&faults);
     let first = service.inbound(70001, "79000000101", "price?");
     for n in 102..=108 {
         service.inbound(70001, &format!("79000000{n}"), "price?");
@@ -307,12 +302,7 @@ fn past_the_backlog_bound_intake_answers_503_with_retry_after_and_nothing_is_los
         metrics.contains("switchboard_webhooks_refused_total{reason=\"backlog\"}"),
         "{metrics}"
     );
-    let cleared = service
-        .http
-        .post(service.control("faults"))
-        .json(&json!({}))
-        .send();
-    assert!(cleared.expect("faults").status().is_success());
+    service.faults(&json!({}));
     service.wait_for(Duration::from_secs(60), || {
         let (_, q) = service.get_json(&queue);
         (q["intake"] == "accepting" && q["queued"] == 0).then_some(())

@@ -336,13 +336,7 @@ fn metrics_count_a_scripted_scenario() {
     let service = work.serve();
     // One send's answer is lost after Radist processed it: the run is retried and reconciled.
     let faults = json!({"drop_response": {"count": 1}, "paths": ["/messages/"]});
-    let response = service
-        .http
-        .post(service.control("faults"))
-        .json(&faults)
-        .send()
-        .expect("faults");
-    assert!(response.status().is_success());
+    service.faults(&faults);
     service.inbound(70002, "79006000001", "hours?");
     service.wait_for(BOUND, || {
         let runs = work.json(&[
@@ -491,25 +485,8 @@ fn json_logs_put_each_action_in_its_run_span() {
 /// auto-reply's shipped manifest, its wasm path made absolute, its (read-only) `tags` grant
 /// replaced by `tags`.
 fn auto_reply_with(tags: &str) -> tempfile::TempDir {
-    let shipped = switchboard_testing::repo_root().join("manifests");
-    let text = std::fs::read_to_string(shipped.join("auto-reply.toml")).expect("auto-reply.toml");
-    let wasm = shipped.join("../plugins/target/wasm32-wasip2/release/auto_reply.wasm");
-    let edited = text
-        .replace(
-            "\"../plugins/target/wasm32-wasip2/release/auto_reply.wasm\"",
-            &format!("{wasm:?}"),
-        )
-        .replace(
-            "tags = { connections = [70001, 70002, 70003, 70004] }",
-            tags,
-        );
-    assert!(
-        edited.contains(tags),
-        "the shipped auto-reply manifest changed shape"
-    );
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("auto-reply.toml"), edited).expect("write manifest");
-    dir
+    let shipped_grant = "tags = { connections = [70001, 70002, 70003, 70004] }";
+    support::shipped_auto_reply(&[(shipped_grant, tags)])
 }
 
 #[test]

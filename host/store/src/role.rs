@@ -1,8 +1,10 @@
 //! The store's roles: one trait per thing a consumer does with the store (intake, dispatch,
 //! nodes, the action ledger, kv, upload links, history, schedules, operations). A consumer names
-//! the roles it uses (`Arc<dyn role::Dispatch>`, `&dyn role::Schedules`); the backends implement
-//! every role, and [`Store`](crate::Store) is all of them (share it as `Arc<dyn Store>`, which
-//! coerces to any one role). Bring the methods into scope with `use switchboard_store::prelude::*`.
+//! the roles it uses (`Arc<dyn role::Dispatch>`, `&dyn role::Schedules`), or the one combination
+//! of roles defined here for it ([`Leasing`], [`Console`]); the backends implement every role,
+//! and [`Store`](crate::Store) is all of them and of the combinations (share it as
+//! `Arc<dyn Store>`, which coerces to any of them). Bring the methods into scope with
+//! `use switchboard_store::prelude::*`.
 
 use crate::error::StoreResult;
 use crate::ids::{EventId, QuarantineId, RunId};
@@ -294,3 +296,18 @@ pub trait Operations: Send + Sync {
     /// Writes a consistent copy of the database to `path` while the store keeps running.
     async fn backup(&self, path: &Path) -> StoreResult<()>;
 }
+
+/// What a node's lease keeper (`serve/nodes.rs`) uses: its lease, heartbeats and the recovery
+/// of dead nodes' runs ([`Nodes`]), and the resumption of the runs it left itself and the
+/// dispatcher's wake-up when it may claim again ([`Dispatch`]).
+pub trait Leasing: Nodes + Dispatch {}
+
+impl<T: Nodes + Dispatch> Leasing for T {}
+
+/// What the admin API and the dashboard use: runs and events to list and show ([`History`]),
+/// quarantined requests to list, retry and drop ([`Intake`]), replays and the queue's depth
+/// ([`Dispatch`]), nodes, schedules and the database's size ([`Nodes`], [`Schedules`],
+/// [`Operations`]), and the readiness probe's write ([`Kv`]). Never the ledger nor uploads.
+pub trait Console: History + Intake + Dispatch + Nodes + Schedules + Operations + Kv {}
+
+impl<T: History + Intake + Dispatch + Nodes + Schedules + Operations + Kv> Console for T {}

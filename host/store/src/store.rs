@@ -6,25 +6,28 @@
 //! Every write is durable (committed) when its future resolves.
 
 pub use crate::error::StoreResult;
-use crate::role::{Dispatch, History, Intake, Kv, Ledger, Nodes, Operations, Schedules, Uploads};
+use crate::role::{
+    Console, Dispatch, History, Intake, Kv, Leasing, Ledger, Nodes, Operations, Schedules, Uploads,
+};
 
 /// The persistent state of Switchboard: every role. Object safe: share it as `Arc<dyn Store>`;
-/// an `Arc<dyn Store>` coerces to the `Arc<dyn role::X>` a consumer names.
+/// an `Arc<dyn Store>` coerces to the `Arc<dyn role::X>` a consumer names. The combined roles
+/// ([`Leasing`], [`Console`]) are listed too, so it coerces to those as well.
 pub trait Store:
-    Intake + Dispatch + Nodes + Ledger + Kv + Uploads + History + Schedules + Operations + 'static
+    Intake
+    + Dispatch
+    + Nodes
+    + Ledger
+    + Kv
+    + Uploads
+    + History
+    + Schedules
+    + Operations
+    + Leasing
+    + Console
+    + 'static
 {
 }
 
-impl<T> Store for T where
-    T: Intake
-        + Dispatch
-        + Nodes
-        + Ledger
-        + Kv
-        + Uploads
-        + History
-        + Schedules
-        + Operations
-        + 'static
-{
-}
+/// Every type with every role is a store (the combinations hold the other seven roles).
+impl<T> Store for T where T: Console + Leasing + Ledger + Uploads + 'static {}

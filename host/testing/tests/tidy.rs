@@ -224,32 +224,111 @@ fn only_the_assembly_opens_the_store() {
     );
 }
 
-/// Consumers of the store that take only the roles they use (`dyn role::X`), not the whole
-/// `Store`: the runtime's journal, kv and upload adapters, the dispatcher, the scheduler and the
-/// views shared by the CLI, the admin API and the dashboard.
+/// Consumers of the store that take only the roles they use (`dyn role::X`, or the combination
+/// `role.rs` defines for them), not the whole `Store`: the runtime's journal, kv and upload
+/// adapters, the webhook intake, the dispatcher, the scheduler, the node leases, retention, the
+/// queue sampler, the views shared by the CLI, the admin API and the dashboard, the admin API and
+/// the dashboard (`ui/`). A path ending in `/` covers every file under it.
 const ROLE_CONSUMERS: &[&str] = &[
     "host/service/src/adapters.rs",
+    "host/service/src/serve/admin.rs",
+    "host/service/src/serve/backlog.rs",
     "host/service/src/serve/dispatcher.rs",
+    "host/service/src/serve/intake.rs",
+    "host/service/src/serve/nodes.rs",
+    "host/service/src/serve/retention.rs",
     "host/service/src/serve/scheduler.rs",
     "host/service/src/views.rs",
+    "host/service/src/ui/",
 ];
+
+/// True when `code` names the store's `Store` trait: the whole word `Store` (`dyn Store`,
+/// `switchboard_store::Store`, `S: Store`), not a variant such as `KvError::Store` nor a longer
+/// name such as `SqliteStore`.
+fn names_the_whole_store(code: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices("Store").any(|(at, word)| {
+        let (before, after) = (&code[..at], &code[at + word.len()..]);
+        let variant = before.strip_suffix("::").is_some_and(|path| {
+            let segment = path.rsplit(|c: char| !is_ident(c)).next().unwrap_or("");
+            segment.starts_with(char::is_uppercase)
+        });
+        !before.ends_with(is_ident) && !after.starts_with(is_ident) && !variant
+    })
+}
 
 #[test]
 fn store_consumers_name_the_roles_they_use() {
+    let files = rust_files();
     let mut whole = Vec::new();
-    for file in ROLE_CONSUMERS {
-        let text = read(file);
-        for (n, line) in production_part(&text) {
-            if line.contains("dyn Store") {
-                whole.push(format!("{file}:{n}: {}", line.trim()));
+    for consumer in ROLE_CONSUMERS {
+        let mine: Vec<&String> = files.iter().filter(|f| f.starts_with(consumer)).collect();
+        assert!(
+            !mine.is_empty(),
+            "no file at {consumer}; update ROLE_CONSUMERS"
+        );
+        for file in mine.into_iter().filter(|f| !is_test_code(f)) {
+            let text = read(file);
+            for (n, line) in production_part(&text) {
+                let code = line.split("//").next().unwrap_or("");
+                if names_the_whole_store(code) {
+                    whole.push(format!("{file}:{n}: {}", line.trim()));
+                }
             }
         }
     }
     assert!(
         whole.is_empty(),
         "these consumers take the whole store; name the roles they use (`dyn role::Dispatch`, \
-         `&Arc<S>` with `S: role::Schedules + role::History`):\n{}",
+         `&Arc<S>` with `S: role::Schedules + role::History`, or a combination of roles defined \
+         in `host/store/src/role.rs` and listed by `Store`):\n{}",
         whole.join("\n")
+    );
+}
+
+#[test]
+fn the_role_check_sees_the_whole_store() {
+    for whole in [
+        "    pub store: Arc<dyn Store>,",
+        "use switchboard_store::{QueueDepth, Store};",
+        "async fn pass<S: Store + ?Sized>(store: &S) {",
+        "fn f(store: &dyn switchboard_store::Store) {}",
+    ] {
+        assert!(names_the_whole_store(whole), "missed: {whole}");
+    }
+    for roles in [
+        "    pub store: Arc<dyn role::Console>,",
+        "        other => KvError::Store(other.to_string()),",
+        "let store = SqliteStore::open(config);",
+        "pub struct StoreJournal(pub Arc<dyn role::Ledger>);",
+    ] {
+        assert!(!names_the_whole_store(roles), "flagged: {roles}");
+    }
+}
+
+#[test]
+fn a_messenger_is_spelled_in_one_table() {
+    // The table: the manifest's `SourceType` (the host's messenger type; the runtime maps it onto
+    // the WIT's and the connector's types by these names). Named exceptions: the connector's
+    // Radist connection, tagged by its `type` because each messenger's params differ; the
+    // sandbox, which emulates Radist from the spec and shares no code with the client; plugins.
+    let allowed = [
+        "host/manifest/src/manifest/trigger.rs",
+        "connectors/radist/src/models/connection.rs",
+        "connectors/radist-sandbox/",
+        "plugins/",
+    ];
+    let names: Vec<String> = switchboard_manifest::SourceType::ALL
+        .iter()
+        .map(|m| format!("\"{}\"", m.as_str()))
+        .collect();
+    let needles: Vec<&str> = names.iter().map(String::as_str).collect();
+    let spelled = offenders(&needles, &allowed);
+    assert!(
+        spelled.is_empty(),
+        "a messenger spelled outside its table (take the name from `SourceType::as_str`, or \
+         from the connector's `ChatSourceType` by serde, instead of a table of your own):\n{}",
+        spelled.join("\n")
     );
 }
 

@@ -65,16 +65,18 @@ impl<'o> Checker<'o> {
         }
     }
 
-    /// Checks `min..=max` characters; `on` names the messenger whose rule set `max`.
+    /// Checks `min..=max` characters; `on` is the messenger whose rule set `max`.
     pub(crate) fn length_on(
         &mut self,
         path: &str,
         value: &str,
         (min, max): (usize, usize),
-        on: Option<&str>,
+        on: Option<ChatSourceType>,
     ) {
         let got = self.len(value);
-        let on = on.map(|name| format!(" on {name}")).unwrap_or_default();
+        let on = on
+            .map(|channel| format!(" on {}", channel_name(channel)))
+            .unwrap_or_default();
         if got < min {
             let unit = self.unit(min);
             self.push(path, format!("must be at least {min} {unit} (got {got})"));
@@ -171,17 +173,14 @@ impl<'o> Checker<'o> {
     }
 }
 
-/// The wire name of a messenger, e.g. `telegram_bot`.
-pub(crate) fn channel_name(channel: ChatSourceType) -> &'static str {
-    match channel {
-        ChatSourceType::Odnoklassniki => "odnoklassniki",
-        ChatSourceType::Whatsapp => "whatsapp",
-        ChatSourceType::Waba => "waba",
-        ChatSourceType::Telegram => "telegram",
-        ChatSourceType::TelegramBot => "telegram_bot",
-        ChatSourceType::MaxPersonal => "max_personal",
-        ChatSourceType::MaxBot => "max_bot",
-        ChatSourceType::Unknown => "unknown",
+/// The wire name of a messenger, e.g. `telegram_bot`: its spelling in [`ChatSourceType`]'s
+/// serde form, the connector's one table of messengers (which the host's messenger type maps
+/// onto by name, once, in the runtime). No second table here to keep in step with it.
+pub(crate) fn channel_name(channel: ChatSourceType) -> String {
+    match serde_json::to_value(channel) {
+        Ok(serde_json::Value::String(name)) => name,
+        // A unit variant always serializes as a string; say "unknown" rather than panic.
+        _ => "unknown".to_owned(),
     }
 }
 
@@ -190,5 +189,29 @@ fn plural(noun: &str, n: usize) -> String {
         noun.to_owned()
     } else {
         format!("{noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_is_named_as_radist_spells_it() {
+        for name in [
+            "odnoklassniki",
+            "whatsapp",
+            "waba",
+            "telegram",
+            "telegram_bot",
+            "max_personal",
+            "max_bot",
+        ] {
+            let channel: ChatSourceType =
+                serde_json::from_value(serde_json::json!(name)).expect("a chat source type");
+            assert_ne!(channel, ChatSourceType::Unknown, "{name} is not typed");
+            assert_eq!(channel_name(channel), name);
+        }
+        assert_eq!(channel_name(ChatSourceType::Unknown), "unknown");
     }
 }

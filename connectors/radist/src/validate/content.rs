@@ -93,7 +93,7 @@ fn check_text(c: &mut Checker<'_>, text: &str) {
             "text.text",
             text,
             (TEXT.0, MESSENGER_TEXT_MAX),
-            Some(channel_name(channel)),
+            Some(channel),
         ),
         None => c.length("text.text", text, TEXT),
     }

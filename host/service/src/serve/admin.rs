@@ -15,15 +15,16 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard_store::{EventId, QuarantineId, RunId, Store, StoreError};
+use switchboard_store::{EventId, QuarantineId, RunId, StoreError, role};
 
 use crate::serve::intake::Intake;
 use crate::serve::plugins::SharedPlugins;
 use crate::views::{self, EventQuery, RunQuery, page_limit};
 
-/// What the admin handlers read.
+/// What the admin handlers (and the dashboard's) read.
 pub struct Admin {
-    pub store: Arc<dyn Store>,
+    /// The roles of the store the admin surface uses (never the ledger nor uploads).
+    pub store: Arc<dyn role::Console>,
     pub plugins: SharedPlugins,
     /// Plugins loaded and store open.
     pub ready: Arc<AtomicBool>,

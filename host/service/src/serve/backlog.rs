@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use switchboard_manifest::WebhookConfig;
-use switchboard_store::{QueueDepth, Store};
+use switchboard_store::{QueueDepth, role};
 use tokio::sync::watch;
 
 use crate::telemetry;
@@ -108,7 +108,11 @@ impl Backlog {
     }
 
     /// Samples the queue every [`SAMPLE_EVERY`] until `stop` turns true.
-    pub async fn run(self: Arc<Self>, store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
+    pub async fn run(
+        self: Arc<Self>,
+        store: Arc<dyn role::Dispatch>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
             match store.queue_depth().await {
                 Ok(depth) => self.observe(&depth),

@@ -15,9 +15,7 @@ use sha2::{Digest, Sha256};
 use switchboard_runtime::ConnectionDirectory;
 use switchboard_runtime::event::WebhookContext;
 use switchboard_runtime::subscription;
-use switchboard_store::{
-    EventId, NewEvent, NewQuarantine, NewRun, QuarantineId, Store, StoreError,
-};
+use switchboard_store::{EventId, NewEvent, NewQuarantine, NewRun, QuarantineId, StoreError, role};
 
 use crate::serve::plugins::SharedPlugins;
 use crate::serve::token::Token;
@@ -67,7 +65,10 @@ pub struct Refusal {
 
 /// What the intake handler needs.
 pub struct Intake {
-    pub store: Arc<dyn Store>,
+    /// Where events, their runs and quarantined requests are stored.
+    pub store: Arc<dyn role::Intake>,
+    /// The action ledger, read to recognise our own sends coming back as webhooks.
+    pub ledger: Arc<dyn role::Ledger>,
     pub plugins: SharedPlugins,
     pub directory: Arc<ConnectionDirectory>,
     pub token: Token,
@@ -158,7 +159,7 @@ impl Intake {
                 .checked_sub_signed(window)
                 .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
             let pending = self
-                .store
+                .ledger
                 .pending_intent_for_chat(event.connection_id.0, chat.0, since);
             if pending.await.unwrap_or(false) {
                 return true;
@@ -168,7 +169,7 @@ impl Intake {
             return false;
         };
         let id = message.message_id.to_string();
-        self.store.is_own_effect(&id).await.unwrap_or(false)
+        self.ledger.is_own_effect(&id).await.unwrap_or(false)
     }
 
     fn runs_for(
@@ -268,8 +269,10 @@ mod tests {
         let store = SqliteStore::open(SqliteConfig::new(dir.join("s.db")))
             .await
             .expect("open");
+        let store = Arc::new(store);
         Intake {
-            store: Arc::new(store),
+            store: store.clone(),
+            ledger: store,
             plugins: SharedPlugins::new(PluginSet::new(Vec::new())),
             directory: Arc::new(ConnectionDirectory::new(None)),
             token: Token::new("t".to_owned()),

@@ -32,7 +32,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use switchboard_manifest::Manifest;
-use switchboard_store::Store;
+use switchboard_store::{Store, role};
 use tokio::sync::watch;
 
 use crate::assembly::{self, refuse_on};
@@ -66,7 +66,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     wiring::agree_on_key(store.as_ref(), &system.runtime, args.replace_key).await?;
     let node = wiring.node_id();
     let leases = nodes::Leases::new(
-        Arc::clone(&store),
+        store.clone(),
         node.clone(),
         wiring.config.host.server.lease_s,
     );
@@ -96,7 +96,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     let backlog = Arc::clone(&intake.backlog);
     let reload_problems = Arc::new(std::sync::RwLock::new(Vec::new()));
     let admin = Arc::new(Admin {
-        store: Arc::clone(&store),
+        store: store.clone(),
         plugins: plugins.clone(),
         ready: Arc::clone(&ready),
         reload_problems: Arc::clone(&reload_problems),
@@ -230,12 +230,8 @@ impl Work {
         Work {
             dispatching: tokio::spawn(dispatcher.run(stopped.clone(), s.drain)),
             others: vec![
-                tokio::spawn(retention::run(
-                    Arc::clone(&s.store),
-                    retention,
-                    stopped.clone(),
-                )),
-                tokio::spawn(Arc::clone(&s.backlog).run(Arc::clone(&s.store), stopped.clone())),
+                tokio::spawn(retention::run(s.store.clone(), retention, stopped.clone())),
+                tokio::spawn(Arc::clone(&s.backlog).run(s.store.clone(), stopped.clone())),
                 tokio::spawn(measure(s.store, stopped.clone())),
                 tokio::spawn(scheduler.run(s.plugins, stopped.clone())),
                 tokio::spawn(reloader.run(manifests_dir, stopped)),
@@ -338,7 +334,7 @@ impl Listeners {
 }
 
 /// Updates the database size gauges every few seconds (the queue's are the backlog sampler's).
-async fn measure(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) {
+async fn measure(store: Arc<dyn role::Operations>, mut shutdown: watch::Receiver<bool>) {
     loop {
         if let Ok(stats) = store.stats().await {
             crate::telemetry::database_measured(&stats);

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
-use switchboard_store::{LeaseTaken, NodeInfo, Renewal, Store};
+use switchboard_store::{LeaseTaken, NodeInfo, Renewal, role};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -26,7 +26,7 @@ use crate::output::{self, escape};
 /// This node's lease keeper.
 #[derive(Clone)]
 pub struct Leases {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn role::Leasing>,
     pub node: String,
     pub lease: Duration,
     /// Turns true (once, for good) when a heartbeat found another process holding the lease.
@@ -35,7 +35,7 @@ pub struct Leases {
 
 impl Leases {
     /// A keeper of `node`'s lease of `lease_s` seconds.
-    pub fn new(store: Arc<dyn Store>, node: String, lease_s: u32) -> Self {
+    pub fn new(store: Arc<dyn role::Leasing>, node: String, lease_s: u32) -> Self {
         let lease = Duration::from_secs(u64::from(lease_s));
         let lost = Arc::new(watch::Sender::new(false));
         Leases {
@@ -345,7 +345,7 @@ fn time(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_store::{NewEvent, NewRun, SqliteConfig, SqliteStore};
+    use switchboard_store::{NewEvent, NewRun, SqliteConfig, SqliteStore, Store};
 
     async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {
         let config = SqliteConfig::new(dir.path().join("s.db"));
@@ -364,7 +364,7 @@ mod tests {
     async fn a_node_keeps_its_lease_while_a_run_still_executes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = sqlite(&dir).await;
-        let leases = Leases::new(Arc::clone(&store), "n".into(), 30);
+        let leases = Leases::new(store.clone(), "n".into(), 30);
         assert_eq!(leases.begin().await.expect("begin"), 0);
         let event = NewEvent {
             dedupe_key: "k".into(),
@@ -397,7 +397,7 @@ mod tests {
     async fn an_idle_node_leaves_at_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = sqlite(&dir).await;
-        let leases = Leases::new(Arc::clone(&store), "n".into(), 30);
+        let leases = Leases::new(store.clone(), "n".into(), 30);
         leases.begin().await.expect("begin");
         leases.leave().await;
         let (live, left_at) = node_state(&store).await;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use switchboard_manifest::RetentionConfig;
-use switchboard_store::{RetentionPolicy, RunStatus, Store, StoreResult};
+use switchboard_store::{RetentionPolicy, RunStatus, StoreResult, role};
 use tokio::sync::watch;
 
 /// Runs deleted per batch.
@@ -41,13 +41,13 @@ pub fn policy(config: &RetentionConfig) -> RetentionPolicy {
 }
 
 /// One retention pass: purge by age, then by size. Returns the runs deleted.
-pub async fn pass(store: &Arc<dyn Store>, config: &RetentionConfig) -> StoreResult<usize> {
+pub async fn pass(store: &dyn role::Operations, config: &RetentionConfig) -> StoreResult<usize> {
     pass_at(store, config, Utc::now()).await
 }
 
 /// [`pass`] as if it were `now`.
 pub async fn pass_at(
-    store: &Arc<dyn Store>,
+    store: &dyn role::Operations,
     config: &RetentionConfig,
     now: DateTime<Utc>,
 ) -> StoreResult<usize> {
@@ -65,7 +65,7 @@ pub async fn pass_at(
     Ok(deleted)
 }
 
-async fn size(store: &Arc<dyn Store>) -> StoreResult<u64> {
+async fn size(store: &dyn role::Operations) -> StoreResult<u64> {
     let stats = store.stats().await?;
     Ok(stats.file_bytes + stats.wal_bytes)
 }
@@ -91,13 +91,13 @@ fn halve(policy: &mut RetentionPolicy) -> bool {
 
 /// Runs [`pass`] every `interval_s` until shutdown.
 pub async fn run(
-    store: Arc<dyn Store>,
+    store: Arc<dyn role::Operations>,
     config: RetentionConfig,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let every = Duration::from_secs(u64::from(config.interval_s));
     loop {
-        match pass(&store, &config).await {
+        match pass(store.as_ref(), &config).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(runs = n, "retention deleted old runs"),
             Err(err) => {
@@ -116,7 +116,7 @@ mod tests {
     use super::*;
     use switchboard_store::{
         AttemptStatus, EventFilter, FinishedAttempt, NewEvent, NewQuarantine, NewRun, Next,
-        RunFilter, SqliteConfig, SqliteStore,
+        RunFilter, SqliteConfig, SqliteStore, Store,
     };
 
     fn event(key: String) -> NewEvent {
@@ -200,7 +200,7 @@ mod tests {
         finished(&store, "ok", 1500, AttemptStatus::Succeeded).await;
         finished(&store, "bad", 300, AttemptStatus::Failed).await;
         store.checkpoint().await.expect("checkpoint");
-        let before = size(&store).await.expect("size");
+        let before = size(store.as_ref()).await.expect("size");
         let intake = {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
@@ -215,7 +215,7 @@ mod tests {
         };
         // Eight days later: succeeded runs (7 days) go, failed ones (30 days) stay.
         let later = Utc::now() + chrono::Duration::days(8);
-        let deleted = pass_at(&store, &RetentionConfig::default(), later)
+        let deleted = pass_at(store.as_ref(), &RetentionConfig::default(), later)
             .await
             .expect("pass");
         intake.await.expect("intake");
@@ -228,7 +228,7 @@ mod tests {
             "new runs untouched"
         );
         store.checkpoint().await.expect("checkpoint");
-        let after = size(&store).await.expect("size");
+        let after = size(store.as_ref()).await.expect("size");
         assert!(
             after < before,
             "the file shrinks: {before} -> {after} bytes"
@@ -283,14 +283,16 @@ mod tests {
             max_db_mib: Some(1),
             ..RetentionConfig::default()
         };
-        pass_at(&store, &RetentionConfig::default(), Utc::now())
+        pass_at(store.as_ref(), &RetentionConfig::default(), Utc::now())
             .await
             .expect("pass");
         assert_eq!(
             store.quarantine_list(500, None).await.expect("list").len(),
             300
         );
-        pass_at(&store, &config, Utc::now()).await.expect("pass");
+        pass_at(store.as_ref(), &config, Utc::now())
+            .await
+            .expect("pass");
         assert!(
             store
                 .quarantine_list(500, None)
@@ -307,7 +309,7 @@ mod tests {
             .expect("events");
         assert!(events.is_empty(), "{} events left", events.len());
         store.checkpoint().await.expect("checkpoint");
-        let left = size(&store).await.expect("size");
+        let left = size(store.as_ref()).await.expect("size");
         let stats = store.stats().await.expect("stats");
         assert!(left <= 1024 * 1024, "{left} bytes left: {stats:?}");
     }

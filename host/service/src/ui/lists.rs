@@ -7,10 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use switchboard_store::{EventId, QuarantineId};
+use switchboard_store::{EventId, QuarantineEntry, QuarantineId};
 
 use super::pages::{Nav, RunRow, at, clip, pretty};
-use super::{UiState, failure, html, store_failure};
+use super::{UiState, failure, found, html, store_failure};
 use crate::views::EventQuery;
 
 /// An event row.
@@ -88,10 +88,13 @@ pub struct EventPage {
 
 /// `GET /ui/events/{id}`.
 pub async fn event(State(ui): State<UiState>, Path(id): Path<i64>) -> Response {
-    let detail = match ui.admin.store.get_event(EventId(id)).await {
-        Ok(Some(d)) => d,
-        Ok(None) => return failure(StatusCode::NOT_FOUND, &format!("no event {id}")),
-        Err(err) => return store_failure(&err),
+    let detail = match found(ui.admin.store.get_event(EventId(id)), || {
+        format!("no event {id}")
+    })
+    .await
+    {
+        Ok(detail) => detail,
+        Err(response) => return response,
     };
     let e = &detail.event;
     html(&EventPage {
@@ -159,15 +162,9 @@ pub async fn quarantined(State(ui): State<UiState>, Path(id): Path<i64>) -> Resp
 }
 
 async fn one(ui: &UiState, id: i64, problem: Option<String>) -> Response {
-    let entry = match ui.admin.store.quarantine_get(QuarantineId(id)).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            return failure(
-                StatusCode::NOT_FOUND,
-                &format!("no quarantined request {id}"),
-            );
-        }
-        Err(err) => return store_failure(&err),
+    let entry = match quarantined_entry(ui, id).await {
+        Ok(entry) => entry,
+        Err(response) => return response,
     };
     let row = QuarantineRow {
         id: entry.id.0,
@@ -185,17 +182,17 @@ async fn one(ui: &UiState, id: i64, problem: Option<String>) -> Response {
     })
 }
 
+/// The quarantined request `id`, or the page saying it is not there (404) or the store failed.
+async fn quarantined_entry(ui: &UiState, id: i64) -> Result<QuarantineEntry, Response> {
+    let entry = ui.admin.store.quarantine_get(QuarantineId(id));
+    found(entry, || format!("no quarantined request {id}")).await
+}
+
 /// `POST /ui/quarantine/{id}/retry`: ingests the body again; on success it leaves quarantine.
 pub async fn retry(State(ui): State<UiState>, Path(id): Path<i64>) -> Response {
-    let entry = match ui.admin.store.quarantine_get(QuarantineId(id)).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            return failure(
-                StatusCode::NOT_FOUND,
-                &format!("no quarantined request {id}"),
-            );
-        }
-        Err(err) => return store_failure(&err),
+    let entry = match quarantined_entry(&ui, id).await {
+        Ok(entry) => entry,
+        Err(response) => return response,
     };
     match ui.admin.intake.retry(&entry.body).await {
         Ok(_) => match ui.admin.store.quarantine_delete(QuarantineId(id)).await {

@@ -124,6 +124,19 @@ pub(crate) fn failure(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// What the store's `lookup` finds, or the page saying it is not there (404, `missing` says
+/// what) or that the store failed.
+pub(crate) async fn found<T>(
+    lookup: impl Future<Output = switchboard_store::StoreResult<Option<T>>>,
+    missing: impl FnOnce() -> String,
+) -> Result<T, Response> {
+    match lookup.await {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(failure(StatusCode::NOT_FOUND, &missing())),
+        Err(err) => Err(store_failure(&err)),
+    }
+}
+
 /// The store said no: unavailable (503), missing (404) or broken (500).
 pub(crate) fn store_failure(err: &switchboard_store::StoreError) -> Response {
     let status = if err.is_unavailable() {
@@ -135,4 +148,29 @@ pub(crate) fn store_failure(err: &switchboard_store::StoreError) -> Response {
         status,
         &format!("the store failed: {err}; try again, or see the service's log"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_store::StoreError;
+
+    #[tokio::test]
+    async fn found_answers_the_value_a_404_naming_what_is_missing_or_a_503() {
+        let value = found(async { Ok(Some(7)) }, || unreachable!()).await;
+        assert_eq!(value.ok(), Some(7));
+        let missing = found(async { Ok(None::<u8>) }, || "no run 9".to_owned()).await;
+        let page = missing.expect_err("missing");
+        assert_eq!(page.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(page.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        assert!(String::from_utf8_lossy(&body).contains("no run 9"));
+        let down = StoreError::Unavailable {
+            reason: "the disk is full".to_owned(),
+        };
+        let failed = found(async { Err::<Option<u8>, _>(down) }, || unreachable!()).await;
+        let status = failed.expect_err("failed").status();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    }
 }

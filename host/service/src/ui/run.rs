@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use switchboard_store::{FinishedAttempt, LedgerEntry, RunDetail, RunId, StoreError};
 
 use super::pages::{self, Nav, RunRow, at, ms, pretty};
-use super::{UiState, failure, html, store_failure};
+use super::{UiState, failure, found, html, store_failure};
 use crate::stored_event::StoredEvent;
 
 /// An attempt as the timeline draws it.
@@ -81,14 +81,10 @@ pub async fn page(State(ui): State<UiState>, Path(id): Path<i64>) -> Response {
 }
 
 async fn detail(ui: &UiState, id: i64) -> Result<RunDetail, Response> {
-    match ui.admin.store.get_run(RunId(id)).await {
-        Ok(Some(d)) => Ok(d),
-        Ok(None) => Err(failure(
-            StatusCode::NOT_FOUND,
-            &format!("no run {id}; the runs list shows the runs kept"),
-        )),
-        Err(err) => Err(store_failure(&err)),
-    }
+    found(ui.admin.store.get_run(RunId(id)), || {
+        format!("no run {id}; the runs list shows the runs kept")
+    })
+    .await
 }
 
 fn view(d: &RunDetail) -> RunPage {

@@ -140,6 +140,12 @@ impl Service {
         format!("{}/{path}", self.control.as_deref().expect("sandbox mode"))
     }
 
+    /// Sets the embedded sandbox's faults (`{}` clears them).
+    pub fn faults(&self, faults: &Value) {
+        let response = self.http.post(self.control("faults")).json(faults).send();
+        assert!(response.expect("faults").status().is_success());
+    }
+
     /// A customer writes to a connection of the embedded sandbox.
     pub fn inbound(&self, connection: i64, phone: &str, text: &str) -> Value {
         let body = json!({"connection_id": connection, "phone": phone, "text": text});
@@ -215,29 +221,26 @@ impl Service {
         }
     }
 
+    /// Every stderr line kept, once the process has exited (the reader ends at its EOF).
+    fn stderr_lines(&mut self) -> Vec<String> {
+        self.stderr
+            .take()
+            .map(StderrTail::finish)
+            .unwrap_or_default()
+    }
+
     /// SIGTERM, then wait for the exit status.
     pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         signal(&self.child, "TERM");
         let status = self.child.wait().expect("wait");
-        // The reader ends at EOF, which follows the exit.
-        let lines = self
-            .stderr
-            .take()
-            .map(StderrTail::finish)
-            .unwrap_or_default();
-        (status, lines)
+        (status, self.stderr_lines())
     }
 
     /// Waits up to `bound` for the process to exit by itself (no signal): its status and stderr.
     pub fn exit_within(mut self, bound: Duration) -> (std::process::ExitStatus, Vec<String>) {
         let status = launcher::wait_exit(&mut self.child, bound).expect("wait");
         let status = status.unwrap_or_else(|| panic!("serve did not exit within {bound:?}"));
-        let lines = self
-            .stderr
-            .take()
-            .map(StderrTail::finish)
-            .unwrap_or_default();
-        (status, lines)
+        (status, self.stderr_lines())
     }
 
     /// SIGKILL: no shutdown of any kind.
@@ -268,4 +271,26 @@ pub fn json_of(args: &[&str], out: &Output) -> Value {
 /// Sends a signal by name with `kill(1)`.
 pub fn signal(child: &Child, name: &str) {
     launcher::signal(child, name).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The shipped auto-reply manifest, its wasm path made absolute and each `(from, to)` of `edits`
+/// replaced, alone in a new directory. Panics when a `from` is not in the shipped manifest (it
+/// changed shape: update the caller).
+pub fn shipped_auto_reply(edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let shipped = repo_root().join("manifests");
+    let mut text =
+        std::fs::read_to_string(shipped.join("auto-reply.toml")).expect("auto-reply.toml");
+    let wasm = shipped.join("../plugins/target/wasm32-wasip2/release/auto_reply.wasm");
+    let wasm_key = "\"../plugins/target/wasm32-wasip2/release/auto_reply.wasm\"";
+    let absolute = format!("{wasm:?}");
+    for (from, to) in std::iter::once((wasm_key, absolute.as_str())).chain(edits.iter().copied()) {
+        assert!(
+            text.contains(from),
+            "the shipped auto-reply manifest no longer holds `{from}`; update the test"
+        );
+        text = text.replace(from, to);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("auto-reply.toml"), text).expect("write manifest");
+    dir
 }

@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
 use switchboard_store::{EventDetail, EventSummary, LedgerEntry, RunDetail, RunStatus, RunSummary};
-use switchboard_testing::{build_plugins, repo_root};
+use switchboard_testing::build_plugins;
 
 use crate::support::{Service, Workdir};
 
@@ -196,31 +196,12 @@ fn free_port() -> u16 {
 /// The shipped auto-reply manifest with its wasm path made absolute, its send budget set and
 /// its run deadline raised to [`RUN_TIMEOUT_MS`].
 fn manifests_with_budget(per_minute: u32) -> tempfile::TempDir {
-    let shipped = repo_root().join("manifests");
-    let text = std::fs::read_to_string(shipped.join("auto-reply.toml")).expect("auto-reply.toml");
-    let wasm = shipped.join("../plugins/target/wasm32-wasip2/release/auto_reply.wasm");
-    let edited = text
-        .replace(
-            "\"../plugins/target/wasm32-wasip2/release/auto_reply.wasm\"",
-            &format!("{wasm:?}"),
-        )
-        .replace("per_minute = 60", &format!("per_minute = {per_minute}"))
-        .replace(
-            "timeout_ms = 2000",
-            &format!("timeout_ms = {RUN_TIMEOUT_MS}"),
-        );
-    let expected = [
-        format!("per_minute = {per_minute}"),
-        format!("timeout_ms = {RUN_TIMEOUT_MS}"),
-        format!("{wasm:?}"),
-    ];
-    assert!(
-        expected.iter().all(|e| edited.contains(e.as_str())),
-        "the shipped auto-reply manifest changed shape; update manifests_with_budget"
-    );
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("auto-reply.toml"), edited).expect("write manifest");
-    dir
+    let budget = format!("per_minute = {per_minute}");
+    let timeout = format!("timeout_ms = {RUN_TIMEOUT_MS}");
+    crate::support::shipped_auto_reply(&[
+        ("per_minute = 60", &budget),
+        ("timeout_ms = 2000", &timeout),
+    ])
 }
 
 /// One customer message the load posted: its Radist id, chat and whether auto-reply answers it.

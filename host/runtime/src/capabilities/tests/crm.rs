@@ -13,26 +13,10 @@ use crate::capabilities::wit::notes::Host as NotesHost;
 use crate::capabilities::wit::quick_replies::Host as QuickRepliesHost;
 use crate::capabilities::wit::tags::Host as TagsHost;
 
-/// `(chat, contact)` of a new inbound message from `phone` on `connection`.
-async fn inbound(h: &Harness, connection: i64, phone: &str) -> (i64, i64) {
-    let out = h
-        .inbound(json!({"connection_id": connection, "phone": phone, "text": "price?"}))
-        .await;
-    let id = |key: &str| out[key].as_i64().expect("id");
-    (id("chat_id"), id("contact_id"))
-}
-
-fn denied(result: Result<impl std::fmt::Debug, Error>, needle: &str) {
-    match result {
-        Err(Error::Denied(m)) => assert!(m.contains(needle), "{m}"),
-        other => panic!("expected denied mentioning {needle}, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn mark_answered_needs_the_grant_and_a_granted_connection() {
     let h = Harness::start().await;
-    let (chat, _) = inbound(&h, WHATSAPP, "79007770001").await;
+    let (chat, _) = h.inbound_chat(WHATSAPP, "79007770001", "price?").await;
     let none = h.plugin("");
     let mut state = h.run(&none, "i1", manual(), false);
     denied(
@@ -83,8 +67,8 @@ async fn quick_replies_are_listed_only_with_the_grant() {
 #[tokio::test]
 async fn notes_are_scoped_to_reachable_contacts_and_bounded() {
     let h = Harness::start().await;
-    let (_, on_whatsapp) = inbound(&h, WHATSAPP, "79007770002").await;
-    let (tg_chat, on_telegram) = inbound(&h, TELEGRAM, "79007770003").await;
+    let (_, on_whatsapp) = h.inbound_chat(WHATSAPP, "79007770002", "price?").await;
+    let (tg_chat, on_telegram) = h.inbound_chat(TELEGRAM, "79007770003", "price?").await;
     let none = h.plugin("");
     denied(
         no_trap(NotesHost::list(&mut h.run(&none, "n0", manual(), false), on_whatsapp).await),
@@ -143,7 +127,7 @@ async fn notes_are_scoped_to_reachable_contacts_and_bounded() {
 #[tokio::test]
 async fn a_note_add_left_pending_is_read_back_not_added_twice() {
     let h = Harness::start().await;
-    let (_, contact) = inbound(&h, WHATSAPP, "79007770004").await;
+    let (_, contact) = h.inbound_chat(WHATSAPP, "79007770004", "price?").await;
     let plugin = h.plugin("notes = { write = true, connections = [70002] }");
     h.faults(json!({"drop_response": {"count": 1}, "paths": ["/notes/"]}))
         .await;
@@ -179,7 +163,7 @@ async fn a_note_add_left_pending_is_read_back_not_added_twice() {
 #[tokio::test]
 async fn tags_change_only_allowed_names_and_keep_a_tag_added_in_between() {
     let h = Harness::start().await;
-    let (_, contact) = inbound(&h, WHATSAPP, "79007770005").await;
+    let (_, contact) = h.inbound_chat(WHATSAPP, "79007770005", "price?").await;
     let none = h.plugin("");
     denied(
         no_trap(
@@ -239,8 +223,8 @@ async fn tags_change_only_allowed_names_and_keep_a_tag_added_in_between() {
 #[tokio::test]
 async fn two_runs_creating_the_same_missing_tag_both_converge() {
     let h = Harness::start().await;
-    let (_, first) = inbound(&h, WHATSAPP, "79007770006").await;
-    let (_, second) = inbound(&h, WHATSAPP, "79007770007").await;
+    let (_, first) = h.inbound_chat(WHATSAPP, "79007770006", "price?").await;
+    let (_, second) = h.inbound_chat(WHATSAPP, "79007770007", "price?").await;
     let caps =
         "tags = { write = true, connections = [70002], allow = [\"hot\"], create_missing = true }";
     let plugin = h.plugin(caps);

@@ -12,22 +12,6 @@ use crate::capabilities::wit::contacts::{ContactUpdate, Host as ContactsHost, Lo
 use crate::capabilities::wit::history::Host as HistoryHost;
 use crate::capabilities::wit::types::MessageContent;
 
-/// `(chat, contact)` of a new inbound message from `phone` on `connection`.
-async fn inbound(h: &Harness, connection: i64, phone: &str, text: &str) -> (i64, i64) {
-    let out = h
-        .inbound(json!({"connection_id": connection, "phone": phone, "text": text}))
-        .await;
-    let id = |key: &str| out[key].as_i64().expect("id");
-    (id("chat_id"), id("contact_id"))
-}
-
-fn denied(result: Result<impl std::fmt::Debug, Error>, needle: &str) {
-    match result {
-        Err(Error::Denied(m)) => assert!(m.contains(needle), "{m}"),
-        other => panic!("expected denied mentioning {needle}, got {other:?}"),
-    }
-}
-
 fn new_contact(name: &str, phone: &str) -> NewContact {
     NewContact {
         name: name.to_owned(),
@@ -47,8 +31,8 @@ fn rename(name: &str) -> ContactUpdate {
 #[tokio::test]
 async fn contacts_are_found_and_changed_only_within_the_grant() {
     let h = Harness::start().await;
-    let (_, on_whatsapp) = inbound(&h, WHATSAPP, "79007780001", "hi").await;
-    let (_, on_telegram) = inbound(&h, TELEGRAM, "79007780002", "hi").await;
+    let (_, on_whatsapp) = h.inbound_chat(WHATSAPP, "79007780001", "hi").await;
+    let (_, on_telegram) = h.inbound_chat(TELEGRAM, "79007780002", "hi").await;
     let none = h.plugin("");
     let mut state = h.run(&none, "c0", manual(), false);
     denied(
@@ -131,7 +115,7 @@ async fn history_pages_backwards_within_the_grant_and_summarizes_the_chat() {
     let phone = json!({"phone": "79007780020"});
     let chat = h.chat_with(WHATSAPP, phone.clone(), 3).await;
     h.chat_with(WHATSAPP, phone.clone(), 2).await;
-    let (_, _) = inbound(&h, WHATSAPP, "79007780020", "newest").await;
+    let (_, _) = h.inbound_chat(WHATSAPP, "79007780020", "newest").await;
     let none = h.plugin("");
     let mut state = h.run(&none, "h0", manual(), false);
     denied(

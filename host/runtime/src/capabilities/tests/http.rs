@@ -122,11 +122,23 @@ async fn send(state: &mut HostState, req: HttpRequest) -> Result<Response, Error
     no_trap(state.send(req).await)
 }
 
-#[tokio::test]
-async fn the_granted_origin_answers_status_headers_and_body() {
+/// The CRM server (redirecting `/away` to another server, which is not granted), that other
+/// server, and a run granted the CRM's origin with a 2 s timeout.
+async fn granted() -> (Server, Server, HostState) {
     let other = Server::start(Router::new()).await;
     let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let state = state(&server.origin, 2000);
+    (server, other, state)
+}
+
+/// `GET url` with the test's token header.
+async fn send_get(state: &mut HostState, url: String) -> Result<Response, Error> {
+    send(state, request(Method::Get, url, None)).await
+}
+
+#[tokio::test]
+async fn the_granted_origin_answers_status_headers_and_body() {
+    let (server, _other, mut state) = granted().await;
     let url = format!("{}/echo", server.origin);
     let resp = send(&mut state, request(Method::Post, url, Some(b"hi".to_vec()))).await;
     let resp = resp.expect("answered");
@@ -143,13 +155,9 @@ async fn the_granted_origin_answers_status_headers_and_body() {
 
 #[tokio::test]
 async fn other_origins_are_denied_unrequested_and_the_run_is_denied() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let (_server, other, mut state) = granted().await;
     let url = format!("{}/anything", other.origin);
-    let err = send(&mut state, request(Method::Get, url, None))
-        .await
-        .expect_err("denied");
+    let err = send_get(&mut state, url).await.expect_err("denied");
     assert!(
         matches!(&err, Error::Denied(m) if m.contains("capabilities.http.allow")),
         "{err:?}"
@@ -160,13 +168,9 @@ async fn other_origins_are_denied_unrequested_and_the_run_is_denied() {
 
 #[tokio::test]
 async fn a_redirect_out_of_the_granted_origin_is_denied_before_it_is_followed() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let (server, other, mut state) = granted().await;
     let url = format!("{}/away", server.origin);
-    let err = send(&mut state, request(Method::Get, url, None))
-        .await
-        .expect_err("denied");
+    let err = send_get(&mut state, url).await.expect_err("denied");
     assert!(
         matches!(&err, Error::Denied(m) if m.starts_with("redirect to")),
         "{err:?}"
@@ -177,22 +181,16 @@ async fn a_redirect_out_of_the_granted_origin_is_denied_before_it_is_followed() 
 
 #[tokio::test]
 async fn redirects_within_the_origin_are_followed_up_to_five_hops() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let (server, _other, mut state) = granted().await;
     let five = format!("{}/hop/5", server.origin);
-    let resp = send(&mut state, request(Method::Get, five, None))
-        .await
-        .expect("followed");
+    let resp = send_get(&mut state, five).await.expect("followed");
     assert_eq!(
         (resp.status, resp.body.as_slice()),
         (200, b"arrived".as_slice())
     );
     assert_eq!(server.hits(), 6);
     let six = format!("{}/hop/6", server.origin);
-    let err = send(&mut state, request(Method::Get, six, None))
-        .await
-        .expect_err("too many");
+    let err = send_get(&mut state, six).await.expect_err("too many");
     assert!(
         matches!(&err, Error::Upstream(u) if u.message == "too many redirects"),
         "{err:?}"
@@ -203,9 +201,7 @@ async fn redirects_within_the_origin_are_followed_up_to_five_hops() {
 
 #[tokio::test]
 async fn bodies_over_max_body_bytes_are_refused_both_ways() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let (server, _other, mut state) = granted().await;
     let url = format!("{}/echo", server.origin);
     let err = send(&mut state, request(Method::Post, url, Some(vec![1; 1025]))).await;
     assert!(
@@ -215,9 +211,7 @@ async fn bodies_over_max_body_bytes_are_refused_both_ways() {
     assert_eq!(server.hits(), 0, "an oversized request is never sent");
     let mut state = self::state(&server.origin, 2000);
     let big = format!("{}/big", server.origin);
-    let err = send(&mut state, request(Method::Get, big, None))
-        .await
-        .expect_err("too big");
+    let err = send_get(&mut state, big).await.expect_err("too big");
     let Error::Upstream(u) = err else {
         panic!("expected upstream, got {err:?}")
     };
@@ -233,9 +227,7 @@ async fn the_grant_timeout_is_honoured() {
     let server = crm(&other.origin).await;
     let mut state = state(&server.origin, 200);
     let url = format!("{}/hang", server.origin);
-    let err = send(&mut state, request(Method::Get, url, None))
-        .await
-        .expect_err("timed out");
+    let err = send_get(&mut state, url).await.expect_err("timed out");
     let Error::Upstream(u) = err else {
         panic!("expected upstream, got {err:?}")
     };
@@ -320,9 +312,7 @@ async fn host_hop_by_hop_and_framing_headers_are_denied_by_name_unsent() {
 
 #[tokio::test]
 async fn malformed_headers_are_invalid_and_do_not_panic() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let (server, _other, mut state) = granted().await;
     let url = format!("{}/creds", server.origin);
     for headers in [[("bad name", "v")], [("x-a", "line\r\nx-injected: 1")]] {
         let err = send(&mut state, with_headers(url.clone(), &headers)).await;
@@ -340,9 +330,7 @@ async fn malformed_headers_are_invalid_and_do_not_panic() {
 
 #[tokio::test]
 async fn a_header_flood_is_denied_before_a_header_map_is_built() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let (server, _other, mut state) = granted().await;
     // 25,000 distinct names made `HeaderMap::append` panic the host before the cap.
     let headers = (0..25_000)
         .map(|i| (format!("x-h{i}"), "v".to_owned()))
@@ -385,12 +373,10 @@ async fn credentials_are_dropped_when_a_redirect_leaves_the_origin() {
 
 #[tokio::test]
 async fn an_oversized_response_is_refused_on_its_length_or_cut_while_streaming() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let (server, _other, mut state) = granted().await;
     for path in ["declared-huge", "streamed"] {
         let url = format!("{}/{path}", server.origin);
-        let err = send(&mut state, request(Method::Get, url, None)).await;
+        let err = send_get(&mut state, url).await;
         let Err(Error::Upstream(u)) = err else {
             panic!("{path}: expected upstream, got {err:?}")
         };
@@ -439,9 +425,7 @@ async fn localhost_in_the_allow_list_allows_loopback() {
 #[tokio::test]
 async fn the_recorded_request_holds_keyed_digests_not_values() {
     use sha2::Digest;
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
-    let mut state = state(&server.origin, 2000);
+    let (server, _other, mut state) = granted().await;
     let url = format!("{}/echo", server.origin);
     send(
         &mut state,

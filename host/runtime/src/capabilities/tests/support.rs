@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::event::{ChatInfo, Datetime, Direction, Message, MessageContent, MessageEvent};
-use crate::event::{PluginEvent, RunInfo, SourceType};
+use crate::event::{PluginEvent, RunInfo, SourceType, text_received};
 use crate::journal::InMemoryJournal;
 use crate::run::{CallEnd, RunInput, RunStatus, status};
 use crate::state::{HostServices, HostState, PluginShared, RunContext, SharedCaches};
@@ -176,6 +175,20 @@ impl Harness {
         resp.json().await.expect("inbound json")
     }
 
+    /// `(chat, contact)` of a new inbound message from `phone` on `connection` saying `text`.
+    pub(super) async fn inbound_chat(
+        &self,
+        connection: i64,
+        phone: &str,
+        text: &str,
+    ) -> (i64, i64) {
+        let out = self
+            .inbound(json!({"connection_id": connection, "phone": phone, "text": text}))
+            .await;
+        let id = |key: &str| out[key].as_i64().expect("id");
+        (id("chat_id"), id("contact_id"))
+    }
+
     /// An inbound text on `connection` from `who` (`{"phone": ..}` or `{"username": ..}`),
     /// `hours_ago` hours ago; returns the chat id.
     pub(super) async fn chat_with(&self, connection: i64, who: Value, hours_ago: i64) -> i64 {
@@ -254,31 +267,9 @@ pub(super) fn manual() -> PluginEvent {
 
 /// `message.received` in `chat` on `connection`, from a chat of `source`.
 pub(super) fn received(connection: i64, chat: i64, source: Option<SourceType>) -> PluginEvent {
-    PluginEvent::MessageReceived(MessageEvent {
-        connection_id: connection,
-        chat_id: chat,
-        contact_id: None,
-        source_type: source,
-        chat: ChatInfo {
-            name: None,
-            phone: None,
-            username: None,
-            profile_link: None,
-        },
-        message: Message {
-            message_id: "00000000-0000-4000-8000-000000000001".to_owned(),
-            source_message_id: None,
-            source_chat_id: String::new(),
-            direction: Direction::Inbound,
-            created_at: Datetime {
-                seconds: 0,
-                nanoseconds: 0,
-            },
-            content: MessageContent::Text("hello".to_owned()),
-            reply_to: None,
-        },
-        own_echo: false,
-    })
+    let mut event = text_received(connection, chat, source, "hello");
+    event.message.message_id = "00000000-0000-4000-8000-000000000001".to_owned();
+    PluginEvent::MessageReceived(event)
 }
 
 /// A text message.
@@ -313,5 +304,13 @@ pub(super) fn no_trap<T>(result: wasmtime::Result<T>) -> T {
     match result {
         Ok(value) => value,
         Err(trap) => panic!("host call trapped: {trap:#}"),
+    }
+}
+
+/// Asserts the call was `denied` with a message mentioning `needle` (the missing grant's key).
+pub(super) fn denied(result: Result<impl std::fmt::Debug, Error>, needle: &str) {
+    match result {
+        Err(Error::Denied(m)) => assert!(m.contains(needle), "{m}"),
+        other => panic!("expected denied mentioning {needle}, got {other:?}"),
     }
 }

@@ -5,9 +5,10 @@
 use serde_json::json;
 
 use super::support::*;
-use crate::capabilities::wit::chats::{ChatTarget, CreateChatRequest, Host as _};
+use crate::capabilities::wit::chats::{ChatRef, ChatTarget, CreateChatRequest, Host as _};
 use crate::capabilities::wit::messages::Host as _;
 use crate::event::SourceType;
+use crate::state::HostState;
 
 const WABA_CAPS: &str = "messages = { connections = [70001], types = [\"text\", \"waba_template\"] }\n\
                          chats = { connections = [70001] }";
@@ -54,13 +55,7 @@ async fn chats_on_a_waba_connection_are_checked_without_the_event_saying_so() {
     let h = Harness::start().await;
     let plugin = h.plugin(WABA_CAPS);
     let mut state = h.run(&plugin, "r1", manual(), false);
-    let request = CreateChatRequest {
-        connection_id: WABA,
-        target: ChatTarget::Phone("+7 900 555-44-33".to_owned()),
-        contact_id: None,
-        name: None,
-    };
-    let chat = no_trap(state.create_chat(request).await).expect("created");
+    let chat = new_chat(&mut state, "+7 900 555-44-33").await;
     assert!(chat.created_chat);
     let err = no_trap(state.send(text(WABA, chat.chat_id, "hi")).await).expect_err("closed");
     assert!(matches!(err, Error::WindowClosed(_)), "{err:?}");
@@ -70,11 +65,7 @@ async fn chats_on_a_waba_connection_are_checked_without_the_event_saying_so() {
     let mut later = h.run(&other, "r2", manual(), false);
     let err = no_trap(later.send(text(WABA, chat.chat_id, "hi")).await).expect_err("closed");
     assert!(matches!(err, Error::WindowClosed(_)), "{err:?}");
-    let lookups = h
-        .requests()
-        .iter()
-        .filter(|r| r.ends_with("/connections/70001"))
-        .count();
+    let lookups = connection_lookups(&h);
     assert_eq!(lookups, 1, "{:?}", h.requests());
     assert!(h.sent(chat.chat_id).await.is_empty());
     // The service's intake reads the same directory: it knows the connection without asking.
@@ -95,19 +86,28 @@ async fn runs_use_the_connection_list_the_service_read() {
     assert!(known > 0);
     let plugin = h.plugin(WABA_CAPS);
     let mut state = h.run(&plugin, "r1", manual(), false);
+    let chat = new_chat(&mut state, "+7 900 555-44-32").await;
+    let err = no_trap(state.send(text(WABA, chat.chat_id, "hi")).await).expect_err("closed");
+    assert!(matches!(err, Error::WindowClosed(_)), "{err:?}");
+    let lookups = connection_lookups(&h);
+    assert_eq!(lookups, 0, "{:?}", h.requests());
+}
+
+/// A new chat with `phone` on the WABA connection, created by the run's `chats.create`.
+async fn new_chat(state: &mut HostState, phone: &str) -> ChatRef {
     let request = CreateChatRequest {
         connection_id: WABA,
-        target: ChatTarget::Phone("+7 900 555-44-32".to_owned()),
+        target: ChatTarget::Phone(phone.to_owned()),
         contact_id: None,
         name: None,
     };
-    let chat = no_trap(state.create_chat(request).await).expect("created");
-    let err = no_trap(state.send(text(WABA, chat.chat_id, "hi")).await).expect_err("closed");
-    assert!(matches!(err, Error::WindowClosed(_)), "{err:?}");
-    let lookups = h
-        .requests()
+    no_trap(state.create_chat(request).await).expect("created")
+}
+
+/// How often the runs asked Radist for the WABA connection.
+fn connection_lookups(h: &Harness) -> usize {
+    h.requests()
         .iter()
         .filter(|r| r.ends_with("/connections/70001"))
-        .count();
-    assert_eq!(lookups, 0, "{:?}", h.requests());
+        .count()
 }
