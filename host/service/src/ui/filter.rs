@@ -11,6 +11,10 @@ use crate::views::RunQuery;
 /// Rows on one page of the runs list.
 pub const PAGE: usize = 50;
 
+/// How many of the newest runs the status tabs count: a page costs the same on any store size
+/// (counts beyond it are shown as "N+").
+pub const COUNT_WINDOW: u64 = 100_000;
+
 /// The query string of `/ui/runs` (empty fields are absent from the filter).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RunsQuery {

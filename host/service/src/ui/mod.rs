@@ -17,7 +17,7 @@ mod overview;
 mod pages;
 mod run;
 mod runs;
-pub use runs::COUNT_WINDOW;
+pub use filter::COUNT_WINDOW;
 mod security;
 mod status;
 

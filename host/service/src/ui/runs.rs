@@ -15,13 +15,9 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use switchboard_store::{MAX_PAGE, RecentCounts, RunFilter, RunStatus, RunSummary};
 
-use super::filter::{PAGE, RunsQuery};
+use super::filter::{COUNT_WINDOW, PAGE, RunsQuery};
 use super::pages::{Nav, RunRow};
 use super::{UiState, failure, html, store_failure};
-
-/// How many of the newest runs the status tabs count: a page costs the same on any store size
-/// (counts beyond it are shown as "N+").
-pub const COUNT_WINDOW: u64 = 100_000;
 
 /// How often the live stream looks for changes: at most one DOM update per tick, however many
 /// runs arrive in between.
