@@ -10,6 +10,11 @@ use rusqlite::{Connection, params, params_from_iter};
 const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
 /// The count when no clause reads the event: the runs alone, by the `runs_status` index.
 const COUNT_RUNS: &str = "SELECT r.status, COUNT(*) FROM runs r";
+/// The counts of a window read the range of run ids, never an index of every run (without
+/// statistics the planner would rather scan all of `runs_status_id`, for its order).
+const COUNT_WINDOW: &str =
+    "SELECT r.status, COUNT(*) FROM runs r NOT INDEXED JOIN events e ON e.id = r.event_id";
+const COUNT_WINDOW_RUNS: &str = "SELECT r.status, COUNT(*) FROM runs r NOT INDEXED";
 
 /// How many runs match the filter (its page ignored), per status, by status name; `None` when
 /// its text needs the word indexer first.
@@ -84,7 +89,12 @@ fn count(conn: &Connection, f: &RunFilter, floor: Option<Floor>) -> Res<Option<V
         c.add("r.id > ?", [Value::Integer(fl.run)]);
     }
     let reads_event = f.text.is_some() || f.kind.is_some() || f.chat.is_some();
-    let select = if reads_event { COUNT } else { COUNT_RUNS };
+    let select = match (floor.is_some(), reads_event) {
+        (false, true) => COUNT,
+        (false, false) => COUNT_RUNS,
+        (true, true) => COUNT_WINDOW,
+        (true, false) => COUNT_WINDOW_RUNS,
+    };
     let sql = c.render(select, " GROUP BY r.status ORDER BY r.status");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(c.args.iter()), |r| {
