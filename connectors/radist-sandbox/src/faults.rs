@@ -34,19 +34,14 @@ use crate::webhooks::WebhookFaults;
 #[serde(deny_unknown_fields)]
 pub struct Faults {
     /// The next `count` matching requests have their connection reset before processing.
-    #[serde(default)]
     pub reset: Option<CountFault>,
     /// The next `count` matching sends are processed but their connection closes unanswered.
-    #[serde(default)]
     pub drop_response: Option<CountFault>,
     /// The next `count` matching requests answer 429 with `Retry-After: retry_after_s`.
-    #[serde(default)]
     pub rate_limit: Option<RateLimitFault>,
     /// The next `count` matching requests answer `status` (default 503).
-    #[serde(default)]
     pub server_error: Option<ServerErrorFault>,
     /// Every matching request waits this long first.
-    #[serde(default)]
     pub latency_ms: Option<u64>,
     /// Every webhook event is delivered twice.
     #[serde(default)]
@@ -55,7 +50,6 @@ pub struct Faults {
     #[serde(default)]
     pub webhook_reorder: bool,
     /// Only requests whose path contains one of these strings are faulted (default: all API requests).
-    #[serde(default)]
     pub paths: Option<Vec<String>>,
 }
 

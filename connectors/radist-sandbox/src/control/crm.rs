@@ -19,7 +19,6 @@ use crate::time::now;
 #[serde(deny_unknown_fields)]
 pub struct CrmSeed {
     /// The company to add to (default: the first one).
-    #[serde(default)]
     pub company_id: Option<i64>,
     #[serde(default)]
     pub tags: Vec<TagSeed>,
@@ -31,7 +30,6 @@ pub struct CrmSeed {
     #[serde(default)]
     pub contact_tags: Vec<ContactTagsSeed>,
     /// Replaces `User.permissions` of the key.
-    #[serde(default)]
     pub permissions: Option<Vec<String>>,
 }
 

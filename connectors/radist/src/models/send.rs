@@ -95,25 +95,25 @@ pub struct WabaTemplateIn {
     pub template_locale: String,
     #[serde(
         default,
-        deserialize_with = "de::null_as_default",
+        deserialize_with = "de::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub header_params: Vec<WabaHeaderParamIn>,
     #[serde(
         default,
-        deserialize_with = "de::null_as_default",
+        deserialize_with = "de::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub body_params: Vec<String>,
     #[serde(
         default,
-        deserialize_with = "de::null_as_default",
+        deserialize_with = "de::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub button_params: Vec<String>,
     #[serde(
         default,
-        deserialize_with = "de::null_as_default",
+        deserialize_with = "de::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub carousel_media_card_params: Vec<WabaCarouselCardParamsIn>,
@@ -134,13 +134,13 @@ pub struct WabaCarouselCardParamsIn {
     pub header_url: String,
     #[serde(
         default,
-        deserialize_with = "de::null_as_default",
+        deserialize_with = "de::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub body_params: Vec<String>,
     #[serde(
         default,
-        deserialize_with = "de::null_as_default",
+        deserialize_with = "de::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub button_params: Vec<String>,
@@ -239,7 +239,7 @@ pub struct MarkupIn {
     pub kind: MarkupType,
     #[serde(
         default,
-        deserialize_with = "de::null_as_default",
+        deserialize_with = "de::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub inline_buttons: Vec<InlineButtonIn>,
@@ -275,9 +275,7 @@ pub struct MessageSentChatResponse {
     pub name: String,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub is_group: bool,
-    #[serde(default)]
     pub avatar_url: Option<String>,
-    #[serde(default)]
     pub profile_link: Option<String>,
 }
 
