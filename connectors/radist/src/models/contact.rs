@@ -66,30 +66,14 @@ pub struct ContactsOut {
 pub struct ContactCreateRequest {
     /// 1..256 chars.
     pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "de::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub phones: Vec<PhoneIn>,
-    #[serde(
-        default,
-        deserialize_with = "de::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub emails: Vec<EmailIn>,
     /// Tag ids.
-    #[serde(
-        default,
-        deserialize_with = "de::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<i64>,
-    #[serde(
-        default,
-        deserialize_with = "de::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<ContactNoteCreateRequest>,
 }
 
