@@ -5,7 +5,6 @@
 //! `cargo bench -p switchboard-testing --bench host_overhead` (`RUNS=N` to change the count).
 
 use std::io::Write;
-use std::time::Duration;
 
 use serde_json::json;
 use switchboard_runtime::{RunStatus, Runtime, RuntimeConfig};

@@ -8,7 +8,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use radist_sandbox::SandboxConfig;
 use switchboard_runtime::{RunStatus, RuntimeConfig};
