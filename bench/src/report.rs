@@ -6,6 +6,7 @@ use std::io::Write;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::load::Tally;
 use crate::machine::Machine;
 use crate::pg::PgCounters;
 
@@ -109,12 +110,8 @@ pub struct Storm {
 pub struct Phase {
     /// `open 5000/s` or `max 64 conns`.
     pub load: String,
-    pub planned: u64,
-    pub sent: u64,
-    pub acked: u64,
-    pub duplicates: u64,
-    pub errors: u64,
-    pub first_error: Option<String>,
+    #[serde(flatten)]
+    pub tally: Tally,
     pub seconds: f64,
     pub acked_per_s: f64,
     pub ack_us: Percentiles,
@@ -259,7 +256,7 @@ fn row(p: &Phase) -> String {
         "{:<16} {:>9.0} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>8} {:>8}",
         p.load,
         p.acked_per_s,
-        p.errors,
+        p.tally.errors,
         ms(p.ack_us.p50),
         ms(p.ack_us.p99),
         ms(p.ack_us.p999),
@@ -277,15 +274,15 @@ fn details(p: &Phase, out: &mut dyn Write) -> anyhow::Result<()> {
         out,
         "{}: planned {} sent {} acked {} (duplicates {}) errors {} in {:.1} s; ack max {}",
         p.load,
-        p.planned,
-        p.sent,
-        p.acked,
-        p.duplicates,
-        p.errors,
+        p.tally.planned,
+        p.tally.sent,
+        p.tally.acked,
+        p.tally.duplicates,
+        p.tally.errors,
         p.seconds,
         ms(p.ack_us.max)
     )?;
-    if let Some(e) = &p.first_error {
+    if let Some(e) = &p.tally.first_error {
         writeln!(out, "  first error: {e}")?;
     }
     if p.e2e_us.is_some() {
@@ -400,4 +397,28 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 /// µs as milliseconds with two decimals.
 fn ms(us: u64) -> String {
     format!("{:.2}ms", us as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phase_writes_its_tally_at_the_top_level_of_its_json() {
+        let phase = Phase {
+            load: "open 10/s".to_owned(),
+            tally: Tally {
+                planned: 5,
+                acked: 4,
+                first_error: Some("refused".to_owned()),
+                ..Tally::default()
+            },
+            ..Phase::default()
+        };
+        let json = serde_json::to_value(&phase).expect("a phase serializes");
+        assert_eq!(json["planned"], 5);
+        assert_eq!(json["acked"], 4);
+        assert_eq!(json["first_error"], "refused");
+        assert!(json.get("tally").is_none(), "{json}");
+    }
 }

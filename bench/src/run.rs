@@ -148,14 +148,9 @@ fn ack_figures(load: &PhaseLoad, connections: usize) -> Phase {
     let seconds = load.elapsed.as_secs_f64();
     Phase {
         load: label(load.pace, connections),
-        planned: load.planned,
-        sent: load.sent,
-        acked: load.acked,
-        duplicates: load.duplicates,
-        errors: load.errors,
-        first_error: load.first_error.clone(),
+        tally: load.tally.clone(),
         seconds,
-        acked_per_s: load.acked as f64 / seconds.max(1e-9),
+        acked_per_s: load.tally.acked as f64 / seconds.max(1e-9),
         ack_us: Percentiles::of(&load.ack),
         ..Phase::default()
     }
@@ -401,7 +396,7 @@ fn node_costs(setup: &Setup, before: &Costs, wall: Duration, phase: &mut Phase) 
 /// Service CPU per acknowledged webhook and per completed run.
 fn per_unit(phase: &mut Phase) {
     let cpu_ms = phase.service_cpu_s.unwrap_or(0.0) * 1000.0;
-    phase.cpu_ms_per_webhook = (phase.acked > 0).then(|| cpu_ms / phase.acked as f64);
+    phase.cpu_ms_per_webhook = (phase.tally.acked > 0).then(|| cpu_ms / phase.tally.acked as f64);
     phase.cpu_ms_per_run = phase
         .runs_completed
         .filter(|&r| r > 0)
