@@ -23,9 +23,8 @@ pub struct Report {
     pub commit: Option<String>,
     /// The service binary measured, or the foreign URL.
     pub target: String,
-    /// Start-up to "admin API" announced, ms (none for a foreign URL).
-    pub startup_ms: Option<u64>,
-    pub startup_cache_warm: Option<bool>,
+    #[serde(flatten)]
+    pub startup: Startup,
     pub plugins: usize,
     pub phases: Vec<Phase>,
     /// The database file after the service's shutdown checkpoint (WAL folded in), per run.
@@ -36,6 +35,17 @@ pub struct Report {
     /// The cron storm's figures (scenario `cron-storm`).
     pub storm: Option<Storm>,
     pub notes: Vec<String>,
+}
+
+/// The service's start-up, none for a foreign URL (JSON keys `startup_ms`, `startup_cache_warm`).
+#[derive(Debug, Default, Serialize)]
+pub struct Startup {
+    /// Start-up to "admin API" announced, ms: the slowest node.
+    #[serde(rename = "startup_ms")]
+    pub ms: Option<u64>,
+    /// Whether the compiled-component cache was warm when the nodes started.
+    #[serde(rename = "startup_cache_warm")]
+    pub cache_warm: Option<bool>,
 }
 
 /// What one service process (node) cost in a phase.
@@ -189,8 +199,8 @@ impl Report {
             "machine: {} cpus, {}, {} MiB; generator and service share it",
             m.cpus, m.cpu_model, m.memory_mib
         )?;
-        if let Some(ms) = self.startup_ms {
-            let warm = if self.startup_cache_warm == Some(true) {
+        if let Some(ms) = self.startup.ms {
+            let warm = if self.startup.cache_warm == Some(true) {
                 "warm"
             } else {
                 "cold"
@@ -420,5 +430,18 @@ mod tests {
         assert_eq!(json["acked"], 4);
         assert_eq!(json["first_error"], "refused");
         assert!(json.get("tally").is_none(), "{json}");
+    }
+
+    #[test]
+    fn the_startup_keeps_its_report_keys() {
+        let startup = Startup {
+            ms: Some(850),
+            cache_warm: Some(true),
+        };
+        let json = serde_json::to_value(&startup).expect("a start-up serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"startup_ms": 850, "startup_cache_warm": true})
+        );
     }
 }
