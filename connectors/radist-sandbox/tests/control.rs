@@ -38,13 +38,13 @@ async fn rate_limit_answers_429_with_retry_after_and_has_no_effect() {
     )
     .await;
     let resp = env
-        .http
-        .post(env.company_url("/messaging/messages/"))
-        .header("X-Api-Key", "sandbox-key")
-        .json(&json!({"chat_id": chat, "message_type": "text", "text": {"text": "once"}}))
-        .send()
-        .await
-        .unwrap();
+        .raw(
+            env.http
+                .post(env.company_url("/messaging/messages/"))
+                .header("X-Api-Key", "sandbox-key")
+                .json(&json!({"chat_id": chat, "message_type": "text", "text": {"text": "once"}})),
+        )
+        .await;
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "2");
     assert!(env.ctl().sent(None).await.unwrap().is_empty());
@@ -87,12 +87,12 @@ async fn server_errors_and_latency() {
     env.ctl().clear_faults().await.unwrap();
     assert_eq!(env.ctl().faults().await.unwrap(), Faults::default());
     let nonsense = env
-        .http
-        .post(format!("{}/faults", env.sb.control_url()))
-        .json(&json!({"nonsense": 1}))
-        .send()
-        .await
-        .unwrap();
+        .raw(
+            env.http
+                .post(format!("{}/faults", env.sb.control_url()))
+                .json(&json!({"nonsense": 1})),
+        )
+        .await;
     assert_eq!(nonsense.status(), 422);
 }
 
@@ -254,7 +254,7 @@ async fn upload_serves_the_file_and_media_sends_use_it() {
         url.starts_with(&format!("http://{}/_sandbox/files/", env.sb.addr())),
         "{url}"
     );
-    let got = env.http.get(&url).send().await.unwrap();
+    let got = env.raw(env.http.get(&url)).await;
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
     let chat = env.chat(70002, "79002220004", "x").await;

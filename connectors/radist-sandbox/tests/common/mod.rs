@@ -99,6 +99,11 @@ impl Env {
         self.send(self.http.delete(self.company_url(path))).await
     }
 
+    /// Sends `req` as built (no key added): the raw answer, for its status and headers.
+    pub async fn raw(&self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        req.send().await.expect("request")
+    }
+
     /// GET an absolute URL with the key.
     pub async fn get_url(&self, url: &str) -> (u16, Value) {
         self.send(self.http.get(url)).await
