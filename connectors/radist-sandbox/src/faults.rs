@@ -105,6 +105,39 @@ fn take_one(count: &mut Option<CountFault>) -> bool {
 }
 
 impl Faults {
+    /// The next `count` matching requests have their connection reset before processing.
+    pub fn resets(count: u32) -> Self {
+        let reset = Some(CountFault { count });
+        Self {
+            reset,
+            ..Self::default()
+        }
+    }
+
+    /// The next `count` matching sends and CRM writes are processed but left unanswered.
+    pub fn dropped_answers(count: u32) -> Self {
+        let drop_response = Some(CountFault { count });
+        Self {
+            drop_response,
+            ..Self::default()
+        }
+    }
+
+    /// The next `count` matching requests answer HTTP `status`.
+    pub fn server_errors(count: u32, status: u16) -> Self {
+        let server_error = Some(ServerErrorFault { count, status });
+        Self {
+            server_error,
+            ..Self::default()
+        }
+    }
+
+    /// These faults, only on requests whose path contains one of `paths`.
+    pub fn on_paths(self, paths: &[&str]) -> Self {
+        let paths = Some(paths.iter().map(|p| (*p).to_owned()).collect());
+        Self { paths, ..self }
+    }
+
     /// The webhook switches.
     pub fn webhook(&self) -> WebhookFaults {
         WebhookFaults {

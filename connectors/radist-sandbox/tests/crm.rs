@@ -6,7 +6,7 @@ mod common;
 
 use common::{Env, fast_config};
 use radist_sandbox::control::{ContactTagsSeed, CrmSeed, NoteSeed};
-use radist_sandbox::{CountFault, Faults, Sandbox, SandboxConfig, Seed, TagSeed};
+use radist_sandbox::{Faults, Sandbox, SandboxConfig, Seed, TagSeed};
 use serde_json::json;
 
 #[tokio::test]
@@ -112,10 +112,7 @@ async fn a_dropped_note_create_is_stored_once() {
         .inbound(json!({"connection_id": 70002, "phone": "79005550002", "text": "hi"}))
         .await;
     let notes = format!("/contacts/{}/notes/", inbound["contact_id"]);
-    let faults = Faults {
-        drop_response: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
+    let faults = Faults::dropped_answers(1);
     env.ctl().set_faults(&faults).await.unwrap();
     let url = env.company_url(&notes);
     let sent = env

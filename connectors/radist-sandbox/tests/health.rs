@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use axum::http::{StatusCode, header};
 use common::{Env, Receiver, eventually, fast_config};
-use radist_sandbox::{
-    CountFault, DeliveryState, Faults, SandboxLimits, SandboxState, WebhookRetry,
-};
+use radist_sandbox::{DeliveryState, Faults, SandboxLimits, SandboxState, WebhookRetry};
 use serde_json::json;
 
 #[tokio::test]
@@ -168,10 +166,7 @@ async fn a_redirect_is_a_failed_delivery_and_is_not_followed() {
 async fn drop_response_processes_the_send_once_and_never_answers() {
     let env = Env::start().await;
     let chat = env.chat(70002, "79003330004", "hi").await;
-    let drop_one = Faults {
-        drop_response: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
+    let drop_one = Faults::dropped_answers(1);
     env.ctl().set_faults(&drop_one).await.unwrap();
     let (_, contacts) = env.get("/contacts/").await;
     assert!(
@@ -203,10 +198,7 @@ async fn drop_response_processes_the_send_once_and_never_answers() {
 async fn reset_cuts_the_connection_before_anything_happens() {
     let env = Env::start().await;
     let chat = env.chat(70002, "79003330005", "hi").await;
-    let reset_two = Faults {
-        reset: Some(CountFault { count: 2 }),
-        ..Faults::default()
-    };
+    let reset_two = Faults::resets(2);
     env.ctl().set_faults(&reset_two).await.unwrap();
     for _ in 0..2 {
         let cut = env.send_text_raw(&chat, "never").await;
@@ -223,10 +215,7 @@ async fn connection_faults_on_a_bare_router_say_what_they_need() {
     let addr = listener.local_addr().unwrap();
     let app = radist_sandbox::router(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    *state.faults() = Faults {
-        reset: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
+    *state.faults() = Faults::resets(1);
     let resp = reqwest::get(format!("http://{addr}/v2/companies/"))
         .await
         .unwrap();

@@ -12,8 +12,8 @@ use radist_connector::models::{
     ContactUpdateRequest, MessageTemplateCreateRequest, MessageTemplateUpdateRequest, NoteType,
     SocialProfileType, TagId, TagIn, UpdateTag,
 };
+use radist_sandbox::Faults;
 use radist_sandbox::control::Inbound;
-use radist_sandbox::{CountFault, Faults, ServerErrorFault};
 
 const NOW: &str = "2099-01-01T00:00:00Z";
 /// The seeded `vip` tag.
@@ -191,14 +191,7 @@ async fn an_ambiguous_note_create_is_not_repeated_and_reads_back_once() {
     let env = Env::start().await;
     let client = env.client();
     let ivan = contact_of(&env, "79001110006").await;
-    let five_hundred = Faults {
-        server_error: Some(ServerErrorFault {
-            count: 2,
-            status: 500,
-        }),
-        paths: Some(vec!["/notes/".into()]),
-        ..Faults::default()
-    };
+    let five_hundred = Faults::server_errors(2, 500).on_paths(&["/notes/"]);
     set_faults(&env, five_hundred).await;
     let err = client.create_note(ivan, &note("once")).await.unwrap_err();
     assert!(matches!(err, RadistError::Server { status: 500 }), "{err}");
@@ -216,11 +209,7 @@ async fn an_ambiguous_note_create_is_not_repeated_and_reads_back_once() {
         "the read is retried past the 500"
     );
 
-    let drop_one = Faults {
-        drop_response: Some(CountFault { count: 1 }),
-        paths: Some(vec!["/notes/".into()]),
-        ..Faults::default()
-    };
+    let drop_one = Faults::dropped_answers(1).on_paths(&["/notes/"]);
     set_faults(&env, drop_one).await;
     let err = client.create_note(ivan, &note("maybe")).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
@@ -236,14 +225,7 @@ async fn a_tag_set_put_is_retried_after_an_ambiguous_failure() {
     let env = Env::start().await;
     let client = env.client();
     let ivan = contact_of(&env, "79001110007").await;
-    let faults = Faults {
-        server_error: Some(ServerErrorFault {
-            count: 2,
-            status: 502,
-        }),
-        paths: Some(vec!["/tags/".into()]),
-        ..Faults::default()
-    };
+    let faults = Faults::server_errors(2, 502).on_paths(&["/tags/"]);
     set_faults(&env, faults).await;
     client.set_contact_tags(ivan, &[VIP]).await.unwrap();
     let tags = client.get_contact(ivan).await.unwrap().tags;

@@ -33,10 +33,7 @@ async fn a_dropped_answer_is_an_ambiguous_error_and_the_message_exists_once() {
     let env = Env::start().await;
     let client = env.client();
     let chat = env.inbound(WHATSAPP, "79005551001", "hello", NOW).await;
-    let drop_one = Faults {
-        drop_response: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
+    let drop_one = Faults::dropped_answers(1);
     set_faults(&env, drop_one).await;
 
     let err = client
@@ -64,10 +61,7 @@ async fn a_reset_connection_creates_nothing_and_reads_are_retried() {
     let env = Env::start().await;
     let client = env.client();
     let chat = env.inbound(WHATSAPP, "79005551002", "hello", NOW).await;
-    let reset_one = Faults {
-        reset: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
+    let reset_one = Faults::resets(1);
     set_faults(&env, reset_one.clone()).await;
     let err = client
         .send_message(&SendMessageRequest::text(chat, "never stored"))
