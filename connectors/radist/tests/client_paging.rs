@@ -118,8 +118,8 @@ fn message_json(n: u128) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_server_repeating_the_same_message_page_is_stopped() {
-    let page = json!([message_json(2), message_json(1)]).to_string();
-    let canned = Canned::start("200 OK", &[("content-type", "application/json")], &page).await;
+    let page = json!([message_json(2), message_json(1)]);
+    let canned = Canned::ok_json(&page).await;
     let client = RadistClient::new(config_at(&canned.base_url, "k")).unwrap();
     let query = MessagesQuery {
         page_size: 2,
@@ -139,12 +139,7 @@ async fn a_server_repeating_the_same_cursor_is_stopped() {
     let entry = json!({"contact_id": 1, "contact_name": "C", "unanswered_count": 0,
         "last_chat_updated_at": at(1), "chats": []});
     let page = json!({"data": [entry], "response_metadata": {"next_cursor": "same"}});
-    let canned = Canned::start(
-        "200 OK",
-        &[("content-type", "application/json")],
-        &page.to_string(),
-    )
-    .await;
+    let canned = Canned::ok_json(&page).await;
     let client = RadistClient::new(config_at(&canned.base_url, "k")).unwrap();
     let all: Vec<_> = client
         .chats_with_contacts(ChatsQuery::default())
