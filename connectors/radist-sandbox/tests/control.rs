@@ -258,7 +258,7 @@ async fn upload_serves_the_file_and_media_sends_use_it() {
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
     let chat = env.chat(70002, "79002220004", "x").await;
-    let (status, sent) = env.post("/messaging/messages/", json!({"chat_id": chat, "message_type": "image", "image": {"url": url, "caption": "look"}})).await;
+    let (status, sent) = env.send_message(json!({"chat_id": chat, "message_type": "image", "image": {"url": url, "caption": "look"}})).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["message"]["image"]["name"], "фото 1.png");
     assert_eq!(sent["message"]["image"]["size"], 9);

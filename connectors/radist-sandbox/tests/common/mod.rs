@@ -161,10 +161,14 @@ impl Env {
         request.json(&body).send().await
     }
 
+    /// POSTs `body` to the send endpoint (`/messaging/messages/`).
+    pub async fn send_message(&self, body: Value) -> (u16, Value) {
+        self.post("/messaging/messages/", body).await
+    }
+
     /// Sends a text to a chat.
     pub async fn send_text(&self, chat_id: &Value, text: &str) -> (u16, Value) {
-        self.post(
-            "/messaging/messages/",
+        self.send_message(
             json!({"chat_id": chat_id, "message_type": "text", "text": {"text": text}}),
         )
         .await
