@@ -173,11 +173,7 @@ async fn send_to_an_ungranted_connection_is_denied() {
     let payload =
         json!({"mode": "send-ungranted", "connection_id": 70002, "chat_id": delivered.chat_id});
     let outcome = h.run(payload).await;
-    assert!(
-        matches!(outcome.status, RunStatus::Denied(_)),
-        "{:?}",
-        outcome.status
-    );
+    denied(&outcome);
     let sent = h
         .harness
         .sandbox()
@@ -193,10 +189,8 @@ async fn http_to_an_ungranted_origin_is_denied() {
     let outcome = h
         .run(json!({"mode": "http-ungranted", "url": "http://127.0.0.1:9/forbidden"}))
         .await;
-    match &outcome.status {
-        RunStatus::Denied(message) => assert!(message.contains("127.0.0.1:9"), "{message}"),
-        other => panic!("expected denied, got {other:?}"),
-    }
+    let message = denied(&outcome);
+    assert!(message.contains("127.0.0.1:9"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,12 +200,8 @@ async fn a_header_flood_is_denied_before_anything_is_built_or_sent() {
     let outcome = h
         .run(json!({"mode": "header-flood", "count": 25_000}))
         .await;
-    match &outcome.status {
-        RunStatus::Denied(message) => {
-            assert!(message.contains("25000 request headers"), "{message}")
-        }
-        other => panic!("expected denied, got {other:?}"),
-    }
+    let message = denied(&outcome);
+    assert!(message.contains("25000 request headers"), "{message}");
     let request = &outcome.actions[0].request;
     assert_eq!(request["header_count"], 25_000);
     let names = request["headers"].as_array().map_or(0, Vec::len);
@@ -228,9 +218,7 @@ async fn a_huge_error_ends_the_run_failed_with_the_error_cut() {
     // hostcalls has been exhausted" instead of ending the run with the plugin's (cut) error.
     let bytes = 10_000_000;
     let outcome = h.run(json!({"mode": "huge-output", "bytes": bytes})).await;
-    let RunStatus::Failed(message) = &outcome.status else {
-        panic!("expected failed, got {:?}", outcome.status);
-    };
+    let message = failed(&outcome);
     assert!(
         message.len() < 8 << 10,
         "error kept {} bytes",
@@ -282,6 +270,20 @@ async fn components_import_only_the_interfaces_they_call() {
             !imports.contains(unused),
             "auto-reply should not import {unused}: {imports}"
         );
+    }
+}
+
+fn denied(outcome: &RunOutcome) -> &str {
+    match &outcome.status {
+        RunStatus::Denied(message) => message,
+        other => panic!("expected denied, got {other:?}"),
+    }
+}
+
+fn failed(outcome: &RunOutcome) -> &str {
+    match &outcome.status {
+        RunStatus::Failed(message) => message,
+        other => panic!("expected failed, got {other:?}"),
     }
 }
 
@@ -401,14 +403,9 @@ async fn an_oversized_message_is_refused_before_it_is_built() {
     let outcome = h
         .run(json!({"mode": "send-oversized", "count": 100_000}))
         .await;
-    match &outcome.status {
-        RunStatus::Failed(message) => assert!(
-            message
-                .contains("waba_template.body_params: must have at most 256 values (got 100000)"),
-            "{message}"
-        ),
-        other => panic!("expected failed, got {other:?}"),
-    }
+    let message = failed(&outcome);
+    let refusal = "waba_template.body_params: must have at most 256 values (got 100000)";
+    assert!(message.contains(refusal), "{message}");
     assert!(
         outcome.actions.is_empty(),
         "nothing recorded or fingerprinted"
