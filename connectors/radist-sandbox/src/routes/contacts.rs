@@ -172,12 +172,8 @@ pub async fn create(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
 /// `GET /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
 pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
     let state = app.state();
-    let (_, id) = contact_at(&state, &p)?;
-    let contact = state
-        .contacts
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("Contact not found"))?;
-    Ok(Json(contact_out(&state, contact)))
+    let (company, id) = contact_at(&state, &p)?;
+    Ok(Json(contact_out(&state, state.contact(company, id)?)))
 }
 
 /// `PATCH /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
@@ -187,11 +183,7 @@ pub async fn patch(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Val
     let (company, id) = contact_at(&state, &p)?;
     state.check_tags(company, req.tags.as_deref().unwrap_or_default())?;
     apply(&mut state, id, req);
-    let contact = state
-        .contacts
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("Contact not found"))?;
-    Ok(Json(contact_out(&state, contact)))
+    Ok(Json(contact_out(&state, state.contact(company, id)?)))
 }
 
 /// `GET /companies/{company_id}/contacts/{contact_id}/chats/` → array of `ChatOut`.
