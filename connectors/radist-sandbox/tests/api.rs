@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Env, fast_config};
+use common::{Env, fast_config, pluck};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -133,12 +133,7 @@ async fn catalogue_endpoints_follow_the_default_seed() {
     assert_eq!(companies["count"], 1);
     assert_eq!(companies["companies"][0]["timezone"], "Europe/Moscow");
     let (_, conns) = env.get("/connections/?types=waba&types=telegram").await;
-    let ids: Vec<&Value> = conns["connections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| &c["id"])
-        .collect();
+    let ids = pluck(&conns["connections"], "id");
     assert_eq!(ids, [&json!(70001), &json!(70003)]);
     let (_, page) = env.get("/connections/?limit=1&offset=1").await;
     assert_eq!(
@@ -146,12 +141,7 @@ async fn catalogue_endpoints_follow_the_default_seed() {
         (json!(4), json!(70002))
     );
     let (_, sources) = env.get("/messaging/chats/sources/").await;
-    let flags: Vec<&Value> = sources
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| &s["create_chat"])
-        .collect();
+    let flags = pluck(&sources, "create_chat");
     assert_eq!(
         flags[2],
         &json!({"with_phone": true, "with_username": true, "with_chat_id": false})
@@ -163,12 +153,7 @@ async fn catalogue_endpoints_follow_the_default_seed() {
     let (_, templates) = env
         .get("/messaging/waba_templates/?connection_id=70001")
         .await;
-    let names: Vec<&Value> = templates
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| &t["name"])
-        .collect();
+    let names = pluck(&templates, "name");
     assert_eq!(names, [&json!("order_ready"), &json!("welcome")]);
     assert_eq!(templates[0]["components"]["body"]["params_count"], 2);
     let (_, all) = env
@@ -216,12 +201,7 @@ async fn contacts_create_get_patch_and_search() {
         .post("/contacts/", json!({"phones": [{"value": "123"}]}))
         .await;
     assert_eq!(status, 422);
-    let locs: Vec<&Value> = bad["detail"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| &d["loc"])
-        .collect();
+    let locs = pluck(&bad["detail"], "loc");
     assert_eq!(
         locs,
         [

@@ -175,6 +175,14 @@ impl Env {
     }
 }
 
+/// The `key` of every item of the JSON array `list`.
+pub fn pluck<'a>(list: &'a Value, key: &str) -> Vec<&'a Value> {
+    let items = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"));
+    items.iter().map(|item| &item[key]).collect()
+}
+
 /// Polls `check` every 10 ms until it returns `Some`, failing after 5 s.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
