@@ -6,39 +6,27 @@ mod common;
 use common::Env;
 use serde_json::{Value, json};
 
-async fn create(env: &Env, body: Value) -> Value {
-    let (status, out) = env.post("/messaging/chats/", body).await;
-    assert_eq!(status, 200, "{out}");
-    out
-}
-
 #[tokio::test]
 async fn create_chat_is_idempotent_and_binds_by_phone() {
     let env = Env::start().await;
-    let first = create(
-        &env,
-        json!({"connection_id": 70001, "phone": "+7 900 000-00-01", "name": "Ivan"}),
-    )
-    .await;
+    let first = env
+        .create_chat(json!({"connection_id": 70001, "phone": "+7 900 000-00-01", "name": "Ivan"}))
+        .await;
     assert_eq!(
         first,
         json!({"created_chat": true, "created_contact": true, "chat_id": 38000001, "contact_id": 32000001})
     );
-    let again = create(
-        &env,
-        json!({"connection_id": 70001, "phone": "79000000001"}),
-    )
-    .await;
+    let again = env
+        .create_chat(json!({"connection_id": 70001, "phone": "79000000001"}))
+        .await;
     assert_eq!(
         again,
         json!({"created_chat": false, "created_contact": false, "chat_id": 38000001, "contact_id": 32000001})
     );
     // Rule 1: same phone on another connection → same contact.
-    let other = create(
-        &env,
-        json!({"connection_id": 70002, "phone": "79000000001"}),
-    )
-    .await;
+    let other = env
+        .create_chat(json!({"connection_id": 70002, "phone": "79000000001"}))
+        .await;
     assert_eq!(
         (
             other["created_chat"].clone(),
@@ -65,22 +53,20 @@ async fn telegram_user_and_explicit_contact_rules() {
     // A bot chat with @example (inbound from the bot connection).
     let bot = env.inbound(json!({"connection_id": 70004, "chat_id": "555000111", "username": "example", "text": "hi", "name": "Ex"})).await;
     // Rule 2: personal Telegram chat with the same user → the bot chat's contact.
-    let tg = create(
-        &env,
-        json!({"connection_id": 70003, "user_name": "@example"}),
-    )
-    .await;
+    let tg = env
+        .create_chat(json!({"connection_id": 70003, "user_name": "@example"}))
+        .await;
     assert_eq!(
         (tg["created_contact"].clone(), tg["contact_id"].clone()),
         (json!(false), bot["contact_id"].clone())
     );
     // Rule 3: explicit contact_id.
     let (_, contact) = env.post("/contacts/", json!({"name": "Maria"})).await;
-    let bound = create(
-        &env,
-        json!({"connection_id": 70001, "phone": "79005550000", "contact_id": contact["id"]}),
-    )
-    .await;
+    let bound = env
+        .create_chat(
+            json!({"connection_id": 70001, "phone": "79005550000", "contact_id": contact["id"]}),
+        )
+        .await;
     assert_eq!(
         (
             bound["created_contact"].clone(),
@@ -89,16 +75,13 @@ async fn telegram_user_and_explicit_contact_rules() {
         (json!(false), contact["id"].clone())
     );
     // Rule 1 beats rule 3: the phone is already Ivan's.
-    create(
-        &env,
-        json!({"connection_id": 70001, "phone": "79001234567", "name": "Ivan"}),
-    )
-    .await;
-    let by_phone = create(
-        &env,
-        json!({"connection_id": 70002, "phone": "79001234567", "contact_id": contact["id"]}),
-    )
-    .await;
+    env.create_chat(json!({"connection_id": 70001, "phone": "79001234567", "name": "Ivan"}))
+        .await;
+    let by_phone = env
+        .create_chat(
+            json!({"connection_id": 70002, "phone": "79001234567", "contact_id": contact["id"]}),
+        )
+        .await;
     assert_ne!(by_phone["contact_id"], contact["id"]);
     // Unknown contact_id → 404.
     let (status, _) = env
@@ -155,11 +138,9 @@ async fn identifiers_the_source_does_not_accept_are_422() {
         )
         .await;
     assert_eq!(status, 404);
-    let ok = create(
-        &env,
-        json!({"connection_id": 70004, "chat_id": "123456789"}),
-    )
-    .await;
+    let ok = env
+        .create_chat(json!({"connection_id": 70004, "chat_id": "123456789"}))
+        .await;
     assert_eq!(ok["created_chat"], true);
 }
 

@@ -161,6 +161,13 @@ impl Env {
         request.json(&body).send().await
     }
 
+    /// Creates (or finds) a chat with `body` (`POST …/messaging/chats/`, which must answer 200).
+    pub async fn create_chat(&self, body: Value) -> Value {
+        let (status, out) = self.post("/messaging/chats/", body).await;
+        assert_eq!(status, 200, "{out}");
+        out
+    }
+
     /// POSTs `body` to the send endpoint (`/messaging/messages/`).
     pub async fn send_message(&self, body: Value) -> (u16, Value) {
         self.post("/messaging/messages/", body).await
