@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Env, Receiver, fast_config};
+use common::{Env, fast_config};
 use radist_sandbox::control::StatusChange;
 use radist_sandbox::{
     DeliveryState, Faults, RateLimitFault, Sandbox, SandboxConfig, Seed, ServerErrorFault,
@@ -99,8 +99,7 @@ async fn server_errors_and_latency() {
 #[tokio::test]
 async fn webhooks_retry_with_backoff_until_2xx() {
     let env = Env::start().await;
-    let rx = Receiver::start(2).await;
-    env.subscribe(70002, &rx.url()).await;
+    let rx = env.subscribed(70002, 2).await;
     env.inbound(json!({"connection_id": 70002, "phone": "79002220001", "text": "x"}))
         .await;
     rx.wait("messages.create", 1).await;
@@ -113,8 +112,7 @@ async fn webhooks_retry_with_backoff_until_2xx() {
 #[tokio::test]
 async fn webhook_duplicate_and_reorder_faults() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70002, &rx.url()).await;
+    let rx = env.subscribed(70002, 0).await;
     faults(
         &env,
         Faults {
@@ -150,8 +148,7 @@ async fn webhook_duplicate_and_reorder_faults() {
 #[tokio::test]
 async fn connection_status_change_is_delivered_and_shown() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70002, &rx.url()).await;
+    let rx = env.subscribed(70002, 0).await;
     let change = StatusChange {
         connection_id: 70002,
         status_type: "bad".into(),

@@ -23,8 +23,7 @@ async fn reset_stops_queued_and_retrying_webhook_deliveries() {
         timeout: Duration::from_secs(5),
     };
     let env = Env::with(config).await;
-    let rx = Receiver::start(usize::MAX).await;
-    env.subscribe(70002, &rx.url()).await;
+    let rx = env.subscribed(70002, usize::MAX).await;
     for text in ["retrying", "queued"] {
         env.inbound(json!({"connection_id": 70002, "phone": "79003330001", "text": text}))
             .await;

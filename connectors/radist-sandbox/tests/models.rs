@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, Receiver};
+use common::Env;
 use radist_connector::models::{
     ChatAvailability, ChatSource, CompaniesOut, ConnectionsOut, ContactsWithChatsResponse,
     CreateChatResponse, Message, MessageSentResponse, WabaTemplateMessageOut,
@@ -17,8 +17,7 @@ fn decode<T: DeserializeOwned>(what: &str, value: Value) -> T {
 #[tokio::test]
 async fn responses_decode_into_connector_models() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70001, &rx.url()).await;
+    let rx = env.subscribed(70001, 0).await;
     let (_, companies) = env
         .get_url(&format!("{}/companies/", env.sb.base_url()))
         .await;

@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{Env, Receiver, eventually, fast_config};
+use common::{Env, eventually, fast_config};
 use radist_sandbox::control::SettingsUpdate;
 use radist_sandbox::{DeliveryState, NonWabaAvailability, WindowPolicy};
 use serde_json::{Value, json};
@@ -25,8 +25,7 @@ async fn stale_waba_chat(env: &Env, phone: &str) -> Value {
 #[tokio::test]
 async fn send_emits_create_delivered_and_read_webhooks() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70001, &rx.url()).await;
+    let rx = env.subscribed(70001, 0).await;
     let chat = open_waba_chat(&env, "79001110000").await;
     let (status, sent) = env.send_message(json!({"chat_id": chat, "message_type": "text", "text": {"text": "Hi!"}, "connection_id": 70001, "mode": "sync"})).await;
     assert_eq!(status, 200, "{sent}");
@@ -156,8 +155,7 @@ async fn template_must_exist_be_approved_and_get_its_params() {
 #[tokio::test]
 async fn closed_window_default_accepts_then_reports_delivery_error() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70001, &rx.url()).await;
+    let rx = env.subscribed(70001, 0).await;
     let chat = stale_waba_chat(&env, "79001110004").await;
     let (_, avail) = env
         .get(&format!("/messaging/chats/70001/{chat}/availability"))
@@ -227,8 +225,7 @@ async fn set_dialogs(env: &Env, waba_dialogs: i64) {
 #[tokio::test]
 async fn exhausted_dialogs_fail_sends_and_availability() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70001, &rx.url()).await;
+    let rx = env.subscribed(70001, 0).await;
     let chat = open_waba_chat(&env, "79001110006").await;
     set_dialogs(&env, 0).await;
     let (_, avail) = env

@@ -161,6 +161,14 @@ impl Env {
         request.json(&body).send().await
     }
 
+    /// A webhook receiver (answering 503 to its first `fail_first` deliveries) subscribed to
+    /// `connection_id`'s events.
+    pub async fn subscribed(&self, connection_id: i64, fail_first: usize) -> Receiver {
+        let rx = Receiver::start(fail_first).await;
+        self.subscribe(connection_id, &rx.url()).await;
+        rx
+    }
+
     /// Creates (or finds) a chat with `body` (`POST …/messaging/chats/`, which must answer 200).
     pub async fn create_chat(&self, body: Value) -> Value {
         let (status, out) = self.post("/messaging/chats/", body).await;
