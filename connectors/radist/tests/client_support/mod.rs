@@ -139,6 +139,11 @@ impl Canned {
         Self::start("200 OK", &json, &body.to_string()).await
     }
 
+    /// A client of this server with the key `k`.
+    pub fn client(&self) -> RadistClient {
+        RadistClient::new(config_at(&self.base_url, "k")).expect("client")
+    }
+
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
