@@ -112,8 +112,10 @@ async fn a_dropped_note_create_is_stored_once() {
         .inbound(json!({"connection_id": 70002, "phone": "79005550002", "text": "hi"}))
         .await;
     let notes = format!("/contacts/{}/notes/", inbound["contact_id"]);
-    let faults = Faults::dropped_answers(1);
-    env.ctl().set_faults(&faults).await.unwrap();
+    env.ctl()
+        .set_faults(&Faults::dropped_answers(1))
+        .await
+        .unwrap();
     let url = env.company_url(&notes);
     let sent = env
         .http

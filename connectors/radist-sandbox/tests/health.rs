@@ -165,8 +165,10 @@ async fn a_redirect_is_a_failed_delivery_and_is_not_followed() {
 async fn drop_response_processes_the_send_once_and_never_answers() {
     let env = Env::start().await;
     let chat = env.chat(70002, "79003330004", "hi").await;
-    let drop_one = Faults::dropped_answers(1);
-    env.ctl().set_faults(&drop_one).await.unwrap();
+    env.ctl()
+        .set_faults(&Faults::dropped_answers(1))
+        .await
+        .unwrap();
     let (_, contacts) = env.get("/contacts/").await;
     assert!(
         contacts["items"].is_array(),
@@ -197,8 +199,7 @@ async fn drop_response_processes_the_send_once_and_never_answers() {
 async fn reset_cuts_the_connection_before_anything_happens() {
     let env = Env::start().await;
     let chat = env.chat(70002, "79003330005", "hi").await;
-    let reset_two = Faults::resets(2);
-    env.ctl().set_faults(&reset_two).await.unwrap();
+    env.ctl().set_faults(&Faults::resets(2)).await.unwrap();
     for _ in 0..2 {
         let cut = env.send_text_raw(&chat, "never").await;
         assert!(cut.is_err(), "answered: {cut:?}");
