@@ -33,8 +33,7 @@ async fn a_dropped_answer_is_an_ambiguous_error_and_the_message_exists_once() {
     let env = Env::start().await;
     let client = env.client();
     let chat = env.inbound(WHATSAPP, "79005551001", "hello", NOW).await;
-    let drop_one = Faults::dropped_answers(1);
-    set_faults(&env, drop_one).await;
+    set_faults(&env, Faults::dropped_answers(1)).await;
 
     let err = client
         .send_message(&SendMessageRequest::text(chat, "exactly once"))
