@@ -143,9 +143,7 @@ async fn with_contacts_orders_unanswered_first_and_pages_by_cursor() {
     for i in 0..5 {
         env.inbound(json!({"connection_id": 70001, "phone": format!("7900000010{i}"), "text": format!("m{i}")})).await;
     }
-    let answered = env
-        .inbound(json!({"connection_id": 70001, "phone": "79000000109", "text": "late"}))
-        .await;
+    let answered = env.text_from(70001, "79000000109", "late").await;
     let (status, _) = env
         .post(
             &format!(

@@ -100,8 +100,7 @@ async fn server_errors_and_latency() {
 async fn webhooks_retry_with_backoff_until_2xx() {
     let env = Env::start().await;
     let rx = env.subscribed(70002, 2).await;
-    env.inbound(json!({"connection_id": 70002, "phone": "79002220001", "text": "x"}))
-        .await;
+    env.text_from(70002, "79002220001", "x").await;
     rx.wait("messages.create", 1).await;
     let log = env.ctl().webhook_deliveries(None).await.unwrap();
     let statuses: Vec<Option<u16>> = log[0].attempts.iter().map(|a| a.status).collect();
@@ -121,8 +120,7 @@ async fn webhook_duplicate_and_reorder_faults() {
         },
     )
     .await;
-    env.inbound(json!({"connection_id": 70002, "phone": "79002220002", "text": "dup"}))
-        .await;
+    env.text_from(70002, "79002220002", "dup").await;
     let dup = rx.wait("messages.create", 2).await;
     assert_eq!(dup[0], dup[1]);
     faults(
@@ -167,17 +165,14 @@ async fn connection_status_change_is_delivered_and_shown() {
 #[tokio::test]
 async fn reset_restores_the_seed_state() {
     let env = Env::start().await;
-    env.inbound(json!({"connection_id": 70001, "phone": "79002220003", "text": "x"}))
-        .await;
+    env.text_from(70001, "79002220003", "x").await;
     env.subscribe(70001, "http://127.0.0.1:9/hook").await;
     env.ctl().reset().await.unwrap();
     let (_, inbox) = env.get("/messaging/chats/with_contacts/").await;
     assert!(inbox["data"].as_array().unwrap().is_empty());
     let (_, hooks) = env.get("/webhooks/").await;
     assert_eq!(hooks, json!([]));
-    let again = env
-        .inbound(json!({"connection_id": 70001, "phone": "79002220003", "text": "x"}))
-        .await;
+    let again = env.text_from(70001, "79002220003", "x").await;
     assert_eq!(
         (again["chat_id"].clone(), again["contact_id"].clone()),
         (json!(38000001), json!(32000001))

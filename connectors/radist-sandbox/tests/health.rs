@@ -149,8 +149,7 @@ async fn a_redirect_is_a_failed_delivery_and_is_not_followed() {
     let target = Receiver::start(0).await;
     let url = redirecting_receiver(target.url()).await;
     env.subscribe(70002, &url).await;
-    env.inbound(json!({"connection_id": 70002, "phone": "79003330003", "text": "x"}))
-        .await;
+    env.text_from(70002, "79003330003", "x").await;
     let record = eventually("failed delivery", || async {
         let log = env.ctl().webhook_deliveries(None).await.unwrap();
         log.into_iter().find(|d| d.state == DeliveryState::Failed)

@@ -32,8 +32,7 @@ async fn responses_decode_into_connector_models() {
         .await;
     let created: CreateChatResponse = decode("create chat", created);
     let chat = json!(created.chat_id);
-    env.inbound(json!({"connection_id": 70001, "phone": "79004440000", "text": "hi"}))
-        .await;
+    env.text_from(70001, "79004440000", "hi").await;
     let (_, sent) = env.send_text(&chat, "hello").await;
     decode::<MessageSentResponse>("send", sent);
     decode::<Vec<Message>>(

@@ -170,8 +170,7 @@ async fn closed_window_default_accepts_then_reports_delivery_error() {
     assert!(message["error_text"].as_str().unwrap().contains("24 hours"));
     assert!(rx.of("messages.delivery.delivered").is_empty());
     // A fresh inbound reopens the window.
-    env.inbound(json!({"connection_id": 70001, "phone": "79001110004", "text": "back"}))
-        .await;
+    env.text_from(70001, "79001110004", "back").await;
     let (_, avail) = env
         .get(&format!("/messaging/chats/70001/{chat}/availability"))
         .await;

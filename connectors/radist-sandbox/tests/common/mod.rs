@@ -122,11 +122,16 @@ impl Env {
         serde_json::to_value(receipt).expect("receipt json")
     }
 
+    /// A customer with `phone` writes `text` to a connection: the inbound receipt.
+    pub async fn text_from(&self, connection_id: i64, phone: &str, text: &str) -> Value {
+        let body = json!({"connection_id": connection_id, "phone": phone, "text": text});
+        self.inbound(body).await
+    }
+
     /// The chat id of an inbound text from `phone` on a connection (the chat is created on the
     /// first one).
     pub async fn chat(&self, connection_id: i64, phone: &str, text: &str) -> Value {
-        let body = json!({"connection_id": connection_id, "phone": phone, "text": text});
-        self.inbound(body).await["chat_id"].clone()
+        self.text_from(connection_id, phone, text).await["chat_id"].clone()
     }
 
     /// Subscribes `url` to all events of a connection.
