@@ -85,10 +85,7 @@ async fn telegram_user_and_explicit_contact_rules() {
     assert_ne!(by_phone["contact_id"], contact["id"]);
     // Unknown contact_id → 404.
     let (status, _) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70001, "phone": "79009999999", "contact_id": 1}),
-        )
+        .post_chat(json!({"connection_id": 70001, "phone": "79009999999", "contact_id": 1}))
         .await;
     assert_eq!(status, 404);
 }
@@ -97,18 +94,12 @@ async fn telegram_user_and_explicit_contact_rules() {
 async fn identifiers_the_source_does_not_accept_are_422() {
     let env = Env::start().await;
     let (status, body) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70001, "user_name": "someone"}),
-        )
+        .post_chat(json!({"connection_id": 70001, "user_name": "someone"}))
         .await;
     assert_eq!(status, 422);
     assert_eq!(body["detail"][0]["loc"], json!(["body", "user_name"]));
     let (status, body) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70004, "phone": "79001234567"}),
-        )
+        .post_chat(json!({"connection_id": 70004, "phone": "79001234567"}))
         .await;
     assert_eq!(
         (status, body["detail"][0]["loc"].clone()),
@@ -121,14 +112,11 @@ async fn identifiers_the_source_does_not_accept_are_422() {
             "string_too_short",
         ),
     ] {
-        let (status, out) = env.post("/messaging/chats/", body).await;
+        let (status, out) = env.post_chat(body).await;
         assert_eq!((status, &out["detail"][0]["type"]), (422, &json!(error)));
     }
     let (status, _) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 12345, "phone": "79001234567"}),
-        )
+        .post_chat(json!({"connection_id": 12345, "phone": "79001234567"}))
         .await;
     assert_eq!(status, 404);
     let ok = env

@@ -61,10 +61,7 @@ async fn every_endpoint_matches_the_spec() {
         .await;
     let chat = inbound["chat_id"].clone();
     let (status, created) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70003, "user_name": "someone_tg"}),
-        )
+        .post_chat(json!({"connection_id": 70003, "user_name": "someone_tg"}))
         .await;
     spec.check(&format!("{c}/messaging/chats/"), "post", status, &created);
     let (status, upload) = upload(&env).await;

@@ -25,10 +25,7 @@ async fn responses_decode_into_connector_models() {
     decode::<ConnectionsOut>("connections", env.get("/connections/").await.1);
     decode::<Vec<ChatSource>>("sources", env.get("/messaging/chats/sources/").await.1);
     let (_, created) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70001, "phone": "79004440000"}),
-        )
+        .post_chat(json!({"connection_id": 70001, "phone": "79004440000"}))
         .await;
     let created: CreateChatResponse = decode("create chat", created);
     let chat = json!(created.chat_id);

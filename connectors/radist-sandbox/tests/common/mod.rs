@@ -174,9 +174,14 @@ impl Env {
         rx
     }
 
+    /// POSTs `body` to the create-chat endpoint (`/messaging/chats/`).
+    pub async fn post_chat(&self, body: Value) -> (u16, Value) {
+        self.post("/messaging/chats/", body).await
+    }
+
     /// Creates (or finds) a chat with `body` (`POST …/messaging/chats/`, which must answer 200).
     pub async fn create_chat(&self, body: Value) -> Value {
-        let (status, out) = self.post("/messaging/chats/", body).await;
+        let (status, out) = self.post_chat(body).await;
         assert_eq!(status, 200, "{out}");
         out
     }
