@@ -143,8 +143,7 @@ impl RadistClient {
 
     /// `GET …/messaging/templates/`: the company's quick replies.
     pub async fn list_quick_replies(&self) -> Result<Vec<MessageTemplateOut>, RadistError> {
-        let path = self.company_path("messaging/templates/");
-        self.fetch(Call::new("list_quick_replies", Method::GET, path))
+        self.fetch(self.company_get("list_quick_replies", "messaging/templates/"))
             .await
     }
 

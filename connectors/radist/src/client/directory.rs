@@ -99,8 +99,7 @@ impl RadistClient {
     pub async fn list_webhooks(
         &self,
     ) -> Result<Vec<WebhookConfigConnectionMessagingOut>, RadistError> {
-        let path = self.company_path("webhooks/");
-        self.fetch(Call::new("list_webhooks", Method::GET, path))
+        self.fetch(self.company_get("list_webhooks", "webhooks/"))
             .await
     }
 
