@@ -31,7 +31,7 @@ use crate::webhooks::WebhookFaults;
 
 /// The fault settings (also the JSON of `POST /_sandbox/faults`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// The next `count` matching requests have their connection reset before processing.
     pub reset: Option<CountFault>,
@@ -44,10 +44,8 @@ pub struct Faults {
     /// Every matching request waits this long first.
     pub latency_ms: Option<u64>,
     /// Every webhook event is delivered twice.
-    #[serde(default)]
     pub webhook_duplicate: bool,
     /// Consecutive webhook events of a subscription are delivered in swapped pairs.
-    #[serde(default)]
     pub webhook_reorder: bool,
     /// Only requests whose path contains one of these strings are faulted (default: all API requests).
     pub paths: Option<Vec<String>>,
