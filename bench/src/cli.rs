@@ -183,27 +183,14 @@ pub enum Pace {
 impl Args {
     /// Checks the bounds; the message says what to change.
     pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(
-            (1..=MAX_DURATION_S).contains(&self.duration_s),
-            "--duration-s must be 1..={MAX_DURATION_S}"
-        );
-        anyhow::ensure!(
-            self.rate.is_none_or(|r| (1..=MAX_RATE).contains(&r)),
-            "--rate must be 1..={MAX_RATE}"
-        );
-        anyhow::ensure!(
-            (1..=MAX_CONNECTIONS).contains(&self.connections),
-            "--connections must be 1..={MAX_CONNECTIONS}"
-        );
-        anyhow::ensure!(
-            (1..=MAX_CHATS).contains(&self.chats),
-            "--chats must be 1..={MAX_CHATS}"
-        );
-        anyhow::ensure!(self.hostile_rate <= 1000, "--hostile-rate must be 0..=1000");
-        anyhow::ensure!(
-            (1..=MAX_NODES).contains(&self.nodes),
-            "--nodes must be 1..={MAX_NODES}"
-        );
+        within("--duration-s", self.duration_s, 1..=MAX_DURATION_S)?;
+        if let Some(rate) = self.rate {
+            within("--rate", rate, 1..=MAX_RATE)?;
+        }
+        within("--connections", self.connections, 1..=MAX_CONNECTIONS)?;
+        within("--chats", self.chats, 1..=MAX_CHATS)?;
+        within("--hostile-rate", self.hostile_rate, 0..=1000)?;
+        within("--nodes", self.nodes, 1..=MAX_NODES)?;
         anyhow::ensure!(
             self.nodes == 1 || self.store == StoreKind::Postgres,
             "several nodes need a shared database: add --store postgres"
@@ -212,14 +199,8 @@ impl Args {
             self.url.is_none() || (self.nodes == 1 && self.store == StoreKind::Sqlite),
             "--url sends load to a service the harness did not start: drop --store and --nodes"
         );
-        anyhow::ensure!(
-            (1..=MAX_SCHEDULES).contains(&self.schedules),
-            "--schedules must be 1..={MAX_SCHEDULES}"
-        );
-        anyhow::ensure!(
-            (5..=MAX_STORM_LEAD_S).contains(&self.storm_lead_s),
-            "--storm-lead-s must be 5..={MAX_STORM_LEAD_S}"
-        );
+        within("--schedules", self.schedules, 1..=MAX_SCHEDULES)?;
+        within("--storm-lead-s", self.storm_lead_s, 5..=MAX_STORM_LEAD_S)?;
         Ok(())
     }
 
@@ -233,5 +214,29 @@ impl Args {
             (None, true) => vec![Pace::Closed],
             (None, false) => vec![Pace::Open(self.scenario.default_rate()), Pace::Closed],
         }
+    }
+}
+
+/// The value of `flag` lies in `range`, or an error saying which values it takes.
+fn within<T: PartialOrd + std::fmt::Display>(
+    flag: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> anyhow::Result<()> {
+    let (start, end) = (range.start(), range.end());
+    anyhow::ensure!(range.contains(&value), "{flag} must be {start}..={end}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within;
+
+    #[test]
+    fn a_flag_out_of_its_range_says_which_values_it_takes() {
+        assert!(within("--nodes", 8_usize, 1..=8).is_ok());
+        let err = within("--nodes", 9_usize, 1..=8).expect_err("9 nodes is too many");
+        assert_eq!(err.to_string(), "--nodes must be 1..=8");
+        assert!(within("--hostile-rate", 0_u32, 0..=1000).is_ok());
     }
 }

@@ -21,6 +21,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use indicatif::ProgressBar;
+use serde::Serialize;
 
 use crate::cli::{MAX_REQUESTS, Pace};
 use crate::traffic::{Kind, Traffic};
@@ -70,16 +71,22 @@ pub struct Expect {
     pub due_us: i64,
 }
 
-/// What one phase of load did.
-#[derive(Debug)]
-pub struct PhaseLoad {
-    pub pace: Pace,
+/// What became of a phase's requests (the same keys in the report's JSON).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Tally {
     pub planned: u64,
     pub sent: u64,
     pub acked: u64,
     pub duplicates: u64,
     pub errors: u64,
     pub first_error: Option<String>,
+}
+
+/// What one phase of load did.
+#[derive(Debug)]
+pub struct PhaseLoad {
+    pub pace: Pace,
+    pub tally: Tally,
     pub elapsed: Duration,
     /// Acknowledgement latency of 200 answers, µs.
     pub ack: Histogram<u64>,
@@ -302,20 +309,22 @@ fn merge(plan: &Plan, outs: Vec<WorkerOut>) -> PhaseLoad {
     let c = &plan.counters;
     let mut load = PhaseLoad {
         pace: plan.pace,
-        planned: plan.total,
-        sent: c.sent.load(Ordering::Relaxed),
-        acked: c.acked.load(Ordering::Relaxed),
-        duplicates: 0,
-        errors: c.errors.load(Ordering::Relaxed),
-        first_error: None,
+        tally: Tally {
+            planned: plan.total,
+            sent: c.sent.load(Ordering::Relaxed),
+            acked: c.acked.load(Ordering::Relaxed),
+            duplicates: 0,
+            errors: c.errors.load(Ordering::Relaxed),
+            first_error: None,
+        },
         elapsed: plan.start.elapsed(),
         ack: histogram(),
         expects: Vec::new(),
     };
     for out in outs {
-        load.duplicates += out.duplicates;
-        if load.first_error.is_none() {
-            load.first_error = out.first_error;
+        load.tally.duplicates += out.duplicates;
+        if load.tally.first_error.is_none() {
+            load.tally.first_error = out.first_error;
         }
         if let Some(h) = out.ack {
             let _ = load.ack.add(&h);
@@ -372,7 +381,10 @@ mod tests {
         )
         .await
         .expect("phase");
-        assert_eq!((load.sent, load.acked, load.errors), (300, 300, 0));
+        assert_eq!(
+            (load.tally.sent, load.tally.acked, load.tally.errors),
+            (300, 300, 0)
+        );
         assert_eq!(count_a.load(Ordering::Relaxed), 150);
         assert_eq!(count_b.load(Ordering::Relaxed), 150);
     }

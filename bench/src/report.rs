@@ -6,6 +6,7 @@ use std::io::Write;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::load::Tally;
 use crate::machine::Machine;
 use crate::pg::PgCounters;
 
@@ -22,9 +23,8 @@ pub struct Report {
     pub commit: Option<String>,
     /// The service binary measured, or the foreign URL.
     pub target: String,
-    /// Start-up to "admin API" announced, ms (none for a foreign URL).
-    pub startup_ms: Option<u64>,
-    pub startup_cache_warm: Option<bool>,
+    #[serde(flatten)]
+    pub startup: Startup,
     pub plugins: usize,
     pub phases: Vec<Phase>,
     /// The database file after the service's shutdown checkpoint (WAL folded in), per run.
@@ -35,6 +35,17 @@ pub struct Report {
     /// The cron storm's figures (scenario `cron-storm`).
     pub storm: Option<Storm>,
     pub notes: Vec<String>,
+}
+
+/// The service's start-up, none for a foreign URL (JSON keys `startup_ms`, `startup_cache_warm`).
+#[derive(Debug, Default, Serialize)]
+pub struct Startup {
+    /// Start-up to "admin API" announced, ms: the slowest node.
+    #[serde(rename = "startup_ms")]
+    pub ms: Option<u64>,
+    /// Whether the compiled-component cache was warm when the nodes started.
+    #[serde(rename = "startup_cache_warm")]
+    pub cache_warm: Option<bool>,
 }
 
 /// What one service process (node) cost in a phase.
@@ -109,12 +120,8 @@ pub struct Storm {
 pub struct Phase {
     /// `open 5000/s` or `max 64 conns`.
     pub load: String,
-    pub planned: u64,
-    pub sent: u64,
-    pub acked: u64,
-    pub duplicates: u64,
-    pub errors: u64,
-    pub first_error: Option<String>,
+    #[serde(flatten)]
+    pub tally: Tally,
     pub seconds: f64,
     pub acked_per_s: f64,
     pub ack_us: Percentiles,
@@ -192,8 +199,8 @@ impl Report {
             "machine: {} cpus, {}, {} MiB; generator and service share it",
             m.cpus, m.cpu_model, m.memory_mib
         )?;
-        if let Some(ms) = self.startup_ms {
-            let warm = if self.startup_cache_warm == Some(true) {
+        if let Some(ms) = self.startup.ms {
+            let warm = if self.startup.cache_warm == Some(true) {
                 "warm"
             } else {
                 "cold"
@@ -259,7 +266,7 @@ fn row(p: &Phase) -> String {
         "{:<16} {:>9.0} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>8} {:>8}",
         p.load,
         p.acked_per_s,
-        p.errors,
+        p.tally.errors,
         ms(p.ack_us.p50),
         ms(p.ack_us.p99),
         ms(p.ack_us.p999),
@@ -277,15 +284,15 @@ fn details(p: &Phase, out: &mut dyn Write) -> anyhow::Result<()> {
         out,
         "{}: planned {} sent {} acked {} (duplicates {}) errors {} in {:.1} s; ack max {}",
         p.load,
-        p.planned,
-        p.sent,
-        p.acked,
-        p.duplicates,
-        p.errors,
+        p.tally.planned,
+        p.tally.sent,
+        p.tally.acked,
+        p.tally.duplicates,
+        p.tally.errors,
         p.seconds,
         ms(p.ack_us.max)
     )?;
-    if let Some(e) = &p.first_error {
+    if let Some(e) = &p.tally.first_error {
         writeln!(out, "  first error: {e}")?;
     }
     if p.e2e_us.is_some() {
@@ -400,4 +407,41 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 /// µs as milliseconds with two decimals.
 fn ms(us: u64) -> String {
     format!("{:.2}ms", us as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phase_writes_its_tally_at_the_top_level_of_its_json() {
+        let phase = Phase {
+            load: "open 10/s".to_owned(),
+            tally: Tally {
+                planned: 5,
+                acked: 4,
+                first_error: Some("refused".to_owned()),
+                ..Tally::default()
+            },
+            ..Phase::default()
+        };
+        let json = serde_json::to_value(&phase).expect("a phase serializes");
+        assert_eq!(json["planned"], 5);
+        assert_eq!(json["acked"], 4);
+        assert_eq!(json["first_error"], "refused");
+        assert!(json.get("tally").is_none(), "{json}");
+    }
+
+    #[test]
+    fn the_startup_keeps_its_report_keys() {
+        let startup = Startup {
+            ms: Some(850),
+            cache_warm: Some(true),
+        };
+        let json = serde_json::to_value(&startup).expect("a start-up serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"startup_ms": 850, "startup_cache_warm": true})
+        );
+    }
 }

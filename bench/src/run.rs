@@ -18,7 +18,7 @@ use crate::load::{Endpoint, Expect, PhaseLoad, run_phase};
 use crate::machine::{self, Machine};
 use crate::pg::{PgCounters, PgServer};
 use crate::radist::Radist;
-use crate::report::{NodeCost, Percentiles, PgPhase, PgTotal, Phase, Report};
+use crate::report::{NodeCost, Percentiles, PgPhase, PgTotal, Phase, Report, Startup};
 use crate::service::{self, Service, Workdir};
 use crate::traffic::Traffic;
 use crate::{e2e, inject, manifests, storm};
@@ -45,8 +45,7 @@ pub fn run(args: &Args, rt: &tokio::runtime::Runtime) -> anyhow::Result<Report> 
         nodes: args.nodes,
         commit: commit(),
         target: String::new(),
-        startup_ms: None,
-        startup_cache_warm: None,
+        startup: Startup::default(),
         plugins: 0,
         db_bytes_per_run_checkpointed: None,
         db_bytes_per_event_checkpointed: None,
@@ -148,14 +147,9 @@ fn ack_figures(load: &PhaseLoad, connections: usize) -> Phase {
     let seconds = load.elapsed.as_secs_f64();
     Phase {
         load: label(load.pace, connections),
-        planned: load.planned,
-        sent: load.sent,
-        acked: load.acked,
-        duplicates: load.duplicates,
-        errors: load.errors,
-        first_error: load.first_error.clone(),
+        tally: load.tally.clone(),
         seconds,
-        acked_per_s: load.acked as f64 / seconds.max(1e-9),
+        acked_per_s: load.tally.acked as f64 / seconds.max(1e-9),
         ack_us: Percentiles::of(&load.ack),
         ..Phase::default()
     }
@@ -216,7 +210,7 @@ fn start(args: &Args, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyh
     let work = Workdir::new(&remote, args.store, args.durability, args.nodes)?;
     let slot = (args.scenario == Scenario::CronStorm).then(|| storm_slot(args.storm_lead_s));
     report.plugins = write_manifests(args, &work, slot)?;
-    report.startup_cache_warm = Some(service::cache_is_warm());
+    report.startup.cache_warm = Some(service::cache_is_warm());
     let mut nodes = Vec::with_capacity(args.nodes);
     for node in 1..=args.nodes {
         say(&format!(
@@ -228,7 +222,7 @@ fn start(args: &Args, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyh
         let config = work.config(node);
         let service = Service::start(&binary, &config, &remote.api_key, database_url.as_deref())?;
         let ms = u64::try_from(service.startup.as_millis()).unwrap_or(u64::MAX);
-        report.startup_ms = Some(report.startup_ms.unwrap_or(0).max(ms));
+        report.startup.ms = Some(report.startup.ms.unwrap_or(0).max(ms));
         nodes.push(service);
     }
     let endpoints = nodes
@@ -401,7 +395,7 @@ fn node_costs(setup: &Setup, before: &Costs, wall: Duration, phase: &mut Phase) 
 /// Service CPU per acknowledged webhook and per completed run.
 fn per_unit(phase: &mut Phase) {
     let cpu_ms = phase.service_cpu_s.unwrap_or(0.0) * 1000.0;
-    phase.cpu_ms_per_webhook = (phase.acked > 0).then(|| cpu_ms / phase.acked as f64);
+    phase.cpu_ms_per_webhook = (phase.tally.acked > 0).then(|| cpu_ms / phase.tally.acked as f64);
     phase.cpu_ms_per_run = phase
         .runs_completed
         .filter(|&r| r > 0)

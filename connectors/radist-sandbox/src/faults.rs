@@ -31,31 +31,23 @@ use crate::webhooks::WebhookFaults;
 
 /// The fault settings (also the JSON of `POST /_sandbox/faults`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// The next `count` matching requests have their connection reset before processing.
-    #[serde(default)]
     pub reset: Option<CountFault>,
     /// The next `count` matching sends are processed but their connection closes unanswered.
-    #[serde(default)]
     pub drop_response: Option<CountFault>,
     /// The next `count` matching requests answer 429 with `Retry-After: retry_after_s`.
-    #[serde(default)]
     pub rate_limit: Option<RateLimitFault>,
     /// The next `count` matching requests answer `status` (default 503).
-    #[serde(default)]
     pub server_error: Option<ServerErrorFault>,
     /// Every matching request waits this long first.
-    #[serde(default)]
     pub latency_ms: Option<u64>,
     /// Every webhook event is delivered twice.
-    #[serde(default)]
     pub webhook_duplicate: bool,
     /// Consecutive webhook events of a subscription are delivered in swapped pairs.
-    #[serde(default)]
     pub webhook_reorder: bool,
     /// Only requests whose path contains one of these strings are faulted (default: all API requests).
-    #[serde(default)]
     pub paths: Option<Vec<String>>,
 }
 
@@ -111,6 +103,39 @@ fn take_one(count: &mut Option<CountFault>) -> bool {
 }
 
 impl Faults {
+    /// The next `count` matching requests have their connection reset before processing.
+    pub fn resets(count: u32) -> Self {
+        let reset = Some(CountFault { count });
+        Self {
+            reset,
+            ..Self::default()
+        }
+    }
+
+    /// The next `count` matching sends and CRM writes are processed but left unanswered.
+    pub fn dropped_answers(count: u32) -> Self {
+        let drop_response = Some(CountFault { count });
+        Self {
+            drop_response,
+            ..Self::default()
+        }
+    }
+
+    /// The next `count` matching requests answer HTTP `status`.
+    pub fn server_errors(count: u32, status: u16) -> Self {
+        let server_error = Some(ServerErrorFault { count, status });
+        Self {
+            server_error,
+            ..Self::default()
+        }
+    }
+
+    /// These faults, only on requests whose path contains one of `paths`.
+    pub fn on_paths(self, paths: &[&str]) -> Self {
+        let paths = Some(paths.iter().map(|p| (*p).to_owned()).collect());
+        Self { paths, ..self }
+    }
+
     /// The webhook switches.
     pub fn webhook(&self) -> WebhookFaults {
         WebhookFaults {

@@ -84,10 +84,8 @@ pub struct ConnectionSeed {
     pub kind: String,
     pub name: String,
     /// The connection's own phone / account (WABA and WhatsApp: digits).
-    #[serde(default)]
     pub phone: Option<String>,
     /// Telegram account username or bot username.
-    #[serde(default)]
     pub username: Option<String>,
     /// WABA: `waba_auto_templates_enabled`.
     #[serde(default)]
@@ -107,11 +105,8 @@ pub struct TemplateSeed {
     /// `APPROVED`, `SUBMITTED`, `REJECTED` or `UNKNOWN`.
     #[serde(default = "approved")]
     pub status: String,
-    #[serde(default)]
     pub custom_name: Option<String>,
-    #[serde(default)]
     pub header: Option<String>,
-    #[serde(default)]
     pub footer: Option<String>,
 }
 

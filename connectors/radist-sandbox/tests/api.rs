@@ -4,26 +4,22 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Env, fast_config};
+use common::{Env, fast_config, pluck};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn auth_missing_key_is_401_and_wrong_key_is_403() {
     let env = Env::start().await;
     let url = env.company_url("/messaging/chats/sources/");
-    let resp = env.http.get(&url).send().await.unwrap();
+    let resp = env.raw(env.http.get(&url)).await;
     assert_eq!(resp.status(), 401);
     assert_eq!(
         resp.json::<Value>().await.unwrap(),
         json!({"detail": "Not authenticated"})
     );
     let resp = env
-        .http
-        .get(&url)
-        .header("X-Api-Key", "nope")
-        .send()
-        .await
-        .unwrap();
+        .raw(env.http.get(&url).header("X-Api-Key", "nope"))
+        .await;
     assert_eq!(resp.status(), 403);
     assert!(resp.json::<Value>().await.unwrap()["detail"].is_string());
     let (status, body) = env.get("/messaging/chats/sources/").await;
@@ -35,12 +31,7 @@ async fn missing_key_status_is_configurable() {
     let mut config = fast_config();
     config.missing_key_status = StatusCode::FORBIDDEN;
     let env = Env::with(config).await;
-    let resp = env
-        .http
-        .get(env.company_url("/contacts/"))
-        .send()
-        .await
-        .unwrap();
+    let resp = env.raw(env.http.get(env.company_url("/contacts/"))).await;
     assert_eq!(resp.status(), 403);
 }
 
@@ -57,12 +48,12 @@ async fn unknown_routes_companies_and_methods() {
         (404, json!({"detail": "Company not found"}))
     );
     let resp = env
-        .http
-        .delete(env.company_url("/contacts/"))
-        .header("X-Api-Key", "sandbox-key")
-        .send()
-        .await
-        .unwrap();
+        .raw(
+            env.http
+                .delete(env.company_url("/contacts/"))
+                .header("X-Api-Key", "sandbox-key"),
+        )
+        .await;
     assert_eq!(resp.status(), 405);
 }
 
@@ -72,19 +63,13 @@ async fn trailing_slash_mismatch_redirects_307_to_the_canonical_path() {
     let (status, _) = env.get("/contacts?limit=5").await;
     assert_eq!(status, 307);
     let resp = env
-        .http
-        .get(env.company_url("/contacts?limit=5"))
-        .send()
-        .await
-        .unwrap();
+        .raw(env.http.get(env.company_url("/contacts?limit=5")))
+        .await;
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, env.company_url("/contacts/?limit=5"));
     let resp = env
-        .http
-        .get(env.company_url("/connections/70001/"))
-        .send()
-        .await
-        .unwrap();
+        .raw(env.http.get(env.company_url("/connections/70001/")))
+        .await;
     assert_eq!(resp.status(), 307);
     assert_eq!(
         resp.headers()["location"].to_str().unwrap(),
@@ -119,25 +104,21 @@ async fn malformed_and_missing_json_bodies() {
     let env = Env::start().await;
     let url = env.company_url("/messaging/messages/");
     let resp = env
-        .http
-        .post(&url)
-        .header("X-Api-Key", "sandbox-key")
-        .header("content-type", "application/json")
-        .body("{\"chat_id\": ")
-        .send()
-        .await
-        .unwrap();
+        .raw(
+            env.http
+                .post(&url)
+                .header("X-Api-Key", "sandbox-key")
+                .header("content-type", "application/json")
+                .body("{\"chat_id\": "),
+        )
+        .await;
     assert_eq!(resp.status(), 422);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["detail"][0]["type"], "json_invalid");
     assert_eq!(body["detail"][0]["loc"][0], "body");
     let resp = env
-        .http
-        .post(&url)
-        .header("X-Api-Key", "sandbox-key")
-        .send()
-        .await
-        .unwrap();
+        .raw(env.http.post(&url).header("X-Api-Key", "sandbox-key"))
+        .await;
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["detail"][0]["type"], "missing");
     assert_eq!(body["detail"][0]["loc"], json!(["body"]));
@@ -152,12 +133,7 @@ async fn catalogue_endpoints_follow_the_default_seed() {
     assert_eq!(companies["count"], 1);
     assert_eq!(companies["companies"][0]["timezone"], "Europe/Moscow");
     let (_, conns) = env.get("/connections/?types=waba&types=telegram").await;
-    let ids: Vec<&Value> = conns["connections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| &c["id"])
-        .collect();
+    let ids = pluck(&conns["connections"], "id");
     assert_eq!(ids, [&json!(70001), &json!(70003)]);
     let (_, page) = env.get("/connections/?limit=1&offset=1").await;
     assert_eq!(
@@ -165,12 +141,7 @@ async fn catalogue_endpoints_follow_the_default_seed() {
         (json!(4), json!(70002))
     );
     let (_, sources) = env.get("/messaging/chats/sources/").await;
-    let flags: Vec<&Value> = sources
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| &s["create_chat"])
-        .collect();
+    let flags = pluck(&sources, "create_chat");
     assert_eq!(
         flags[2],
         &json!({"with_phone": true, "with_username": true, "with_chat_id": false})
@@ -182,12 +153,7 @@ async fn catalogue_endpoints_follow_the_default_seed() {
     let (_, templates) = env
         .get("/messaging/waba_templates/?connection_id=70001")
         .await;
-    let names: Vec<&Value> = templates
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| &t["name"])
-        .collect();
+    let names = pluck(&templates, "name");
     assert_eq!(names, [&json!("order_ready"), &json!("welcome")]);
     assert_eq!(templates[0]["components"]["body"]["params_count"], 2);
     let (_, all) = env
@@ -235,12 +201,7 @@ async fn contacts_create_get_patch_and_search() {
         .post("/contacts/", json!({"phones": [{"value": "123"}]}))
         .await;
     assert_eq!(status, 422);
-    let locs: Vec<&Value> = bad["detail"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| &d["loc"])
-        .collect();
+    let locs = pluck(&bad["detail"], "loc");
     assert_eq!(
         locs,
         [

@@ -6,39 +6,31 @@ mod common;
 use common::Env;
 use serde_json::{Value, json};
 
-async fn create(env: &Env, body: Value) -> Value {
-    let (status, out) = env.post("/messaging/chats/", body).await;
-    assert_eq!(status, 200, "{out}");
-    out
-}
-
 #[tokio::test]
 async fn create_chat_is_idempotent_and_binds_by_phone() {
     let env = Env::start().await;
-    let first = create(
-        &env,
-        json!({"connection_id": 70001, "phone": "+7 900 000-00-01", "name": "Ivan"}),
-    )
-    .await;
-    assert_eq!(
-        first,
-        json!({"created_chat": true, "created_contact": true, "chat_id": 38000001, "contact_id": 32000001})
-    );
-    let again = create(
-        &env,
-        json!({"connection_id": 70001, "phone": "79000000001"}),
-    )
-    .await;
-    assert_eq!(
-        again,
-        json!({"created_chat": false, "created_contact": false, "chat_id": 38000001, "contact_id": 32000001})
-    );
+    // The first call creates the chat and its contact; the same phone again (written another
+    // way) finds both.
+    let ids = json!({"chat_id": 38000001, "contact_id": 32000001});
+    for (body, created) in [
+        (
+            json!({"connection_id": 70001, "phone": "+7 900 000-00-01", "name": "Ivan"}),
+            true,
+        ),
+        (
+            json!({"connection_id": 70001, "phone": "79000000001"}),
+            false,
+        ),
+    ] {
+        let mut expected = ids.clone();
+        expected["created_chat"] = json!(created);
+        expected["created_contact"] = json!(created);
+        assert_eq!(env.create_chat(body).await, expected);
+    }
     // Rule 1: same phone on another connection → same contact.
-    let other = create(
-        &env,
-        json!({"connection_id": 70002, "phone": "79000000001"}),
-    )
-    .await;
+    let other = env
+        .create_chat(json!({"connection_id": 70002, "phone": "79000000001"}))
+        .await;
     assert_eq!(
         (
             other["created_chat"].clone(),
@@ -65,22 +57,20 @@ async fn telegram_user_and_explicit_contact_rules() {
     // A bot chat with @example (inbound from the bot connection).
     let bot = env.inbound(json!({"connection_id": 70004, "chat_id": "555000111", "username": "example", "text": "hi", "name": "Ex"})).await;
     // Rule 2: personal Telegram chat with the same user → the bot chat's contact.
-    let tg = create(
-        &env,
-        json!({"connection_id": 70003, "user_name": "@example"}),
-    )
-    .await;
+    let tg = env
+        .create_chat(json!({"connection_id": 70003, "user_name": "@example"}))
+        .await;
     assert_eq!(
         (tg["created_contact"].clone(), tg["contact_id"].clone()),
         (json!(false), bot["contact_id"].clone())
     );
     // Rule 3: explicit contact_id.
     let (_, contact) = env.post("/contacts/", json!({"name": "Maria"})).await;
-    let bound = create(
-        &env,
-        json!({"connection_id": 70001, "phone": "79005550000", "contact_id": contact["id"]}),
-    )
-    .await;
+    let bound = env
+        .create_chat(
+            json!({"connection_id": 70001, "phone": "79005550000", "contact_id": contact["id"]}),
+        )
+        .await;
     assert_eq!(
         (
             bound["created_contact"].clone(),
@@ -89,23 +79,17 @@ async fn telegram_user_and_explicit_contact_rules() {
         (json!(false), contact["id"].clone())
     );
     // Rule 1 beats rule 3: the phone is already Ivan's.
-    create(
-        &env,
-        json!({"connection_id": 70001, "phone": "79001234567", "name": "Ivan"}),
-    )
-    .await;
-    let by_phone = create(
-        &env,
-        json!({"connection_id": 70002, "phone": "79001234567", "contact_id": contact["id"]}),
-    )
-    .await;
+    env.create_chat(json!({"connection_id": 70001, "phone": "79001234567", "name": "Ivan"}))
+        .await;
+    let by_phone = env
+        .create_chat(
+            json!({"connection_id": 70002, "phone": "79001234567", "contact_id": contact["id"]}),
+        )
+        .await;
     assert_ne!(by_phone["contact_id"], contact["id"]);
     // Unknown contact_id → 404.
     let (status, _) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70001, "phone": "79009999999", "contact_id": 1}),
-        )
+        .post_chat(json!({"connection_id": 70001, "phone": "79009999999", "contact_id": 1}))
         .await;
     assert_eq!(status, 404);
 }
@@ -114,52 +98,34 @@ async fn telegram_user_and_explicit_contact_rules() {
 async fn identifiers_the_source_does_not_accept_are_422() {
     let env = Env::start().await;
     let (status, body) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70001, "user_name": "someone"}),
-        )
+        .post_chat(json!({"connection_id": 70001, "user_name": "someone"}))
         .await;
     assert_eq!(status, 422);
     assert_eq!(body["detail"][0]["loc"], json!(["body", "user_name"]));
     let (status, body) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70004, "phone": "79001234567"}),
-        )
+        .post_chat(json!({"connection_id": 70004, "phone": "79001234567"}))
         .await;
     assert_eq!(
         (status, body["detail"][0]["loc"].clone()),
         (422, json!(["body", "phone"]))
     );
-    let (status, body) = env
-        .post("/messaging/chats/", json!({"connection_id": 70001}))
-        .await;
-    assert_eq!(
-        (status, body["detail"][0]["type"].clone()),
-        (422, json!("value_error"))
-    );
-    let (status, body) = env
-        .post(
-            "/messaging/chats/",
+    for (body, error) in [
+        (json!({"connection_id": 70001}), "value_error"),
+        (
             json!({"connection_id": 70001, "phone": "123"}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["detail"][0]["type"].clone()),
-        (422, json!("string_too_short"))
-    );
+            "string_too_short",
+        ),
+    ] {
+        let (status, out) = env.post_chat(body).await;
+        assert_eq!((status, &out["detail"][0]["type"]), (422, &json!(error)));
+    }
     let (status, _) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 12345, "phone": "79001234567"}),
-        )
+        .post_chat(json!({"connection_id": 12345, "phone": "79001234567"}))
         .await;
     assert_eq!(status, 404);
-    let ok = create(
-        &env,
-        json!({"connection_id": 70004, "chat_id": "123456789"}),
-    )
-    .await;
+    let ok = env
+        .create_chat(json!({"connection_id": 70004, "chat_id": "123456789"}))
+        .await;
     assert_eq!(ok["created_chat"], true);
 }
 
@@ -169,9 +135,7 @@ async fn with_contacts_orders_unanswered_first_and_pages_by_cursor() {
     for i in 0..5 {
         env.inbound(json!({"connection_id": 70001, "phone": format!("7900000010{i}"), "text": format!("m{i}")})).await;
     }
-    let answered = env
-        .inbound(json!({"connection_id": 70001, "phone": "79000000109", "text": "late"}))
-        .await;
+    let answered = env.text_from(70001, "79000000109", "late").await;
     let (status, _) = env
         .post(
             &format!(

@@ -61,16 +61,13 @@ async fn every_endpoint_matches_the_spec() {
         .await;
     let chat = inbound["chat_id"].clone();
     let (status, created) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70003, "user_name": "someone_tg"}),
-        )
+        .post_chat(json!({"connection_id": 70003, "user_name": "someone_tg"}))
         .await;
     spec.check(&format!("{c}/messaging/chats/"), "post", status, &created);
     let (status, upload) = upload(&env).await;
     spec.check(&format!("{c}/messaging/files/"), "post", status, &upload);
     for body in sends(&chat, upload["url"].as_str().unwrap_or_default()) {
-        let (status, sent) = env.post("/messaging/messages/", body).await;
+        let (status, sent) = env.send_message(body).await;
         assert_eq!(status, 200, "{sent}");
         spec.check(&format!("{c}/messaging/messages/"), "post", status, &sent);
     }
@@ -157,15 +154,10 @@ async fn every_endpoint_matches_the_spec() {
         status,
         &answered,
     );
-    let (status, _) = env
-        .post("/messaging/messages/", json!({"chat_id": "x"}))
-        .await;
+    let (status, _) = env.send_message(json!({"chat_id": "x"})).await;
     assert_eq!(status, 422);
     let (_, invalid) = env
-        .post(
-            "/messaging/messages/",
-            json!({"chat_id": 0, "message_type": "nope"}),
-        )
+        .send_message(json!({"chat_id": 0, "message_type": "nope"}))
         .await;
     spec.check(&format!("{c}/messaging/messages/"), "post", 422, &invalid);
     // The webhook's message is a spec Message too.

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Env, Receiver, fast_config};
+use common::{Env, fast_config};
 use radist_sandbox::control::StatusChange;
 use radist_sandbox::{
     DeliveryState, Faults, RateLimitFault, Sandbox, SandboxConfig, Seed, ServerErrorFault,
@@ -38,13 +38,13 @@ async fn rate_limit_answers_429_with_retry_after_and_has_no_effect() {
     )
     .await;
     let resp = env
-        .http
-        .post(env.company_url("/messaging/messages/"))
-        .header("X-Api-Key", "sandbox-key")
-        .json(&json!({"chat_id": chat, "message_type": "text", "text": {"text": "once"}}))
-        .send()
-        .await
-        .unwrap();
+        .raw(
+            env.http
+                .post(env.company_url("/messaging/messages/"))
+                .header("X-Api-Key", "sandbox-key")
+                .json(&json!({"chat_id": chat, "message_type": "text", "text": {"text": "once"}})),
+        )
+        .await;
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "2");
     assert!(env.ctl().sent(None).await.unwrap().is_empty());
@@ -87,22 +87,20 @@ async fn server_errors_and_latency() {
     env.ctl().clear_faults().await.unwrap();
     assert_eq!(env.ctl().faults().await.unwrap(), Faults::default());
     let nonsense = env
-        .http
-        .post(format!("{}/faults", env.sb.control_url()))
-        .json(&json!({"nonsense": 1}))
-        .send()
-        .await
-        .unwrap();
+        .raw(
+            env.http
+                .post(format!("{}/faults", env.sb.control_url()))
+                .json(&json!({"nonsense": 1})),
+        )
+        .await;
     assert_eq!(nonsense.status(), 422);
 }
 
 #[tokio::test]
 async fn webhooks_retry_with_backoff_until_2xx() {
     let env = Env::start().await;
-    let rx = Receiver::start(2).await;
-    env.subscribe(70002, &rx.url()).await;
-    env.inbound(json!({"connection_id": 70002, "phone": "79002220001", "text": "x"}))
-        .await;
+    let rx = env.subscribed(70002, 2).await;
+    env.text_from(70002, "79002220001", "x").await;
     rx.wait("messages.create", 1).await;
     let log = env.ctl().webhook_deliveries(None).await.unwrap();
     let statuses: Vec<Option<u16>> = log[0].attempts.iter().map(|a| a.status).collect();
@@ -113,8 +111,7 @@ async fn webhooks_retry_with_backoff_until_2xx() {
 #[tokio::test]
 async fn webhook_duplicate_and_reorder_faults() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70002, &rx.url()).await;
+    let rx = env.subscribed(70002, 0).await;
     faults(
         &env,
         Faults {
@@ -123,8 +120,7 @@ async fn webhook_duplicate_and_reorder_faults() {
         },
     )
     .await;
-    env.inbound(json!({"connection_id": 70002, "phone": "79002220002", "text": "dup"}))
-        .await;
+    env.text_from(70002, "79002220002", "dup").await;
     let dup = rx.wait("messages.create", 2).await;
     assert_eq!(dup[0], dup[1]);
     faults(
@@ -150,8 +146,7 @@ async fn webhook_duplicate_and_reorder_faults() {
 #[tokio::test]
 async fn connection_status_change_is_delivered_and_shown() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70002, &rx.url()).await;
+    let rx = env.subscribed(70002, 0).await;
     let change = StatusChange {
         connection_id: 70002,
         status_type: "bad".into(),
@@ -170,17 +165,14 @@ async fn connection_status_change_is_delivered_and_shown() {
 #[tokio::test]
 async fn reset_restores_the_seed_state() {
     let env = Env::start().await;
-    env.inbound(json!({"connection_id": 70001, "phone": "79002220003", "text": "x"}))
-        .await;
+    env.text_from(70001, "79002220003", "x").await;
     env.subscribe(70001, "http://127.0.0.1:9/hook").await;
     env.ctl().reset().await.unwrap();
     let (_, inbox) = env.get("/messaging/chats/with_contacts/").await;
     assert!(inbox["data"].as_array().unwrap().is_empty());
     let (_, hooks) = env.get("/webhooks/").await;
     assert_eq!(hooks, json!([]));
-    let again = env
-        .inbound(json!({"connection_id": 70001, "phone": "79002220003", "text": "x"}))
-        .await;
+    let again = env.text_from(70001, "79002220003", "x").await;
     assert_eq!(
         (again["chat_id"].clone(), again["contact_id"].clone()),
         (json!(38000001), json!(32000001))
@@ -254,11 +246,11 @@ async fn upload_serves_the_file_and_media_sends_use_it() {
         url.starts_with(&format!("http://{}/_sandbox/files/", env.sb.addr())),
         "{url}"
     );
-    let got = env.http.get(&url).send().await.unwrap();
+    let got = env.raw(env.http.get(&url)).await;
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
     let chat = env.chat(70002, "79002220004", "x").await;
-    let (status, sent) = env.post("/messaging/messages/", json!({"chat_id": chat, "message_type": "image", "image": {"url": url, "caption": "look"}})).await;
+    let (status, sent) = env.send_message(json!({"chat_id": chat, "message_type": "image", "image": {"url": url, "caption": "look"}})).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["message"]["image"]["name"], "фото 1.png");
     assert_eq!(sent["message"]["image"]["size"], 9);

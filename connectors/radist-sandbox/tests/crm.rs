@@ -6,7 +6,7 @@ mod common;
 
 use common::{Env, fast_config};
 use radist_sandbox::control::{ContactTagsSeed, CrmSeed, NoteSeed};
-use radist_sandbox::{CountFault, Faults, Sandbox, SandboxConfig, Seed, TagSeed};
+use radist_sandbox::{Faults, Sandbox, SandboxConfig, Seed, TagSeed};
 use serde_json::json;
 
 #[tokio::test]
@@ -37,9 +37,7 @@ async fn the_seed_file_carries_tags_quick_replies_and_permissions() {
 #[tokio::test]
 async fn control_seeding_is_visible_through_the_api_and_reset_forgets_it() {
     let env = Env::start().await;
-    let inbound = env
-        .inbound(json!({"connection_id": 70002, "phone": "79005550001", "text": "hi"}))
-        .await;
+    let inbound = env.text_from(70002, "79005550001", "hi").await;
     let contact = inbound["contact_id"].as_i64().unwrap();
     let seed = CrmSeed {
         tags: vec![TagSeed {
@@ -108,15 +106,12 @@ async fn tag_names_are_unique_case_sensitively() {
 #[tokio::test]
 async fn a_dropped_note_create_is_stored_once() {
     let env = Env::start().await;
-    let inbound = env
-        .inbound(json!({"connection_id": 70002, "phone": "79005550002", "text": "hi"}))
-        .await;
+    let inbound = env.text_from(70002, "79005550002", "hi").await;
     let notes = format!("/contacts/{}/notes/", inbound["contact_id"]);
-    let faults = Faults {
-        drop_response: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
-    env.ctl().set_faults(&faults).await.unwrap();
+    env.ctl()
+        .set_faults(&Faults::dropped_answers(1))
+        .await
+        .unwrap();
     let url = env.company_url(&notes);
     let sent = env
         .http

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use axum::http::{StatusCode, header};
 use common::{Env, Receiver, eventually, fast_config};
-use radist_sandbox::{
-    CountFault, DeliveryState, Faults, SandboxLimits, SandboxState, WebhookRetry,
-};
+use radist_sandbox::{DeliveryState, Faults, SandboxLimits, SandboxState, WebhookRetry};
 use serde_json::json;
 
 #[tokio::test]
@@ -25,8 +23,7 @@ async fn reset_stops_queued_and_retrying_webhook_deliveries() {
         timeout: Duration::from_secs(5),
     };
     let env = Env::with(config).await;
-    let rx = Receiver::start(usize::MAX).await;
-    env.subscribe(70002, &rx.url()).await;
+    let rx = env.subscribed(70002, usize::MAX).await;
     for text in ["retrying", "queued"] {
         env.inbound(json!({"connection_id": 70002, "phone": "79003330001", "text": text}))
             .await;
@@ -152,8 +149,7 @@ async fn a_redirect_is_a_failed_delivery_and_is_not_followed() {
     let target = Receiver::start(0).await;
     let url = redirecting_receiver(target.url()).await;
     env.subscribe(70002, &url).await;
-    env.inbound(json!({"connection_id": 70002, "phone": "79003330003", "text": "x"}))
-        .await;
+    env.text_from(70002, "79003330003", "x").await;
     let record = eventually("failed delivery", || async {
         let log = env.ctl().webhook_deliveries(None).await.unwrap();
         log.into_iter().find(|d| d.state == DeliveryState::Failed)
@@ -168,11 +164,10 @@ async fn a_redirect_is_a_failed_delivery_and_is_not_followed() {
 async fn drop_response_processes_the_send_once_and_never_answers() {
     let env = Env::start().await;
     let chat = env.chat(70002, "79003330004", "hi").await;
-    let drop_one = Faults {
-        drop_response: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
-    env.ctl().set_faults(&drop_one).await.unwrap();
+    env.ctl()
+        .set_faults(&Faults::dropped_answers(1))
+        .await
+        .unwrap();
     let (_, contacts) = env.get("/contacts/").await;
     assert!(
         contacts["items"].is_array(),
@@ -203,11 +198,7 @@ async fn drop_response_processes_the_send_once_and_never_answers() {
 async fn reset_cuts_the_connection_before_anything_happens() {
     let env = Env::start().await;
     let chat = env.chat(70002, "79003330005", "hi").await;
-    let reset_two = Faults {
-        reset: Some(CountFault { count: 2 }),
-        ..Faults::default()
-    };
-    env.ctl().set_faults(&reset_two).await.unwrap();
+    env.ctl().set_faults(&Faults::resets(2)).await.unwrap();
     for _ in 0..2 {
         let cut = env.send_text_raw(&chat, "never").await;
         assert!(cut.is_err(), "answered: {cut:?}");
@@ -223,10 +214,7 @@ async fn connection_faults_on_a_bare_router_say_what_they_need() {
     let addr = listener.local_addr().unwrap();
     let app = radist_sandbox::router(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    *state.faults() = Faults {
-        reset: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
+    *state.faults() = Faults::resets(1);
     let resp = reqwest::get(format!("http://{addr}/v2/companies/"))
         .await
         .unwrap();

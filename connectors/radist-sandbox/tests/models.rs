@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, Receiver};
+use common::Env;
 use radist_connector::models::{
     ChatAvailability, ChatSource, CompaniesOut, ConnectionsOut, ContactsWithChatsResponse,
     CreateChatResponse, Message, MessageSentResponse, WabaTemplateMessageOut,
@@ -17,8 +17,7 @@ fn decode<T: DeserializeOwned>(what: &str, value: Value) -> T {
 #[tokio::test]
 async fn responses_decode_into_connector_models() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70001, &rx.url()).await;
+    let rx = env.subscribed(70001, 0).await;
     let (_, companies) = env
         .get_url(&format!("{}/companies/", env.sb.base_url()))
         .await;
@@ -26,15 +25,11 @@ async fn responses_decode_into_connector_models() {
     decode::<ConnectionsOut>("connections", env.get("/connections/").await.1);
     decode::<Vec<ChatSource>>("sources", env.get("/messaging/chats/sources/").await.1);
     let (_, created) = env
-        .post(
-            "/messaging/chats/",
-            json!({"connection_id": 70001, "phone": "79004440000"}),
-        )
+        .post_chat(json!({"connection_id": 70001, "phone": "79004440000"}))
         .await;
     let created: CreateChatResponse = decode("create chat", created);
     let chat = json!(created.chat_id);
-    env.inbound(json!({"connection_id": 70001, "phone": "79004440000", "text": "hi"}))
-        .await;
+    env.text_from(70001, "79004440000", "hi").await;
     let (_, sent) = env.send_text(&chat, "hello").await;
     decode::<MessageSentResponse>("send", sent);
     decode::<Vec<Message>>(

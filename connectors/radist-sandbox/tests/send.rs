@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{Env, Receiver, eventually, fast_config};
+use common::{Env, eventually, fast_config};
 use radist_sandbox::control::SettingsUpdate;
 use radist_sandbox::{DeliveryState, NonWabaAvailability, WindowPolicy};
 use serde_json::{Value, json};
@@ -25,10 +25,9 @@ async fn stale_waba_chat(env: &Env, phone: &str) -> Value {
 #[tokio::test]
 async fn send_emits_create_delivered_and_read_webhooks() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70001, &rx.url()).await;
+    let rx = env.subscribed(70001, 0).await;
     let chat = open_waba_chat(&env, "79001110000").await;
-    let (status, sent) = env.post("/messaging/messages/", json!({"chat_id": chat, "message_type": "text", "text": {"text": "Hi!"}, "connection_id": 70001, "mode": "sync"})).await;
+    let (status, sent) = env.send_message(json!({"chat_id": chat, "message_type": "text", "text": {"text": "Hi!"}, "connection_id": 70001, "mode": "sync"})).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["mode"], "sync");
     assert_eq!(sent["chat"]["id"], chat);
@@ -78,7 +77,7 @@ async fn unknown_chat_is_404_and_bad_interactive_is_422_with_json_path() {
     let chat = open_waba_chat(&env, "79001110001").await;
     let body = json!({"chat_id": chat, "message_type": "waba_interactive", "waba_interactive": {"type": "button", "body": "Pick",
         "action": {"buttons": [{"reply": {"id": "a", "title": "This title is far too long"}}]}}});
-    let (status, out) = env.post("/messaging/messages/", body).await;
+    let (status, out) = env.send_message(body).await;
     assert_eq!(status, 422);
     assert_eq!(
         out["detail"][0]["loc"],
@@ -95,7 +94,7 @@ async fn unknown_chat_is_404_and_bad_interactive_is_422_with_json_path() {
     assert_eq!(out["detail"][0]["type"], "string_too_long");
     let ok = json!({"chat_id": chat, "message_type": "waba_interactive", "waba_interactive": {"type": "button", "body": "Pick",
         "action": {"buttons": [{"reply": {"title": "Yes"}}]}}});
-    let (status, out) = env.post("/messaging/messages/", ok).await;
+    let (status, out) = env.send_message(ok).await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["message"]["waba_interactive"]["body"]["text"], "Pick");
     assert_eq!(
@@ -106,10 +105,7 @@ async fn unknown_chat_is_404_and_bad_interactive_is_422_with_json_path() {
         32
     );
     let (status, out) = env
-        .post(
-            "/messaging/messages/",
-            json!({"chat_id": chat, "message_type": "image"}),
-        )
+        .send_message(json!({"chat_id": chat, "message_type": "image"}))
         .await;
     assert_eq!(
         (status, out["detail"][0]["loc"].clone()),
@@ -126,48 +122,32 @@ async fn template_must_exist_be_approved_and_get_its_params() {
         "waba_template": {"template_name": name, "template_locale": locale, "body_params": params}})
     };
     let (status, out) = env
-        .post(
-            "/messaging/messages/",
-            send("order_ready", "ru", json!(["A-1"])),
-        )
+        .send_message(send("order_ready", "ru", json!(["A-1"])))
         .await;
     assert_eq!(
         (status, out["detail"][0]["loc"].clone()),
         (422, json!(["body", "waba_template", "body_params"]))
     );
-    let (status, _) = env
-        .post("/messaging/messages/", send("promo", "ru", json!(["10"])))
-        .await;
+    let (status, _) = env.send_message(send("promo", "ru", json!(["10"]))).await;
     assert_eq!(status, 422, "SUBMITTED template");
     let (status, _) = env
-        .post(
-            "/messaging/messages/",
-            send("order_ready", "en", json!(["A", "B"])),
-        )
+        .send_message(send("order_ready", "en", json!(["A", "B"])))
         .await;
     assert_eq!(status, 422, "unknown locale");
     let (status, out) = env
-        .post(
-            "/messaging/messages/",
-            send("order_ready", "ru", json!(["A-1", "18:00"])),
-        )
+        .send_message(send("order_ready", "ru", json!(["A-1", "18:00"])))
         .await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(
         out["message"]["waba_template"]["text"],
         "Заказ A-1 готов, заберите его до 18:00"
     );
-    let (status, _) = env
-        .post("/messaging/messages/", send("welcome", "en", json!([])))
-        .await;
+    let (status, _) = env.send_message(send("welcome", "en", json!([]))).await;
     assert_eq!(status, 200, "template passes a closed window");
     let tg = env.chat(70002, "79001110003", "x").await;
     let (status, _) = env
-        .post(
-            "/messaging/messages/",
-            json!({"chat_id": tg, "message_type": "waba_template",
-        "waba_template": {"template_name": "welcome", "template_locale": "en"}}),
-        )
+        .send_message(json!({"chat_id": tg, "message_type": "waba_template",
+        "waba_template": {"template_name": "welcome", "template_locale": "en"}}))
         .await;
     assert_eq!(status, 422, "templates are WABA-only");
 }
@@ -175,8 +155,7 @@ async fn template_must_exist_be_approved_and_get_its_params() {
 #[tokio::test]
 async fn closed_window_default_accepts_then_reports_delivery_error() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70001, &rx.url()).await;
+    let rx = env.subscribed(70001, 0).await;
     let chat = stale_waba_chat(&env, "79001110004").await;
     let (_, avail) = env
         .get(&format!("/messaging/chats/70001/{chat}/availability"))
@@ -191,8 +170,7 @@ async fn closed_window_default_accepts_then_reports_delivery_error() {
     assert!(message["error_text"].as_str().unwrap().contains("24 hours"));
     assert!(rx.of("messages.delivery.delivered").is_empty());
     // A fresh inbound reopens the window.
-    env.inbound(json!({"connection_id": 70001, "phone": "79001110004", "text": "back"}))
-        .await;
+    env.text_from(70001, "79001110004", "back").await;
     let (_, avail) = env
         .get(&format!("/messaging/chats/70001/{chat}/availability"))
         .await;
@@ -246,8 +224,7 @@ async fn set_dialogs(env: &Env, waba_dialogs: i64) {
 #[tokio::test]
 async fn exhausted_dialogs_fail_sends_and_availability() {
     let env = Env::start().await;
-    let rx = Receiver::start(0).await;
-    env.subscribe(70001, &rx.url()).await;
+    let rx = env.subscribed(70001, 0).await;
     let chat = open_waba_chat(&env, "79001110006").await;
     set_dialogs(&env, 0).await;
     let (_, avail) = env

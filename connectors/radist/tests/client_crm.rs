@@ -5,15 +5,15 @@
 mod client_support;
 
 use client_support::{Env, TELEGRAM, WHATSAPP};
-use radist_connector::RadistError;
 use radist_connector::client::ContactsQuery;
 use radist_connector::models::{
     ChatId, ConnectionId, ContactId, ContactNoteCreateRequest, ContactNoteUpdateRequest,
     ContactUpdateRequest, MessageTemplateCreateRequest, MessageTemplateUpdateRequest, NoteType,
     SocialProfileType, TagId, TagIn, UpdateTag,
 };
+use radist_connector::{RadistClient, RadistError};
+use radist_sandbox::Faults;
 use radist_sandbox::control::Inbound;
-use radist_sandbox::{CountFault, Faults, ServerErrorFault};
 
 const NOW: &str = "2099-01-01T00:00:00Z";
 /// The seeded `vip` tag.
@@ -28,6 +28,14 @@ async fn inbound(env: &Env, connection: ConnectionId, phone: &str) -> (ContactId
 
 async fn contact_of(env: &Env, phone: &str) -> ContactId {
     inbound(env, WHATSAPP, phone).await.0
+}
+
+/// A sandbox, its client, and the contact of a WhatsApp customer who just wrote from `phone`.
+async fn with_contact(phone: &str) -> (Env, RadistClient, ContactId) {
+    let env = Env::start().await;
+    let client = env.client();
+    let contact = contact_of(&env, phone).await;
+    (env, client, contact)
 }
 
 fn note(text: &str) -> ContactNoteCreateRequest {
@@ -118,9 +126,7 @@ async fn tags_are_unique_per_company_and_a_contact_set_is_replaced() {
 
 #[tokio::test]
 async fn notes_belong_to_their_contact() {
-    let env = Env::start().await;
-    let client = env.client();
-    let ivan = contact_of(&env, "79001110003").await;
+    let (env, client, ivan) = with_contact("79001110003").await;
     let other = contact_of(&env, "79001110004").await;
     let created = client.create_note(ivan, &note("order #42")).await.unwrap();
     let edit = ContactNoteUpdateRequest {
@@ -188,17 +194,8 @@ async fn quick_replies_chats_and_social_profiles() {
 
 #[tokio::test]
 async fn an_ambiguous_note_create_is_not_repeated_and_reads_back_once() {
-    let env = Env::start().await;
-    let client = env.client();
-    let ivan = contact_of(&env, "79001110006").await;
-    let five_hundred = Faults {
-        server_error: Some(ServerErrorFault {
-            count: 2,
-            status: 500,
-        }),
-        paths: Some(vec!["/notes/".into()]),
-        ..Faults::default()
-    };
+    let (env, client, ivan) = with_contact("79001110006").await;
+    let five_hundred = Faults::server_errors(2, 500).on_paths(&["/notes/"]);
     set_faults(&env, five_hundred).await;
     let err = client.create_note(ivan, &note("once")).await.unwrap_err();
     assert!(matches!(err, RadistError::Server { status: 500 }), "{err}");
@@ -216,11 +213,7 @@ async fn an_ambiguous_note_create_is_not_repeated_and_reads_back_once() {
         "the read is retried past the 500"
     );
 
-    let drop_one = Faults {
-        drop_response: Some(CountFault { count: 1 }),
-        paths: Some(vec!["/notes/".into()]),
-        ..Faults::default()
-    };
+    let drop_one = Faults::dropped_answers(1).on_paths(&["/notes/"]);
     set_faults(&env, drop_one).await;
     let err = client.create_note(ivan, &note("maybe")).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
@@ -233,17 +226,8 @@ async fn an_ambiguous_note_create_is_not_repeated_and_reads_back_once() {
 
 #[tokio::test]
 async fn a_tag_set_put_is_retried_after_an_ambiguous_failure() {
-    let env = Env::start().await;
-    let client = env.client();
-    let ivan = contact_of(&env, "79001110007").await;
-    let faults = Faults {
-        server_error: Some(ServerErrorFault {
-            count: 2,
-            status: 502,
-        }),
-        paths: Some(vec!["/tags/".into()]),
-        ..Faults::default()
-    };
+    let (env, client, ivan) = with_contact("79001110007").await;
+    let faults = Faults::server_errors(2, 502).on_paths(&["/tags/"]);
     set_faults(&env, faults).await;
     client.set_contact_tags(ivan, &[VIP]).await.unwrap();
     let tags = client.get_contact(ivan).await.unwrap().tags;

@@ -6,9 +6,8 @@ mod client_support;
 
 use std::collections::HashSet;
 
-use client_support::{Canned, Env, WHATSAPP, config_at};
+use client_support::{Canned, Env, WHATSAPP};
 use futures::TryStreamExt;
-use radist_connector::RadistClient;
 use radist_connector::client::{ChatsQuery, MessagesQuery};
 use radist_connector::models::{ChatId, ContactId, time};
 use serde_json::json;
@@ -118,9 +117,9 @@ fn message_json(n: u128) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_server_repeating_the_same_message_page_is_stopped() {
-    let page = json!([message_json(2), message_json(1)]).to_string();
-    let canned = Canned::start("200 OK", &[("content-type", "application/json")], &page).await;
-    let client = RadistClient::new(config_at(&canned.base_url, "k")).unwrap();
+    let page = json!([message_json(2), message_json(1)]);
+    let canned = Canned::ok_json(&page).await;
+    let client = canned.client();
     let query = MessagesQuery {
         page_size: 2,
         until: None,
@@ -139,13 +138,8 @@ async fn a_server_repeating_the_same_cursor_is_stopped() {
     let entry = json!({"contact_id": 1, "contact_name": "C", "unanswered_count": 0,
         "last_chat_updated_at": at(1), "chats": []});
     let page = json!({"data": [entry], "response_metadata": {"next_cursor": "same"}});
-    let canned = Canned::start(
-        "200 OK",
-        &[("content-type", "application/json")],
-        &page.to_string(),
-    )
-    .await;
-    let client = RadistClient::new(config_at(&canned.base_url, "k")).unwrap();
+    let canned = Canned::ok_json(&page).await;
+    let client = canned.client();
     let all: Vec<_> = client
         .chats_with_contacts(ChatsQuery::default())
         .try_collect()

@@ -33,11 +33,7 @@ async fn a_dropped_answer_is_an_ambiguous_error_and_the_message_exists_once() {
     let env = Env::start().await;
     let client = env.client();
     let chat = env.inbound(WHATSAPP, "79005551001", "hello", NOW).await;
-    let drop_one = Faults {
-        drop_response: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
-    set_faults(&env, drop_one).await;
+    set_faults(&env, Faults::dropped_answers(1)).await;
 
     let err = client
         .send_message(&SendMessageRequest::text(chat, "exactly once"))
@@ -64,10 +60,7 @@ async fn a_reset_connection_creates_nothing_and_reads_are_retried() {
     let env = Env::start().await;
     let client = env.client();
     let chat = env.inbound(WHATSAPP, "79005551002", "hello", NOW).await;
-    let reset_one = Faults {
-        reset: Some(CountFault { count: 1 }),
-        ..Faults::default()
-    };
+    let reset_one = Faults::resets(1);
     set_faults(&env, reset_one.clone()).await;
     let err = client
         .send_message(&SendMessageRequest::text(chat, "never stored"))

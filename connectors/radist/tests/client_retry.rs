@@ -103,7 +103,7 @@ async fn a_wrong_key_is_refused_without_retries() {
 #[tokio::test]
 async fn a_401_maps_to_unauthorized_after_one_attempt() {
     let canned = Canned::start("401 Unauthorized", &[], r#"{"detail":"Not authenticated"}"#).await;
-    let client = RadistClient::new(config_at(&canned.base_url, "k")).unwrap();
+    let client = canned.client();
     let err = client.list_companies(1, 0).await.unwrap_err();
     assert!(matches!(err, RadistError::Unauthorized), "{err}");
     assert!(err.to_string().contains("check the X-Api-Key"), "{err}");
@@ -141,7 +141,7 @@ async fn redirects_are_not_followed() {
         "",
     )
     .await;
-    let client = RadistClient::new(config_at(&canned.base_url, "k")).unwrap();
+    let client = canned.client();
     let err = client.list_webhooks().await.unwrap_err();
     assert_eq!(err.status(), Some(307), "{err}");
     assert_eq!(canned.hits(), 1);
@@ -151,7 +151,7 @@ async fn redirects_are_not_followed() {
 async fn a_mismatched_response_names_the_json_path() {
     let body = r#"{"count": 1, "companies": [{"id": 1, "name": "A", "owner_id": "x"}]}"#;
     let canned = Canned::start("200 OK", &[], body).await;
-    let client = RadistClient::new(config_at(&canned.base_url, "k")).unwrap();
+    let client = canned.client();
     let err = client.list_companies(1, 0).await.unwrap_err();
     let RadistError::Decode { path, .. } = &err else {
         panic!("expected Decode, got {err}");

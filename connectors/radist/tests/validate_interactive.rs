@@ -140,24 +140,23 @@ fn body_footer_and_header_limits() {
             ),
         ],
     );
-    let mut missing = buttons(json!([reply("a", "A")]));
-    missing["header"] = json!({"type": "image"});
-    check(
-        missing,
-        &[(
+    let headers_missing_their_content = [
+        (
+            json!({"type": "image"}),
             "waba_interactive.header.url",
             "is required for a media header (`image`)",
-        )],
-    );
-    let mut no_text = buttons(json!([reply("a", "A")]));
-    no_text["header"] = json!({"type": "text"});
-    check(
-        no_text,
-        &[(
+        ),
+        (
+            json!({"type": "text"}),
             "waba_interactive.header.text",
             "is required for a `text` header",
-        )],
-    );
+        ),
+    ];
+    for (header, path, message) in headers_missing_their_content {
+        let mut body = buttons(json!([reply("a", "A")]));
+        body["header"] = header;
+        check(body, &[(path, message)]);
+    }
 }
 
 #[test]

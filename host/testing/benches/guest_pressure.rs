@@ -15,14 +15,13 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use switchboard_runtime::{Plugin, RunOutcome, Runtime, RuntimeConfig};
 use switchboard_testing::events::manual_run;
-use switchboard_testing::figures::{BenchError as BoxError, bench_tokio, load_manifest};
+use switchboard_testing::figures::{
+    BenchError as BoxError, bench_tokio, count_from_env, load_manifest,
+};
 use switchboard_testing::repo_root;
 
 fn main() -> Result<(), BoxError> {
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(10);
+    let rounds: usize = count_from_env("ROUNDS", 10);
     let tokio = bench_tokio(2)?;
     let mut out = std::io::stdout().lock();
     let waits = tokio.block_on(fairness(rounds))?;

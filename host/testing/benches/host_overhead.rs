@@ -5,21 +5,17 @@
 //! `cargo bench -p switchboard-testing --bench host_overhead` (`RUNS=N` to change the count).
 
 use std::io::Write;
-use std::time::Duration;
 
 use serde_json::json;
 use switchboard_runtime::{RunStatus, Runtime, RuntimeConfig};
 use switchboard_testing::events::manual_run;
-use switchboard_testing::figures::{bench_tokio, load_manifest};
+use switchboard_testing::figures::{bench_tokio, count_from_env, load_manifest, percentile};
 use switchboard_testing::repo_root;
 
 const WARM_UP: usize = 200;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runs: usize = std::env::var("RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5_000);
+    let runs: usize = count_from_env("RUNS", 5_000);
     let tokio = bench_tokio(1)?;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -69,15 +65,6 @@ async fn measure(pooling: bool, runs: usize) -> Result<String, Box<dyn std::erro
         percentile(&mut instantiations, 50.0),
         percentile(&mut instantiations, 99.0),
     ))
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort_unstable();
-    let last = samples.len().saturating_sub(1);
-    samples
-        .get(((last as f64) * p / 100.0).round() as usize)
-        .copied()
-        .unwrap_or_default()
 }
 
 fn cpus() -> usize {

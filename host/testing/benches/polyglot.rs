@@ -8,18 +8,15 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use radist_sandbox::SandboxConfig;
 use switchboard_runtime::{RunStatus, RuntimeConfig};
-use switchboard_testing::figures::bench_tokio;
+use switchboard_testing::figures::{bench_tokio, count_from_env, percentile};
 use switchboard_testing::{PluginHarness, build_plugin_dir, repo_root};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runs: usize = std::env::var("RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(55);
+    let runs: usize = count_from_env("RUNS", 55);
     let tokio = bench_tokio(2)?;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -87,13 +84,4 @@ async fn measure(lang: &str, runs: usize) -> Result<String, Box<dyn std::error::
         percentile(&mut totals, 99.0),
         peak as f64 / (1024.0 * 1024.0),
     ))
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort_unstable();
-    let last = samples.len().saturating_sub(1);
-    samples
-        .get(((last as f64) * p / 100.0).round() as usize)
-        .copied()
-        .unwrap_or_default()
 }

@@ -1,9 +1,11 @@
 //! The set-up the figure-printing benches (`benches/`, and the workspace bench's micro suite)
 //! share: the plugins built and a tokio runtime of a given size, and a plugin loaded from a
-//! manifest file with its own key-value directory, without the sandbox of the harness.
+//! manifest file with its own key-value directory, without the sandbox of the harness; the run
+//! count from the environment and the percentiles they print.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use switchboard_runtime::{FileKvStore, HostServices, Plugin, Runtime};
 
@@ -31,4 +33,23 @@ pub fn load_manifest(runtime: &Runtime, file: &Path, kv: &Path) -> Result<Plugin
     let wasm = file.parent().unwrap_or(file).join(&parsed.plugin.wasm);
     let services = HostServices::new(Arc::new(FileKvStore::open(kv)?));
     Ok(runtime.load_plugin(&parsed, &name, &wasm, services)?)
+}
+
+/// The number in the environment variable `name` (e.g. `RUNS=N`), or `default` when it is unset
+/// or not a number.
+pub fn count_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p`th percentile (0..=100, nearest rank) of `samples`, which it sorts; zero when empty.
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let last = samples.len().saturating_sub(1);
+    samples
+        .get(((last as f64) * p / 100.0).round() as usize)
+        .copied()
+        .unwrap_or_default()
 }

@@ -9,8 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use switchboard_runtime::event::PluginEvent;
 use switchboard_testing::{
-    CrmSetup, PluginHarness, RunStatus, Secrets, TestPlugin, events, repo_root,
+    CrmSetup, Delivered, PluginHarness, RunStatus, Secrets, TestPlugin, events, repo_root,
 };
 
 const TOKEN: &str = "crm-secret-token";
@@ -114,13 +115,17 @@ async fn start() -> (PluginHarness, TestPlugin, Crm) {
     (harness, plugin, crm)
 }
 
+/// A customer writes `text` from `phone` to the WABA connection: the sandbox's ids and the event.
+async fn writes(h: &PluginHarness, phone: &str, text: &str) -> (Delivered, PluginEvent) {
+    h.inbound_text(70001, phone, text)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_contact_is_posted_once() {
     let (h, plugin, crm) = start().await;
-    let (delivered, first) = h
-        .inbound_text(70001, "79990003344", "Здравствуйте, хочу заказать")
-        .await
-        .unwrap();
+    let (delivered, first) = writes(&h, "79990003344", "Здравствуйте, хочу заказать").await;
     let outcome = h.run(&plugin, first).await;
     assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
     let recorded =
@@ -148,10 +153,7 @@ async fn a_new_contact_is_posted_once() {
         chat.unanswered_count, 1,
         "the crm did not answer: still unanswered"
     );
-    let (_, second) = h
-        .inbound_text(70001, "79990003344", "Вы тут?")
-        .await
-        .unwrap();
+    let (_, second) = writes(&h, "79990003344", "Вы тут?").await;
     assert_eq!(h.run(&plugin, second).await.status, RunStatus::Succeeded);
     assert_eq!(
         crm.log.lock().unwrap().contacts.len(),
@@ -163,10 +165,7 @@ async fn a_new_contact_is_posted_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_leads_get_a_template_once() {
     let (h, plugin, crm) = start().await;
-    let (known, _) = h
-        .inbound_text(70001, "79990005566", "old customer")
-        .await
-        .unwrap();
+    let (known, _) = writes(&h, "79990005566", "old customer").await;
     *crm.leads.lock().unwrap() = json!([
         {"lead_id": 101, "contact_id": known.contact_id, "phone": "79990005566", "name": "Борис"},
         {"lead_id": "L-2", "phone": "79990007788", "name": "Анна"},
@@ -216,10 +215,7 @@ async fn pending_leads_get_a_template_once() {
 async fn a_first_message_leaves_a_lead_tag_a_note_and_an_answered_chat() {
     let (h, plugin, crm) = start().await;
     *crm.answered.lock().unwrap() = true;
-    let (delivered, first) = h
-        .inbound_text(70001, "79990008899", "Нужна консультация")
-        .await
-        .unwrap();
+    let (delivered, first) = writes(&h, "79990008899", "Нужна консультация").await;
     // A person tagged the customer `vip` (a seeded tag) before the run.
     let human = CrmSetup::new().contact_tags(delivered.contact_id, &["vip"]);
     h.sandbox().seed_crm(&human).await.unwrap();

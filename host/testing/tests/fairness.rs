@@ -44,6 +44,16 @@ fn runtime(slots: u32) -> Runtime {
     .expect("runtime")
 }
 
+/// A runtime with `slots` run slots, the hostile plugin with `spinner_timeout_ms` and the
+/// bystander with 2 s (in that order), on one key-value directory (last: keep it alive).
+fn setup(slots: u32, spinner_timeout_ms: u32) -> (Runtime, Plugin, Plugin, tempfile::TempDir) {
+    let kv = tempfile::tempdir().expect("tempdir");
+    let runtime = runtime(slots);
+    let spinner = load(&runtime, "hostile.toml", spinner_timeout_ms, kv.path());
+    let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
+    (runtime, spinner, healthy, kv)
+}
+
 /// `n` runs of `spinner` spinning (`loop`), each on its own task.
 fn spin(spinner: &Plugin, n: usize) -> Vec<tokio::task::JoinHandle<RunOutcome>> {
     (0..n)
@@ -63,10 +73,7 @@ async fn until_running(runtime: &Runtime, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_spinners_do_not_hold_up_a_healthy_run() {
-    let kv = tempfile::tempdir().expect("tempdir");
-    let runtime = runtime(4);
-    let spinner = load(&runtime, "hostile.toml", 2_000, kv.path());
-    let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
+    let (runtime, spinner, healthy, _kv) = setup(4, 2_000);
     let spinners = spin(&spinner, 2);
     until_running(&runtime, 2).await;
     let healthy = tokio::spawn(async move { healthy.run(input("ok", 0)).await });
@@ -83,16 +90,8 @@ async fn two_spinners_do_not_hold_up_a_healthy_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_queues_behind_max_concurrent_runs_and_exhausts_nothing() {
-    let kv = tempfile::tempdir().expect("tempdir");
-    let runtime = runtime(2);
-    let spinner = load(&runtime, "hostile.toml", 100, kv.path());
-    let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
-    let mut runs: Vec<_> = (0..10)
-        .map(|n| {
-            let spinner = spinner.clone();
-            tokio::spawn(async move { spinner.run(input("loop", n)).await })
-        })
-        .collect();
+    let (runtime, spinner, healthy, _kv) = setup(2, 100);
+    let mut runs = spin(&spinner, 10);
     runs.push(tokio::spawn(
         async move { healthy.run(input("ok", 0)).await },
     ));
@@ -143,10 +142,7 @@ fn a_spinning_guest_never_runs_on_the_callers_thread() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_holding_half_the_slots_lets_a_healthy_run_go_first() {
-    let kv = tempfile::tempdir().expect("tempdir");
-    let runtime = runtime(2);
-    let spinner = load(&runtime, "hostile.toml", 500, kv.path());
-    let healthy = load(&runtime, "bystander.toml", 2_000, kv.path());
+    let (runtime, spinner, healthy, _kv) = setup(2, 500);
     let spinners = spin(&spinner, 6);
     while runtime.runs_waiting() < 4 {
         tokio::task::yield_now().await;

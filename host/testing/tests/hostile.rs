@@ -39,6 +39,13 @@ impl Hostile {
         }
     }
 
+    /// A fresh harness and the outcome of one hostile run on `payload`.
+    async fn start_and_run(payload: serde_json::Value) -> (Self, RunOutcome) {
+        let h = Self::start().await;
+        let outcome = h.run(payload).await;
+        (h, outcome)
+    }
+
     async fn run(&self, payload: serde_json::Value) -> RunOutcome {
         let outcome = self
             .harness
@@ -72,8 +79,7 @@ fn log_bytes(logs: &[LogLine]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ok_mode_succeeds_without_host_calls() {
-    let h = Hostile::start().await;
-    let outcome = h.run(json!({"mode": "ok"})).await;
+    let (_h, outcome) = Hostile::start_and_run(json!({"mode": "ok"})).await;
     assert_eq!(outcome.status, RunStatus::Succeeded);
     assert!(outcome.actions.is_empty(), "{:?}", outcome.actions);
 }
@@ -99,24 +105,21 @@ async fn infinite_loop_times_out_within_twice_its_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_bomb_traps_on_the_memory_limit() {
-    let h = Hostile::start().await;
-    let outcome = h.run(json!({"mode": "memory-bomb"})).await;
+    let (_h, outcome) = Hostile::start_and_run(json!({"mode": "memory-bomb"})).await;
     assert!(trapped(&outcome).contains("`limits.memory_mib`"));
     assert_eq!(cause(&outcome), TrapCause::Limit { key: MEMORY_MIB });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbounded_recursion_traps() {
-    let h = Hostile::start().await;
-    let outcome = h.run(json!({"mode": "recursion"})).await;
+    let (_h, outcome) = Hostile::start_and_run(json!({"mode": "recursion"})).await;
     assert!(trapped(&outcome).contains("stack"));
     assert_eq!(cause(&outcome), TrapCause::Guest);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panic_traps() {
-    let h = Hostile::start().await;
-    let outcome = h.run(json!({"mode": "panic"})).await;
+    let (_h, outcome) = Hostile::start_and_run(json!({"mode": "panic"})).await;
     assert!(
         matches!(outcome.status, RunStatus::Trapped(_)),
         "{:?}",
@@ -126,10 +129,9 @@ async fn panic_traps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_flood_is_truncated() {
-    let h = Hostile::start().await;
-    let outcome = h
-        .run(json!({"mode": "log-flood", "lines": 2048, "line_bytes": 4096}))
-        .await;
+    let (h, outcome) =
+        Hostile::start_and_run(json!({"mode": "log-flood", "lines": 2048, "line_bytes": 4096}))
+            .await;
     assert_eq!(outcome.status, RunStatus::Succeeded);
     assert!(outcome.logs_truncated);
     let cap = h.hostile.manifest.limits.log_bytes as usize;
@@ -173,11 +175,7 @@ async fn send_to_an_ungranted_connection_is_denied() {
     let payload =
         json!({"mode": "send-ungranted", "connection_id": 70002, "chat_id": delivered.chat_id});
     let outcome = h.run(payload).await;
-    assert!(
-        matches!(outcome.status, RunStatus::Denied(_)),
-        "{:?}",
-        outcome.status
-    );
+    denied(&outcome);
     let sent = h
         .harness
         .sandbox()
@@ -189,29 +187,21 @@ async fn send_to_an_ungranted_connection_is_denied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_to_an_ungranted_origin_is_denied() {
-    let h = Hostile::start().await;
-    let outcome = h
-        .run(json!({"mode": "http-ungranted", "url": "http://127.0.0.1:9/forbidden"}))
-        .await;
-    match &outcome.status {
-        RunStatus::Denied(message) => assert!(message.contains("127.0.0.1:9"), "{message}"),
-        other => panic!("expected denied, got {other:?}"),
-    }
+    let (_h, outcome) = Hostile::start_and_run(
+        json!({"mode": "http-ungranted", "url": "http://127.0.0.1:9/forbidden"}),
+    )
+    .await;
+    let message = denied(&outcome);
+    assert!(message.contains("127.0.0.1:9"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_header_flood_is_denied_before_anything_is_built_or_sent() {
-    let h = Hostile::start().await;
     // 25,000 header names panicked the host in `HeaderMap::append` before headers were capped.
-    let outcome = h
-        .run(json!({"mode": "header-flood", "count": 25_000}))
-        .await;
-    match &outcome.status {
-        RunStatus::Denied(message) => {
-            assert!(message.contains("25000 request headers"), "{message}")
-        }
-        other => panic!("expected denied, got {other:?}"),
-    }
+    let (_h, outcome) =
+        Hostile::start_and_run(json!({"mode": "header-flood", "count": 25_000})).await;
+    let message = denied(&outcome);
+    assert!(message.contains("25000 request headers"), "{message}");
     let request = &outcome.actions[0].request;
     assert_eq!(request["header_count"], 25_000);
     let names = request["headers"].as_array().map_or(0, Vec::len);
@@ -228,9 +218,7 @@ async fn a_huge_error_ends_the_run_failed_with_the_error_cut() {
     // hostcalls has been exhausted" instead of ending the run with the plugin's (cut) error.
     let bytes = 10_000_000;
     let outcome = h.run(json!({"mode": "huge-output", "bytes": bytes})).await;
-    let RunStatus::Failed(message) = &outcome.status else {
-        panic!("expected failed, got {:?}", outcome.status);
-    };
+    let message = failed(&outcome);
     assert!(
         message.len() < 8 << 10,
         "error kept {} bytes",
@@ -285,6 +273,20 @@ async fn components_import_only_the_interfaces_they_call() {
     }
 }
 
+fn denied(outcome: &RunOutcome) -> &str {
+    match &outcome.status {
+        RunStatus::Denied(message) => message,
+        other => panic!("expected denied, got {other:?}"),
+    }
+}
+
+fn failed(outcome: &RunOutcome) -> &str {
+    match &outcome.status {
+        RunStatus::Failed(message) => message,
+        other => panic!("expected failed, got {other:?}"),
+    }
+}
+
 fn trapped(outcome: &RunOutcome) -> &str {
     match &outcome.status {
         RunStatus::Trapped(trap) => &trap.message,
@@ -307,10 +309,8 @@ fn kinds(outcome: &RunOutcome) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_call_flood_traps_at_max_host_calls() {
-    let h = Hostile::start().await;
-    let outcome = h
-        .run(json!({"mode": "clock-loop", "calls": 1_000_000}))
-        .await;
+    let (_h, outcome) =
+        Hostile::start_and_run(json!({"mode": "clock-loop", "calls": 1_000_000})).await;
     let message = trapped(&outcome);
     assert_eq!(
         message,
@@ -327,8 +327,7 @@ async fn a_host_call_flood_traps_at_max_host_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_clock_read_of_a_run_is_one_recorded_instant() {
-    let h = Hostile::start().await;
-    let outcome = h.run(json!({"mode": "clock-loop", "calls": 5_000})).await;
+    let (h, outcome) = Hostile::start_and_run(json!({"mode": "clock-loop", "calls": 5_000})).await;
     assert_eq!(outcome.status, RunStatus::Succeeded);
     assert_eq!(kinds(&outcome), ["clock.now"]);
     let outcome = h.run(json!({"mode": "clocks"})).await;
@@ -397,18 +396,11 @@ async fn random_bytes_are_bounded_per_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_message_is_refused_before_it_is_built() {
-    let h = Hostile::start().await;
-    let outcome = h
-        .run(json!({"mode": "send-oversized", "count": 100_000}))
-        .await;
-    match &outcome.status {
-        RunStatus::Failed(message) => assert!(
-            message
-                .contains("waba_template.body_params: must have at most 256 values (got 100000)"),
-            "{message}"
-        ),
-        other => panic!("expected failed, got {other:?}"),
-    }
+    let (h, outcome) =
+        Hostile::start_and_run(json!({"mode": "send-oversized", "count": 100_000})).await;
+    let message = failed(&outcome);
+    let refusal = "waba_template.body_params: must have at most 256 values (got 100000)";
+    assert!(message.contains(refusal), "{message}");
     assert!(
         outcome.actions.is_empty(),
         "nothing recorded or fingerprinted"

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use switchboard_runtime::event::RunInfo;
 use switchboard_testing::{
-    ActionOutcome, PluginHarness, RunOutcome, RunStatus, TestPlugin, events, repo_root,
+    ActionOutcome, ActionRecord, PluginHarness, RunOutcome, RunStatus, TestPlugin, events,
+    repo_root,
 };
 
 fn hostile_manifest() -> PathBuf {
@@ -58,11 +59,51 @@ async fn with_faults(timeout_ms: u32, faults: &Value) -> (PluginHarness, TestPlu
         .unwrap_or_else(|e| panic!("{e}"));
     let plugin = hostile(&h, timeout_ms);
     let chat = chat(&h).await;
+    set_faults(&h, faults).await;
+    (h, plugin, chat)
+}
+
+async fn set_faults(h: &PluginHarness, faults: &Value) {
     h.sandbox()
         .faults(faults)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    (h, plugin, chat)
+}
+
+/// The messages the sandbox took for `chat`.
+async fn sent(h: &PluginHarness, chat: i64) -> Vec<Value> {
+    h.sandbox()
+        .sent(Some(chat))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The run's `messages.send` action.
+fn send_action(outcome: &RunOutcome) -> &ActionRecord {
+    outcome
+        .actions
+        .iter()
+        .find(|a| a.kind == "messages.send")
+        .unwrap_or_else(|| panic!("the send is in the run: {:?}", outcome.actions))
+}
+
+/// Attempt 1 of run `run` fails (its answer is lost), attempt 2 succeeds; returns attempt 2.
+async fn lost_then_retried(
+    h: &PluginHarness,
+    plugin: &TestPlugin,
+    run: &str,
+    chat: i64,
+    text: &str,
+) -> RunOutcome {
+    let first = send(h, plugin, run, 1, chat, text).await;
+    assert!(
+        matches!(first.status, RunStatus::Failed(_)),
+        "{:?}",
+        first.status
+    );
+    let retry = send(h, plugin, run, 2, chat, text).await;
+    assert_eq!(retry.status, RunStatus::Succeeded, "{:?}", retry.logs);
+    retry
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,19 +112,11 @@ async fn a_send_cut_off_by_the_run_timeout_is_in_flight_and_journaled_when_it_re
     let (h, plugin, chat) = with_faults(2_000, &slow_sends).await;
     let outcome = send(&h, &plugin, "run-slow", 1, chat, "ваш заказ в пути").await;
     assert_eq!(outcome.status, RunStatus::TimedOut, "{:?}", outcome.logs);
-    let send_action = outcome
-        .actions
-        .iter()
-        .find(|a| a.kind == "messages.send")
-        .unwrap_or_else(|| panic!("the send is in the run: {:?}", outcome.actions));
-    assert_eq!(send_action.outcome, ActionOutcome::InFlight);
-    let entry = h.journal().settled("run-slow", send_action.seq).await;
+    let action = send_action(&outcome);
+    assert_eq!(action.outcome, ActionOutcome::InFlight);
+    let entry = h.journal().settled("run-slow", action.seq).await;
     let id = entry.effect_id.expect("the journal has the message id");
-    let sent = h
-        .sandbox()
-        .sent(Some(chat))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let sent = sent(&h, chat).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["message_id"].as_str(), Some(id.as_str()));
 }
@@ -92,26 +125,11 @@ async fn a_send_cut_off_by_the_run_timeout_is_in_flight_and_journaled_when_it_re
 async fn a_send_whose_answer_was_lost_is_found_in_the_chat_on_the_retry() {
     let lost_answer = json!({"drop_response": {"count": 1}, "paths": ["messaging/messages"]});
     let (h, plugin, chat) = with_faults(5_000, &lost_answer).await;
-    let first = send(&h, &plugin, "run-lost", 1, chat, "ваш заказ в пути").await;
-    assert!(
-        matches!(first.status, RunStatus::Failed(_)),
-        "{:?}",
-        first.status
-    );
-    let retry = send(&h, &plugin, "run-lost", 2, chat, "ваш заказ в пути").await;
-    assert_eq!(retry.status, RunStatus::Succeeded, "{:?}", retry.logs);
-    let sent = h
-        .sandbox()
-        .sent(Some(chat))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let retry = lost_then_retried(&h, &plugin, "run-lost", chat, "ваш заказ в пути").await;
+    let sent = sent(&h, chat).await;
     assert_eq!(sent.len(), 1, "the customer got one message: {sent:?}");
     let id = sent[0]["message_id"].as_str().unwrap_or_default();
-    let action = retry
-        .actions
-        .iter()
-        .find(|a| a.kind == "messages.send")
-        .unwrap_or_else(|| panic!("{:?}", retry.actions));
+    let action = send_action(&retry);
     assert!(action.replayed);
     assert_eq!(action.effect_id.as_deref(), Some(id));
     let decision = format!("delivered: found message {id} in the chat");
@@ -129,35 +147,18 @@ async fn the_read_back_never_takes_another_runs_identical_reply_for_its_own() {
     let earlier = send(&h, &plugin, "run-earlier", 1, chat, text).await;
     assert_eq!(earlier.status, RunStatus::Succeeded, "{:?}", earlier.logs);
     let lost_answer = json!({"drop_response": {"count": 1}, "paths": ["messaging/messages"]});
-    h.sandbox()
-        .faults(&lost_answer)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let first = send(&h, &plugin, "run-later", 1, chat, text).await;
-    assert!(
-        matches!(first.status, RunStatus::Failed(_)),
-        "{:?}",
-        first.status
-    );
-    let retry = send(&h, &plugin, "run-later", 2, chat, text).await;
-    assert_eq!(retry.status, RunStatus::Succeeded, "{:?}", retry.logs);
-    let sent = h
-        .sandbox()
-        .sent(Some(chat))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    set_faults(&h, &lost_answer).await;
+    let retry = lost_then_retried(&h, &plugin, "run-later", chat, text).await;
+    let sent = sent(&h, chat).await;
     assert_eq!(sent.len(), 2, "one reply per run, none repeated: {sent:?}");
     let ids: Vec<&str> = sent
         .iter()
         .map(|m| m["message_id"].as_str().unwrap_or_default())
         .collect();
     let effect = |outcome: &RunOutcome| {
-        outcome
-            .actions
-            .iter()
-            .find(|a| a.kind == "messages.send")
-            .and_then(|a| a.effect_id.clone())
-            .unwrap_or_else(|| panic!("a send with an effect: {:?}", outcome.actions))
+        let action = send_action(outcome);
+        let effect = action.effect_id.clone();
+        effect.unwrap_or_else(|| panic!("a send with an effect: {action:?}"))
     };
     let (mine, theirs) = (effect(&retry), effect(&earlier));
     assert_ne!(

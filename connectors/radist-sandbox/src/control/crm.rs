@@ -16,22 +16,16 @@ use crate::time::now;
 
 /// Body of `POST /_sandbox/crm`: added to the current state, in field order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CrmSeed {
     /// The company to add to (default: the first one).
-    #[serde(default)]
     pub company_id: Option<i64>,
-    #[serde(default)]
     pub tags: Vec<TagSeed>,
-    #[serde(default)]
     pub quick_replies: Vec<QuickReplySeed>,
-    #[serde(default)]
     pub notes: Vec<NoteSeed>,
     /// Replaces these contacts' tag sets (tags by name).
-    #[serde(default)]
     pub contact_tags: Vec<ContactTagsSeed>,
     /// Replaces `User.permissions` of the key.
-    #[serde(default)]
     pub permissions: Option<Vec<String>>,
 }
 

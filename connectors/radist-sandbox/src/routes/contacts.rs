@@ -32,12 +32,7 @@ fn contact_out(state: &Sandbox, c: &Contact) -> Value {
             .collect()
     };
     let tags = state.tags_json(&c.tags);
-    let chats: Vec<Value> = state
-        .chats
-        .values()
-        .filter(|ch| ch.contact_id == c.id)
-        .map(|ch| ch.to_chat_out())
-        .collect();
+    let chats = contact_chats(state, c.id);
     json!({"id": c.id, "company_id": c.company_id, "name": c.name, "avatar_url": null, "is_group": false,
            "phones": items(&c.phones), "emails": items(&c.emails), "tags": tags, "chats": chats})
 }
@@ -172,12 +167,8 @@ pub async fn create(company: Company, body: Bytes) -> ApiResult<Json<Value>> {
 /// `GET /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
 pub async fn get(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
     let state = app.state();
-    let (_, id) = contact_at(&state, &p)?;
-    let contact = state
-        .contacts
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("Contact not found"))?;
-    Ok(Json(contact_out(&state, contact)))
+    let (company, id) = contact_at(&state, &p)?;
+    Ok(Json(contact_out(&state, state.contact(company, id)?)))
 }
 
 /// `PATCH /companies/{company_id}/contacts/{contact_id}` → `ContactOut`.
@@ -187,23 +178,20 @@ pub async fn patch(Scoped { app, p }: Scoped, body: Bytes) -> ApiResult<Json<Val
     let (company, id) = contact_at(&state, &p)?;
     state.check_tags(company, req.tags.as_deref().unwrap_or_default())?;
     apply(&mut state, id, req);
-    let contact = state
-        .contacts
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("Contact not found"))?;
-    Ok(Json(contact_out(&state, contact)))
+    Ok(Json(contact_out(&state, state.contact(company, id)?)))
 }
 
 /// `GET /companies/{company_id}/contacts/{contact_id}/chats/` → array of `ChatOut`.
 pub async fn chats(State(app): State<AppState>, Path(p): PathParams) -> ApiResult<Json<Value>> {
     let state = app.state();
     let (_, id) = contact_at(&state, &p)?;
-    let chats = state
-        .chats
-        .values()
-        .filter(|c| c.contact_id == id)
-        .map(|c| c.to_chat_out());
-    Ok(Json(Value::Array(chats.collect())))
+    Ok(Json(contact_chats(&state, id)))
+}
+
+/// The `ChatOut` array of a contact's chats.
+fn contact_chats(state: &Sandbox, contact_id: i64) -> Value {
+    let chats = state.chats.values().filter(|c| c.contact_id == contact_id);
+    Value::Array(chats.map(|c| c.to_chat_out()).collect())
 }
 
 fn apply(state: &mut Sandbox, id: i64, req: ContactBody) {

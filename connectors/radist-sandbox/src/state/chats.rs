@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::State;
 use super::catalog::is_telegram;
 use super::model::{Chat, Contact};
+use super::{State, take_next};
 use crate::error::ApiError;
 
 /// How the messenger user of a chat is named in a request.
@@ -170,8 +170,7 @@ impl State {
         emails: Vec<(i64, String, String)>,
         now: DateTime<Utc>,
     ) -> i64 {
-        let id = self.next_contact;
-        self.next_contact += 1;
+        let id = take_next(&mut self.next_contact);
         let contact = Contact {
             id,
             company_id,
@@ -198,8 +197,7 @@ impl State {
         contact_id: i64,
         now: DateTime<Utc>,
     ) -> i64 {
-        let id = self.next_chat;
-        self.next_chat += 1;
+        let id = take_next(&mut self.next_chat);
         let (phone, username) = match &target.ident {
             Identifier::Phone(p) => (Some(p.clone()), target.username.clone()),
             Identifier::Username(u) => (None, Some(u.clone())),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::State;
+use super::{State, take_next};
 use crate::error::ApiError;
 use crate::seed::Seed;
 use crate::time::format;
@@ -106,8 +106,7 @@ impl Crm {
         description: &str,
         color: &str,
     ) -> i64 {
-        let id = self.next_tag;
-        self.next_tag += 1;
+        let id = take_next(&mut self.next_tag);
         let tag = TagRec {
             id,
             company_id,
@@ -129,8 +128,7 @@ impl Crm {
 
     /// Stores a new note; returns its id.
     pub fn insert_note(&mut self, contact_id: i64, text: String, now: DateTime<Utc>) -> i64 {
-        let id = self.next_note;
-        self.next_note += 1;
+        let id = take_next(&mut self.next_note);
         let note = NoteRec {
             id,
             contact_id,
@@ -165,8 +163,7 @@ impl Crm {
         text: Option<String>,
         file_url: Option<String>,
     ) -> i64 {
-        let id = self.next_quick_reply;
-        self.next_quick_reply += 1;
+        let id = take_next(&mut self.next_quick_reply);
         let reply = QuickReplyRec {
             id,
             company_id,

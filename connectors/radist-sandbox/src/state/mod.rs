@@ -152,14 +152,19 @@ impl State {
     }
 
     fn alloc_item_id(&mut self) -> i64 {
-        self.next_item += 1;
-        self.next_item - 1
+        take_next(&mut self.next_item)
     }
 
     fn alloc_seq(&mut self) -> u64 {
-        self.next_seq += 1;
-        self.next_seq - 1
+        take_next(&mut self.next_seq)
     }
+}
+
+/// The id `counter` holds, which it then moves past.
+pub(crate) fn take_next<T: Copy + std::ops::AddAssign + From<u8>>(counter: &mut T) -> T {
+    let id = *counter;
+    *counter += T::from(1);
+    id
 }
 
 /// `params_count` of a template body.

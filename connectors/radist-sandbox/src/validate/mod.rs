@@ -332,6 +332,26 @@ impl Report {
         Some(items)
     }
 
+    /// The objects of an optional list field (at most `max`), each with its location; an item
+    /// that is not an object is reported and left out. Empty when the list is missing or bad.
+    pub fn objects<'a>(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        key: &str,
+        loc: &[Value],
+        max: usize,
+    ) -> Vec<(&'a Map<String, Value>, Loc)> {
+        let items = self.list(obj, key, loc, false, 0, max);
+        let list_loc = at(loc, key);
+        let items = items.map_or(&[][..], Vec::as_slice).iter().enumerate();
+        items
+            .filter_map(|(i, item)| {
+                let here = at(&list_loc, i);
+                self.object_value(item, &here).map(|object| (object, here))
+            })
+            .collect()
+    }
+
     /// A boolean field (lax: "true"/"false"/0/1 pass).
     pub fn bool_value(&mut self, value: &Value, loc: &[Value]) -> Option<bool> {
         let parsed = match value {

@@ -109,26 +109,16 @@ fn str_items(r: &mut Report, obj: &Obj, key: &str, loc: &Loc, max_items: usize, 
 fn waba_template(r: &mut Report, t: &Obj, loc: &Loc) {
     r.str(t, "template_locale", loc, true, 2, 16);
     r.str(t, "template_name", loc, true, 1, 256);
-    if let Some(headers) = r.list(t, "header_params", loc, false, 0, 256) {
-        for (i, item) in headers.iter().enumerate() {
-            let here = at(&at(loc, "header_params"), i);
-            if let Some(h) = r.object_value(item, &here) {
-                r.str(h, "text", &here, false, 1, 128);
-                r.str(h, "url", &here, false, 0, usize::MAX);
-            }
-        }
+    for (h, here) in r.objects(t, "header_params", loc, 256) {
+        r.str(h, "text", &here, false, 1, 128);
+        r.str(h, "url", &here, false, 0, usize::MAX);
     }
     str_items(r, t, "body_params", loc, 256, 8192);
     str_items(r, t, "button_params", loc, 2, 1024);
-    if let Some(cards) = r.list(t, "carousel_media_card_params", loc, false, 0, 10) {
-        for (i, item) in cards.iter().enumerate() {
-            let here = at(&at(loc, "carousel_media_card_params"), i);
-            if let Some(card) = r.object_value(item, &here) {
-                r.str(card, "header_url", &here, true, 0, usize::MAX);
-                str_items(r, card, "body_params", &here, 160, 160);
-                str_items(r, card, "button_params", &here, 2, 1024);
-            }
-        }
+    for (card, here) in r.objects(t, "carousel_media_card_params", loc, 10) {
+        r.str(card, "header_url", &here, true, 0, usize::MAX);
+        str_items(r, card, "body_params", &here, 160, 160);
+        str_items(r, card, "button_params", &here, 2, 1024);
     }
 }
 
@@ -225,14 +215,9 @@ fn sections(r: &mut Report, action: &Obj, loc: &Loc) -> bool {
 
 fn markup_in(r: &mut Report, m: &Obj, loc: &Loc) {
     r.enumeration(m, "type", loc, true, &["inline_buttons"]);
-    if let Some(items) = r.list(m, "inline_buttons", loc, false, 0, 100) {
-        for (i, item) in items.iter().enumerate() {
-            let here = at(&at(loc, "inline_buttons"), i);
-            if let Some(button) = r.object_value(item, &here) {
-                r.str(button, "text", &here, true, 1, 64);
-                r.str(button, "url", &here, false, 0, usize::MAX);
-            }
-        }
+    for (button, here) in r.objects(m, "inline_buttons", loc, 100) {
+        r.str(button, "text", &here, true, 1, 64);
+        r.str(button, "url", &here, false, 0, usize::MAX);
     }
 }
 

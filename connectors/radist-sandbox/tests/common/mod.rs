@@ -99,6 +99,11 @@ impl Env {
         self.send(self.http.delete(self.company_url(path))).await
     }
 
+    /// Sends `req` as built (no key added): the raw answer, for its status and headers.
+    pub async fn raw(&self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        req.send().await.expect("request")
+    }
+
     /// GET an absolute URL with the key.
     pub async fn get_url(&self, url: &str) -> (u16, Value) {
         self.send(self.http.get(url)).await
@@ -117,11 +122,16 @@ impl Env {
         serde_json::to_value(receipt).expect("receipt json")
     }
 
+    /// A customer with `phone` writes `text` to a connection: the inbound receipt.
+    pub async fn text_from(&self, connection_id: i64, phone: &str, text: &str) -> Value {
+        let body = json!({"connection_id": connection_id, "phone": phone, "text": text});
+        self.inbound(body).await
+    }
+
     /// The chat id of an inbound text from `phone` on a connection (the chat is created on the
     /// first one).
     pub async fn chat(&self, connection_id: i64, phone: &str, text: &str) -> Value {
-        let body = json!({"connection_id": connection_id, "phone": phone, "text": text});
-        self.inbound(body).await["chat_id"].clone()
+        self.text_from(connection_id, phone, text).await["chat_id"].clone()
     }
 
     /// Subscribes `url` to all events of a connection.
@@ -156,14 +166,46 @@ impl Env {
         request.json(&body).send().await
     }
 
+    /// A webhook receiver (answering 503 to its first `fail_first` deliveries) subscribed to
+    /// `connection_id`'s events.
+    pub async fn subscribed(&self, connection_id: i64, fail_first: usize) -> Receiver {
+        let rx = Receiver::start(fail_first).await;
+        self.subscribe(connection_id, &rx.url()).await;
+        rx
+    }
+
+    /// POSTs `body` to the create-chat endpoint (`/messaging/chats/`).
+    pub async fn post_chat(&self, body: Value) -> (u16, Value) {
+        self.post("/messaging/chats/", body).await
+    }
+
+    /// Creates (or finds) a chat with `body` (`POST …/messaging/chats/`, which must answer 200).
+    pub async fn create_chat(&self, body: Value) -> Value {
+        let (status, out) = self.post_chat(body).await;
+        assert_eq!(status, 200, "{out}");
+        out
+    }
+
+    /// POSTs `body` to the send endpoint (`/messaging/messages/`).
+    pub async fn send_message(&self, body: Value) -> (u16, Value) {
+        self.post("/messaging/messages/", body).await
+    }
+
     /// Sends a text to a chat.
     pub async fn send_text(&self, chat_id: &Value, text: &str) -> (u16, Value) {
-        self.post(
-            "/messaging/messages/",
+        self.send_message(
             json!({"chat_id": chat_id, "message_type": "text", "text": {"text": text}}),
         )
         .await
     }
+}
+
+/// The `key` of every item of the JSON array `list`.
+pub fn pluck<'a>(list: &'a Value, key: &str) -> Vec<&'a Value> {
+    let items = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"));
+    items.iter().map(|item| &item[key]).collect()
 }
 
 /// Polls `check` every 10 ms until it returns `Some`, failing after 5 s.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::Env;
+use crate::common::{Env, pluck};
 use crate::spec::Spec;
 
 const CRM: &str = "openapi-crm.json";
@@ -128,12 +128,7 @@ async fn tags(spec: &Spec, env: &Env, contact: &Value) {
         .get(&format!("/contacts/?tags={}&tags=1001", lead["id"]))
         .await;
     spec.check(&op("/contacts/"), "get", 200, &filtered);
-    let ids: Vec<&Value> = filtered["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| &c["id"])
-        .collect();
+    let ids = pluck(&filtered["items"], "id");
     assert_eq!(ids, [&contact["id"]], "{filtered}");
 }
 

@@ -31,15 +31,13 @@ impl RadistClient {
         id: ContactId,
         request: &ContactUpdateRequest,
     ) -> Result<ContactOut, RadistError> {
-        let path = self.company_path(&format!("contacts/{id}"));
-        let call = Call::new("update_contact", Method::PATCH, path).what(contact(id));
+        let call = self.contact_call("update_contact", Method::PATCH, id, "");
         self.fetch(call.json(request)?).await
     }
 
     /// `GET …/contacts/{contact_id}/chats/`.
     pub async fn contact_chats(&self, id: ContactId) -> Result<Vec<ChatOut>, RadistError> {
-        let path = self.company_path(&format!("contacts/{id}/chats/"));
-        let call = Call::new("contact_chats", Method::GET, path).what(contact(id));
+        let call = self.contact_call("contact_chats", Method::GET, id, "/chats/");
         self.fetch(call).await
     }
 
@@ -48,8 +46,12 @@ impl RadistClient {
         &self,
         id: ContactId,
     ) -> Result<Vec<SocialProfileOut>, RadistError> {
-        let path = self.company_path(&format!("contacts/{id}/social_profiles/"));
-        let call = Call::new("contact_social_profiles", Method::GET, path).what(contact(id));
+        let call = self.contact_call(
+            "contact_social_profiles",
+            Method::GET,
+            id,
+            "/social_profiles/",
+        );
         self.fetch(call).await
     }
 
@@ -60,8 +62,7 @@ impl RadistClient {
         id: ContactId,
         tags: &[TagId],
     ) -> Result<Vec<ContactTagsOut>, RadistError> {
-        let path = self.company_path(&format!("contacts/{id}/tags/"));
-        let call = Call::new("set_contact_tags", Method::PUT, path).what(contact(id));
+        let call = self.contact_call("set_contact_tags", Method::PUT, id, "/tags/");
         self.fetch(call.json(&tags)?).await
     }
 
@@ -97,8 +98,7 @@ impl RadistClient {
 
     /// `GET …/contacts/{contact_id}/notes/`: every note of the contact.
     pub async fn list_notes(&self, id: ContactId) -> Result<Vec<NoteOut>, RadistError> {
-        let path = self.company_path(&format!("contacts/{id}/notes/"));
-        let call = Call::new("list_notes", Method::GET, path).what(contact(id));
+        let call = self.contact_call("list_notes", Method::GET, id, "/notes/");
         self.fetch(call).await
     }
 
@@ -109,9 +109,8 @@ impl RadistClient {
         id: ContactId,
         note: &ContactNoteCreateRequest,
     ) -> Result<NoteOut, RadistError> {
-        let path = self.company_path(&format!("contacts/{id}/notes/"));
-        let call = Call::new("create_note", Method::POST, path)
-            .what(contact(id))
+        let call = self
+            .contact_call("create_note", Method::POST, id, "/notes/")
             .not_idempotent();
         self.fetch(call.json(note)?).await
     }
@@ -144,8 +143,7 @@ impl RadistClient {
 
     /// `GET …/messaging/templates/`: the company's quick replies.
     pub async fn list_quick_replies(&self) -> Result<Vec<MessageTemplateOut>, RadistError> {
-        let path = self.company_path("messaging/templates/");
-        self.fetch(Call::new("list_quick_replies", Method::GET, path))
+        self.fetch(self.company_get("list_quick_replies", "messaging/templates/"))
             .await
     }
 
@@ -193,6 +191,18 @@ impl RadistClient {
         )
         .what(format!("connection {connection}"));
         self.fetch_empty(call).await
+    }
+
+    /// A call on `…/contacts/{id}{rest}`, named after the contact in errors.
+    pub(super) fn contact_call(
+        &self,
+        name: &'static str,
+        method: Method,
+        id: ContactId,
+        rest: &str,
+    ) -> Call {
+        let path = self.company_path(&format!("contacts/{id}{rest}"));
+        Call::new(name, method, path).what(contact(id))
     }
 
     fn note_path(&self, id: ContactId, note: NoteId) -> String {

@@ -79,9 +79,8 @@ impl RadistClient {
 
     /// `GET …/contacts/{contact_id}`.
     pub async fn get_contact(&self, id: ContactId) -> Result<ContactOut, RadistError> {
-        let path = self.company_path(&format!("contacts/{id}"));
-        let call = Call::new("get_contact", Method::GET, path).what(format!("contact {id}"));
-        self.fetch(call).await
+        self.fetch(self.contact_call("get_contact", Method::GET, id, ""))
+            .await
     }
 
     /// `POST …/contacts/`.
@@ -100,8 +99,7 @@ impl RadistClient {
     pub async fn list_webhooks(
         &self,
     ) -> Result<Vec<WebhookConfigConnectionMessagingOut>, RadistError> {
-        let path = self.company_path("webhooks/");
-        self.fetch(Call::new("list_webhooks", Method::GET, path))
+        self.fetch(self.company_get("list_webhooks", "webhooks/"))
             .await
     }
 

@@ -23,8 +23,7 @@ pub const UPLOAD_LIMIT_BYTES: u64 = 100 * 1024 * 1024;
 impl RadistClient {
     /// `GET …/messaging/chats/sources/`: connections chats can be created in.
     pub async fn chat_sources(&self) -> Result<Vec<ChatSource>, RadistError> {
-        let path = self.company_path("messaging/chats/sources/");
-        self.fetch(Call::new("chat_sources", Method::GET, path))
+        self.fetch(self.company_get("chat_sources", "messaging/chats/sources/"))
             .await
     }
 
@@ -133,8 +132,7 @@ impl RadistClient {
 
     /// `GET …/messaging/dialogs/counters/`: estimated remaining WABA dialogs.
     pub async fn dialogs_counters(&self) -> Result<Vec<DialogsCounter>, RadistError> {
-        let path = self.company_path("messaging/dialogs/counters/");
-        self.fetch(Call::new("dialogs_counters", Method::GET, path))
+        self.fetch(self.company_get("dialogs_counters", "messaging/dialogs/counters/"))
             .await
     }
 

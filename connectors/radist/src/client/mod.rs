@@ -23,6 +23,7 @@ mod transport;
 
 use std::sync::Arc;
 
+use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
@@ -33,6 +34,7 @@ pub use query::{
     MessagesQuery,
 };
 
+use self::request::Call;
 use crate::error::RadistError;
 use crate::models::CompanyId;
 use crate::validate::ValidateOptions;
@@ -99,6 +101,11 @@ impl RadistClient {
     /// `companies/{company_id}/{rest}`.
     fn company_path(&self, rest: &str) -> String {
         format!("companies/{}/{rest}", self.inner.company_id)
+    }
+
+    /// A `GET` of the company's `rest` (a list with no parameters).
+    fn company_get(&self, op: &'static str, rest: &str) -> Call {
+        Call::new(op, Method::GET, self.company_path(rest))
     }
 }
 

@@ -12,7 +12,6 @@ use super::{de, time};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatSource {
     pub connection_id: ConnectionId,
-    #[serde(default)]
     pub subscription: Option<Subscription>,
     pub name: String,
     #[serde(rename = "type")]
@@ -73,7 +72,6 @@ pub struct CreateChatResponse {
     pub created_chat: bool,
     pub created_contact: bool,
     pub chat_id: ChatId,
-    #[serde(default)]
     pub contact_id: Option<ContactId>,
 }
 
@@ -83,19 +81,14 @@ pub struct Chat {
     pub connection_id: ConnectionId,
     pub chat_id: ChatId,
     pub source_chat_id: SourceChatId,
-    #[serde(default)]
     pub phone: Option<String>,
-    #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
     pub profile_link: Option<String>,
     pub name: String,
-    #[serde(default)]
     pub last_message: Option<Message>,
     pub unanswered_count: i64,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub is_group: bool,
-    #[serde(default)]
     pub blacklist_item_id: Option<i64>,
 }
 
@@ -106,11 +99,8 @@ pub struct ChatOut {
     pub chat_id: ChatId,
     pub source_chat_id: SourceChatId,
     pub name: String,
-    #[serde(default)]
     pub phone: Option<String>,
-    #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
     pub profile_link: Option<String>,
 }
 
@@ -119,7 +109,6 @@ pub struct ChatOut {
 pub struct ContactWithChats {
     pub contact_id: ContactId,
     pub contact_name: String,
-    #[serde(default)]
     pub avatar_url: Option<String>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub is_group: bool,

@@ -16,7 +16,6 @@ pub struct CompanyOut {
     /// IANA zone name, e.g. `Asia/Oral`.
     pub timezone: String,
     pub payment_currency: PaymentCurrency,
-    #[serde(default)]
     pub waba_360dialog_partner_id: Option<String>,
     #[serde(default = "de::yes")]
     pub had_connections: bool,

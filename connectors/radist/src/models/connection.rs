@@ -14,13 +14,10 @@ pub struct Connection {
     pub id: ConnectionId,
     pub name: String,
     pub radist_token: Uuid,
-    #[serde(default)]
     pub last_status: Option<ConnectionLastStatus>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub integrations: Vec<i64>,
-    #[serde(default)]
     pub subscription_id: Option<i64>,
-    #[serde(default)]
     pub subscription: Option<Subscription>,
     /// The `type` and `params` keys.
     #[serde(flatten)]
@@ -53,7 +50,6 @@ pub enum ConnectionKind {
 /// `WhatsAppParamsOut`: WhatsApp personal (QR-linked) connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WhatsAppParams {
-    #[serde(default)]
     pub phone: Option<String>,
     pub qr_url: String,
     #[serde(default, deserialize_with = "de::null_as_default")]
@@ -76,9 +72,7 @@ pub struct WabaParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TelegramParams {
     pub user_id: String,
-    #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
     pub phone: Option<String>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub group_chats_enabled: bool,
@@ -105,7 +99,6 @@ pub struct MaxPersonalParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MaxBotParams {
     pub bot_id: String,
-    #[serde(default)]
     pub bot_username: Option<String>,
 }
 

@@ -12,7 +12,6 @@ pub struct ContactOut {
     pub id: ContactId,
     pub company_id: CompanyId,
     pub name: String,
-    #[serde(default)]
     pub avatar_url: Option<String>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub is_group: bool,
@@ -67,30 +66,14 @@ pub struct ContactsOut {
 pub struct ContactCreateRequest {
     /// 1..256 chars.
     pub name: String,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub phones: Vec<PhoneIn>,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub emails: Vec<EmailIn>,
     /// Tag ids.
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<i64>,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<ContactNoteCreateRequest>,
 }
 

@@ -76,9 +76,7 @@ pub struct NoteOut {
     pub created_at: DateTime<Utc>,
     #[serde(with = "time")]
     pub updated_at: DateTime<Utc>,
-    #[serde(default)]
     pub created_by: Option<i64>,
-    #[serde(default)]
     pub updated_by: Option<i64>,
 }
 
@@ -105,9 +103,7 @@ pub struct SocialProfileOut {
     pub social_profile_type: SocialProfileType,
     pub user_id: String,
     pub name: String,
-    #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
     pub profile_link: Option<String>,
 }
 
@@ -133,11 +129,8 @@ pub struct MessageTemplateOut {
     #[serde(rename = "type")]
     pub kind: MessageTemplateType,
     pub name: String,
-    #[serde(default)]
     pub text: Option<String>,
-    #[serde(default)]
     pub file_url: Option<String>,
-    #[serde(default)]
     pub params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -200,19 +193,14 @@ pub struct MessageTemplateUpdateRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: uuid::Uuid,
-    #[serde(default)]
     pub login: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub scopes: Vec<String>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub roles: Vec<String>,
-    #[serde(default)]
     pub locale: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub db_user_id: Option<i64>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub permissions: Vec<String>,

@@ -17,6 +17,27 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// A list the spec lets clients leave out or send as `null`, for `#[serde(default, with =
+/// "de::list")]`: both read as empty; the list is written as it is.
+pub(crate) mod list {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<S: Serializer, T: Serialize>(
+        list: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        list.serialize(serializer)
+    }
+
+    pub(crate) fn deserialize<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        super::null_as_default(deserializer)
+    }
+}
+
 /// Reads an optional value, turning a value this crate does not recognise into `None`.
 pub(crate) fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where

@@ -14,13 +14,11 @@ use super::{de, time};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub message_id: MessageId,
-    #[serde(default)]
     pub source_message_id: Option<String>,
     /// Messenger-side chat id (equals `Chat.source_chat_id`), not the Radist integer id.
     pub chat_id: SourceChatId,
     pub direction: Direction,
     pub message_type: MessageType,
-    #[serde(default)]
     pub author: Option<MessageAuthor>,
     #[serde(with = "time")]
     pub created_at: DateTime<Utc>,
@@ -30,9 +28,7 @@ pub struct Message {
     pub read_at: Option<DateTime<Utc>>,
     #[serde(default, with = "time::opt")]
     pub error_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub error_type: Option<MessageErrorType>,
-    #[serde(default)]
     pub error_text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextMessageContent>,
@@ -54,7 +50,6 @@ pub struct Message {
     pub radist_order: Option<RadistOrderMessageContent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waba_order: Option<WabaOrderMessageContent>,
-    #[serde(default)]
     pub reply_to: Option<ReplyTo>,
 }
 
@@ -64,18 +59,14 @@ pub struct MessageAuthor {
     pub id: String,
     pub name: String,
     pub external_id: String,
-    #[serde(default)]
     pub user_id: Option<i64>,
-    #[serde(default)]
     pub phone: Option<String>,
 }
 
 /// `ReplyTo`: the message this one answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplyTo {
-    #[serde(default)]
     pub source_message_id: Option<String>,
-    #[serde(default)]
     pub message_id: Option<MessageId>,
 }
 
@@ -99,7 +90,6 @@ pub struct MediaMessageContent {
     pub size: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mime_type: Option<String>,
-    #[serde(default)]
     pub url: Option<String>,
     /// Only on WABA audio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,12 +101,9 @@ pub struct MediaMessageContent {
 pub struct WabaReferredProduct {
     pub name: String,
     pub price: f64,
-    #[serde(default)]
     pub image_url: Option<String>,
     pub retailer_id: String,
-    #[serde(default)]
     pub url: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
     pub currency: WabaOrderCurrency,
 }
@@ -128,7 +115,6 @@ pub struct WabaTemplateMessageContent {
     pub text: String,
     pub template_locale: String,
     pub template_name: String,
-    #[serde(default)]
     pub media_header: Option<WabaTemplateMessageMediaHeader>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub buttons: Vec<WabaTemplateMessageButton>,
@@ -145,9 +131,7 @@ pub struct TemplateMediaHeader<F> {
     pub file_name: String,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub file_size: i64,
-    #[serde(default)]
     pub file_mime_type: Option<String>,
-    #[serde(default)]
     pub file_url: Option<String>,
 }
 
@@ -221,11 +205,8 @@ pub struct RadistOrderMessageItem {
     pub name: String,
     pub price: f64,
     pub quantity: i64,
-    #[serde(default)]
     pub product_id: Option<i64>,
-    #[serde(default)]
     pub sku: Option<String>,
-    #[serde(default)]
     pub image_url: Option<String>,
 }
 
@@ -246,7 +227,6 @@ pub struct WabaOrderMessageItem {
     pub name: String,
     pub price: f64,
     pub quantity: i64,
-    #[serde(default)]
     pub image_url: Option<String>,
     pub retailer_id: String,
 }

@@ -93,29 +93,13 @@ pub struct MediaIn {
 pub struct WabaTemplateIn {
     pub template_name: String,
     pub template_locale: String,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub header_params: Vec<WabaHeaderParamIn>,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub body_params: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub button_params: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub carousel_media_card_params: Vec<WabaCarouselCardParamsIn>,
 }
 
@@ -132,17 +116,9 @@ pub struct WabaHeaderParamIn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WabaCarouselCardParamsIn {
     pub header_url: String,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub body_params: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub button_params: Vec<String>,
 }
 
@@ -237,11 +213,7 @@ pub struct InteractiveRowIn {
 pub struct MarkupIn {
     #[serde(rename = "type")]
     pub kind: MarkupType,
-    #[serde(
-        default,
-        deserialize_with = "de::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "de::list", skip_serializing_if = "Vec::is_empty")]
     pub inline_buttons: Vec<InlineButtonIn>,
 }
 
@@ -275,9 +247,7 @@ pub struct MessageSentChatResponse {
     pub name: String,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub is_group: bool,
-    #[serde(default)]
     pub avatar_url: Option<String>,
-    #[serde(default)]
     pub profile_link: Option<String>,
 }
 

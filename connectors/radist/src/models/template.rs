@@ -10,7 +10,6 @@ use super::{de, time};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WabaTemplateMessageOut {
     pub name: String,
-    #[serde(default)]
     pub custom_name: Option<String>,
     pub locale: String,
     /// Free-form status string in this view (e.g. `APPROVED`).
@@ -22,13 +21,9 @@ pub struct WabaTemplateMessageOut {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WabaTemplateMessageComponentOut {
     pub body: WabaTemplateTextComponentOut,
-    #[serde(default)]
     pub header: Option<WabaTemplateComponentHeaderOut>,
-    #[serde(default)]
     pub footer: Option<WabaTemplateTextComponentOut>,
-    #[serde(default)]
     pub buttons: Option<WabaTemplateComponentButtonsOut>,
-    #[serde(default)]
     pub carousel: Option<WabaTemplateComponentCarouselOut>,
 }
 
@@ -109,7 +104,6 @@ pub struct WabaTemplate {
     pub updated_at: DateTime<Utc>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub rejected_reason: String,
-    #[serde(default)]
     pub custom_name: Option<String>,
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub components: Vec<serde_json::Value>,

@@ -36,9 +36,7 @@ struct Envelope<E> {
 struct CreateEvent {
     connection_id: ConnectionId,
     chat_id: ChatId,
-    #[serde(default)]
     contact_id: Option<ContactId>,
-    #[serde(default)]
     chat: Option<WebhookChat>,
     message: Message,
 }
@@ -47,11 +45,8 @@ struct CreateEvent {
 #[derive(Deserialize)]
 struct DeliveryEvent {
     connection_id: ConnectionId,
-    #[serde(default)]
     chat_id: Option<ChatId>,
-    #[serde(default)]
     contact_id: Option<ContactId>,
-    #[serde(default)]
     chat: Option<WebhookChat>,
     message: DeliveryMessage,
 }
@@ -66,9 +61,7 @@ struct DeliveryMessage {
     read_at: Option<DateTime<Utc>>,
     #[serde(default, with = "time::opt")]
     error_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     error_type: Option<MessageErrorType>,
-    #[serde(default)]
     error_text: Option<String>,
 }
 
@@ -77,13 +70,9 @@ struct DeliveryMessage {
 #[derive(Deserialize)]
 struct StatusEvent {
     connection_id: ConnectionId,
-    #[serde(default)]
     status: Option<ConnectionStatus>,
-    #[serde(default)]
     last_status: Option<ConnectionStatus>,
-    #[serde(default)]
     status_type: Option<ConnectionStatusType>,
-    #[serde(default)]
     status_subtype: Option<ConnectionStatusSubtype>,
 }
 

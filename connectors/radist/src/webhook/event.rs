@@ -48,13 +48,9 @@ pub struct NormalizedEvent {
 /// `event.chat`: what Radist tells about the chat (all optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookChat {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub phone: Option<String>,
-    #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
     pub profile_link: Option<String>,
 }
 
@@ -66,9 +62,7 @@ pub struct DeliveryInfo {
     /// `delivered_at`, `read_at` or `error_at` of the message, when sent.
     #[serde(default, with = "time::opt")]
     pub at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub error_type: Option<MessageErrorType>,
-    #[serde(default)]
     pub error_text: Option<String>,
 }
 
@@ -76,7 +70,6 @@ pub struct DeliveryInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionStatus {
     pub status_type: ConnectionStatusType,
-    #[serde(default)]
     pub status_subtype: Option<ConnectionStatusSubtype>,
 }
 

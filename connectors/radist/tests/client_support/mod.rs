@@ -133,6 +133,17 @@ impl Canned {
         }
     }
 
+    /// A server answering every request `200 OK` with `body` as JSON.
+    pub async fn ok_json(body: &Value) -> Self {
+        let json = [("content-type", "application/json")];
+        Self::start("200 OK", &json, &body.to_string()).await
+    }
+
+    /// A client of this server with the key `k`.
+    pub fn client(&self) -> RadistClient {
+        RadistClient::new(config_at(&self.base_url, "k")).expect("client")
+    }
+
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }

@@ -15,6 +15,14 @@ fn check_problems(body: &str, expected: &str) {
     assert_eq!(parse(body).map(|_| ()), Err(expected.to_owned()));
 }
 
+/// The problems of a config that must be refused (`why` says why it must be).
+fn refused(body: &str, why: &str) -> String {
+    match parse(body) {
+        Ok(_) => panic!("{why}, but the config was accepted"),
+        Err(problems) => problems,
+    }
+}
+
 fn check_valid(body: &str) -> HostConfig {
     parse(body).unwrap_or_else(|problems| panic!("expected a valid config:\n{problems}"))
 }
@@ -138,8 +146,8 @@ fn durability_is_full_unless_the_file_says_normal() {
     assert_eq!(check_valid("").store.durability, StoreDurability::Full);
     let normal = check_valid("[store]\ndurability = \"normal\"\n");
     assert_eq!(normal.store.durability, StoreDurability::Normal);
-    let problems = parse("[store]\ndurability = \"fast\"\n").map(|_| ());
-    let problems = problems.expect_err("an unknown durability is refused");
+    let body = "[store]\ndurability = \"fast\"\n";
+    let problems = refused(body, "an unknown durability is refused");
     assert!(
         problems.starts_with("s.toml:3:14: store.durability: ") && problems.contains("`full`"),
         "{problems}"
@@ -151,8 +159,10 @@ fn the_own_echo_window_defaults_to_ten_minutes_and_is_bounded() {
     assert_eq!(check_valid("").webhook.own_echo_window_s, 600);
     let set = check_valid("[webhook]\nown_echo_window_s = 60\n");
     assert_eq!(set.webhook.own_echo_window_s, 60);
-    let problems = parse("[webhook]\nown_echo_window_s = 0\n").map(|_| ());
-    let problems = problems.expect_err("a zero window is refused");
+    let problems = refused(
+        "[webhook]\nown_echo_window_s = 0\n",
+        "a zero window is refused",
+    );
     assert!(
         problems.contains("webhook.own_echo_window_s") && problems.contains("10"),
         "{problems}"
@@ -161,28 +171,19 @@ fn the_own_echo_window_defaults_to_ten_minutes_and_is_bounded() {
 
 #[test]
 fn backlog_bounds_default_to_ten_thousand_runs_and_thirty_seconds_and_are_checked() {
-    let d = check_valid("").webhook;
-    assert_eq!(
+    let bounds = |body: &str| {
+        let w = check_valid(body).webhook;
         (
-            d.max_queued_runs,
-            d.max_queue_age_s,
-            d.backlog_retry_after_s
-        ),
-        (10_000, 30, 5)
-    );
-    let set = check_valid(
-        "[webhook]\nmax_queued_runs = 500\nmax_queue_age_s = 5\nbacklog_retry_after_s = 2\n",
-    );
-    assert_eq!(
-        (
-            set.webhook.max_queued_runs,
-            set.webhook.max_queue_age_s,
-            set.webhook.backlog_retry_after_s
-        ),
-        (500, 5, 2)
-    );
-    let wrong = parse("[webhook]\nmax_queued_runs = 0\nmax_queue_age_s = 0\n").map(|_| ());
-    let wrong = wrong.expect_err("zero bounds are refused");
+            w.max_queued_runs,
+            w.max_queue_age_s,
+            w.backlog_retry_after_s,
+        )
+    };
+    assert_eq!(bounds(""), (10_000, 30, 5));
+    let set = "[webhook]\nmax_queued_runs = 500\nmax_queue_age_s = 5\nbacklog_retry_after_s = 2\n";
+    assert_eq!(bounds(set), (500, 5, 2));
+    let zero = "[webhook]\nmax_queued_runs = 0\nmax_queue_age_s = 0\n";
+    let wrong = refused(zero, "zero bounds are refused");
     assert!(wrong.contains("webhook.max_queued_runs"), "{wrong}");
     assert!(wrong.contains("webhook.max_queue_age_s"), "{wrong}");
 }

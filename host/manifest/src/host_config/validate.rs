@@ -16,7 +16,7 @@ use super::{
 };
 use crate::PluginName;
 use crate::problem::Report;
-use crate::validate::fields::{int_opt, int_or, name_or, secret};
+use crate::validate::fields::{MIB, int_field, int_opt, name_or, secret};
 
 /// Radist ids are 32-bit.
 const MAX_ID: i64 = i32::MAX as i64;
@@ -86,47 +86,37 @@ fn server(report: &mut Report<'_>, raw: &Spanned<ServerV1>) -> ServerConfig {
         }
         valid.then(|| id.clone())
     });
-    let lease_s = int_or(
-        report,
-        "server.lease_s",
-        &fields.lease_s,
-        2..=300,
-        ServerConfig::default().lease_s,
-    );
-    let default = ServerConfig::default();
+    let d = ServerConfig::default();
+    let lease_s = int_field!(report, "server", fields, d, lease_s, 2..=300);
     ServerConfig {
         listen,
         admin_listen,
         admin_token,
         node_id,
         lease_s,
-        max_connections: int_or(
+        max_connections: int_field!(report, "server", fields, d, max_connections, 16..=1_000_000),
+        header_timeout_ms: int_field!(
             report,
-            "server.max_connections",
-            &fields.max_connections,
-            16..=1_000_000,
-            default.max_connections,
+            "server",
+            fields,
+            d,
+            header_timeout_ms,
+            100..=300_000
         ),
-        header_timeout_ms: int_or(
+        request_timeout_ms: int_field!(
             report,
-            "server.header_timeout_ms",
-            &fields.header_timeout_ms,
-            100..=300_000,
-            default.header_timeout_ms,
-        ),
-        request_timeout_ms: int_or(
-            report,
-            "server.request_timeout_ms",
-            &fields.request_timeout_ms,
-            100..=600_000,
-            default.request_timeout_ms,
+            "server",
+            fields,
+            d,
+            request_timeout_ms,
+            100..=600_000
         ),
     }
 }
 
 fn radist(report: &mut Report<'_>, raw: &Spanned<RadistV1>) -> Option<RadistConfig> {
     let fields = raw.get_ref();
-    let default = RadistConfig::default();
+    let d = RadistConfig::default();
     let mode_name = name_or(report, "radist.mode", &fields.mode, ModeName::Sandbox);
     let mode = match mode_name {
         ModeName::Sandbox => sandbox(report, fields),
@@ -137,21 +127,9 @@ fn radist(report: &mut Report<'_>, raw: &Spanned<RadistV1>) -> Option<RadistConf
         let message = "required key is missing in remote mode; add your Radist company id, e.g. `company_id = 12345`";
         report.missing(raw.span(), "radist.company_id", message);
     }
-    let timeout_ms = int_or(
-        report,
-        "radist.timeout_ms",
-        &fields.timeout_ms,
-        1..=300_000,
-        default.timeout_ms,
-    );
-    let max_retries = int_or(
-        report,
-        "radist.max_retries",
-        &fields.max_retries,
-        0..=20,
-        default.max_retries,
-    );
-    let company_id = company_id.unwrap_or(default.company_id);
+    let timeout_ms = int_field!(report, "radist", fields, d, timeout_ms, 1..=300_000);
+    let max_retries = int_field!(report, "radist", fields, d, max_retries, 0..=20);
+    let company_id = company_id.unwrap_or(d.company_id);
     Some(RadistConfig {
         mode: mode?,
         company_id,
@@ -248,18 +226,10 @@ fn optional_plugins(
 }
 
 fn runtime(report: &mut Report<'_>, raw: &RuntimeV1) -> RuntimeConfig {
-    let default = RuntimeConfig::default();
+    let d = RuntimeConfig::default();
     RuntimeConfig {
-        pooling: raw
-            .pooling
-            .as_ref()
-            .map_or(default.pooling, |p| *p.get_ref()),
-        cache_dir: path_or(
-            report,
-            "runtime.cache_dir",
-            &raw.cache_dir,
-            default.cache_dir,
-        ),
+        pooling: raw.pooling.as_ref().map_or(d.pooling, |p| *p.get_ref()),
+        cache_dir: path_or(report, "runtime.cache_dir", &raw.cache_dir, d.cache_dir),
         key_file: raw.key_file.as_ref().map(|raw| {
             path_or(
                 report,
@@ -268,20 +238,8 @@ fn runtime(report: &mut Report<'_>, raw: &RuntimeV1) -> RuntimeConfig {
                 PathBuf::from(".switchboard/cache.key"),
             )
         }),
-        epoch_tick_ms: int_or(
-            report,
-            "runtime.epoch_tick_ms",
-            &raw.epoch_tick_ms,
-            1..=1000,
-            default.epoch_tick_ms,
-        ),
-        max_concurrent_runs: int_or(
-            report,
-            "runtime.max_concurrent_runs",
-            &raw.max_concurrent_runs,
-            1..=10_000,
-            default.max_concurrent_runs,
-        ),
+        epoch_tick_ms: int_field!(report, "runtime", raw, d, epoch_tick_ms, 1..=1000),
+        max_concurrent_runs: int_field!(report, "runtime", raw, d, max_concurrent_runs, 1..=10_000),
     }
 }
 
@@ -309,40 +267,17 @@ fn webhook(report: &mut Report<'_>, raw: &WebhookV1) -> WebhookConfig {
     let d = WebhookConfig::default();
     WebhookConfig {
         token,
-        max_body_bytes: int_or(
+        max_body_bytes: int_field!(report, "webhook", raw, d, max_body_bytes, 1..=64 * MIB),
+        own_echo_window_s: int_field!(report, "webhook", raw, d, own_echo_window_s, 10..=86_400),
+        max_queued_runs: int_field!(report, "webhook", raw, d, max_queued_runs, 100..=10_000_000),
+        max_queue_age_s: int_field!(report, "webhook", raw, d, max_queue_age_s, 1..=3600),
+        backlog_retry_after_s: int_field!(
             report,
-            "webhook.max_body_bytes",
-            &raw.max_body_bytes,
-            1..=64 * 1024 * 1024,
-            d.max_body_bytes,
-        ),
-        own_echo_window_s: int_or(
-            report,
-            "webhook.own_echo_window_s",
-            &raw.own_echo_window_s,
-            10..=86_400,
-            d.own_echo_window_s,
-        ),
-        max_queued_runs: int_or(
-            report,
-            "webhook.max_queued_runs",
-            &raw.max_queued_runs,
-            100..=10_000_000,
-            d.max_queued_runs,
-        ),
-        max_queue_age_s: int_or(
-            report,
-            "webhook.max_queue_age_s",
-            &raw.max_queue_age_s,
-            1..=3600,
-            d.max_queue_age_s,
-        ),
-        backlog_retry_after_s: int_or(
-            report,
-            "webhook.backlog_retry_after_s",
-            &raw.backlog_retry_after_s,
-            1..=600,
-            d.backlog_retry_after_s,
+            "webhook",
+            raw,
+            d,
+            backlog_retry_after_s,
+            1..=600
         ),
     }
 }
@@ -351,33 +286,15 @@ fn retention(report: &mut Report<'_>, raw: &RetentionV1) -> RetentionConfig {
     let d = RetentionConfig::default();
     let days = 1..=3650;
     RetentionConfig {
-        succeeded_days: int_or(
-            report,
-            "retention.succeeded_days",
-            &raw.succeeded_days,
-            days.clone(),
-            d.succeeded_days,
-        ),
-        failed_days: int_or(
-            report,
-            "retention.failed_days",
-            &raw.failed_days,
-            days,
-            d.failed_days,
-        ),
+        succeeded_days: int_field!(report, "retention", raw, d, succeeded_days, days.clone()),
+        failed_days: int_field!(report, "retention", raw, d, failed_days, days),
         max_db_mib: int_opt(
             report,
             "retention.max_db_mib",
             &raw.max_db_mib,
             1..=1_048_576,
         ),
-        interval_s: int_or(
-            report,
-            "retention.interval_s",
-            &raw.interval_s,
-            10..=86_400,
-            d.interval_s,
-        ),
+        interval_s: int_field!(report, "retention", raw, d, interval_s, 10..=86_400),
     }
 }
 

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::fields::{connection_ids, distinct, int_opt, int_or, names};
+use super::fields::{MIB, connection_ids, distinct, int_field, int_opt, int_or, names};
 use crate::manifest::{
     Capabilities, ConnectionId, ConnectionsGrant, FilesGrant, HttpGrant, KvGrant, MessageType,
     MessagesGrant,
@@ -16,8 +16,6 @@ use crate::origin::Origin;
 use crate::problem::{Report, key_path};
 use crate::schema::List;
 use crate::schema::v1::{CapabilitiesV1, ConnectionsV1, FilesV1, HttpV1, KvV1, MessagesV1};
-
-const MIB: i64 = 1024 * 1024;
 
 /// The grants in `[capabilities]`.
 pub(crate) fn capabilities(report: &mut Report<'_>, raw: &Spanned<CapabilitiesV1>) -> Capabilities {
@@ -122,26 +120,24 @@ fn kv(report: &mut Report<'_>, raw: &KvV1) -> Option<KvGrant> {
         KvV1::Flag(true) => return Some(KvGrant::default()),
         KvV1::Limits(limits) => limits,
     };
-    let default = KvGrant::default();
-    let value_path = "capabilities.kv.max_value_bytes";
-    let max_value_bytes = int_or(
-        report,
-        value_path,
-        &limits.max_value_bytes,
-        1..=MIB,
-        default.max_value_bytes,
-    );
-    let keys_path = "capabilities.kv.max_keys";
-    let max_keys = int_or(
-        report,
-        keys_path,
-        &limits.max_keys,
-        1..=1_000_000,
-        default.max_keys,
-    );
+    let d = KvGrant::default();
     Some(KvGrant {
-        max_value_bytes,
-        max_keys,
+        max_value_bytes: int_field!(
+            report,
+            "capabilities.kv",
+            limits,
+            d,
+            max_value_bytes,
+            1..=MIB
+        ),
+        max_keys: int_field!(
+            report,
+            "capabilities.kv",
+            limits,
+            d,
+            max_keys,
+            1..=1_000_000
+        ),
     })
 }
 

@@ -12,6 +12,25 @@ use crate::named::{Named, parse_named};
 use crate::problem::{Report, index_path, key_path};
 use crate::schema::{List, SecretV1};
 
+/// One mebibyte, for byte limits.
+pub(crate) const MIB: i64 = 1024 * 1024;
+
+/// [`int_or`] for the key `$field` of the table `$table`: reads `$raw.$field`, reports at
+/// `$table.$field` and falls back to `$default.$field`, so the path, the raw value and the default
+/// always name the same key.
+macro_rules! int_field {
+    ($report:expr, $table:literal, $raw:expr, $default:expr, $field:ident, $range:expr) => {
+        $crate::validate::fields::int_or(
+            $report,
+            concat!($table, ".", stringify!($field)),
+            &$raw.$field,
+            $range,
+            $default.$field,
+        )
+    };
+}
+pub(crate) use int_field;
+
 /// The value of a required key, or a problem at `at` (the enclosing table) saying what to add.
 pub(crate) fn required<'v, T>(
     report: &mut Report<'_>,

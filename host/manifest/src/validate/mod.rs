@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use toml::Spanned;
 
-use self::fields::{int_or, required, secret};
+use self::fields::{MIB, int_field, required, secret};
 use crate::manifest::{Capabilities, Limits, Manifest, PluginName, PluginSection, SecretSource};
 use crate::problem::{Report, key_path};
 use crate::schema::SecretV1;
@@ -119,43 +119,13 @@ fn wasm_path(report: &mut Report<'_>, raw: &Spanned<String>) -> Option<PathBuf> 
 }
 
 fn limits(report: &mut Report<'_>, raw: &LimitsV1) -> Limits {
-    let default = Limits::default();
+    let d = Limits::default();
     Limits {
-        memory_mib: int_or(
-            report,
-            "limits.memory_mib",
-            &raw.memory_mib,
-            1..=4096,
-            default.memory_mib,
-        ),
-        timeout_ms: int_or(
-            report,
-            "limits.timeout_ms",
-            &raw.timeout_ms,
-            1..=300_000,
-            default.timeout_ms,
-        ),
-        max_attempts: int_or(
-            report,
-            "limits.max_attempts",
-            &raw.max_attempts,
-            1..=100,
-            default.max_attempts,
-        ),
-        log_bytes: int_or(
-            report,
-            "limits.log_bytes",
-            &raw.log_bytes,
-            1..=16 * 1024 * 1024,
-            default.log_bytes,
-        ),
-        max_host_calls: int_or(
-            report,
-            "limits.max_host_calls",
-            &raw.max_host_calls,
-            1..=1_000_000,
-            default.max_host_calls,
-        ),
+        memory_mib: int_field!(report, "limits", raw, d, memory_mib, 1..=4096),
+        timeout_ms: int_field!(report, "limits", raw, d, timeout_ms, 1..=300_000),
+        max_attempts: int_field!(report, "limits", raw, d, max_attempts, 1..=100),
+        log_bytes: int_field!(report, "limits", raw, d, log_bytes, 1..=16 * MIB),
+        max_host_calls: int_field!(report, "limits", raw, d, max_host_calls, 1..=1_000_000),
     }
 }
 

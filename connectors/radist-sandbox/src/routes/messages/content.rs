@@ -49,26 +49,20 @@ pub fn build(state: &State, conn: &Connection, req: &SendRequest) -> Result<Valu
 fn template(state: &State, conn: &Connection, c: &Value) -> Result<Value, ApiError> {
     let name = c["template_name"].as_str().unwrap_or_default();
     let locale = c["template_locale"].as_str().unwrap_or_default();
+    let refused = |text: String| {
+        let at = loc(&["waba_template", "template_name"]);
+        Err(ApiError::value_error(at, &text, json!(name)))
+    };
     let Some(t) = state.template(conn.id, name, locale) else {
-        let text = format!(
-            "template `{name}` with locale `{locale}` does not exist on connection {}",
-            conn.id
-        );
-        return Err(ApiError::value_error(
-            loc(&["waba_template", "template_name"]),
-            &text,
-            json!(name),
+        let id = conn.id;
+        return refused(format!(
+            "template `{name}` with locale `{locale}` does not exist on connection {id}"
         ));
     };
     if t.status != "APPROVED" {
-        let text = format!(
-            "template `{name}` ({locale}) is {}, only APPROVED templates can be sent",
-            t.status
-        );
-        return Err(ApiError::value_error(
-            loc(&["waba_template", "template_name"]),
-            &text,
-            json!(name),
+        let status = &t.status;
+        return refused(format!(
+            "template `{name}` ({locale}) is {status}, only APPROVED templates can be sent"
         ));
     }
     let params: Vec<String> = c["body_params"]
