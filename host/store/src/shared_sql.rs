@@ -17,3 +17,19 @@ pub(crate) fn failures_sql(placeholder_since: &str, placeholder_limit: &str) -> 
         statuses = FAILURE_STATUSES,
     )
 }
+
+/// The highest and the lowest run id (two index edges, no scan).
+pub(crate) const RUN_EDGES: &str = "SELECT (SELECT max(id) FROM runs), (SELECT min(id) FROM runs)";
+
+/// The lowest event id the runs above a window's floor start from.
+pub(crate) fn window_events_sql(placeholder_floor: &str) -> String {
+    format!("SELECT min(event_id) FROM runs WHERE id > {placeholder_floor}")
+}
+
+/// The highest run id a window of the newest `window` run ids leaves out, from the run id edges
+/// ([`RUN_EDGES`]); `None` when it leaves none out (or there are no runs).
+pub(crate) fn window_floor(newest: Option<i64>, oldest: Option<i64>, window: u64) -> Option<i64> {
+    let (newest, oldest) = (newest?, oldest?);
+    let floor = newest.saturating_sub(i64::try_from(window).unwrap_or(i64::MAX));
+    (floor >= oldest).then_some(floor)
+}

@@ -128,3 +128,13 @@ pub struct RecentCounts {
     /// No older run exists: the counts are those of every stored run.
     pub complete: bool,
 }
+
+impl RecentCounts {
+    pub(crate) fn new(counts: Vec<StatusCount>, window: u64, complete: bool) -> Self {
+        Self {
+            counts,
+            window,
+            complete,
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use super::fail::{Res, get, one, parse_status, rows, to_u64};
 use super::history::{run_clauses, text_is_rare};
 use crate::model::history::{RecentCounts, RunFilter, StatusCount};
+use crate::shared_sql::{RUN_EDGES, window_events_sql, window_floor};
 use deadpool_postgres::Transaction;
 
 const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
@@ -27,23 +28,17 @@ pub(crate) async fn count_recent_runs(
     window: u64,
 ) -> Res<Option<RecentCounts>> {
     let rare = match &f.text {
-        Some(text) => match text_is_rare(tx, text).await? {
-            Some(rare) => rare,
-            None => return Ok(None),
-        },
-        None => false,
+        Some(text) => text_is_rare(tx, text).await?,
+        None => Some(false),
     };
+    let Some(rare) = rare else { return Ok(None) };
     let floor = if rare {
         None
     } else {
         floor(tx, window, f.text.is_some()).await?
     };
     let counts = count(tx, f, floor).await?;
-    Ok(counts.map(|counts| RecentCounts {
-        counts,
-        window,
-        complete: floor.is_none(),
-    }))
+    Ok(counts.map(|c| RecentCounts::new(c, window, floor.is_none())))
 }
 
 /// The newest run left out of a window, and the first event its runs need.
@@ -53,27 +48,22 @@ struct Floor {
     event: i64,
 }
 
-/// Where the newest `window` run ids begin (two index edges, no scan): the highest id left out,
-/// and (for a text filter) the lowest event id the runs above it start from; `None` when no
-/// run is left out.
+/// Where the newest `window` run ids begin: the highest id left out, and (for a text filter)
+/// the lowest event id the runs above it start from; `None` when no run is left out.
 async fn floor(tx: &Transaction<'_>, window: u64, with_event: bool) -> Res<Option<Floor>> {
-    let edges = "SELECT (SELECT max(id) FROM runs), (SELECT min(id) FROM runs)";
-    let row = one(tx, edges, &[]).await?;
-    let (Some(newest), Some(oldest)) = (get::<Option<i64>>(&row, 0)?, get::<Option<i64>>(&row, 1)?)
-    else {
+    let edges = one(tx, RUN_EDGES, &[]).await?;
+    let Some(run) = window_floor(get(&edges, 0)?, get(&edges, 1)?, window) else {
         return Ok(None);
     };
-    let run = newest.saturating_sub(i64::try_from(window).unwrap_or(i64::MAX));
-    if run < oldest {
-        return Ok(None);
-    }
-    let event = if with_event {
-        let sql = "SELECT min(event_id) FROM runs WHERE id > $1";
-        get::<Option<i64>>(&one(tx, sql, &[&run]).await?, 0)?.unwrap_or(0)
+    let event: Option<i64> = if with_event {
+        get(&one(tx, &window_events_sql("$1"), &[&run]).await?, 0)?
     } else {
-        0
+        None
     };
-    Ok(Some(Floor { run, event }))
+    Ok(Some(Floor {
+        run,
+        event: event.unwrap_or(0),
+    }))
 }
 
 async fn count(

@@ -4,6 +4,7 @@
 use super::fail::{Res, parse_status, to_u64};
 use super::history::{run_clauses, text_is_rare};
 use crate::model::history::{RecentCounts, RunFilter, StatusCount};
+use crate::shared_sql::{RUN_EDGES, window_events_sql, window_floor};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
@@ -29,49 +30,39 @@ pub(crate) fn count_recent_runs(
     f: &RunFilter,
     window: u64,
 ) -> Res<Option<RecentCounts>> {
-    let rare = match &f.text {
-        Some(text) => match text_is_rare(conn, text)? {
-            Some(rare) => rare,
-            None => return Ok(None),
-        },
-        None => false,
-    };
+    let rare = f
+        .text
+        .as_ref()
+        .map_or(Ok(Some(false)), |t| text_is_rare(conn, t))?;
+    let Some(rare) = rare else { return Ok(None) };
     let floor = if rare {
         None
     } else {
         floor(conn, window, f.text.is_some())?
     };
     let counts = count(conn, f, floor)?;
-    Ok(counts.map(|counts| RecentCounts {
-        counts,
-        window,
-        complete: floor.is_none(),
-    }))
+    Ok(counts.map(|c| RecentCounts::new(c, window, floor.is_none())))
 }
 
-/// Where the newest `window` run ids begin (two index edges, no scan): the highest id left out,
-/// and (for a text filter) the lowest event id the runs above it start from; `None` when no
-/// run is left out.
+/// Where the newest `window` run ids begin: the highest id left out, and (for a text filter)
+/// the lowest event id the runs above it start from; `None` when no run is left out.
 fn floor(conn: &Connection, window: u64, with_event: bool) -> Res<Option<Floor>> {
-    let edges = "SELECT (SELECT max(id) FROM runs), (SELECT min(id) FROM runs)";
-    let (newest, oldest): (Option<i64>, Option<i64>) = conn
-        .prepare_cached(edges)?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let (Some(newest), Some(oldest)) = (newest, oldest) else {
+    let mut edges = conn.prepare_cached(RUN_EDGES)?;
+    let edges = edges.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(run) = window_floor(edges.0, edges.1, window) else {
         return Ok(None);
     };
-    let run = newest.saturating_sub(i64::try_from(window).unwrap_or(i64::MAX));
-    if run < oldest {
-        return Ok(None);
-    }
-    let event = if with_event {
-        conn.prepare_cached("SELECT min(event_id) FROM runs WHERE id > ?1")?
-            .query_row(params![run], |r| r.get::<_, Option<i64>>(0))?
-            .unwrap_or(0)
+    let event: Option<i64> = if with_event {
+        let sql = window_events_sql("?1");
+        conn.prepare_cached(&sql)?
+            .query_row(params![run], |r| r.get(0))?
     } else {
-        0
+        None
     };
-    Ok(Some(Floor { run, event }))
+    Ok(Some(Floor {
+        run,
+        event: event.unwrap_or(0),
+    }))
 }
 
 /// The newest run left out of a window, and the first event its runs need.
