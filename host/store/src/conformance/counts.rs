@@ -84,11 +84,7 @@ pub async fn recent_counts_look_at_the_newest_runs_only(store: Arc<dyn Store>) {
             .expect("ingest");
     }
     let claimed = store.claim("node-a", 1, super::t0()).await.expect("claim");
-    let failed = attempt(&claimed[0], AttemptStatus::Failed);
-    store
-        .finish(claimed[0].run_id, failed, Next::Final)
-        .await
-        .expect("finish");
+    super::finish_as(&*store, &claimed[0], AttemptStatus::Failed).await;
     let recent = |filter: RunFilter, window: u64| {
         let store = Arc::clone(&store);
         async move {
