@@ -332,3 +332,45 @@ async fn events_stored_before_the_word_index_are_backfilled() {
     let (old, paid) = (switchboard_store::RunId(1), switchboard_store::RunId(2));
     old_events_are_backfilled(&*store, &[("доставка", old), ("оплата", paid)]).await;
 }
+
+/// A word of many events pages the same whichever way a page is found: among the word's
+/// matches in the newest runs when a full page is there, by walking the runs otherwise (here
+/// the word's events are all older than the newest 10,000 runs but ten).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_common_word_pages_through_every_match_newest_first() {
+    const EVENTS: i64 = 12_000;
+    const OLD: i64 = 2_010;
+    let (store, _dir) = fresh().await;
+    for i in 0..EVENTS {
+        let mut e = event(&format!("p{i}"), Some(3));
+        let word = if i < OLD {
+            "старый"
+        } else {
+            "новый"
+        };
+        e.payload = serde_json::json!({ "text": word }).to_string();
+        store
+            .ingest(e, vec![run("p", "lane")])
+            .await
+            .expect("ingest");
+    }
+    for (word, matching) in [("старый", OLD), ("новый", EVENTS - OLD)] {
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let filter = switchboard_store::RunFilter {
+                text: Some(word.into()),
+                before,
+                limit: 500,
+                ..switchboard_store::RunFilter::default()
+            };
+            let page = store.list_runs(filter).await.expect("list");
+            let Some(last) = page.last() else { break };
+            before = Some(last.run_id);
+            seen.extend(page.iter().map(|r| r.run_id.0));
+        }
+        let newest = if word == "старый" { OLD } else { EVENTS };
+        let expected: Vec<i64> = (1..=newest).rev().take(matching as usize).collect();
+        assert_eq!(seen, expected, "every run of {word}, newest first");
+    }
+}

@@ -48,13 +48,78 @@ impl Clauses {
 /// Runs matching the filter, newest first; `None` when its text needs the word indexer first
 /// (see [`words::find`]).
 pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Option<Vec<RunSummary>>> {
+    let Some(text) = &f.text else {
+        return page_of(conn, f, None).map(Some);
+    };
+    let Some(found) = words::find(conn, text)? else {
+        return Ok(None);
+    };
+    if matches(conn, &found)? <= COMMON_WORDS {
+        return page_of(conn, f, Some((found, TextWay::Indexed(None)))).map(Some);
+    }
+    // A common word: the page is most likely among the newest runs below its start; reading the
+    // word's matches among their events is cheaper than a lookup per run walked. A full page
+    // there is the page (every matching run above the floor is in it); otherwise walk.
+    if let Some(floor) = probe_floor(conn, f.before)? {
+        let window = Some((found.clone(), TextWay::Indexed(Some(floor))));
+        let runs = page_of(conn, f, window)?;
+        if runs.len() >= usize::try_from(page(f.limit)).unwrap_or(usize::MAX) {
+            return Ok(Some(runs));
+        }
+    }
+    page_of(conn, f, Some((found, TextWay::Walk))).map(Some)
+}
+
+/// How a page finds the runs of a text's events.
+enum TextWay {
+    /// Through the word's indexed matches: all of them, or those of the runs above a floor.
+    Indexed(Option<ProbeFloor>),
+    /// A lookup in the index per run walked, newest first.
+    Walk,
+}
+
+/// The run ids a first try of a common word's page reads above, and their lowest event.
+#[derive(Debug, Clone, Copy)]
+struct ProbeFloor {
+    run: i64,
+    event: i64,
+}
+
+/// Run ids a common word's page first looks among.
+const PROBE_RUNS: i64 = 10_000;
+
+/// The floor of the newest [`PROBE_RUNS`] run ids below `before`; `None` when there is no run.
+fn probe_floor(conn: &Connection, before: Option<RunId>) -> Res<Option<ProbeFloor>> {
+    let top: Option<i64> = match before {
+        Some(b) => Some(b.0.saturating_sub(1)),
+        None => conn
+            .prepare_cached("SELECT max(id) FROM runs")?
+            .query_row([], |r| r.get(0))?,
+    };
+    let Some(top) = top else { return Ok(None) };
+    let run = top.saturating_sub(PROBE_RUNS);
+    let event: Option<i64> = conn
+        .prepare_cached("SELECT min(event_id) FROM runs WHERE id > ?1 AND id <= ?2")?
+        .query_row([run, top], |r| r.get(0))?;
+    Ok(event.map(|event| ProbeFloor { run, event }))
+}
+
+/// One page of the filter's runs, its text (if any) found the given way.
+fn page_of(
+    conn: &Connection,
+    f: &RunFilter,
+    text: Option<(words::Found, TextWay)>,
+) -> Res<Vec<RunSummary>> {
     let mut c = Clauses::default();
-    if let Some(text) = &f.text {
-        let Some(found) = words::find(conn, text)? else {
-            return Ok(None);
-        };
-        let common = matches(conn, &found)? > COMMON_WORDS;
-        text_clause(&mut c, found, common, 0);
+    match text {
+        Some((found, TextWay::Walk)) => text_clause(&mut c, found, true, 0),
+        Some((found, TextWay::Indexed(floor))) => {
+            text_clause(&mut c, found, false, floor.map_or(0, |fl| fl.event));
+            if let Some(fl) = floor {
+                c.add("r.id > ?", [Value::Integer(fl.run)]);
+            }
+        }
+        None => {}
     }
     filter_clauses(&mut c, f);
     if let Some(before) = f.before {
@@ -64,7 +129,7 @@ pub(crate) fn list_runs(conn: &Connection, f: &RunFilter) -> Res<Option<Vec<RunS
     let sql = c.render(SUMMARY, " ORDER BY r.id DESC LIMIT ?");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(c.args.iter()), summary_row)?;
-    rows.map(|r| r?.finish()).collect::<Res<_>>().map(Some)
+    rows.map(|r| r?.finish()).collect()
 }
 
 /// Events matching a text filter above which a page of runs is found by walking the runs newest

@@ -99,6 +99,7 @@ pub(crate) async fn pass(workers: &Workers, limit: usize) -> Result<WordIndexPas
 
 /// How a text filter finds events: the FTS5 query of its words (`None`: the text has no word
 /// and matches nothing), and the matching events above the watermark (a JSON array of ids).
+#[derive(Clone)]
 pub(crate) struct Found {
     pub(crate) fts: Option<String>,
     pub(crate) tail: Option<String>,
