@@ -28,7 +28,9 @@ pub(crate) fn canonical(value: &Value) -> String {
     out
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Appends `value` as compact JSON with object keys sorted at every level (the canonical form
+/// the dedupe key hashes; the runtime's fingerprints use it too).
+pub fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Array(items) => {
             out.push('[');

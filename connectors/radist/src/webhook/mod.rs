@@ -41,6 +41,7 @@ mod error;
 mod event;
 
 pub use decode::decode;
+pub use dedupe::write_canonical;
 pub use error::DecodeError;
 pub use event::{
     ConnectionStatus, Decoded, DeliveryInfo, DeliveryStatus, EventKind, NormalizedEvent,
