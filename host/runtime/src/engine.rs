@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::limits::{CORE_INSTANCES_PER_RUN, MAX_TABLE_ELEMENTS, MEMORIES_PER_RUN, TABLES_PER_RUN};
 use crate::{RuntimeConfig, RuntimeError};
@@ -46,6 +46,16 @@ fn base_config(cfg: &RuntimeConfig) -> Config {
     config
 }
 
+/// How much of a slot's written memory is reset in place (copied back from the image or zeroed)
+/// when a run ends, instead of being handed back to the kernel. Where Linux has `PAGEMAP_SCAN`
+/// (6.7+), only the pages the guest wrote are reset, so a plugin whose working set fits needs no
+/// `madvise`: each `madvise` is a TLB shootdown across every core, which cost 12% of the
+/// service's CPU in `e2e` (BENCHMARKS.md). It bounds what an idle warm slot keeps resident.
+const KEEP_RESIDENT_BYTES: usize = 1024 * 1024;
+
+/// The same for a slot's tables (a plugin's function table is a few KiB).
+const TABLE_KEEP_RESIDENT_BYTES: usize = 64 * 1024;
+
 /// The pool holds exactly `max_concurrent_runs` runs' shares: `Plugin::run` admits at most that
 /// many at once and each store's limiter caps it at one share, so a slot is always free.
 fn pool_config(cfg: &RuntimeConfig) -> PoolingAllocationConfig {
@@ -57,7 +67,10 @@ fn pool_config(cfg: &RuntimeConfig) -> PoolingAllocationConfig {
         .total_tables(runs.saturating_mul(TABLES_PER_RUN))
         .total_stacks(runs)
         .max_memory_size(cfg.max_memory_mib as usize * 1024 * 1024)
-        .table_elements(MAX_TABLE_ELEMENTS);
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES)
+        .pagemap_scan(Enabled::Auto);
     pool
 }
 

@@ -308,3 +308,42 @@ async fn a_second_attempt_replays_completed_actions() {
         "the second attempt must not write again"
     );
 }
+
+/// Each run of a pooled slot starts from the module's image: the data segment restored, the
+/// rest zero and memory back to its declared size. The run dirties a page of the image and 2.5
+/// MiB past it, so the reset takes both ways: pages reset in place (the first
+/// `KEEP_RESIDENT_BYTES` of written memory) and pages handed back to the kernel.
+#[tokio::test]
+async fn a_reused_memory_slot_starts_from_the_image_each_run() {
+    let body = format!(
+        "(if (i32.ne (i32.load8_u (i32.const 128)) (i32.const 107)) (then unreachable))
+         (if (i32.ne (i32.load8_u (i32.const 200)) (i32.const 0)) (then unreachable))
+         (if (i32.ne (memory.size) (i32.const 1)) (then unreachable))
+         (drop (memory.grow (i32.const 40)))
+         (if (i32.ne (i32.load8_u (i32.const 2000000)) (i32.const 0)) (then unreachable))
+         (i32.store8 (i32.const 128) (i32.const 88))
+         (i32.store8 (i32.const 200) (i32.const 88))
+         (local.set 0 (i32.const 65536))
+         (loop $l
+           (i32.store8 (local.get 0) (i32.const 88))
+           (local.set 0 (i32.add (local.get 0) (i32.const 4096)))
+           (br_if $l (i32.lt_u (local.get 0) (i32.const 2686976))))
+         {RETURN_OK}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = RuntimeConfig {
+        max_concurrent_runs: 1,
+        max_memory_mib: 64,
+        ..Default::default()
+    };
+    let runtime = Runtime::new(config).expect("runtime");
+    let wasm = component("", &body);
+    let manifest = manifest("");
+    let plugin = runtime
+        .load_plugin_bytes(&manifest, MANIFEST_FILE, &wasm, services(dir.path()))
+        .expect("load");
+    for round in 0..8 {
+        let outcome = plugin.run(input()).await;
+        assert_eq!(outcome.status, RunStatus::Succeeded, "round {round}");
+    }
+}
