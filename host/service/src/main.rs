@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: the service allocates per request and per run on many
+/// threads, and glibc's arenas spent ~12% of `e2e`'s CPU in `malloc`/`free`/`malloc_consolidate`
+/// (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = switchboard::cli::Cli::parse();
     switchboard::init_tracing(cli.verbose, cli.log_format);
