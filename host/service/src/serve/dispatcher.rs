@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use switchboard_runtime::event::RunInfo;
+use switchboard_runtime::event::{PluginEvent, RunInfo};
 use switchboard_runtime::{
     ActionOutcome, ActionRecord, LogLine, RetryClass, RunInput, RunOutcome, RunStatus, TrapCause,
 };
@@ -36,6 +36,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use tracing::Instrument;
 
+use crate::serve::handoff::Handoff;
 use crate::serve::plugins::SharedPlugins;
 use crate::stored_event::StoredEvent;
 use crate::telemetry;
@@ -85,6 +86,9 @@ impl Permits {
 pub struct Dispatcher {
     pub store: Arc<dyn role::Dispatch>,
     pub plugins: SharedPlugins,
+    /// Events intake of this process decoded already; a run whose event is not there reads
+    /// its stored payload.
+    pub handoff: Arc<Handoff>,
     pub node: String,
     pub max_concurrent: usize,
 }
@@ -237,10 +241,8 @@ impl Dispatcher {
                 claimed.plugin
             )
         })?;
-        let event = StoredEvent::from_payload(&claimed.payload)
-            .map_err(|e| format!("the stored event cannot be read: {e}"))?;
         let input = RunInput {
-            event: event.plugin_event(),
+            event: self.event_of(claimed)?,
             run: RunInfo {
                 run_id: claimed.run_id.to_string(),
                 event_id: claimed.event_id.to_string(),
@@ -258,6 +260,17 @@ impl Dispatcher {
         );
         let attempt = record(&outcome, claimed, started_at, &self.node, &plugin.digest);
         Ok((attempt, next))
+    }
+
+    /// The plugin's event of a claimed run: intake's decoded event when the handoff has it,
+    /// else its stored payload read again.
+    fn event_of(&self, claimed: &ClaimedRun) -> Result<PluginEvent, String> {
+        if let Some(event) = self.handoff.take(&claimed.payload) {
+            return Ok(Arc::unwrap_or_clone(event));
+        }
+        let stored = StoredEvent::from_payload(&claimed.payload)
+            .map_err(|e| format!("the stored event cannot be read: {e}"))?;
+        Ok(stored.plugin_event())
     }
 
     /// Stores the attempt. A store that is unavailable is retried until it takes the attempt
@@ -554,6 +567,7 @@ mod tests {
         let dispatcher = Dispatcher {
             store: store.clone(),
             plugins: SharedPlugins::new(PluginSet::new(vec![plugin])),
+            handoff: Arc::new(Handoff::new(crate::serve::handoff::HandoffLimits::OFF)),
             node: "test".to_owned(),
             max_concurrent: 1,
         };

@@ -17,6 +17,7 @@ use switchboard_runtime::event::WebhookContext;
 use switchboard_runtime::subscription;
 use switchboard_store::{EventId, NewEvent, NewQuarantine, NewRun, QuarantineId, StoreError, role};
 
+use crate::serve::handoff::Handoff;
 use crate::serve::plugins::SharedPlugins;
 use crate::serve::token::Token;
 use crate::stored_event::StoredEvent;
@@ -80,6 +81,8 @@ pub struct Intake {
     pub accepting: Arc<AtomicBool>,
     /// The queue as last sampled: past its bounds, answer 503 with `Retry-After`.
     pub backlog: Arc<crate::serve::backlog::Backlog>,
+    /// Where the decoded event waits for this process's dispatcher.
+    pub handoff: Arc<Handoff>,
 }
 
 impl Intake {
@@ -131,9 +134,15 @@ impl Intake {
             received_at: Utc::now(),
         };
         let stored = StoredEvent::webhook(event, context);
-        let runs = self.runs_for(&lane_key, &stored.plugin_event());
+        let plugin_event = stored.plugin_event();
+        let runs = self.runs_for(&lane_key, &plugin_event);
         new.payload = stored.to_payload();
-        self.store_event(new, runs).await
+        let kept = (!runs.is_empty())
+            .then(|| self.handoff.reserve(&new.payload, plugin_event))
+            .flatten();
+        let taken = self.store_event(new, runs).await;
+        self.handoff.settle(kept, new_runs(&taken));
+        taken
     }
 
     /// Source type from the connection directory; own echo from the ledger.
@@ -248,6 +257,14 @@ pub fn lane_key(event: &NormalizedEvent) -> String {
     }
 }
 
+/// The runs an answer says intake created: none for a duplicate or an event not stored.
+fn new_runs(taken: &Intook) -> usize {
+    match taken {
+        Intook::Stored(stored) if !stored.duplicate => stored.runs,
+        _ => 0,
+    }
+}
+
 fn not_stored(err: &StoreError) -> Intook {
     tracing::error!(error = %err, "intake cannot store a webhook");
     Intook::NotStored {
@@ -282,6 +299,7 @@ mod tests {
             backlog: Arc::new(crate::serve::backlog::Backlog::new(
                 &switchboard_manifest::WebhookConfig::default(),
             )),
+            handoff: Arc::new(Handoff::new(crate::serve::handoff::HandoffLimits::OFF)),
         }
     }
 

@@ -1,0 +1,180 @@
+//! Tests of the [`Handoff`]: what a run takes equals what its stored payload decodes to, for
+//! every kind of webhook intake stores; entries go when their runs took them, on a dedupe hit,
+//! and past either bound.
+
+use std::collections::BTreeSet;
+
+use radist_connector::webhook::{Decoded, NormalizedEvent, decode};
+use switchboard_runtime::event::{SourceType, WebhookContext};
+
+use super::*;
+use crate::stored_event::StoredEvent;
+
+const ROOMY: HandoffLimits = HandoffLimits {
+    max_events: 100,
+    max_bytes: 1 << 20,
+};
+
+/// Every golden Radist body of the connector's tests that decodes to an event.
+fn golden_events() -> Vec<(String, NormalizedEvent)> {
+    let dir = switchboard_testing::repo_root().join("connectors/radist/tests/webhooks");
+    let mut events = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("golden webhooks") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let body = std::fs::read(&path).expect("body");
+            if let Ok(Decoded::Event(event)) = decode(&body) {
+                events.push((path.display().to_string(), event));
+            }
+        }
+    }
+    events
+}
+
+/// A stored manual event and its plugin event (a distinct payload per `n`).
+fn payload(n: u32) -> (String, PluginEvent) {
+    let stored = StoredEvent::Manual {
+        payload: format!("{{\"n\":{n}}}"),
+    };
+    (stored.to_payload(), stored.plugin_event())
+}
+
+/// Keeps the event of `n` for `runs` runs.
+fn keep(handoff: &Handoff, n: u32, runs: usize) -> String {
+    let (text, event) = payload(n);
+    let kept = handoff.reserve(&text, event);
+    assert!(kept.is_some(), "event {n} is kept");
+    handoff.settle(kept, runs);
+    text
+}
+
+#[test]
+fn a_taken_event_equals_what_its_stored_payload_decodes_to_for_every_webhook_kind() {
+    let contexts = [
+        WebhookContext::default(),
+        WebhookContext {
+            own_echo: true,
+            source_type: Some(SourceType::Waba),
+        },
+        WebhookContext {
+            own_echo: false,
+            source_type: Some(SourceType::TelegramBot),
+        },
+    ];
+    let mut kinds = BTreeSet::new();
+    for (name, event) in golden_events() {
+        kinds.insert(event.kind.as_str());
+        for context in contexts {
+            let handoff = Handoff::new(ROOMY);
+            let stored = StoredEvent::webhook(event.clone(), context);
+            let text = stored.to_payload();
+            handoff.settle(handoff.reserve(&text, stored.plugin_event()), 1);
+            let taken = handoff.take(&text).expect("kept");
+            let read = StoredEvent::from_payload(&text).expect("reads back");
+            let expected = format!("{:?}", read.plugin_event());
+            assert_eq!(format!("{taken:?}"), expected, "{name} with {context:?}");
+        }
+    }
+    let all = [
+        "message.received",
+        "message.sent",
+        "message.delivered",
+        "message.read",
+        "message.failed",
+        "connection.status-changed",
+    ];
+    assert_eq!(kinds, BTreeSet::from(all), "every kind intake stores");
+}
+
+#[test]
+fn an_entry_goes_once_every_run_it_was_kept_for_took_it() {
+    let handoff = Handoff::new(ROOMY);
+    let text = keep(&handoff, 1, 2);
+    assert!(handoff.take(&text).is_some());
+    assert!(handoff.take(&text).is_some());
+    assert!(handoff.take(&text).is_none(), "a third run misses");
+    assert_eq!(handoff.held(), (0, 0));
+}
+
+#[test]
+fn runs_that_take_it_before_intake_settles_count() {
+    let handoff = Handoff::new(ROOMY);
+    let (text, event) = payload(1);
+    let kept = handoff.reserve(&text, event);
+    // The claim was in the same store batch as the ingest: its run takes it first.
+    assert!(handoff.take(&text).is_some());
+    handoff.settle(kept, 1);
+    assert_eq!(handoff.held(), (0, 0));
+}
+
+#[test]
+fn a_dedupe_hit_or_a_refused_ingest_leaves_nothing() {
+    let handoff = Handoff::new(ROOMY);
+    keep(&handoff, 1, 0);
+    assert_eq!(handoff.held(), (0, 0));
+    let text = keep(&handoff, 2, 1);
+    // A redelivery while the first is in flight adds nothing and takes nothing away.
+    let (again, event) = payload(2);
+    assert_eq!(again, text);
+    let duplicate = handoff.reserve(&again, event);
+    assert!(duplicate.is_none());
+    handoff.settle(duplicate, 0);
+    assert_eq!(handoff.held().0, 1);
+    assert!(handoff.take(&text).is_some());
+}
+
+#[test]
+fn past_the_entry_bound_the_oldest_go_first() {
+    let handoff = Handoff::new(HandoffLimits {
+        max_events: 3,
+        max_bytes: 1 << 20,
+    });
+    let texts: Vec<String> = (0..5).map(|n| keep(&handoff, n, 1)).collect();
+    assert_eq!(handoff.held().0, 3);
+    let hits: Vec<bool> = texts.iter().map(|t| handoff.take(t).is_some()).collect();
+    assert_eq!(hits, [false, false, true, true, true]);
+    assert_eq!(handoff.held(), (0, 0));
+}
+
+#[test]
+fn past_the_byte_bound_the_oldest_go_first_and_an_oversized_event_is_not_kept() {
+    let one = cost(&payload(0).0);
+    let handoff = Handoff::new(HandoffLimits {
+        max_events: 100,
+        max_bytes: one * 2,
+    });
+    let texts: Vec<String> = (0..4).map(|n| keep(&handoff, n, 1)).collect();
+    assert_eq!(handoff.held(), (2, one * 2));
+    assert!(handoff.take(&texts[1]).is_none());
+    assert!(handoff.take(&texts[3]).is_some());
+    let small = Handoff::new(HandoffLimits {
+        max_events: 100,
+        max_bytes: one - 1,
+    });
+    let (text, event) = payload(0);
+    assert!(small.reserve(&text, event).is_none());
+    let (text, event) = payload(0);
+    assert!(
+        Handoff::new(HandoffLimits::OFF)
+            .reserve(&text, event)
+            .is_none()
+    );
+}
+
+#[test]
+fn a_reservation_evicted_and_made_again_is_settled_only_by_its_own_holder() {
+    let handoff = Handoff::new(HandoffLimits {
+        max_events: 1,
+        max_bytes: 1 << 20,
+    });
+    let (text, event) = payload(1);
+    let first = handoff.reserve(&text, event);
+    keep(&handoff, 2, 1);
+    let (_, event) = payload(1);
+    let second = handoff.reserve(&text, event);
+    assert!(second.is_some(), "evicted, so kept again");
+    handoff.settle(first, 0);
+    assert_eq!(handoff.held().0, 1, "the stale reservation removed nothing");
+    handoff.settle(second, 1);
+    assert!(handoff.take(&text).is_some());
+}
