@@ -16,6 +16,9 @@
 //!   until the manifest's `max_attempts`, then ends `dead` with the reason.
 //! - Plugin errors, other traps, time-outs and denials are final and say why.
 //!
+//! A run's event comes from the [`Handoff`] when intake of this process kept it (decoded once,
+//! at intake), else from its stored payload, parsed again.
+//!
 //! A finished attempt is recorded however long the store stays unavailable (the lane waits);
 //! claimed-but-unfinished runs of a process that died are put back by `Store::recover` at
 //! start-up.
@@ -506,7 +509,7 @@ fn log_row(l: &LogLine) -> LogRow {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use serde_json::json;
@@ -518,9 +521,15 @@ mod tests {
 
     /// The hostile test plugin with a short timeout, loaded on `runtime`.
     fn hostile(runtime: &Runtime, kv: &std::path::Path) -> LoadedPlugin {
+        hostile_on(runtime, kv, r#"["manual"]"#)
+    }
+
+    /// [`hostile`] triggered by the event kinds `on` (a TOML array).
+    pub(crate) fn hostile_on(runtime: &Runtime, kv: &std::path::Path, on: &str) -> LoadedPlugin {
         switchboard_testing::build_plugins().unwrap_or_else(|e| panic!("{e}"));
         let file = switchboard_testing::repo_root().join("host/testing/manifests/hostile.toml");
         let text = std::fs::read_to_string(&file).expect("manifest");
+        let text = text.replace(r#"on = ["manual"]"#, &format!("on = {on}"));
         let head = &text[..text.find("[limits]").expect("limits")];
         let text = format!("{head}[limits]\nmemory_mib = 16\ntimeout_ms = 300\n");
         let loaded = crate::config::parse_manifest_file(&file, &text).expect("parse");

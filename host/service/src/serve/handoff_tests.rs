@@ -178,3 +178,69 @@ fn a_reservation_evicted_and_made_again_is_settled_only_by_its_own_holder() {
     handoff.settle(second, 1);
     assert!(handoff.take(&text).is_some());
 }
+
+/// Intake and the dispatcher of one process, on a real SQLite file with the hostile plugin (built
+/// from source) subscribed to `message.received`: intake keeps the event for its one run, a
+/// redelivery adds nothing, and the run takes it and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_keeps_the_event_for_its_run_and_the_dispatcher_takes_it() {
+    use std::time::Duration;
+    use switchboard_runtime::{Runtime, RuntimeConfig};
+    use switchboard_store::{RunFilter, RunStatus, SqliteConfig, SqliteStore, Store};
+
+    use crate::serve::dispatcher::{Dispatcher, tests::hostile_on};
+    use crate::serve::intake::tests::{intake_over, webhook};
+    use crate::serve::plugins::{PluginSet, SharedPlugins};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = SqliteConfig::new(dir.path().join("s.db"));
+    let store = Arc::new(SqliteStore::open(db).await.expect("store"));
+    let config = RuntimeConfig {
+        max_concurrent_runs: 1,
+        max_memory_mib: 16,
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::new(config).expect("runtime");
+    let plugin = hostile_on(&runtime, dir.path(), r#"["message.received"]"#);
+    let plugins = SharedPlugins::new(PluginSet::new(vec![plugin]));
+    let handoff = Arc::new(Handoff::new(ROOMY));
+    let intake = intake_over(store.clone(), plugins.clone(), handoff.clone());
+    let first = intake.retry(&webhook()).await.expect("stored");
+    assert_eq!((first.duplicate, first.runs), (false, 1));
+    let kept = handoff.held();
+    assert_eq!(kept.0, 1, "kept for its run");
+    let again = intake.retry(&webhook()).await.expect("stored");
+    assert!(again.duplicate);
+    assert_eq!(handoff.held(), kept, "a redelivery adds nothing");
+    let dispatcher = Dispatcher {
+        store: store.clone(),
+        plugins,
+        handoff: handoff.clone(),
+        node: "test".to_owned(),
+        max_concurrent: 1,
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let dispatching = tokio::spawn(dispatcher.run(stopped, Duration::from_secs(10)));
+    let store: Arc<dyn Store> = store;
+    let notify = store.work_notify();
+    loop {
+        let finished = notify.notified();
+        tokio::pin!(finished);
+        finished.as_mut().enable();
+        let depth = store.queue_depth().await.expect("depth");
+        if depth.running + depth.queued + depth.retrying == 0 {
+            break;
+        }
+        finished.await;
+    }
+    stop.send(true).expect("stop");
+    dispatching.await.expect("dispatcher");
+    assert_eq!(handoff.held(), (0, 0), "the run took it");
+    let all = RunFilter {
+        limit: 10,
+        ..RunFilter::default()
+    };
+    let runs = store.list_runs(all).await.expect("runs");
+    let statuses: Vec<RunStatus> = runs.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [RunStatus::Succeeded]);
+}

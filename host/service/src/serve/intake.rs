@@ -2,7 +2,8 @@
 //! enriched (source type, own echo), matched against every plugin's triggers, and stored with
 //! one queued run per subscribed plugin in one transaction. The answer is typed ([`Intook`]):
 //! the HTTP layer makes the response from it, `quarantine retry` a line. A body that is not a
-//! Radist webhook is kept in quarantine with the reason.
+//! Radist webhook is kept in quarantine with the reason. The decoded event of a stored webhook
+//! waits in the [`Handoff`] for the runs of this process's dispatcher.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -273,7 +274,7 @@ fn not_stored(err: &StoreError) -> Intook {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use serde_json::json;
@@ -286,11 +287,21 @@ mod tests {
         let store = SqliteStore::open(SqliteConfig::new(dir.join("s.db")))
             .await
             .expect("open");
-        let store = Arc::new(store);
+        let plugins = SharedPlugins::new(PluginSet::new(Vec::new()));
+        let off = Arc::new(Handoff::new(crate::serve::handoff::HandoffLimits::OFF));
+        intake_over(Arc::new(store), plugins, off)
+    }
+
+    /// An intake over `store` and `plugins` keeping decoded events in `handoff`.
+    pub(crate) fn intake_over(
+        store: Arc<SqliteStore>,
+        plugins: SharedPlugins,
+        handoff: Arc<Handoff>,
+    ) -> Intake {
         Intake {
             store: store.clone(),
             ledger: store,
-            plugins: SharedPlugins::new(PluginSet::new(Vec::new())),
+            plugins,
             directory: Arc::new(ConnectionDirectory::new(None)),
             token: Token::new("t".to_owned()),
             max_body_bytes: 64 * 1024,
@@ -299,11 +310,11 @@ mod tests {
             backlog: Arc::new(crate::serve::backlog::Backlog::new(
                 &switchboard_manifest::WebhookConfig::default(),
             )),
-            handoff: Arc::new(Handoff::new(crate::serve::handoff::HandoffLimits::OFF)),
+            handoff,
         }
     }
 
-    fn webhook() -> Vec<u8> {
+    pub(crate) fn webhook() -> Vec<u8> {
         let message = json!({"message_id": "5f0e8f5e-9d6a-4c0f-8fee-0123456789ab", "chat_id": "79000000002", "direction": "inbound",
             "message_type": "text", "created_at": "2026-12-01T10:00:00Z", "text": {"text": "hi"}});
         let event = json!({"connection_id": 70002, "chat_id": 5, "contact_id": 1,
