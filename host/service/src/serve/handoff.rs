@@ -3,8 +3,9 @@
 //!
 //! Intake [`reserve`](Handoff::reserve)s the plugin event it built, keyed by the exact payload
 //! text it is about to store, before the event is stored (a claim in the same store batch as the
-//! ingest finds it already), then [`settle`](Handoff::settle)s the reservation with the ingest's
-//! answer: the runs it queued, or nothing (a dedupe hit, a store error), which removes it. The
+//! ingest finds it already), then [`settle`](Reservation::settle)s the reservation with the
+//! ingest's answer: the runs it queued, or none (a dedupe hit, a store error), which removes it;
+//! a reservation dropped unsettled (the request was cancelled mid-ingest) is removed too. The
 //! dispatcher [`take`](Handoff::take)s the event by the payload its claim read back. Keying on
 //! the payload text makes a hit correct by construction: the event kept is what that very text
 //! decodes to (`StoredEvent::from_payload` then `plugin_event`), whichever run, event or node
@@ -40,12 +41,15 @@ pub struct Handoff {
     held: Mutex<Held>,
 }
 
-/// A kept event that intake has not settled yet.
+/// A kept event that intake has not settled yet; dropped unsettled, it is removed.
 #[derive(Debug)]
 #[must_use = "settle the reservation with the ingest's answer"]
 pub struct Reservation {
+    handoff: Arc<Handoff>,
     key: Arc<str>,
     seq: u64,
+    /// The runs it is kept for, once settled.
+    runs: Option<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -84,10 +88,10 @@ impl Handoff {
         }
     }
 
-    /// Keeps `event`, the plugin event `payload` decodes to, until [`settle`](Self::settle).
+    /// Keeps `event`, the plugin event `payload` decodes to, until the reservation is settled.
     /// `None` when it is not kept: the handoff is off, the event alone is over the byte bound,
     /// or the same payload is kept already (a redelivery while the first is in flight).
-    pub fn reserve(&self, payload: &str, event: PluginEvent) -> Option<Reservation> {
+    pub fn reserve(self: &Arc<Self>, payload: &str, event: PluginEvent) -> Option<Reservation> {
         let bytes = cost(payload);
         if self.limits.max_events == 0 || bytes > self.limits.max_bytes {
             return None;
@@ -97,25 +101,28 @@ impl Handoff {
             return None;
         }
         held.make_room(bytes, self.limits);
-        Some(held.insert(Arc::from(payload), Arc::new(event), bytes))
+        let key: Arc<str> = Arc::from(payload);
+        let seq = held.insert(Arc::clone(&key), Arc::new(event), bytes);
+        Some(Reservation {
+            handoff: Arc::clone(self),
+            key,
+            seq,
+            runs: None,
+        })
     }
 
-    /// Settles a reservation with the ingest's answer: kept for `runs` new runs, or removed
-    /// when there are none (a dedupe hit, no subscriber, the store refused it).
-    pub fn settle(&self, reservation: Option<Reservation>, runs: usize) {
-        let Some(reservation) = reservation else {
-            return;
-        };
+    /// Keeps the reserved entry for `runs` runs, or removes it when there are none.
+    fn settle_entry(&self, key: &str, seq: u64, runs: usize) {
         let mut held = self.lock();
-        let Some(entry) = held.entries.get_mut(&reservation.key) else {
+        let Some(entry) = held.entries.get_mut(key) else {
             return;
         };
-        if entry.seq != reservation.seq {
+        if entry.seq != seq {
             return;
         }
         entry.runs = Some(runs);
         if entry.taken >= runs {
-            held.remove(&reservation.key);
+            held.remove(key);
         }
     }
 
@@ -139,6 +146,21 @@ impl Handoff {
     }
 }
 
+impl Reservation {
+    /// Settles the reservation with the ingest's answer: kept for the `runs` new runs, or
+    /// removed when there are none (a dedupe hit, no subscriber, the store refused it).
+    pub fn settle(mut self, runs: usize) {
+        self.runs = Some(runs);
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let runs = self.runs.unwrap_or(0);
+        self.handoff.settle_entry(&self.key, self.seq, runs);
+    }
+}
+
 impl Held {
     /// Evicts the oldest entries until one of `bytes` fits both bounds.
     fn make_room(&mut self, bytes: usize, limits: HandoffLimits) {
@@ -157,7 +179,8 @@ impl Held {
         }
     }
 
-    fn insert(&mut self, key: Arc<str>, event: Arc<PluginEvent>, bytes: usize) -> Reservation {
+    /// Adds an entry; its reservation number.
+    fn insert(&mut self, key: Arc<str>, event: Arc<PluginEvent>, bytes: usize) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         let entry = Entry {
@@ -168,9 +191,9 @@ impl Held {
             runs: None,
         };
         self.entries.insert(Arc::clone(&key), entry);
-        self.order.insert(seq, Arc::clone(&key));
+        self.order.insert(seq, key);
         self.bytes += bytes;
-        Reservation { key, seq }
+        seq
     }
 
     fn take(&mut self, payload: &str) -> Option<Arc<PluginEvent>> {

@@ -40,11 +40,10 @@ fn payload(n: u32) -> (String, PluginEvent) {
 }
 
 /// Keeps the event of `n` for `runs` runs.
-fn keep(handoff: &Handoff, n: u32, runs: usize) -> String {
+fn keep(handoff: &Arc<Handoff>, n: u32, runs: usize) -> String {
     let (text, event) = payload(n);
-    let kept = handoff.reserve(&text, event);
-    assert!(kept.is_some(), "event {n} is kept");
-    handoff.settle(kept, runs);
+    let kept = handoff.reserve(&text, event).expect("kept");
+    kept.settle(runs);
     text
 }
 
@@ -65,10 +64,11 @@ fn a_taken_event_equals_what_its_stored_payload_decodes_to_for_every_webhook_kin
     for (name, event) in golden_events() {
         kinds.insert(event.kind.as_str());
         for context in contexts {
-            let handoff = Handoff::new(ROOMY);
+            let handoff = Arc::new(Handoff::new(ROOMY));
             let stored = StoredEvent::webhook(event.clone(), context);
             let text = stored.to_payload();
-            handoff.settle(handoff.reserve(&text, stored.plugin_event()), 1);
+            let kept = handoff.reserve(&text, stored.plugin_event());
+            kept.expect("kept").settle(1);
             let taken = handoff.take(&text).expect("kept");
             let read = StoredEvent::from_payload(&text).expect("reads back");
             let expected = format!("{:?}", read.plugin_event());
@@ -88,7 +88,7 @@ fn a_taken_event_equals_what_its_stored_payload_decodes_to_for_every_webhook_kin
 
 #[test]
 fn an_entry_goes_once_every_run_it_was_kept_for_took_it() {
-    let handoff = Handoff::new(ROOMY);
+    let handoff = Arc::new(Handoff::new(ROOMY));
     let text = keep(&handoff, 1, 2);
     assert!(handoff.take(&text).is_some());
     assert!(handoff.take(&text).is_some());
@@ -98,37 +98,45 @@ fn an_entry_goes_once_every_run_it_was_kept_for_took_it() {
 
 #[test]
 fn runs_that_take_it_before_intake_settles_count() {
-    let handoff = Handoff::new(ROOMY);
+    let handoff = Arc::new(Handoff::new(ROOMY));
     let (text, event) = payload(1);
-    let kept = handoff.reserve(&text, event);
+    let kept = handoff.reserve(&text, event).expect("kept");
     // The claim was in the same store batch as the ingest: its run takes it first.
     assert!(handoff.take(&text).is_some());
-    handoff.settle(kept, 1);
+    kept.settle(1);
     assert_eq!(handoff.held(), (0, 0));
 }
 
 #[test]
+fn a_reservation_dropped_unsettled_is_removed() {
+    let handoff = Arc::new(Handoff::new(ROOMY));
+    let (text, event) = payload(1);
+    // The webhook's request was cancelled while the ingest was under way.
+    drop(handoff.reserve(&text, event));
+    assert_eq!(handoff.held(), (0, 0));
+    assert!(handoff.take(&text).is_none());
+}
+
+#[test]
 fn a_dedupe_hit_or_a_refused_ingest_leaves_nothing() {
-    let handoff = Handoff::new(ROOMY);
+    let handoff = Arc::new(Handoff::new(ROOMY));
     keep(&handoff, 1, 0);
     assert_eq!(handoff.held(), (0, 0));
     let text = keep(&handoff, 2, 1);
     // A redelivery while the first is in flight adds nothing and takes nothing away.
     let (again, event) = payload(2);
     assert_eq!(again, text);
-    let duplicate = handoff.reserve(&again, event);
-    assert!(duplicate.is_none());
-    handoff.settle(duplicate, 0);
+    assert!(handoff.reserve(&again, event).is_none());
     assert_eq!(handoff.held().0, 1);
     assert!(handoff.take(&text).is_some());
 }
 
 #[test]
 fn past_the_entry_bound_the_oldest_go_first() {
-    let handoff = Handoff::new(HandoffLimits {
+    let handoff = Arc::new(Handoff::new(HandoffLimits {
         max_events: 3,
         max_bytes: 1 << 20,
-    });
+    }));
     let texts: Vec<String> = (0..5).map(|n| keep(&handoff, n, 1)).collect();
     assert_eq!(handoff.held().0, 3);
     let hits: Vec<bool> = texts.iter().map(|t| handoff.take(t).is_some()).collect();
@@ -139,43 +147,41 @@ fn past_the_entry_bound_the_oldest_go_first() {
 #[test]
 fn past_the_byte_bound_the_oldest_go_first_and_an_oversized_event_is_not_kept() {
     let one = cost(&payload(0).0);
-    let handoff = Handoff::new(HandoffLimits {
+    let handoff = Arc::new(Handoff::new(HandoffLimits {
         max_events: 100,
         max_bytes: one * 2,
-    });
+    }));
     let texts: Vec<String> = (0..4).map(|n| keep(&handoff, n, 1)).collect();
     assert_eq!(handoff.held(), (2, one * 2));
     assert!(handoff.take(&texts[1]).is_none());
     assert!(handoff.take(&texts[3]).is_some());
-    let small = Handoff::new(HandoffLimits {
+    let small = Arc::new(Handoff::new(HandoffLimits {
         max_events: 100,
         max_bytes: one - 1,
-    });
+    }));
     let (text, event) = payload(0);
     assert!(small.reserve(&text, event).is_none());
     let (text, event) = payload(0);
-    assert!(
-        Handoff::new(HandoffLimits::OFF)
-            .reserve(&text, event)
-            .is_none()
-    );
+    let off = Arc::new(Handoff::new(HandoffLimits::OFF));
+    assert!(off.reserve(&text, event).is_none());
 }
 
 #[test]
 fn a_reservation_evicted_and_made_again_is_settled_only_by_its_own_holder() {
-    let handoff = Handoff::new(HandoffLimits {
+    let handoff = Arc::new(Handoff::new(HandoffLimits {
         max_events: 1,
         max_bytes: 1 << 20,
-    });
+    }));
     let (text, event) = payload(1);
-    let first = handoff.reserve(&text, event);
+    let first = handoff.reserve(&text, event).expect("kept");
     keep(&handoff, 2, 1);
     let (_, event) = payload(1);
-    let second = handoff.reserve(&text, event);
-    assert!(second.is_some(), "evicted, so kept again");
-    handoff.settle(first, 0);
+    let second = handoff
+        .reserve(&text, event)
+        .expect("evicted, so kept again");
+    first.settle(0);
     assert_eq!(handoff.held().0, 1, "the stale reservation removed nothing");
-    handoff.settle(second, 1);
+    second.settle(1);
     assert!(handoff.take(&text).is_some());
 }
 

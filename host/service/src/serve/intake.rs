@@ -142,7 +142,9 @@ impl Intake {
             .then(|| self.handoff.reserve(&new.payload, plugin_event))
             .flatten();
         let taken = self.store_event(new, runs).await;
-        self.handoff.settle(kept, new_runs(&taken));
+        if let Some(kept) = kept {
+            kept.settle(new_runs(&taken));
+        }
         taken
     }
 
