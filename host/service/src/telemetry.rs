@@ -12,8 +12,8 @@
 //!   was over `[webhook] max_queued_runs` or `max_queue_age_s`
 //! - `handoff_total` (by `result`: `hit`, `miss`): how each run found its event: `hit` from
 //!   intake's decoded event in memory ([`Handoff`](crate::serve::handoff::Handoff)), `miss`
-//!   parsed from the stored payload (a retry, a replay, another process's event, an evicted
-//!   entry); `handoff_evicted_total`: entries evicted by the handoff's bounds before every run
+//!   parsed from the stored payload (a retry, a replay, a schedule or manual run, another
+//!   process's event, an evicted entry); `handoff_evicted_total`: entries evicted by the handoff's bounds before every run
 //!   took them
 //! - `lane_wait_seconds` (histogram): from an event's arrival to its run's first attempt
 //! - `runs_total` (by `plugin`, `status`; `deferred` when a run waits for its send budget),
