@@ -7,7 +7,16 @@ use std::collections::BTreeSet;
 use radist_connector::webhook::{Decoded, NormalizedEvent, decode};
 use switchboard_runtime::event::{SourceType, WebhookContext};
 
+use std::time::Duration;
+
+use switchboard_runtime::{Runtime, RuntimeConfig};
+use switchboard_store::{RunFilter, RunStatus, SqliteConfig, SqliteStore, Store};
+
 use super::*;
+use crate::serve::dispatcher::{Dispatcher, tests::hostile_on};
+use crate::serve::intake::Intake;
+use crate::serve::intake::tests::{intake_over, webhook};
+use crate::serve::plugins::{PluginSet, SharedPlugins};
 use crate::stored_event::StoredEvent;
 
 const ROOMY: HandoffLimits = HandoffLimits {
@@ -185,68 +194,109 @@ fn a_reservation_evicted_and_made_again_is_settled_only_by_its_own_holder() {
     assert!(handoff.take(&text).is_some());
 }
 
-/// Intake and the dispatcher of one process, on a real SQLite file with the hostile plugin (built
-/// from source) subscribed to `message.received`: intake keeps the event for its one run, a
-/// redelivery adds nothing, and the run takes it and succeeds.
+/// Intake and the dispatcher of one process on a real SQLite file, with the hostile plugin
+/// (built from source) subscribed to `message.received`.
+struct OneProcess {
+    store: Arc<dyn Store>,
+    intake: Intake,
+    plugins: SharedPlugins,
+    handoff: Arc<Handoff>,
+    _runtime: Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl OneProcess {
+    async fn new(limits: HandoffLimits) -> OneProcess {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteConfig::new(dir.path().join("s.db"));
+        let store = Arc::new(SqliteStore::open(db).await.expect("store"));
+        let config = RuntimeConfig {
+            max_concurrent_runs: 1,
+            max_memory_mib: 16,
+            ..RuntimeConfig::default()
+        };
+        let runtime = Runtime::new(config).expect("runtime");
+        let plugin = hostile_on(&runtime, dir.path(), r#"["message.received"]"#);
+        let plugins = SharedPlugins::new(PluginSet::new(vec![plugin]));
+        let handoff = Arc::new(Handoff::new(limits));
+        let intake = intake_over(store.clone(), plugins.clone(), handoff.clone());
+        OneProcess {
+            store,
+            intake,
+            plugins,
+            handoff,
+            _runtime: runtime,
+            _dir: dir,
+        }
+    }
+
+    /// Runs the dispatcher until no run is left, then the status of every run.
+    async fn dispatch_all(&self) -> Vec<RunStatus> {
+        let dispatcher = Dispatcher {
+            store: self.store.clone(),
+            plugins: self.plugins.clone(),
+            handoff: self.handoff.clone(),
+            node: "test".to_owned(),
+            max_concurrent: 1,
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let dispatching = tokio::spawn(dispatcher.run(stopped, Duration::from_secs(10)));
+        let notify = self.store.work_notify();
+        loop {
+            let finished = notify.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            let depth = self.store.queue_depth().await.expect("depth");
+            if depth.running + depth.queued + depth.retrying == 0 {
+                break;
+            }
+            finished.await;
+        }
+        stop.send(true).expect("stop");
+        dispatching.await.expect("dispatcher");
+        let all = RunFilter {
+            limit: 10,
+            ..RunFilter::default()
+        };
+        let runs = self.store.list_runs(all).await.expect("runs");
+        runs.iter().map(|r| r.status).collect()
+    }
+}
+
+/// Intake keeps the event for its one run, a redelivery adds nothing, and the run takes it
+/// and succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_keeps_the_event_for_its_run_and_the_dispatcher_takes_it() {
-    use std::time::Duration;
-    use switchboard_runtime::{Runtime, RuntimeConfig};
-    use switchboard_store::{RunFilter, RunStatus, SqliteConfig, SqliteStore, Store};
-
-    use crate::serve::dispatcher::{Dispatcher, tests::hostile_on};
-    use crate::serve::intake::tests::{intake_over, webhook};
-    use crate::serve::plugins::{PluginSet, SharedPlugins};
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = SqliteConfig::new(dir.path().join("s.db"));
-    let store = Arc::new(SqliteStore::open(db).await.expect("store"));
-    let config = RuntimeConfig {
-        max_concurrent_runs: 1,
-        max_memory_mib: 16,
-        ..RuntimeConfig::default()
-    };
-    let runtime = Runtime::new(config).expect("runtime");
-    let plugin = hostile_on(&runtime, dir.path(), r#"["message.received"]"#);
-    let plugins = SharedPlugins::new(PluginSet::new(vec![plugin]));
-    let handoff = Arc::new(Handoff::new(ROOMY));
-    let intake = intake_over(store.clone(), plugins.clone(), handoff.clone());
-    let first = intake.retry(&webhook()).await.expect("stored");
+    let process = OneProcess::new(ROOMY).await;
+    let first = process.intake.retry(&webhook()).await.expect("stored");
     assert_eq!((first.duplicate, first.runs), (false, 1));
-    let kept = handoff.held();
+    let kept = process.handoff.held();
     assert_eq!(kept.0, 1, "kept for its run");
-    let again = intake.retry(&webhook()).await.expect("stored");
+    let again = process.intake.retry(&webhook()).await.expect("stored");
     assert!(again.duplicate);
-    assert_eq!(handoff.held(), kept, "a redelivery adds nothing");
-    let dispatcher = Dispatcher {
-        store: store.clone(),
-        plugins,
-        handoff: handoff.clone(),
-        node: "test".to_owned(),
-        max_concurrent: 1,
+    assert_eq!(process.handoff.held(), kept, "a redelivery adds nothing");
+    assert_eq!(process.dispatch_all().await, [RunStatus::Succeeded]);
+    assert_eq!(process.handoff.held(), (0, 0), "the run took it");
+}
+
+/// Past the entry bound the first webhook's event is evicted: its run reads the stored payload
+/// and succeeds all the same; the second's run takes its kept event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_event_was_evicted_reads_its_stored_payload() {
+    let one = HandoffLimits {
+        max_events: 1,
+        max_bytes: 1 << 20,
     };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let dispatching = tokio::spawn(dispatcher.run(stopped, Duration::from_secs(10)));
-    let store: Arc<dyn Store> = store;
-    let notify = store.work_notify();
-    loop {
-        let finished = notify.notified();
-        tokio::pin!(finished);
-        finished.as_mut().enable();
-        let depth = store.queue_depth().await.expect("depth");
-        if depth.running + depth.queued + depth.retrying == 0 {
-            break;
-        }
-        finished.await;
+    let process = OneProcess::new(one).await;
+    let second = String::from_utf8(webhook()).expect("utf-8");
+    let second = second.replace("0123456789ab", "0123456789ac");
+    let second = second.replace("\"chat_id\":5", "\"chat_id\":6");
+    for body in [webhook(), second.into_bytes()] {
+        let stored = process.intake.retry(&body).await.expect("stored");
+        assert_eq!((stored.duplicate, stored.runs), (false, 1));
     }
-    stop.send(true).expect("stop");
-    dispatching.await.expect("dispatcher");
-    assert_eq!(handoff.held(), (0, 0), "the run took it");
-    let all = RunFilter {
-        limit: 10,
-        ..RunFilter::default()
-    };
-    let runs = store.list_runs(all).await.expect("runs");
-    let statuses: Vec<RunStatus> = runs.iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [RunStatus::Succeeded]);
+    assert_eq!(process.handoff.held().0, 1, "the first was evicted");
+    let statuses = process.dispatch_all().await;
+    assert_eq!(statuses, [RunStatus::Succeeded, RunStatus::Succeeded]);
+    assert_eq!(process.handoff.held(), (0, 0), "the second's run took it");
 }
