@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use radist_connector::RadistClient;
 use sha2::{Digest, Sha256};
-use switchboard_manifest::StoreDurability;
+use switchboard_manifest::{StoreDurability, WebhookConfig};
 use switchboard_runtime::{ConnectionDirectory, HostServices, Runtime};
 use switchboard_store::{
     Durability, PostgresConfig, PostgresStore, SqliteConfig, SqliteStore, Store,
@@ -20,6 +20,7 @@ use switchboard_store::{
 use crate::config::LoadedManifest;
 use crate::load_problem::{LoadProblem, texts};
 use crate::radist_target::RadistTarget;
+use crate::serve::handoff::{Handoff, HandoffLimits};
 use crate::serve::intake::Intake;
 use crate::serve::plugins::{PluginSet, SharedPlugins};
 use crate::wiring::{EnabledPlugin, LoadedPlugin, PluginPlan, Wiring, missing_wasm, problem_of};
@@ -261,7 +262,17 @@ pub fn intake(
         own_echo_window: Duration::from_secs(u64::from(webhook.own_echo_window_s)),
         accepting,
         backlog: Arc::new(crate::serve::backlog::Backlog::new(webhook)),
+        handoff: Arc::new(Handoff::new(handoff_limits(webhook))),
     })
+}
+
+/// The handoff's bounds from `[webhook] handoff_max_events` and `handoff_max_mib`.
+fn handoff_limits(webhook: &WebhookConfig) -> HandoffLimits {
+    let mib = usize::try_from(webhook.handoff_max_mib).unwrap_or(usize::MAX);
+    HandoffLimits {
+        max_events: usize::try_from(webhook.handoff_max_events).unwrap_or(usize::MAX),
+        max_bytes: mib.saturating_mul(1024 * 1024),
+    }
 }
 
 /// The runtime's connection directory (the one its runs share), asking `radist` and read once

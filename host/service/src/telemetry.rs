@@ -10,6 +10,11 @@
 //!   (gauge): how long the longest-waiting queued run has waited
 //! - `webhooks_refused_total` (by `reason`: `backlog`): webhooks answered 503 because the queue
 //!   was over `[webhook] max_queued_runs` or `max_queue_age_s`
+//! - `handoff_total` (by `result`: `hit`, `miss`): how each run found its event: `hit` from
+//!   intake's decoded event in memory ([`Handoff`](crate::serve::handoff::Handoff)), `miss`
+//!   parsed from the stored payload (a retry, a replay, a schedule or manual run, another
+//!   process's event, an evicted entry); `handoff_evicted_total`: entries evicted by the handoff's bounds before every run
+//!   took them
 //! - `lane_wait_seconds` (histogram): from an event's arrival to its run's first attempt
 //! - `runs_total` (by `plugin`, `status`; `deferred` when a run waits for its send budget),
 //!   `run_duration_seconds` (histogram, by `plugin`)
@@ -88,6 +93,17 @@ pub fn webhook_refused_backlog(reason: &str) {
             "intake refuses webhooks for now (503, Radist redelivers): {reason}"
         );
     }
+}
+
+/// The dispatcher looked up a run's event in the handoff: found (`hit`) or not (`miss`).
+pub fn handoff_looked_up(hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    counter!("switchboard_handoff_total", "result" => result).increment(1);
+}
+
+/// The handoff evicted `entries` to stay within its bounds.
+pub fn handoff_evicted(entries: u64) {
+    counter!("switchboard_handoff_evicted_total").increment(entries);
 }
 
 /// A run's attempt began, `waited` after its event arrived (first attempts only).

@@ -447,6 +447,83 @@ fn metrics_count_a_scripted_scenario() {
     assert_eq!(replies, 1, "the reconciled send was not repeated");
 }
 
+/// `switchboard_handoff_total` by result: (hits, misses).
+fn handoff_counts(service: &support::Service) -> (f64, f64) {
+    let s = scrape(service);
+    let count = |result| metric(&s, "switchboard_handoff_total", &[("result", result)]);
+    (count("hit").unwrap_or(0.0), count("miss").unwrap_or(0.0))
+}
+
+/// Waits until `message_id`'s only run (auto-reply on 70002) has `attempts` attempts, the last
+/// `succeeded`; its run id.
+fn run_done(work: &Workdir, service: &support::Service, attempts: usize) -> String {
+    service.wait_for(BOUND, || {
+        let runs = work.json(&["runs", "list", "--plugin", "auto-reply"]);
+        let id = runs.as_array()?.first()?["run_id"].to_string();
+        let detail = work.json(&["runs", "show", &id]);
+        let done = detail["attempts"].as_array().map(Vec::len) == Some(attempts)
+            && detail["run"]["status"] == "succeeded";
+        done.then_some(id)
+    })
+}
+
+/// Intake keeps the event it decoded for this process's dispatcher: the webhook's run takes it
+/// (a hit) instead of parsing the stored payload. A replay finds no entry (the run took it) and
+/// runs from the stored payload (a miss), with the same event: the plugin asks to send the
+/// same reply, which the ledger answers.
+#[test]
+fn a_webhook_run_takes_intake_s_decoded_event_and_a_replay_reads_the_stored_payload() {
+    let work = Workdir::shipped();
+    let service = work.serve();
+    let needle = "Мы работаем с 9:00";
+    service.inbound(70002, "79007000001", "hours?");
+    let run = run_done(&work, &service, 1);
+    assert_eq!(reply_count(&service, needle), 1);
+    assert_eq!(
+        handoff_counts(&service),
+        (1.0, 0.0),
+        "the run took intake's event"
+    );
+    let out = work.switchboard(&["runs", "replay", &run]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run_done(&work, &service, 2);
+    assert_eq!(
+        handoff_counts(&service),
+        (1.0, 1.0),
+        "the replay read the payload"
+    );
+    let detail = work.json(&["runs", "show", &run]);
+    let resend = detail["attempts"][1]["actions"].to_string();
+    assert!(
+        resend.contains(needle) && resend.contains("\"replayed\":true"),
+        "{resend}"
+    );
+    assert_eq!(
+        reply_count(&service, needle),
+        1,
+        "the replay sent nothing new"
+    );
+}
+
+/// With the handoff off (as for a run another process stored, or an evicted entry) every run
+/// is a miss and reads its stored payload, and the customer gets the same answer.
+#[test]
+fn with_no_decoded_event_kept_a_run_reads_its_stored_payload_and_answers_the_same() {
+    let work = Workdir::shipped();
+    let config = std::fs::read_to_string(work.path("switchboard.toml")).expect("config");
+    let config = config + "[webhook]\nhandoff_max_events = 0\n";
+    std::fs::write(work.path("switchboard.toml"), config).expect("config");
+    let service = work.serve();
+    service.inbound(70002, "79007000002", "hours?");
+    run_done(&work, &service, 1);
+    assert_eq!(reply_count(&service, "Мы работаем с 9:00"), 1);
+    assert_eq!(handoff_counts(&service), (0.0, 1.0));
+}
+
 #[test]
 fn json_logs_put_each_action_in_its_run_span() {
     let work = Workdir::shipped();

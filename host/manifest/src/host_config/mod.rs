@@ -182,6 +182,11 @@ pub struct WebhookConfig {
     pub max_queue_age_s: u32,
     /// The `Retry-After` of those 503 answers, 1..=600 s (default 5).
     pub backlog_retry_after_s: u32,
+    /// The most decoded events intake keeps in memory for this process's dispatcher, so a run
+    /// need not parse its stored payload again, 0..=1,000,000 (default 4,096; 0 turns it off).
+    pub handoff_max_events: u32,
+    /// The most memory those events may take, 0..=1024 MiB (default 16; 0 turns it off).
+    pub handoff_max_mib: u32,
 }
 
 /// `[retention]`: how long run history is kept, and how big the database may grow.
@@ -331,6 +336,8 @@ impl Default for WebhookConfig {
             max_queued_runs: 10_000,
             max_queue_age_s: 30,
             backlog_retry_after_s: 5,
+            handoff_max_events: 4096,
+            handoff_max_mib: 16,
         }
     }
 }

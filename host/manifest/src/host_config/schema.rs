@@ -82,6 +82,8 @@ pub(crate) struct WebhookV1 {
     pub max_queued_runs: Option<Spanned<i64>>,
     pub max_queue_age_s: Option<Spanned<i64>>,
     pub backlog_retry_after_s: Option<Spanned<i64>>,
+    pub handoff_max_events: Option<Spanned<i64>>,
+    pub handoff_max_mib: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

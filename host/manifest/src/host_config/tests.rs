@@ -170,6 +170,20 @@ fn the_own_echo_window_defaults_to_ten_minutes_and_is_bounded() {
 }
 
 #[test]
+fn the_handoff_defaults_to_4096_events_and_16_mib_may_be_turned_off_and_is_checked() {
+    let bounds = |body: &str| {
+        let w = check_valid(body).webhook;
+        (w.handoff_max_events, w.handoff_max_mib)
+    };
+    assert_eq!(bounds(""), (4096, 16));
+    assert_eq!(bounds("[webhook]\nhandoff_max_events = 0\n"), (0, 16));
+    let huge = "[webhook]\nhandoff_max_events = 2000000\nhandoff_max_mib = 4096\n";
+    let wrong = refused(huge, "the handoff's bounds are checked");
+    assert!(wrong.contains("webhook.handoff_max_events"), "{wrong}");
+    assert!(wrong.contains("webhook.handoff_max_mib"), "{wrong}");
+}
+
+#[test]
 fn backlog_bounds_default_to_ten_thousand_runs_and_thirty_seconds_and_are_checked() {
     let bounds = |body: &str| {
         let w = check_valid(body).webhook;

@@ -279,6 +279,15 @@ fn webhook(report: &mut Report<'_>, raw: &WebhookV1) -> WebhookConfig {
             backlog_retry_after_s,
             1..=600
         ),
+        handoff_max_events: int_field!(
+            report,
+            "webhook",
+            raw,
+            d,
+            handoff_max_events,
+            0..=1_000_000
+        ),
+        handoff_max_mib: int_field!(report, "webhook", raw, d, handoff_max_mib, 0..=1024),
     }
 }
 

@@ -16,6 +16,9 @@
 //!   until the manifest's `max_attempts`, then ends `dead` with the reason.
 //! - Plugin errors, other traps, time-outs and denials are final and say why.
 //!
+//! A run's event comes from the [`Handoff`] when intake of this process kept it (decoded once,
+//! at intake), else from its stored payload, parsed again.
+//!
 //! A finished attempt is recorded however long the store stays unavailable (the lane waits);
 //! claimed-but-unfinished runs of a process that died are put back by `Store::recover` at
 //! start-up.
@@ -25,7 +28,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use switchboard_runtime::event::RunInfo;
+use switchboard_runtime::event::{PluginEvent, RunInfo};
 use switchboard_runtime::{
     ActionOutcome, ActionRecord, LogLine, RetryClass, RunInput, RunOutcome, RunStatus, TrapCause,
 };
@@ -36,6 +39,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use tracing::Instrument;
 
+use crate::serve::handoff::Handoff;
 use crate::serve::plugins::SharedPlugins;
 use crate::stored_event::StoredEvent;
 use crate::telemetry;
@@ -85,6 +89,9 @@ impl Permits {
 pub struct Dispatcher {
     pub store: Arc<dyn role::Dispatch>,
     pub plugins: SharedPlugins,
+    /// Events intake of this process decoded already; a run whose event is not there reads
+    /// its stored payload.
+    pub handoff: Arc<Handoff>,
     pub node: String,
     pub max_concurrent: usize,
 }
@@ -237,10 +244,8 @@ impl Dispatcher {
                 claimed.plugin
             )
         })?;
-        let event = StoredEvent::from_payload(&claimed.payload)
-            .map_err(|e| format!("the stored event cannot be read: {e}"))?;
         let input = RunInput {
-            event: event.plugin_event(),
+            event: self.event_of(claimed)?,
             run: RunInfo {
                 run_id: claimed.run_id.to_string(),
                 event_id: claimed.event_id.to_string(),
@@ -258,6 +263,17 @@ impl Dispatcher {
         );
         let attempt = record(&outcome, claimed, started_at, &self.node, &plugin.digest);
         Ok((attempt, next))
+    }
+
+    /// The plugin's event of a claimed run: intake's decoded event when the handoff has it,
+    /// else its stored payload read again.
+    fn event_of(&self, claimed: &ClaimedRun) -> Result<PluginEvent, String> {
+        if let Some(event) = self.handoff.take(&claimed.payload) {
+            return Ok(Arc::unwrap_or_clone(event));
+        }
+        let stored = StoredEvent::from_payload(&claimed.payload)
+            .map_err(|e| format!("the stored event cannot be read: {e}"))?;
+        Ok(stored.plugin_event())
     }
 
     /// Stores the attempt. A store that is unavailable is retried until it takes the attempt
@@ -493,7 +509,7 @@ fn log_row(l: &LogLine) -> LogRow {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use serde_json::json;
@@ -505,9 +521,15 @@ mod tests {
 
     /// The hostile test plugin with a short timeout, loaded on `runtime`.
     fn hostile(runtime: &Runtime, kv: &std::path::Path) -> LoadedPlugin {
+        hostile_on(runtime, kv, r#"["manual"]"#)
+    }
+
+    /// [`hostile`] triggered by the event kinds `on` (a TOML array).
+    pub(crate) fn hostile_on(runtime: &Runtime, kv: &std::path::Path, on: &str) -> LoadedPlugin {
         switchboard_testing::build_plugins().unwrap_or_else(|e| panic!("{e}"));
         let file = switchboard_testing::repo_root().join("host/testing/manifests/hostile.toml");
         let text = std::fs::read_to_string(&file).expect("manifest");
+        let text = text.replace(r#"on = ["manual"]"#, &format!("on = {on}"));
         let head = &text[..text.find("[limits]").expect("limits")];
         let text = format!("{head}[limits]\nmemory_mib = 16\ntimeout_ms = 300\n");
         let loaded = crate::config::parse_manifest_file(&file, &text).expect("parse");
@@ -554,6 +576,7 @@ mod tests {
         let dispatcher = Dispatcher {
             store: store.clone(),
             plugins: SharedPlugins::new(PluginSet::new(vec![plugin])),
+            handoff: Arc::new(Handoff::new(crate::serve::handoff::HandoffLimits::OFF)),
             node: "test".to_owned(),
             max_concurrent: 1,
         };

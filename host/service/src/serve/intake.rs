@@ -2,7 +2,8 @@
 //! enriched (source type, own echo), matched against every plugin's triggers, and stored with
 //! one queued run per subscribed plugin in one transaction. The answer is typed ([`Intook`]):
 //! the HTTP layer makes the response from it, `quarantine retry` a line. A body that is not a
-//! Radist webhook is kept in quarantine with the reason.
+//! Radist webhook is kept in quarantine with the reason. The decoded event of a stored webhook
+//! waits in the [`Handoff`] for the runs of this process's dispatcher.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -17,6 +18,7 @@ use switchboard_runtime::event::WebhookContext;
 use switchboard_runtime::subscription;
 use switchboard_store::{EventId, NewEvent, NewQuarantine, NewRun, QuarantineId, StoreError, role};
 
+use crate::serve::handoff::Handoff;
 use crate::serve::plugins::SharedPlugins;
 use crate::serve::token::Token;
 use crate::stored_event::StoredEvent;
@@ -80,6 +82,8 @@ pub struct Intake {
     pub accepting: Arc<AtomicBool>,
     /// The queue as last sampled: past its bounds, answer 503 with `Retry-After`.
     pub backlog: Arc<crate::serve::backlog::Backlog>,
+    /// Where the decoded event waits for this process's dispatcher.
+    pub handoff: Arc<Handoff>,
 }
 
 impl Intake {
@@ -131,9 +135,17 @@ impl Intake {
             received_at: Utc::now(),
         };
         let stored = StoredEvent::webhook(event, context);
-        let runs = self.runs_for(&lane_key, &stored.plugin_event());
+        let plugin_event = stored.plugin_event();
+        let runs = self.runs_for(&lane_key, &plugin_event);
         new.payload = stored.to_payload();
-        self.store_event(new, runs).await
+        let kept = (!runs.is_empty())
+            .then(|| self.handoff.reserve(&new.payload, plugin_event))
+            .flatten();
+        let taken = self.store_event(new, runs).await;
+        if let Some(kept) = kept {
+            kept.settle(new_runs(&taken));
+        }
+        taken
     }
 
     /// Source type from the connection directory; own echo from the ledger.
@@ -248,6 +260,14 @@ pub fn lane_key(event: &NormalizedEvent) -> String {
     }
 }
 
+/// The runs an answer says intake created: none for a duplicate or an event not stored.
+fn new_runs(taken: &Intook) -> usize {
+    match taken {
+        Intook::Stored(stored) if !stored.duplicate => stored.runs,
+        _ => 0,
+    }
+}
+
 fn not_stored(err: &StoreError) -> Intook {
     tracing::error!(error = %err, "intake cannot store a webhook");
     Intook::NotStored {
@@ -256,7 +276,7 @@ fn not_stored(err: &StoreError) -> Intook {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use serde_json::json;
@@ -269,11 +289,21 @@ mod tests {
         let store = SqliteStore::open(SqliteConfig::new(dir.join("s.db")))
             .await
             .expect("open");
-        let store = Arc::new(store);
+        let plugins = SharedPlugins::new(PluginSet::new(Vec::new()));
+        let off = Arc::new(Handoff::new(crate::serve::handoff::HandoffLimits::OFF));
+        intake_over(Arc::new(store), plugins, off)
+    }
+
+    /// An intake over `store` and `plugins` keeping decoded events in `handoff`.
+    pub(crate) fn intake_over(
+        store: Arc<SqliteStore>,
+        plugins: SharedPlugins,
+        handoff: Arc<Handoff>,
+    ) -> Intake {
         Intake {
             store: store.clone(),
             ledger: store,
-            plugins: SharedPlugins::new(PluginSet::new(Vec::new())),
+            plugins,
             directory: Arc::new(ConnectionDirectory::new(None)),
             token: Token::new("t".to_owned()),
             max_body_bytes: 64 * 1024,
@@ -282,10 +312,11 @@ mod tests {
             backlog: Arc::new(crate::serve::backlog::Backlog::new(
                 &switchboard_manifest::WebhookConfig::default(),
             )),
+            handoff,
         }
     }
 
-    fn webhook() -> Vec<u8> {
+    pub(crate) fn webhook() -> Vec<u8> {
         let message = json!({"message_id": "5f0e8f5e-9d6a-4c0f-8fee-0123456789ab", "chat_id": "79000000002", "direction": "inbound",
             "message_type": "text", "created_at": "2026-12-01T10:00:00Z", "text": {"text": "hi"}});
         let event = json!({"connection_id": 70002, "chat_id": 5, "contact_id": 1,

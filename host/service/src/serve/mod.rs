@@ -12,6 +12,7 @@ pub mod backlog;
 pub mod dispatcher;
 pub mod front_door;
 pub mod guard;
+pub mod handoff;
 pub mod hook;
 pub mod intake;
 pub mod nodes;
@@ -94,6 +95,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
     )?);
     let token = intake.token.clone();
     let backlog = Arc::clone(&intake.backlog);
+    let handoff = Arc::clone(&intake.handoff);
     let reload_problems = Arc::new(std::sync::RwLock::new(Vec::new()));
     let admin = Arc::new(Admin {
         store: store.clone(),
@@ -149,6 +151,7 @@ pub async fn serve(config_file: &Path, args: ServeArgs) -> anyhow::Result<ExitCo
         plugins,
         reload_problems,
         backlog,
+        handoff,
         node,
         drain: Duration::from_millis(args.drain_ms),
     });
@@ -192,6 +195,8 @@ struct Started<'a> {
     plugins: SharedPlugins,
     reload_problems: Arc<std::sync::RwLock<Vec<String>>>,
     backlog: Arc<backlog::Backlog>,
+    /// Intake's decoded events, for the dispatcher.
+    handoff: Arc<handoff::Handoff>,
     node: String,
     drain: Duration,
 }
@@ -223,6 +228,7 @@ impl Work {
         let dispatcher = Dispatcher {
             store: s.store.clone(),
             plugins: s.plugins.clone(),
+            handoff: s.handoff,
             node: s.node,
             max_concurrent: config.host.runtime.max_concurrent_runs as usize,
         };
