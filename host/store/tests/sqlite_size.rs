@@ -12,7 +12,7 @@ use std::sync::Arc;
 use switchboard_store::conformance::{claim_now, run, sqlite_in};
 use switchboard_store::{
     ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LedgerBegin, LedgerIntent, LogRow,
-    NewEvent, Next, Store,
+    NewEvent, Next, SqliteConfig, SqliteStore, Store,
 };
 
 const RUNS: usize = 2000;
@@ -173,6 +173,7 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
     let used = (stats.page_count - stats.free_pages - empty) * stats.page_size;
     let per_run = used / RUNS as u64;
     eprintln!("auto-reply run: {per_run} B per run ({used} B for {RUNS} runs)");
+    print_bytes_by_table(&dir.path().join("store.db"));
     assert_eq!(stats.wal_bytes, 0, "the checkpoint truncated the WAL");
     let last = store
         .get_run(switchboard_store::RunId(i64::try_from(RUNS).unwrap_or(0)))
@@ -189,3 +190,119 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
         "an auto-reply run costs {per_run} B of database, over the {BUDGET} B budget"
     );
 }
+
+/// Where the bytes go: pages and bytes of each table and index (`dbstat`), per run.
+fn print_bytes_by_table(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).expect("open for dbstat");
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, count(*), sum(pgsize), sum(payload) FROM dbstat
+             GROUP BY name ORDER BY sum(pgsize) DESC",
+        )
+        .expect("dbstat is compiled in");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })
+        .expect("dbstat");
+    eprintln!("{:<28} {:>6} {:>10} {:>10} {:>8}", "table/index", "pages", "bytes", "payload", "B/run");
+    for row in rows {
+        let (name, pages, bytes, payload) = row.expect("dbstat row");
+        let per_run = bytes / RUNS as i64;
+        eprintln!("{name:<28} {pages:>6} {bytes:>10} {payload:>10} {per_run:>8}");
+    }
+}
+
+/// WAL frames (pages) in the file: its header, then a 24-byte header and a page per frame.
+fn wal_frames(db: &std::path::Path, page_size: u64) -> u64 {
+    let wal = db.with_file_name("store.db-wal");
+    let size = std::fs::metadata(wal).map_or(0, |m| m.len());
+    size.saturating_sub(32) / (page_size + 24)
+}
+
+/// Pages each kind of write dirties, one commit each: WAL frames written over [`OPS`] calls
+/// while a reader holds the snapshot from before them, so no checkpoint can let the WAL
+/// restart and overwrite frames (each commit's frames are all appended).
+const OPS: u64 = 200;
+
+#[tokio::test]
+async fn pages_written_per_ingest_claim_ledger_and_finish() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("store.db");
+    // The payload word indexer commits on its own schedule; off, each commit is one operation.
+    let config = SqliteConfig {
+        index_words: false,
+        ..SqliteConfig::new(&db)
+    };
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(config).await.expect("open"));
+    for i in 0..50 {
+        auto_reply_run(&store, 1_000_000 + i).await;
+    }
+    store.checkpoint().await.expect("checkpoint");
+    let page = store.stats().await.expect("stats").page_size;
+    let reader = rusqlite::Connection::open(&db).expect("reader");
+    reader
+        .execute_batch("BEGIN; SELECT count(*) FROM runs;")
+        .expect("hold a snapshot");
+    let mut phases = Vec::new();
+    let mut mark = wal_frames(&db, page);
+    let mut phase = |name: &'static str, mark: &mut u64| {
+        let now = wal_frames(&db, page);
+        phases.push((name, (now - *mark) as f64 / OPS as f64));
+        *mark = now;
+    };
+    let mut claimed = Vec::new();
+    for i in 0..OPS as usize {
+        let event = new_event(i);
+        let lane = format!("auto-reply/70001/{}", event.chat_id.unwrap_or(0));
+        store.ingest(event, vec![run("auto-reply", &lane)]).await.expect("ingest");
+    }
+    phase("ingest (event + 1 run)", &mut mark);
+    for _ in 0..OPS {
+        claimed.extend(claim_now(&*store, "switchboard-1", 1).await);
+    }
+    phase("claim (1 run)", &mut mark);
+    assert_eq!(claimed.len() as u64, OPS, "every run was claimed");
+    for (i, c) in claimed.iter().enumerate() {
+        let chat = c.chat_id.unwrap_or(0);
+        let intent = LedgerIntent {
+            run_id: c.run_id,
+            seq: 1,
+            kind: "messages.send".to_owned(),
+            fingerprint: format!("{:064x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            request: send_request(chat),
+            chat: Some((70001, chat)),
+            at: chrono::Utc::now(),
+        };
+        store.ledger_begin(intent).await.expect("ledger begin");
+    }
+    phase("ledger intent", &mut mark);
+    for (i, c) in claimed.iter().enumerate() {
+        let effect = format!("9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}");
+        store
+            .ledger_complete(c.run_id, 1, send_result(i), Some(effect))
+            .await
+            .expect("ledger complete");
+    }
+    phase("ledger result", &mut mark);
+    for (i, c) in claimed.iter().enumerate() {
+        let chat = c.chat_id.unwrap_or(0);
+        store
+            .finish(c.run_id, finished(c, i, chat), Next::Final)
+            .await
+            .expect("finish");
+    }
+    phase("finish", &mut mark);
+    drop(reader);
+    for (name, pages) in &phases {
+        eprintln!("{name:<24} {pages:>5.2} pages per commit");
+    }
+    let ingest = phases[0].1;
+    assert!(
+        ingest <= INGEST_PAGES,
+        "one ingest wrote {ingest:.2} pages, over {INGEST_PAGES}"
+    );
+}
+
+/// The most pages one ingest (an event with one run, its own commit) may write.
+const INGEST_PAGES: f64 = 20.0;
