@@ -1,10 +1,16 @@
 //! SQL for the action ledger (two phases keyed by run and seq) and its echo lookups.
+//!
+//! The request and result texts are stored packed (see `packing`) like event payloads: the
+//! request is the largest text of a run's history that was kept as it was (a third of a run's
+//! bytes). Rows written before keep their TEXT and read back unchanged.
 
 use super::fail::{Res, from_us, to_u32, to_us};
+use super::packing;
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Records the intent, or answers what an earlier record of (run, seq) says.
@@ -17,7 +23,7 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                r.get(2)?,
+                r.get::<_, Value>(2)?,
                 r.get(3)?,
                 r.get::<_, i64>(4)?,
             ))
@@ -33,7 +39,7 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
             kind,
         });
     }
-    Ok(match result {
+    Ok(match packing::unpack_value("ledger result", result)? {
         Some(result) => LedgerBegin::Completed { result, effect_id },
         None => LedgerBegin::Pending {
             intent_at: from_us(intent_at)?,
@@ -52,7 +58,7 @@ fn insert(conn: &Connection, i: &LedgerIntent) -> Res<()> {
         i.seq,
         i.kind,
         i.fingerprint,
-        i.request,
+        packing::pack(i.request.clone()),
         connection,
         chat,
         to_us(i.at)
@@ -71,6 +77,7 @@ pub(crate) fn complete(
     let mut stmt = conn.prepare_cached(
         "UPDATE ledger SET result = ?3, effect_id = ?4 WHERE run_id = ?1 AND seq = ?2",
     )?;
+    let result = packing::pack(result.to_owned());
     expect_one(stmt.execute(params![run.0, seq, result, effect])?, run, seq)
 }
 
@@ -102,18 +109,20 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
+            r.get::<_, Value>(3)?,
         );
         Ok((
             head,
             chat,
             r.get::<_, i64>(6)?,
-            (r.get(7)?, r.get(8)?, r.get(9)?),
+            (r.get::<_, Value>(7)?, r.get(8)?, r.get(9)?),
         ))
     })?;
     rows.map(|row| {
         let ((seq, kind, fingerprint, request), chat, at, (result, effect_id, decision)) = row?;
         let intent_at = from_us(at)?;
+        let request = packing::unpack_required("ledger request", request)?;
+        let result = packing::unpack_value("ledger result", result)?;
         Ok(LedgerEntry {
             run_id: run,
             seq: to_u32(seq),

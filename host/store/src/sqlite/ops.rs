@@ -2,6 +2,7 @@
 
 use super::fail::{Res, to_i64, to_u64, to_us};
 use crate::error::StoreError;
+use crate::shared_sql::FINISHED_RUN;
 use crate::model::ops::{AgedOut, DbStats, RetentionPolicy, TABLES};
 use chrono::{DateTime, Utc};
 use rusqlite::backup::{Backup, StepResult};
@@ -21,9 +22,10 @@ pub(crate) fn purge_batch(
         if room == 0 {
             break;
         }
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, event_id FROM runs WHERE status = ?1 AND updated_at < ?2 ORDER BY updated_at LIMIT ?3",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT id, event_id FROM runs WHERE status = ?1 AND updated_at < ?2 AND {FINISHED_RUN}
+             ORDER BY updated_at LIMIT ?3"
+        ))?;
         let rows = stmt.query_map(params![status.as_str(), cutoff, to_i64(room as u64)], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
