@@ -273,13 +273,15 @@ pub(crate) fn requeue_where(
 /// The claimable lane head first in arrival order (the lanes index gives it without a scan):
 /// when it became queued. A run queued behind its own lane's running head is not waiting for a
 /// worker and does not count.
-const OLDEST_READY: &str = "SELECT r.updated_at FROM lanes l JOIN runs r ON r.id = l.head
+pub(crate) const OLDEST_READY: &str = "SELECT r.updated_at FROM lanes l JOIN runs r ON r.id = l.head
      WHERE l.state = 0 ORDER BY l.head_seq LIMIT 1";
 
+/// Unfinished runs per status: three ranges of the `runs_status_id` index.
+pub(crate) const QUEUE_COUNTS: &str = "SELECT status, count(*) FROM runs
+     WHERE status IN ('queued', 'running', 'retrying') GROUP BY status";
+
 pub(crate) fn queue_depth(conn: &Connection) -> Res<QueueDepth> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT status, count(*) FROM runs WHERE status IN ('queued', 'running', 'retrying') GROUP BY status",
-    )?;
+    let mut stmt = conn.prepare_cached(QUEUE_COUNTS)?;
     let mut depth = QueueDepth::default();
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
         let (status, n) = row?;

@@ -15,6 +15,8 @@ mod ledger;
 mod nodes;
 mod ops;
 mod packing;
+#[cfg(test)]
+mod plans;
 mod schedule;
 mod schema;
 mod store_impl;
