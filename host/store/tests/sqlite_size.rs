@@ -53,14 +53,16 @@ fn new_event(i: usize) -> NewEvent {
     }
 }
 
-/// The send the auto-reply plugin makes (WABA buttons), as the runtime summarises it.
+/// The send the auto-reply plugin makes (WABA buttons) as the runtime records it: Radist's send
+/// body with the connection id, keys in order (a `serde_json::Value`).
 fn send_request(chat: i64) -> String {
     format!(
         concat!(
-            r#"{{"chat_id":{chat},"message_type":"interactive","interactive":{{"type":"button","#,
-            r#""body":{{"text":"Доставка от 990 ₽. Оформить заказ?"}},"action":{{"buttons":["#,
-            r#"{{"type":"reply","reply":{{"id":"Да","title":"Да"}}}},"#,
-            r#"{{"type":"reply","reply":{{"id":"Нет","title":"Нет"}}}}]}}}},"connection_id":70001}}"#
+            r#"{{"chat_id":{chat},"connection_id":70001,"message_type":"waba_interactive","#,
+            r#""mode":"async","waba_interactive":{{"action":{{"buttons":["#,
+            r#"{{"reply":{{"id":"Да","title":"Да"}},"type":"reply"}},"#,
+            r#"{{"reply":{{"id":"Нет","title":"Нет"}},"type":"reply"}}]}},"#,
+            r#""body":"Доставка от 990 ₽. Оформить заказ?","type":"button"}}}}"#
         ),
         chat = chat
     )
@@ -68,7 +70,7 @@ fn send_request(chat: i64) -> String {
 
 fn send_result(i: usize) -> String {
     format!(
-        r#"{{"message_id":"9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}","created_at":{{"seconds":1771506424,"nanoseconds":118000000}}}}"#
+        r#"{{"created_at":{{"nanoseconds":118000000,"seconds":1771506424}},"message_id":"9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}"}}"#
     )
 }
 
