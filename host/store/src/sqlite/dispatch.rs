@@ -3,7 +3,7 @@
 use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, opt_from_us, parse_status, to_i64, to_u32, to_us};
 use super::worker::Writer;
-use super::{detail, history, lanes, packing};
+use super::{detail, digests, history, lanes, packing};
 use crate::convert::{RunAfter, check_running};
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
@@ -177,7 +177,7 @@ fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()>
         to_us(a.started_at),
         to_i64(a.duration_us),
         a.node,
-        a.plugin_digest,
+        digests::pack_opt(a.plugin_digest.as_deref()),
         detail
     ];
     stmt.execute(args)?;

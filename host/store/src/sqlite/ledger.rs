@@ -2,10 +2,11 @@
 //!
 //! The request and result texts are stored packed (see `packing`) like event payloads: the
 //! request is the largest text of a run's history that was kept as it was (a third of a run's
-//! bytes). Rows written before keep their TEXT and read back unchanged.
+//! bytes). The fingerprint, a hex SHA-256, is stored as its 32 bytes (see `digests`). Rows
+//! written before keep their TEXT and read back unchanged.
 
 use super::fail::{Res, from_us, to_u32, to_us};
-use super::packing;
+use super::{digests, packing};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
@@ -22,7 +23,7 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
         .query_row(params![i.run_id.0, i.seq], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
+                r.get::<_, Value>(1)?,
                 r.get::<_, Value>(2)?,
                 r.get(3)?,
                 r.get::<_, i64>(4)?,
@@ -33,6 +34,7 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
         insert(conn, i)?;
         return Ok(LedgerBegin::Fresh);
     };
+    let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
     if kind != i.kind || fingerprint != i.fingerprint {
         return Ok(LedgerBegin::Mismatch {
             recorded_fingerprint: fingerprint,
@@ -57,7 +59,7 @@ fn insert(conn: &Connection, i: &LedgerIntent) -> Res<()> {
         i.run_id.0,
         i.seq,
         i.kind,
-        i.fingerprint,
+        digests::pack(&i.fingerprint),
         packing::pack(i.request.clone()),
         connection,
         chat,
@@ -108,7 +110,7 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
         let head = (
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
+            r.get::<_, Value>(2)?,
             r.get::<_, Value>(3)?,
         );
         Ok((
@@ -122,6 +124,7 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
         let ((seq, kind, fingerprint, request), chat, at, (result, effect_id, decision)) = row?;
         let intent_at = from_us(at)?;
         let request = packing::unpack_required("ledger request", request)?;
+        let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
         let result = packing::unpack_value("ledger result", result)?;
         Ok(LedgerEntry {
             run_id: run,

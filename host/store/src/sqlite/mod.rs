@@ -5,6 +5,7 @@ mod checkpointer;
 mod counters;
 mod counts;
 mod detail;
+mod digests;
 mod dispatch;
 mod fail;
 mod history;
