@@ -37,7 +37,10 @@ async fn ids_go_on_above_everything_committed_after_a_crash_mid_block() {
     let reopened = sqlite_in(&crashed).await;
     let after = ids(&ingest(&reopened, "after the crash", "lane").await);
     let last = before.last().copied().expect("five ingests");
-    assert!(after.0 > last.0 && after.1 > last.1, "{after:?} after {before:?}");
+    assert!(
+        after.0 > last.0 && after.1 > last.1,
+        "{after:?} after {before:?}"
+    );
     let claimed = claim_now(&reopened, "n", 10).await;
     assert_eq!(claimed.len(), 1, "one lane, its head first");
     assert_eq!(claimed[0].run_id.0, before[0].1, "the lane keeps its order");

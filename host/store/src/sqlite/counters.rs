@@ -90,7 +90,11 @@ mod tests {
         assert_eq!(ids, [1, 2, 3]);
         counters.save(&conn).expect("save");
         let stored: i64 = conn
-            .query_row("SELECT value FROM counters WHERE name = 'event_id'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'event_id'",
+                [],
+                |r| r.get(0),
+            )
             .expect("stored");
         assert_eq!(stored, BLOCK, "the block end is stored, not the last value");
         let mut reloaded = Counters::load(&conn).expect("reload");

@@ -34,12 +34,22 @@ pub(crate) fn ledger_texts(conn: &Connection, run: RunId) -> Res<LedgerTexts> {
     let mut stmt =
         conn.prepare_cached("SELECT seq, request, result FROM ledger WHERE run_id = ?1")?;
     let rows = stmt.query_map([run.0], |r| {
-        Ok((r.get::<_, u32>(0)?, r.get::<_, Value>(1)?, r.get::<_, Value>(2)?))
+        Ok((
+            r.get::<_, u32>(0)?,
+            r.get::<_, Value>(1)?,
+            r.get::<_, Value>(2)?,
+        ))
     })?;
     rows.map(|row| {
         let (seq, request, result) = row?;
         let request = super::packing::unpack_required("ledger request", request)?;
-        Ok((seq, (request, super::packing::unpack_value("ledger result", result)?)))
+        Ok((
+            seq,
+            (
+                request,
+                super::packing::unpack_value("ledger result", result)?,
+            ),
+        ))
     })
     .collect()
 }

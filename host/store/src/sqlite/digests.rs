@@ -92,11 +92,18 @@ mod tests {
     fn lowercase_sha256_hex_is_stored_as_bytes_and_anything_else_as_text() {
         let digest = format!("{:064x}", 0x0123_4567_89ab_cdef_u64);
         assert_eq!(round_trip(&digest), (Some(digest.clone()), true));
-        for other in [digest.to_uppercase(), format!("sha256:{digest}"), "abc".into()] {
+        for other in [
+            digest.to_uppercase(),
+            format!("sha256:{digest}"),
+            "abc".into(),
+        ] {
             assert_eq!(round_trip(&other).0, Some(other.clone()), "{other}");
             assert!(!round_trip(&other).1, "{other} stays text");
         }
         let short = Value::Blob(vec![1, 2, 3]);
-        assert!(unpack("test", short).is_err(), "a damaged digest is corrupt");
+        assert!(
+            unpack("test", short).is_err(),
+            "a damaged digest is corrupt"
+        );
     }
 }

@@ -273,7 +273,8 @@ pub(crate) fn requeue_where(
 /// The claimable lane head first in arrival order (the lanes index gives it without a scan):
 /// when it became queued. A run queued behind its own lane's running head is not waiting for a
 /// worker and does not count.
-pub(crate) const OLDEST_READY: &str = "SELECT r.updated_at FROM lanes l JOIN runs r ON r.id = l.head
+pub(crate) const OLDEST_READY: &str =
+    "SELECT r.updated_at FROM lanes l JOIN runs r ON r.id = l.head
      WHERE l.state = 0 ORDER BY l.head_seq LIMIT 1";
 
 /// Unfinished runs per status: three ranges of the `runs_status_id` index.

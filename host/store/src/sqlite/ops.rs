@@ -2,8 +2,8 @@
 
 use super::fail::{Res, to_i64, to_u64, to_us};
 use crate::error::StoreError;
-use crate::shared_sql::FINISHED_RUN;
 use crate::model::ops::{AgedOut, DbStats, RetentionPolicy, TABLES};
+use crate::shared_sql::FINISHED_RUN;
 use chrono::{DateTime, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, params};

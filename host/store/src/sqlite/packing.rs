@@ -217,7 +217,11 @@ mod tests {
         let ToSqlOutput::Owned(Value::Blob(new)) = pack(text.repeat(2)) else {
             panic!("a long text is packed");
         };
-        assert_eq!(new.first(), Some(&FORMAT_V2), "new values are written as format 2");
+        assert_eq!(
+            new.first(),
+            Some(&FORMAT_V2),
+            "new values are written as format 2"
+        );
     }
 
     #[test]

@@ -21,12 +21,17 @@ fn plan(conn: &Connection, sql: &str) -> String {
     let rows = stmt
         .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
         .expect("plan rows");
-    rows.map(|r| r.expect("plan row")).collect::<Vec<_>>().join("; ")
+    rows.map(|r| r.expect("plan row"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn assert_seeks(sql: &str, index: &str) {
     let plan = plan(&migrated(), sql);
-    assert!(plan.contains(&format!("INDEX {index}")), "{index} unused: {plan}");
+    assert!(
+        plan.contains(&format!("INDEX {index}")),
+        "{index} unused: {plan}"
+    );
     assert!(!plan.contains("TEMP B-TREE"), "sorts: {plan}");
     let table_scan = plan
         .split("; ")
@@ -36,14 +41,20 @@ fn assert_seeks(sql: &str, index: &str) {
 
 #[test]
 fn retention_reads_finished_runs_by_age_from_runs_done() {
-    assert_seeks(&ops::aged_runs_sql(), "runs_done (status=? AND updated_at<?)");
+    assert_seeks(
+        &ops::aged_runs_sql(),
+        "runs_done (status=? AND updated_at<?)",
+    );
 }
 
 #[test]
 fn failures_since_a_time_read_runs_done() {
     let sql = crate::shared_sql::failures_sql("?1", "?2");
     let plan = plan(&migrated(), &sql);
-    assert!(plan.contains("INDEX runs_done (status=? AND updated_at>?)"), "{plan}");
+    assert!(
+        plan.contains("INDEX runs_done (status=? AND updated_at>?)"),
+        "{plan}"
+    );
     assert!(!plan.contains("SCAN r"), "scans the runs: {plan}");
 }
 
