@@ -81,3 +81,52 @@ async fn two_processes_on_one_file_never_hand_out_the_same_id() {
     let ingested: Vec<i64> = seen.iter().map(|s| s.1).collect();
     assert_eq!(order, ingested, "the shared lane runs in ingest order");
 }
+
+/// Effect ids are stored as bytes since schema version 6; an echo of a message sent before (its
+/// id stored as text) must still be recognised as the service's own, or a plugin would answer
+/// its own message.
+#[tokio::test]
+async fn echo_lookups_find_effect_ids_stored_as_text_before_version_6_and_as_bytes_after() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = sqlite_in(&dir).await;
+    let old = "3f9a2c1e-7b4d-4e8a-9c61-000000000001";
+    let new = "3f9a2c1e-7b4d-4e8a-9c61-000000000002";
+    let raw = rusqlite::Connection::open(dir.path().join("store.db")).expect("raw open");
+    raw.execute(
+        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, intent_at, result, effect_id)
+         VALUES (999999, 1, 'messages.send', 'f', '{}', 0, '{}', ?1)",
+        [old],
+    )
+    .expect("a row as version 5 wrote it");
+    drop(raw);
+    let run = ingest(&store, "k", "lane").await.run_ids[0];
+    let intent = switchboard_store::LedgerIntent {
+        run_id: run,
+        seq: 1,
+        kind: "messages.send".to_owned(),
+        fingerprint: format!("{:064x}", 42),
+        request: "{}".to_owned(),
+        chat: None,
+        at: chrono::Utc::now(),
+    };
+    store.ledger_begin(intent).await.expect("intent");
+    store
+        .ledger_complete(run, 1, "{}".to_owned(), Some(new.to_owned()))
+        .await
+        .expect("result");
+    for effect in [old, new] {
+        assert!(
+            store.is_own_effect(effect).await.expect("lookup"),
+            "{effect}"
+        );
+    }
+    let other = "3f9a2c1e-7b4d-4e8a-9c61-000000000003";
+    assert!(!store.is_own_effect(other).await.expect("lookup"));
+    let entries = store.ledger_for_run(run).await.expect("ledger");
+    assert_eq!(
+        entries[0].effect_id.as_deref(),
+        Some(new),
+        "read back as text"
+    );
+    assert_eq!(entries[0].fingerprint, format!("{:064x}", 42));
+}

@@ -1,7 +1,9 @@
-//! SHA-256 digests stored as bytes: a text of exactly 64 lowercase hex digits (a ledger
-//! fingerprint, a plugin digest) is stored as its 32 bytes, half the size; any other text is
-//! stored as it is. Reading turns a 32-byte BLOB back into the same 64 digits, so callers get
-//! the text they wrote; rows written as TEXT before read back unchanged.
+//! Hex identifiers stored as bytes: a text of exactly 64 lowercase hex digits (a SHA-256: a
+//! ledger fingerprint, a plugin digest) is stored as its 32 bytes, and a lowercase UUID in its
+//! canonical 8-4-4-4-12 form (a Radist message id: a ledger effect id) as its 16 bytes, under half
+//! the size; any other text is stored as it is. Reading turns a 32- or 16-byte BLOB back into the
+//! same text, so callers get what they wrote; rows written as TEXT before read back unchanged
+//! (a lookup by such a column asks for both forms, see `ledger::is_own_effect`).
 
 use super::fail::{Fail, Res};
 use crate::error::StoreError;
@@ -9,6 +11,10 @@ use rusqlite::types::{ToSqlOutput, Value};
 
 /// Bytes of a SHA-256.
 const LEN: usize = 32;
+/// Bytes of a UUID.
+const UUID_LEN: usize = 16;
+/// Where a canonical UUID text has its dashes.
+const DASHES: [usize; 4] = [8, 13, 18, 23];
 
 /// The value to store for `text`: its 32 bytes when it is a lowercase hex SHA-256.
 pub(crate) fn pack(text: &str) -> ToSqlOutput<'_> {
@@ -24,8 +30,18 @@ pub(crate) fn pack_opt(text: Option<&str>) -> ToSqlOutput<'_> {
 }
 
 fn to_bytes(text: &str) -> Option<Vec<u8>> {
-    let digits = text.as_bytes();
-    if digits.len() != LEN * 2 {
+    match text.len() {
+        64 => hex_bytes(text.as_bytes()),
+        36 if DASHES.iter().all(|&i| text.as_bytes()[i] == b'-') => {
+            let digits: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
+            hex_bytes(&digits).filter(|b| b.len() == UUID_LEN)
+        }
+        _ => None,
+    }
+}
+
+fn hex_bytes(digits: &[u8]) -> Option<Vec<u8>> {
+    if digits.len() % 2 != 0 {
         return None;
     }
     digits
@@ -49,6 +65,7 @@ pub(crate) fn unpack(what: &'static str, value: Value) -> Res<Option<String>> {
         Value::Null => Ok(None),
         Value::Text(text) => Ok(Some(text)),
         Value::Blob(bytes) if bytes.len() == LEN => Ok(Some(to_hex(&bytes))),
+        Value::Blob(bytes) if bytes.len() == UUID_LEN => Ok(Some(to_uuid(&bytes))),
         other => Err(Fail::Store(StoreError::Corrupt {
             what,
             detail: format!("a digest stored as {:?}", other.data_type()),
@@ -76,6 +93,14 @@ fn to_hex(bytes: &[u8]) -> String {
     text
 }
 
+fn to_uuid(bytes: &[u8]) -> String {
+    let mut text = to_hex(bytes);
+    for at in DASHES {
+        text.insert(at, '-');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +124,15 @@ mod tests {
         ] {
             assert_eq!(round_trip(&other).0, Some(other.clone()), "{other}");
             assert!(!round_trip(&other).1, "{other} stays text");
+        }
+        let uuid = "9b1e4c2a-5d6f-4a7b-8c9d-00000000004d";
+        assert_eq!(round_trip(uuid), (Some(uuid.to_owned()), true));
+        for other in [
+            uuid.to_uppercase(),
+            uuid.replace('-', "_"),
+            format!("{uuid}x"),
+        ] {
+            assert_eq!(round_trip(&other), (Some(other.clone()), false), "{other}");
         }
         let short = Value::Blob(vec![1, 2, 3]);
         assert!(

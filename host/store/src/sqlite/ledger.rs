@@ -2,8 +2,8 @@
 //!
 //! The request and result texts are stored packed (see `packing`) like event payloads: the
 //! request is the largest text of a run's history that was kept as it was (a third of a run's
-//! bytes). The fingerprint, a hex SHA-256, is stored as its 32 bytes (see `digests`). Rows
-//! written before keep their TEXT and read back unchanged.
+//! bytes). The fingerprint (a hex SHA-256) and the effect id (a UUID) are stored as bytes (see
+//! `digests`). Rows written before keep their TEXT and read back unchanged.
 
 use super::fail::{Res, from_us, to_u32, to_us};
 use super::{digests, packing};
@@ -25,7 +25,7 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
                 r.get::<_, String>(0)?,
                 r.get::<_, Value>(1)?,
                 r.get::<_, Value>(2)?,
-                r.get(3)?,
+                r.get::<_, Value>(3)?,
                 r.get::<_, i64>(4)?,
             ))
         })
@@ -35,6 +35,7 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
         return Ok(LedgerBegin::Fresh);
     };
     let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
+    let effect_id = digests::unpack("ledger effect id", effect_id)?;
     if kind != i.kind || fingerprint != i.fingerprint {
         return Ok(LedgerBegin::Mismatch {
             recorded_fingerprint: fingerprint,
@@ -80,6 +81,7 @@ pub(crate) fn complete(
         "UPDATE ledger SET result = ?3, effect_id = ?4 WHERE run_id = ?1 AND seq = ?2",
     )?;
     let result = packing::pack(result.to_owned());
+    let effect = digests::pack_opt(effect);
     expect_one(stmt.execute(params![run.0, seq, result, effect])?, run, seq)
 }
 
@@ -117,7 +119,7 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
             head,
             chat,
             r.get::<_, i64>(6)?,
-            (r.get::<_, Value>(7)?, r.get(8)?, r.get(9)?),
+            (r.get::<_, Value>(7)?, r.get::<_, Value>(8)?, r.get(9)?),
         ))
     })?;
     rows.map(|row| {
@@ -126,6 +128,7 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
         let request = packing::unpack_required("ledger request", request)?;
         let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
         let result = packing::unpack_value("ledger result", result)?;
+        let effect_id = digests::unpack("ledger effect id", effect_id)?;
         Ok(LedgerEntry {
             run_id: run,
             seq: to_u32(seq),
@@ -142,10 +145,14 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
     .collect()
 }
 
+/// Whether `?1` (the stored form) or `?2` (the text, as rows from before schema version 6 hold
+/// it) is an effect id in the ledger: two seeks of `ledger_effect`.
+pub(crate) const OWN_EFFECT: &str =
+    "SELECT EXISTS (SELECT 1 FROM ledger WHERE effect_id = ?1 OR effect_id = ?2)";
+
 pub(crate) fn is_own_effect(conn: &Connection, effect: &str) -> Res<bool> {
-    let mut stmt =
-        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM ledger WHERE effect_id = ?1)")?;
-    Ok(stmt.query_row([effect], |r| r.get(0))?)
+    let mut stmt = conn.prepare_cached(OWN_EFFECT)?;
+    Ok(stmt.query_row(params![digests::pack(effect), effect], |r| r.get(0))?)
 }
 
 pub(crate) fn pending_for_chat(

@@ -2,7 +2,7 @@
 //! (`runs_done`, `lanes_ready`) or dropped (`runs_status`): each must read its index (a partial
 //! index may be walked in order from its start), never scan a table and never sort. The conformance suite checks what they answer.
 
-use super::{dispatch, lanes, ops, schema};
+use super::{dispatch, lanes, ledger, ops, schema};
 use rusqlite::Connection;
 
 /// The migrated schema in memory, with `ANALYZE`-less statistics like a fresh file.
@@ -67,4 +67,12 @@ fn claiming_and_the_oldest_ready_head_read_lanes_ready_in_order() {
 #[test]
 fn queue_depth_counts_from_runs_status_id() {
     assert_seeks(dispatch::QUEUE_COUNTS, "runs_status_id (status=?)");
+}
+
+#[test]
+fn an_echo_lookup_seeks_ledger_effect_for_both_forms_of_the_id() {
+    let plan = plan(&migrated(), ledger::OWN_EFFECT);
+    assert!(plan.contains("INDEX ledger_effect (effect_id=?)"), "{plan}");
+    let scans_ledger = plan.split("; ").any(|step| step.starts_with("SCAN ledger"));
+    assert!(!scans_ledger, "scans: {plan}");
 }
