@@ -41,7 +41,7 @@ fn to_bytes(text: &str) -> Option<Vec<u8>> {
 }
 
 fn hex_bytes(digits: &[u8]) -> Option<Vec<u8>> {
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits
