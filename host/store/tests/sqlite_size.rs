@@ -234,6 +234,46 @@ fn wal_frames(db: &std::path::Path, page_size: u64) -> u64 {
     size.saturating_sub(32) / (page_size + 24)
 }
 
+/// The table or index each page belongs to (`dbstat`, read at the end of each phase: a page
+/// freed and reused later belongs to its new owner); pages it does not list are the header
+/// page, free pages and the pointer-map pages of `auto_vacuum`.
+fn page_owners(db: &std::path::Path) -> std::collections::HashMap<u32, String> {
+    let conn = rusqlite::Connection::open(db).expect("open for dbstat");
+    let mut stmt = conn
+        .prepare("SELECT pageno, name FROM dbstat")
+        .expect("dbstat");
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("dbstat rows");
+    rows.map(|r| r.expect("dbstat row")).collect()
+}
+
+/// Which tables and indexes the WAL frames `frames` wrote, per operation, most first.
+fn by_owner(
+    wal: &[u8],
+    page: u64,
+    frames: &std::ops::Range<u64>,
+    owners: &std::collections::HashMap<u32, String>,
+) -> String {
+    let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+    for frame in frames.clone() {
+        let at = usize::try_from(32 + frame * (page + 24)).expect("a WAL offset");
+        let number: [u8; 4] = wal[at..at + 4].try_into().expect("a frame header");
+        let owner = owners.get(&u32::from_be_bytes(number));
+        *counts
+            .entry(owner.map_or("(header, free, pointer map)", String::as_str))
+            .or_default() += 1;
+    }
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    let per_op = |n: u64| n as f64 / OPS as f64;
+    counts
+        .iter()
+        .map(|(name, n)| format!("{name} {:.2}", per_op(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Pages each kind of write dirties, one commit each: WAL frames written over [`OPS`] calls
 /// while a reader holds the snapshot from before them, so no checkpoint can let the WAL
 /// restart and overwrite frames (each commit's frames are all appended).
@@ -262,7 +302,8 @@ async fn pages_written_per_ingest_claim_ledger_and_finish() {
     let mut mark = wal_frames(&db, page);
     let mut phase = |name: &'static str, mark: &mut u64| {
         let now = wal_frames(&db, page);
-        phases.push((name, (now - *mark) as f64 / OPS as f64));
+        let owners = page_owners(&db);
+        phases.push((name, (now - *mark) as f64 / OPS as f64, *mark..now, owners));
         *mark = now;
     };
     let mut claimed = Vec::new();
@@ -310,11 +351,13 @@ async fn pages_written_per_ingest_claim_ledger_and_finish() {
             .expect("finish");
     }
     phase("finish", &mut mark);
+    let wal = std::fs::read(db.with_file_name("store.db-wal")).expect("read the WAL");
     drop(reader);
-    for (name, pages) in &phases {
-        eprintln!("{name:<24} {pages:>5.2} pages per commit");
+    for (name, pages, frames, owners) in &phases {
+        let owners = by_owner(&wal, page, frames, owners);
+        eprintln!("{name:<24} {pages:>5.2} pages per commit: {owners}");
     }
-    for ((name, pages), (_, bound)) in phases.iter().zip(PAGE_BOUNDS) {
+    for ((name, pages, _, _), (_, bound)) in phases.iter().zip(PAGE_BOUNDS) {
         assert!(
             *pages <= bound,
             "{name} wrote {pages:.2} pages, over {bound}"
