@@ -265,7 +265,7 @@ fn by_owner(
             .or_default() += 1;
     }
     let mut counts: Vec<_> = counts.into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let per_op = |n: u64| n as f64 / OPS as f64;
     counts
         .iter()
