@@ -25,8 +25,11 @@ pub(crate) enum Counter {
 
 const NAMES: [&str; 3] = ["lane_seq", "event_id", "run_id"];
 
-/// Values reserved by one write of a counter.
-pub(crate) const BLOCK: i64 = 4096;
+/// Values reserved by one write of a counter: the counters page is then written about once per
+/// thousand ingests, and a restart, a crash or another process's commit (a CLI replay, the
+/// incremental vacuum after `Store::checkpoint`) leaves a gap of at most this many ids (the
+/// dashboard's windows of the newest run ids hold that many fewer runs after one).
+pub(crate) const BLOCK: i64 = 1024;
 
 /// The last value handed out per counter, the end of its reserved block, and the value stored
 /// when the batch began.
