@@ -3,21 +3,25 @@
 //! two log lines, and the ledger record of its send, measured after a checkpoint; `runs show`
 //! must still read it all back.
 //!
-//! The target is ≤ 2 KiB per run ([`BUDGET`]). Two things keep it there: an action's request and
-//! result are stored once, in the ledger row, with the attempt's detail referring to it; and the
-//! event payload and attempt detail are packed with zstd against a dictionary of the store's JSON
-//! shapes (host/store/src/sqlite/packing.rs). Measured: 1,501 B per run (2,961 B before both).
+//! The budget is [`BUDGET`]. What keeps a run small: an action's request and result are stored
+//! once, in the ledger row, with the attempt's detail referring to it; the event payload, the
+//! attempt detail and the ledger's request and result are packed with zstd against a dictionary
+//! of the store's JSON shapes (host/store/src/sqlite/packing.rs); hex SHA-256s (fingerprint,
+//! plugin digest) and UUID effect ids are stored as bytes; `runs_status` became `runs_done`
+//! (finished runs only).
+//! Measured with this file's workload: 1,683 B per run before schema version 6 and packing
+//! format 2, 1,294 B after (2,961 B before packing existed, with an older workload).
 
 use std::sync::Arc;
 use switchboard_store::conformance::{claim_now, run, sqlite_in};
 use switchboard_store::{
     ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LedgerBegin, LedgerIntent, LogRow,
-    NewEvent, Next, Store,
+    NewEvent, Next, SqliteConfig, SqliteStore, Store,
 };
 
 const RUNS: usize = 2000;
-/// The target: 2 KiB of database per run with its full history.
-const BUDGET: u64 = 2_048;
+/// Database per auto-reply run with its full history (the issue's target is 1,024 B).
+const BUDGET: u64 = 1_350;
 
 /// What intake stores for the golden `create_inbound_waba_text` webhook (its normalized form,
 /// with the source type intake learned), for message `i`.
@@ -53,14 +57,16 @@ fn new_event(i: usize) -> NewEvent {
     }
 }
 
-/// The send the auto-reply plugin makes (WABA buttons), as the runtime summarises it.
+/// The send the auto-reply plugin makes (WABA buttons) as the runtime records it: Radist's send
+/// body with the connection id, keys in order (a `serde_json::Value`).
 fn send_request(chat: i64) -> String {
     format!(
         concat!(
-            r#"{{"chat_id":{chat},"message_type":"interactive","interactive":{{"type":"button","#,
-            r#""body":{{"text":"Доставка от 990 ₽. Оформить заказ?"}},"action":{{"buttons":["#,
-            r#"{{"type":"reply","reply":{{"id":"Да","title":"Да"}}}},"#,
-            r#"{{"type":"reply","reply":{{"id":"Нет","title":"Нет"}}}}]}}}},"connection_id":70001}}"#
+            r#"{{"chat_id":{chat},"connection_id":70001,"message_type":"waba_interactive","#,
+            r#""mode":"async","waba_interactive":{{"action":{{"buttons":["#,
+            r#"{{"reply":{{"id":"Да","title":"Да"}},"type":"reply"}},"#,
+            r#"{{"reply":{{"id":"Нет","title":"Нет"}},"type":"reply"}}]}},"#,
+            r#""body":"Доставка от 990 ₽. Оформить заказ?","type":"button"}}}}"#
         ),
         chat = chat
     )
@@ -68,7 +74,7 @@ fn send_request(chat: i64) -> String {
 
 fn send_result(i: usize) -> String {
     format!(
-        r#"{{"message_id":"9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}","created_at":{{"seconds":1771506424,"nanoseconds":118000000}}}}"#
+        r#"{{"created_at":{{"nanoseconds":118000000,"seconds":1771506424}},"message_id":"9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}"}}"#
     )
 }
 
@@ -134,7 +140,7 @@ fn finished(c: &ClaimedRun, i: usize, chat: i64) -> FinishedAttempt {
         started_at: chrono::Utc::now(),
         duration_us: 2450,
         node: "switchboard-1".to_owned(),
-        plugin_digest: Some(format!("sha256:{:064x}", 7)),
+        plugin_digest: Some(format!("{:064x}", 7)),
         actions: actions(i, chat),
         logs,
     }
@@ -173,6 +179,7 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
     let used = (stats.page_count - stats.free_pages - empty) * stats.page_size;
     let per_run = used / RUNS as u64;
     eprintln!("auto-reply run: {per_run} B per run ({used} B for {RUNS} runs)");
+    print_bytes_by_table(&dir.path().join("store.db"));
     assert_eq!(stats.wal_bytes, 0, "the checkpoint truncated the WAL");
     let last = store
         .get_run(switchboard_store::RunId(i64::try_from(RUNS).unwrap_or(0)))
@@ -189,3 +196,182 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
         "an auto-reply run costs {per_run} B of database, over the {BUDGET} B budget"
     );
 }
+
+/// Where the bytes go: pages and bytes of each table and index (`dbstat`), per run.
+fn print_bytes_by_table(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).expect("open for dbstat");
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, count(*), sum(pgsize), sum(payload) FROM dbstat
+             GROUP BY name ORDER BY sum(pgsize) DESC",
+        )
+        .expect("dbstat is compiled in");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .expect("dbstat");
+    eprintln!(
+        "{:<28} {:>6} {:>10} {:>10} {:>8}",
+        "table/index", "pages", "bytes", "payload", "B/run"
+    );
+    for row in rows {
+        let (name, pages, bytes, payload) = row.expect("dbstat row");
+        let per_run = bytes / RUNS as i64;
+        eprintln!("{name:<28} {pages:>6} {bytes:>10} {payload:>10} {per_run:>8}");
+    }
+}
+
+/// WAL frames (pages) in the file: its header, then a 24-byte header and a page per frame.
+fn wal_frames(db: &std::path::Path, page_size: u64) -> u64 {
+    let wal = db.with_file_name("store.db-wal");
+    let size = std::fs::metadata(wal).map_or(0, |m| m.len());
+    size.saturating_sub(32) / (page_size + 24)
+}
+
+/// The table or index each page belongs to (`dbstat`, read at the end of each phase: a page
+/// freed and reused later belongs to its new owner); pages it does not list are the header
+/// page, free pages and the pointer-map pages of `auto_vacuum`.
+fn page_owners(db: &std::path::Path) -> std::collections::HashMap<u32, String> {
+    let conn = rusqlite::Connection::open(db).expect("open for dbstat");
+    let mut stmt = conn
+        .prepare("SELECT pageno, name FROM dbstat")
+        .expect("dbstat");
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("dbstat rows");
+    rows.map(|r| r.expect("dbstat row")).collect()
+}
+
+/// Which tables and indexes the WAL frames `frames` wrote, per operation, most first.
+fn by_owner(
+    wal: &[u8],
+    page: u64,
+    frames: &std::ops::Range<u64>,
+    owners: &std::collections::HashMap<u32, String>,
+) -> String {
+    let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+    for frame in frames.clone() {
+        let at = usize::try_from(32 + frame * (page + 24)).expect("a WAL offset");
+        let number: [u8; 4] = wal[at..at + 4].try_into().expect("a frame header");
+        let owner = owners.get(&u32::from_be_bytes(number));
+        *counts
+            .entry(owner.map_or("(header, free, pointer map)", String::as_str))
+            .or_default() += 1;
+    }
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    let per_op = |n: u64| n as f64 / OPS as f64;
+    counts
+        .iter()
+        .map(|(name, n)| format!("{name} {:.2}", per_op(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Pages each kind of write dirties, one commit each: WAL frames written over [`OPS`] calls
+/// while a reader holds the snapshot from before them, so no checkpoint can let the WAL
+/// restart and overwrite frames (each commit's frames are all appended).
+const OPS: u64 = 200;
+
+#[tokio::test]
+async fn pages_written_per_ingest_claim_ledger_and_finish() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("store.db");
+    // The payload word indexer commits on its own schedule; off, each commit is one operation.
+    let config = SqliteConfig {
+        index_words: false,
+        ..SqliteConfig::new(&db)
+    };
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(config).await.expect("open"));
+    for i in 0..50 {
+        auto_reply_run(&store, 1_000_000 + i).await;
+    }
+    store.checkpoint().await.expect("checkpoint");
+    let page = store.stats().await.expect("stats").page_size;
+    let reader = rusqlite::Connection::open(&db).expect("reader");
+    reader
+        .execute_batch("BEGIN; SELECT count(*) FROM runs;")
+        .expect("hold a snapshot");
+    let mut phases = Vec::new();
+    let mut mark = wal_frames(&db, page);
+    let mut phase = |name: &'static str, mark: &mut u64| {
+        let now = wal_frames(&db, page);
+        let owners = page_owners(&db);
+        phases.push((name, (now - *mark) as f64 / OPS as f64, *mark..now, owners));
+        *mark = now;
+    };
+    let mut claimed = Vec::new();
+    for i in 0..OPS as usize {
+        let event = new_event(i);
+        let lane = format!("auto-reply/70001/{}", event.chat_id.unwrap_or(0));
+        store
+            .ingest(event, vec![run("auto-reply", &lane)])
+            .await
+            .expect("ingest");
+    }
+    phase("ingest (event + 1 run)", &mut mark);
+    for _ in 0..OPS {
+        claimed.extend(claim_now(&*store, "switchboard-1", 1).await);
+    }
+    phase("claim (1 run)", &mut mark);
+    assert_eq!(claimed.len() as u64, OPS, "every run was claimed");
+    for (i, c) in claimed.iter().enumerate() {
+        let chat = c.chat_id.unwrap_or(0);
+        let intent = LedgerIntent {
+            run_id: c.run_id,
+            seq: 1,
+            kind: "messages.send".to_owned(),
+            fingerprint: format!("{:064x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            request: send_request(chat),
+            chat: Some((70001, chat)),
+            at: chrono::Utc::now(),
+        };
+        store.ledger_begin(intent).await.expect("ledger begin");
+    }
+    phase("ledger intent", &mut mark);
+    for (i, c) in claimed.iter().enumerate() {
+        let effect = format!("9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}");
+        store
+            .ledger_complete(c.run_id, 1, send_result(i), Some(effect))
+            .await
+            .expect("ledger complete");
+    }
+    phase("ledger result", &mut mark);
+    for (i, c) in claimed.iter().enumerate() {
+        let chat = c.chat_id.unwrap_or(0);
+        store
+            .finish(c.run_id, finished(c, i, chat), Next::Final)
+            .await
+            .expect("finish");
+    }
+    phase("finish", &mut mark);
+    let wal = std::fs::read(db.with_file_name("store.db-wal")).expect("read the WAL");
+    drop(reader);
+    for (name, pages, frames, owners) in &phases {
+        let owners = by_owner(&wal, page, frames, owners);
+        eprintln!("{name:<24} {pages:>5.2} pages per commit: {owners}");
+    }
+    for ((name, pages, _, _), (_, bound)) in phases.iter().zip(PAGE_BOUNDS) {
+        assert!(
+            *pages <= bound,
+            "{name} wrote {pages:.2} pages, over {bound}"
+        );
+    }
+}
+
+/// The most pages each phase's commit may write: an ingest (event + one run), a claim, a
+/// ledger intent, a ledger result, a finish. Measured before schema version 6 and counter
+/// blocks: 13.81, 10.18, 3.35, 3.60, 11.02; after: 11.78, 7.14, 2.81, 3.79, 9.02.
+const PAGE_BOUNDS: [(&str, f64); 5] = [
+    ("ingest", 12.5),
+    ("claim", 8.0),
+    ("ledger intent", 4.0),
+    ("ledger result", 4.5),
+    ("finish", 10.0),
+];

@@ -9,7 +9,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
 const COUNT: &str = "SELECT r.status, COUNT(*) FROM runs r JOIN events e ON e.id = r.event_id";
-/// The count when no clause reads the event: the runs alone, by the `runs_status` index.
+/// The count when no clause reads the event: the runs alone, by the `runs_status_id` index.
 const COUNT_RUNS: &str = "SELECT r.status, COUNT(*) FROM runs r";
 /// The counts of a window read the range of run ids, never an index of every run (without
 /// statistics the planner would rather scan all of `runs_status_id`, for its order).

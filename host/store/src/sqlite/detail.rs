@@ -12,6 +12,7 @@ use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::dispatch::{ActionRow, LogRow};
 use rusqlite::Connection;
+use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -33,9 +34,24 @@ pub(crate) fn ledger_texts(conn: &Connection, run: RunId) -> Res<LedgerTexts> {
     let mut stmt =
         conn.prepare_cached("SELECT seq, request, result FROM ledger WHERE run_id = ?1")?;
     let rows = stmt.query_map([run.0], |r| {
-        Ok((r.get::<_, u32>(0)?, (r.get(1)?, r.get(2)?)))
+        Ok((
+            r.get::<_, u32>(0)?,
+            r.get::<_, Value>(1)?,
+            r.get::<_, Value>(2)?,
+        ))
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.map(|row| {
+        let (seq, request, result) = row?;
+        let request = super::packing::unpack_required("ledger request", request)?;
+        Ok((
+            seq,
+            (
+                request,
+                super::packing::unpack_value("ledger result", result)?,
+            ),
+        ))
+    })
+    .collect()
 }
 
 /// `None` when `text` is what the ledger holds (stored once, there).

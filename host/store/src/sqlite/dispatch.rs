@@ -3,7 +3,7 @@
 use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, opt_from_us, parse_status, to_i64, to_u32, to_us};
 use super::worker::Writer;
-use super::{detail, history, lanes, packing};
+use super::{detail, digests, history, lanes, packing};
 use crate::convert::{RunAfter, check_running};
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
@@ -177,7 +177,7 @@ fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()>
         to_us(a.started_at),
         to_i64(a.duration_us),
         a.node,
-        a.plugin_digest,
+        digests::pack_opt(a.plugin_digest.as_deref()),
         detail
     ];
     stmt.execute(args)?;
@@ -273,13 +273,16 @@ pub(crate) fn requeue_where(
 /// The claimable lane head first in arrival order (the lanes index gives it without a scan):
 /// when it became queued. A run queued behind its own lane's running head is not waiting for a
 /// worker and does not count.
-const OLDEST_READY: &str = "SELECT r.updated_at FROM lanes l JOIN runs r ON r.id = l.head
+pub(crate) const OLDEST_READY: &str =
+    "SELECT r.updated_at FROM lanes l JOIN runs r ON r.id = l.head
      WHERE l.state = 0 ORDER BY l.head_seq LIMIT 1";
 
+/// Unfinished runs per status: three ranges of the `runs_status_id` index.
+pub(crate) const QUEUE_COUNTS: &str = "SELECT status, count(*) FROM runs
+     WHERE status IN ('queued', 'running', 'retrying') GROUP BY status";
+
 pub(crate) fn queue_depth(conn: &Connection) -> Res<QueueDepth> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT status, count(*) FROM runs WHERE status IN ('queued', 'running', 'retrying') GROUP BY status",
-    )?;
+    let mut stmt = conn.prepare_cached(QUEUE_COUNTS)?;
     let mut depth = QueueDepth::default();
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
         let (status, n) = row?;

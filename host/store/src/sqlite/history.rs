@@ -336,7 +336,7 @@ fn attempts(conn: &Connection, run: RunId) -> Res<Vec<FinishedAttempt>> {
             (
                 r.get::<_, i64>(4)?,
                 r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
+                r.get::<_, rusqlite::types::Value>(6)?,
             ),
             r.get::<_, rusqlite::types::Value>(7)?,
         ))
@@ -345,6 +345,7 @@ fn attempts(conn: &Connection, run: RunId) -> Res<Vec<FinishedAttempt>> {
     rows.map(|row| {
         let ((attempt, status, error, started), (duration, node, plugin_digest), text) = row?;
         let text = packing::unpack_value("attempt detail", text)?;
+        let plugin_digest = super::digests::unpack("plugin digest", plugin_digest)?;
         let (actions, logs) = detail::decode(text.as_deref(), &ledger)?;
         Ok(FinishedAttempt {
             attempt: to_u32(attempt),

@@ -66,12 +66,14 @@ pub(crate) fn refresh(conn: &Connection, lane: &str) -> Res<()> {
     Ok(())
 }
 
+/// The queued heads, oldest lane position first: the partial `lanes_ready` index in order.
+pub(crate) const READY_HEADS: &str =
+    "SELECT lane, head, head_seq FROM lanes WHERE state = 0 ORDER BY head_seq LIMIT ?1";
+
 /// Up to `limit` claimable heads, oldest lane position first: queued heads and retrying heads
 /// whose `wake_at` has passed.
 pub(crate) fn claimable(conn: &Connection, limit: i64, now_us: i64) -> Res<Vec<(String, RunId)>> {
-    let mut ready = conn.prepare_cached(
-        "SELECT lane, head, head_seq FROM lanes WHERE state = 0 ORDER BY head_seq LIMIT ?1",
-    )?;
+    let mut ready = conn.prepare_cached(READY_HEADS)?;
     let mut heads: Vec<(String, i64, i64)> = ready
         .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;

@@ -1,10 +1,17 @@
 //! SQL for the action ledger (two phases keyed by run and seq) and its echo lookups.
+//!
+//! The request and result texts are stored packed (see `packing`) like event payloads: the
+//! request is the largest text of a run's history that was kept as it was (a third of a run's
+//! bytes). The fingerprint (a hex SHA-256) and the effect id (a UUID) are stored as bytes (see
+//! `digests`). Rows written before keep their TEXT and read back unchanged.
 
 use super::fail::{Res, from_us, to_u32, to_us};
+use super::{digests, packing};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Records the intent, or answers what an earlier record of (run, seq) says.
@@ -16,9 +23,9 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
         .query_row(params![i.run_id.0, i.seq], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get(3)?,
+                r.get::<_, Value>(1)?,
+                r.get::<_, Value>(2)?,
+                r.get::<_, Value>(3)?,
                 r.get::<_, i64>(4)?,
             ))
         })
@@ -27,13 +34,15 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
         insert(conn, i)?;
         return Ok(LedgerBegin::Fresh);
     };
+    let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
+    let effect_id = digests::unpack("ledger effect id", effect_id)?;
     if kind != i.kind || fingerprint != i.fingerprint {
         return Ok(LedgerBegin::Mismatch {
             recorded_fingerprint: fingerprint,
             kind,
         });
     }
-    Ok(match result {
+    Ok(match packing::unpack_value("ledger result", result)? {
         Some(result) => LedgerBegin::Completed { result, effect_id },
         None => LedgerBegin::Pending {
             intent_at: from_us(intent_at)?,
@@ -51,8 +60,8 @@ fn insert(conn: &Connection, i: &LedgerIntent) -> Res<()> {
         i.run_id.0,
         i.seq,
         i.kind,
-        i.fingerprint,
-        i.request,
+        digests::pack(&i.fingerprint),
+        packing::pack(i.request.clone()),
         connection,
         chat,
         to_us(i.at)
@@ -71,6 +80,8 @@ pub(crate) fn complete(
     let mut stmt = conn.prepare_cached(
         "UPDATE ledger SET result = ?3, effect_id = ?4 WHERE run_id = ?1 AND seq = ?2",
     )?;
+    let result = packing::pack(result.to_owned());
+    let effect = digests::pack_opt(effect);
     expect_one(stmt.execute(params![run.0, seq, result, effect])?, run, seq)
 }
 
@@ -101,19 +112,23 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
         let head = (
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
+            r.get::<_, Value>(2)?,
+            r.get::<_, Value>(3)?,
         );
         Ok((
             head,
             chat,
             r.get::<_, i64>(6)?,
-            (r.get(7)?, r.get(8)?, r.get(9)?),
+            (r.get::<_, Value>(7)?, r.get::<_, Value>(8)?, r.get(9)?),
         ))
     })?;
     rows.map(|row| {
         let ((seq, kind, fingerprint, request), chat, at, (result, effect_id, decision)) = row?;
         let intent_at = from_us(at)?;
+        let request = packing::unpack_required("ledger request", request)?;
+        let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
+        let result = packing::unpack_value("ledger result", result)?;
+        let effect_id = digests::unpack("ledger effect id", effect_id)?;
         Ok(LedgerEntry {
             run_id: run,
             seq: to_u32(seq),
@@ -130,10 +145,14 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
     .collect()
 }
 
+/// Whether `?1` (the stored form) or `?2` (the text, as rows from before schema version 6 hold
+/// it) is an effect id in the ledger: two seeks of `ledger_effect`.
+pub(crate) const OWN_EFFECT: &str =
+    "SELECT EXISTS (SELECT 1 FROM ledger WHERE effect_id = ?1 OR effect_id = ?2)";
+
 pub(crate) fn is_own_effect(conn: &Connection, effect: &str) -> Res<bool> {
-    let mut stmt =
-        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM ledger WHERE effect_id = ?1)")?;
-    Ok(stmt.query_row([effect], |r| r.get(0))?)
+    let mut stmt = conn.prepare_cached(OWN_EFFECT)?;
+    Ok(stmt.query_row(params![digests::pack(effect), effect], |r| r.get(0))?)
 }
 
 pub(crate) fn pending_for_chat(

@@ -5,6 +5,7 @@ mod checkpointer;
 mod counters;
 mod counts;
 mod detail;
+mod digests;
 mod dispatch;
 mod fail;
 mod history;
@@ -15,6 +16,8 @@ mod ledger;
 mod nodes;
 mod ops;
 mod packing;
+#[cfg(test)]
+mod plans;
 mod schedule;
 mod schema;
 mod store_impl;

@@ -3,10 +3,20 @@
 use super::fail::{Res, to_i64, to_u64, to_us};
 use crate::error::StoreError;
 use crate::model::ops::{AgedOut, DbStats, RetentionPolicy, TABLES};
+use crate::shared_sql::FINISHED_RUN;
 use chrono::{DateTime, Utc};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, params};
 use std::path::Path;
+
+/// The oldest runs of status `?1` that finished before `?2`, at most `?3`: a range of the
+/// `runs_done` index, which holds finished runs only (hence the repeated condition).
+pub(crate) fn aged_runs_sql() -> String {
+    format!(
+        "SELECT id, event_id FROM runs WHERE status = ?1 AND updated_at < ?2 AND {FINISHED_RUN}
+         ORDER BY updated_at LIMIT ?3"
+    )
+}
 
 /// Deletes up to `batch` finished runs the policy no longer keeps; returns how many.
 pub(crate) fn purge_batch(
@@ -21,9 +31,7 @@ pub(crate) fn purge_batch(
         if room == 0 {
             break;
         }
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, event_id FROM runs WHERE status = ?1 AND updated_at < ?2 ORDER BY updated_at LIMIT ?3",
-        )?;
+        let mut stmt = conn.prepare_cached(&aged_runs_sql())?;
         let rows = stmt.query_map(params![status.as_str(), cutoff, to_i64(room as u64)], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;

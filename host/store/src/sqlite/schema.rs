@@ -24,6 +24,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_search.sql"),
     include_str!("migrations/0004_word_index.sql"),
     include_str!("migrations/0005_status_pages.sql"),
+    include_str!("migrations/0006_fewer_pages.sql"),
 ];
 
 /// How long a connection waits for another one's lock before answering `Unavailable`.

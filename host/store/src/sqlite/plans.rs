@@ -1,0 +1,78 @@
+//! The query plans of the statements that read an index schema version 6 changed
+//! (`runs_done`, `lanes_ready`) or dropped (`runs_status`): each must read its index (a partial
+//! index may be walked in order from its start), never scan a table and never sort. The conformance suite checks what they answer.
+
+use super::{dispatch, lanes, ledger, ops, schema};
+use rusqlite::Connection;
+
+/// The migrated schema in memory, with `ANALYZE`-less statistics like a fresh file.
+fn migrated() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("memory db");
+    schema::migrate(&mut conn).expect("migrate");
+    conn
+}
+
+/// The plan's lines, joined (`EXPLAIN QUERY PLAN` details).
+fn plan(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .expect("explain");
+    let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+        .expect("plan rows");
+    rows.map(|r| r.expect("plan row"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn assert_seeks(sql: &str, index: &str) {
+    let plan = plan(&migrated(), sql);
+    assert!(
+        plan.contains(&format!("INDEX {index}")),
+        "{index} unused: {plan}"
+    );
+    assert!(!plan.contains("TEMP B-TREE"), "sorts: {plan}");
+    let table_scan = plan
+        .split("; ")
+        .any(|step| step.starts_with("SCAN") && !step.contains("INDEX"));
+    assert!(!table_scan, "scans a table: {plan}");
+}
+
+#[test]
+fn retention_reads_finished_runs_by_age_from_runs_done() {
+    assert_seeks(
+        &ops::aged_runs_sql(),
+        "runs_done (status=? AND updated_at<?)",
+    );
+}
+
+#[test]
+fn failures_since_a_time_read_runs_done() {
+    let sql = crate::shared_sql::failures_sql("?1", "?2");
+    let plan = plan(&migrated(), &sql);
+    assert!(
+        plan.contains("INDEX runs_done (status=? AND updated_at>?)"),
+        "{plan}"
+    );
+    assert!(!plan.contains("SCAN r"), "scans the runs: {plan}");
+}
+
+#[test]
+fn claiming_and_the_oldest_ready_head_read_lanes_ready_in_order() {
+    assert_seeks(lanes::READY_HEADS, "lanes_ready");
+    assert_seeks(dispatch::OLDEST_READY, "lanes_ready");
+}
+
+#[test]
+fn queue_depth_counts_from_runs_status_id() {
+    assert_seeks(dispatch::QUEUE_COUNTS, "runs_status_id (status=?)");
+}
+
+#[test]
+fn an_echo_lookup_seeks_ledger_effect_for_both_forms_of_the_id() {
+    let plan = plan(&migrated(), ledger::OWN_EFFECT);
+    assert!(plan.contains("INDEX ledger_effect (effect_id=?)"), "{plan}");
+    let scans_ledger = plan.split("; ").any(|step| step.starts_with("SCAN ledger"));
+    assert!(!scans_ledger, "scans: {plan}");
+}
