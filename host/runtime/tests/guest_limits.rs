@@ -33,9 +33,21 @@ fn assert_value_refused(outcome: &switchboard_runtime::RunOutcome) {
 }
 
 async fn run(limits: &str, imports: &str, body: &str) -> switchboard_runtime::RunOutcome {
+    let (_dir, _runtime, plugin) = load(4, limits, imports, body);
+    plugin.run(input()).await
+}
+
+/// The test component loaded in a pooled runtime of `runs` concurrent runs (the directory holds
+/// its kv; keep the runtime alive while running, its epoch ticker enforces the deadline).
+fn load(
+    runs: u32,
+    limits: &str,
+    imports: &str,
+    body: &str,
+) -> (tempfile::TempDir, Runtime, switchboard_runtime::Plugin) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = RuntimeConfig {
-        max_concurrent_runs: 4,
+        max_concurrent_runs: runs,
         max_memory_mib: 64,
         ..Default::default()
     };
@@ -49,7 +61,7 @@ async fn run(limits: &str, imports: &str, body: &str) -> switchboard_runtime::Ru
             services(dir.path()),
         )
         .expect("load");
-    plugin.run(input()).await
+    (dir, runtime, plugin)
 }
 
 #[tokio::test]
@@ -330,18 +342,7 @@ async fn a_reused_memory_slot_starts_from_the_image_each_run() {
            (br_if $l (i32.lt_u (local.get 0) (i32.const 2686976))))
          {RETURN_OK}"
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = RuntimeConfig {
-        max_concurrent_runs: 1,
-        max_memory_mib: 64,
-        ..Default::default()
-    };
-    let runtime = Runtime::new(config).expect("runtime");
-    let wasm = component("", &body);
-    let manifest = manifest("");
-    let plugin = runtime
-        .load_plugin_bytes(&manifest, MANIFEST_FILE, &wasm, services(dir.path()))
-        .expect("load");
+    let (_dir, _runtime, plugin) = load(1, "", "", &body);
     for round in 0..8 {
         let outcome = plugin.run(input()).await;
         assert_eq!(outcome.status, RunStatus::Succeeded, "round {round}");

@@ -79,7 +79,14 @@ fn send_result(i: usize) -> String {
 }
 
 async fn record_send(store: &Arc<dyn Store>, c: &ClaimedRun, i: usize, chat: i64) {
-    let intent = LedgerIntent {
+    let begun = store.ledger_begin(send_intent(c, i, chat)).await;
+    assert_eq!(begun.expect("ledger begin"), LedgerBegin::Fresh);
+    complete_send(store, c, i).await;
+}
+
+/// The intent of run `c`'s send (the `i`th run's, to `chat`).
+fn send_intent(c: &ClaimedRun, i: usize, chat: i64) -> LedgerIntent {
+    LedgerIntent {
         run_id: c.run_id,
         seq: 1,
         kind: "messages.send".to_owned(),
@@ -87,9 +94,10 @@ async fn record_send(store: &Arc<dyn Store>, c: &ClaimedRun, i: usize, chat: i64
         request: send_request(chat),
         chat: Some((70001, chat)),
         at: chrono::Utc::now(),
-    };
-    let begun = store.ledger_begin(intent).await.expect("ledger begin");
-    assert_eq!(begun, LedgerBegin::Fresh);
+    }
+}
+
+async fn complete_send(store: &Arc<dyn Store>, c: &ClaimedRun, i: usize) {
     let effect = format!("9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}");
     store
         .ledger_complete(c.run_id, 1, send_result(i), Some(effect))
@@ -323,24 +331,12 @@ async fn pages_written_per_ingest_claim_ledger_and_finish() {
     assert_eq!(claimed.len() as u64, OPS, "every run was claimed");
     for (i, c) in claimed.iter().enumerate() {
         let chat = c.chat_id.unwrap_or(0);
-        let intent = LedgerIntent {
-            run_id: c.run_id,
-            seq: 1,
-            kind: "messages.send".to_owned(),
-            fingerprint: format!("{:064x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-            request: send_request(chat),
-            chat: Some((70001, chat)),
-            at: chrono::Utc::now(),
-        };
+        let intent = send_intent(c, i, chat);
         store.ledger_begin(intent).await.expect("ledger begin");
     }
     phase("ledger intent", &mut mark);
     for (i, c) in claimed.iter().enumerate() {
-        let effect = format!("9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}");
-        store
-            .ledger_complete(c.run_id, 1, send_result(i), Some(effect))
-            .await
-            .expect("ledger complete");
+        complete_send(&store, c, i).await;
     }
     phase("ledger result", &mut mark);
     for (i, c) in claimed.iter().enumerate() {
