@@ -39,6 +39,7 @@ mod imports;
 mod journal;
 mod kv_store;
 mod limits;
+mod link;
 mod logs;
 pub mod messenger;
 mod outcome;
