@@ -6,8 +6,12 @@
 //! one linker. [`CodeShelf`] keeps them per content digest for as long as a loaded plugin holds
 //! them, so loading the same component again costs a hash instead of a deserialization, and the
 //! machine code is mapped once. Entries whose plugins are all gone are swept on the next load.
+//!
+//! A component the compiled-component cache vouches for is loaded unlinked ([`Code::lazy`]) and
+//! linked by its first run; concurrent first runs wait for one link and share it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::OnceCell;
@@ -25,6 +29,8 @@ pub(crate) struct Code {
     /// load (eager), or by the first run (lazy), which concurrent first runs wait for and
     /// share. A failure is kept too, so later runs end at once instead of retrying the work.
     linked: OnceCell<Result<PluginPre<HostState>, String>>,
+    /// How many times this code was linked or tried to be (at load, or by a first run).
+    links: AtomicUsize,
 }
 
 impl Code {
@@ -34,6 +40,7 @@ impl Code {
             imports,
             digest: digest.to_owned(),
             linked: OnceCell::new_with(Some(Ok(pre))),
+            links: AtomicUsize::new(1),
         }
     }
 
@@ -43,6 +50,7 @@ impl Code {
             imports,
             digest: digest.to_owned(),
             linked: OnceCell::new(),
+            links: AtomicUsize::new(0),
         }
     }
 
@@ -52,7 +60,13 @@ impl Code {
         &self,
         link: impl FnOnce() -> Result<PluginPre<HostState>, String>,
     ) -> Result<&PluginPre<HostState>, &str> {
-        let linked = self.linked.get_or_init(|| async { link() }).await;
+        let linked = self
+            .linked
+            .get_or_init(|| async {
+                self.links.fetch_add(1, Ordering::Relaxed);
+                link()
+            })
+            .await;
         linked.as_ref().map_err(String::as_str)
     }
 
@@ -101,13 +115,22 @@ impl CodeShelf {
         self.count(Code::is_linked)
     }
 
+    /// Link attempts of the components with a live plugin (for tests and the figures).
+    pub(crate) fn links(&self) -> usize {
+        self.sum(|code| code.links.load(Ordering::Relaxed))
+    }
+
     fn count(&self, which: impl Fn(&Code) -> bool) -> usize {
+        self.sum(|code| usize::from(which(code)))
+    }
+
+    fn sum(&self, of: impl Fn(&Code) -> usize) -> usize {
         let shelf = self.lock();
         shelf
             .values()
             .filter_map(Weak::upgrade)
-            .filter(|code| which(code))
-            .count()
+            .map(|code| of(&code))
+            .sum()
     }
 
     fn live(&self, digest: &str) -> Option<Arc<Code>> {

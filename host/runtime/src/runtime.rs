@@ -72,6 +72,12 @@ impl Runtime {
         self.inner.code.linked()
     }
 
+    /// How many times those components were linked or tried to be, at load or by a first run:
+    /// at most once each (for tests and the loading figures).
+    pub fn component_links(&self) -> usize {
+        self.inner.code.links()
+    }
+
     /// The directory of connections' messengers every run of this runtime shares; the service's
     /// intake reads and fills the same one.
     pub fn connections(&self) -> Arc<crate::ConnectionDirectory> {
