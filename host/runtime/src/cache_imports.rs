@@ -67,6 +67,14 @@ impl ComponentCache {
         }
     }
 
+    /// Drops `digest`'s import list, so the next load takes the eager path and reports there
+    /// what went wrong (its component no longer links against this host).
+    pub(crate) fn forget_imports(&self, digest: &str) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_file(dir.join(self.list_name(digest)));
+        }
+    }
+
     /// The component's wasm as kept by [`ComponentCache::store_imports`], if it is still there
     /// and still hashes to `digest`.
     pub(crate) fn kept_wasm(&self, digest: &str) -> Option<Vec<u8>> {
@@ -78,7 +86,9 @@ impl ComponentCache {
         let Some(path) = self.wasm_path(digest) else {
             return Ok(());
         };
-        if self.kept_wasm(digest).is_some() {
+        // Its name is its hash: a file there is this wasm, or is found out (and not compiled)
+        // by `kept_wasm` when needed.
+        if path.is_file() {
             return Ok(());
         }
         super::write_atomically(&path, &[wasm])

@@ -42,11 +42,17 @@ pub(crate) fn link_first_run(
         None => recompile(inner, plugin, &code.digest)?,
     };
     if imports::import_names(&inner.engine, &component) != code.imports {
+        inner.cache.forget_imports(&code.digest);
         return Err(format!(
             "plugin `{plugin}`: its cached code imports other interfaces than were checked at load; reload the plugin"
         ));
     }
-    instantiate_pre(inner, plugin, &component).map_err(|e| e.to_string())
+    instantiate_pre(inner, plugin, &component).map_err(|err| {
+        // It linked when its list was kept, not now (the host changed): the next load goes
+        // the eager way and refuses it there, with this error.
+        inner.cache.forget_imports(&code.digest);
+        err.to_string()
+    })
 }
 
 /// The component compiled afresh from the wasm the cache kept beside it.
