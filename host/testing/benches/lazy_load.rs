@@ -152,7 +152,7 @@ fn load_all(runtime: &Runtime, dir: &Path, n: usize) -> Result<Vec<Plugin>, Benc
     let file = repo_root().join("manifests/auto-reply.toml");
     let manifest =
         switchboard_manifest::parse_manifest("auto-reply.toml", &std::fs::read_to_string(file)?)?;
-    let kv = Arc::new(FileKvStore::open(&dir.join("kv"))?);
+    let kv = Arc::new(FileKvStore::open(dir.join("kv"))?);
     (0..n)
         .map(|i| {
             let wasm = std::fs::read(variant(dir, i))?;
