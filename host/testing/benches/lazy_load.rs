@@ -53,7 +53,7 @@ fn parent(n: usize, rounds: usize) -> Result<(), BenchError> {
     )?;
     writeln!(
         out,
-        "mode  start-up ms  RSS MiB  linked  first-run ms  second-run ms"
+        "mode  start-up  Runtime::new  read+sha256 (ms)  RSS MiB  linked  first-run ms  second-run ms"
     )?;
     for round in 0..rounds {
         let order = if round % 2 == 0 {
