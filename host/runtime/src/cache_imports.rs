@@ -124,3 +124,56 @@ fn read_bounded(path: &std::path::Path, max: u64) -> Option<Vec<u8>> {
     file.take(max + 1).read_to_end(&mut bytes).ok()?;
     (bytes.len() as u64 <= max).then_some(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use wasmtime::Engine;
+
+    use super::*;
+    use crate::digest::DigestKey;
+
+    const WASM: &[u8] = b"(component (import \"a\" (func)))";
+
+    /// A cache under `dir` with the key `key` that compiled [`WASM`] and kept its import list.
+    fn cache_keeping(dir: &Path, key: DigestKey) -> (ComponentCache, String) {
+        let engine = Engine::default();
+        let cache = ComponentCache::new(&engine, Some(dir.to_owned()), key).expect("cache");
+        let digest = sha256_hex(WASM);
+        cache.load(&engine, "p", &digest, WASM).expect("compile");
+        cache.store_imports(&digest, WASM, &["a".to_owned()]);
+        (cache, digest)
+    }
+
+    #[test]
+    fn a_kept_list_is_read_back_only_under_its_key_and_beside_its_code() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = DigestKey::ephemeral();
+        let (cache, digest) = cache_keeping(dir.path(), key.clone());
+        assert_eq!(cache.cached_imports(&digest), Some(vec!["a".to_owned()]));
+        assert_eq!(cache.kept_wasm(&digest).as_deref(), Some(WASM));
+        let engine = Engine::default();
+        let stranger =
+            ComponentCache::new(&engine, Some(dir.path().to_owned()), DigestKey::ephemeral());
+        assert_eq!(stranger.expect("cache").cached_imports(&digest), None);
+        let compiled = dir
+            .path()
+            .join(cache_file_name(&digest, &cache.engine_hash));
+        std::fs::remove_file(compiled).expect("remove");
+        assert_eq!(cache.cached_imports(&digest), None, "no code, no lazy load");
+    }
+
+    #[test]
+    fn an_oversized_list_or_a_changed_wasm_copy_is_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cache, digest) = cache_keeping(dir.path(), DigestKey::ephemeral());
+        let list = dir.path().join(cache.list_name(&digest));
+        let big = vec![b' '; usize::try_from(MAX_LIST_BYTES).expect("small") + 1];
+        std::fs::write(&list, big).expect("write");
+        assert_eq!(cache.cached_imports(&digest), None);
+        let copy = cache.wasm_path(&digest).expect("dir");
+        std::fs::write(copy, b"(component)").expect("write");
+        assert_eq!(cache.kept_wasm(&digest), None, "its hash no longer matches");
+    }
+}
