@@ -84,3 +84,7 @@ fn instantiate_pre(
     let pre = inner.linker.instantiate_pre(component).map_err(link)?;
     PluginPre::new(pre).map_err(link)
 }
+
+#[cfg(test)]
+#[path = "link_tests.rs"]
+mod tests;
