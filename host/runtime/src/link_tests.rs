@@ -12,11 +12,7 @@ use crate::event::{PluginEvent, RunInfo};
 use crate::kv_store::FileKvStore;
 use crate::{HostServices, RunInput, RunStatus, Runtime, RuntimeConfig, RuntimeError, TrapCause};
 
-#[path = "../tests/support/component.rs"]
-#[allow(dead_code, reason = "shared test support; this file needs no components of its own")]
-mod component;
-
-use component::{MANIFEST_FILE, input, manifest, services};
+const MANIFEST_FILE: &str = "manifests/t.toml";
 
 /// A component with no `handle` export: it compiles, but does not link to the plugin world.
 const UNLINKABLE: &[u8] = b"(component)";
@@ -44,7 +40,25 @@ fn vouch_for_unlinkable(root: &Path) {
 }
 
 fn load(runtime: &Runtime, root: &Path) -> Result<crate::Plugin, RuntimeError> {
-    runtime.load_plugin_bytes(&manifest(""), MANIFEST_FILE, UNLINKABLE, services(root))
+    let text = "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
+                [[trigger]]\non = [\"manual\"]\n";
+    let manifest = switchboard_manifest::parse_manifest(MANIFEST_FILE, text).expect("manifest");
+    let kv = FileKvStore::open(root.join("kv")).expect("kv");
+    let services = HostServices::new(std::sync::Arc::new(kv));
+    runtime.load_plugin_bytes(&manifest, MANIFEST_FILE, UNLINKABLE, services)
+}
+
+fn input() -> RunInput {
+    RunInput {
+        event: PluginEvent::Manual("{}".into()),
+        run: RunInfo {
+            run_id: "run-1".into(),
+            event_id: "ev-1".into(),
+            attempt: 1,
+            is_replay: false,
+        },
+        dry_run: false,
+    }
 }
 
 #[tokio::test]
