@@ -20,6 +20,9 @@ use wasmtime::component::Component;
 use crate::RuntimeError;
 use crate::digest::DigestKey;
 
+#[path = "cache_imports.rs"]
+mod imports;
+
 /// Bytes of the authentication tag at the start of each cache file.
 const TAG_BYTES: usize = 32;
 
@@ -105,16 +108,27 @@ impl ComponentCache {
     fn store(&self, component: &Component, name: &str, path: &Path) -> Result<(), String> {
         let compiled = component.serialize().map_err(|e| e.to_string())?;
         let tag = self.key.mac(&[name.as_bytes(), b"\n", &compiled]);
-        let mut bytes = Vec::with_capacity(TAG_BYTES + compiled.len());
-        bytes.extend_from_slice(&tag);
-        bytes.extend_from_slice(&compiled);
-        let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), unique_suffix()));
-        std::fs::write(&tmp, &bytes).map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            e.to_string()
-        })
+        write_atomically(path, &[&tag, &compiled])
     }
+
+    /// The compiled component of `digest` from the cache alone (`None`: not there, or
+    /// unusable and removed), for a plugin loaded lazily and now run for the first time.
+    pub(crate) fn cached(&self, engine: &Engine, digest: &str) -> Option<Component> {
+        let name = cache_file_name(digest, &self.engine_hash);
+        let path = self.dir.as_ref()?.join(&name);
+        self.load_cached(engine, &name, &path)
+    }
+}
+
+/// Writes `parts` to a temporary file beside `path`, then renames it into place, so a reader
+/// never sees half a file.
+fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), String> {
+    let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), unique_suffix()));
+    std::fs::write(&tmp, parts.concat()).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        e.to_string()
+    })
 }
 
 /// Creates `dir` with mode 0700 when missing; refuses it when group or others may write to it.

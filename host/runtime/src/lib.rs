@@ -4,12 +4,15 @@
 //! ```text
 //! Runtime::new(RuntimeConfig)            engine (pooled, epoch ticker), linker, compiled cache
 //!   └─ load_plugin(manifest, wasm, ..)   compile/cache → import check vs grants → InstancePre
+//!                                        (from a warm cache: kept import list → check; linked
+//!                                        by the first run)
 //!        └─ Plugin::run(RunInput)        fresh Store → instantiate → handle(event, run) → RunOutcome
 //! ```
 //!
 //! Module map: `engine` (engine, pooling fallback, epoch ticker), `admission` (execution slots,
 //! a fair share per plugin), `executor` (the guest threads, apart from the caller's), `cache` (compiled components on
-//! disk; the crate's only `unsafe`), `imports` (load-time grant check), `limits` (per-store
+//! disk, with each one's authenticated import list and wasm; the crate's only `unsafe`), `link`
+//! (linking at load, or at a lazily loaded plugin's first run), `imports` (load-time grant check), `limits` (per-store
 //! limiter), `state` (store data, neutered WASI), `capabilities` (one file per WIT interface),
 //! `recorder` and `journal` (every host call recorded; effectful ones journaled in two phases),
 //! `outcome` (the typed retry classes, trap causes and reconciliations callers decide on),
@@ -39,6 +42,7 @@ mod imports;
 mod journal;
 mod kv_store;
 mod limits;
+mod link;
 mod logs;
 pub mod messenger;
 mod outcome;

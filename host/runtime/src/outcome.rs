@@ -62,16 +62,21 @@ pub enum TrapCause {
     JournalUnavailable,
     /// The host itself failed during the run (see the host log).
     HostPanic,
+    /// The plugin's code could not be linked at its first run (loaded lazily from the compiled
+    /// cache, which lost it since, and recompiling failed too); every run of this loaded plugin
+    /// ends so until it is reloaded, so retrying the run cannot help.
+    CodeUnavailable,
 }
 
 impl TrapCause {
-    /// `guest`, `limit`, `journal` or `host`.
+    /// `guest`, `limit`, `journal`, `host` or `code`.
     pub fn as_str(&self) -> &'static str {
         match self {
             TrapCause::Guest => "guest",
             TrapCause::Limit { .. } => "limit",
             TrapCause::JournalUnavailable => "journal",
             TrapCause::HostPanic => "host",
+            TrapCause::CodeUnavailable => "code",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! [`Plugin`]: a loaded, pre-instantiated plugin, and one run of it in a fresh store.
+//! [`Plugin`]: a loaded plugin (pre-instantiated at load, or by its first run when loaded lazily
+//! from the compiled cache), and one run of it in a fresh store.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -10,9 +11,11 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use wasmtime::{CallHook, Store, StoreContextMut, UpdateDeadline};
 
+use crate::bindings::PluginPre;
 use crate::code::Code;
 use crate::engine::deadline_ticks;
 use crate::limits::hostcall_fuel;
+use crate::link::link_first_run;
 use crate::logs::LogBuffer;
 use crate::outcome::{Trap, TrapCause};
 use crate::run::{CallEnd, RunInput, RunOutcome, status};
@@ -92,10 +95,14 @@ impl Plugin {
         let shared = &self.inner.shared;
         let limits = &shared.manifest.limits;
         let logs = ctx.logs.clone();
+        let pre = match self.pre().await {
+            Ok(pre) => pre,
+            Err(message) => return self.unlinked(message, &logs, started),
+        };
         let mut store = self.store(ctx);
         let mut instantiate = Duration::ZERO;
         let call = async {
-            let bindings = self.inner.code.pre.instantiate_async(&mut store).await?;
+            let bindings = pre.instantiate_async(&mut store).await?;
             instantiate = started.elapsed();
             bindings
                 .call_handle(&mut store, &input.event, &input.run)
@@ -121,6 +128,26 @@ impl Plugin {
             instantiate,
             peak_memory_bytes,
         }
+    }
+
+    /// The linked component, linked now if this is the first run of lazily loaded code.
+    async fn pre(&self) -> Result<&PluginPre<HostState>, &str> {
+        let runtime = &self.inner.runtime;
+        let code = &self.inner.code;
+        code.pre(|| link_first_run(runtime, self.name(), code))
+            .await
+    }
+
+    /// The outcome of a run whose code could not be linked: trapped, retrying cannot help.
+    fn unlinked(&self, message: &str, logs: &LogBuffer, started: Instant) -> RunOutcome {
+        let plugin = self.name();
+        tracing::error!(
+            plugin,
+            error = message,
+            "cannot link the plugin's code; the run is trapped"
+        );
+        let trap = Trap::new(TrapCause::CodeUnavailable, message);
+        ended_early(trap, Some(logs), started)
     }
 
     /// A fresh store with the run's limits: memory (limiter), host calls (call hook), bytes
@@ -154,21 +181,28 @@ impl Plugin {
             panic,
             "the host panicked during a run; the run is trapped"
         );
-        let (logs, logs_truncated) = logs.map(LogBuffer::finish).unwrap_or_default();
-        RunOutcome {
-            status: crate::RunStatus::Trapped(Trap::new(TrapCause::HostPanic, HOST_ERROR)),
-            actions: Vec::new(),
-            logs,
-            logs_truncated,
-            duration: started.elapsed(),
-            instantiate: Duration::ZERO,
-            peak_memory_bytes: 0,
-        }
+        let trap = Trap::new(TrapCause::HostPanic, HOST_ERROR);
+        ended_early(trap, logs, started)
     }
 
     fn run_context(&self, input: &RunInput) -> RunContext {
         let caches = self.inner.runtime.caches.clone();
         RunContext::new(Arc::clone(&self.inner.shared), input, caches)
+    }
+}
+
+/// The outcome of a run that trapped outside the guest's call (the host panicked, or the code
+/// could not be linked): no actions, the logs so far.
+fn ended_early(trap: Trap, logs: Option<&LogBuffer>, started: Instant) -> RunOutcome {
+    let (logs, logs_truncated) = logs.map(LogBuffer::finish).unwrap_or_default();
+    RunOutcome {
+        status: crate::RunStatus::Trapped(trap),
+        actions: Vec::new(),
+        logs,
+        logs_truncated,
+        duration: started.elapsed(),
+        instantiate: Duration::ZERO,
+        peak_memory_bytes: 0,
     }
 }
 

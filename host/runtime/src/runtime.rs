@@ -1,5 +1,6 @@
 //! [`Runtime`]: the engine, linker, compiled-component cache and epoch ticker shared by every
-//! plugin, and loading a plugin (compile or load from cache, check imports, pre-instantiate).
+//! plugin, and loading a plugin (compile or take the import list from the cache, check imports,
+//! pre-instantiate now or at the first run).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,12 +10,12 @@ use switchboard_manifest::Manifest;
 use wasmtime::component::Linker;
 
 use crate::admission::Admission;
-use crate::bindings::PluginPre;
 use crate::cache::ComponentCache;
 use crate::code::Code;
 use crate::digest::installation_key;
 use crate::engine::{EpochTicker, build_engine};
 use crate::executor::GuestExecutor;
+use crate::link::link_now;
 use crate::plugin::{Plugin, PluginInner};
 use crate::runtime_inner::RuntimeInner;
 use crate::state::{HostServices, PluginShared, SharedCaches};
@@ -62,6 +63,19 @@ impl Runtime {
     /// component share its compiled code).
     pub fn components_loaded(&self) -> usize {
         self.inner.code.len()
+    }
+
+    /// How many of those are linked, ready to instantiate. A component the compiled cache
+    /// already held is loaded unlinked and linked by its plugin's first run (for tests and the
+    /// loading figures).
+    pub fn components_linked(&self) -> usize {
+        self.inner.code.linked()
+    }
+
+    /// How many times those components were linked or tried to be, at load or by a first run:
+    /// at most once each (for tests and the loading figures).
+    pub fn component_links(&self) -> usize {
+        self.inner.code.links()
     }
 
     /// The directory of connections' messengers every run of this runtime shares; the service's
@@ -131,7 +145,7 @@ impl Runtime {
         let code = self
             .inner
             .code
-            .get_or_load(&digest, || self.link(&name, &digest, wasm))?;
+            .get_or_load(&digest, || self.prepare(&name, &digest, wasm))?;
         imports::check_imports(manifest, manifest_file, &code.imports)?;
         let shared = self.shared(manifest, manifest_file, services)?;
         Ok(Plugin::new(PluginInner {
@@ -141,22 +155,20 @@ impl Runtime {
         }))
     }
 
-    /// Compiles (or loads from the disk cache) and links one component.
-    fn link(&self, plugin: &str, digest: &str, wasm: &[u8]) -> Result<Code, RuntimeError> {
-        let engine = &self.inner.engine;
-        let component = self.inner.cache.load(engine, plugin, digest, wasm)?;
-        let imports = imports::import_names(engine, &component);
-        let link = |e: wasmtime::Error| RuntimeError::Link {
-            plugin: plugin.to_owned(),
-            message: format!("{e:#}"),
-        };
-        let pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(link)?;
-        let pre = PluginPre::new(pre).map_err(link)?;
-        Ok(Code { pre, imports })
+    /// The code of one component. When the disk cache vouches for it (its authenticated import
+    /// list, written once it linked), it is linked by its first run instead: a plugin triggered
+    /// once a week costs neither deserializing nor memory for its code until then. Otherwise it
+    /// is compiled (or deserialized) and linked now, so every load error surfaces at load, and
+    /// kept linked: its code is in memory already, and its first run is then as fast as later
+    /// ones; the next start loads it lazily.
+    fn prepare(&self, plugin: &str, digest: &str, wasm: &[u8]) -> Result<Code, RuntimeError> {
+        let cache = &self.inner.cache;
+        if let Some(imports) = cache.cached_imports(digest) {
+            return Ok(Code::lazy(digest, imports));
+        }
+        let linked = link_now(&self.inner, plugin, digest, wasm)?;
+        cache.store_imports(digest, wasm, &linked.imports);
+        Ok(Code::linked(digest, linked.imports, linked.pre))
     }
 
     fn check_limits(&self, manifest: &Manifest, file: &str) -> Result<(), RuntimeError> {
