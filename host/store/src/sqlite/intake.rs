@@ -2,16 +2,18 @@
 
 use super::counters::Counter;
 use super::fail::{Res, from_us, page, to_u64, to_us};
+use super::lanes;
+use super::packing::Packed;
 use super::worker::Writer;
-use super::{lanes, packing};
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-/// Inserts the event unless its dedupe key is known; `None` for a duplicate.
-pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent) -> Res<Option<EventId>> {
+/// Inserts the event with its `payload` (`e.payload` packed) unless its dedupe key is known;
+/// `None` for a duplicate.
+pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent, payload: &Packed) -> Res<Option<EventId>> {
     let id = w.counters.next(Counter::EventId);
     let mut stmt = w.conn.prepare_cached(
         "INSERT INTO events (id, dedupe_key, kind, connection_id, chat_id, payload, received_at)
@@ -23,7 +25,7 @@ pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent) -> Res<Option<EventId>>
         e.kind,
         e.connection_id,
         e.chat_id,
-        packing::pack(e.payload.clone()),
+        payload,
         to_us(e.received_at)
     ];
     if stmt.execute(args)? != 1 {
@@ -62,9 +64,15 @@ pub(crate) fn insert_run(
     Ok(id)
 }
 
-/// Stores the event and its runs (one savepoint of the batch transaction).
-pub(crate) fn ingest(w: &mut Writer, event: &NewEvent, runs: &[NewRun]) -> Res<Ingested> {
-    let Some(event_id) = insert_event(w, event)? else {
+/// Stores the event with its packed `payload`, and its runs (one savepoint of the batch
+/// transaction).
+pub(crate) fn ingest(
+    w: &mut Writer,
+    event: &NewEvent,
+    payload: &Packed,
+    runs: &[NewRun],
+) -> Res<Ingested> {
+    let Some(event_id) = insert_event(w, event, payload)? else {
         let event_id = event_id_by_key(&w.conn, &event.dedupe_key)?;
         return Ok(Ingested {
             event_id,

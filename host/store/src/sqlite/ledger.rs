@@ -5,8 +5,9 @@
 //! bytes). The fingerprint (a hex SHA-256) and the effect id (a UUID) are stored as bytes (see
 //! `digests`). Rows written before keep their TEXT and read back unchanged.
 
+use super::digests;
 use super::fail::{Res, from_us, to_u32, to_us};
-use super::{digests, packing};
+use super::packing::{self, Packed};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
@@ -14,8 +15,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// Records the intent, or answers what an earlier record of (run, seq) says.
-pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
+/// Records the intent with its packed `request`, or answers what an earlier record of (run, seq)
+/// says.
+pub(crate) fn begin(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Res<LedgerBegin> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, fingerprint, result, effect_id, intent_at FROM ledger WHERE run_id = ?1 AND seq = ?2",
     )?;
@@ -31,7 +33,7 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
         })
         .optional()?;
     let Some((kind, fingerprint, result, effect_id, intent_at)) = found else {
-        insert(conn, i)?;
+        insert(conn, i, request)?;
         return Ok(LedgerBegin::Fresh);
     };
     let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
@@ -50,7 +52,7 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
     })
 }
 
-fn insert(conn: &Connection, i: &LedgerIntent) -> Res<()> {
+fn insert(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Res<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -61,7 +63,7 @@ fn insert(conn: &Connection, i: &LedgerIntent) -> Res<()> {
         i.seq,
         i.kind,
         digests::pack(&i.fingerprint),
-        packing::pack(i.request.clone()),
+        request,
         connection,
         chat,
         to_us(i.at)
@@ -69,18 +71,17 @@ fn insert(conn: &Connection, i: &LedgerIntent) -> Res<()> {
     Ok(())
 }
 
-/// Records the result of an intent.
+/// Records the (packed) result of an intent.
 pub(crate) fn complete(
     conn: &Connection,
     run: RunId,
     seq: u32,
-    result: &str,
+    result: &Packed,
     effect: Option<&str>,
 ) -> Res<()> {
     let mut stmt = conn.prepare_cached(
         "UPDATE ledger SET result = ?3, effect_id = ?4 WHERE run_id = ?1 AND seq = ?2",
     )?;
-    let result = packing::pack(result.to_owned());
     let effect = digests::pack_opt(effect);
     expect_one(stmt.execute(params![run.0, seq, result, effect])?, run, seq)
 }

@@ -59,7 +59,11 @@ fn decoder(slot: usize) -> &'static DecoderDictionary<'static> {
 
 /// The value to store for `text`: the text itself when short, else the packed BLOB. Falls back to
 /// the text if compression fails or does not pay.
-pub(crate) fn pack(text: String) -> ToSqlOutput<'static> {
+/// A text as stored: packed by [`pack`] on the caller's thread before its write is queued, so the
+/// writer, the one thread every write waits for, does not spend its time compressing.
+pub(crate) type Packed = ToSqlOutput<'static>;
+
+pub(crate) fn pack(text: String) -> Packed {
     if text.len() < MIN_PACKED {
         return ToSqlOutput::Owned(Value::Text(text));
     }

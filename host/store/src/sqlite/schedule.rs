@@ -2,6 +2,7 @@
 
 use super::fail::{Res, opt_from_us, to_i64, to_u64, to_us};
 use super::intake::{insert_event, insert_run};
+use super::packing;
 use super::worker::Writer;
 use crate::ids::RunId;
 use crate::model::ops::{ScheduleState, SlotFire, SlotFired};
@@ -49,7 +50,7 @@ fn fire(w: &mut Writer, f: &SlotFire) -> Res<Option<RunId>> {
         return Ok(None);
     }
     drop(exists);
-    let Some(event_id) = insert_event(w, event)? else {
+    let Some(event_id) = insert_event(w, event, &packing::pack(event.payload.clone()))? else {
         return Ok(None);
     };
     let run_id = insert_run(w, event_id, &f.run, to_us(event.received_at))?;

@@ -2,7 +2,8 @@
 //! committed) or to a reader (reads) and awaits its answer.
 
 use super::{
-    SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, schedule, views, words,
+    SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, packing, schedule,
+    views, words,
 };
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::indexer::WordIndexPass;
@@ -30,9 +31,11 @@ use tokio::sync::Notify;
 #[async_trait]
 impl role::Intake for SqliteStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
+        let mut event = event;
+        let payload = packing::pack(std::mem::take(&mut event.payload));
         let done = self
             .workers
-            .write(move |w| intake::ingest(w, &event, &runs))
+            .write(move |w| intake::ingest(w, &event, &payload, &runs))
             .await;
         self.words_wake.notify_one();
         done
@@ -174,8 +177,9 @@ impl role::Nodes for SqliteStore {
 #[async_trait]
 impl role::Ledger for SqliteStore {
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
+        let request = packing::pack(intent.request.clone());
         self.workers
-            .write(move |w| ledger::begin(&w.conn, &intent))
+            .write(move |w| ledger::begin(&w.conn, &intent, &request))
             .await
     }
 
@@ -186,6 +190,7 @@ impl role::Ledger for SqliteStore {
         result: String,
         effect_id: Option<String>,
     ) -> StoreResult<()> {
+        let result = packing::pack(result);
         self.workers
             .write(move |w| ledger::complete(&w.conn, run_id, seq, &result, effect_id.as_deref()))
             .await
