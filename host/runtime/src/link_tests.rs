@@ -8,11 +8,8 @@ use std::path::Path;
 use crate::cache::{ComponentCache, sha256_hex};
 use crate::digest::{InstallationKey, default_key_file};
 use crate::engine::build_engine;
-use crate::event::{PluginEvent, RunInfo};
-use crate::kv_store::FileKvStore;
-use crate::{HostServices, RunInput, RunStatus, Runtime, RuntimeConfig, RuntimeError, TrapCause};
-
-const MANIFEST_FILE: &str = "manifests/t.toml";
+use crate::plugin::tests::component::{MANIFEST_FILE, input, manifest, services};
+use crate::{RunStatus, Runtime, RuntimeConfig, RuntimeError, TrapCause};
 
 /// A component with no `handle` export: it compiles, but does not link to the plugin world.
 const UNLINKABLE: &[u8] = b"(component)";
@@ -40,25 +37,8 @@ fn vouch_for_unlinkable(root: &Path) {
 }
 
 fn load(runtime: &Runtime, root: &Path) -> Result<crate::Plugin, RuntimeError> {
-    let text = "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n\
-                [[trigger]]\non = [\"manual\"]\n";
-    let manifest = switchboard_manifest::parse_manifest(MANIFEST_FILE, text).expect("manifest");
-    let kv = FileKvStore::open(root.join("kv")).expect("kv");
-    let services = HostServices::new(std::sync::Arc::new(kv));
-    runtime.load_plugin_bytes(&manifest, MANIFEST_FILE, UNLINKABLE, services)
-}
-
-fn input() -> RunInput {
-    RunInput {
-        event: PluginEvent::Manual("{}".into()),
-        run: RunInfo {
-            run_id: "run-1".into(),
-            event_id: "ev-1".into(),
-            attempt: 1,
-            is_replay: false,
-        },
-        dry_run: false,
-    }
+    let services = services(&root.join("kv"));
+    runtime.load_plugin_bytes(&manifest(""), MANIFEST_FILE, UNLINKABLE, services)
 }
 
 #[tokio::test]

@@ -271,4 +271,4 @@ fn redact_status(status: crate::RunStatus, shared: &PluginShared) -> crate::RunS
 
 #[cfg(test)]
 #[path = "plugin_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -8,7 +8,7 @@ use crate::kv_store::FileKvStore;
 use crate::{HostServices, RunInput, RunStatus, Runtime, RuntimeConfig};
 
 #[path = "../tests/support/component.rs"]
-mod component;
+pub(crate) mod component;
 
 use component::{MANIFEST_FILE, RETURN_OK, component, input, manifest, services};
 
