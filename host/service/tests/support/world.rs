@@ -44,6 +44,9 @@ pub struct World {
     pub control: SandboxControl,
     pub work: Workdir,
     _manifests: tempfile::TempDir,
+    /// Whether each stored event is a keyword message, by event id: read once, since a stored
+    /// event never changes, so the checks after every kill do not fetch every payload again.
+    keywords: Mutex<BTreeMap<i64, bool>>,
 }
 
 /// The knobs of one world.
@@ -88,6 +91,7 @@ impl World {
             control,
             work,
             _manifests: manifests,
+            keywords: Mutex::default(),
         };
         world.sync_webhooks(port);
         world
@@ -443,7 +447,7 @@ pub fn check_invariants(world: &World, service: &Service) {
         doubled.is_empty(),
         "an event has two runs of {PLUGIN}: {doubled:?}"
     );
-    let keyword = keyword_per_chat(service, &census);
+    let keyword = keyword_per_chat(world, service, &census);
     for (chat, n) in &sends {
         let asked = keyword.get(chat).copied().unwrap_or(0);
         assert!(
@@ -492,7 +496,7 @@ impl Reckoning {
                 .filter(|id| !stored.contains_key(id))
                 .collect(),
             runs_off,
-            keyword: keyword_per_chat(service, &census),
+            keyword: keyword_per_chat(world, service, &census),
             answered,
             sends,
             claimed_twice: claimed_twice(&ledger),
@@ -651,11 +655,14 @@ fn claimed_twice(ledger: &[LedgerEntry]) -> Vec<String> {
 /// Keyword messages per chat, from the store: stored customer messages carrying the keyword
 /// (read from the store, not from what the load thread has noted so far, which may lag). Lists
 /// carry no payloads, so each message event's detail is read.
-pub fn keyword_per_chat(service: &Service, census: &Census) -> BTreeMap<i64, usize> {
+pub fn keyword_per_chat(world: &World, service: &Service, census: &Census) -> BTreeMap<i64, usize> {
+    let mut known = world.keywords.lock().expect("keyword cache");
     let mut per_chat = BTreeMap::new();
     for event in &census.events {
-        let message = event.dedupe_key.starts_with("radist:messages.create:");
-        let keyword = message && event_payload(service, event.id.0).contains(KEYWORD_TEXT);
+        let keyword = *known.entry(event.id.0).or_insert_with(|| {
+            event.dedupe_key.starts_with("radist:messages.create:")
+                && event_payload(service, event.id.0).contains(KEYWORD_TEXT)
+        });
         if let Some(chat) = event.chat_id.filter(|_| keyword) {
             *per_chat.entry(chat).or_default() += 1;
         }
