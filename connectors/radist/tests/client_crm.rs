@@ -9,7 +9,7 @@ use radist_connector::client::ContactsQuery;
 use radist_connector::models::{
     ChatId, ConnectionId, ContactId, ContactNoteCreateRequest, ContactNoteUpdateRequest,
     ContactUpdateRequest, MessageTemplateCreateRequest, MessageTemplateUpdateRequest, NoteType,
-    SocialProfileType, TagId, TagIn, UpdateTag,
+    QuickReplyId, SocialProfileType, TagId, TagIn, UpdateTag,
 };
 use radist_connector::{RadistClient, RadistError};
 use radist_sandbox::Faults;
@@ -150,6 +150,27 @@ async fn notes_belong_to_their_contact() {
     );
     client.delete_note(ivan, created.id).await.unwrap();
     assert!(client.list_notes(ivan).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_tag_or_quick_reply_is_named_in_the_error() {
+    let env = Env::start().await;
+    let client = env.client();
+    let tag = client.get_tag(TagId(999_999)).await.unwrap_err();
+    assert!(tag.to_string().starts_with("tag 999999 not found"), "{tag}");
+    let edit = MessageTemplateUpdateRequest {
+        text: Some("never stored".into()),
+        ..MessageTemplateUpdateRequest::default()
+    };
+    let missing = QuickReplyId(999_999);
+    let update = client.update_quick_reply(missing, &edit).await.unwrap_err();
+    let delete = client.delete_quick_reply(missing).await.unwrap_err();
+    for err in [update, delete] {
+        assert!(
+            err.to_string().starts_with("quick reply 999999 not found"),
+            "{err}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -7,10 +7,24 @@ mod client_support;
 use std::collections::HashSet;
 
 use client_support::{Canned, Env, WHATSAPP};
-use futures::TryStreamExt;
+use futures::{Stream, TryStreamExt};
+use radist_connector::RadistError;
 use radist_connector::client::{ChatsQuery, MessagesQuery};
 use radist_connector::models::{ChatId, ContactId, time};
 use serde_json::json;
+
+/// Every item of a paged stream; the test fails on the first error.
+async fn every_item<T>(stream: impl Stream<Item = Result<T, RadistError>>) -> Vec<T> {
+    stream.try_collect().await.expect("every page reads")
+}
+
+/// The newest messages first, in pages of `page_size`.
+fn newest(page_size: u32) -> MessagesQuery {
+    MessagesQuery {
+        page_size,
+        until: None,
+    }
+}
 
 fn at(second: u32) -> String {
     format!("2099-01-01T00:00:{second:02}Z")
@@ -32,11 +46,7 @@ async fn inbox_stream_follows_cursors_in_order_without_dupes() {
     assert_eq!(first.data.len(), 3);
     assert!(first.response_metadata.next().is_some());
 
-    let all: Vec<_> = client
-        .chats_with_contacts(query)
-        .try_collect()
-        .await
-        .unwrap();
+    let all = every_item(client.chats_with_contacts(query)).await;
     let ids: Vec<ContactId> = all.iter().map(|c| c.contact_id).collect();
     assert_eq!(ids.len(), 7, "{ids:?}");
     assert_eq!(
@@ -61,11 +71,7 @@ async fn inbox_stream_follows_cursors_in_order_without_dupes() {
         contact_id: Some(ids[4]),
         ..ChatsQuery::default()
     };
-    let only: Vec<_> = client
-        .chats_with_contacts(single)
-        .try_collect()
-        .await
-        .unwrap();
+    let only = every_item(client.chats_with_contacts(single)).await;
     assert_eq!(only.len(), 1);
     assert_eq!(only[0].contact_id, ids[4]);
 }
@@ -84,27 +90,19 @@ async fn message_stream_pages_by_until_newest_first() {
     let env = Env::start().await;
     let chat = seed_chat(&env, 7).await;
     let client = env.client();
-    let query = MessagesQuery {
-        page_size: 3,
-        until: None,
-    };
-    let all: Vec<_> = client.messages(chat, query).try_collect().await.unwrap();
+    let all = every_item(client.messages(chat, newest(3))).await;
     let texts: Vec<&str> = all.iter().filter_map(|m| m.body_text()).collect();
     assert_eq!(texts, ["m6", "m5", "m4", "m3", "m2", "m1", "m0"]);
 
     // A page size that divides the total exactly ends on the empty page.
-    let exact = MessagesQuery {
-        page_size: 7,
-        until: None,
-    };
-    let again: Vec<_> = client.messages(chat, exact).try_collect().await.unwrap();
+    let again = every_item(client.messages(chat, newest(7))).await;
     assert_eq!(again.len(), 7);
 
     let older = MessagesQuery {
         page_size: 2,
         until: Some(time::parse(&at(4)).unwrap()),
     };
-    let tail: Vec<_> = client.messages(chat, older).try_collect().await.unwrap();
+    let tail = every_item(client.messages(chat, older)).await;
     let texts: Vec<&str> = tail.iter().filter_map(|m| m.body_text()).collect();
     assert_eq!(texts, ["m3", "m2", "m1", "m0"]);
 }
@@ -120,15 +118,7 @@ async fn a_server_repeating_the_same_message_page_is_stopped() {
     let page = json!([message_json(2), message_json(1)]);
     let canned = Canned::ok_json(&page).await;
     let client = canned.client();
-    let query = MessagesQuery {
-        page_size: 2,
-        until: None,
-    };
-    let all: Vec<_> = client
-        .messages(ChatId(5), query)
-        .try_collect()
-        .await
-        .unwrap();
+    let all = every_item(client.messages(ChatId(5), newest(2))).await;
     assert_eq!(all.len(), 2);
     assert_eq!(canned.hits(), 2);
 }
@@ -140,11 +130,7 @@ async fn a_server_repeating_the_same_cursor_is_stopped() {
     let page = json!({"data": [entry], "response_metadata": {"next_cursor": "same"}});
     let canned = Canned::ok_json(&page).await;
     let client = canned.client();
-    let all: Vec<_> = client
-        .chats_with_contacts(ChatsQuery::default())
-        .try_collect()
-        .await
-        .unwrap();
+    let all = every_item(client.chats_with_contacts(ChatsQuery::default())).await;
     assert_eq!(all.len(), 1);
     assert_eq!(canned.hits(), 2);
 }
@@ -162,16 +148,7 @@ async fn messages_sharing_a_timestamp_across_a_page_boundary_are_all_listed() {
         );
     }
     let chat = chat.expect("chat");
-    let query = MessagesQuery {
-        page_size: 3,
-        until: None,
-    };
-    let all: Vec<_> = env
-        .client()
-        .messages(chat, query)
-        .try_collect()
-        .await
-        .unwrap();
+    let all = every_item(env.client().messages(chat, newest(3))).await;
     let texts: Vec<&str> = all.iter().filter_map(|m| m.body_text()).collect();
     assert_eq!(texts, ["m4", "m3", "m2", "m1", "m0"]);
 }

@@ -7,7 +7,6 @@ mod client_support;
 use std::time::{Duration, Instant};
 
 use client_support::{Canned, Env, WABA, config_at, dead_base_url, fast_retry};
-use radist_connector::models::SendMessageRequest;
 use radist_connector::{RadistClient, RadistError};
 use serde_json::json;
 
@@ -78,11 +77,7 @@ async fn a_retried_send_takes_effect_once() {
         "paths": ["/messaging/messages/"]}),
     )
     .await;
-    let sent = env
-        .client()
-        .send_message(&SendMessageRequest::text(chat, "exactly once"))
-        .await
-        .unwrap();
+    let sent = env.send_text(chat, "exactly once").await.unwrap();
     let log = env.sent(Some(chat)).await;
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0]["message_id"], json!(sent.message.message_id));
@@ -208,11 +203,7 @@ async fn an_ambiguous_send_failure_is_not_repeated() {
     for status in [500, 502] {
         env.faults(json!({"server_error": {"count": 1, "status": status}, "paths": ["/messaging/messages/"]}))
             .await;
-        let err = env
-            .client()
-            .send_message(&SendMessageRequest::text(chat, "maybe sent"))
-            .await
-            .unwrap_err();
+        let err = env.send_text(chat, "maybe sent").await.unwrap_err();
         assert!(
             matches!(err, RadistError::Server { status: s } if s == status),
             "{err}"

@@ -63,6 +63,19 @@ pub struct RetryPolicy {
     pub honor_retry_after_max: Duration,
 }
 
+/// Builder setters `with_<field>(value)`: each replaces one field and returns the value.
+macro_rules! with_setters {
+    ($($(#[$doc:meta])* $name:ident($field:ident: $ty:ty);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $field: $ty) -> Self {
+                self.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
 impl ClientConfig {
     /// A configuration for the production API with default timeouts and retries.
     pub fn new(api_key: impl Into<ApiKey>, company_id: CompanyId) -> Self {
@@ -80,34 +93,17 @@ impl ClientConfig {
         }
     }
 
-    /// Replaces the base URL (e.g. `https://api-ru.radist.online/v2` or a sandbox).
-    pub fn with_base_url(mut self, base_url: Url) -> Self {
-        self.base_url = base_url;
-        self
-    }
-
-    /// Replaces the retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Replaces the per-attempt request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Replaces the cap on response bodies.
-    pub fn with_max_response_bytes(mut self, max_response_bytes: u64) -> Self {
-        self.max_response_bytes = max_response_bytes;
-        self
-    }
-
-    /// Replaces the outgoing-message validation options.
-    pub fn with_validation(mut self, validation: ValidateOptions) -> Self {
-        self.validation = validation;
-        self
+    with_setters! {
+        /// Replaces the base URL (e.g. `https://api-ru.radist.online/v2` or a sandbox).
+        with_base_url(base_url: Url);
+        /// Replaces the retry policy.
+        with_retry(retry: RetryPolicy);
+        /// Replaces the per-attempt request timeout.
+        with_timeout(timeout: Duration);
+        /// Replaces the cap on response bodies.
+        with_max_response_bytes(max_response_bytes: u64);
+        /// Replaces the outgoing-message validation options.
+        with_validation(validation: ValidateOptions);
     }
 
     /// Checks what `reqwest` would not: scheme, base-ability, non-zero timeouts, the key.
@@ -210,6 +206,27 @@ mod tests {
         assert!(!debug.contains("secret"), "{debug}");
         assert!(debug.contains("ApiKey(***)"), "{debug}");
         assert_eq!(cfg.api_key.expose(), "-secret-key-123");
+    }
+
+    #[test]
+    fn each_setter_replaces_its_field() {
+        let url = Url::parse("http://127.0.0.1:9/v2/").unwrap();
+        let validation = ValidateOptions {
+            list_body_max: 4096,
+            ..ValidateOptions::default()
+        };
+        let cfg = ClientConfig::new("k", CompanyId(1))
+            .with_base_url(url.clone())
+            .with_retry(RetryPolicy::none())
+            .with_timeout(Duration::from_millis(250))
+            .with_max_response_bytes(1024)
+            .with_validation(validation.clone());
+        assert_eq!(cfg.base_url, url);
+        assert_eq!(cfg.retry, RetryPolicy::none());
+        assert_eq!(cfg.timeout, Duration::from_millis(250));
+        assert_eq!(cfg.max_response_bytes, 1024);
+        assert_eq!(cfg.validation, validation);
+        assert_eq!(cfg.connect_timeout, Duration::from_secs(5));
     }
 
     #[test]

@@ -68,7 +68,8 @@ impl RadistClient {
 
     /// `GET …/tags/` (`limit` clamped to 1..=100).
     pub async fn list_tags(&self, limit: u32, offset: u32) -> Result<Vec<TagOut>, RadistError> {
-        let call = Call::new("list_tags", Method::GET, self.company_path("tags/"))
+        let call = self
+            .company_call("list_tags", Method::GET, "tags/")
             .query("offset", offset)
             .query("limit", page_size(limit));
         self.fetch(call).await
@@ -76,7 +77,8 @@ impl RadistClient {
 
     /// `POST …/tags/`: not retried after an ambiguous failure (list the tags to reconcile).
     pub async fn create_tag(&self, tag: &TagIn) -> Result<TagOut, RadistError> {
-        let call = Call::new("create_tag", Method::POST, self.company_path("tags/"))
+        let call = self
+            .company_call("create_tag", Method::POST, "tags/")
             .what(format!("tag `{}`", tag.name))
             .not_idempotent();
         self.fetch(call.json(tag)?).await
@@ -84,15 +86,13 @@ impl RadistClient {
 
     /// `GET …/tags/{tag_id}`.
     pub async fn get_tag(&self, id: TagId) -> Result<TagOut, RadistError> {
-        let path = self.company_path(&format!("tags/{id}"));
-        let call = Call::new("get_tag", Method::GET, path).what(format!("tag {id}"));
+        let call = self.tag_call("get_tag", Method::GET, id);
         self.fetch(call).await
     }
 
     /// `PUT …/tags/{tag_id}`: replaces name, description and colour.
     pub async fn update_tag(&self, id: TagId, tag: &UpdateTag) -> Result<TagOut, RadistError> {
-        let path = self.company_path(&format!("tags/{id}"));
-        let call = Call::new("update_tag", Method::PUT, path).what(format!("tag {id}"));
+        let call = self.tag_call("update_tag", Method::PUT, id);
         self.fetch(call.json(tag)?).await
     }
 
@@ -117,8 +117,7 @@ impl RadistClient {
 
     /// `GET …/contacts/{contact_id}/notes/{note_id}`.
     pub async fn get_note(&self, id: ContactId, note: NoteId) -> Result<NoteOut, RadistError> {
-        let call =
-            Call::new("get_note", Method::GET, self.note_path(id, note)).what(note_name(id, note));
+        let call = self.note_call("get_note", Method::GET, id, note);
         self.fetch(call).await
     }
 
@@ -129,21 +128,19 @@ impl RadistClient {
         note: NoteId,
         request: &ContactNoteUpdateRequest,
     ) -> Result<NoteOut, RadistError> {
-        let call = Call::new("update_note", Method::PATCH, self.note_path(id, note))
-            .what(note_name(id, note));
+        let call = self.note_call("update_note", Method::PATCH, id, note);
         self.fetch(call.json(request)?).await
     }
 
     /// `DELETE …/contacts/{contact_id}/notes/{note_id}` (204).
     pub async fn delete_note(&self, id: ContactId, note: NoteId) -> Result<(), RadistError> {
-        let call = Call::new("delete_note", Method::DELETE, self.note_path(id, note))
-            .what(note_name(id, note));
+        let call = self.note_call("delete_note", Method::DELETE, id, note);
         self.fetch_empty(call).await
     }
 
     /// `GET …/messaging/templates/`: the company's quick replies.
     pub async fn list_quick_replies(&self) -> Result<Vec<MessageTemplateOut>, RadistError> {
-        self.fetch(self.company_get("list_quick_replies", "messaging/templates/"))
+        self.fetch(self.company_call("list_quick_replies", Method::GET, "messaging/templates/"))
             .await
     }
 
@@ -152,8 +149,9 @@ impl RadistClient {
         &self,
         request: &MessageTemplateCreateRequest,
     ) -> Result<MessageTemplateOut, RadistError> {
-        let path = self.company_path("messaging/templates/");
-        let call = Call::new("create_quick_reply", Method::POST, path).not_idempotent();
+        let call = self
+            .company_call("create_quick_reply", Method::POST, "messaging/templates/")
+            .not_idempotent();
         self.fetch(call.json(request)?).await
     }
 
@@ -163,17 +161,13 @@ impl RadistClient {
         id: QuickReplyId,
         request: &MessageTemplateUpdateRequest,
     ) -> Result<MessageTemplateOut, RadistError> {
-        let path = self.company_path(&format!("messaging/templates/{id}"));
-        let call =
-            Call::new("update_quick_reply", Method::PATCH, path).what(format!("quick reply {id}"));
+        let call = self.quick_reply_call("update_quick_reply", Method::PATCH, id);
         self.fetch(call.json(request)?).await
     }
 
     /// `DELETE …/messaging/templates/{template_id}` (204).
     pub async fn delete_quick_reply(&self, id: QuickReplyId) -> Result<(), RadistError> {
-        let path = self.company_path(&format!("messaging/templates/{id}"));
-        let call =
-            Call::new("delete_quick_reply", Method::DELETE, path).what(format!("quick reply {id}"));
+        let call = self.quick_reply_call("delete_quick_reply", Method::DELETE, id);
         self.fetch_empty(call).await
     }
 
@@ -184,12 +178,9 @@ impl RadistClient {
         connection: ConnectionId,
     ) -> Result<(), RadistError> {
         let rest = format!("messaging/chats/mark_answered/{connection}");
-        let call = Call::new(
-            "mark_connection_answered",
-            Method::POST,
-            self.company_path(&rest),
-        )
-        .what(format!("connection {connection}"));
+        let call = self
+            .company_call("mark_connection_answered", Method::POST, &rest)
+            .what(format!("connection {connection}"));
         self.fetch_empty(call).await
     }
 
@@ -201,12 +192,26 @@ impl RadistClient {
         id: ContactId,
         rest: &str,
     ) -> Call {
-        let path = self.company_path(&format!("contacts/{id}{rest}"));
-        Call::new(name, method, path).what(contact(id))
+        self.company_call(name, method, &format!("contacts/{id}{rest}"))
+            .what(contact(id))
     }
 
-    fn note_path(&self, id: ContactId, note: NoteId) -> String {
-        self.company_path(&format!("contacts/{id}/notes/{note}"))
+    /// A call on `…/tags/{id}`, named after the tag in errors.
+    fn tag_call(&self, name: &'static str, method: Method, id: TagId) -> Call {
+        self.company_call(name, method, &format!("tags/{id}"))
+            .what(format!("tag {id}"))
+    }
+
+    /// A call on `…/messaging/templates/{id}`, named after the quick reply in errors.
+    fn quick_reply_call(&self, name: &'static str, method: Method, id: QuickReplyId) -> Call {
+        self.company_call(name, method, &format!("messaging/templates/{id}"))
+            .what(format!("quick reply {id}"))
+    }
+
+    /// A call on `…/contacts/{id}/notes/{note}`, named after the note in errors.
+    fn note_call(&self, name: &'static str, method: Method, id: ContactId, note: NoteId) -> Call {
+        self.company_call(name, method, &format!("contacts/{id}/notes/{note}"))
+            .what(note_name(id, note))
     }
 }
 

@@ -30,8 +30,8 @@ impl RadistClient {
         &self,
         params: ListConnections,
     ) -> Result<ConnectionsOut, RadistError> {
-        let path = self.company_path("connections/");
-        let mut call = Call::new("list_connections", Method::GET, path)
+        let mut call = self
+            .company_call("list_connections", Method::GET, "connections/")
             .query("limit", page_size(params.limit))
             .query("offset", params.offset);
         for kind in params.types {
@@ -42,15 +42,16 @@ impl RadistClient {
 
     /// `GET …/connections/{connection_id}`.
     pub async fn get_connection(&self, id: ConnectionId) -> Result<Connection, RadistError> {
-        let path = self.company_path(&format!("connections/{id}"));
-        let call = Call::new("get_connection", Method::GET, path).what(format!("connection {id}"));
+        let call = self
+            .company_call("get_connection", Method::GET, &format!("connections/{id}"))
+            .what(format!("connection {id}"));
         self.fetch(call).await
     }
 
     /// `GET …/contacts/` with paging, ordering, search and tag filters.
     pub async fn list_contacts(&self, params: ContactsQuery) -> Result<ContactsOut, RadistError> {
-        let path = self.company_path("contacts/");
-        let mut call = Call::new("list_contacts", Method::GET, path)
+        let mut call = self
+            .company_call("list_contacts", Method::GET, "contacts/")
             .query("offset", params.offset)
             .query("limit", page_size(params.limit))
             .query("order_by", params.order_by.as_str())
@@ -88,8 +89,8 @@ impl RadistClient {
         &self,
         request: &ContactCreateRequest,
     ) -> Result<ContactOut, RadistError> {
-        let path = self.company_path("contacts/");
-        let call = Call::new("create_contact", Method::POST, path)
+        let call = self
+            .company_call("create_contact", Method::POST, "contacts/")
             .not_idempotent()
             .json(request)?;
         self.fetch(call).await
@@ -99,7 +100,7 @@ impl RadistClient {
     pub async fn list_webhooks(
         &self,
     ) -> Result<Vec<WebhookConfigConnectionMessagingOut>, RadistError> {
-        self.fetch(self.company_get("list_webhooks", "webhooks/"))
+        self.fetch(self.company_call("list_webhooks", Method::GET, "webhooks/"))
             .await
     }
 
@@ -109,9 +110,9 @@ impl RadistClient {
         &self,
         config: &WebhookConfigConnectionMessaging,
     ) -> Result<WebhookConfigConnectionMessagingOut, RadistError> {
-        let path = self.company_path("webhooks/");
         let what = format!("connection {}", config.connection_id);
-        let call = Call::new("create_webhook", Method::POST, path)
+        let call = self
+            .company_call("create_webhook", Method::POST, "webhooks/")
             .what(what)
             .not_idempotent();
         self.fetch(call.json(config)?).await
@@ -119,8 +120,9 @@ impl RadistClient {
 
     /// `DELETE …/webhooks/{webhook_id}` (204).
     pub async fn delete_webhook(&self, id: WebhookId) -> Result<(), RadistError> {
-        let path = self.company_path(&format!("webhooks/{id}"));
-        let call = Call::new("delete_webhook", Method::DELETE, path).what(format!("webhook {id}"));
+        let call = self
+            .company_call("delete_webhook", Method::DELETE, &format!("webhooks/{id}"))
+            .what(format!("webhook {id}"));
         self.fetch_empty(call).await
     }
 }

@@ -8,7 +8,6 @@ use reqwest::Method;
 
 use super::RadistClient;
 use super::query::DialogsCounter;
-use super::request::Call;
 use crate::error::RadistError;
 use crate::models::{
     Chat, ChatAvailability, ChatId, ChatSource, ConnectionId, CreateChatRequest,
@@ -23,7 +22,7 @@ pub const UPLOAD_LIMIT_BYTES: u64 = 100 * 1024 * 1024;
 impl RadistClient {
     /// `GET …/messaging/chats/sources/`: connections chats can be created in.
     pub async fn chat_sources(&self) -> Result<Vec<ChatSource>, RadistError> {
-        self.fetch(self.company_get("chat_sources", "messaging/chats/sources/"))
+        self.fetch(self.company_call("chat_sources", Method::GET, "messaging/chats/sources/"))
             .await
     }
 
@@ -32,9 +31,10 @@ impl RadistClient {
         &self,
         request: &CreateChatRequest,
     ) -> Result<CreateChatResponse, RadistError> {
-        let path = self.company_path("messaging/chats/");
         let what = format!("connection {}", request.connection_id);
-        let call = Call::new("create_chat", Method::POST, path).what(what);
+        let call = self
+            .company_call("create_chat", Method::POST, "messaging/chats/")
+            .what(what);
         self.fetch(call.json(request)?).await
     }
 
@@ -44,8 +44,13 @@ impl RadistClient {
         connection: ConnectionId,
         chat: ChatId,
     ) -> Result<Chat, RadistError> {
-        let path = self.company_path(&format!("messaging/chats/{connection}/{chat}"));
-        let call = Call::new("get_chat", Method::GET, path).what(chat_name(connection, chat));
+        let call = self
+            .company_call(
+                "get_chat",
+                Method::GET,
+                &format!("messaging/chats/{connection}/{chat}"),
+            )
+            .what(chat_name(connection, chat));
         self.fetch(call).await
     }
 
@@ -60,9 +65,9 @@ impl RadistClient {
         if !violations.is_empty() {
             return Err(RadistError::Invalid(violations));
         }
-        let path = self.company_path("messaging/messages/");
         let what = format!("chat {}", request.chat_id);
-        let call = Call::new("send_message", Method::POST, path)
+        let call = self
+            .company_call("send_message", Method::POST, "messaging/messages/")
             .what(what)
             .not_idempotent();
         self.fetch(call.json(request)?).await
@@ -78,8 +83,9 @@ impl RadistClient {
         bytes: Bytes,
     ) -> Result<MessagingFileLinkResponse, RadistError> {
         check_size(bytes.len() as u64)?;
-        let path = self.company_path("messaging/files/");
-        let call = Call::new("upload_file", Method::POST, path).file(name, mime, bytes)?;
+        let call = self
+            .company_call("upload_file", Method::POST, "messaging/files/")
+            .file(name, mime, bytes)?;
         self.fetch(call).await
     }
 
@@ -111,7 +117,8 @@ impl RadistClient {
         chat: ChatId,
     ) -> Result<ChatAvailability, RadistError> {
         let rest = format!("messaging/chats/{connection}/{chat}/availability");
-        let call = Call::new("chat_availability", Method::GET, self.company_path(&rest))
+        let call = self
+            .company_call("chat_availability", Method::GET, &rest)
             .what(chat_name(connection, chat));
         self.fetch(call).await
     }
@@ -122,8 +129,8 @@ impl RadistClient {
         connection: ConnectionId,
         only_approved: bool,
     ) -> Result<Vec<WabaTemplateMessageOut>, RadistError> {
-        let path = self.company_path("messaging/waba_templates/");
-        let call = Call::new("waba_templates", Method::GET, path)
+        let call = self
+            .company_call("waba_templates", Method::GET, "messaging/waba_templates/")
             .query("connection_id", connection)
             .query("only_approved", only_approved)
             .what(format!("waba connection {connection}"));
@@ -132,8 +139,12 @@ impl RadistClient {
 
     /// `GET …/messaging/dialogs/counters/`: estimated remaining WABA dialogs.
     pub async fn dialogs_counters(&self) -> Result<Vec<DialogsCounter>, RadistError> {
-        self.fetch(self.company_get("dialogs_counters", "messaging/dialogs/counters/"))
-            .await
+        let call = self.company_call(
+            "dialogs_counters",
+            Method::GET,
+            "messaging/dialogs/counters/",
+        );
+        self.fetch(call).await
     }
 
     /// `POST …/messaging/chats/mark_answered/{connection_id}/{chat_id}` (202).
@@ -143,7 +154,8 @@ impl RadistClient {
         chat: ChatId,
     ) -> Result<(), RadistError> {
         let rest = format!("messaging/chats/mark_answered/{connection}/{chat}");
-        let call = Call::new("mark_answered", Method::POST, self.company_path(&rest))
+        let call = self
+            .company_call("mark_answered", Method::POST, &rest)
             .what(chat_name(connection, chat));
         self.fetch_empty(call).await
     }

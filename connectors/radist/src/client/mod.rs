@@ -103,9 +103,9 @@ impl RadistClient {
         format!("companies/{}/{rest}", self.inner.company_id)
     }
 
-    /// A `GET` of the company's `rest` (a list with no parameters).
-    fn company_get(&self, op: &'static str, rest: &str) -> Call {
-        Call::new(op, Method::GET, self.company_path(rest))
+    /// A call `op` on the company's `rest` (`companies/{company_id}/{rest}`).
+    fn company_call(&self, op: &'static str, method: Method, rest: &str) -> Call {
+        Call::new(op, method, self.company_path(rest))
     }
 }
 

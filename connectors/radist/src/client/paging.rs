@@ -15,7 +15,6 @@ use reqwest::Method;
 
 use super::RadistClient;
 use super::query::{ChatsQuery, MAX_PAGE_SIZE, MessagesQuery, page_size};
-use super::request::Call;
 use crate::error::RadistError;
 use crate::models::{
     ChatId, ContactId, ContactWithChats, ContactsWithChatsResponse, Message, MessageId, time,
@@ -29,8 +28,12 @@ impl RadistClient {
         query: &ChatsQuery,
         cursor: Option<&str>,
     ) -> Result<ContactsWithChatsResponse, RadistError> {
-        let path = self.company_path("messaging/chats/with_contacts/");
-        let call = Call::new("chats_with_contacts", Method::GET, path)
+        let call = self
+            .company_call(
+                "chats_with_contacts",
+                Method::GET,
+                "messaging/chats/with_contacts/",
+            )
             .query("limit", page_size(query.limit))
             .query_opt("query", query.query.as_deref().filter(|q| !q.is_empty()))
             .query_opt("contact_id", query.contact_id)
@@ -68,8 +71,8 @@ impl RadistClient {
         limit: u32,
         until: Option<DateTime<Utc>>,
     ) -> Result<Vec<Message>, RadistError> {
-        let path = self.company_path("messaging/messages/");
-        let call = Call::new("messages", Method::GET, path)
+        let call = self
+            .company_call("messages", Method::GET, "messaging/messages/")
             .query("chat_id", chat)
             .query("limit", page_size(limit))
             .query_opt("until", until.as_ref().map(time::format))

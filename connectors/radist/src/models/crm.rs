@@ -238,6 +238,23 @@ mod tests {
     }
 
     #[test]
+    fn quick_reply_bodies_leave_out_unset_fields() {
+        let create = MessageTemplateCreateRequest::text("greeting", "Hello");
+        let written = json!({"type": "text", "name": "greeting", "text": "Hello"});
+        assert_eq!(serde_json::to_value(&create).unwrap(), written);
+        let read: MessageTemplateCreateRequest = serde_json::from_value(written).unwrap();
+        assert_eq!(read, create);
+        let update = MessageTemplateUpdateRequest {
+            file_url: Some("https://cdn.example/a.pdf".into()),
+            ..MessageTemplateUpdateRequest::default()
+        };
+        let written = json!({"file_url": "https://cdn.example/a.pdf"});
+        assert_eq!(serde_json::to_value(&update).unwrap(), written);
+        let read: MessageTemplateUpdateRequest = serde_json::from_value(written).unwrap();
+        assert_eq!(read, update);
+    }
+
+    #[test]
     fn user_permissions_accept_unknown_names_and_umbrellas() {
         let user: User =
             serde_json::from_value(json!({"id": "6f1c2b9e-3d4a-4e5f-8a7b-1c2d3e4f5a6b",

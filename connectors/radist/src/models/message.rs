@@ -330,6 +330,39 @@ pub enum WabaOrderCurrency {
     Unknown,
 }
 
+impl MessageType {
+    /// Every type this crate knows, in spec order (without `Unknown`).
+    pub const ALL: [Self; 10] = [
+        Self::Text,
+        Self::File,
+        Self::Image,
+        Self::Voice,
+        Self::Audio,
+        Self::Video,
+        Self::WabaTemplate,
+        Self::WabaInteractive,
+        Self::RadistOrder,
+        Self::WabaOrder,
+    ];
+
+    /// The wire name, e.g. `waba_template`; also the message's content key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::File => "file",
+            Self::Image => "image",
+            Self::Voice => "voice",
+            Self::Audio => "audio",
+            Self::Video => "video",
+            Self::WabaTemplate => "waba_template",
+            Self::WabaInteractive => "waba_interactive",
+            Self::RadistOrder => "radist_order",
+            Self::WabaOrder => "waba_order",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 impl Message {
     /// The media content matching `message_type` (file, image, audio, video or voice).
     pub fn media(&self) -> Option<&MediaMessageContent> {
@@ -413,21 +446,23 @@ mod tests {
         let message: Message = serde_json::from_value(value.clone()).unwrap();
         assert_eq!(message.body_text(), Some("Hello"));
         let object = value.as_object_mut().unwrap();
-        for key in [
-            "file",
-            "image",
-            "audio",
-            "video",
-            "voice",
-            "waba_template",
-            "waba_interactive",
-            "radist_order",
-            "waba_order",
-        ] {
-            object.remove(key);
+        for kind in MessageType::ALL
+            .into_iter()
+            .filter(|k| *k != MessageType::Text)
+        {
+            object.remove(kind.as_str());
         }
         object.insert("read_at".into(), json!("2026-02-19T13:08:00.500000Z"));
         assert_eq!(serde_json::to_value(&message).unwrap(), value);
+    }
+
+    #[test]
+    fn wire_names_match_serde_and_as_str() {
+        for kind in MessageType::ALL.into_iter().chain([MessageType::Unknown]) {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+        }
+        let unknown: MessageType = serde_json::from_value(json!("sticker")).unwrap();
+        assert_eq!(unknown.as_str(), "unknown");
     }
 
     #[test]

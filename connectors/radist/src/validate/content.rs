@@ -30,7 +30,7 @@ pub(crate) fn check_envelope(c: &mut Checker<'_>, req: &SendMessageRequest) {
             format!("must be between 1 and {CHAT_ID_MAX} (got {chat_id})"),
         );
     }
-    let kind = type_name(req.message_type);
+    let kind = req.message_type.as_str();
     let expected = content_key(req.message_type);
     if expected.is_none() {
         c.push("message_type", format!("`{kind}` messages cannot be sent"));
@@ -74,7 +74,7 @@ fn check_waba_only(c: &mut Checker<'_>, message_type: MessageType) {
     );
     match c.known_channel() {
         Some(channel) if waba_only && channel != ChatSourceType::Waba => {
-            let (kind, name) = (type_name(message_type), channel_name(channel));
+            let (kind, name) = (message_type.as_str(), channel_name(channel));
             c.push(
                 "message_type",
                 format!("`{kind}` can only be sent to waba chats (chat is {name})"),
@@ -100,7 +100,7 @@ fn check_text(c: &mut Checker<'_>, text: &str) {
 }
 
 fn check_media(c: &mut Checker<'_>, kind: MediaKind, media: &MediaIn) {
-    let key = type_name(kind.message_type());
+    let key = kind.message_type().as_str();
     if media.url.trim().is_empty() {
         c.push(format!("{key}.url"), "must not be empty");
     }
@@ -135,23 +135,6 @@ fn present_keys(req: &SendMessageRequest) -> [(&'static str, bool); 8] {
 fn content_key(message_type: MessageType) -> Option<&'static str> {
     match message_type {
         MessageType::RadistOrder | MessageType::WabaOrder | MessageType::Unknown => None,
-        other => Some(type_name(other)),
-    }
-}
-
-/// The wire name of a `message_type`.
-pub(crate) fn type_name(message_type: MessageType) -> &'static str {
-    match message_type {
-        MessageType::Text => "text",
-        MessageType::File => "file",
-        MessageType::Image => "image",
-        MessageType::Voice => "voice",
-        MessageType::Audio => "audio",
-        MessageType::Video => "video",
-        MessageType::WabaTemplate => "waba_template",
-        MessageType::WabaInteractive => "waba_interactive",
-        MessageType::RadistOrder => "radist_order",
-        MessageType::WabaOrder => "waba_order",
-        MessageType::Unknown => "unknown",
+        other => Some(other.as_str()),
     }
 }

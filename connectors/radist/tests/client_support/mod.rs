@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use radist_connector::models::{ChatId, CompanyId, ConnectionId};
-use radist_connector::{ClientConfig, RadistClient, RetryPolicy};
+use radist_connector::models::{
+    ChatId, CompanyId, ConnectionId, MessageSentResponse, SendMessageRequest,
+};
+use radist_connector::{ClientConfig, RadistClient, RadistError, RetryPolicy};
 use radist_sandbox::control::{Inbound, SandboxControl};
 use radist_sandbox::{Faults, Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::Value;
@@ -94,6 +96,16 @@ impl Env {
         sent.into_iter()
             .map(|entry| serde_json::to_value(entry).expect("sent json"))
             .collect()
+    }
+
+    /// Sends `text` to `chat` with a fresh client (the faults set apply to it).
+    pub async fn send_text(
+        &self,
+        chat: ChatId,
+        text: &str,
+    ) -> Result<MessageSentResponse, RadistError> {
+        let request = SendMessageRequest::text(chat, text);
+        self.client().send_message(&request).await
     }
 
     /// Sets request faults (`faults` is a `radist_sandbox::Faults` as JSON).
