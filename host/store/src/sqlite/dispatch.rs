@@ -3,7 +3,7 @@
 use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, opt_from_us, parse_status, to_i64, to_u32, to_us};
 use super::worker::Writer;
-use super::{detail, digests, history, lanes, packing};
+use super::{detail, history, lanes, packing, sources};
 use crate::convert::{RunAfter, check_running};
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
@@ -164,11 +164,12 @@ fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()>
     let ledger = detail::ledger_texts(conn, run)?;
     let detail = packing::pack_opt(detail::encode(&a.actions, &a.logs, &ledger)?);
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO attempts (run_id, attempt, status, error, started_at, duration_us, node, plugin_digest, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO attempts (run_id, attempt, status, error, started_at, duration_us, source, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (run_id, attempt) DO UPDATE SET status = ?3, error = ?4, started_at = ?5,
-             duration_us = ?6, node = ?7, plugin_digest = ?8, detail = ?9",
+             duration_us = ?6, source = ?7, detail = ?8",
     )?;
+    let source = sources::id(conn, &a.node, a.plugin_digest.as_deref())?;
     let args = params![
         run.0,
         a.attempt,
@@ -176,8 +177,7 @@ fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()>
         a.error,
         to_us(a.started_at),
         to_i64(a.duration_us),
-        a.node,
-        digests::pack_opt(a.plugin_digest.as_deref()),
+        source,
         detail
     ];
     stmt.execute(args)?;

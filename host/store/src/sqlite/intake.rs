@@ -1,6 +1,7 @@
 //! SQL for intake: events with their runs, and quarantined requests.
 
 use super::counters::Counter;
+use super::dedupe::StoredKey;
 use super::fail::{Res, from_us, page, to_u64, to_us};
 use super::lanes;
 use super::packing::Packed;
@@ -11,17 +12,24 @@ use crate::model::intake::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-/// Inserts the event with its `payload` (`e.payload` packed) unless its dedupe key is known;
-/// `None` for a duplicate.
-pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent, payload: &Packed) -> Res<Option<EventId>> {
+/// Inserts the event with its `payload` (`e.payload` packed) and its stored `key` unless its
+/// dedupe key is known; `None` for a duplicate.
+pub(crate) fn insert_event(
+    w: &mut Writer,
+    e: &NewEvent,
+    payload: &Packed,
+    key: &StoredKey,
+) -> Res<Option<EventId>> {
     let id = w.counters.next(Counter::EventId);
     let mut stmt = w.conn.prepare_cached(
-        "INSERT INTO events (id, dedupe_key, kind, connection_id, chat_id, payload, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (dedupe_key) DO NOTHING",
+        "INSERT INTO events (id, dedupe, dedupe_key, kind, connection_id, chat_id, payload,
+             received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (dedupe) DO NOTHING",
     )?;
     let args = params![
         id,
-        e.dedupe_key,
+        &key.digest[..],
+        key.text,
         e.kind,
         e.connection_id,
         e.chat_id,
@@ -35,9 +43,9 @@ pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent, payload: &Packed) -> Re
     Ok(Some(EventId(id)))
 }
 
-fn event_id_by_key(conn: &Connection, key: &str) -> Res<EventId> {
-    let mut stmt = conn.prepare_cached("SELECT id FROM events WHERE dedupe_key = ?1")?;
-    Ok(EventId(stmt.query_row([key], |r| r.get(0))?))
+fn event_id_by_key(conn: &Connection, key: &StoredKey) -> Res<EventId> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM events WHERE dedupe = ?1")?;
+    Ok(EventId(stmt.query_row([&key.digest[..]], |r| r.get(0))?))
 }
 
 /// Queues one run of an event at the end of its lane.
@@ -64,16 +72,16 @@ pub(crate) fn insert_run(
     Ok(id)
 }
 
-/// Stores the event with its packed `payload`, and its runs (one savepoint of the batch
-/// transaction).
+/// Stores the event with its packed `payload` and stored `key`, and its runs (one savepoint of
+/// the batch transaction).
 pub(crate) fn ingest(
     w: &mut Writer,
     event: &NewEvent,
-    payload: &Packed,
+    (payload, key): (&Packed, &StoredKey),
     runs: &[NewRun],
 ) -> Res<Ingested> {
-    let Some(event_id) = insert_event(w, event, payload)? else {
-        let event_id = event_id_by_key(&w.conn, &event.dedupe_key)?;
+    let Some(event_id) = insert_event(w, event, payload, key)? else {
+        let event_id = event_id_by_key(&w.conn, key)?;
         return Ok(Ingested {
             event_id,
             duplicate: true,

@@ -4,6 +4,7 @@
 mod checkpointer;
 mod counters;
 mod counts;
+mod dedupe;
 mod detail;
 mod digests;
 mod dispatch;
@@ -20,6 +21,7 @@ mod packing;
 mod plans;
 mod schedule;
 mod schema;
+mod sources;
 mod store_impl;
 mod views;
 mod words;
