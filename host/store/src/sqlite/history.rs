@@ -10,8 +10,12 @@ use crate::model::history::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
-pub(super) const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
-        r.is_replay, e.kind, e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before, r.node, r.error
+/// A run's summary columns; its plugin, origin and node are ids of `names` (see `names`).
+pub(super) const SUMMARY: &str = "SELECT r.id, r.event_id,
+        (SELECT name FROM names WHERE id = r.plugin), r.lane, r.status, r.attempt,
+        r.max_attempts, (SELECT name FROM names WHERE id = r.origin), r.is_replay, e.kind,
+        e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before,
+        (SELECT name FROM names WHERE id = r.node), r.error
     FROM runs r JOIN events e ON e.id = r.event_id";
 
 pub(super) const EVENT: &str =
@@ -194,7 +198,10 @@ fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
         );
     }
     if let Some(plugin) = &f.plugin {
-        c.add("r.plugin = ?", [Value::Text(plugin.clone())]);
+        c.add(
+            "r.plugin = (SELECT id FROM names WHERE name = ?)",
+            [Value::Text(plugin.clone())],
+        );
     }
     if let Some(status) = f.status {
         c.add("r.status = ?", [Value::Text(status.as_str().to_owned())]);

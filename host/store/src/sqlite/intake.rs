@@ -4,6 +4,7 @@ use super::counters::Counter;
 use super::dedupe::StoredKey;
 use super::fail::{Res, from_us, page, to_u64, to_us};
 use super::lanes;
+use super::names;
 use super::packing::Packed;
 use super::worker::Writer;
 use crate::ids::{EventId, QuarantineId, RunId};
@@ -63,9 +64,9 @@ pub(crate) fn insert_run(
              created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?7, ?8, ?8)",
     )?;
-    let args = params![
-        id.0, event.0, run.plugin, run.lane, seq, budget, run.origin, created_us
-    ];
+    let plugin = names::id(&w.conn, &run.plugin)?;
+    let origin = names::id(&w.conn, &run.origin)?;
+    let args = params![id.0, event.0, plugin, run.lane, seq, budget, origin, created_us];
     stmt.execute(args)?;
     lanes::append(&w.conn, &run.lane, id, seq)?;
     w.woke = true;

@@ -13,6 +13,7 @@ mod history;
 mod intake;
 mod kv;
 mod lanes;
+mod names;
 mod ledger;
 mod nodes;
 mod ops;

@@ -56,3 +56,46 @@ INSERT INTO attempts_v7 (run_id, attempt, status, error, started_at, duration_us
         ON s.node = a.node AND s.plugin_digest = coalesce(a.plugin_digest, x'');
 DROP TABLE attempts;
 ALTER TABLE attempts_v7 RENAME TO attempts;
+
+-- Runs: the plugin, origin and node names are ids of `names` (see `sqlite/names.rs`).
+CREATE TABLE names (
+    id   INTEGER PRIMARY KEY,
+    name TEXT    NOT NULL UNIQUE
+);
+INSERT OR IGNORE INTO names (name)
+    SELECT plugin FROM runs UNION SELECT origin FROM runs
+    UNION SELECT node FROM runs WHERE node IS NOT NULL;
+CREATE TABLE runs_v7 (
+    id           INTEGER PRIMARY KEY,
+    event_id     INTEGER NOT NULL,
+    plugin       INTEGER NOT NULL,
+    lane         TEXT    NOT NULL,
+    seq          INTEGER NOT NULL,
+    status       TEXT    NOT NULL,
+    attempt      INTEGER NOT NULL DEFAULT 0,
+    budget       INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    origin       INTEGER NOT NULL,
+    is_replay    INTEGER NOT NULL DEFAULT 0,
+    not_before   INTEGER,
+    node         INTEGER,
+    error        TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+INSERT INTO runs_v7 (id, event_id, plugin, lane, seq, status, attempt, budget, max_attempts,
+        origin, is_replay, not_before, node, error, created_at, updated_at)
+    SELECT r.id, r.event_id, (SELECT n.id FROM names n WHERE n.name = r.plugin), r.lane, r.seq,
+        r.status, r.attempt, r.budget, r.max_attempts,
+        (SELECT n.id FROM names n WHERE n.name = r.origin), r.is_replay, r.not_before,
+        (SELECT n.id FROM names n WHERE n.name = r.node), r.error, r.created_at, r.updated_at
+    FROM runs r;
+DROP TABLE runs;
+ALTER TABLE runs_v7 RENAME TO runs;
+CREATE INDEX runs_event ON runs (event_id);
+CREATE INDEX runs_open ON runs (lane, seq) WHERE status IN ('queued', 'running', 'retrying');
+CREATE INDEX runs_plugin ON runs (plugin);
+CREATE INDEX runs_running_node ON runs (node) WHERE status = 'running';
+CREATE INDEX runs_status_id ON runs (status, id);
+CREATE INDEX runs_done ON runs (status, updated_at)
+    WHERE status NOT IN ('queued', 'running', 'retrying');
