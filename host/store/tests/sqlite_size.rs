@@ -197,12 +197,27 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
     let chat = i64::try_from(38_000_000 + RUNS - 1).unwrap_or(0);
     assert_eq!(last.attempts[0].actions, actions(RUNS - 1, chat));
     assert_eq!(last.event.payload, payload(RUNS - 1));
+    let key = new_event(RUNS - 1).dedupe_key;
+    assert_eq!(last.event.dedupe_key, key, "read back from the payload");
+    assert_duplicate(&store, RUNS - 1).await;
     assert_eq!(last.attempts[0].logs.len(), 2);
     assert_eq!(last.ledger.len(), 1, "runs show prints the ledger");
     assert!(
         per_run <= BUDGET,
         "an auto-reply run costs {per_run} B of database, over the {BUDGET} B budget"
     );
+}
+
+/// Ingesting run `i`'s event again creates nothing, and the events list shows its key.
+async fn assert_duplicate(store: &Arc<dyn Store>, i: usize) {
+    let again = store.ingest(new_event(i), Vec::new()).await.expect("ingest");
+    assert!(again.duplicate, "the digest of its key is known");
+    let filter = switchboard_store::EventFilter {
+        limit: 1,
+        ..Default::default()
+    };
+    let listed = store.list_events(filter).await.expect("events");
+    assert_eq!(listed[0].dedupe_key, new_event(i).dedupe_key);
 }
 
 /// Where the bytes go: pages and bytes of each table and index (`dbstat`), per run.

@@ -27,6 +27,9 @@ const EVENT_LISTED: &str = "SELECT id, dedupe_key, kind, connection_id, chat_id,
         CASE WHEN dedupe_key IS NULL THEN payload END
     FROM events";
 
+/// The runs of one plugin (by name; `runs.plugin` holds its id in `names`).
+pub(super) const PLUGIN_IS: &str = "r.plugin = (SELECT id FROM names WHERE name = ?)";
+
 /// WHERE clauses and their parameters, built from a filter.
 #[derive(Default)]
 pub(super) struct Clauses {
@@ -198,10 +201,7 @@ fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
         );
     }
     if let Some(plugin) = &f.plugin {
-        c.add(
-            "r.plugin = (SELECT id FROM names WHERE name = ?)",
-            [Value::Text(plugin.clone())],
-        );
+        c.add(PLUGIN_IS, [Value::Text(plugin.clone())]);
     }
     if let Some(status) = f.status {
         c.add("r.status = ?", [Value::Text(status.as_str().to_owned())]);

@@ -44,8 +44,11 @@ pub(crate) fn insert_event(
     Ok(Some(EventId(id)))
 }
 
+/// The event stored under a key's digest (a duplicate's first delivery).
+pub(crate) const EVENT_BY_KEY: &str = "SELECT id FROM events WHERE dedupe = ?1";
+
 fn event_id_by_key(conn: &Connection, key: &StoredKey) -> Res<EventId> {
-    let mut stmt = conn.prepare_cached("SELECT id FROM events WHERE dedupe = ?1")?;
+    let mut stmt = conn.prepare_cached(EVENT_BY_KEY)?;
     Ok(EventId(stmt.query_row([&key.digest[..]], |r| r.get(0))?))
 }
 
