@@ -77,10 +77,11 @@ fn claim_one(
 fn load_claimed(conn: &Connection, run: RunId) -> Res<ClaimedRun> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT r.event_id, {}, r.lane, r.attempt, r.max_attempts, r.is_replay, {},
-                e.kind, e.connection_id, e.chat_id, e.payload, e.received_at
+                {}, e.connection_id, e.chat_id, e.payload, e.received_at
          FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1",
         names::name_of("r.plugin"),
-        names::name_of("r.origin")
+        names::name_of("r.origin"),
+        names::name_of("e.kind")
     ))?;
     let row = stmt.query_row([run.0], |r| {
         Ok((

@@ -13,17 +13,21 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 /// A run's summary columns; its plugin, origin and node are ids of `names` (see `names`).
 pub(super) const SUMMARY: &str = "SELECT r.id, r.event_id,
         (SELECT name FROM names WHERE id = r.plugin), r.lane, r.status, r.attempt,
-        r.max_attempts, (SELECT name FROM names WHERE id = r.origin), r.is_replay, e.kind,
+        r.max_attempts, (SELECT name FROM names WHERE id = r.origin), r.is_replay,
+        (SELECT name FROM names WHERE id = e.kind),
         e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before,
         (SELECT name FROM names WHERE id = r.node), r.error
     FROM runs r JOIN events e ON e.id = r.event_id";
 
 pub(super) const EVENT: &str =
-    "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
+    "SELECT id, dedupe_key, (SELECT name FROM names WHERE names.id = events.kind),
+        connection_id, chat_id, payload, received_at
+    FROM events";
 
 /// An event's listed columns: everything but the payload, which is read only when the dedupe
 /// key is in it (see `dedupe`).
-const EVENT_LISTED: &str = "SELECT id, dedupe_key, kind, connection_id, chat_id, received_at,
+const EVENT_LISTED: &str = "SELECT id, dedupe_key,
+        (SELECT name FROM names WHERE names.id = events.kind), connection_id, chat_id, received_at,
         CASE WHEN dedupe_key IS NULL THEN payload END
     FROM events";
 
@@ -192,7 +196,10 @@ pub(super) fn run_clauses(
 /// The filter's clauses but its text.
 fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
     if let Some(kind) = &f.kind {
-        c.add("e.kind = ?", [Value::Text(kind.clone())]);
+        c.add(
+            "e.kind = (SELECT id FROM names WHERE name = ?)",
+            [Value::Text(kind.clone())],
+        );
     }
     if let Some(until) = f.until {
         c.add(
@@ -425,7 +432,10 @@ fn event(conn: &Connection, id: EventId) -> Res<Option<EventRecord>> {
 pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Res<Vec<EventSummary>> {
     let mut c = Clauses::default();
     if let Some(kind) = &f.kind {
-        c.add("kind = ?", [Value::Text(kind.clone())]);
+        c.add(
+            "kind = (SELECT id FROM names WHERE name = ?)",
+            [Value::Text(kind.clone())],
+        );
     }
     if let Some((conn_id, chat)) = f.chat {
         c.add(

@@ -27,11 +27,12 @@ pub(crate) fn insert_event(
              received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (dedupe) DO NOTHING",
     )?;
+    let kind = names::id(&w.conn, &e.kind)?;
     let args = params![
         id,
         &key.digest[..],
         key.text,
-        e.kind,
+        kind,
         e.connection_id,
         e.chat_id,
         payload,

@@ -1,12 +1,17 @@
-//! Names repeated in every run (its plugin, its origin, the node that ran it) stored once in
-//! `names` and referred to by id from `runs` (schema version 7): a one-byte id instead of texts
-//! of 7–20 bytes, in the row and in `runs_plugin` and `runs_running_node`. Rows are never
+//! Names repeated in every run (its plugin, its origin, the node that ran it, its event's kind)
+//! stored once in `names` and referred to by id from `runs` and `events` (schema version 7): a
+//! one-byte id instead of texts of 7–25 bytes, in the row and in `runs_plugin` and
+//! `runs_running_node`. Rows are never
 //! deleted, so an id stays valid. SQL reads a name back with a scalar subquery ([`name_of`])
 //! and finds a name's id with `(SELECT id FROM names WHERE name = ?)`, which the planner runs
 //! once per statement (so `runs_plugin` still serves a filter by plugin).
 
 use super::fail::Res;
 use rusqlite::{Connection, OptionalExtension};
+
+/// The id of the event kind `connection.status-changed`, seeded by migration 7: the partial
+/// index `events_connection_status` holds the events of that kind.
+pub(crate) const STATUS_KIND: i64 = 1;
 
 /// The id of `name`, added when new (by the writer, inside its transaction).
 pub(crate) fn id(conn: &Connection, name: &str) -> Res<i64> {

@@ -4,7 +4,7 @@
 //! be walked in order from its start), never scan a table and never sort. The conformance suite
 //! checks what they answer.
 
-use super::{dispatch, history, intake, lanes, ledger, ops, schema};
+use super::{dispatch, history, intake, lanes, ledger, names, ops, schema, views};
 use rusqlite::Connection;
 
 /// The migrated schema in memory, with `ANALYZE`-less statistics like a fresh file.
@@ -79,6 +79,16 @@ fn the_runs_of_one_plugin_read_runs_plugin_newest_first() {
         history::PLUGIN_IS
     );
     assert_seeks(&sql, "runs_plugin (plugin=?)");
+}
+
+#[test]
+fn a_connections_newest_status_reads_events_connection_status() {
+    assert_seeks(&views::newest_status_sql(), "events_connection_status");
+    let conn = migrated();
+    let seeded: String = conn
+        .query_row("SELECT name FROM names WHERE id = ?1", [names::STATUS_KIND], |r| r.get(0))
+        .expect("seeded");
+    assert_eq!(seeded, crate::model::views::CONNECTION_STATUS_KIND);
 }
 
 #[test]

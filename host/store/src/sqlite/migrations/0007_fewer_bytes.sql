@@ -3,19 +3,27 @@
 -- bytes of its SHA-256) instead of its text, and the text is NULL when the payload carries it
 -- at `event.dedupe_key` (see `sqlite/dedupe.rs`). Before this script, the migration computes the
 -- digests of the stored keys in Rust into `temp.event_digests`; migrated rows keep their text.
+-- The kind is an id of `names` (below); `connection.status-changed` is id 1, so the partial
+-- index `events_connection_status` names it as a constant (`names::STATUS_KIND`).
+CREATE TABLE names (
+    id   INTEGER PRIMARY KEY,
+    name TEXT    NOT NULL UNIQUE
+);
+INSERT INTO names (id, name) VALUES (1, 'connection.status-changed');
+INSERT OR IGNORE INTO names (name) SELECT DISTINCT kind FROM events;
 CREATE TABLE events_v7 (
     id            INTEGER PRIMARY KEY,
     dedupe        BLOB    NOT NULL UNIQUE,
     dedupe_key    TEXT,
-    kind          TEXT    NOT NULL,
+    kind          INTEGER NOT NULL,
     connection_id INTEGER,
     chat_id       INTEGER,
     payload       TEXT    NOT NULL,
     received_at   INTEGER NOT NULL
 );
 INSERT INTO events_v7 (id, dedupe, dedupe_key, kind, connection_id, chat_id, payload, received_at)
-    SELECT e.id, d.digest, e.dedupe_key, e.kind, e.connection_id, e.chat_id, e.payload,
-        e.received_at
+    SELECT e.id, d.digest, e.dedupe_key, (SELECT n.id FROM names n WHERE n.name = e.kind),
+        e.connection_id, e.chat_id, e.payload, e.received_at
     FROM events e JOIN temp.event_digests d ON d.id = e.id;
 DROP TABLE events;
 DROP TABLE temp.event_digests;
@@ -23,7 +31,7 @@ ALTER TABLE events_v7 RENAME TO events;
 CREATE INDEX events_chat ON events (connection_id, chat_id) WHERE chat_id IS NOT NULL;
 CREATE INDEX events_connection ON events (connection_id) WHERE connection_id IS NOT NULL;
 CREATE INDEX events_connection_status ON events (connection_id)
-    WHERE kind = 'connection.status-changed';
+    WHERE kind = 1;
 CREATE TRIGGER events_forget_words AFTER DELETE ON events BEGIN
     DELETE FROM event_words WHERE rowid = old.id;
 END;
@@ -58,10 +66,6 @@ DROP TABLE attempts;
 ALTER TABLE attempts_v7 RENAME TO attempts;
 
 -- Runs: the plugin, origin and node names are ids of `names` (see `sqlite/names.rs`).
-CREATE TABLE names (
-    id   INTEGER PRIMARY KEY,
-    name TEXT    NOT NULL UNIQUE
-);
 INSERT OR IGNORE INTO names (name)
     SELECT plugin FROM runs UNION SELECT origin FROM runs
     UNION SELECT node FROM runs WHERE node IS NOT NULL;
