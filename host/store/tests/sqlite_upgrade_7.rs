@@ -1,8 +1,9 @@
 //! A file written at schema version 6 opens at version 7 (events keyed by a digest of their
 //! dedupe key, attempts' node and plugin digest in `attempt_sources`, runs' plugin, origin and
-//! node in `names`) and reads back as before: the run and its attempt, the event's key, the
-//! runs listed by plugin, a node's running runs; a duplicate of a migrated event is still
-//! recognised, and new rows are written in the new form beside the old.
+//! node and events' kind in `names`) and reads back as before: the run and its attempt, the
+//! event's key and kind, a connection's newest status event, the runs listed by plugin, a
+//! node's running runs; a duplicate of a migrated event is still recognised, and new rows are
+//! written in the new form beside the old.
 
 use switchboard_store::conformance::{claim_now, event, run};
 use switchboard_store::prelude::*;
@@ -61,6 +62,10 @@ async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
     assert_eq!((r.plugin.as_str(), r.origin.as_str()), ("auto-reply", "webhook"));
     assert_eq!(r.node.as_deref(), Some("n1"));
     assert_eq!(detail.event.dedupe_key, "radist:1");
+    assert_eq!(detail.run.event_kind, "message.received");
+    let connections = store.connections(10).await.expect("connections");
+    let status = connections[0].last_status.as_ref().expect("event 2 is a status event");
+    assert_eq!((status.id, status.kind.as_str()), (EventId(2), "connection.status-changed"));
     assert_eq!(detail.attempts[0].node, "n1");
     let digest = format!("{:064x}", 7);
     assert_eq!(detail.attempts[0].plugin_digest.as_deref(), Some(digest.as_str()));
