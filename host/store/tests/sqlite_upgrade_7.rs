@@ -2,7 +2,7 @@
 //! dedupe key, attempts' node and plugin digest in `attempt_sources`, runs' plugin, origin and
 //! node and events' kind in `names`) and reads back as before: the run and its attempt, the
 //! event's key and kind, a connection's newest status event, the runs listed by plugin, a
-//! node's running runs; a duplicate of a migrated event is still recognised, and new rows are
+//! node's running runs, a pending send; a duplicate of a migrated event is still recognised, and new rows are
 //! written in the new form beside the old.
 
 use switchboard_store::conformance::{claim_now, event, run};
@@ -19,7 +19,7 @@ const MIGRATIONS: [&str; 6] = [
 ];
 
 /// Run 1 succeeded on node `n1` (its attempt with a plugin digest as bytes), run 2 is running
-/// on `n1`; event 1's payload carries its key, event 2's does not.
+/// on `n1` with a send pending; event 1's payload carries its key, event 2's does not.
 const ROWS: &str = r#"
 INSERT INTO events (id, dedupe_key, kind, connection_id, chat_id, payload, received_at) VALUES
     (1, 'radist:1', 'message.received', 7, 1,
@@ -33,6 +33,8 @@ INSERT INTO lanes (lane, head, head_seq, state) VALUES ('l2', 2, 2, 2);
 INSERT INTO attempts (run_id, attempt, status, started_at, duration_us, node, plugin_digest)
     VALUES (1, 1, 'succeeded', 0, 10, 'n1',
         x'0000000000000000000000000000000000000000000000000000000000000007');
+INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at)
+    VALUES (2, 1, 'messages.send', 'f', '{"chat_id":1}', 7, 1, 0);
 INSERT INTO nodes (node, started_at, heartbeat_at, lease_until) VALUES
     ('n1', 0, 0, 9000000000000000);
 UPDATE counters SET value = 2;
@@ -81,6 +83,11 @@ async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
         .expect("list");
     let ids: Vec<i64> = listed.iter().map(|r| r.run_id.0).collect();
     assert_eq!(ids, [2, 1]);
+    let epoch = chrono::DateTime::UNIX_EPOCH;
+    let pending = store.pending_intent_for_chat(7, 1, epoch).await;
+    assert!(pending.expect("pending"), "run 2's send is still pending");
+    let ledger = store.ledger_for_run(RunId(2)).await.expect("ledger");
+    assert_eq!(ledger[0].kind, "messages.send");
     let nodes = store.nodes(chrono::Utc::now()).await.expect("nodes");
     assert_eq!((nodes[0].running, nodes[0].lanes.clone()), (1, vec!["l2".to_owned()]));
 }

@@ -1,5 +1,6 @@
-//! Names repeated in every run (its plugin, its origin, the node that ran it, its event's kind)
-//! stored once in `names` and referred to by id from `runs` and `events` (schema version 7): a
+//! Names repeated in every run (its plugin, its origin, the node that ran it, its event's kind,
+//! its actions' kinds) stored once in `names` and referred to by id from `runs`, `events` and
+//! `ledger` (schema version 7): a
 //! one-byte id instead of texts of 7–25 bytes, in the row and in `runs_plugin` and
 //! `runs_running_node`. Rows are never
 //! deleted, so an id stays valid. SQL reads a name back with a scalar subquery ([`name_of`])
@@ -12,6 +13,10 @@ use rusqlite::{Connection, OptionalExtension};
 /// The id of the event kind `connection.status-changed`, seeded by migration 7: the partial
 /// index `events_connection_status` holds the events of that kind.
 pub(crate) const STATUS_KIND: i64 = 1;
+
+/// The id of the ledger kind `messages.send`, seeded by migration 7: the partial index
+/// `ledger_pending` holds the pending sends.
+pub(crate) const SEND_KIND: i64 = 2;
 
 /// The id of `name`, added when new (by the writer, inside its transaction).
 pub(crate) fn id(conn: &Connection, name: &str) -> Res<i64> {

@@ -92,6 +92,15 @@ fn a_connections_newest_status_reads_events_connection_status() {
 }
 
 #[test]
+fn a_pending_send_to_a_chat_reads_ledger_pending() {
+    assert_seeks(&ledger::pending_send_sql(), "ledger_pending");
+    let seeded: String = migrated()
+        .query_row("SELECT name FROM names WHERE id = ?1", [names::SEND_KIND], |r| r.get(0))
+        .expect("seeded");
+    assert_eq!(seeded, "messages.send");
+}
+
+#[test]
 fn queue_depth_counts_from_runs_status_id() {
     assert_seeks(dispatch::QUEUE_COUNTS, "runs_status_id (status=?)");
 }

@@ -3,13 +3,14 @@
 -- bytes of its SHA-256) instead of its text, and the text is NULL when the payload carries it
 -- at `event.dedupe_key` (see `sqlite/dedupe.rs`). Before this script, the migration computes the
 -- digests of the stored keys in Rust into `temp.event_digests`; migrated rows keep their text.
--- The kind is an id of `names` (below); `connection.status-changed` is id 1, so the partial
--- index `events_connection_status` names it as a constant (`names::STATUS_KIND`).
+-- The kind is an id of `names` (below); `connection.status-changed` is id 1 and
+-- `messages.send` id 2, so the partial indexes `events_connection_status` and `ledger_pending`
+-- name them as constants (`names::STATUS_KIND`, `names::SEND_KIND`).
 CREATE TABLE names (
     id   INTEGER PRIMARY KEY,
     name TEXT    NOT NULL UNIQUE
 );
-INSERT INTO names (id, name) VALUES (1, 'connection.status-changed');
+INSERT INTO names (id, name) VALUES (1, 'connection.status-changed'), (2, 'messages.send');
 INSERT OR IGNORE INTO names (name) SELECT DISTINCT kind FROM events;
 CREATE TABLE events_v7 (
     id            INTEGER PRIMARY KEY,
@@ -103,3 +104,30 @@ CREATE INDEX runs_running_node ON runs (node) WHERE status = 'running';
 CREATE INDEX runs_status_id ON runs (status, id);
 CREATE INDEX runs_done ON runs (status, updated_at)
     WHERE status NOT IN ('queued', 'running', 'retrying');
+
+-- Ledger: the kind of each action is an id of `names`.
+INSERT OR IGNORE INTO names (name) SELECT DISTINCT kind FROM ledger;
+CREATE TABLE ledger_v7 (
+    run_id        INTEGER NOT NULL,
+    seq           INTEGER NOT NULL,
+    kind          INTEGER NOT NULL,
+    fingerprint   TEXT    NOT NULL,
+    request       TEXT    NOT NULL,
+    connection_id INTEGER,
+    chat_id       INTEGER,
+    intent_at     INTEGER NOT NULL,
+    result        TEXT,
+    effect_id     TEXT,
+    decision      TEXT,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+INSERT INTO ledger_v7 (run_id, seq, kind, fingerprint, request, connection_id, chat_id,
+        intent_at, result, effect_id, decision)
+    SELECT l.run_id, l.seq, (SELECT n.id FROM names n WHERE n.name = l.kind), l.fingerprint,
+        l.request, l.connection_id, l.chat_id, l.intent_at, l.result, l.effect_id, l.decision
+    FROM ledger l;
+DROP TABLE ledger;
+ALTER TABLE ledger_v7 RENAME TO ledger;
+CREATE INDEX ledger_effect ON ledger (effect_id) WHERE effect_id IS NOT NULL;
+CREATE INDEX ledger_pending ON ledger (connection_id, chat_id)
+    WHERE result IS NULL AND kind = 2;
