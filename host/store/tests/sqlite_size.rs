@@ -8,9 +8,13 @@
 //! attempt detail and the ledger's request and result are packed with zstd against a dictionary
 //! of the store's JSON shapes (host/store/src/sqlite/packing.rs); hex SHA-256s (fingerprint,
 //! plugin digest) and UUID effect ids are stored as bytes; `runs_status` became `runs_done`
-//! (finished runs only).
+//! (finished runs only); since schema version 7 the dedupe key's unique index holds a 16-byte
+//! digest and the row keeps the key's text only when the payload does not carry it, and the
+//! names every run repeats (plugin, origin, node, event kind, action kind; an attempt's node and
+//! plugin digest) are ids of small tables.
 //! Measured with this file's workload: 1,683 B per run before schema version 6 and packing
-//! format 2, 1,294 B after (2,961 B before packing existed, with an older workload).
+//! format 2, 1,294 B after, 1,056 B after version 7 (2,961 B before packing existed, with an
+//! older workload).
 
 use std::sync::Arc;
 use switchboard_store::conformance::{claim_now, run, sqlite_in};
@@ -20,8 +24,9 @@ use switchboard_store::{
 };
 
 const RUNS: usize = 2000;
-/// Database per auto-reply run with its full history (the target is 1,024 B).
-const BUDGET: u64 = 1_350;
+/// Database per auto-reply run with its full history (the target is 1,024 B for the
+/// e2e bench's run; this workload's run is about 115 B larger): 1,056 B measured, 3% margin.
+const BUDGET: u64 = 1_090;
 
 /// What intake stores for the golden `create_inbound_waba_text` webhook (its normalized form,
 /// with the source type intake learned), for message `i`.
@@ -210,7 +215,10 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
 
 /// Ingesting run `i`'s event again creates nothing, and the events list shows its key.
 async fn assert_duplicate(store: &Arc<dyn Store>, i: usize) {
-    let again = store.ingest(new_event(i), Vec::new()).await.expect("ingest");
+    let again = store
+        .ingest(new_event(i), Vec::new())
+        .await
+        .expect("ingest");
     assert!(again.duplicate, "the digest of its key is known");
     let filter = switchboard_store::EventFilter {
         limit: 1,
@@ -240,13 +248,13 @@ fn print_bytes_by_table(path: &std::path::Path) {
         })
         .expect("dbstat");
     eprintln!(
-        "{:<28} {:>6} {:>10} {:>10} {:>8}",
+        "{:<36} {:>6} {:>10} {:>10} {:>8}",
         "table/index", "pages", "bytes", "payload", "B/run"
     );
     for row in rows {
         let (name, pages, bytes, payload) = row.expect("dbstat row");
         let per_run = bytes / RUNS as i64;
-        eprintln!("{name:<28} {pages:>6} {bytes:>10} {payload:>10} {per_run:>8}");
+        eprintln!("{name:<36} {pages:>6} {bytes:>10} {payload:>10} {per_run:>8}");
     }
 }
 

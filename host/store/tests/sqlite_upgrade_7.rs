@@ -61,16 +61,28 @@ async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
     assert_eq!(store.schema_version().await.expect("version"), 7);
     let detail = store.get_run(RunId(1)).await.expect("get").expect("kept");
     let r = &detail.run;
-    assert_eq!((r.plugin.as_str(), r.origin.as_str()), ("auto-reply", "webhook"));
+    assert_eq!(
+        (r.plugin.as_str(), r.origin.as_str()),
+        ("auto-reply", "webhook")
+    );
     assert_eq!(r.node.as_deref(), Some("n1"));
     assert_eq!(detail.event.dedupe_key, "radist:1");
     assert_eq!(detail.run.event_kind, "message.received");
     let connections = store.connections(10).await.expect("connections");
-    let status = connections[0].last_status.as_ref().expect("event 2 is a status event");
-    assert_eq!((status.id, status.kind.as_str()), (EventId(2), "connection.status-changed"));
+    let status = connections[0]
+        .last_status
+        .as_ref()
+        .expect("event 2 is a status event");
+    assert_eq!(
+        (status.id, status.kind.as_str()),
+        (EventId(2), "connection.status-changed")
+    );
     assert_eq!(detail.attempts[0].node, "n1");
     let digest = format!("{:064x}", 7);
-    assert_eq!(detail.attempts[0].plugin_digest.as_deref(), Some(digest.as_str()));
+    assert_eq!(
+        detail.attempts[0].plugin_digest.as_deref(),
+        Some(digest.as_str())
+    );
     let running = store.get_run(RunId(2)).await.expect("get").expect("kept");
     assert_eq!(running.run.origin, "replay");
     let listed = store
@@ -89,7 +101,10 @@ async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
     let ledger = store.ledger_for_run(RunId(2)).await.expect("ledger");
     assert_eq!(ledger[0].kind, "messages.send");
     let nodes = store.nodes(chrono::Utc::now()).await.expect("nodes");
-    assert_eq!((nodes[0].running, nodes[0].lanes.clone()), (1, vec!["l2".to_owned()]));
+    assert_eq!(
+        (nodes[0].running, nodes[0].lanes.clone()),
+        (1, vec!["l2".to_owned()])
+    );
 }
 
 #[tokio::test]
@@ -111,7 +126,10 @@ async fn a_duplicate_of_a_migrated_event_is_still_recognised() {
     assert!(!fresh.duplicate);
     let claimed = claim_now(&store, "n2", 10).await;
     assert_eq!(claimed.len(), 1, "the new run; run 2 is still running");
-    assert_eq!((claimed[0].plugin.as_str(), claimed[0].origin.as_str()), ("echo", "webhook"));
+    assert_eq!(
+        (claimed[0].plugin.as_str(), claimed[0].origin.as_str()),
+        ("echo", "webhook")
+    );
     let events = store
         .list_events(switchboard_store::EventFilter {
             limit: 10,

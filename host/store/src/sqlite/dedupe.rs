@@ -79,7 +79,9 @@ pub(crate) fn resolve(text: Option<String>, payload: &str) -> Res<String> {
 /// Before migration 7's SQL: the digest of every stored event's key, in the temporary table
 /// `event_digests` that the SQL copies from (and drops).
 pub(crate) fn before_migration_7(tx: &Transaction<'_>) -> Res<()> {
-    tx.execute_batch("CREATE TEMP TABLE event_digests (id INTEGER PRIMARY KEY, digest BLOB NOT NULL)")?;
+    tx.execute_batch(
+        "CREATE TEMP TABLE event_digests (id INTEGER PRIMARY KEY, digest BLOB NOT NULL)",
+    )?;
     let mut read = tx.prepare("SELECT id, dedupe_key FROM events")?;
     let mut write = tx.prepare("INSERT INTO temp.event_digests (id, digest) VALUES (?1, ?2)")?;
     let mut rows = read.query([])?;

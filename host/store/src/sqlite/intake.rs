@@ -70,7 +70,9 @@ pub(crate) fn insert_run(
     )?;
     let plugin = names::id(&w.conn, &run.plugin)?;
     let origin = names::id(&w.conn, &run.origin)?;
-    let args = params![id.0, event.0, plugin, run.lane, seq, budget, origin, created_us];
+    let args = params![
+        id.0, event.0, plugin, run.lane, seq, budget, origin, created_us
+    ];
     stmt.execute(args)?;
     lanes::append(&w.conn, &run.lane, id, seq)?;
     w.woke = true;

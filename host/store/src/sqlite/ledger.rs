@@ -6,8 +6,8 @@
 //! `digests`). Rows written before keep their TEXT and read back unchanged.
 
 use super::digests;
-use super::names::{self, SEND_KIND};
 use super::fail::{Res, from_us, to_u32, to_us};
+use super::names::{self, SEND_KIND};
 use super::packing::{self, Packed};
 use crate::error::StoreError;
 use crate::ids::RunId;

@@ -40,8 +40,10 @@ mod tests {
     #[test]
     fn a_name_keeps_its_id() {
         let conn = Connection::open_in_memory().expect("memory");
-        conn.execute_batch("CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
-            .expect("table");
+        conn.execute_batch(
+            "CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+        )
+        .expect("table");
         let plugin = id(&conn, "auto-reply").expect("added");
         assert_eq!(id(&conn, "auto-reply").expect("found"), plugin);
         assert_ne!(id(&conn, "webhook").expect("added"), plugin);

@@ -86,7 +86,11 @@ fn a_connections_newest_status_reads_events_connection_status() {
     assert_seeks(&views::newest_status_sql(), "events_connection_status");
     let conn = migrated();
     let seeded: String = conn
-        .query_row("SELECT name FROM names WHERE id = ?1", [names::STATUS_KIND], |r| r.get(0))
+        .query_row(
+            "SELECT name FROM names WHERE id = ?1",
+            [names::STATUS_KIND],
+            |r| r.get(0),
+        )
         .expect("seeded");
     assert_eq!(seeded, crate::model::views::CONNECTION_STATUS_KIND);
 }
@@ -95,7 +99,11 @@ fn a_connections_newest_status_reads_events_connection_status() {
 fn a_pending_send_to_a_chat_reads_ledger_pending() {
     assert_seeks(&ledger::pending_send_sql(), "ledger_pending");
     let seeded: String = migrated()
-        .query_row("SELECT name FROM names WHERE id = ?1", [names::SEND_KIND], |r| r.get(0))
+        .query_row(
+            "SELECT name FROM names WHERE id = ?1",
+            [names::SEND_KIND],
+            |r| r.get(0),
+        )
         .expect("seeded");
     assert_eq!(seeded, "messages.send");
 }

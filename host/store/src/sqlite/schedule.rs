@@ -1,7 +1,7 @@
 //! SQL for schedules: unique (schedule, slot) fires, and per-schedule counters.
 
-use super::fail::{Res, opt_from_us, to_i64, to_u64, to_us};
 use super::dedupe::StoredKey;
+use super::fail::{Res, opt_from_us, to_i64, to_u64, to_us};
 use super::intake::{insert_event, insert_run};
 use super::packing;
 use super::worker::Writer;

@@ -14,10 +14,12 @@ pub(crate) fn id(conn: &Connection, node: &str, plugin_digest: Option<&str>) -> 
         Some(text) => digests::pack(text),
         None => ToSqlOutput::Owned(Value::Blob(Vec::new())),
     };
-    let mut find = conn.prepare_cached(
-        "SELECT id FROM attempt_sources WHERE node = ?1 AND plugin_digest = ?2",
-    )?;
-    if let Some(id) = find.query_row(params![node, digest], |r| r.get(0)).optional()? {
+    let mut find = conn
+        .prepare_cached("SELECT id FROM attempt_sources WHERE node = ?1 AND plugin_digest = ?2")?;
+    if let Some(id) = find
+        .query_row(params![node, digest], |r| r.get(0))
+        .optional()?
+    {
         return Ok(id);
     }
     let mut add = conn.prepare_cached(

@@ -1,11 +1,11 @@
 //! [`Store`] for [`SqliteStore`]: each method sends one job to the writer (writes, group
 //! committed) or to a reader (reads) and awaits its answer.
 
+use super::dedupe::StoredKey;
 use super::{
     SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, packing, schedule,
     views, words,
 };
-use super::dedupe::StoredKey;
 use crate::ids::{EventId, QuarantineId, RunId};
 use crate::indexer::WordIndexPass;
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};

@@ -7,9 +7,7 @@ use super::ledger;
 use super::names::STATUS_KIND;
 use crate::convert::page;
 use crate::model::history::{EventRecord, RunSummary};
-use crate::model::views::{
-    ChatTimeline, ConnectionActivity, ConnectionFailures,
-};
+use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 use crate::shared_sql::failures_sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
