@@ -7,7 +7,7 @@
 
 use switchboard_store::conformance::{claim_now, event, run};
 use switchboard_store::prelude::*;
-use switchboard_store::{EventId, RunFilter, RunId, SqliteConfig, SqliteStore};
+use switchboard_store::{AttemptStatus, EventId, RunFilter, RunId, SqliteConfig, SqliteStore};
 
 const MIGRATIONS: [&str; 6] = [
     include_str!("../src/sqlite/migrations/0001_initial.sql"),
@@ -78,6 +78,7 @@ async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
         (EventId(2), "connection.status-changed")
     );
     assert_eq!(detail.attempts[0].node, "n1");
+    assert_eq!(detail.attempts[0].status, AttemptStatus::Succeeded);
     let digest = format!("{:064x}", 7);
     assert_eq!(
         detail.attempts[0].plugin_digest.as_deref(),

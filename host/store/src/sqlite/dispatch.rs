@@ -174,10 +174,11 @@ fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()>
              duration_us = ?6, source = ?7, detail = ?8",
     )?;
     let source = sources::id(conn, &a.node, a.plugin_digest.as_deref())?;
+    let status = names::id(conn, a.status.as_str())?;
     let args = params![
         run.0,
         a.attempt,
-        a.status.as_str(),
+        status,
         a.error,
         to_us(a.started_at),
         to_i64(a.duration_us),

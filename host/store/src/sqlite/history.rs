@@ -338,7 +338,8 @@ fn run_summary(conn: &Connection, run: RunId) -> Res<Option<RunSummary>> {
 
 fn attempts(conn: &Connection, run: RunId) -> Res<Vec<FinishedAttempt>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT a.attempt, a.status, a.error, a.started_at, a.duration_us, s.node, {}, a.detail
+        "SELECT a.attempt, (SELECT name FROM names WHERE names.id = a.status), a.error,
+             a.started_at, a.duration_us, s.node, {}, a.detail
          FROM attempts a {} WHERE a.run_id = ?1 ORDER BY a.attempt",
         sources::DIGEST,
         sources::JOIN

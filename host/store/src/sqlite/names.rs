@@ -1,11 +1,11 @@
 //! Names repeated in every run (its plugin, its origin, the node that ran it, its event's kind,
-//! its actions' kinds) stored once in `names` and referred to by id from `runs`, `events` and
-//! `ledger` (schema version 7): a
-//! one-byte id instead of texts of 7–25 bytes, in the row and in `runs_plugin` and
-//! `runs_running_node`. Rows are never
-//! deleted, so an id stays valid. SQL reads a name back with a scalar subquery ([`name_of`])
-//! and finds a name's id with `(SELECT id FROM names WHERE name = ?)`, which the planner runs
-//! once per statement (so `runs_plugin` still serves a filter by plugin).
+//! its actions' kinds, its attempts' statuses) stored once in `names` and referred to by id
+//! from `runs`, `events`, `attempts` and `ledger` (schema version 7): a one-byte id instead of
+//! texts of 7–25 bytes, in the row and in `runs_plugin` and `runs_running_node`. Rows are never
+//! deleted, so an id stays valid. The set is small: plugin and node names, and the kinds,
+//! origins and statuses the host spells. SQL reads a name back with a scalar subquery
+//! ([`name_of`]) and finds a name's id with `(SELECT id FROM names WHERE name = ?)`, which the
+//! planner runs once per statement (so `runs_plugin` still serves a filter by plugin).
 
 use super::fail::Res;
 use rusqlite::{Connection, OptionalExtension};

@@ -39,7 +39,7 @@ END;
 
 -- Attempts: the node and plugin digest, the same for most attempts, are one reference to
 -- `attempt_sources` (rows never deleted, so an id stays valid); no plugin digest is stored as
--- the empty BLOB, so the pair is unique.
+-- the empty BLOB, so the pair is unique. The status is an id of `names`.
 CREATE TABLE attempt_sources (
     id            INTEGER PRIMARY KEY,
     node          TEXT NOT NULL,
@@ -48,10 +48,11 @@ CREATE TABLE attempt_sources (
 );
 INSERT OR IGNORE INTO attempt_sources (node, plugin_digest)
     SELECT DISTINCT node, coalesce(plugin_digest, x'') FROM attempts;
+INSERT OR IGNORE INTO names (name) SELECT DISTINCT status FROM attempts;
 CREATE TABLE attempts_v7 (
     run_id      INTEGER NOT NULL,
     attempt     INTEGER NOT NULL,
-    status      TEXT    NOT NULL,
+    status      INTEGER NOT NULL,
     error       TEXT,
     started_at  INTEGER NOT NULL,
     duration_us INTEGER NOT NULL,
@@ -60,7 +61,8 @@ CREATE TABLE attempts_v7 (
     PRIMARY KEY (run_id, attempt)
 ) WITHOUT ROWID;
 INSERT INTO attempts_v7 (run_id, attempt, status, error, started_at, duration_us, source, detail)
-    SELECT a.run_id, a.attempt, a.status, a.error, a.started_at, a.duration_us, s.id, a.detail
+    SELECT a.run_id, a.attempt, (SELECT n.id FROM names n WHERE n.name = a.status), a.error,
+        a.started_at, a.duration_us, s.id, a.detail
     FROM attempts a JOIN attempt_sources s
         ON s.node = a.node AND s.plugin_digest = coalesce(a.plugin_digest, x'');
 DROP TABLE attempts;
