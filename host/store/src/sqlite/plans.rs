@@ -97,7 +97,13 @@ fn a_connections_newest_status_reads_events_connection_status() {
 
 #[test]
 fn a_pending_send_to_a_chat_reads_ledger_pending() {
-    assert_seeks(&ledger::pending_send_sql(), "ledger_pending");
+    let plan = plan(&migrated(), &ledger::pending_send_sql());
+    assert!(
+        plan.contains("INDEX ledger_pending (connection_id=? AND chat_id=?)"),
+        "{plan}"
+    );
+    let scans_ledger = plan.split("; ").any(|step| step.starts_with("SCAN ledger"));
+    assert!(!scans_ledger, "scans: {plan}");
     let seeded: String = migrated()
         .query_row(
             "SELECT name FROM names WHERE id = ?1",
