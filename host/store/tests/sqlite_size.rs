@@ -193,6 +193,7 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
     let per_run = used / RUNS as u64;
     eprintln!("auto-reply run: {per_run} B per run ({used} B for {RUNS} runs)");
     print_bytes_by_table(&dir.path().join("store.db"));
+    assert_keys_stored_as_digests(&dir.path().join("store.db"));
     assert_eq!(stats.wal_bytes, 0, "the checkpoint truncated the WAL");
     let last = store
         .get_run(switchboard_store::RunId(i64::try_from(RUNS).unwrap_or(0)))
@@ -211,6 +212,19 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
         per_run <= BUDGET,
         "an auto-reply run costs {per_run} B of database, over the {BUDGET} B budget"
     );
+}
+
+/// Every event's unique key is a 16-byte digest, and no row repeats the key its payload carries.
+fn assert_keys_stored_as_digests(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    let digests: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events WHERE dedupe_key IS NULL AND length(dedupe) = 16",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(digests, RUNS as i64);
 }
 
 /// Ingesting run `i`'s event again creates nothing, and the events list shows its key.
