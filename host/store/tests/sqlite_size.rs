@@ -8,9 +8,13 @@
 //! attempt detail and the ledger's request and result are packed with zstd against a dictionary
 //! of the store's JSON shapes (host/store/src/sqlite/packing.rs); hex SHA-256s (fingerprint,
 //! plugin digest) and UUID effect ids are stored as bytes; `runs_status` became `runs_done`
-//! (finished runs only).
+//! (finished runs only); since schema version 7 the dedupe key's unique index holds a 16-byte
+//! digest and the row keeps the key's text only when the payload does not carry it, and the
+//! names every run repeats (plugin, origin, node, event kind, action kind, attempt status; an
+//! attempt's node and plugin digest) are ids of small tables.
 //! Measured with this file's workload: 1,683 B per run before schema version 6 and packing
-//! format 2, 1,294 B after (2,961 B before packing existed, with an older workload).
+//! format 2, 1,294 B after, 1,046 B after version 7 (2,961 B before packing existed, with an
+//! older workload).
 
 use std::sync::Arc;
 use switchboard_store::conformance::{claim_now, run, sqlite_in};
@@ -20,8 +24,9 @@ use switchboard_store::{
 };
 
 const RUNS: usize = 2000;
-/// Database per auto-reply run with its full history (the target is 1,024 B).
-const BUDGET: u64 = 1_350;
+/// Database per auto-reply run with its full history (the target is 1,024 B for the
+/// e2e bench's run; this workload's run is about 115 B larger): 1,046 B measured, 3% margin.
+const BUDGET: u64 = 1_080;
 
 /// What intake stores for the golden `create_inbound_waba_text` webhook (its normalized form,
 /// with the source type intake learned), for message `i`.
@@ -188,6 +193,7 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
     let per_run = used / RUNS as u64;
     eprintln!("auto-reply run: {per_run} B per run ({used} B for {RUNS} runs)");
     print_bytes_by_table(&dir.path().join("store.db"));
+    assert_keys_stored_as_digests(&dir.path().join("store.db"));
     assert_eq!(stats.wal_bytes, 0, "the checkpoint truncated the WAL");
     let last = store
         .get_run(switchboard_store::RunId(i64::try_from(RUNS).unwrap_or(0)))
@@ -197,12 +203,43 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
     let chat = i64::try_from(38_000_000 + RUNS - 1).unwrap_or(0);
     assert_eq!(last.attempts[0].actions, actions(RUNS - 1, chat));
     assert_eq!(last.event.payload, payload(RUNS - 1));
+    let key = new_event(RUNS - 1).dedupe_key;
+    assert_eq!(last.event.dedupe_key, key, "read back from the payload");
+    assert_duplicate(&store, RUNS - 1).await;
     assert_eq!(last.attempts[0].logs.len(), 2);
     assert_eq!(last.ledger.len(), 1, "runs show prints the ledger");
     assert!(
         per_run <= BUDGET,
         "an auto-reply run costs {per_run} B of database, over the {BUDGET} B budget"
     );
+}
+
+/// Every event's unique key is a 16-byte digest, and no row repeats the key its payload carries.
+fn assert_keys_stored_as_digests(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    let digests: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events WHERE dedupe_key IS NULL AND length(dedupe) = 16",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(digests, RUNS as i64);
+}
+
+/// Ingesting run `i`'s event again creates nothing, and the events list shows its key.
+async fn assert_duplicate(store: &Arc<dyn Store>, i: usize) {
+    let again = store
+        .ingest(new_event(i), Vec::new())
+        .await
+        .expect("ingest");
+    assert!(again.duplicate, "the digest of its key is known");
+    let filter = switchboard_store::EventFilter {
+        limit: 1,
+        ..Default::default()
+    };
+    let listed = store.list_events(filter).await.expect("events");
+    assert_eq!(listed[0].dedupe_key, new_event(i).dedupe_key);
 }
 
 /// Where the bytes go: pages and bytes of each table and index (`dbstat`), per run.
@@ -225,13 +262,13 @@ fn print_bytes_by_table(path: &std::path::Path) {
         })
         .expect("dbstat");
     eprintln!(
-        "{:<28} {:>6} {:>10} {:>10} {:>8}",
+        "{:<36} {:>6} {:>10} {:>10} {:>8}",
         "table/index", "pages", "bytes", "payload", "B/run"
     );
     for row in rows {
         let (name, pages, bytes, payload) = row.expect("dbstat row");
         let per_run = bytes / RUNS as i64;
-        eprintln!("{name:<28} {pages:>6} {bytes:>10} {payload:>10} {per_run:>8}");
+        eprintln!("{name:<36} {pages:>6} {bytes:>10} {payload:>10} {per_run:>8}");
     }
 }
 

@@ -3,7 +3,7 @@
 use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, opt_from_us, parse_status, to_i64, to_u32, to_us};
 use super::worker::Writer;
-use super::{detail, digests, history, lanes, packing};
+use super::{detail, history, lanes, names, packing, sources};
 use crate::convert::{RunAfter, check_running};
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
@@ -69,17 +69,20 @@ fn claim_one(
         "UPDATE runs SET status = 'running', attempt = attempt + 1, node = ?2, not_before = NULL, updated_at = ?3
          WHERE id = ?1",
     )?;
-    stmt.execute(params![run.0, node, now_us])?;
+    stmt.execute(params![run.0, names::id(conn, node)?, now_us])?;
     lanes::set_running(conn, lane)?;
     load_claimed(conn, run)
 }
 
 fn load_claimed(conn: &Connection, run: RunId) -> Res<ClaimedRun> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.event_id, r.plugin, r.lane, r.attempt, r.max_attempts, r.is_replay, r.origin,
-                e.kind, e.connection_id, e.chat_id, e.payload, e.received_at
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT r.event_id, {}, r.lane, r.attempt, r.max_attempts, r.is_replay, {},
+                {}, e.connection_id, e.chat_id, e.payload, e.received_at
          FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1",
-    )?;
+        names::name_of("r.plugin"),
+        names::name_of("r.origin"),
+        names::name_of("e.kind")
+    ))?;
     let row = stmt.query_row([run.0], |r| {
         Ok((
             (
@@ -142,6 +145,7 @@ pub(crate) fn finish(w: &mut Writer, run: RunId, a: &FinishedAttempt, next: &Nex
     check_running(run, status, attempt, a)?;
     insert_attempt(&w.conn, run, a)?;
     let after = RunAfter::of(a, next);
+    let node = names::id(&w.conn, &a.node)?;
     let mut stmt = w.conn.prepare_cached(
         "UPDATE runs SET status = ?2, not_before = ?3, error = ?4, updated_at = ?5, node = ?6,
              attempt = attempt - ?7 WHERE id = ?1",
@@ -152,7 +156,7 @@ pub(crate) fn finish(w: &mut Writer, run: RunId, a: &FinishedAttempt, next: &Nex
         after.not_before,
         after.error,
         after.updated_at,
-        a.node,
+        node,
         after.uncounted
     ])?;
     lanes::refresh(&w.conn, &lane)?;
@@ -164,20 +168,21 @@ fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()>
     let ledger = detail::ledger_texts(conn, run)?;
     let detail = packing::pack_opt(detail::encode(&a.actions, &a.logs, &ledger)?);
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO attempts (run_id, attempt, status, error, started_at, duration_us, node, plugin_digest, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO attempts (run_id, attempt, status, error, started_at, duration_us, source, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (run_id, attempt) DO UPDATE SET status = ?3, error = ?4, started_at = ?5,
-             duration_us = ?6, node = ?7, plugin_digest = ?8, detail = ?9",
+             duration_us = ?6, source = ?7, detail = ?8",
     )?;
+    let source = sources::id(conn, &a.node, a.plugin_digest.as_deref())?;
+    let status = names::id(conn, a.status.as_str())?;
     let args = params![
         run.0,
         a.attempt,
-        a.status.as_str(),
+        status,
         a.error,
         to_us(a.started_at),
         to_i64(a.duration_us),
-        a.node,
-        digests::pack_opt(a.plugin_digest.as_deref()),
+        source,
         detail
     ];
     stmt.execute(args)?;
@@ -197,8 +202,9 @@ pub(crate) fn recover_where(
     params: impl rusqlite::Params,
 ) -> Res<usize> {
     let mut stmt = w.conn.prepare_cached(&format!(
-        "SELECT id, attempt, lane, coalesce(node, ''), updated_at FROM runs
-         WHERE status = 'running' {filter}"
+        "SELECT id, attempt, lane, coalesce({}, ''), updated_at FROM runs
+         WHERE status = 'running' {filter}",
+        names::name_of("runs.node")
     ))?;
     let running: Vec<(i64, u32, String, String, i64)> = stmt
         .query_map(params, |r| {

@@ -1,7 +1,7 @@
 //! SQL for history: runs and events, listed newest first with filters, and in detail.
 
 use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64};
-use super::{detail, ledger, packing, words};
+use super::{dedupe, detail, ledger, packing, sources, words};
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::FinishedAttempt;
 use crate::model::history::{
@@ -10,16 +10,29 @@ use crate::model::history::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
-pub(super) const SUMMARY: &str = "SELECT r.id, r.event_id, r.plugin, r.lane, r.status, r.attempt, r.max_attempts, r.origin,
-        r.is_replay, e.kind, e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before, r.node, r.error
+/// A run's summary columns; its plugin, origin and node are ids of `names` (see `names`).
+pub(super) const SUMMARY: &str = "SELECT r.id, r.event_id,
+        (SELECT name FROM names WHERE id = r.plugin), r.lane, r.status, r.attempt,
+        r.max_attempts, (SELECT name FROM names WHERE id = r.origin), r.is_replay,
+        (SELECT name FROM names WHERE id = e.kind),
+        e.connection_id, e.chat_id, r.created_at, r.updated_at, r.not_before,
+        (SELECT name FROM names WHERE id = r.node), r.error
     FROM runs r JOIN events e ON e.id = r.event_id";
 
 pub(super) const EVENT: &str =
-    "SELECT id, dedupe_key, kind, connection_id, chat_id, payload, received_at FROM events";
+    "SELECT id, dedupe_key, (SELECT name FROM names WHERE names.id = events.kind),
+        connection_id, chat_id, payload, received_at
+    FROM events";
 
-/// An event's listed columns: everything but the payload.
-const EVENT_LISTED: &str =
-    "SELECT id, dedupe_key, kind, connection_id, chat_id, received_at FROM events";
+/// An event's listed columns: everything but the payload, which is read only when the dedupe
+/// key is in it (see `dedupe`).
+const EVENT_LISTED: &str = "SELECT id, dedupe_key,
+        (SELECT name FROM names WHERE names.id = events.kind), connection_id, chat_id, received_at,
+        CASE WHEN dedupe_key IS NULL THEN payload END
+    FROM events";
+
+/// The runs of one plugin (by name; `runs.plugin` holds its id in `names`).
+pub(super) const PLUGIN_IS: &str = "r.plugin = (SELECT id FROM names WHERE name = ?)";
 
 /// WHERE clauses and their parameters, built from a filter.
 #[derive(Default)]
@@ -183,7 +196,10 @@ pub(super) fn run_clauses(
 /// The filter's clauses but its text.
 fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
     if let Some(kind) = &f.kind {
-        c.add("e.kind = ?", [Value::Text(kind.clone())]);
+        c.add(
+            "e.kind = (SELECT id FROM names WHERE name = ?)",
+            [Value::Text(kind.clone())],
+        );
     }
     if let Some(until) = f.until {
         c.add(
@@ -192,7 +208,7 @@ fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
         );
     }
     if let Some(plugin) = &f.plugin {
-        c.add("r.plugin = ?", [Value::Text(plugin.clone())]);
+        c.add(PLUGIN_IS, [Value::Text(plugin.clone())]);
     }
     if let Some(status) = f.status {
         c.add("r.status = ?", [Value::Text(status.as_str().to_owned())]);
@@ -321,10 +337,13 @@ fn run_summary(conn: &Connection, run: RunId) -> Res<Option<RunSummary>> {
 }
 
 fn attempts(conn: &Connection, run: RunId) -> Res<Vec<FinishedAttempt>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT attempt, status, error, started_at, duration_us, node, plugin_digest, detail
-         FROM attempts WHERE run_id = ?1 ORDER BY attempt",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT a.attempt, (SELECT name FROM names WHERE names.id = a.status), a.error,
+             a.started_at, a.duration_us, s.node, {}, a.detail
+         FROM attempts a {} WHERE a.run_id = ?1 ORDER BY a.attempt",
+        sources::DIGEST,
+        sources::JOIN
+    ))?;
     let rows = stmt.query_map([run.0], |r| {
         Ok((
             (
@@ -379,25 +398,27 @@ pub(crate) fn get_run(conn: &Connection, run: RunId) -> Res<Option<RunDetail>> {
     }))
 }
 
-/// An event row as read: the record without its payload and time, which [`with_time`] decodes.
-pub(super) type EventRow = (EventRecord, i64, rusqlite::types::Value);
+/// An event row as read: the record without its dedupe key, payload and time, which
+/// [`with_time`] decodes.
+pub(super) type EventRow = (EventRecord, Option<String>, i64, rusqlite::types::Value);
 
 pub(super) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     let record = EventRecord {
         id: EventId(r.get(0)?),
-        dedupe_key: r.get(1)?,
+        dedupe_key: String::new(),
         kind: r.get(2)?,
         connection_id: r.get(3)?,
         chat_id: r.get(4)?,
         payload: String::new(),
         received_at: chrono::DateTime::UNIX_EPOCH,
     };
-    Ok((record, r.get(6)?, r.get(5)?))
+    Ok((record, r.get(1)?, r.get(6)?, r.get(5)?))
 }
 
-pub(super) fn with_time((mut record, at, payload): EventRow) -> Res<EventRecord> {
+pub(super) fn with_time((mut record, key, at, payload): EventRow) -> Res<EventRecord> {
     record.received_at = from_us(at)?;
     record.payload = packing::unpack_required("event payload", payload)?;
+    record.dedupe_key = dedupe::resolve(key, &record.payload)?;
     Ok(record)
 }
 
@@ -412,7 +433,10 @@ fn event(conn: &Connection, id: EventId) -> Res<Option<EventRecord>> {
 pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Res<Vec<EventSummary>> {
     let mut c = Clauses::default();
     if let Some(kind) = &f.kind {
-        c.add("kind = ?", [Value::Text(kind.clone())]);
+        c.add(
+            "kind = (SELECT id FROM names WHERE name = ?)",
+            [Value::Text(kind.clone())],
+        );
     }
     if let Some((conn_id, chat)) = f.chat {
         c.add(
@@ -436,21 +460,31 @@ pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Res<Vec<EventSu
         Ok((
             EventSummary {
                 id: EventId(r.get(0)?),
-                dedupe_key: r.get(1)?,
+                dedupe_key: String::new(),
                 kind: r.get(2)?,
                 connection_id: r.get(3)?,
                 chat_id: r.get(4)?,
                 received_at: chrono::DateTime::UNIX_EPOCH,
             },
-            r.get::<_, i64>(5)?,
+            (r.get::<_, i64>(5)?, r.get(1)?, r.get(6)?),
         ))
     })?;
     rows.map(|r| {
-        let (mut summary, at) = r?;
+        let (mut summary, (at, key, payload)) = r?;
         summary.received_at = from_us(at)?;
+        summary.dedupe_key = listed_key(key, payload)?;
         Ok(summary)
     })
     .collect()
+}
+
+/// A listed event's dedupe key: its text, or the one its payload (read only then) carries.
+fn listed_key(key: Option<String>, payload: rusqlite::types::Value) -> Res<String> {
+    if key.is_some() {
+        return dedupe::resolve(key, "");
+    }
+    let payload = packing::unpack_required("event payload", payload)?;
+    dedupe::resolve(None, &payload)
 }
 
 pub(crate) fn get_event(conn: &Connection, id: EventId) -> Res<Option<EventDetail>> {

@@ -1,8 +1,10 @@
 //! SQL for intake: events with their runs, and quarantined requests.
 
 use super::counters::Counter;
+use super::dedupe::StoredKey;
 use super::fail::{Res, from_us, page, to_u64, to_us};
 use super::lanes;
+use super::names;
 use super::packing::Packed;
 use super::worker::Writer;
 use crate::ids::{EventId, QuarantineId, RunId};
@@ -11,18 +13,26 @@ use crate::model::intake::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-/// Inserts the event with its `payload` (`e.payload` packed) unless its dedupe key is known;
-/// `None` for a duplicate.
-pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent, payload: &Packed) -> Res<Option<EventId>> {
+/// Inserts the event with its `payload` (`e.payload` packed) and its stored `key` unless its
+/// dedupe key is known; `None` for a duplicate.
+pub(crate) fn insert_event(
+    w: &mut Writer,
+    e: &NewEvent,
+    payload: &Packed,
+    key: &StoredKey,
+) -> Res<Option<EventId>> {
     let id = w.counters.next(Counter::EventId);
     let mut stmt = w.conn.prepare_cached(
-        "INSERT INTO events (id, dedupe_key, kind, connection_id, chat_id, payload, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (dedupe_key) DO NOTHING",
+        "INSERT INTO events (id, dedupe, dedupe_key, kind, connection_id, chat_id, payload,
+             received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (dedupe) DO NOTHING",
     )?;
+    let kind = names::id(&w.conn, &e.kind)?;
     let args = params![
         id,
-        e.dedupe_key,
-        e.kind,
+        &key.digest[..],
+        key.text,
+        kind,
         e.connection_id,
         e.chat_id,
         payload,
@@ -35,9 +45,12 @@ pub(crate) fn insert_event(w: &mut Writer, e: &NewEvent, payload: &Packed) -> Re
     Ok(Some(EventId(id)))
 }
 
-fn event_id_by_key(conn: &Connection, key: &str) -> Res<EventId> {
-    let mut stmt = conn.prepare_cached("SELECT id FROM events WHERE dedupe_key = ?1")?;
-    Ok(EventId(stmt.query_row([key], |r| r.get(0))?))
+/// The event stored under a key's digest (a duplicate's first delivery).
+pub(crate) const EVENT_BY_KEY: &str = "SELECT id FROM events WHERE dedupe = ?1";
+
+fn event_id_by_key(conn: &Connection, key: &StoredKey) -> Res<EventId> {
+    let mut stmt = conn.prepare_cached(EVENT_BY_KEY)?;
+    Ok(EventId(stmt.query_row([&key.digest[..]], |r| r.get(0))?))
 }
 
 /// Queues one run of an event at the end of its lane.
@@ -55,8 +68,10 @@ pub(crate) fn insert_run(
              created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?7, ?8, ?8)",
     )?;
+    let plugin = names::id(&w.conn, &run.plugin)?;
+    let origin = names::id(&w.conn, &run.origin)?;
     let args = params![
-        id.0, event.0, run.plugin, run.lane, seq, budget, run.origin, created_us
+        id.0, event.0, plugin, run.lane, seq, budget, origin, created_us
     ];
     stmt.execute(args)?;
     lanes::append(&w.conn, &run.lane, id, seq)?;
@@ -64,16 +79,16 @@ pub(crate) fn insert_run(
     Ok(id)
 }
 
-/// Stores the event with its packed `payload`, and its runs (one savepoint of the batch
-/// transaction).
+/// Stores the event with its packed `payload` and stored `key`, and its runs (one savepoint of
+/// the batch transaction).
 pub(crate) fn ingest(
     w: &mut Writer,
     event: &NewEvent,
-    payload: &Packed,
+    (payload, key): (&Packed, &StoredKey),
     runs: &[NewRun],
 ) -> Res<Ingested> {
-    let Some(event_id) = insert_event(w, event, payload)? else {
-        let event_id = event_id_by_key(&w.conn, &event.dedupe_key)?;
+    let Some(event_id) = insert_event(w, event, payload, key)? else {
+        let event_id = event_id_by_key(&w.conn, key)?;
         return Ok(Ingested {
             event_id,
             duplicate: true,

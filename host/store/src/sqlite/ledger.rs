@@ -7,6 +7,7 @@
 
 use super::digests;
 use super::fail::{Res, from_us, to_u32, to_us};
+use super::names::{self, SEND_KIND};
 use super::packing::{self, Packed};
 use crate::error::StoreError;
 use crate::ids::RunId;
@@ -19,7 +20,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// says.
 pub(crate) fn begin(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Res<LedgerBegin> {
     let mut stmt = conn.prepare_cached(
-        "SELECT kind, fingerprint, result, effect_id, intent_at FROM ledger WHERE run_id = ?1 AND seq = ?2",
+        "SELECT (SELECT name FROM names WHERE names.id = ledger.kind), fingerprint, result,
+             effect_id, intent_at
+         FROM ledger WHERE run_id = ?1 AND seq = ?2",
     )?;
     let found = stmt
         .query_row(params![i.run_id.0, i.seq], |r| {
@@ -58,10 +61,11 @@ fn insert(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Res<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let (connection, chat) = i.chat.unzip();
+    let kind = names::id(conn, &i.kind)?;
     stmt.execute(params![
         i.run_id.0,
         i.seq,
-        i.kind,
+        kind,
         digests::pack(&i.fingerprint),
         request,
         connection,
@@ -102,7 +106,8 @@ fn expect_one(changed: usize, run: RunId, seq: u32) -> Res<()> {
 
 pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, kind, fingerprint, request, connection_id, chat_id, intent_at, result, effect_id, decision
+        "SELECT seq, (SELECT name FROM names WHERE names.id = ledger.kind), fingerprint, request,
+             connection_id, chat_id, intent_at, result, effect_id, decision
          FROM ledger WHERE run_id = ?1 ORDER BY seq",
     )?;
     let rows = stmt.query_map([run.0], |r| {
@@ -162,9 +167,15 @@ pub(crate) fn pending_for_chat(
     chat: i64,
     since: DateTime<Utc>,
 ) -> Res<bool> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM ledger WHERE connection_id = ?1 AND chat_id = ?2
-             AND result IS NULL AND kind = 'messages.send' AND intent_at >= ?3)",
-    )?;
+    let mut stmt = conn.prepare_cached(&pending_send_sql())?;
     Ok(stmt.query_row(params![connection, chat, to_us(since)], |r| r.get(0))?)
+}
+
+/// Whether a send to a chat is pending, from `ledger_pending` (its condition repeated word for
+/// word: the kind's id, a constant).
+pub(super) fn pending_send_sql() -> String {
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM ledger WHERE connection_id = ?1 AND chat_id = ?2
+             AND result IS NULL AND kind = {SEND_KIND} AND intent_at >= ?3)"
+    )
 }

@@ -65,7 +65,8 @@ pub(crate) fn list(conn: &Connection, now: DateTime<Utc>) -> Res<Vec<NodeInfo>> 
     let mut stmt = conn.prepare_cached(
         "SELECT n.node, n.started_at, n.heartbeat_at, n.lease_until, n.left_at,
              NOT (n.left_at IS NOT NULL OR n.lease_until <= ?1),
-             (SELECT count(*) FROM runs r WHERE r.status = 'running' AND r.node = n.node)
+             (SELECT count(*) FROM runs r WHERE r.status = 'running'
+                 AND r.node = (SELECT id FROM names WHERE name = n.node))
          FROM nodes n ORDER BY n.node LIMIT ?2",
     )?;
     let found: Vec<Res<NodeInfo>> = stmt
@@ -97,7 +98,9 @@ fn node_info(r: &Row<'_>) -> Res<NodeInfo> {
 
 fn held_lanes(conn: &Connection, node: &str) -> Res<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT lane FROM runs WHERE status = 'running' AND node = ?1 ORDER BY lane LIMIT ?2",
+        "SELECT lane FROM runs
+         WHERE status = 'running' AND node = (SELECT id FROM names WHERE name = ?1)
+         ORDER BY lane LIMIT ?2",
     )?;
     let lanes = stmt
         .query_map(params![node, to_i64(MAX_NODE_LANES as u64)], |r| r.get(0))?
@@ -109,7 +112,8 @@ fn held_lanes(conn: &Connection, node: &str) -> Res<Vec<String>> {
 pub(crate) fn prune(conn: &Connection, before: DateTime<Utc>) -> Res<usize> {
     let mut stmt = conn.prepare_cached(
         "DELETE FROM nodes WHERE coalesce(left_at, lease_until) < ?1 AND lease_until < ?1
-         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.status = 'running' AND r.node = nodes.node)",
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.status = 'running'
+             AND r.node = (SELECT id FROM names WHERE name = nodes.node))",
     )?;
     Ok(stmt.execute([to_us(before)])?)
 }
@@ -118,7 +122,8 @@ pub(crate) fn prune(conn: &Connection, before: DateTime<Utc>) -> Res<usize> {
 pub(crate) fn recover_expired(w: &mut Writer, now: DateTime<Utc>) -> Res<usize> {
     dispatch::recover_where(
         w,
-        "AND node IN (SELECT node FROM nodes WHERE left_at IS NOT NULL OR lease_until <= ?1)",
+        "AND node IN (SELECT n.id FROM names n JOIN nodes ON nodes.node = n.name
+             WHERE nodes.left_at IS NOT NULL OR nodes.lease_until <= ?1)",
         [to_us(now)],
     )
 }

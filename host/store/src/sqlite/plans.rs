@@ -1,8 +1,10 @@
 //! The query plans of the statements that read an index schema version 6 changed
-//! (`runs_done`, `lanes_ready`) or dropped (`runs_status`): each must read its index (a partial
-//! index may be walked in order from its start), never scan a table and never sort. The conformance suite checks what they answer.
+//! (`runs_done`, `lanes_ready`) or dropped (`runs_status`), or one version 7 rebuilt (the
+//! dedupe digest's, `runs_plugin` over name ids): each must read its index (a partial index may
+//! be walked in order from its start), never scan a table and never sort. The conformance suite
+//! checks what they answer.
 
-use super::{dispatch, lanes, ledger, ops, schema};
+use super::{dispatch, history, intake, lanes, ledger, names, ops, schema, views};
 use rusqlite::Connection;
 
 /// The migrated schema in memory, with `ANALYZE`-less statistics like a fresh file.
@@ -62,6 +64,54 @@ fn failures_since_a_time_read_runs_done() {
 fn claiming_and_the_oldest_ready_head_read_lanes_ready_in_order() {
     assert_seeks(lanes::READY_HEADS, "lanes_ready");
     assert_seeks(dispatch::OLDEST_READY, "lanes_ready");
+}
+
+#[test]
+fn a_duplicate_finds_its_first_event_by_the_digest() {
+    assert_seeks(intake::EVENT_BY_KEY, "sqlite_autoindex_events_1 (dedupe=?)");
+}
+
+#[test]
+fn the_runs_of_one_plugin_read_runs_plugin_newest_first() {
+    let sql = format!(
+        "{} WHERE {} ORDER BY r.id DESC LIMIT ?",
+        history::SUMMARY,
+        history::PLUGIN_IS
+    );
+    assert_seeks(&sql, "runs_plugin (plugin=?)");
+}
+
+#[test]
+fn a_connections_newest_status_reads_events_connection_status() {
+    assert_seeks(&views::newest_status_sql(), "events_connection_status");
+    let conn = migrated();
+    let seeded: String = conn
+        .query_row(
+            "SELECT name FROM names WHERE id = ?1",
+            [names::STATUS_KIND],
+            |r| r.get(0),
+        )
+        .expect("seeded");
+    assert_eq!(seeded, crate::model::views::CONNECTION_STATUS_KIND);
+}
+
+#[test]
+fn a_pending_send_to_a_chat_reads_ledger_pending() {
+    let plan = plan(&migrated(), &ledger::pending_send_sql());
+    assert!(
+        plan.contains("INDEX ledger_pending (connection_id=? AND chat_id=?)"),
+        "{plan}"
+    );
+    let scans_ledger = plan.split("; ").any(|step| step.starts_with("SCAN ledger"));
+    assert!(!scans_ledger, "scans: {plan}");
+    let seeded: String = migrated()
+        .query_row(
+            "SELECT name FROM names WHERE id = ?1",
+            [names::SEND_KIND],
+            |r| r.get(0),
+        )
+        .expect("seeded");
+    assert_eq!(seeded, "messages.send");
 }
 
 #[test]

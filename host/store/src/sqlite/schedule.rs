@@ -1,5 +1,6 @@
 //! SQL for schedules: unique (schedule, slot) fires, and per-schedule counters.
 
+use super::dedupe::StoredKey;
 use super::fail::{Res, opt_from_us, to_i64, to_u64, to_us};
 use super::intake::{insert_event, insert_run};
 use super::packing;
@@ -50,7 +51,9 @@ fn fire(w: &mut Writer, f: &SlotFire) -> Res<Option<RunId>> {
         return Ok(None);
     }
     drop(exists);
-    let Some(event_id) = insert_event(w, event, &packing::pack(event.payload.clone()))? else {
+    let stored = StoredKey::new(&event.dedupe_key, &event.payload);
+    let payload = packing::pack(event.payload.clone());
+    let Some(event_id) = insert_event(w, event, &payload, &stored)? else {
         return Ok(None);
     };
     let run_id = insert_run(w, event_id, &f.run, to_us(event.received_at))?;

@@ -2,7 +2,8 @@
 //!
 //! The schema version lives in `PRAGMA user_version`; [`MIGRATIONS`] is the ordered list of SQL
 //! scripts, and migration `n` (from 1) brings the database from version `n - 1` to `n`. Each runs
-//! in its own transaction with the version bump. A file from a newer build is refused.
+//! in its own transaction with the version bump. A file from a newer build is refused. Version 7
+//! also runs Rust before its SQL (the digests of the stored dedupe keys, `dedupe.rs`).
 //! `auto_vacuum = INCREMENTAL` is set before the first table exists (it cannot change later
 //! without a full VACUUM), then the journal is switched to WAL with `synchronous = FULL` (every
 //! group commit fsyncs the WAL, so an answered write survives a power cut) or, when the host
@@ -25,6 +26,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_word_index.sql"),
     include_str!("migrations/0005_status_pages.sql"),
     include_str!("migrations/0006_fewer_pages.sql"),
+    include_str!("migrations/0007_fewer_bytes.sql"),
 ];
 
 /// How long a connection waits for another one's lock before answering `Unavailable`.
@@ -87,6 +89,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {
         .skip(usize::try_from(found).unwrap_or(0))
     {
         let tx = conn.transaction()?;
+        if version == 7 {
+            super::dedupe::before_migration_7(&tx)?;
+        }
         tx.execute_batch(sql)?;
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
         tx.commit()?;

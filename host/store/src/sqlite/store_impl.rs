@@ -1,6 +1,7 @@
 //! [`Store`] for [`SqliteStore`]: each method sends one job to the writer (writes, group
 //! committed) or to a reader (reads) and awaits its answer.
 
+use super::dedupe::StoredKey;
 use super::{
     SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, packing, schedule,
     views, words,
@@ -32,10 +33,11 @@ use tokio::sync::Notify;
 impl role::Intake for SqliteStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
         let mut event = event;
+        let key = StoredKey::new(&event.dedupe_key, &event.payload);
         let payload = packing::pack(std::mem::take(&mut event.payload));
         let done = self
             .workers
-            .write(move |w| intake::ingest(w, &event, &payload, &runs))
+            .write(move |w| intake::ingest(w, &event, (&payload, &key), &runs))
             .await;
         self.words_wake.notify_one();
         done

@@ -4,11 +4,10 @@
 use super::fail::Res;
 use super::history::{EVENT, RawSummary, SUMMARY, event_row, summary_row, with_time};
 use super::ledger;
+use super::names::STATUS_KIND;
 use crate::convert::page;
 use crate::model::history::{EventRecord, RunSummary};
-use crate::model::views::{
-    CONNECTION_STATUS_KIND, ChatTimeline, ConnectionActivity, ConnectionFailures,
-};
+use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
 use crate::shared_sql::failures_sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -29,6 +28,12 @@ const CONNECTION_IDS: &str = "WITH RECURSIVE c(id) AS (
     )
     SELECT id FROM c WHERE id IS NOT NULL LIMIT ?1";
 
+/// A connection's newest status event, from `events_connection_status` (its condition repeated
+/// word for word: the kind's id, a constant).
+pub(super) fn newest_status_sql() -> String {
+    format!("{EVENT} WHERE connection_id = ?1 AND kind = {STATUS_KIND} ORDER BY id DESC LIMIT 1")
+}
+
 pub(crate) fn connections(conn: &Connection, limit: usize) -> Res<Vec<ConnectionActivity>> {
     let mut stmt = conn.prepare_cached(CONNECTION_IDS)?;
     let ids = stmt
@@ -40,10 +45,7 @@ pub(crate) fn connections(conn: &Connection, limit: usize) -> Res<Vec<Connection
         let Some(last_event) = newest_event(conn, &newest, id)? else {
             continue;
         };
-        let status = format!(
-            "{EVENT} WHERE connection_id = ?1 AND kind = '{CONNECTION_STATUS_KIND}'
-             ORDER BY id DESC LIMIT 1"
-        );
+        let status = newest_status_sql();
         found.push(ConnectionActivity {
             connection_id: id,
             last_event,
