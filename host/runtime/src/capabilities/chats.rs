@@ -15,7 +15,6 @@ use radist_connector::models::{
 use super::radist::{self, CallError};
 use super::wit::chats::{ChatRef, ChatTarget, CreateChatRequest, Host};
 use super::wit::types::Error;
-use crate::journal::{JournalError, Prior};
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -38,20 +37,14 @@ impl Host for HostState {
         ) {
             return Ok(Err(ctx.deny(pending, m)));
         }
-        match ctx.recorder.intent(&mut pending, None).await? {
-            Prior::Completed { result, .. } => {
-                let chat = from_json(&result).ok_or_else(|| super::unreadable("a created chat"))?;
-                ctx.known_chats.insert((chat.connection_id, chat.chat_id));
-                ctx.succeed(pending, result, true);
-                return Ok(Ok(chat));
-            }
-            Prior::Pending { .. } => {
-                // Safe to repeat: Radist's create-chat finds the chat when it already exists.
-                let decision =
-                    "outcome unknown: created again (create-chat finds an existing chat)";
-                ctx.recorder.decide_unknown(&mut pending, decision).await?;
-            }
-            Prior::Fresh | Prior::Mismatch { .. } => {}
+        // Safe to repeat: Radist's create-chat finds the chat when it already exists.
+        let repeat = "outcome unknown: created again (create-chat finds an existing chat)";
+        let prior = ctx.recorder.intent_repeatable(&mut pending, None, repeat);
+        if let Some(result) = prior.await? {
+            let chat = from_json(&result).ok_or_else(|| super::unreadable("a created chat"))?;
+            ctx.known_chats.insert((chat.connection_id, chat.chat_id));
+            ctx.succeed(pending, result, true);
+            return Ok(Ok(chat));
         }
         let result = if ctx.recorder.is_dry_run() {
             Ok(dry_run(ctx, &pending, &req))
@@ -78,13 +71,8 @@ async fn create_detached(
     req: &CreateChatRequest,
     wire: Wire,
 ) -> wasmtime::Result<Result<ChatRef, CallError>> {
-    let client = match radist::client(ctx) {
-        Ok(client) => client,
-        Err(e) => return Ok(Err(e)),
-    };
-    let completer = ctx.recorder.completer(pending);
     let connection_id = req.connection_id;
-    let task = tokio::spawn(async move {
+    radist::detached(ctx, pending, |client, completer| async move {
         let chat = match create(&client, wire).await {
             Ok(r) => ChatRef {
                 connection_id,
@@ -97,9 +85,9 @@ async fn create_detached(
         };
         let id = chat.chat_id.to_string();
         completer.complete(&to_json(&chat), Some(&id)).await?;
-        Ok::<_, JournalError>(Ok(chat))
-    });
-    Ok(task.await??)
+        Ok(Ok(chat))
+    })
+    .await
 }
 
 fn to_wire(req: &CreateChatRequest) -> Wire {

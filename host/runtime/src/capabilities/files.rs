@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::radist::{self, CallError};
 use super::wit::files::Host;
 use super::wit::types::Error;
-use crate::journal::{JournalError, Prior};
+use crate::journal::JournalError;
 use crate::recorder::{Completer, Pending};
 use crate::state::{HostState, RunContext};
 use crate::upload_cache::UploadCache;
@@ -46,17 +46,12 @@ impl Host for HostState {
             );
             return Ok(Err(ctx.deny(pending, m)));
         }
-        match ctx.recorder.intent(&mut pending, None).await? {
-            Prior::Completed { result, .. } => {
-                let url = url_of(&result).ok_or_else(|| super::unreadable("an upload"))?;
-                ctx.succeed(pending, result, true);
-                return Ok(Ok(url));
-            }
-            Prior::Pending { .. } => {
-                let decision = "outcome unknown: uploaded again (an upload messages nobody)";
-                ctx.recorder.decide_unknown(&mut pending, decision).await?;
-            }
-            Prior::Fresh | Prior::Mismatch { .. } => {}
+        let repeat = "outcome unknown: uploaded again (an upload messages nobody)";
+        let prior = ctx.recorder.intent_repeatable(&mut pending, None, repeat);
+        if let Some(result) = prior.await? {
+            let url = url_of(&result).ok_or_else(|| super::unreadable("an upload"))?;
+            ctx.succeed(pending, result, true);
+            return Ok(Ok(url));
         }
         let file = File {
             name,
@@ -120,22 +115,17 @@ async fn upload_detached(
     pending: &Pending,
     file: File,
 ) -> wasmtime::Result<Result<String, CallError>> {
-    let client = match radist::client(ctx) {
-        Ok(client) => client,
-        Err(e) => return Ok(Err(e)),
-    };
-    let completer = ctx.recorder.completer(pending);
     let cache = ctx.plugin.services.upload_cache.clone();
-    let task = tokio::spawn(async move {
+    radist::detached(ctx, pending, |client, completer| async move {
         let uploaded = client.upload_file(&file.name, &file.mime, file.data).await;
         let url = match uploaded {
             Ok(r) => r.url,
             Err(e) => return Ok(Err(CallError::from(e))),
         };
         record(&completer, cache, client.company_id().0, &file.sha256, &url).await?;
-        Ok::<_, JournalError>(Ok(url))
-    });
-    Ok(task.await??)
+        Ok(Ok(url))
+    })
+    .await
 }
 
 /// Completes the journal entry of an upload, then remembers its link.

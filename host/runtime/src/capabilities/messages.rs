@@ -268,21 +268,16 @@ async fn deliver_detached(
     pending: &Pending,
     wire: SendMessageRequest,
 ) -> wasmtime::Result<Result<Sent, CallError>> {
-    let client = match radist::client(ctx) {
-        Ok(client) => client,
-        Err(e) => return Ok(Err(e)),
-    };
-    let completer = ctx.recorder.completer(pending);
-    let task = tokio::spawn(async move {
+    radist::detached(ctx, pending, |client, completer| async move {
         let sent = match deliver(&client, &wire).await {
             Ok(sent) => sent,
             Err(e) => return Ok(Err(e)),
         };
         let summary = sent_to_json(&sent);
         completer.complete(&summary, Some(&sent.message_id)).await?;
-        Ok::<_, JournalError>(Ok(sent))
-    });
-    Ok(task.await??)
+        Ok(Ok(sent))
+    })
+    .await
 }
 
 /// The guest's error for a failed send. A failure that may have come after Radist delivered the

@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 use super::upstream;
 use super::wit::types::{Error, FieldError};
 use crate::availability_cache::Window;
+use crate::journal::JournalError;
 use crate::messenger::{self, Messenger};
-use crate::recorder::Pending;
+use crate::recorder::{Completer, Pending};
 use crate::state::RunContext;
 
 /// Why a Radist call did not produce a result.
@@ -36,6 +37,27 @@ pub(crate) fn client(ctx: &RunContext) -> Result<RadistClient, CallError> {
         .radist
         .clone()
         .ok_or(CallError::NotConfigured)
+}
+
+/// Runs `call` with the plugin's client in a task of its own that also completes the journal
+/// (through the [`Completer`] it is given), so a call on the wire finishes and is recorded even
+/// when the run's timeout drops the caller.
+pub(crate) async fn detached<T, F, Fut>(
+    ctx: &RunContext,
+    pending: &Pending,
+    call: F,
+) -> wasmtime::Result<Result<T, CallError>>
+where
+    T: Send + 'static,
+    F: FnOnce(RadistClient, Completer) -> Fut,
+    Fut: Future<Output = Result<Result<T, CallError>, JournalError>> + Send + 'static,
+{
+    let client = match client(ctx) {
+        Ok(client) => client,
+        Err(e) => return Ok(Err(e)),
+    };
+    let completer = ctx.recorder.completer(pending);
+    Ok(tokio::spawn(call(client, completer)).await??)
 }
 
 /// A guest-visible error: short, typed, no host internals.
