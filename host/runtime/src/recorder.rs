@@ -234,6 +234,25 @@ impl ActionRecorder {
         Ok(prior)
     }
 
+    /// [`intent`](Self::intent) for an action that is safe to repeat: the result an earlier
+    /// attempt completed, else `None`; a pending one is recorded as unknown with `repeat` (why
+    /// doing it again is safe), and the caller does it again.
+    pub(crate) async fn intent_repeatable(
+        &mut self,
+        pending: &mut Pending,
+        chat: Option<(i64, i64)>,
+        repeat: &str,
+    ) -> wasmtime::Result<Option<Value>> {
+        match self.intent(pending, chat).await? {
+            Prior::Completed { result, .. } => Ok(Some(result)),
+            Prior::Pending { .. } => {
+                self.decide_unknown(pending, repeat).await?;
+                Ok(None)
+            }
+            Prior::Fresh | Prior::Mismatch { .. } => Ok(None),
+        }
+    }
+
     /// What completes this action's journal entry (from a spawned task or in place).
     pub(crate) fn completer(&self, pending: &Pending) -> Completer {
         Completer {
@@ -281,6 +300,24 @@ impl ActionRecorder {
     ) -> wasmtime::Result<()> {
         let kind = Reconciliation::Unknown;
         self.decide(pending, kind, decision.to_owned()).await
+    }
+
+    /// Records what a search for an earlier attempt's effect found, and answers it: `found`
+    /// (delivered; `delivered` says what was found) or nothing (`missing` says that the action is
+    /// done now).
+    pub(crate) async fn decide_found<T>(
+        &self,
+        pending: &mut Pending,
+        found: Option<T>,
+        delivered: impl FnOnce(&T) -> String,
+        missing: &str,
+    ) -> wasmtime::Result<Option<T>> {
+        let (kind, decision) = match &found {
+            Some(effect) => (Reconciliation::Delivered, delivered(effect)),
+            None => (Reconciliation::NotFound, missing.to_owned()),
+        };
+        self.decide(pending, kind, decision).await?;
+        Ok(found)
     }
 
     /// Closes the record of a call.

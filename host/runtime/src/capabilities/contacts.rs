@@ -19,7 +19,6 @@ use super::radist::{self, CallError};
 use super::wit::contacts::{Contact, ContactChat, ContactUpdate, Host, Lookup, NewContact};
 use super::wit::types::{Error, FieldError};
 use crate::journal::Prior;
-use crate::outcome::Reconciliation;
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -97,14 +96,10 @@ impl Host for HostState {
         if let Err(refusal) = precheck_update(ctx, id, &change).await {
             return Ok(Err(refuse(ctx, pending, refusal)));
         }
-        match ctx.recorder.intent(&mut pending, None).await? {
-            Prior::Completed { result, .. } => return Ok(replayed(ctx, pending, result)),
-            Prior::Pending { .. } => {
-                let decision =
-                    "outcome unknown: updated again (the same change leaves the same contact)";
-                ctx.recorder.decide_unknown(&mut pending, decision).await?;
-            }
-            Prior::Fresh | Prior::Mismatch { .. } => {}
+        let repeat = "outcome unknown: updated again (the same change leaves the same contact)";
+        let prior = ctx.recorder.intent_repeatable(&mut pending, None, repeat);
+        if let Some(result) = prior.await? {
+            return Ok(replayed(ctx, pending, result));
         }
         let updated = if ctx.recorder.is_dry_run() {
             Ok(dry_run_update(id, &change))
@@ -280,21 +275,13 @@ async fn reconcile(
         Ok(found) => found.into_iter().find(|c| same(c, contact)),
         Err(e) => return Ok(Err(radist::guest_error(&e))),
     };
-    let Some(found) = found else {
-        let decision = "outcome unknown: no such contact found; creating it";
-        ctx.recorder
-            .decide(pending, Reconciliation::NotFound, decision.to_owned())
-            .await?;
-        return Ok(Ok(None));
-    };
-    let decision = format!(
-        "outcome unknown: contact {} found; not created again",
-        found.id
-    );
-    ctx.recorder
-        .decide(pending, Reconciliation::Delivered, decision)
-        .await?;
-    Ok(Ok(Some(found)))
+    let delivered =
+        |c: &ContactOut| format!("outcome unknown: contact {} found; not created again", c.id);
+    let missing = "outcome unknown: no such contact found; creating it";
+    let decided = ctx
+        .recorder
+        .decide_found(pending, found, delivered, missing);
+    Ok(Ok(decided.await?))
 }
 
 /// The same name, and (without phones) the same e-mails.

@@ -7,7 +7,6 @@ use serde_json::json;
 use super::radist::{self, CallError};
 use super::wit::inbox::Host;
 use super::wit::types::Error;
-use crate::journal::Prior;
 use crate::state::HostState;
 
 const KEY: &str = "capabilities.inbox";
@@ -27,20 +26,13 @@ impl Host for HostState {
         if let Err(m) = crate::scope::check_connection(KEY, &grant.connections, connection) {
             return Ok(Err(ctx.deny(pending, m)));
         }
-        match ctx
+        let repeat = "outcome unknown: marked again (marking answered is idempotent)";
+        let prior = ctx
             .recorder
-            .intent(&mut pending, Some((connection, chat)))
-            .await?
-        {
-            Prior::Completed { result, .. } => {
-                ctx.succeed(pending, result, true);
-                return Ok(Ok(()));
-            }
-            Prior::Pending { .. } => {
-                let decision = "outcome unknown: marked again (marking answered is idempotent)";
-                ctx.recorder.decide_unknown(&mut pending, decision).await?;
-            }
-            Prior::Fresh | Prior::Mismatch { .. } => {}
+            .intent_repeatable(&mut pending, Some((connection, chat)), repeat);
+        if let Some(result) = prior.await? {
+            ctx.succeed(pending, result, true);
+            return Ok(Ok(()));
         }
         let outcome = if ctx.recorder.is_dry_run() {
             Ok(())

@@ -13,7 +13,6 @@ use super::radist::{self, CallError};
 use super::wit::notes::{Host, Note};
 use super::wit::types::{Datetime, Error, FieldError};
 use crate::journal::Prior;
-use crate::outcome::Reconciliation;
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -136,18 +135,12 @@ async fn reconcile(
     let found = notes
         .into_iter()
         .find(|n| n.text == text && n.created_at >= since);
-    let Some(found) = found else {
-        let decision = "outcome unknown: no such note since the intent; adding it";
-        ctx.recorder
-            .decide(pending, Reconciliation::NotFound, decision.to_owned())
-            .await?;
-        return Ok(Ok(None));
-    };
-    let decision = format!("outcome unknown: note {} found; not added again", found.id);
-    ctx.recorder
-        .decide(pending, Reconciliation::Delivered, decision)
-        .await?;
-    Ok(Ok(Some(found)))
+    let delivered = |n: &NoteOut| format!("outcome unknown: note {} found; not added again", n.id);
+    let missing = "outcome unknown: no such note since the intent; adding it";
+    let decided = ctx
+        .recorder
+        .decide_found(pending, found, delivered, missing);
+    Ok(Ok(decided.await?))
 }
 
 async fn list(ctx: &RunContext, contact: i64) -> Result<Vec<NoteOut>, CallError> {

@@ -15,7 +15,6 @@ use super::crm_scope::{self, Refusal};
 use super::radist::{self, CallError};
 use super::wit::tags::{Host, Tag};
 use super::wit::types::Error;
-use crate::journal::Prior;
 use crate::recorder::Pending;
 use crate::state::{HostState, RunContext};
 
@@ -80,17 +79,12 @@ async fn change(
             Refusal::Lookup(e) => ctx.fail(pending, radist::guest_error(&e)),
         }));
     }
-    match ctx.recorder.intent(&mut pending, None).await? {
-        Prior::Completed { result, .. } => {
-            let set = names_of(&result);
-            ctx.succeed(pending, result, true);
-            return Ok(Ok(set));
-        }
-        Prior::Pending { .. } => {
-            let decision = "outcome unknown: read the set and changed it again (converges)";
-            ctx.recorder.decide_unknown(&mut pending, decision).await?;
-        }
-        Prior::Fresh | Prior::Mismatch { .. } => {}
+    let repeat = "outcome unknown: read the set and changed it again (converges)";
+    let prior = ctx.recorder.intent_repeatable(&mut pending, None, repeat);
+    if let Some(result) = prior.await? {
+        let set = names_of(&result);
+        ctx.succeed(pending, result, true);
+        return Ok(Ok(set));
     }
     let changed = if ctx.recorder.is_dry_run() {
         Ok(if add { names.clone() } else { Vec::new() })
