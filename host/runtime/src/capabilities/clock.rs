@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 use wasmtime::StoreContextMut;
-use wasmtime::component::Linker;
+use wasmtime::component::{ComponentNamedList, Linker, Lower};
 use wasmtime_wasi::p2::bindings::clocks::wall_clock;
 
 use super::wit::clock::Host;
@@ -58,28 +58,31 @@ impl RunContext {
 /// Replaces the WASI clocks' `now` with the run's clock. Call after WASI is linked.
 pub(crate) fn shadow_wasi_clocks(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    linker.instance(WALL_CLOCK)?.func_wrap_async(
-        "now",
-        |store: StoreContextMut<'_, HostState>, (): ()| {
-            Box::new(async move {
-                let mut store = store;
-                let at = store.data_mut().ctx.clock_now().await?;
-                Ok((wasi_datetime(at),))
-            })
-        },
-    )?;
-    linker.instance(MONOTONIC_CLOCK)?.func_wrap_async(
-        "now",
-        |store: StoreContextMut<'_, HostState>, (): ()| {
-            Box::new(async move {
-                let mut store = store;
-                let at = store.data_mut().ctx.clock_now().await?;
-                Ok((monotonic_nanos(at),))
-            })
-        },
-    )?;
+    shadow_now(linker, WALL_CLOCK, wasi_datetime)?;
+    shadow_now(linker, MONOTONIC_CLOCK, monotonic_nanos)?;
     linker.allow_shadowing(false);
     Ok(())
+}
+
+/// Makes the `now` of the WASI clock `instance` answer the run's clock, in that clock's form.
+fn shadow_now<R>(
+    linker: &mut Linker<HostState>,
+    instance: &str,
+    form: fn(Datetime) -> R,
+) -> wasmtime::Result<()>
+where
+    (R,): ComponentNamedList + Lower + Send + 'static,
+{
+    linker.instance(instance)?.func_wrap_async(
+        "now",
+        move |store: StoreContextMut<'_, HostState>, (): ()| {
+            Box::new(async move {
+                let mut store = store;
+                let at = store.data_mut().ctx.clock_now().await?;
+                Ok((form(at),))
+            })
+        },
+    )
 }
 
 /// The current UTC instant.

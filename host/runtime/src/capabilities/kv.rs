@@ -23,13 +23,13 @@ impl Host for HostState {
             return Ok(Err(refuse(ctx, pending, e)));
         }
         let plugin = ctx.plugin.clone();
-        match plugin.services.kv.get(&plugin.name, &key).await {
-            Ok(value) => {
-                ctx.succeed(pending, json!({ "found": value.is_some() }), false);
-                Ok(Ok(value))
-            }
-            Err(e) => Ok(Err(store_failed(ctx, pending, &e.to_string()))),
-        }
+        let read = plugin.services.kv.get(&plugin.name, &key).await;
+        Ok(answer(
+            ctx,
+            pending,
+            read,
+            |v| json!({ "found": v.is_some() }),
+        ))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
@@ -110,13 +110,13 @@ impl Host for HostState {
             return Ok(Err(refuse(ctx, pending, e)));
         }
         let plugin = ctx.plugin.clone();
-        match plugin.services.kv.list_keys(&plugin.name, &prefix).await {
-            Ok(keys) => {
-                ctx.succeed(pending, json!({ "count": keys.len() }), false);
-                Ok(Ok(keys))
-            }
-            Err(e) => Ok(Err(store_failed(ctx, pending, &e.to_string()))),
-        }
+        let read = plugin.services.kv.list_keys(&plugin.name, &prefix).await;
+        Ok(answer(
+            ctx,
+            pending,
+            read,
+            |keys| json!({ "count": keys.len() }),
+        ))
     }
 }
 
@@ -168,6 +168,22 @@ fn refuse(ctx: &mut RunContext, pending: Pending, refusal: Refusal) -> Error {
             };
             ctx.fail(pending, Error::Invalid(vec![field]))
         }
+    }
+}
+
+/// Answers a read (not journaled): its value, recorded as `summary` says; or the store's failure.
+fn answer<T>(
+    ctx: &mut RunContext,
+    pending: Pending,
+    read: Result<T, KvError>,
+    summary: impl FnOnce(&T) -> Value,
+) -> Result<T, Error> {
+    match read {
+        Ok(value) => {
+            ctx.succeed(pending, summary(&value), false);
+            Ok(value)
+        }
+        Err(e) => Err(store_failed(ctx, pending, &e.to_string())),
     }
 }
 
