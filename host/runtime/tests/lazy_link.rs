@@ -32,28 +32,46 @@ fn kv_writer() -> Vec<u8> {
     support::component(KV_SET, "kvv", &body)
 }
 
-/// A runtime compiling into (and loading from) `root/cache`, its key beside it.
-fn runtime(root: &Path) -> Runtime {
-    Runtime::new(RuntimeConfig {
-        cache_dir: Some(root.join("cache")),
-        max_concurrent_runs: 8,
-        guest_threads: 2,
-        ..Default::default()
-    })
-    .expect("runtime")
+/// A cache directory that a first runtime filled with the kv writer (compiled, linked at load,
+/// and its import list kept); that runtime is gone.
+struct Warm {
+    root: tempfile::TempDir,
+    wasm: Vec<u8>,
 }
 
-fn load(runtime: &Runtime, grants: &str, wasm: &[u8], kv: &Path) -> Result<Plugin, RuntimeError> {
-    runtime.load_plugin_bytes(&manifest(grants), MANIFEST_FILE, wasm, services(kv))
-}
+impl Warm {
+    fn new() -> Warm {
+        let warm = Warm {
+            root: tempfile::tempdir().expect("tempdir"),
+            wasm: kv_writer(),
+        };
+        let cold = warm.runtime();
+        let plugin = warm.load(&cold, KV_GRANT).expect("cold load");
+        assert_eq!(cold.components_linked(), 1, "a cold load links at load");
+        drop(plugin);
+        warm
+    }
 
-/// A cache directory under `root` that a first runtime filled with `wasm` (compiled, linked at
-/// load, and its import list kept); that runtime is gone.
-fn warm(root: &Path, wasm: &[u8]) {
-    let cold = runtime(root);
-    let plugin = load(&cold, KV_GRANT, wasm, root).expect("cold load");
-    assert_eq!(cold.components_linked(), 1, "a cold load links at load");
-    drop(plugin);
+    fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// A new runtime compiling into (and loading from) this cache, its key beside it.
+    fn runtime(&self) -> Runtime {
+        Runtime::new(RuntimeConfig {
+            cache_dir: Some(self.path().join("cache")),
+            max_concurrent_runs: 8,
+            guest_threads: 2,
+            ..Default::default()
+        })
+        .expect("runtime")
+    }
+
+    /// Loads the kv writer, granted `grants`, into `runtime`.
+    fn load(&self, runtime: &Runtime, grants: &str) -> Result<Plugin, RuntimeError> {
+        let manifest = manifest(grants);
+        runtime.load_plugin_bytes(&manifest, MANIFEST_FILE, &self.wasm, services(self.path()))
+    }
 }
 
 /// The one file in the cache directory ending in `suffix`.
@@ -82,11 +100,9 @@ fn assert_wrote_kv(outcome: &switchboard_runtime::RunOutcome) {
 
 #[tokio::test]
 async fn a_plugin_from_the_warm_cache_is_linked_by_its_first_run() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let wasm = kv_writer();
-    warm(root.path(), &wasm);
-    let runtime = runtime(root.path());
-    let plugin = load(&runtime, KV_GRANT, &wasm, root.path()).expect("warm load");
+    let warm = Warm::new();
+    let runtime = warm.runtime();
+    let plugin = warm.load(&runtime, KV_GRANT).expect("warm load");
     assert_eq!(runtime.components_loaded(), 1);
     assert_eq!(runtime.components_linked(), 0, "not linked at load");
     assert_eq!(runtime.component_links(), 0);
@@ -99,12 +115,10 @@ async fn a_plugin_from_the_warm_cache_is_linked_by_its_first_run() {
 
 #[tokio::test]
 async fn concurrent_first_runs_link_once() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let wasm = kv_writer();
-    warm(root.path(), &wasm);
-    let runtime = runtime(root.path());
-    let first = load(&runtime, KV_GRANT, &wasm, root.path()).expect("load");
-    let second = load(&runtime, KV_GRANT, &wasm, root.path()).expect("same component");
+    let warm = Warm::new();
+    let runtime = warm.runtime();
+    let first = warm.load(&runtime, KV_GRANT).expect("load");
+    let second = warm.load(&runtime, KV_GRANT).expect("same component");
     let runs = (0..8).map(|i| {
         let plugin = if i % 2 == 0 { &first } else { &second };
         plugin.run(numbered(i))
@@ -133,11 +147,9 @@ fn numbered(i: usize) -> RunInput {
 
 #[tokio::test]
 async fn an_ungranted_import_is_refused_at_load_from_a_warm_cache() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let wasm = kv_writer();
-    warm(root.path(), &wasm);
-    let runtime = runtime(root.path());
-    let err = refused(load(&runtime, "", &wasm, root.path()));
+    let warm = Warm::new();
+    let runtime = warm.runtime();
+    let err = refused(warm.load(&runtime, ""));
     assert!(matches!(err, RuntimeError::Imports { .. }), "{err}");
     assert!(err.to_string().contains("does not grant it"), "{err}");
     assert_eq!(runtime.component_links(), 0, "refused from the kept list");
@@ -145,16 +157,14 @@ async fn an_ungranted_import_is_refused_at_load_from_a_warm_cache() {
 
 #[tokio::test]
 async fn a_forged_import_list_is_not_trusted() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let wasm = kv_writer();
-    warm(root.path(), &wasm);
+    let warm = Warm::new();
     // An empty list under the genuine tag: were it believed, kv would pass ungranted. It is
     // not, so the load goes the eager way, which finds kv and writes the true list back.
-    let list = cache_file(root.path(), ".imports");
+    let list = cache_file(warm.path(), ".imports");
     let genuine = std::fs::read(&list).expect("read list");
     std::fs::write(&list, [&genuine[..32], b"[]"].concat()).expect("forge");
-    let runtime = runtime(root.path());
-    let err = refused(load(&runtime, "", &wasm, root.path()));
+    let runtime = warm.runtime();
+    let err = refused(warm.load(&runtime, ""));
     assert!(matches!(err, RuntimeError::Imports { .. }), "{err}");
     assert_eq!(runtime.component_links(), 0, "the refused code is gone");
     let rewritten = std::fs::read(&list).expect("read list");
@@ -162,7 +172,7 @@ async fn a_forged_import_list_is_not_trusted() {
         rewritten, genuine,
         "the eager load kept the true list again"
     );
-    let plugin = load(&runtime, KV_GRANT, &wasm, root.path()).expect("lazy load");
+    let plugin = warm.load(&runtime, KV_GRANT).expect("lazy load");
     assert_eq!(runtime.components_linked(), 0, "trusted again");
     assert_wrote_kv(&plugin.run(input()).await);
 }
@@ -170,12 +180,10 @@ async fn a_forged_import_list_is_not_trusted() {
 #[tokio::test]
 async fn a_cache_entry_deleted_or_corrupted_after_load_is_recompiled_by_the_first_run() {
     for damage in [Damage::Delete, Damage::Corrupt] {
-        let root = tempfile::tempdir().expect("tempdir");
-        let wasm = kv_writer();
-        warm(root.path(), &wasm);
-        let runtime = runtime(root.path());
-        let plugin = load(&runtime, KV_GRANT, &wasm, root.path()).expect("warm load");
-        let compiled = cache_file(root.path(), ".cwasm");
+        let warm = Warm::new();
+        let runtime = warm.runtime();
+        let plugin = warm.load(&runtime, KV_GRANT).expect("warm load");
+        let compiled = cache_file(warm.path(), ".cwasm");
         damage.apply(&compiled);
         assert_wrote_kv(&plugin.run(input()).await);
         assert_eq!(runtime.components_linked(), 1, "{damage:?}");
@@ -185,12 +193,10 @@ async fn a_cache_entry_deleted_or_corrupted_after_load_is_recompiled_by_the_firs
 
 #[tokio::test]
 async fn code_lost_from_the_cache_traps_every_run_without_retrying_the_link() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let wasm = kv_writer();
-    warm(root.path(), &wasm);
-    let runtime = runtime(root.path());
-    let plugin = load(&runtime, KV_GRANT, &wasm, root.path()).expect("warm load");
-    std::fs::remove_dir_all(root.path().join("cache")).expect("lose the cache");
+    let warm = Warm::new();
+    let runtime = warm.runtime();
+    let plugin = warm.load(&runtime, KV_GRANT).expect("warm load");
+    std::fs::remove_dir_all(warm.path().join("cache")).expect("lose the cache");
     for _ in 0..2 {
         match plugin.run(input()).await.status {
             RunStatus::Trapped(trap) => {

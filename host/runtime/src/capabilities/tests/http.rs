@@ -21,6 +21,7 @@ use crate::RunStatus;
 use crate::capabilities::http::AddressLookup;
 use crate::capabilities::plugin_client;
 use crate::capabilities::wit::http::{Host as _, Method, Request as HttpRequest, Response};
+use crate::capabilities::wit::types::UpstreamError;
 use crate::digest::DigestKey;
 use crate::state::{HostServices, HostState, PluginShared, SharedCaches};
 
@@ -46,13 +47,7 @@ impl Server {
             next.run(req)
         };
         let app = app.layer(middleware::from_fn(count));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let origin = format!("http://{}", listener.local_addr().expect("addr"));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (origin, task) = serve(app).await;
         Server { origin, hits, task }
     }
 
@@ -125,10 +120,23 @@ async fn send(state: &mut HostState, req: HttpRequest) -> Result<Response, Error
 /// The CRM server (redirecting `/away` to another server, which is not granted), that other
 /// server, and a run granted the CRM's origin with a 2 s timeout.
 async fn granted() -> (Server, Server, HostState) {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
+    let (server, other) = servers().await;
     let state = state(&server.origin, 2000);
     (server, other, state)
+}
+
+/// The granted server, and another one (kept alive with it) that its redirects point to.
+async fn servers() -> (Server, Server) {
+    let other = Server::start(Router::new()).await;
+    (crm(&other.origin).await, other)
+}
+
+/// The `upstream` error of a call that must fail with one (`what` names the case).
+fn upstream_of(what: &str, result: Result<Response, Error>) -> UpstreamError {
+    match result {
+        Err(Error::Upstream(u)) => u,
+        other => panic!("{what}: expected upstream, got {other:?}"),
+    }
 }
 
 /// `GET url` with the test's token header.
@@ -211,10 +219,7 @@ async fn bodies_over_max_body_bytes_are_refused_both_ways() {
     assert_eq!(server.hits(), 0, "an oversized request is never sent");
     let mut state = self::state(&server.origin, 2000);
     let big = format!("{}/big", server.origin);
-    let err = send_get(&mut state, big).await.expect_err("too big");
-    let Error::Upstream(u) = err else {
-        panic!("expected upstream, got {err:?}")
-    };
+    let u = upstream_of("too big", send_get(&mut state, big).await);
     assert!(
         u.message.contains("max_body_bytes") && !u.retryable,
         "{u:?}"
@@ -223,14 +228,10 @@ async fn bodies_over_max_body_bytes_are_refused_both_ways() {
 
 #[tokio::test]
 async fn the_grant_timeout_is_honoured() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
+    let (server, _other) = servers().await;
     let mut state = state(&server.origin, 200);
     let url = format!("{}/hang", server.origin);
-    let err = send_get(&mut state, url).await.expect_err("timed out");
-    let Error::Upstream(u) = err else {
-        panic!("expected upstream, got {err:?}")
-    };
+    let u = upstream_of("timed out", send_get(&mut state, url).await);
     assert_eq!(
         (u.message.as_str(), u.retryable),
         ("request timed out", true)
@@ -288,8 +289,7 @@ fn with_headers(url: String, headers: &[(&str, &str)]) -> HttpRequest {
 
 #[tokio::test]
 async fn host_hop_by_hop_and_framing_headers_are_denied_by_name_unsent() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
+    let (server, _other) = servers().await;
     for name in [
         "Host",
         "Connection",
@@ -376,10 +376,7 @@ async fn an_oversized_response_is_refused_on_its_length_or_cut_while_streaming()
     let (server, _other, mut state) = granted().await;
     for path in ["declared-huge", "streamed"] {
         let url = format!("{}/{path}", server.origin);
-        let err = send_get(&mut state, url).await;
-        let Err(Error::Upstream(u)) = err else {
-            panic!("{path}: expected upstream, got {err:?}")
-        };
+        let u = upstream_of(path, send_get(&mut state, url).await);
         assert!(
             u.message.starts_with("response too large") && !u.retryable,
             "{path}: {u:?}"
@@ -389,8 +386,7 @@ async fn an_oversized_response_is_refused_on_its_length_or_cut_while_streaming()
 
 #[tokio::test]
 async fn a_name_resolving_to_loopback_is_refused_unless_the_address_is_listed() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
+    let (server, _other) = servers().await;
     let port = port_of(&server.origin);
     let named = format!("http://crm.test:{port}");
     let lookup = table(&[("crm.test", "127.0.0.1")]);
@@ -413,8 +409,7 @@ async fn a_name_resolving_to_loopback_is_refused_unless_the_address_is_listed() 
 
 #[tokio::test]
 async fn localhost_in_the_allow_list_allows_loopback() {
-    let other = Server::start(Router::new()).await;
-    let server = crm(&other.origin).await;
+    let (server, _other) = servers().await;
     let origin = format!("http://localhost:{}", port_of(&server.origin));
     let lookup = table(&[("localhost", "127.0.0.1")]);
     let mut state = state_allowing(std::slice::from_ref(&origin), lookup);

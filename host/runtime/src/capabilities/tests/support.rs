@@ -67,13 +67,7 @@ impl Harness {
         let key = config.seed.api_key.clone();
         let app =
             radist_sandbox::router(SandboxState::new(config)).layer(middleware::from_fn(record));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (base, server) = serve(app).await;
         let url = url::Url::parse(&format!("{base}/v2")).expect("base url");
         let client_config = ClientConfig::new(key, CompanyId(1))
             .with_base_url(url)
@@ -118,15 +112,16 @@ impl Harness {
 
     /// `POST /_sandbox/faults` with `faults`.
     pub(super) async fn faults(&self, faults: Value) {
-        let url = format!("{}/_sandbox/faults", self.base);
-        let resp = self
-            .control
-            .post(url)
-            .json(&faults)
-            .send()
-            .await
-            .expect("faults");
-        assert!(resp.status().is_success(), "faults: {}", resp.status());
+        self.control_post("faults", &faults).await;
+    }
+
+    /// `POST /_sandbox/{path}` with `body`, which must succeed.
+    async fn control_post(&self, path: &str, body: &Value) -> reqwest::Response {
+        let url = format!("{}/_sandbox/{path}", self.base);
+        let sent = self.control.post(url).json(body).send().await;
+        let resp = sent.unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp
     }
 
     /// The store data of one run of `plugin` (run id `run_id`) for `event`.
@@ -163,15 +158,7 @@ impl Harness {
 
     /// `POST /_sandbox/inbound` → `{chat_id, contact_id, message_id, ..}`.
     pub(super) async fn inbound(&self, body: Value) -> Value {
-        let url = format!("{}/_sandbox/inbound", self.base);
-        let resp = self
-            .control
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .expect("inbound");
-        assert!(resp.status().is_success(), "inbound: {}", resp.status());
+        let resp = self.control_post("inbound", &body).await;
         resp.json().await.expect("inbound json")
     }
 
@@ -313,4 +300,16 @@ pub(super) fn denied(result: Result<impl std::fmt::Debug, Error>, needle: &str) 
         Err(Error::Denied(m)) => assert!(m.contains(needle), "{m}"),
         other => panic!("expected denied mentioning {needle}, got {other:?}"),
     }
+}
+
+/// Serves `app` on a free loopback port: its `http://host:port` origin and the server's task.
+pub(super) async fn serve(app: axum::Router) -> (String, JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (origin, task)
 }
