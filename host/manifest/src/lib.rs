@@ -85,6 +85,9 @@ mod test_support {
     pub(crate) const HEAD: &str =
         "manifest_version = 1\n[plugin]\nname = \"t\"\nwasm = \"t.wasm\"\n";
 
+    /// The smallest valid trigger, for bodies about other sections.
+    pub(crate) const TRIGGER: &str = "[[trigger]]\non = [\"manual\"]\n";
+
     /// Parses `HEAD` + `body` as `t.toml`; the manifest, or the rendered problems.
     pub(crate) fn parse(body: &str) -> Result<crate::Manifest, String> {
         crate::parse_manifest("t.toml", &format!("{HEAD}{body}")).map_err(|p| p.to_string())

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::PluginName;
 use crate::problem::Report;
-use crate::validate::fields::{MIB, int_field, int_opt, name_or, secret};
+use crate::validate::fields::{MIB, int_field, int_opt, name_or, parsed_or, secret};
 
 /// Radist ids are 32-bit.
 const MAX_ID: i64 = i32::MAX as i64;
@@ -313,43 +313,40 @@ fn address_or(
     raw: &Option<Spanned<String>>,
     default: SocketAddr,
 ) -> SocketAddr {
-    raw.as_ref()
-        .and_then(|raw| address(report, path, raw))
-        .unwrap_or(default)
+    parsed_or(report, path, raw, default, parse_address)
 }
 
 /// An address with a port, or a problem saying how to write one.
 fn address(report: &mut Report<'_>, path: &str, raw: &Spanned<String>) -> Option<SocketAddr> {
-    let text = raw.get_ref();
+    parse_address(raw.get_ref())
+        .map_err(|message| report.error(raw.span(), path, message))
+        .ok()
+}
+
+fn parse_address(text: &str) -> Result<SocketAddr, String> {
     if let Ok(address) = text.parse() {
-        return Some(address);
+        return Ok(address);
     }
     let hint = match text.strip_prefix("localhost:") {
         Some(port) => format!("write `127.0.0.1:{port}`"),
         None => "write an IP address and a port, e.g. `127.0.0.1:8080`".to_owned(),
     };
-    report.error(
-        raw.span(),
-        path,
-        format!("`{text}` is not an address with a port; {hint}"),
-    );
-    None
+    Err(format!("`{text}` is not an address with a port; {hint}"))
 }
 
+/// A non-empty path, or `default` when the key is absent (or empty, which is reported).
 fn path_or(
     report: &mut Report<'_>,
     path: &str,
     raw: &Option<Spanned<String>>,
     default: PathBuf,
 ) -> PathBuf {
-    let Some(raw) = raw else { return default };
-    if raw.get_ref().is_empty() {
-        let message = format!(
-            "the path is empty; remove the key to use `{}`",
-            default.display()
-        );
-        report.error(raw.span(), path, message);
-        return default;
-    }
-    PathBuf::from(raw.get_ref())
+    let empty = format!(
+        "the path is empty; remove the key to use `{}`",
+        default.display()
+    );
+    parsed_or(report, path, raw, default, |text| match text {
+        "" => Err(empty),
+        text => Ok(PathBuf::from(text)),
+    })
 }

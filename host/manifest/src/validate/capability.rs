@@ -181,9 +181,7 @@ fn http(report: &mut Report<'_>, raw: &Spanned<HttpV1>) -> HttpGrant {
 #[cfg(test)]
 mod tests {
     use crate::manifest::{CapabilityKind, KvGrant, MessageType};
-    use crate::test_support::{check_problems, check_valid};
-
-    const TRIGGER: &str = "[[trigger]]\non = [\"manual\"]\n";
+    use crate::test_support::{TRIGGER, check_problems, check_valid};
 
     #[test]
     fn grants_get_their_defaults() {

@@ -140,9 +140,7 @@ fn history(report: &mut Report<'_>, raw: &Spanned<HistoryV1>) -> HistoryGrant {
 #[cfg(test)]
 mod tests {
     use crate::manifest::{Access, CapabilityKind, ConnectionId, ContactsGrant};
-    use crate::test_support::{check_problems, check_valid, parse};
-
-    const TRIGGER: &str = "[[trigger]]\non = [\"manual\"]\n";
+    use crate::test_support::{TRIGGER, check_problems, check_valid, parse};
 
     #[test]
     fn crm_grants_get_their_defaults() {

@@ -142,8 +142,20 @@ pub(crate) fn name_or<T: Named>(
     value: &Option<Spanned<String>>,
     default: T,
 ) -> T {
+    parsed_or(report, path, value, default, parse_named)
+}
+
+/// What `parse` reads from a string, or `default` when absent (or unreadable, which is reported
+/// with `parse`'s message).
+pub(crate) fn parsed_or<T>(
+    report: &mut Report<'_>,
+    path: &str,
+    value: &Option<Spanned<String>>,
+    default: T,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> T {
     let Some(value) = value else { return default };
-    parse_named(value.get_ref()).unwrap_or_else(|message| {
+    parse(value.get_ref()).unwrap_or_else(|message| {
         report.error(value.span(), path, message);
         default
     })

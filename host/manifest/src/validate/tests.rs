@@ -3,9 +3,7 @@
 
 use crate::manifest::{Limits, SecretSource};
 use crate::parse_manifest;
-use crate::test_support::{check_problems, check_valid};
-
-const TRIGGER: &str = "[[trigger]]\non = [\"manual\"]\n";
+use crate::test_support::{TRIGGER, check_problems, check_valid};
 
 /// Asserts that the whole file `text` is refused with exactly `expected`.
 fn check_file(text: &str, expected: &str) {
