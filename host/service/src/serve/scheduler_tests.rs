@@ -132,34 +132,29 @@ fn local_times(zone: Tz, fired: &[DateTime<Utc>]) -> Vec<String> {
         .collect()
 }
 
+/// A date as (year, month, day).
+type Date = (i32, u32, u32);
+/// A wall time as (hour, minute).
+type Wall = (u32, u32);
+
 /// A DST change in one zone: the daily slot `gap` (a local time the spring-forward skips)
 /// fires once, at `first_valid`; the daily slot `repeated` (a local time the fall-back repeats)
 /// fires once; an every-30-minutes job never goes back and never fires twice.
 struct Zone {
     zone: Tz,
-    spring: (i32, u32, u32),
-    gap: (u32, u32),
+    spring: Date,
+    gap: Wall,
     first_valid: &'static str,
-    autumn: (i32, u32, u32),
-    repeated: (u32, u32),
+    autumn: Date,
+    repeated: Wall,
 }
 
 async fn check_zone(z: Zone) {
     let (zone, tz) = (z.zone, z.zone.name());
-    let (y, m, d) = z.spring;
-    let start = utc(zone, y, m, d, 0, 0) - chrono::Duration::hours(12);
-    let f = fixture(start).await;
     let (h, min) = z.gap;
-    let e = entries(&format!(
-        "[[trigger]]\ncron = \"0 {min} {h} * * *\"\ntimezone = \"{tz}\""
-    ));
-    let fired = drive(
-        &f,
-        &mut f.scheduler(),
-        &e,
-        start + chrono::Duration::days(2),
-    )
-    .await;
+    let daily = format!("[[trigger]]\ncron = \"0 {min} {h} * * *\"\ntimezone = \"{tz}\"");
+    let (_, keyed) = two_days_around(zone, z.spring, &daily).await;
+    let fired: Vec<_> = keyed.into_iter().map(|(_, at)| at).collect();
     let local = local_times(zone, &fired);
     assert_eq!(fired.len(), 2, "{tz}: {local:?}");
     assert!(
@@ -171,20 +166,32 @@ async fn check_zone(z: Zone) {
         local[1].contains(&format!(" {h:02}:{min:02}")),
         "{tz}: {local:?}"
     );
-    let (y, m, d) = z.autumn;
+    check_fall_back(zone, z.autumn, z.repeated).await;
+}
+
+/// Drives `triggers` (TOML) for two days from noon before `date`'s local midnight in `zone`: the
+/// fixture and what fired, by schedule key.
+async fn two_days_around(
+    zone: Tz,
+    date: Date,
+    triggers: &str,
+) -> (Fixture, Vec<(String, DateTime<Utc>)>) {
+    let (y, m, d) = date;
     let start = utc(zone, y, m, d, 0, 0) - chrono::Duration::hours(12);
     let f = fixture(start).await;
-    let (h, min) = z.repeated;
-    let e = entries(&format!(
+    let until = start + chrono::Duration::days(2);
+    let fired = drive_keyed(&f, &mut f.scheduler(), &entries(triggers), until).await;
+    (f, fired)
+}
+
+/// The fall-back on `date`: the daily slot at `repeated` fires once, and an every-30-minutes job
+/// never goes back and never fires twice.
+async fn check_fall_back(zone: Tz, date: Date, (h, min): Wall) {
+    let tz = zone.name();
+    let triggers = format!(
         "[[trigger]]\ncron = \"0 {min} {h} * * *\"\ntimezone = \"{tz}\"\n[[trigger]]\ncron = \"0 */30 * * * *\"\ntimezone = \"{tz}\"\noverlap = \"allow\""
-    ));
-    let keyed = drive_keyed(
-        &f,
-        &mut f.scheduler(),
-        &e,
-        start + chrono::Duration::days(2),
-    )
-    .await;
+    );
+    let (f, keyed) = two_days_around(zone, date, &triggers).await;
     let wall = format!("{h:02}:{min:02}");
     let daily: Vec<_> = keyed
         .iter()
@@ -237,36 +244,49 @@ async fn check_zone(z: Zone) {
     );
 }
 
+/// Per zone: its spring-forward date, a wall time in that gap, the first valid time after it,
+/// its fall-back date, and a wall time that night repeats. Moscow has had no DST since 2014: its
+/// last changes were 2010-10-31 and 2011-03-27.
+const ZONES: [(Tz, Date, Wall, &str, Date, Wall); 3] = [
+    (
+        chrono_tz::Europe::London,
+        (2026, 3, 29),
+        (1, 30),
+        "02:00",
+        (2026, 10, 25),
+        (1, 30),
+    ),
+    (
+        chrono_tz::America::New_York,
+        (2026, 3, 8),
+        (2, 30),
+        "03:00",
+        (2026, 11, 1),
+        (1, 30),
+    ),
+    (
+        chrono_tz::Europe::Moscow,
+        (2011, 3, 27),
+        (2, 30),
+        "03:00",
+        (2010, 10, 31),
+        (2, 30),
+    ),
+];
+
 #[tokio::test]
 async fn dst_changes_in_london_new_york_and_moscow_fire_each_slot_once() {
-    check_zone(Zone {
-        zone: chrono_tz::Europe::London,
-        spring: (2026, 3, 29),
-        gap: (1, 30),
-        first_valid: "02:00",
-        autumn: (2026, 10, 25),
-        repeated: (1, 30),
-    })
-    .await;
-    check_zone(Zone {
-        zone: chrono_tz::America::New_York,
-        spring: (2026, 3, 8),
-        gap: (2, 30),
-        first_valid: "03:00",
-        autumn: (2026, 11, 1),
-        repeated: (1, 30),
-    })
-    .await;
-    // Moscow has had no DST since 2014: its last changes were 2010-10-31 and 2011-03-27.
-    check_zone(Zone {
-        zone: chrono_tz::Europe::Moscow,
-        spring: (2011, 3, 27),
-        gap: (2, 30),
-        first_valid: "03:00",
-        autumn: (2010, 10, 31),
-        repeated: (2, 30),
-    })
-    .await;
+    for (zone, spring, gap, first_valid, autumn, repeated) in ZONES {
+        let z = Zone {
+            zone,
+            spring,
+            gap,
+            first_valid,
+            autumn,
+            repeated,
+        };
+        check_zone(z).await;
+    }
 }
 
 #[tokio::test]
