@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use switchboard_store::{
-    EventId, FinishedAttempt, LedgerEntry, QuarantineId, RunDetail, RunFilter, RunId, RunSummary,
-    Store,
+    EventDetail, EventId, FinishedAttempt, LedgerEntry, QuarantineId, RunDetail, RunFilter, RunId,
+    RunSummary, Store,
 };
 
 use crate::assembly;
@@ -25,22 +25,14 @@ pub async fn runs(config: &Path, command: RunsCommand) -> anyhow::Result<ExitCod
     match command {
         RunsCommand::List { filter, json } => {
             let runs = store.list_runs(run_filter(&filter)?).await?;
-            if json {
-                print_json(&runs);
-            } else {
-                print_runs(&runs);
-            }
+            output::print(json, &runs, |runs| print_runs(runs));
         }
         RunsCommand::Show(ShowArgs { id, json }) => {
             let detail = store
                 .get_run(RunId(id))
                 .await?
                 .with_context(|| format!("no run {id}; `switchboard runs list` shows the runs"))?;
-            if json {
-                print_json(&detail);
-            } else {
-                print_run(&detail);
-            }
+            output::print(json, &detail, print_run);
         }
         RunsCommand::Replay {
             id,
@@ -314,21 +306,21 @@ pub async fn events(config: &Path, command: EventsCommand) -> anyhow::Result<Exi
                 .get_event(EventId(id))
                 .await?
                 .with_context(|| format!("no event {id}; `switchboard events list` shows them"))?;
-            if json {
-                print_json(&detail);
-            } else {
-                output::line(&format!(
-                    "event {}  {}  received {}",
-                    detail.event.id,
-                    escape(&detail.event.kind),
-                    detail.event.received_at.to_rfc3339()
-                ));
-                output::line(&format!("payload {}", escape(&detail.event.payload)));
-                print_runs(&detail.runs);
-            }
+            output::print(json, &detail, print_event);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_event(detail: &EventDetail) {
+    output::line(&format!(
+        "event {}  {}  received {}",
+        detail.event.id,
+        escape(&detail.event.kind),
+        detail.event.received_at.to_rfc3339()
+    ));
+    output::line(&format!("payload {}", escape(&detail.event.payload)));
+    print_runs(&detail.runs);
 }
 
 /// `quarantine list|show|retry`.

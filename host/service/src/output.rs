@@ -149,6 +149,15 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
     line(&serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned()));
 }
 
+/// `value` as JSON (`--json`), else as `human` writes it for people.
+pub fn print<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
+    if json {
+        print_json(value);
+    } else {
+        human(value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
