@@ -138,17 +138,10 @@ mod tests {
         .expect("user")
     }
 
-    fn manifest(capabilities: &str) -> Manifest {
-        let text = format!(
-            "manifest_version = 1\n[plugin]\nname = \"p\"\nwasm = \"p.wasm\"\n\
-             [[trigger]]\non = [\"message.received\"]\nconnections = [7]\n[capabilities]\n{capabilities}\n"
-        );
-        switchboard_manifest::parse_manifest("p.toml", &text).expect("manifest")
-    }
-
     #[test]
     fn each_grant_names_the_permission_the_key_lacks() {
-        let m = manifest(
+        let m = crate::test_manifest::granting(
+            "p",
             "tags = { write = true, connections = [7], allow = [\"lead\"], create_missing = true }\n\
              notes = { connections = [7] }\nhistory = { connections = [7] }",
         );

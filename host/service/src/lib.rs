@@ -27,6 +27,8 @@ mod scaffold;
 mod serve;
 mod stored_event;
 mod telemetry;
+#[cfg(test)]
+mod test_manifest;
 mod ui;
 pub use ui::COUNT_WINDOW;
 mod views;

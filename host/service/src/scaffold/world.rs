@@ -40,17 +40,9 @@ fn current(interface: &str) -> String {
 mod tests {
     use super::*;
 
-    fn manifest(capabilities: &str) -> Manifest {
-        let text = format!(
-            "manifest_version = 1\n[plugin]\nname = \"greeter\"\nwasm = \"g.wasm\"\n\
-             [[trigger]]\non = [\"message.received\"]\n[capabilities]\n{capabilities}\n"
-        );
-        switchboard_manifest::parse_manifest("m.toml", &text).expect("a valid manifest")
-    }
-
     #[test]
     fn the_world_imports_only_the_granted_interfaces() {
-        let world = narrow_world(&manifest("kv = true"));
+        let world = narrow_world(&crate::test_manifest::granting("greeter", "kv = true"));
         assert!(world.contains("package local:greeter;"), "{world}");
         assert!(
             world.contains("import switchboard:plugin/kv@0.2.1;"),
