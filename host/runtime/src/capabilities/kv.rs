@@ -19,17 +19,10 @@ impl Host for HostState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let ctx = &mut self.ctx;
         let pending = ctx.recorder.begin("kv.get", json!({ "key": key }));
-        if let Err(e) = check(ctx, &pending, &key) {
-            return Ok(Err(refuse(ctx, pending, e)));
-        }
         let plugin = ctx.plugin.clone();
-        let read = plugin.services.kv.get(&plugin.name, &key).await;
-        Ok(answer(
-            ctx,
-            pending,
-            read,
-            |v| json!({ "found": v.is_some() }),
-        ))
+        let get = plugin.services.kv.get(&plugin.name, &key);
+        let summary = |value: &Option<Vec<u8>>| json!({ "found": value.is_some() });
+        Ok(read(ctx, pending, &key, get, summary).await)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
@@ -106,17 +99,10 @@ impl Host for HostState {
         let pending = ctx
             .recorder
             .begin("kv.list-keys", json!({ "prefix": prefix }));
-        if let Err(e) = check(ctx, &pending, "k") {
-            return Ok(Err(refuse(ctx, pending, e)));
-        }
         let plugin = ctx.plugin.clone();
-        let read = plugin.services.kv.list_keys(&plugin.name, &prefix).await;
-        Ok(answer(
-            ctx,
-            pending,
-            read,
-            |keys| json!({ "count": keys.len() }),
-        ))
+        let list = plugin.services.kv.list_keys(&plugin.name, &prefix);
+        let summary = |keys: &Vec<String>| json!({ "count": keys.len() });
+        Ok(read(ctx, pending, "k", list, summary).await)
     }
 }
 
@@ -171,14 +157,20 @@ fn refuse(ctx: &mut RunContext, pending: Pending, refusal: Refusal) -> Error {
     }
 }
 
-/// Answers a read (not journaled): its value, recorded as `summary` says; or the store's failure.
-fn answer<T>(
+/// A read of the store (not journaled), awaited only after the grant check and the check of
+/// `key` (a store call's future does nothing until awaited): its value, recorded as `summary`
+/// says; or why it was refused, or the store's failure.
+async fn read<T>(
     ctx: &mut RunContext,
     pending: Pending,
-    read: Result<T, KvError>,
+    key: &str,
+    read: impl Future<Output = Result<T, KvError>>,
     summary: impl FnOnce(&T) -> Value,
 ) -> Result<T, Error> {
-    match read {
+    if let Err(e) = check(ctx, &pending, key) {
+        return Err(refuse(ctx, pending, e));
+    }
+    match read.await {
         Ok(value) => {
             ctx.succeed(pending, summary(&value), false);
             Ok(value)
