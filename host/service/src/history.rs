@@ -28,11 +28,9 @@ pub async fn runs(config: &Path, command: RunsCommand) -> anyhow::Result<ExitCod
             output::print(json, &runs, |runs| print_runs(runs));
         }
         RunsCommand::Show(ShowArgs { id, json }) => {
-            let detail = store
-                .get_run(RunId(id))
-                .await?
-                .with_context(|| format!("no run {id}; `switchboard runs list` shows the runs"))?;
-            output::print(json, &detail, print_run);
+            let found = store.get_run(RunId(id)).await?;
+            let missing = || format!("no run {id}; `switchboard runs list` shows the runs");
+            show(json, found, missing, print_run)?;
         }
         RunsCommand::Replay {
             id,
@@ -302,14 +300,25 @@ pub async fn events(config: &Path, command: EventsCommand) -> anyhow::Result<Exi
             }
         }
         EventsCommand::Show(ShowArgs { id, json }) => {
-            let detail = store
-                .get_event(EventId(id))
-                .await?
-                .with_context(|| format!("no event {id}; `switchboard events list` shows them"))?;
-            output::print(json, &detail, print_event);
+            let found = store.get_event(EventId(id)).await?;
+            let missing = || format!("no event {id}; `switchboard events list` shows them");
+            show(json, found, missing, print_event)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what a `show` found (as JSON with `--json`, else as `human` writes it), or fails
+/// saying what is `missing`.
+fn show<T: serde::Serialize>(
+    json: bool,
+    found: Option<T>,
+    missing: impl FnOnce() -> String,
+    human: impl FnOnce(&T),
+) -> anyhow::Result<()> {
+    let found = found.with_context(missing)?;
+    output::print(json, &found, human);
+    Ok(())
 }
 
 fn print_event(detail: &EventDetail) {

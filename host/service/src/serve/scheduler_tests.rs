@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::{Datelike, NaiveDate, TimeZone, Timelike};
 use chrono_tz::Tz;
 use switchboard_store::{SqliteConfig, SqliteStore, Store};
 
@@ -244,49 +244,48 @@ async fn check_fall_back(zone: Tz, date: Date, (h, min): Wall) {
     );
 }
 
-/// Per zone: its spring-forward date, a wall time in that gap, the first valid time after it,
-/// its fall-back date, and a wall time that night repeats. Moscow has had no DST since 2014: its
+/// Per zone: its name, spring-forward date, a wall time in that gap, the first valid time after
+/// it, fall-back date, and a wall time that night repeats. Moscow has had no DST since 2014: its
 /// last changes were 2010-10-31 and 2011-03-27.
-const ZONES: [(Tz, Date, Wall, &str, Date, Wall); 3] = [
-    (
-        chrono_tz::Europe::London,
-        (2026, 3, 29),
-        (1, 30),
-        "02:00",
-        (2026, 10, 25),
-        (1, 30),
-    ),
-    (
-        chrono_tz::America::New_York,
-        (2026, 3, 8),
-        (2, 30),
-        "03:00",
-        (2026, 11, 1),
-        (1, 30),
-    ),
-    (
-        chrono_tz::Europe::Moscow,
-        (2011, 3, 27),
-        (2, 30),
-        "03:00",
-        (2010, 10, 31),
-        (2, 30),
-    ),
+const ZONES: [&str; 3] = [
+    "Europe/London    2026-03-29 01:30 02:00 2026-10-25 01:30",
+    "America/New_York 2026-03-08 02:30 03:00 2026-11-01 01:30",
+    "Europe/Moscow    2011-03-27 02:30 03:00 2010-10-31 02:30",
 ];
 
 #[tokio::test]
 async fn dst_changes_in_london_new_york_and_moscow_fire_each_slot_once() {
-    for (zone, spring, gap, first_valid, autumn, repeated) in ZONES {
-        let z = Zone {
-            zone,
-            spring,
-            gap,
-            first_valid,
-            autumn,
-            repeated,
-        };
-        check_zone(z).await;
+    for row in ZONES {
+        check_zone(Zone::parse(row)).await;
     }
+}
+
+impl Zone {
+    /// One row of [`ZONES`].
+    fn parse(row: &'static str) -> Zone {
+        let columns: Vec<&'static str> = row.split_whitespace().collect();
+        let &[zone, spring, gap, first_valid, autumn, repeated] = columns.as_slice() else {
+            panic!("a zone row has six columns: {row}");
+        };
+        Zone {
+            zone: zone.parse().unwrap_or_else(|e| panic!("{row}: {e}")),
+            spring: date(spring),
+            gap: wall(gap),
+            first_valid,
+            autumn: date(autumn),
+            repeated: wall(repeated),
+        }
+    }
+}
+
+fn date(text: &str) -> Date {
+    let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date like 2026-03-29");
+    (d.year(), d.month(), d.day())
+}
+
+fn wall(text: &str) -> Wall {
+    let t = chrono::NaiveTime::parse_from_str(text, "%H:%M").expect("a wall time like 01:30");
+    (t.hour(), t.minute())
 }
 
 #[tokio::test]
