@@ -35,6 +35,13 @@ fn succeeded(out: &Output, what: &str) -> String {
     stdout
 }
 
+/// Asserts the command failed and its stderr says `why`.
+fn refused(out: &Output, why: &str) {
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "expected a refusal: {stderr}");
+    assert!(stderr.contains(why), "{stderr}");
+}
+
 /// new → build → run, then the refusal of an ungranted import.
 fn new_build_run(lang: &str) {
     let work = tempfile::tempdir().expect("temp dir");
@@ -155,21 +162,11 @@ fn new_plugin_refuses_a_bad_name_and_an_existing_directory() {
     let work = tempfile::tempdir().expect("temp dir");
     let dir = work.path();
     let bad = switchboard(dir, &["new", "plugin", "Bad_Name", "--lang", "js"]);
-    assert!(!bad.status.success());
-    assert!(
-        text(&bad.stderr).contains("lowercase words"),
-        "{}",
-        text(&bad.stderr)
-    );
+    refused(&bad, "lowercase words");
     succeeded(
         &switchboard(dir, &["new", "plugin", "twice", "--lang", "python"]),
         "new",
     );
     let again = switchboard(dir, &["new", "plugin", "twice", "--lang", "python"]);
-    assert!(!again.status.success());
-    assert!(
-        text(&again.stderr).contains("already exists"),
-        "{}",
-        text(&again.stderr)
-    );
+    refused(&again, "already exists");
 }

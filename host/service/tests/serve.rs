@@ -107,11 +107,7 @@ fn an_injected_message_is_answered_and_the_history_tells_it_all() {
         resend["replayed"], true,
         "answered from the ledger: {resend}"
     );
-    let replies = service
-        .sent()
-        .into_iter()
-        .filter(|m| m.to_string().contains("Доставка от 990"))
-        .count();
+    let replies = reply_count(&service, "Доставка от 990");
     assert_eq!(replies, 1, "the replay sent nothing new");
     let (status, _) = service.terminate();
     assert!(status.success(), "a clean shutdown exits 0: {status:?}");
@@ -439,11 +435,7 @@ fn metrics_count_a_scripted_scenario() {
         "at least one wasm page"
     );
     assert!(m("switchboard_database_wal_bytes", &[]) >= 0.0);
-    let replies = service
-        .sent()
-        .iter()
-        .filter(|m| m.to_string().contains("9:00"))
-        .count();
+    let replies = reply_count(&service, "9:00");
     assert_eq!(replies, 1, "the reconciled send was not repeated");
 }
 
