@@ -72,21 +72,14 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
     });
     b.screenshot(&shots, "runs");
     b.select("#f-status", "failed");
-    b.click("#apply");
-    b.wait_until("the URL holds the filter", |b| {
-        b.url().contains("status=failed")
-    });
+    apply_filter(&b, &["status=failed"]);
     assert!(
         b.texts("tr[data-run]").is_empty(),
         "no failed run is listed"
     );
     b.select("#f-status", "succeeded");
     b.select("#f-plugin", "auto-reply");
-    b.click("#apply");
-    b.wait_until("the URL holds both filters", |b| {
-        let url = b.url();
-        url.contains("status=succeeded") && url.contains("plugin=auto-reply")
-    });
+    apply_filter(&b, &["status=succeeded", "plugin=auto-reply"]);
     let statuses = b.texts("tr[data-run] .badge[class*='s-']");
     assert!(
         !statuses.is_empty() && statuses.iter().all(|s| s == "succeeded"),
@@ -102,11 +95,7 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
     b.wait_until("the run page", |b| {
         b.url().ends_with(&format!("/ui/runs/{run_id}"))
     });
-    let ledger = b.text("#ledger");
-    assert!(
-        ledger.contains("messages.send") && ledger.contains("done"),
-        "{ledger}"
-    );
+    b.assert_shows("#ledger", &["messages.send", "done"], "the send is done");
     let states = b.texts(".ledger-state");
     assert!(
         states.iter().any(|s| s == "intent, then done"),
@@ -154,11 +143,8 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
     ));
     b.click("#bulk");
     b.wait_until("the bulk preview", |b| b.url().contains("/ui/replay?"));
-    let filter = b.text("#filter");
-    assert!(
-        filter.contains("auto-reply") && filter.contains("succeeded"),
-        "{filter}"
-    );
+    let why = "the filter is shown";
+    b.assert_shows("#filter", &["auto-reply", "succeeded"], why);
     let count = b.text("#count b");
     assert_eq!(
         count,
@@ -223,11 +209,8 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
         b.screenshot(&shots, page);
     }
     b.goto(&format!("{}overview", service.dashboard));
-    let retention = b.text("#retention");
-    assert!(
-        retention.contains("7 day(s)") && retention.contains("30 day(s)"),
-        "the default retention policy: {retention}"
-    );
+    let why = "the default retention policy";
+    b.assert_shows("#retention", &["7 day(s)", "30 day(s)"], why);
     assert!(
         b.text("#oldest").contains(&format!("run {run_id},")),
         "the first run is the oldest kept: {}",
@@ -245,6 +228,15 @@ fn the_dashboard_filters_shows_the_ledger_replays_live_and_draws_the_chat() {
     );
 }
 
+/// Applies the runs filter form and waits until the page's URL holds every one of `params`.
+fn apply_filter(b: &Browser, params: &[&str]) {
+    b.click("#apply");
+    b.wait_until(&format!("the URL holds {params:?}"), |b| {
+        let url = b.url();
+        params.iter().all(|p| url.contains(p))
+    });
+}
+
 /// Trigger kind, `until` and payload text filter the rows and stay in the URL; `/api/runs`
 /// takes the same filter.
 fn kind_until_and_text_filters(b: &Browser, service: &Service, run_id: i64) {
@@ -252,15 +244,10 @@ fn kind_until_and_text_filters(b: &Browser, service: &Service, run_id: i64) {
     b.goto(&format!("{}runs", service.dashboard));
     b.select("#f-kind", "message.received");
     b.type_into("#f-text", "PRICE");
-    b.click("#apply");
-    b.wait_until("the URL holds kind and text", |b| {
-        let url = b.url();
-        url.contains("kind=message.received") && url.contains("text=PRICE")
-    });
+    apply_filter(b, &["kind=message.received", "text=PRICE"]);
     assert_eq!(b.texts(&row).len(), 1, "the customer wrote `price?`");
     b.type_into("#f-until", "2000-01-01T00:00:00Z");
-    b.click("#apply");
-    b.wait_until("the URL holds until", |b| b.url().contains("until=2000"));
+    apply_filter(b, &["until=2000"]);
     assert!(b.texts("tr[data-run]").is_empty(), "no run before 2000");
     for (query, rows) in [
         ("text=price", 1),

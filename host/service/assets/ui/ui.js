@@ -11,12 +11,20 @@
     return document.getElementById("live");
   }
 
+  /* A copy of the live region with its attribute `from` renamed `to`, or null when the region
+     has no `from` (absent, already paused, or already live). */
+  function renamed(live, from, to) {
+    if (!live || !live.hasAttribute(from)) { return null; }
+    var copy = live.cloneNode(true);
+    copy.setAttribute(to, live.getAttribute(from));
+    copy.removeAttribute(from);
+    return copy;
+  }
+
   function pause() {
     var live = region();
-    if (!live || !live.hasAttribute("sse-connect")) { return; }
-    var parked = live.cloneNode(true);
-    parked.setAttribute("data-sse-connect", live.getAttribute("sse-connect"));
-    parked.removeAttribute("sse-connect");
+    var parked = renamed(live, "sse-connect", "data-sse-connect");
+    if (!parked) { return; }
     htmx.trigger(live, "htmx:beforeCleanupElement");
     live.replaceWith(parked);
     document.body.setAttribute("data-live", "paused");
@@ -24,10 +32,8 @@
 
   function resume() {
     var parked = region();
-    if (!parked || !parked.hasAttribute("data-sse-connect")) { return; }
-    var fresh = parked.cloneNode(true);
-    fresh.setAttribute("sse-connect", parked.getAttribute("data-sse-connect"));
-    fresh.removeAttribute("data-sse-connect");
+    var fresh = renamed(parked, "data-sse-connect", "sse-connect");
+    if (!fresh) { return; }
     parked.replaceWith(fresh);
     document.body.setAttribute("data-live", "resuming");
     htmx.process(fresh);

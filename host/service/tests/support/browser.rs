@@ -89,6 +89,17 @@ impl Browser {
         }
     }
 
+    /// Asserts the first element matching `css` shows every one of `needles` (`why` says what
+    /// that proves).
+    pub fn assert_shows(&self, css: &str, needles: &[&str], why: &str) {
+        let text = self.text(css);
+        let missing: Vec<&&str> = needles.iter().filter(|n| !text.contains(**n)).collect();
+        assert!(
+            missing.is_empty(),
+            "{why}: `{css}` lacks {missing:?}: {text}"
+        );
+    }
+
     /// The rendered texts of every element matching `css`, read in one script so a live update
     /// between finding and reading cannot leave a stale element.
     pub fn texts(&self, css: &str) -> Vec<String> {
