@@ -88,15 +88,9 @@ fn the_readme_first_run_works_from_a_fresh_copy_of_the_repository_root() {
     );
 
     let runs = service.wait_for(BOUND, || {
-        let out = switchboard(&root, &["runs", "list", "--json"])
-            .output()
-            .expect("runs list");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let runs: Value = serde_json::from_slice(&out.stdout).expect("runs json");
+        let args = ["runs", "list", "--json"];
+        let out = switchboard(&root, &args).output().expect("runs list");
+        let runs = support::json_of(&args, &out);
         let done = runs.as_array()?.iter().any(|r| r["status"] == "succeeded");
         done.then_some(runs)
     });

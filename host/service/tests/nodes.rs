@@ -32,6 +32,14 @@ fn workdir(extra: &str) -> Workdir {
     Workdir::with_manifests(&repo_root().join("manifests"), extra)
 }
 
+/// The shipped manifests for node `node_id` (lease `lease_s` seconds) on the PostgreSQL database
+/// whose URL is in `SB_OWNER_DB`.
+fn owner_workdir(node_id: &str, lease_s: u32) -> Workdir {
+    workdir(&format!(
+        "url = {{ env = \"SB_OWNER_DB\" }}\n[server]\nnode_id = \"{node_id}\"\nlease_s = {lease_s}\n"
+    ))
+}
+
 /// A fresh database on the shared throwaway PostgreSQL server, and a runtime to reach it.
 fn fresh_database() -> (tokio::runtime::Runtime, String) {
     let server = pg_test_server::shared()
@@ -158,13 +166,7 @@ fn cli_json(work: &Workdir, url: &str, args: &[&str]) -> Value {
         .env("RUST_LOG", "warn")
         .output()
         .expect("switchboard runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    support::json_of(args, &out)
 }
 
 #[test]
@@ -273,8 +275,7 @@ fn a_second_serve_on_one_sqlite_file_refuses_and_a_restart_after_sigkill_starts_
 #[test]
 fn on_postgresql_a_live_node_id_is_refused_and_a_crashed_ones_lease_is_waited_out() {
     let (_rt, url) = fresh_database();
-    let config = "url = { env = \"SB_OWNER_DB\" }\n[server]\nnode_id = \"same\"\nlease_s = 3\n";
-    let work = workdir(config);
+    let work = owner_workdir("same", 3);
     let env = [("SB_OWNER_DB", url.as_str())];
     let first = work.serve_with(&["--listen", "127.0.0.1:0"], &env);
     let (status, stderr) = work.refused_serve(&env, "a second serve kept running beside the first");
@@ -301,8 +302,7 @@ fn on_postgresql_a_live_node_id_is_refused_and_a_crashed_ones_lease_is_waited_ou
 #[test]
 fn a_process_cut_off_past_its_lease_whose_node_id_was_taken_over_stops() {
     let (_rt, url) = fresh_database();
-    let config = "url = { env = \"SB_OWNER_DB\" }\n[server]\nnode_id = \"same\"\nlease_s = 2\n";
-    let work = workdir(config);
+    let work = owner_workdir("same", 2);
     let env = [("SB_OWNER_DB", url.as_str())];
     let old = work.serve_with(&["--listen", "127.0.0.1:0"], &env);
     support::signal(&old.child, "STOP");
@@ -331,8 +331,7 @@ fn a_process_cut_off_past_its_lease_whose_node_id_was_taken_over_stops() {
 #[test]
 fn a_node_keeps_its_lease_while_a_run_outlives_the_drain_timeout() {
     let (_rt, url) = fresh_database();
-    let config = "url = { env = \"SB_OWNER_DB\" }\n[server]\nnode_id = \"slow\"\nlease_s = 30\n";
-    let work = workdir(config);
+    let work = owner_workdir("slow", 30);
     let env = [("SB_OWNER_DB", url.as_str())];
     let service = work.serve_with(&["--listen", "127.0.0.1:0", "--drain-ms", "300"], &env);
     let faults = serde_json::json!({"latency_ms": 60_000, "paths": ["/messages/"]});
@@ -401,9 +400,7 @@ fn a_node_whose_clock_runs_a_lease_ahead_recovers_no_live_nodes_run() {
     let faketime = faketime_library();
     let (_rt, url) = fresh_database();
     let held = seed_live_node(&url);
-    let config =
-        "url = { env = \"SB_OWNER_DB\" }\n[server]\nnode_id = \"node-ahead\"\nlease_s = 2\n";
-    let work = workdir(config);
+    let work = owner_workdir("node-ahead", 2);
     let preload = faketime.to_string_lossy();
     let env = [("SB_OWNER_DB", url.as_str())];
     let skewed = [
