@@ -398,14 +398,7 @@ fn pages<T: DeserializeOwned>(service: &Service, what: &str, id: impl Fn(&T) -> 
             .last()
             .map(|t| format!("&before={}", id(t)))
             .unwrap_or_default();
-        let url = format!("{}{what}?limit={PAGE}{before}", service.api);
-        let response = service.http.get(&url).send().expect("admin API");
-        assert!(
-            response.status().is_success(),
-            "{url}: {}",
-            response.status()
-        );
-        let page: Vec<T> = response.json().expect("admin API json");
+        let page: Vec<T> = admin_get(service, &format!("{what}?limit={PAGE}{before}"));
         let full = page.len() == PAGE;
         all.extend(page);
         if !full {
@@ -672,31 +665,30 @@ pub fn keyword_per_chat(world: &World, service: &Service, census: &Census) -> BT
 
 /// The stored payload of one event, from its detail view.
 fn event_payload(service: &Service, id: i64) -> String {
-    let url = format!("{}events/{id}", service.api);
+    let detail: EventDetail = admin_get(service, &format!("events/{id}"));
+    detail.event.payload
+}
+
+/// `GET /api/{path}`, which must succeed, as `T`.
+fn admin_get<T: DeserializeOwned>(service: &Service, path: &str) -> T {
+    let url = format!("{}{path}", service.api);
     let response = service.http.get(&url).send().expect("admin API");
     assert!(
         response.status().is_success(),
         "{url}: {}",
         response.status()
     );
-    let detail: EventDetail = response.json().expect("event detail json");
-    detail.event.payload
+    response
+        .json()
+        .unwrap_or_else(|e| panic!("{url}: not the expected JSON: {e}"))
 }
 
 /// Polls `probe` until it returns `Ok`, within `bound` (a bound on a condition, not a timing
-/// assertion); on time-out the panic shows the probe's last `Err` (what it saw).
+/// assertion); on time-out the panic names `what` and shows the probe's last `Err` (what it saw).
 pub fn wait<T>(bound: Duration, what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + bound;
-    loop {
-        match probe() {
-            Ok(found) => return found,
-            Err(seen) => assert!(
-                Instant::now() < deadline,
-                "{what}: not reached within {bound:?}; last seen: {seen}"
-            ),
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    crate::support::cluster::wait_for(bound, || {
+        probe().map_err(|seen| format!("{what}; last seen: {seen}"))
+    })
 }
 
 /// Waits until the sandbox has no delivery pending and the store no unfinished run.
