@@ -82,25 +82,20 @@ async fn only_calls_into_the_host_count_against_max_host_calls() {
          (call $log (i32.const 2) (i32.const 128) (i32.const 1))
          {RETURN_OK}"
     );
-    let wasm = component(LOG_IMPORT, "x", &body);
-    let plugin = load(
-        &runtime,
-        "[limits]\nmax_host_calls = 1\n",
-        &wasm,
-        dir.path(),
-    );
-    let outcome = plugin.run(input()).await;
+    let limited_to_one_call = |body: &str| {
+        let wasm = component(LOG_IMPORT, "x", body);
+        load(
+            &runtime,
+            "[limits]\nmax_host_calls = 1\n",
+            &wasm,
+            dir.path(),
+        )
+    };
+    let outcome = limited_to_one_call(&body).run(input()).await;
     assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.logs);
     let first_call = "(local $i i32) (call $log (i32.const 2) (i32.const 128) (i32.const 1))";
     let twice = body.replacen("(local $i i32)", first_call, 1);
-    let wasm = component(LOG_IMPORT, "x", &twice);
-    let plugin = load(
-        &runtime,
-        "[limits]\nmax_host_calls = 1\n",
-        &wasm,
-        dir.path(),
-    );
-    match plugin.run(input()).await.status {
+    match limited_to_one_call(&twice).run(input()).await.status {
         RunStatus::Trapped(t) => {
             assert_eq!(
                 t.message,
