@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::json;
 use switchboard_store::{NewEvent, NewRun, RunFilter, Store};
+use switchboard_testing::ingest;
 
 /// The modes asked for, in turn (see plugins/testing/hostile).
 const MODES: [&str; 8] = [
@@ -44,23 +45,11 @@ pub async fn inject(store: Arc<dyn Store>, rate: u32, until: Instant) -> anyhow:
 
 fn event(tag: i64, n: u64, mode: &str) -> NewEvent {
     let payload = json!({"mode": mode}).to_string();
-    NewEvent {
-        dedupe_key: format!("bench:hostile:{tag}:{n}"),
-        kind: "manual".to_owned(),
-        connection_id: None,
-        chat_id: None,
-        payload: json!({"source": "manual", "payload": payload}).to_string(),
-        received_at: Utc::now(),
-    }
+    ingest::manual_event(format!("bench:hostile:{tag}:{n}"), &payload)
 }
 
 fn run(tag: i64, n: u64) -> NewRun {
-    NewRun {
-        plugin: "hostile".to_owned(),
-        lane: format!("hostile/bench:{tag}:{n}"),
-        max_attempts: 1,
-        origin: "manual".to_owned(),
-    }
+    ingest::one_attempt("hostile", format!("hostile/bench:{tag}:{n}"), "manual")
 }
 
 /// The hostile runs' statuses, counted (`timed_out: 12, trapped: 40, ...`).

@@ -25,8 +25,9 @@ use switchboard_store::prelude::*;
 use chrono::Utc;
 use support::Workdir;
 use switchboard_store::{
-    AttemptStatus, FinishedAttempt, NewEvent, NewRun, Next, RunFilter, SqliteConfig, SqliteStore,
+    AttemptStatus, FinishedAttempt, NewEvent, Next, RunFilter, SqliteConfig, SqliteStore,
 };
+use switchboard_testing::ingest;
 
 /// Runs stored unless `SWITCHBOARD_BENCH_RUNS` says otherwise.
 const DEFAULT_RUNS: usize = 10_000;
@@ -176,28 +177,20 @@ async fn seed(work: &Workdir, runs: usize) {
 
 async fn ingest_chunk(store: &SqliteStore, chunk: &[usize]) {
     let ingests = chunk.iter().map(|&i| {
+        let kind = if i % 10 == 5 {
+            "schedule.fired"
+        } else {
+            "message.received"
+        };
+        let topic = if i % 3 == 0 { "delivery" } else { "price" };
+        let text = format!("message {i} about {topic}");
         let event = NewEvent {
-            dedupe_key: format!("bench-{i}"),
-            kind: if i % 10 == 5 {
-                "schedule.fired"
-            } else {
-                "message.received"
-            }
-            .into(),
+            kind: kind.into(),
             connection_id: Some(70001),
             chat_id: Some(i as i64 % 100),
-            payload: format!(
-                r#"{{"source":"manual","payload":"message {i} about {}"}}"#,
-                if i % 3 == 0 { "delivery" } else { "price" }
-            ),
-            received_at: Utc::now(),
+            ..ingest::manual_event(format!("bench-{i}"), &text)
         };
-        let run = NewRun {
-            plugin: "bench".into(),
-            lane: format!("bench/{i}"),
-            max_attempts: 1,
-            origin: "webhook".into(),
-        };
+        let run = ingest::one_attempt("bench", format!("bench/{i}"), "webhook");
         store.ingest(event, vec![run])
     });
     for result in futures::future::join_all(ingests).await {

@@ -16,8 +16,9 @@ use browser::Browser;
 use serde_json::Value;
 use support::{Service, Workdir};
 use switchboard_store::{
-    AttemptStatus, FinishedAttempt, LogRow, NewEvent, NewRun, Next, SqliteConfig, SqliteStore,
+    AttemptStatus, FinishedAttempt, LogRow, NewEvent, Next, SqliteConfig, SqliteStore,
 };
+use switchboard_testing::ingest;
 
 const BOUND: Duration = Duration::from_secs(60);
 const XSS: &str = "<img src=x onerror=window.__xss=1>";
@@ -356,20 +357,8 @@ fn seed_logged_run(work: &Workdir) -> i64 {
         let store = SqliteStore::open(SqliteConfig::new(work.path("data/switchboard.db")))
             .await
             .expect("store");
-        let event = NewEvent {
-            dedupe_key: "manual-xss".into(),
-            kind: "manual".into(),
-            connection_id: None,
-            chat_id: None,
-            payload: serde_json::json!({"source": "manual", "payload": XSS}).to_string(),
-            received_at: chrono::Utc::now(),
-        };
-        let run = NewRun {
-            plugin: "logger".into(),
-            lane: "logger/manual".into(),
-            max_attempts: 1,
-            origin: "manual".into(),
-        };
+        let event = ingest::manual_event("manual-xss".into(), XSS);
+        let run = ingest::one_attempt("logger", "logger/manual".into(), "manual");
         store.ingest(event, vec![run]).await.expect("ingest");
         let claimed = store
             .claim("seed", 1, chrono::Utc::now())

@@ -14,6 +14,8 @@
 //!   plugins on a real database without the service.
 //!
 //! - [`figures`] holds the set-up the figure-printing benches share.
+//! - [`ingest`] builds the manual events and one-attempt runs that tests and benches write
+//!   straight into a store.
 //!
 //! The hostile-plugin tests, the example plugins' end-to-end tests and the host-overhead
 //! benchmark live in this crate's `tests/` and `benches/`.
@@ -23,6 +25,7 @@ mod crm;
 pub mod events;
 pub mod figures;
 mod harness;
+pub mod ingest;
 pub mod launcher;
 mod sandbox;
 

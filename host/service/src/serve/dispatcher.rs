@@ -514,7 +514,8 @@ pub(crate) mod tests {
 
     use serde_json::json;
     use switchboard_runtime::{FileKvStore, HostServices, Runtime, RuntimeConfig};
-    use switchboard_store::{NewEvent, NewRun, SqliteConfig, SqliteStore, Store};
+    use switchboard_store::{SqliteConfig, SqliteStore, Store};
+    use switchboard_testing::ingest;
 
     use crate::serve::plugins::PluginSet;
     use crate::wiring::LoadedPlugin;
@@ -539,20 +540,8 @@ pub(crate) mod tests {
 
     async fn queue_spinner(store: &Arc<dyn Store>, n: u32) {
         let payload = json!({"mode": "loop"}).to_string();
-        let event = NewEvent {
-            dedupe_key: format!("test:{n}"),
-            kind: "manual".to_owned(),
-            connection_id: None,
-            chat_id: None,
-            payload: json!({"source": "manual", "payload": payload}).to_string(),
-            received_at: Utc::now(),
-        };
-        let run = NewRun {
-            plugin: "hostile".to_owned(),
-            lane: format!("hostile/{n}"),
-            max_attempts: 1,
-            origin: "manual".to_owned(),
-        };
+        let event = ingest::manual_event(format!("test:{n}"), &payload);
+        let run = ingest::one_attempt("hostile", format!("hostile/{n}"), "manual");
         store.ingest(event, vec![run]).await.expect("ingest");
     }
 

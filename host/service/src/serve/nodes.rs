@@ -345,7 +345,8 @@ fn time(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_store::{NewEvent, NewRun, SqliteConfig, SqliteStore, Store};
+    use switchboard_store::{SqliteConfig, SqliteStore, Store};
+    use switchboard_testing::ingest;
 
     async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {
         let config = SqliteConfig::new(dir.path().join("s.db"));
@@ -366,20 +367,8 @@ mod tests {
         let store = sqlite(&dir).await;
         let leases = Leases::new(store.clone(), "n".into(), 30);
         assert_eq!(leases.begin().await.expect("begin"), 0);
-        let event = NewEvent {
-            dedupe_key: "k".into(),
-            kind: "manual".into(),
-            connection_id: None,
-            chat_id: None,
-            payload: "{}".into(),
-            received_at: Utc::now(),
-        };
-        let run = NewRun {
-            plugin: "p".into(),
-            lane: "l".into(),
-            max_attempts: 1,
-            origin: "manual".into(),
-        };
+        let event = ingest::manual_event("k".into(), "{}");
+        let run = ingest::one_attempt("p", "l".into(), "manual");
         store.ingest(event, vec![run]).await.expect("ingest");
         let claimed = store.claim("n", 1, Utc::now()).await.expect("claim");
         assert_eq!(claimed.len(), 1);
