@@ -290,10 +290,7 @@ fn wall(text: &str) -> Wall {
 
 #[tokio::test]
 async fn a_restart_mid_schedule_fires_nothing_twice() {
-    let start = Utc
-        .with_ymd_and_hms(2026, 12, 1, 8, 0, 0)
-        .single()
-        .expect("time");
+    let start = utc(chrono_tz::UTC, 2026, 12, 1, 8, 0);
     let f = fixture(start).await;
     let e = entries("[[trigger]]\ncron = \"0 */10 * * * *\"");
     let first = drive(
@@ -316,10 +313,7 @@ async fn a_restart_mid_schedule_fires_nothing_twice() {
 
 #[tokio::test]
 async fn downtime_longer_than_the_window_catches_up_as_each_policy_says() {
-    let start = Utc
-        .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
-        .single()
-        .expect("time");
+    let start = utc(chrono_tz::UTC, 2026, 12, 1, 0, 0);
     for (policy, expect_late) in [("none", 0), ("one", 1), ("all", 2)] {
         let f = fixture(start).await;
         let e = entries(&format!(
@@ -346,10 +340,7 @@ async fn downtime_longer_than_the_window_catches_up_as_each_policy_says() {
 
 #[tokio::test]
 async fn overlap_skip_and_queue_one_hold_back_slots_while_runs_are_unfinished() {
-    let start = Utc
-        .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
-        .single()
-        .expect("time");
+    let start = utc(chrono_tz::UTC, 2026, 12, 1, 0, 0);
     for (policy, expected_runs) in [("skip", 1), ("queue-one", 2), ("allow", 4)] {
         let f = fixture(start).await;
         let e = entries(&format!(
@@ -375,10 +366,7 @@ async fn overlap_skip_and_queue_one_hold_back_slots_while_runs_are_unfinished() 
 
 #[tokio::test]
 async fn jitter_delays_a_schedule_by_the_same_offset_within_its_window() {
-    let start = Utc
-        .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
-        .single()
-        .expect("time");
+    let start = utc(chrono_tz::UTC, 2026, 12, 1, 9, 0);
     let f = fixture(start).await;
     let e = entries("[[trigger]]\ncron = \"0 0 * * * *\"\njitter_s = 600");
     let offset = e[0].jitter();
@@ -401,10 +389,7 @@ async fn jitter_delays_a_schedule_by_the_same_offset_within_its_window() {
 
 #[tokio::test]
 async fn start_and_end_bound_the_fires() {
-    let start = Utc
-        .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
-        .single()
-        .expect("time");
+    let start = utc(chrono_tz::UTC, 2026, 12, 1, 0, 0);
     let f = fixture(start).await;
     let e = entries(
         "[[trigger]]\ncron = \"0 0 * * * *\"\nstart = \"2026-12-01T03:00:00Z\"\nend = \"2026-12-01T06:00:00Z\"",
@@ -436,10 +421,7 @@ fn fleet(n: usize) -> Vec<Entry> {
 
 #[tokio::test]
 async fn nodes_fire_only_the_schedules_they_own_and_take_over_a_late_owners() {
-    let slot = Utc
-        .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
-        .single()
-        .expect("time");
+    let slot = utc(chrono_tz::UTC, 2026, 12, 1, 9, 0);
     let f = fixture(slot).await;
     let now = f.store.clock().await.expect("clock");
     for node in ["node-a", "node-b"] {
