@@ -399,30 +399,25 @@ mod tests {
     fn fences_after_a_whole_lease_of_failures_and_lifts_on_success() {
         let t0 = Instant::now();
         let mut health = Health::new(t0, LEASE);
-        assert_eq!(health.failed(t0 + Duration::from_secs(3)), None);
-        assert_eq!(health.failed(t0 + Duration::from_secs(9)), None);
-        assert_eq!(
-            health.failed(t0 + Duration::from_secs(10)),
-            Some(Fence::Raised)
-        );
-        assert_eq!(
-            health.failed(t0 + Duration::from_secs(13)),
-            None,
-            "raised once"
-        );
-        assert_eq!(
-            health.succeeded(t0 + Duration::from_secs(14)),
-            Some(Fence::Lifted)
-        );
-        assert_eq!(health.succeeded(t0 + Duration::from_secs(17)), None);
-        assert_eq!(
-            health.failed(t0 + Duration::from_secs(20)),
-            None,
-            "measured from the last success"
-        );
-        assert_eq!(
-            health.failed(t0 + Duration::from_secs(27)),
-            Some(Fence::Raised)
-        );
+        // (second, whether that heartbeat succeeded, the fence change, why)
+        let beats = [
+            (3, false, None, "failing within the lease"),
+            (9, false, None, "failing within the lease"),
+            (10, false, Some(Fence::Raised), "a whole lease failed"),
+            (13, false, None, "raised once"),
+            (14, true, Some(Fence::Lifted), "a success lifts it"),
+            (17, true, None, "lifted once"),
+            (20, false, None, "measured from the last success"),
+            (27, false, Some(Fence::Raised), "a lease since then"),
+        ];
+        for (second, ok, expected, why) in beats {
+            let at = t0 + Duration::from_secs(second);
+            let change = if ok {
+                health.succeeded(at)
+            } else {
+                health.failed(at)
+            };
+            assert_eq!(change, expected, "at {second} s: {why}");
+        }
     }
 }
