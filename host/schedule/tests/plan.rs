@@ -23,8 +23,9 @@ fn minutes(n: u64) -> Duration {
     Duration::from_secs(n * 60)
 }
 
-/// Checks a plan as "HH:MM" per due slot (`+` marks a catch-up) and the missed count.
-fn check_plan(plan: &Plan, due: &[&str], missed: u64) {
+/// Checks a plan's due slots as "HH:MM" (`+` marks a catch-up) and its missed count; `case`
+/// names what is checked.
+fn check_case(case: &str, plan: &Plan, due: &[&str], missed: u64) {
     let shown: Vec<String> = plan
         .due
         .iter()
@@ -34,52 +35,57 @@ fn check_plan(plan: &Plan, due: &[&str], missed: u64) {
         })
         .collect();
     let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
-    assert_eq!((shown.as_slice(), plan.missed), (due, missed), "{plan:?}");
+    assert_eq!(
+        (shown.as_slice(), plan.missed),
+        (due, missed),
+        "{case}: {plan:?}"
+    );
+}
+
+fn check_plan(plan: &Plan, due: &[&str], missed: u64) {
+    check_case("the plan", plan, due, missed);
+}
+
+/// Plans the hourly schedule last fired at 09:00 on 2026-12-01, at `now` (a UTC time that
+/// day), for each case: (policy, catch-up window in minutes, due slots, missed count).
+fn check_after_nine(now: &str, cases: &[(CatchUp, u64, &[&str], u64)]) {
+    let last = Some(utc("2026-12-01T09:00:00Z"));
+    let now = utc(&format!("2026-12-01T{now}Z"));
+    for &(policy, window, due, missed) in cases {
+        let plan = hourly().plan(last, now, policy, minutes(window));
+        check_case(
+            &format!("{policy:?} within {window} min"),
+            &plan,
+            due,
+            missed,
+        );
+    }
 }
 
 #[test]
 fn a_slot_due_now_runs_on_time_under_every_policy() {
-    let (last, now) = (
-        Some(utc("2026-12-01T09:00:00Z")),
-        utc("2026-12-01T12:00:10Z"),
+    check_after_nine(
+        "12:00:10",
+        &[
+            (CatchUp::None, 60, &["12:00"], 2),
+            (CatchUp::One, 60, &["12:00"], 2),
+            (CatchUp::All, 180, &["+10:00", "+11:00", "12:00"], 0),
+            (CatchUp::All, 90, &["+11:00", "12:00"], 1),
+        ],
     );
-    let schedule = hourly();
-    check_plan(
-        &schedule.plan(last, now, CatchUp::None, minutes(60)),
-        &["12:00"],
-        2,
-    );
-    check_plan(
-        &schedule.plan(last, now, CatchUp::One, minutes(60)),
-        &["12:00"],
-        2,
-    );
-    let all = schedule.plan(last, now, CatchUp::All, minutes(180));
-    check_plan(&all, &["+10:00", "+11:00", "12:00"], 0);
-    let all = schedule.plan(last, now, CatchUp::All, minutes(90));
-    check_plan(&all, &["+11:00", "12:00"], 1);
 }
 
 #[test]
 fn missed_slots_are_caught_up_within_the_window() {
-    let (last, now) = (
-        Some(utc("2026-12-01T09:00:00Z")),
-        utc("2026-12-01T12:30:00Z"),
+    check_after_nine(
+        "12:30:00",
+        &[
+            (CatchUp::None, 60, &[], 3),
+            (CatchUp::One, 60, &["+12:00"], 2),
+            (CatchUp::One, 10, &[], 3),
+            (CatchUp::All, 120, &["+11:00", "+12:00"], 1),
+        ],
     );
-    let schedule = hourly();
-    check_plan(
-        &schedule.plan(last, now, CatchUp::None, minutes(60)),
-        &[],
-        3,
-    );
-    check_plan(
-        &schedule.plan(last, now, CatchUp::One, minutes(60)),
-        &["+12:00"],
-        2,
-    );
-    check_plan(&schedule.plan(last, now, CatchUp::One, minutes(10)), &[], 3);
-    let all = schedule.plan(last, now, CatchUp::All, minutes(120));
-    check_plan(&all, &["+11:00", "+12:00"], 1);
 }
 
 #[test]
