@@ -455,16 +455,8 @@ fn customer_text_renders_as_text_and_never_runs() {
 
 #[test]
 fn with_an_admin_token_the_dashboard_asks_once_and_keeps_an_httponly_cookie() {
-    let work = Workdir::with_manifests(
-        &switchboard_testing::repo_root().join("manifests"),
-        "[server]\nadmin_token = { env = \"SB_TEST_ADMIN_TOKEN\" }\n",
-    );
-    switchboard_testing::build_plugins().expect("plugins build");
     let token = "a-long-admin-token-for-the-dashboard-0123";
-    let service = work.serve_with(
-        &["--listen", "127.0.0.1:0"],
-        &[("SB_TEST_ADMIN_TOKEN", token)],
-    );
+    let (_work, service) = support::serve_with_admin_token("127.0.0.1:0", token);
     let b = Browser::start();
     b.goto(&format!("{}runs", service.dashboard));
     b.wait_until("the login form", |b| b.url().ends_with("/ui/login"));

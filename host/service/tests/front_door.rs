@@ -76,49 +76,29 @@ fn an_open_address_without_a_token_is_refused_whichever_flag_chose_it() {
     assert_eq!(status, 200);
     let (status, _) = service.get_json(&format!("http://127.0.0.1:{hooks}/healthz"));
     assert_eq!(status, 200, "health stays beside the webhooks");
-    let (status, _) = service.terminate();
-    assert!(status.success());
+    service.stop();
 }
 
 #[test]
 fn with_a_token_an_open_address_serves_the_admin_api_and_metrics_only_to_the_token() {
-    let work = Workdir::with_manifests(
-        &switchboard_testing::repo_root().join("manifests"),
-        "[server]\nadmin_token = { env = \"SB_TEST_ADMIN_TOKEN\" }\n",
-    );
-    switchboard_testing::build_plugins().expect("plugins build");
     let token = "a-long-admin-token-for-the-test-0123";
-    let service = work.serve_with(
-        &["--listen", "0.0.0.0:0"],
-        &[("SB_TEST_ADMIN_TOKEN", token)],
-    );
+    let (_work, service) = support::serve_with_admin_token("0.0.0.0:0", token);
     let base = format!("http://127.0.0.1:{}", port_of(&service.api));
+    // The status of `GET base+path`, with the token when given.
+    let status = |path: &str, bearer: Option<&str>| {
+        let request = service.http.get(format!("{base}{path}"));
+        let request = match bearer {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send().expect("get").status()
+    };
     for path in ["/api/runs", "/metrics"] {
-        let status = service
-            .http
-            .get(format!("{base}{path}"))
-            .send()
-            .expect("get")
-            .status();
-        assert_eq!(status, 401, "{path} without the token");
-        let status = service
-            .http
-            .get(format!("{base}{path}"))
-            .bearer_auth(token)
-            .send()
-            .expect("get")
-            .status();
-        assert_eq!(status, 200, "{path} with the token");
+        assert_eq!(status(path, None), 401, "{path} without the token");
+        assert_eq!(status(path, Some(token)), 200, "{path} with the token");
     }
-    let status = service
-        .http
-        .get(format!("{base}/healthz"))
-        .send()
-        .expect("get")
-        .status();
-    assert_eq!(status, 200, "health needs no token");
-    let (status, _) = service.terminate();
-    assert!(status.success());
+    assert_eq!(status("/healthz", None), 200, "health needs no token");
+    service.stop();
 }
 
 #[test]
@@ -178,8 +158,7 @@ fn another_site_can_neither_read_through_its_own_host_name_nor_change_state() {
         .json()
         .expect("json");
     assert!(by_filter["replayed"].is_array(), "{by_filter}");
-    let (status, _) = service.terminate();
-    assert!(status.success());
+    service.stop();
 }
 
 /// Reads from `stream` until EOF; `true` when the server closed it within `bound`.
@@ -235,8 +214,7 @@ fn idle_sockets_and_half_sent_requests_are_closed() {
         closed_within(&mut half, BOUND),
         "a half-sent body is cut off"
     );
-    let (status, _) = service.terminate();
-    assert!(status.success());
+    service.stop();
 }
 
 /// `serve` under a shell that lowered the open-file limit first (`ulimit_flags`: `-n` for soft
@@ -287,14 +265,12 @@ fn idle_sockets_beyond_the_open_file_limit_do_not_stop_the_service() {
     let work = Workdir::shipped();
     let service = serve_under_ulimit(&work, "-Sn", 256);
     healthz_answers_despite_idle_sockets(&service, 300);
-    let (status, _) = service.terminate();
-    assert!(status.success());
+    service.stop();
     // Hard limit too: the connection cap keeps descriptors free, the header timeout frees slots.
     let work = timeouts_workdir();
     let service = serve_under_ulimit(&work, "-n", 256);
     healthz_answers_despite_idle_sockets(&service, 300);
-    let (status, _) = service.terminate();
-    assert!(status.success());
+    service.stop();
 }
 
 #[test]

@@ -236,6 +236,12 @@ impl Service {
         (status, self.stderr_lines())
     }
 
+    /// SIGTERM, and asserts a clean exit (its stderr shows when it is not).
+    pub fn stop(self) {
+        let (status, lines) = self.terminate();
+        assert!(status.success(), "{status:?}:\n{}", lines.join("\n"));
+    }
+
     /// Waits up to `bound` for the process to exit by itself (no signal): its status and stderr.
     pub fn exit_within(mut self, bound: Duration) -> (std::process::ExitStatus, Vec<String>) {
         let status = launcher::wait_exit(&mut self.child, bound).expect("wait");
@@ -266,6 +272,16 @@ pub fn json_of(args: &[&str], out: &Output) -> Value {
     );
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The shipped manifests with `[server] admin_token` read from `SB_TEST_ADMIN_TOKEN`, served on
+/// `listen` with that variable set to `token`; keep the workdir as long as the service.
+pub fn serve_with_admin_token(listen: &str, token: &str) -> (Workdir, Service) {
+    build_plugins().unwrap_or_else(|e| panic!("{e}"));
+    let extra = "[server]\nadmin_token = { env = \"SB_TEST_ADMIN_TOKEN\" }\n";
+    let work = Workdir::with_manifests(&repo_root().join("manifests"), extra);
+    let service = work.serve_with(&["--listen", listen], &[("SB_TEST_ADMIN_TOKEN", token)]);
+    (work, service)
 }
 
 /// Sends a signal by name with `kill(1)`.
