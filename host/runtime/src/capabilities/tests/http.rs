@@ -131,6 +131,32 @@ async fn servers() -> (Server, Server) {
     (crm(&other.origin).await, other)
 }
 
+/// Asserts the call (`what`) was denied with a message `check` accepts, and the run is denied.
+fn run_denied(
+    what: &str,
+    state: &HostState,
+    result: Result<Response, Error>,
+    check: impl FnOnce(&str) -> bool,
+) {
+    match result {
+        Err(Error::Denied(m)) => assert!(check(&m), "{what}: {m}"),
+        other => panic!("{what}: expected denied, got {other:?}"),
+    }
+    let status = status_of(state);
+    assert!(matches!(status, RunStatus::Denied(_)), "{what}: {status:?}");
+}
+
+/// Asserts the call (`what`) failed with an `upstream` error that is not retryable and whose
+/// message `check` accepts.
+fn permanent_upstream(
+    what: &str,
+    result: Result<Response, Error>,
+    check: impl FnOnce(&str) -> bool,
+) {
+    let u = upstream_of(what, result);
+    assert!(check(&u.message) && !u.retryable, "{what}: {u:?}");
+}
+
 /// The `upstream` error of a call that must fail with one (`what` names the case).
 fn upstream_of(what: &str, result: Result<Response, Error>) -> UpstreamError {
     match result {
@@ -165,12 +191,10 @@ async fn the_granted_origin_answers_status_headers_and_body() {
 async fn other_origins_are_denied_unrequested_and_the_run_is_denied() {
     let (_server, other, mut state) = granted().await;
     let url = format!("{}/anything", other.origin);
-    let err = send_get(&mut state, url).await.expect_err("denied");
-    assert!(
-        matches!(&err, Error::Denied(m) if m.contains("capabilities.http.allow")),
-        "{err:?}"
-    );
-    assert!(matches!(status_of(&state), RunStatus::Denied(_)));
+    let denied = send_get(&mut state, url).await;
+    run_denied("another origin", &state, denied, |m| {
+        m.contains("capabilities.http.allow")
+    });
     assert_eq!(other.hits(), 0);
 }
 
@@ -178,12 +202,10 @@ async fn other_origins_are_denied_unrequested_and_the_run_is_denied() {
 async fn a_redirect_out_of_the_granted_origin_is_denied_before_it_is_followed() {
     let (server, other, mut state) = granted().await;
     let url = format!("{}/away", server.origin);
-    let err = send_get(&mut state, url).await.expect_err("denied");
-    assert!(
-        matches!(&err, Error::Denied(m) if m.starts_with("redirect to")),
-        "{err:?}"
-    );
-    assert!(matches!(status_of(&state), RunStatus::Denied(_)));
+    let denied = send_get(&mut state, url).await;
+    run_denied("a redirect away", &state, denied, |m| {
+        m.starts_with("redirect to")
+    });
     assert_eq!((server.hits(), other.hits()), (1, 0));
 }
 
@@ -219,11 +241,8 @@ async fn bodies_over_max_body_bytes_are_refused_both_ways() {
     assert_eq!(server.hits(), 0, "an oversized request is never sent");
     let mut state = self::state(&server.origin, 2000);
     let big = format!("{}/big", server.origin);
-    let u = upstream_of("too big", send_get(&mut state, big).await);
-    assert!(
-        u.message.contains("max_body_bytes") && !u.retryable,
-        "{u:?}"
-    );
+    let refused = send_get(&mut state, big).await;
+    permanent_upstream("too big", refused, |m| m.contains("max_body_bytes"));
 }
 
 #[tokio::test]
@@ -299,13 +318,9 @@ async fn host_hop_by_hop_and_framing_headers_are_denied_by_name_unsent() {
     ] {
         let mut state = state(&server.origin, 2000);
         let req = with_headers(format!("{}/creds", server.origin), &[(name, "x")]);
-        let err = send(&mut state, req).await.expect_err("denied");
-        let lower = name.to_ascii_lowercase();
-        assert!(
-            matches!(&err, Error::Denied(m) if m.contains(&format!("`{lower}`"))),
-            "{name}: {err:?}"
-        );
-        assert!(matches!(status_of(&state), RunStatus::Denied(_)));
+        let lower = format!("`{}`", name.to_ascii_lowercase());
+        let denied = send(&mut state, req).await;
+        run_denied(name, &state, denied, |m| m.contains(&lower));
     }
     assert_eq!(server.hits(), 0);
 }
@@ -376,11 +391,8 @@ async fn an_oversized_response_is_refused_on_its_length_or_cut_while_streaming()
     let (server, _other, mut state) = granted().await;
     for path in ["declared-huge", "streamed"] {
         let url = format!("{}/{path}", server.origin);
-        let u = upstream_of(path, send_get(&mut state, url).await);
-        assert!(
-            u.message.starts_with("response too large") && !u.retryable,
-            "{path}: {u:?}"
-        );
+        let refused = send_get(&mut state, url).await;
+        permanent_upstream(path, refused, |m| m.starts_with("response too large"));
     }
 }
 
@@ -392,12 +404,10 @@ async fn a_name_resolving_to_loopback_is_refused_unless_the_address_is_listed() 
     let lookup = table(&[("crm.test", "127.0.0.1")]);
     let mut state = state_allowing(std::slice::from_ref(&named), lookup.clone());
     let url = format!("{named}/creds");
-    let err = send(&mut state, with_headers(url.clone(), &[])).await;
-    assert!(
-        matches!(&err, Err(Error::Denied(m)) if m.contains("`crm.test` resolves to 127.0.0.1")),
-        "{err:?}"
-    );
-    assert!(matches!(status_of(&state), RunStatus::Denied(_)));
+    let denied = send(&mut state, with_headers(url.clone(), &[])).await;
+    run_denied("a name on loopback", &state, denied, |m| {
+        m.contains("`crm.test` resolves to 127.0.0.1")
+    });
     assert_eq!(server.hits(), 0);
     let listed = [named, server.origin.clone()];
     let mut state = state_allowing(&listed, lookup);
