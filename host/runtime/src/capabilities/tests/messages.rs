@@ -4,20 +4,19 @@
 use serde_json::json;
 
 use super::support::*;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::capabilities::wit::messages::{Host, MediaKind, MediaMessage};
 use crate::event::SourceType;
+use crate::state::{HostState, PluginShared};
 use crate::{ActionOutcome, RetryClass, RunStatus};
 
 const TEXT_ON_TELEGRAM: &str = "messages = { connections = [70003], types = [\"text\"] }";
 
 #[tokio::test]
 async fn a_granted_text_reaches_the_chat() {
-    let h = Harness::start().await;
-    let chat = h.chat_with(TELEGRAM, json!({"username": "ivan"}), 0).await;
-    let plugin = h.plugin(TEXT_ON_TELEGRAM);
-    let mut state = h.run(&plugin, "r1", received(TELEGRAM, chat, None), false);
+    let (h, chat, _, mut state) = ivan_run(TEXT_ON_TELEGRAM).await;
     h.clear_requests();
     let sent = no_trap(state.send(text(TELEGRAM, chat, "Здравствуйте!")).await).expect("sent");
     assert!(!sent.replayed);
@@ -74,11 +73,8 @@ async fn missing_grants_and_scopes_are_denied_before_radist() {
 
 #[tokio::test]
 async fn validator_errors_name_every_field_and_send_nothing() {
-    let h = Harness::start().await;
-    let chat = h.chat_with(TELEGRAM, json!({"username": "ivan"}), 0).await;
     let caps = "messages = { connections = [70003], types = [\"text\", \"image\"] }";
-    let plugin = h.plugin(caps);
-    let mut state = h.run(&plugin, "r1", received(TELEGRAM, chat, None), false);
+    let (h, chat, _, mut state) = ivan_run(caps).await;
     h.clear_requests();
     let long_caption = "x".repeat(1025);
     let err = no_trap(state.send(image(TELEGRAM, chat, " ", &long_caption)).await);
@@ -103,11 +99,8 @@ async fn validator_errors_name_every_field_and_send_nothing() {
 
 #[tokio::test]
 async fn sends_past_per_minute_are_rate_limited_across_runs_not_denied() {
-    let h = Harness::start().await;
-    let chat = h.chat_with(TELEGRAM, json!({"username": "ivan"}), 0).await;
     let caps = "messages = { connections = [70003], types = [\"text\"], per_minute = 2 }";
-    let plugin = h.plugin(caps);
-    let mut first = h.run(&plugin, "r1", received(TELEGRAM, chat, None), false);
+    let (h, chat, plugin, mut first) = ivan_run(caps).await;
     for n in 0..2 {
         no_trap(first.send(text(TELEGRAM, chat, &format!("n{n}"))).await).expect("within rate");
     }
@@ -141,11 +134,8 @@ async fn sends_past_per_minute_are_rate_limited_across_runs_not_denied() {
 
 #[tokio::test]
 async fn a_send_answered_from_the_journal_gives_its_token_back() {
-    let h = Harness::start().await;
-    let chat = h.chat_with(TELEGRAM, json!({"username": "ivan"}), 0).await;
     let caps = "messages = { connections = [70003], types = [\"text\"], per_minute = 2 }";
-    let plugin = h.plugin(caps);
-    let mut first = h.run(&plugin, "r1", received(TELEGRAM, chat, None), false);
+    let (h, chat, plugin, mut first) = ivan_run(caps).await;
     no_trap(first.send(text(TELEGRAM, chat, "once")).await).expect("within budget");
     let mut again = h.run(&plugin, "r1", received(TELEGRAM, chat, None), false);
     let replayed = no_trap(again.send(text(TELEGRAM, chat, "once")).await);
@@ -184,6 +174,16 @@ async fn a_chat_on_another_connection_is_refused() {
     assert!(h.sent(chat).await.is_empty());
     no_trap(state.send(text(TELEGRAM, chat, "hi")).await).expect("the true pair works");
     assert_eq!(h.sent(chat).await.len(), 1);
+}
+
+/// A harness with a Telegram chat with `ivan`, a plugin granted `caps`, and its run `r1` on a
+/// message in that chat.
+async fn ivan_run(caps: &str) -> (Harness, i64, Arc<PluginShared>, HostState) {
+    let h = Harness::start().await;
+    let chat = h.chat_with(TELEGRAM, json!({"username": "ivan"}), 0).await;
+    let plugin = h.plugin(caps);
+    let state = h.run(&plugin, "r1", received(TELEGRAM, chat, None), false);
+    (h, chat, plugin, state)
 }
 
 fn image(connection: i64, chat: i64, url: &str, caption: &str) -> Outgoing {
