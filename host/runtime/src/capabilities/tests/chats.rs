@@ -25,8 +25,7 @@ fn phone(p: &str) -> ChatTarget {
 #[tokio::test]
 async fn chats_are_created_by_phone_username_and_bound_to_contacts() {
     let h = Harness::start().await;
-    let plugin = h.plugin(CAPS);
-    let mut state = h.run(&plugin, "r1", manual(), false);
+    let mut state = h.manual_run(CAPS);
     let waba = no_trap(
         state
             .create_chat(request(WABA, phone("+79005550001"), None))
@@ -95,8 +94,7 @@ async fn create_chat_is_denied_without_the_grant_or_outside_its_connections() {
         ),
     ];
     for (caps, connection, expected) in cases {
-        let plugin = h.plugin(caps);
-        let mut state = h.run(&plugin, "r1", manual(), false);
+        let mut state = h.manual_run(caps);
         let req = request(
             connection,
             ChatTarget::Username("bot_user".to_owned()),

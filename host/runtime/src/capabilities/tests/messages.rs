@@ -150,8 +150,7 @@ async fn a_send_answered_from_the_journal_gives_its_token_back() {
 #[tokio::test]
 async fn an_unknown_chat_is_not_found() {
     let h = Harness::start().await;
-    let plugin = h.plugin(TEXT_ON_TELEGRAM);
-    let mut state = h.run(&plugin, "r1", manual(), false);
+    let mut state = h.manual_run(TEXT_ON_TELEGRAM);
     let err = no_trap(state.send(text(TELEGRAM, 99_999_999, "hi")).await).expect_err("unknown");
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
     assert!(h.sent(99_999_999).await.is_empty());

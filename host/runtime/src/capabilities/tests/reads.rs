@@ -12,8 +12,7 @@ use crate::capabilities::wit::templates::Host as _;
 #[tokio::test]
 async fn an_uploaded_file_is_served_at_the_returned_url() {
     let h = Harness::start().await;
-    let plugin = h.plugin("files = { max_bytes = 1024 }");
-    let mut state = h.run(&plugin, "r1", manual(), false);
+    let mut state = h.manual_run("files = { max_bytes = 1024 }");
     let data = b"invoice #17".to_vec();
     let url = no_trap(
         state
@@ -35,8 +34,7 @@ async fn uploads_without_the_grant_or_over_max_bytes_are_denied() {
             "exceeds `capabilities.files.max_bytes`",
         ),
     ] {
-        let plugin = h.plugin(caps);
-        let mut state = h.run(&plugin, "r1", manual(), false);
+        let mut state = h.manual_run(caps);
         let err = no_trap(
             state
                 .upload(
@@ -60,8 +58,7 @@ async fn availability_reports_the_waba_window() {
     let h = Harness::start().await;
     let open = h.chat_with(WABA, json!({"phone": "79001110001"}), 1).await;
     let closed = h.chat_with(WABA, json!({"phone": "79001110002"}), 25).await;
-    let plugin = h.plugin("availability = { connections = [70001] }");
-    let mut state = h.run(&plugin, "r1", manual(), false);
+    let mut state = h.manual_run("availability = { connections = [70001] }");
     let now = chrono::Utc::now().timestamp();
     let a = no_trap(state.check(WABA, open).await).expect("open");
     assert!(a.is_available && a.dialogs_available, "{a:?}");
@@ -90,8 +87,7 @@ async fn availability_reports_the_waba_window() {
 #[tokio::test]
 async fn templates_lists_only_approved_ones() {
     let h = Harness::start().await;
-    let plugin = h.plugin("templates = { connections = [70001] }");
-    let mut state = h.run(&plugin, "r1", manual(), false);
+    let mut state = h.manual_run("templates = { connections = [70001] }");
     let list = no_trap(state.list(WABA).await).expect("listed");
     let mut names: Vec<(&str, &str, u32)> = list
         .iter()

@@ -124,6 +124,11 @@ impl Harness {
         resp
     }
 
+    /// The store data of the manual run `r1` of a plugin granted `capabilities`.
+    pub(super) fn manual_run(&self, capabilities: &str) -> HostState {
+        self.run(&self.plugin(capabilities), "r1", manual(), false)
+    }
+
     /// The store data of one run of `plugin` (run id `run_id`) for `event`.
     pub(super) fn run(
         &self,

@@ -53,8 +53,7 @@ async fn an_open_window_lets_free_form_through() {
 #[tokio::test]
 async fn chats_on_a_waba_connection_are_checked_without_the_event_saying_so() {
     let h = Harness::start().await;
-    let plugin = h.plugin(WABA_CAPS);
-    let mut state = h.run(&plugin, "r1", manual(), false);
+    let mut state = h.manual_run(WABA_CAPS);
     let chat = new_chat(&mut state, "+7 900 555-44-33").await;
     assert!(chat.created_chat);
     let err = no_trap(state.send(text(WABA, chat.chat_id, "hi")).await).expect_err("closed");
@@ -84,8 +83,7 @@ async fn runs_use_the_connection_list_the_service_read() {
         .await
         .expect("connection list");
     assert!(known > 0);
-    let plugin = h.plugin(WABA_CAPS);
-    let mut state = h.run(&plugin, "r1", manual(), false);
+    let mut state = h.manual_run(WABA_CAPS);
     let chat = new_chat(&mut state, "+7 900 555-44-32").await;
     let err = no_trap(state.send(text(WABA, chat.chat_id, "hi")).await).expect_err("closed");
     assert!(matches!(err, Error::WindowClosed(_)), "{err:?}");
