@@ -53,11 +53,12 @@ fn or_default<R, T: Default>(
 
 fn server(report: &mut Report<'_>, raw: &Spanned<ServerV1>) -> ServerConfig {
     let fields = raw.get_ref();
-    let listen = address_or(
+    let listen = parsed_or(
         report,
         "server.listen",
         &fields.listen,
         ServerConfig::default().listen,
+        parse_address,
     );
     let admin_listen = fields
         .admin_listen
@@ -147,11 +148,12 @@ fn sandbox(report: &mut Report<'_>, fields: &RadistV1) -> Option<RadistMode> {
     if let Some(key) = &fields.api_key {
         secret(report, "radist.api_key", key);
     }
-    let listen = address_or(
+    let listen = parsed_or(
         report,
         "radist.sandbox_listen",
         &fields.sandbox_listen,
         loopback(0),
+        parse_address,
     );
     Some(RadistMode::Sandbox { listen })
 }
@@ -305,15 +307,6 @@ fn retention(report: &mut Report<'_>, raw: &RetentionV1) -> RetentionConfig {
         ),
         interval_s: int_field!(report, "retention", raw, d, interval_s, 10..=86_400),
     }
-}
-
-fn address_or(
-    report: &mut Report<'_>,
-    path: &str,
-    raw: &Option<Spanned<String>>,
-    default: SocketAddr,
-) -> SocketAddr {
-    parsed_or(report, path, raw, default, parse_address)
 }
 
 /// An address with a port, or a problem saying how to write one.
