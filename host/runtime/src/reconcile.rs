@@ -33,7 +33,7 @@ impl ContentKey {
         let (kind, parts, params) = match request.content()? {
             OutgoingContent::Text(t) => ("text", vec![t.text.as_str()], Vec::new()),
             OutgoingContent::Media(kind, m) => (
-                type_name(kind.message_type()),
+                kind.message_type().as_str(),
                 vec![m.caption.as_str()],
                 Vec::new(),
             ),
@@ -90,7 +90,7 @@ fn listed_parts(m: &Message) -> Option<(&'static str, Vec<&str>)> {
     fn caption(c: &Option<MediaMessageContent>) -> Option<&str> {
         c.as_ref().map(|c| c.caption.as_str())
     }
-    let kind = type_name(m.message_type);
+    let kind = m.message_type.as_str();
     let parts = match m.message_type {
         MessageType::Text => vec![m.text.as_ref()?.text.as_str()],
         MessageType::File => vec![caption(&m.file)?],
@@ -109,20 +109,6 @@ fn listed_parts(m: &Message) -> Option<(&'static str, Vec<&str>)> {
         _ => return None,
     };
     Some((kind, parts))
-}
-
-fn type_name(t: MessageType) -> &'static str {
-    match t {
-        MessageType::Text => "text",
-        MessageType::File => "file",
-        MessageType::Image => "image",
-        MessageType::Voice => "voice",
-        MessageType::Audio => "audio",
-        MessageType::Video => "video",
-        MessageType::WabaTemplate => "waba_template",
-        MessageType::WabaInteractive => "waba_interactive",
-        _ => "other",
-    }
 }
 
 fn digest(kind: &str, parts: &[&str]) -> String {
