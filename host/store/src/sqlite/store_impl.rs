@@ -16,7 +16,7 @@ use crate::model::history::{
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
@@ -185,16 +185,11 @@ impl role::Ledger for SqliteStore {
             .await
     }
 
-    async fn ledger_complete(
-        &self,
-        run_id: RunId,
-        seq: u32,
-        result: String,
-        effect_id: Option<String>,
-    ) -> StoreResult<()> {
-        let result = packing::pack(result);
+    async fn ledger_complete(&self, done: LedgerResult) -> StoreResult<()> {
+        let result = packing::pack(done.result);
+        let (run, seq, effect) = (done.run_id, done.seq, done.effect_id);
         self.workers
-            .write(move |w| ledger::complete(&w.conn, run_id, seq, &result, effect_id.as_deref()))
+            .write(move |w| ledger::complete(&w.conn, run, seq, &result, effect.as_deref()))
             .await
     }
 
