@@ -2,6 +2,8 @@
 //! committed) or to a reader (reads) and awaits its answer.
 
 use super::dedupe::StoredKey;
+use super::fail::Res;
+use super::worker::Writer;
 use super::{
     SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, packing, schedule,
     views, words,
@@ -136,10 +138,7 @@ impl role::Nodes for SqliteStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<LeaseTaken> {
-        let node = node.to_owned();
-        self.workers
-            .write(move |w| nodes::take_over(w, &node, lease, now))
-            .await?;
+        self.write_lease(nodes::take_over, node, lease, now).await?;
         Ok(LeaseTaken::Granted)
     }
 
@@ -150,10 +149,7 @@ impl role::Nodes for SqliteStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<Renewal> {
-        let node = node.to_owned();
-        self.workers
-            .write(move |w| nodes::heartbeat(w, &node, lease, now))
-            .await?;
+        self.write_lease(nodes::heartbeat, node, lease, now).await?;
         Ok(Renewal::Renewed)
     }
 
@@ -172,6 +168,25 @@ impl role::Nodes for SqliteStore {
         let now = Utc::now();
         self.workers
             .write(move |w| nodes::leave(w, &node, now))
+            .await
+    }
+}
+
+/// A write of `node`'s lease of `lease` from `now`: `nodes::take_over` or `nodes::heartbeat`.
+type LeaseWrite = fn(&mut Writer, &str, Duration, DateTime<Utc>) -> Res<()>;
+
+impl SqliteStore {
+    /// Runs `write` for `node`'s lease on the writer.
+    async fn write_lease(
+        &self,
+        write: LeaseWrite,
+        node: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let node = node.to_owned();
+        self.workers
+            .write(move |w| write(w, &node, lease, now))
             .await
     }
 }
