@@ -9,7 +9,7 @@ use serde_json::Value;
 use switchboard_runtime::{
     Intent, Journal, JournalError, JournalKey, KvError, KvStore, Prior, UploadCache,
 };
-use switchboard_store::{LedgerBegin, LedgerIntent, RunId, StoreError, role};
+use switchboard_store::{LedgerBegin, LedgerIntent, LedgerResult, RunId, StoreError, role};
 
 /// The durable action ledger.
 pub struct StoreJournal(pub Arc<dyn role::Ledger>);
@@ -64,11 +64,13 @@ impl Journal for StoreJournal {
         effect_id: Option<&str>,
     ) -> Result<(), JournalError> {
         let run = run_id(&key.run_key)?;
-        let effect = effect_id.map(str::to_owned);
-        self.0
-            .ledger_complete(run, key.seq, result.to_string(), effect)
-            .await
-            .map_err(journal_error)
+        let done = LedgerResult {
+            run_id: run,
+            seq: key.seq,
+            result: result.to_string(),
+            effect_id: effect_id.map(str::to_owned),
+        };
+        self.0.ledger_complete(done).await.map_err(journal_error)
     }
 
     async fn decide(&self, key: &JournalKey, decision: &str) -> Result<(), JournalError> {

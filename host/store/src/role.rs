@@ -17,7 +17,7 @@ use crate::model::history::{
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
@@ -130,13 +130,7 @@ pub trait Ledger: Send + Sync {
     /// Records the intent unless (run, seq) is already known; see [`LedgerBegin`].
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin>;
     /// Records the result of an intent. `NotFound` without an intent.
-    async fn ledger_complete(
-        &self,
-        run_id: RunId,
-        seq: u32,
-        result: String,
-        effect_id: Option<String>,
-    ) -> StoreResult<()>;
+    async fn ledger_complete(&self, done: LedgerResult) -> StoreResult<()>;
     /// Records a reconciliation decision. `NotFound` without an intent.
     async fn ledger_decide(&self, run_id: RunId, seq: u32, decision: String) -> StoreResult<()>;
     /// The run's ledger entries by seq.

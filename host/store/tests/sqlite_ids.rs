@@ -4,7 +4,7 @@
 
 use switchboard_store::conformance::{attempt, claim_now, event, run, sqlite_in};
 use switchboard_store::prelude::*;
-use switchboard_store::{AttemptStatus, Ingested, Next, SqliteConfig, SqliteStore};
+use switchboard_store::{AttemptStatus, Ingested, LedgerResult, Next, SqliteConfig, SqliteStore};
 
 async fn ingest(store: &SqliteStore, key: &str, lane: &str) -> Ingested {
     let ingested = store
@@ -110,10 +110,13 @@ async fn echo_lookups_find_effect_ids_stored_as_text_before_version_6_and_as_byt
         at: chrono::Utc::now(),
     };
     store.ledger_begin(intent).await.expect("intent");
-    store
-        .ledger_complete(run, 1, "{}".to_owned(), Some(new.to_owned()))
-        .await
-        .expect("result");
+    let done = LedgerResult {
+        run_id: run,
+        seq: 1,
+        result: "{}".to_owned(),
+        effect_id: Some(new.to_owned()),
+    };
+    store.ledger_complete(done).await.expect("result");
     for effect in [old, new] {
         assert!(
             store.is_own_effect(effect).await.expect("lookup"),

@@ -19,8 +19,8 @@
 use std::sync::Arc;
 use switchboard_store::conformance::{claim_now, run, sqlite_in};
 use switchboard_store::{
-    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LedgerBegin, LedgerIntent, LogRow,
-    NewEvent, Next, SqliteConfig, SqliteStore, Store,
+    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LedgerBegin, LedgerIntent, LedgerResult,
+    LogRow, NewEvent, Next, SqliteConfig, SqliteStore, Store,
 };
 
 const RUNS: usize = 2000;
@@ -104,10 +104,13 @@ fn send_intent(c: &ClaimedRun, i: usize, chat: i64) -> LedgerIntent {
 
 async fn complete_send(store: &Arc<dyn Store>, c: &ClaimedRun, i: usize) {
     let effect = format!("9b1e4c2a-5d6f-4a7b-8c9d-{i:012x}");
-    store
-        .ledger_complete(c.run_id, 1, send_result(i), Some(effect))
-        .await
-        .expect("ledger complete");
+    let done = LedgerResult {
+        run_id: c.run_id,
+        seq: 1,
+        result: send_result(i),
+        effect_id: Some(effect),
+    };
+    store.ledger_complete(done).await.expect("ledger complete");
 }
 
 fn actions(i: usize, chat: i64) -> Vec<ActionRow> {

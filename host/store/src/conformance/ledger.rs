@@ -1,7 +1,7 @@
 //! Conformance: the two-phase action ledger and echo detection.
 
 use super::{queue_run, t0};
-use crate::{LedgerBegin, LedgerIntent, RunId, Store, StoreError};
+use crate::{LedgerBegin, LedgerIntent, LedgerResult, RunId, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -14,6 +14,15 @@ fn intent(run_id: RunId, seq: u32, fingerprint: &str, chat: Option<(i64, i64)>) 
         request: r#"{"text":"hi"}"#.to_owned(),
         chat,
         at: t0(),
+    }
+}
+
+fn result(run_id: RunId, seq: u32, result: &str, effect_id: Option<&str>) -> LedgerResult {
+    LedgerResult {
+        run_id,
+        seq,
+        result: result.to_owned(),
+        effect_id: effect_id.map(str::to_owned),
     }
 }
 
@@ -50,7 +59,7 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
     };
     assert_eq!(mismatch, recorded);
     store
-        .ledger_complete(r, 1, r#"{"id":"m-9"}"#.to_owned(), Some("m-9".to_owned()))
+        .ledger_complete(result(r, 1, r#"{"id":"m-9"}"#, Some("m-9")))
         .await
         .expect("complete");
     let done = begin(&*store, intent(r, 1, "fp-1", None)).await;
@@ -80,7 +89,7 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
     assert_eq!(entries[1].result, None);
     let detail = store.get_run(r).await.expect("get").expect("run");
     assert_eq!(detail.ledger, entries, "run history carries the ledger");
-    let missing = store.ledger_complete(r, 3, "{}".to_owned(), None).await;
+    let missing = store.ledger_complete(result(r, 3, "{}", None)).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound { .. })),
         "{missing:?}"
@@ -118,7 +127,7 @@ pub async fn echo_lookups(store: Arc<dyn Store>) {
     );
     assert!(!store.is_own_effect("m-1").await.expect("own"));
     store
-        .ledger_complete(r, 1, "{}".to_owned(), Some("m-1".to_owned()))
+        .ledger_complete(result(r, 1, "{}", Some("m-1")))
         .await
         .expect("complete");
     assert!(!pending(&*store, 70001, 5, t0()).await);

@@ -20,6 +20,17 @@ pub struct LedgerIntent {
     pub at: DateTime<Utc>,
 }
 
+/// The result of an intent's call, recorded by `ledger_complete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerResult {
+    pub run_id: RunId,
+    pub seq: u32,
+    /// The call's answer as JSON, given back to a retry instead of repeating the call.
+    pub result: String,
+    /// The id of what the call made (e.g. a Radist message id), for echo detection.
+    pub effect_id: Option<String>,
+}
+
 /// What `ledger_begin` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LedgerBegin {

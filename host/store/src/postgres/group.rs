@@ -22,7 +22,7 @@ use super::{RETRIES, dispatch, ledger};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::dispatch::{FinishedAttempt, Next};
-use crate::model::ledger::{LedgerBegin, LedgerIntent};
+use crate::model::ledger::{LedgerBegin, LedgerIntent, LedgerResult};
 
 /// The most writes committed in one transaction.
 const MAX_GROUP: usize = 128;
@@ -41,12 +41,7 @@ pub(crate) enum Write {
         next: Next,
     },
     Begin(LedgerIntent),
-    Complete {
-        run: RunId,
-        seq: u32,
-        result: String,
-        effect: Option<String>,
-    },
+    Complete(LedgerResult),
     Decide {
         run: RunId,
         seq: u32,
@@ -185,13 +180,8 @@ async fn apply(tx: &deadpool_postgres::Transaction<'_>, write: &Write) -> Res<Do
             Ok(Done::Unit)
         }
         Write::Begin(intent) => Ok(Done::Begin(ledger::begin(tx, intent).await?)),
-        Write::Complete {
-            run,
-            seq,
-            result,
-            effect,
-        } => {
-            ledger::complete(tx, *run, *seq, result, effect.as_deref()).await?;
+        Write::Complete(done) => {
+            ledger::complete(tx, done).await?;
             Ok(Done::Unit)
         }
         Write::Decide { run, seq, decision } => {

@@ -5,7 +5,7 @@
 use super::fail::{Res, exec, from_us, get, one, opt, rows, to_u32, to_us};
 use crate::error::StoreError;
 use crate::ids::RunId;
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
@@ -57,17 +57,12 @@ pub(crate) async fn begin(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<LedgerB
 }
 
 /// Records the result of an intent.
-pub(crate) async fn complete(
-    tx: &Transaction<'_>,
-    run: RunId,
-    seq: u32,
-    result: &str,
-    effect: Option<&str>,
-) -> Res<()> {
+pub(crate) async fn complete(tx: &Transaction<'_>, done: &LedgerResult) -> Res<()> {
+    let (run, seq) = (done.run_id, done.seq);
     let changed = exec(
         tx,
         "UPDATE ledger SET result = $3, effect_id = $4 WHERE run_id = $1 AND seq = $2",
-        &[&run.0, &i64::from(seq), &result, &effect],
+        &[&run.0, &i64::from(seq), &done.result, &done.effect_id],
     )
     .await?;
     expect_one(changed, run, seq)

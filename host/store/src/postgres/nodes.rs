@@ -49,8 +49,7 @@ pub(crate) async fn heartbeat(
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Res<Renewal> {
-    let (now_us, until) = crate::convert::lease_span(now, lease);
-    let renewed = rows(
+    let renewed = upsert_lease(
         tx,
         "INSERT INTO nodes AS n (node, started_at, heartbeat_at, lease_until, holder)
              VALUES ($2, $1, $1, $3, $4)
@@ -59,13 +58,16 @@ pub(crate) async fn heartbeat(
              heartbeat_at = $1, lease_until = $3, left_at = NULL, holder = $4
          WHERE n.holder = $4 OR n.holder = ''
          RETURNING 1",
-        &[&now_us, &node, &until, &holder],
+        node,
+        holder,
+        lease,
+        now,
     )
     .await?;
-    Ok(if renewed.is_empty() {
-        Renewal::Lost
-    } else {
+    Ok(if renewed {
         Renewal::Renewed
+    } else {
+        Renewal::Lost
     })
 }
 
@@ -77,8 +79,7 @@ pub(crate) async fn take(
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Res<LeaseTaken> {
-    let (now_us, until) = crate::convert::lease_span(now, lease);
-    let taken = rows(
+    let taken = upsert_lease(
         tx,
         &format!(
             "INSERT INTO nodes AS n (node, started_at, heartbeat_at, lease_until, holder)
@@ -88,10 +89,13 @@ pub(crate) async fn take(
              WHERE {EXPIRED}
              RETURNING 1"
         ),
-        &[&now_us, &node, &until, &holder],
+        node,
+        holder,
+        lease,
+        now,
     )
     .await?;
-    if !taken.is_empty() {
+    if taken {
         return Ok(LeaseTaken::Granted);
     }
     let held = one(
@@ -104,6 +108,21 @@ pub(crate) async fn take(
         heartbeat_at: from_us(get(&held, 0)?)?,
         lease_until: from_us(get(&held, 1)?)?,
     })
+}
+
+/// Runs `sql`, an upsert of a lease row (`$1` now and `$3` the lease's end, in microseconds,
+/// `$2` the node, `$4` the holder) that returns the row when it wrote it; true when it did.
+async fn upsert_lease(
+    tx: &Transaction<'_>,
+    sql: &str,
+    node: &str,
+    holder: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Res<bool> {
+    let (now_us, until) = crate::convert::lease_span(now, lease);
+    let written = rows(tx, sql, &[&now_us, &node, &until, &holder]).await?;
+    Ok(!written.is_empty())
 }
 
 /// The database server's clock now (`clock_timestamp()`, not the transaction's start).

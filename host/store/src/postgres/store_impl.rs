@@ -22,7 +22,7 @@ use crate::model::history::{
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
@@ -202,20 +202,8 @@ impl role::Ledger for PostgresStore {
         }
     }
 
-    async fn ledger_complete(
-        &self,
-        run_id: RunId,
-        seq: u32,
-        result: String,
-        effect_id: Option<String>,
-    ) -> StoreResult<()> {
-        let write = Write::Complete {
-            run: run_id,
-            seq,
-            result,
-            effect: effect_id,
-        };
-        self.group.write(write).await.map(|_| ())
+    async fn ledger_complete(&self, done: LedgerResult) -> StoreResult<()> {
+        self.group.write(Write::Complete(done)).await.map(|_| ())
     }
 
     async fn ledger_decide(&self, run_id: RunId, seq: u32, decision: String) -> StoreResult<()> {

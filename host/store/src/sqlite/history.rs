@@ -1,12 +1,13 @@
 //! SQL for history: runs and events, listed newest first with filters, and in detail.
 
-use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64};
+use super::fail::{Res, from_us, opt_from_us, page, parse_status, to_u32, to_u64, to_us};
 use super::{dedupe, detail, ledger, packing, sources, words};
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::FinishedAttempt;
 use crate::model::history::{
     EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
 };
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
@@ -45,6 +46,16 @@ impl Clauses {
     pub(super) fn add(&mut self, sql: &'static str, args: impl IntoIterator<Item = Value>) {
         self.sql.push(sql);
         self.args.extend(args);
+    }
+
+    /// Adds a clause comparing a stored time (microseconds) with `at`.
+    pub(super) fn add_time(&mut self, sql: &'static str, at: DateTime<Utc>) {
+        self.add(sql, [Value::Integer(to_us(at))]);
+    }
+
+    /// Adds a clause on one chat: `sql` has a placeholder for the connection id, then the chat id.
+    pub(super) fn add_chat(&mut self, sql: &'static str, (connection, chat): (i64, i64)) {
+        self.add(sql, [Value::Integer(connection), Value::Integer(chat)]);
     }
 
     pub(super) fn render(&self, base: &str, order: &str) -> String {
@@ -202,10 +213,7 @@ fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
         );
     }
     if let Some(until) = f.until {
-        c.add(
-            "r.created_at < ?",
-            [Value::Integer(until.timestamp_micros())],
-        );
+        c.add_time("r.created_at < ?", until);
     }
     if let Some(plugin) = &f.plugin {
         c.add(PLUGIN_IS, [Value::Text(plugin.clone())]);
@@ -214,16 +222,10 @@ fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
         c.add("r.status = ?", [Value::Text(status.as_str().to_owned())]);
     }
     if let Some(since) = f.since {
-        c.add(
-            "r.created_at >= ?",
-            [Value::Integer(since.timestamp_micros())],
-        );
+        c.add_time("r.created_at >= ?", since);
     }
-    if let Some((conn_id, chat)) = f.chat {
-        c.add(
-            "e.connection_id = ? AND e.chat_id = ?",
-            [Value::Integer(conn_id), Value::Integer(chat)],
-        );
+    if let Some(chat) = f.chat {
+        c.add_chat("e.connection_id = ? AND e.chat_id = ?", chat);
     }
 }
 
@@ -438,17 +440,11 @@ pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Res<Vec<EventSu
             [Value::Text(kind.clone())],
         );
     }
-    if let Some((conn_id, chat)) = f.chat {
-        c.add(
-            "connection_id = ? AND chat_id = ?",
-            [Value::Integer(conn_id), Value::Integer(chat)],
-        );
+    if let Some(chat) = f.chat {
+        c.add_chat("connection_id = ? AND chat_id = ?", chat);
     }
     if let Some(since) = f.since {
-        c.add(
-            "received_at >= ?",
-            [Value::Integer(since.timestamp_micros())],
-        );
+        c.add_time("received_at >= ?", since);
     }
     if let Some(before) = f.before {
         c.add("id < ?", [Value::Integer(before.0)]);

@@ -2,6 +2,8 @@
 //! committed) or to a reader (reads) and awaits its answer.
 
 use super::dedupe::StoredKey;
+use super::fail::Res;
+use super::worker::Writer;
 use super::{
     SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, packing, schedule,
     views, words,
@@ -16,7 +18,7 @@ use crate::model::history::{
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
@@ -136,10 +138,7 @@ impl role::Nodes for SqliteStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<LeaseTaken> {
-        let node = node.to_owned();
-        self.workers
-            .write(move |w| nodes::take_over(w, &node, lease, now))
-            .await?;
+        self.write_lease(nodes::take_over, node, lease, now).await?;
         Ok(LeaseTaken::Granted)
     }
 
@@ -150,10 +149,7 @@ impl role::Nodes for SqliteStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<Renewal> {
-        let node = node.to_owned();
-        self.workers
-            .write(move |w| nodes::heartbeat(w, &node, lease, now))
-            .await?;
+        self.write_lease(nodes::heartbeat, node, lease, now).await?;
         Ok(Renewal::Renewed)
     }
 
@@ -176,6 +172,25 @@ impl role::Nodes for SqliteStore {
     }
 }
 
+/// A write of `node`'s lease of `lease` from `now`: `nodes::take_over` or `nodes::heartbeat`.
+type LeaseWrite = fn(&mut Writer, &str, Duration, DateTime<Utc>) -> Res<()>;
+
+impl SqliteStore {
+    /// Runs `write` for `node`'s lease on the writer.
+    async fn write_lease(
+        &self,
+        write: LeaseWrite,
+        node: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let node = node.to_owned();
+        self.workers
+            .write(move |w| write(w, &node, lease, now))
+            .await
+    }
+}
+
 #[async_trait]
 impl role::Ledger for SqliteStore {
     async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
@@ -185,16 +200,11 @@ impl role::Ledger for SqliteStore {
             .await
     }
 
-    async fn ledger_complete(
-        &self,
-        run_id: RunId,
-        seq: u32,
-        result: String,
-        effect_id: Option<String>,
-    ) -> StoreResult<()> {
-        let result = packing::pack(result);
+    async fn ledger_complete(&self, done: LedgerResult) -> StoreResult<()> {
+        let result = packing::pack(done.result);
+        let (run, seq, effect) = (done.run_id, done.seq, done.effect_id);
         self.workers
-            .write(move |w| ledger::complete(&w.conn, run_id, seq, &result, effect_id.as_deref()))
+            .write(move |w| ledger::complete(&w.conn, run, seq, &result, effect.as_deref()))
             .await
     }
 
