@@ -31,7 +31,7 @@ use switchboard_store::{
     Store,
 };
 use switchboard_testing::events::manual_run;
-use switchboard_testing::{StoreJournal, build_plugins, repo_root};
+use switchboard_testing::{StoreJournal, build_plugins, ledger_records, repo_root};
 
 /// Golden webhook bodies of the connector's tests (connectors/radist/tests/webhooks).
 const BODIES: [&str; 5] = [
@@ -163,7 +163,7 @@ async fn run_bench() -> RunBench {
     );
     let store = open_store(db.path()).await;
     let mut services = HostServices::new(Arc::new(FileKvStore::open(kv.path()).expect("kv")));
-    services.journal = Arc::new(StoreJournal(store.clone()));
+    services.journal = Arc::new(StoreJournal::deferring(store.clone()));
     services.radist = Some(radist(&sandbox));
     let text = format!(
         "manifest_version = 1\n[plugin]\nname = \"bench\"\nwasm = {wasm:?}\n[[trigger]]\non = [\"manual\"]\n[capabilities]\nmessages = {{ connections = [70001], types = [\"text\"] }}\nhttp = {{ allow = [\"http://127.0.0.1:1\"] }}\n"
@@ -195,7 +195,8 @@ fn radist(sandbox: &SandboxHandle) -> radist_connector::RadistClient {
 }
 
 impl RunBench {
-    /// One run as the dispatcher does it: ingest, claim, run, record.
+    /// One run as the dispatcher does it: ingest, claim, run, record (with the run's last ledger
+    /// records).
     async fn one(&self, mode: &Value) {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         let payload = json!({"source": "manual", "payload": mode.to_string()}).to_string();
@@ -242,8 +243,9 @@ impl RunBench {
             actions: outcome.actions.iter().map(action_row).collect(),
             logs: Vec::new(),
         };
+        let ledger = ledger_records(&outcome.ledger).expect("records");
         self.store
-            .finish(claimed.run_id, attempt, Next::Final)
+            .finish_recorded(claimed.run_id, attempt, Next::Final, ledger)
             .await
             .expect("finish");
     }
@@ -271,7 +273,7 @@ impl RunBench {
             .ingest(event, vec![new_run("ledger", format!("ledger/{i}"))])
             .await
             .expect("ingest");
-        let journal = StoreJournal(self.store.clone());
+        let journal = StoreJournal::new(self.store.clone());
         let key = JournalKey {
             run_key: ingested.run_ids[0].to_string(),
             seq: 1,

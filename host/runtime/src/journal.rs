@@ -64,6 +64,24 @@ pub enum Prior {
     },
 }
 
+/// A journal write that need not be durable at once: the result of an action, with its intent
+/// when that was not recorded before the action ran (see [`ActionRecorder`]'s rules). It rides
+/// with the run's next durable intent ([`Journal::begin_after`]) or, when the journal
+/// [`defers`](Journal::defers), with the run's end ([`RunOutcome::ledger`]).
+///
+/// [`ActionRecorder`]: crate::recorder::ActionRecorder
+/// [`RunOutcome::ledger`]: crate::RunOutcome::ledger
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub key: JournalKey,
+    /// The intent, for an action whose intent was not recorded ([`Journal::lookup`] found
+    /// nothing): written whole unless (run key, seq) became known meanwhile.
+    pub intent: Option<Intent>,
+    pub result: Value,
+    /// What the action created (see [`Prior::Completed`]).
+    pub effect_id: Option<String>,
+}
+
 /// The journal could not be read or written; the run traps rather than risk a duplicate.
 #[derive(Debug, thiserror::Error)]
 #[error("action journal: {0}")]
@@ -75,6 +93,22 @@ pub trait Journal: Send + Sync {
     /// Records `intent` durably unless (run key, seq) is already known, and says what was known.
     /// Must be durable before it returns [`Prior::Fresh`]: the request leaves right after.
     async fn begin(&self, intent: &Intent) -> Result<Prior, JournalError>;
+    /// Records `earlier` (the run's completions not yet written), then [`begin`](Self::begin)s
+    /// `intent`: in one durable write when the journal can, so what the run learned before this
+    /// effect is durable before the effect.
+    async fn begin_after(
+        &self,
+        earlier: &[Completion],
+        intent: &Intent,
+    ) -> Result<Prior, JournalError> {
+        if !earlier.is_empty() {
+            self.record(earlier.to_vec()).await?;
+        }
+        self.begin(intent).await
+    }
+    /// What [`begin`](Self::begin) would answer, recording nothing ([`Prior::Fresh`] when
+    /// nothing is known): for an action whose intent need not be durable before it runs.
+    async fn lookup(&self, intent: &Intent) -> Result<Prior, JournalError>;
     /// Records the result of an action begun with the same key. `effect_id` names what it
     /// created (see [`Prior::Completed`]).
     async fn complete(
@@ -82,7 +116,23 @@ pub trait Journal: Send + Sync {
         key: &JournalKey,
         result: &Value,
         effect_id: Option<&str>,
-    ) -> Result<(), JournalError>;
+    ) -> Result<(), JournalError> {
+        let completion = Completion {
+            key: key.clone(),
+            intent: None,
+            result: result.clone(),
+            effect_id: effect_id.map(str::to_owned),
+        };
+        self.record(vec![completion]).await
+    }
+    /// Writes completions now.
+    async fn record(&self, completions: Vec<Completion>) -> Result<(), JournalError>;
+    /// Whether the journal's owner writes a run's last completions with the run's end (from
+    /// [`RunOutcome::ledger`](crate::RunOutcome::ledger)), so the recorder holds them until
+    /// then. When false, each completion is written as it happens.
+    fn defers(&self) -> bool {
+        false
+    }
     /// Records how a [`Prior::Pending`] action was reconciled, e.g.
     /// `delivered: found message <id> in the chat`.
     async fn decide(&self, key: &JournalKey, decision: &str) -> Result<(), JournalError>;
@@ -113,6 +163,8 @@ pub struct JournalEntry {
 pub struct InMemoryJournal {
     state: Mutex<Runs>,
     completed: Notify,
+    /// See [`Journal::defers`]; off unless made with [`InMemoryJournal::deferring`].
+    defers: bool,
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +178,15 @@ struct Runs {
 impl InMemoryJournal {
     /// Runs kept before the oldest is dropped.
     pub const MAX_RUNS: usize = 10_000;
+
+    /// A journal that [`defers`](Journal::defers): its owner records each run's
+    /// [`RunOutcome::ledger`](crate::RunOutcome::ledger), as the service does with `finish`.
+    pub fn deferring() -> Self {
+        InMemoryJournal {
+            defers: true,
+            ..InMemoryJournal::default()
+        }
+    }
 
     /// A copy of the entry at (run key, seq), if any.
     pub fn entry(&self, run_key: &str, seq: u32) -> Option<JournalEntry> {
@@ -224,18 +285,34 @@ impl Journal for InMemoryJournal {
         Ok(Prior::Fresh)
     }
 
-    async fn complete(
-        &self,
-        key: &JournalKey,
-        result: &Value,
-        effect_id: Option<&str>,
-    ) -> Result<(), JournalError> {
-        self.update(key, |entry| {
-            entry.result = Some(result.clone());
-            entry.effect_id = effect_id.map(str::to_owned);
-        });
+    async fn lookup(&self, intent: &Intent) -> Result<Prior, JournalError> {
+        let state = self.lock();
+        let key = &intent.key;
+        let known = state.runs.get(&key.run_key).and_then(|r| r.get(&key.seq));
+        Ok(known.map_or(Prior::Fresh, |entry| prior_of(entry, intent)))
+    }
+
+    async fn record(&self, completions: Vec<Completion>) -> Result<(), JournalError> {
+        for c in completions {
+            if let Some(intent) = &c.intent {
+                let mut state = self.lock();
+                let runs = state.runs.get(&c.key.run_key);
+                if runs.is_some_and(|r| r.contains_key(&c.key.seq)) {
+                    continue;
+                }
+                state.insert(intent);
+            }
+            self.update(&c.key, |entry| {
+                entry.result = Some(c.result);
+                entry.effect_id = c.effect_id;
+            });
+        }
         self.completed.notify_waiters();
         Ok(())
+    }
+
+    fn defers(&self) -> bool {
+        self.defers
     }
 
     async fn decide(&self, key: &JournalKey, decision: &str) -> Result<(), JournalError> {

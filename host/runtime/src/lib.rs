@@ -66,7 +66,7 @@ pub use config::{ReconcilePolicy, RuntimeConfig};
 pub use connection_directory::ConnectionDirectory;
 pub use error::RuntimeError;
 pub use journal::{
-    InMemoryJournal, Intent, Journal, JournalEntry, JournalError, JournalKey, Prior,
+    Completion, InMemoryJournal, Intent, Journal, JournalEntry, JournalError, JournalKey, Prior,
 };
 pub use kv_store::{FileKvStore, KvError, KvStore};
 pub use logs::{LogLevel, LogLine, LogSource};

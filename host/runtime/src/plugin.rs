@@ -121,6 +121,7 @@ impl Plugin {
         let status = redact_status(status(end, ctx.denied, &shared.redactor), shared);
         RunOutcome {
             status,
+            ledger: ctx.recorder.take_completions(),
             actions: ctx.recorder.into_records(),
             logs,
             logs_truncated,
@@ -198,6 +199,7 @@ fn ended_early(trap: Trap, logs: Option<&LogBuffer>, started: Instant) -> RunOut
     RunOutcome {
         status: crate::RunStatus::Trapped(trap),
         actions: Vec::new(),
+        ledger: Vec::new(),
         logs,
         logs_truncated,
         duration: started.elapsed(),

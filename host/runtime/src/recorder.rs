@@ -5,15 +5,35 @@
 //! A call is recorded when it begins, as [`ActionOutcome::InFlight`], and updated when it
 //! finishes; a call cut off by the run's timeout therefore stays in the run's actions as in
 //! flight instead of vanishing (its journal entry is completed by the task that outlived the run).
+//!
+//! Only what must be durable before the call leaves is written at once:
+//! - The intent of an effect outside the host that is not safe to repeat (a send, a note, a new
+//!   contact, an HTTP request that changes something) and of a kv write (so a read-modify-write
+//!   that a retry would do differently traps as non-deterministic instead of applying twice):
+//!   [`intent`](ActionRecorder::intent). The run's completions not yet written ride with it
+//!   ([`Journal::begin_after`]), so everything the run learned before the effect is durable
+//!   with it and a retry asks for the same effect.
+//! - Everything else is written after the call, as a [`Completion`]. When the journal
+//!   [`defers`](Journal::defers), completions are held until the run's next durable intent or
+//!   its end (the service writes those in the run's `finish`, see
+//!   [`RunOutcome::ledger`](crate::RunOutcome::ledger)): every
+//!   result, and the whole record of a local action or one that is safe to repeat (the clock,
+//!   tags, chats, uploads, inbox, contact updates: [`intent_local`](ActionRecorder::intent_local),
+//!   a read). A crash before they are written loses what a retry copes with anyway: a send's
+//!   lost result leaves its intent pending, which the retry reconciles; a lost whole record is
+//!   an action the retry does again.
+//! - A completion that arrives after the run ended (a call that outlived the run's timeout) is
+//!   written at once.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::compact::compact;
 use crate::digest::DigestKey;
-use crate::journal::{Intent, Journal, JournalError, JournalKey, Prior, fingerprint};
+use crate::journal::{Completion, Intent, Journal, JournalError, JournalKey, Prior, fingerprint};
 use crate::outcome::{ActionError, Reconciliation, RetryClass};
 use crate::redact::Redactor;
 
@@ -77,6 +97,10 @@ pub(crate) struct Pending {
     effect_id: Option<String>,
     decision: Option<(Reconciliation, String)>,
     reused: bool,
+    /// The intent, when it was not recorded before the call: written whole with the result.
+    unrecorded: Option<Intent>,
+    /// The result is written as soon as it comes, never held (see [`Pending::write_at_once`]).
+    at_once: bool,
     /// The action's tracing span, a child of the run's span; it closes when the action does.
     span: tracing::Span,
 }
@@ -85,6 +109,13 @@ impl Pending {
     /// The action's sequence number within the run, from 1.
     pub(crate) fn seq(&self) -> u32 {
         self.seq
+    }
+
+    /// Writes this action's result as soon as it comes instead of holding it: for an effect a
+    /// retry cannot reconcile (an HTTP request; a send under a policy that does not read back),
+    /// where a result lost in a crash would turn a success into a failure or a duplicate.
+    pub(crate) fn write_at_once(&mut self) {
+        self.at_once = true;
     }
 
     /// Marks the action as answered from the upload-link cache.
@@ -97,21 +128,88 @@ impl Pending {
 /// effectful call owns it and completes the journal even after the run was dropped.
 pub(crate) struct Completer {
     journal: Option<Arc<dyn Journal>>,
+    held: Held,
+    held_effects: Arc<HeldEffects>,
     key: JournalKey,
+    unrecorded: Option<Intent>,
 }
 
+/// The effect ids (sent message ids) in completions the runtime's live runs hold, shared by
+/// every plugin of a runtime: a read-back counts them as claimed, as it counts those in the
+/// ledger, so one run never takes another's message whose result is not written yet for its own.
+#[derive(Debug, Default)]
+pub(crate) struct HeldEffects(Mutex<HashMap<String, usize>>);
+
+impl HeldEffects {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn hold(&self, id: &str) {
+        *self.lock().entry(id.to_owned()).or_default() += 1;
+    }
+
+    /// Forgets the effect ids of `completions` (handed on or written).
+    fn release(&self, completions: &[Completion]) {
+        let mut held = self.lock();
+        for id in completions.iter().filter_map(|c| c.effect_id.as_deref()) {
+            if let Some(n) = held.get_mut(id) {
+                *n -= 1;
+                if *n == 0 {
+                    held.remove(id);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.lock().contains_key(id)
+    }
+}
+
+/// A run's completions not yet written: `Some` while the run may still hand them on, `None`
+/// after it ended (later completions are written at once) or when the journal does not defer.
+type Held = Arc<Mutex<Option<Vec<Completion>>>>;
+
 impl Completer {
-    /// Records `result` (no-op in dry runs).
+    /// Records `result` (no-op in dry runs): held with the run's other completions while the
+    /// run is live, written at once after it ended.
     pub(crate) async fn complete(
         &self,
         result: &Value,
         effect_id: Option<&str>,
     ) -> Result<(), JournalError> {
-        match &self.journal {
-            Some(journal) => journal.complete(&self.key, result, effect_id).await,
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        let completion = Completion {
+            key: self.key.clone(),
+            intent: self.unrecorded.clone(),
+            result: result.clone(),
+            effect_id: effect_id.map(str::to_owned),
+        };
+        let late = {
+            let mut held = lock(&self.held);
+            match held.as_mut() {
+                Some(held) => {
+                    if let Some(id) = &completion.effect_id {
+                        self.held_effects.hold(id);
+                    }
+                    held.push(completion);
+                    None
+                }
+                None => Some(completion),
+            }
+        };
+        match late {
+            Some(completion) => journal.record(vec![completion]).await,
             None => Ok(()),
         }
     }
+}
+
+fn lock(held: &Held) -> std::sync::MutexGuard<'_, Option<Vec<Completion>>> {
+    held.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Records the host calls of one run.
@@ -125,6 +223,10 @@ pub(crate) struct ActionRecorder {
     starts: Vec<Instant>,
     /// Keys the request fingerprints (see `digest.rs`).
     digest: DigestKey,
+    /// Completions not yet written (see the module's rules).
+    held: Held,
+    /// The effect ids every live run of the runtime holds.
+    held_effects: Arc<HeldEffects>,
 }
 
 impl ActionRecorder {
@@ -134,6 +236,7 @@ impl ActionRecorder {
         redactor: Redactor,
         dry_run: bool,
     ) -> Self {
+        let journal_defers = journal.defers();
         ActionRecorder {
             run_key,
             journal,
@@ -143,7 +246,15 @@ impl ActionRecorder {
             records: Vec::new(),
             starts: Vec::new(),
             digest: DigestKey::process(),
+            held: Arc::new(Mutex::new((journal_defers && !dry_run).then(Vec::new))),
+            held_effects: Arc::default(),
         }
+    }
+
+    /// Shares the runtime's [`HeldEffects`] (each recorder has its own otherwise).
+    pub(crate) fn with_held_effects(mut self, held_effects: Arc<HeldEffects>) -> Self {
+        self.held_effects = held_effects;
+        self
     }
 
     /// Fingerprints requests with the installation's history key instead of the process key.
@@ -187,6 +298,8 @@ impl ActionRecorder {
             effect_id: None,
             decision: None,
             reused: false,
+            unrecorded: None,
+            at_once: false,
             span: tracing::info_span!(
                 "action",
                 seq,
@@ -208,14 +321,56 @@ impl ActionRecorder {
         if self.dry_run {
             return Ok(Prior::Fresh);
         }
-        let intent = Intent {
+        let intent = self.intent_of(pending, chat);
+        let earlier = lock(&self.held)
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let begun = self.journal.begin_after(&earlier, &intent).await;
+        let prior = match begun {
+            Ok(prior) => prior,
+            Err(e) => {
+                // Still held: they go with the run's end, like the rest.
+                if let Some(held) = lock(&self.held).as_mut() {
+                    held.splice(0..0, earlier);
+                }
+                return Err(e.into());
+            }
+        };
+        self.answer(pending, prior)
+    }
+
+    /// [`intent`](Self::intent) for an action whose intent need not be durable before it runs
+    /// (local, or safe to repeat): what an earlier attempt recorded, recording nothing now. On
+    /// [`Prior::Fresh`] the intent is written whole with the action's result.
+    pub(crate) async fn intent_local(
+        &mut self,
+        pending: &mut Pending,
+        chat: Option<(i64, i64)>,
+    ) -> wasmtime::Result<Prior> {
+        if self.dry_run {
+            return Ok(Prior::Fresh);
+        }
+        let intent = self.intent_of(pending, chat);
+        let prior = self.journal.lookup(&intent).await?;
+        if prior == Prior::Fresh {
+            pending.unrecorded = Some(intent);
+        }
+        self.answer(pending, prior)
+    }
+
+    fn intent_of(&self, pending: &Pending, chat: Option<(i64, i64)>) -> Intent {
+        Intent {
             key: pending.key.clone(),
             kind: pending.kind.to_owned(),
             summary: self.records[pending.index].request.clone(),
             chat,
             at: chrono::Utc::now(),
-        };
-        let prior = self.journal.begin(&intent).await?;
+        }
+    }
+
+    /// Traps on a [`Prior::Mismatch`]; notes a completed action's effect.
+    fn answer(&mut self, pending: &mut Pending, prior: Prior) -> wasmtime::Result<Prior> {
         match &prior {
             Prior::Mismatch { recorded_kind } => {
                 let message = mismatch_message(pending, recorded_kind);
@@ -243,7 +398,7 @@ impl ActionRecorder {
         chat: Option<(i64, i64)>,
         repeat: &str,
     ) -> wasmtime::Result<Option<Value>> {
-        match self.intent(pending, chat).await? {
+        match self.intent_local(pending, chat).await? {
             Prior::Completed { result, .. } => Ok(Some(result)),
             Prior::Pending { .. } => {
                 self.decide_unknown(pending, repeat).await?;
@@ -257,7 +412,14 @@ impl ActionRecorder {
     pub(crate) fn completer(&self, pending: &Pending) -> Completer {
         Completer {
             journal: (!self.dry_run).then(|| Arc::clone(&self.journal)),
+            held: if pending.at_once {
+                Arc::new(Mutex::new(None))
+            } else {
+                Arc::clone(&self.held)
+            },
+            held_effects: Arc::clone(&self.held_effects),
             key: pending.key.clone(),
+            unrecorded: pending.unrecorded.clone(),
         }
     }
 
@@ -364,7 +526,7 @@ impl ActionRecorder {
 
     /// Whether an action of any run (this one included) already created `effect_id`.
     pub(crate) async fn effect_claimed(&self, effect_id: &str) -> Result<bool, JournalError> {
-        if self.effect_ids().any(|id| id == effect_id) {
+        if self.effect_ids().any(|id| id == effect_id) || self.held_effects.contains(effect_id) {
             return Ok(true);
         }
         self.journal.effect_claimed(effect_id).await
@@ -379,10 +541,39 @@ impl ActionRecorder {
         self.dry_run
     }
 
+    /// Ends the run's holding of completions and returns those held, for the journal's owner to
+    /// write with the run's end; later ones are written as they come.
+    pub(crate) fn take_completions(&self) -> Vec<Completion> {
+        let held = lock(&self.held).take().unwrap_or_default();
+        self.held_effects.release(&held);
+        held
+    }
+
+    /// Writes the completions still held and ends the holding: for a run whose end will not
+    /// hand them on (the host panicked; the recorder is dropped).
+    fn write_held(&self) {
+        let held = self.take_completions();
+        if held.is_empty() {
+            return;
+        }
+        let journal = Arc::clone(&self.journal);
+        let write = async move {
+            if let Err(e) = journal.record(held).await {
+                tracing::error!(error = %e, "the run's last journal completions were not written");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn(write)),
+            Err(_) => tracing::error!(
+                "the run's last journal completions were not written: no runtime to write them on"
+            ),
+        }
+    }
+
     /// Every call in order; those still in flight get their latency up to now.
-    pub(crate) fn into_records(self) -> Vec<ActionRecord> {
-        let mut records = self.records;
-        for (record, started) in records.iter_mut().zip(self.starts) {
+    pub(crate) fn into_records(mut self) -> Vec<ActionRecord> {
+        let mut records = std::mem::take(&mut self.records);
+        for (record, started) in records.iter_mut().zip(std::mem::take(&mut self.starts)) {
             if record.outcome == ActionOutcome::InFlight {
                 record.latency = started.elapsed();
             }
@@ -393,6 +584,14 @@ impl ActionRecorder {
     fn redacted_line(&self, text: &str) -> String {
         self.redactor
             .redact_then_cut(text, crate::compact::MAX_SUMMARY_STRING)
+    }
+}
+
+/// A recorder dropped before the run's end took its completions (the host panicked mid-run)
+/// writes them, and the calls still in flight write theirs as they finish.
+impl Drop for ActionRecorder {
+    fn drop(&mut self) {
+        self.write_held();
     }
 }
 
@@ -555,5 +754,136 @@ mod tests {
         );
         let records = second.into_records();
         assert_eq!(records[0].outcome, permanent(&message));
+    }
+
+    #[tokio::test]
+    async fn a_deferring_journal_gets_results_with_the_next_intent_or_the_run_s_end() {
+        let journal = Arc::new(InMemoryJournal::deferring());
+        let mut rec = recorder(Arc::clone(&journal) as Arc<dyn Journal>);
+        let run = "run-1";
+        // A local action: looked up, nothing written.
+        let mut clock = rec.begin("clock.now", json!({}));
+        assert_eq!(
+            rec.intent_local(&mut clock, None).await.expect("ok"),
+            Prior::Fresh
+        );
+        rec.complete(&mut clock, &json!({"seconds": 1}), None)
+            .await
+            .expect("ok");
+        rec.finish(clock, ActionOutcome::Ok(json!({})), false);
+        assert_eq!(journal.entry(run, 1), None, "held until the next intent");
+        // A send: its intent is written at once, with the clock's whole record before it.
+        let mut send = rec.begin("messages.send", json!({"text": "hi"}));
+        assert_eq!(
+            rec.intent(&mut send, Some((1, 2))).await.expect("ok"),
+            Prior::Fresh
+        );
+        let clock_entry = journal
+            .entry(run, 1)
+            .expect("clock written with the intent");
+        assert_eq!(clock_entry.result, Some(json!({"seconds": 1})));
+        assert_eq!(journal.entry(run, 2).expect("intent").result, None);
+        let completer = rec.completer(&send);
+        completer
+            .complete(&json!({"id": "m1"}), Some("m1"))
+            .await
+            .expect("ok");
+        rec.finish(send, ActionOutcome::Ok(json!({})), false);
+        assert_eq!(
+            journal.entry(run, 2).expect("intent").result,
+            None,
+            "result held"
+        );
+        // The run's end hands the held result over; a later completion is written at once.
+        let mut tag = rec.begin("tags.add", json!({"contact": 3}));
+        let repeat = "outcome unknown: added again";
+        assert_eq!(
+            rec.intent_repeatable(&mut tag, None, repeat)
+                .await
+                .expect("ok"),
+            None
+        );
+        let late = rec.completer(&tag);
+        let held = rec.take_completions();
+        let keys: Vec<_> = held
+            .iter()
+            .map(|c| (c.key.seq, c.intent.is_some()))
+            .collect();
+        assert_eq!(
+            keys,
+            [(2, false)],
+            "the send's result, its intent already written"
+        );
+        assert_eq!(held[0].effect_id.as_deref(), Some("m1"));
+        late.complete(&json!({}), None).await.expect("ok");
+        let tag_entry = journal
+            .entry(run, 3)
+            .expect("a late completion is written whole");
+        assert_eq!(tag_entry.intent.kind, "tags.add");
+        assert_eq!(tag_entry.result, Some(json!({})));
+        assert!(rec.take_completions().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_journal_that_does_not_defer_gets_each_completion_at_once() {
+        let journal = Arc::new(InMemoryJournal::default());
+        let mut rec = recorder(Arc::clone(&journal) as Arc<dyn Journal>);
+        let mut clock = rec.begin("clock.now", json!({}));
+        rec.intent_local(&mut clock, None).await.expect("ok");
+        rec.complete(&mut clock, &json!({"seconds": 1}), None)
+            .await
+            .expect("ok");
+        let entry = journal.entry("run-1", 1).expect("written whole");
+        assert_eq!(entry.result, Some(json!({"seconds": 1})));
+        assert!(rec.take_completions().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreconcilable_result_is_written_at_once_and_held_effects_count_as_claimed() {
+        let journal = Arc::new(InMemoryJournal::deferring());
+        let shared = Arc::new(HeldEffects::default());
+        let mut rec = recorder(Arc::clone(&journal) as Arc<dyn Journal>)
+            .with_held_effects(Arc::clone(&shared));
+        let mut post = rec.begin("http.send", json!({"method": "post"}));
+        rec.intent(&mut post, None).await.expect("ok");
+        post.write_at_once();
+        rec.complete(&mut post, &json!({"status": 200}), None)
+            .await
+            .expect("ok");
+        let entry = journal.entry("run-1", 1).expect("intent");
+        assert_eq!(entry.result, Some(json!({"status": 200})), "not held");
+        let mut send = rec.begin("messages.send", json!({"text": "hi"}));
+        rec.intent(&mut send, Some((1, 2))).await.expect("ok");
+        rec.complete(&mut send, &json!({"id": "m1"}), Some("m1"))
+            .await
+            .expect("ok");
+        assert_eq!(journal.entry("run-1", 2).expect("intent").result, None);
+        let other = ActionRecorder::new(
+            "run-2".into(),
+            Arc::clone(&journal) as Arc<dyn Journal>,
+            Redactor::new(&BTreeMap::new()),
+            false,
+        )
+        .with_held_effects(Arc::clone(&shared));
+        assert!(
+            other.effect_claimed("m1").await.expect("ok"),
+            "another run's held message is claimed"
+        );
+        assert_eq!(rec.take_completions().len(), 1);
+        assert!(!other.effect_claimed("m1").await.expect("ok"));
+    }
+
+    #[tokio::test]
+    async fn a_recorder_dropped_before_the_run_s_end_writes_what_it_held() {
+        let journal = Arc::new(InMemoryJournal::deferring());
+        let mut rec = recorder(Arc::clone(&journal) as Arc<dyn Journal>);
+        let mut send = rec.begin("messages.send", json!({"text": "hi"}));
+        rec.intent(&mut send, Some((1, 2))).await.expect("ok");
+        rec.complete(&mut send, &json!({"id": "m1"}), Some("m1"))
+            .await
+            .expect("ok");
+        drop(rec);
+        let entry = journal.settled("run-1", 1).await;
+        assert_eq!(entry.effect_id.as_deref(), Some("m1"));
     }
 }

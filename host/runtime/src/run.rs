@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::event::{PluginEvent, RunInfo};
-use crate::journal::JournalError;
+use crate::journal::{Completion, JournalError};
 use crate::logs::LogLine;
 use crate::outcome::{LimitHit, Trap, TrapCause};
 use crate::recorder::ActionRecord;
@@ -54,6 +54,10 @@ pub struct RunOutcome {
     pub status: RunStatus,
     /// Every host call, in order.
     pub actions: Vec<ActionRecord>,
+    /// The run's journal completions not yet written, when its journal
+    /// [`defers`](crate::Journal::defers) them: the caller writes them with the run's end (the
+    /// service, in `finish`'s transaction). Empty otherwise.
+    pub ledger: Vec<Completion>,
     pub logs: Vec<LogLine>,
     /// Whether the log hit `limits.log_bytes` (the last line says how much was dropped).
     pub logs_truncated: bool,

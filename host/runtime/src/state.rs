@@ -20,6 +20,7 @@ use crate::kv_store::KvStore;
 use crate::limits::{HostCallBudget, StoreLimiter};
 use crate::logs::{LogBuffer, LogSource};
 use crate::recorder::ActionRecorder;
+use crate::recorder::HeldEffects;
 use crate::redact::Redactor;
 use crate::run::RunInput;
 use crate::run_clock::RunClock;
@@ -69,6 +70,8 @@ pub(crate) struct SharedCaches {
     pub(crate) connections: Arc<ConnectionDirectory>,
     /// How pending actions are reconciled (from `RuntimeConfig`).
     pub(crate) ledger: LedgerSettings,
+    /// Effect ids whose results live runs still hold (see `recorder.rs`).
+    pub(crate) held_effects: Arc<HeldEffects>,
 }
 
 impl SharedCaches {
@@ -77,6 +80,7 @@ impl SharedCaches {
             availability: Arc::new(AvailabilityCache::new(availability_ttl)),
             connections: Arc::new(ConnectionDirectory::default()),
             ledger: LedgerSettings::default(),
+            held_effects: Arc::default(),
         }
     }
 
@@ -171,7 +175,8 @@ impl RunContext {
             plugin.redactor.clone(),
             input.dry_run,
         )
-        .with_digest(plugin.digest.clone());
+        .with_digest(plugin.digest.clone())
+        .with_held_effects(Arc::clone(&caches.held_effects));
         let (known_chats, waba_chats) = chats_of(&input.event);
         RunContext {
             plugin,

@@ -7,12 +7,40 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use switchboard_runtime::{
-    Intent, Journal, JournalError, JournalKey, KvError, KvStore, Prior, UploadCache,
+    Completion, Intent, Journal, JournalError, JournalKey, KvError, KvStore, Prior, UploadCache,
 };
-use switchboard_store::{LedgerBegin, LedgerIntent, LedgerResult, RunId, StoreError, role};
+use switchboard_store::{
+    LedgerBegin, LedgerIntent, LedgerRecord, LedgerResult, RunId, StoreError, role,
+};
 
-/// The durable action ledger.
-pub struct StoreJournal(pub Arc<dyn role::Ledger>);
+/// The durable action ledger. [`StoreJournal::new`] writes every completion as it happens;
+/// [`StoreJournal::deferring`] leaves a run's last ones to its `finish` (see
+/// [`Journal::defers`]).
+pub struct StoreJournal {
+    ledger: Arc<dyn role::Ledger>,
+    defers: bool,
+}
+
+impl StoreJournal {
+    /// A journal whose every write is its own store write.
+    pub fn new(ledger: Arc<dyn role::Ledger>) -> Self {
+        StoreJournal {
+            ledger,
+            defers: false,
+        }
+    }
+
+    /// A journal for runs whose owner writes [`RunOutcome::ledger`] with the run's `finish`
+    /// ([`ledger_records`] turns it into the store's records), as the dispatcher does.
+    ///
+    /// [`RunOutcome::ledger`]: switchboard_runtime::RunOutcome::ledger
+    pub fn deferring(ledger: Arc<dyn role::Ledger>) -> Self {
+        StoreJournal {
+            ledger,
+            defers: true,
+        }
+    }
+}
 
 /// Plugin kv in the store, one namespace per plugin.
 pub struct StoreKv(pub Arc<dyn role::Kv>);
@@ -31,58 +59,101 @@ fn journal_error(err: StoreError) -> JournalError {
     JournalError(err.to_string())
 }
 
+fn ledger_intent(intent: &Intent) -> Result<LedgerIntent, JournalError> {
+    Ok(LedgerIntent {
+        run_id: run_id(&intent.key.run_key)?,
+        seq: intent.key.seq,
+        kind: intent.kind.clone(),
+        fingerprint: intent.key.fingerprint.clone(),
+        request: intent.summary.to_string(),
+        chat: intent.chat,
+        at: intent.at,
+    })
+}
+
+fn prior(found: LedgerBegin) -> Prior {
+    match found {
+        LedgerBegin::Fresh => Prior::Fresh,
+        LedgerBegin::Completed { result, effect_id } => Prior::Completed {
+            result: serde_json::from_str(&result).unwrap_or(Value::Null),
+            effect_id,
+        },
+        LedgerBegin::Pending { intent_at } => Prior::Pending { intent_at },
+        LedgerBegin::Mismatch { kind, .. } => Prior::Mismatch {
+            recorded_kind: kind,
+        },
+    }
+}
+
+/// A run's journal completions as the store's ledger records.
+pub fn ledger_records(completions: &[Completion]) -> Result<Vec<LedgerRecord>, JournalError> {
+    completions
+        .iter()
+        .map(|c| {
+            Ok(LedgerRecord {
+                intent: c.intent.as_ref().map(ledger_intent).transpose()?,
+                done: LedgerResult {
+                    run_id: run_id(&c.key.run_key)?,
+                    seq: c.key.seq,
+                    result: c.result.to_string(),
+                    effect_id: c.effect_id.clone(),
+                },
+            })
+        })
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl Journal for StoreJournal {
     async fn begin(&self, intent: &Intent) -> Result<Prior, JournalError> {
-        let ledger = LedgerIntent {
-            run_id: run_id(&intent.key.run_key)?,
-            seq: intent.key.seq,
-            kind: intent.kind.clone(),
-            fingerprint: intent.key.fingerprint.clone(),
-            request: intent.summary.to_string(),
-            chat: intent.chat,
-            at: intent.at,
-        };
-        let found = self.0.ledger_begin(ledger).await.map_err(journal_error)?;
-        Ok(match found {
-            LedgerBegin::Fresh => Prior::Fresh,
-            LedgerBegin::Completed { result, effect_id } => Prior::Completed {
-                result: serde_json::from_str(&result).unwrap_or(Value::Null),
-                effect_id,
-            },
-            LedgerBegin::Pending { intent_at } => Prior::Pending { intent_at },
-            LedgerBegin::Mismatch { kind, .. } => Prior::Mismatch {
-                recorded_kind: kind,
-            },
-        })
+        self.begin_after(&[], intent).await
     }
 
-    async fn complete(
+    async fn begin_after(
         &self,
-        key: &JournalKey,
-        result: &Value,
-        effect_id: Option<&str>,
-    ) -> Result<(), JournalError> {
-        let run = run_id(&key.run_key)?;
-        let done = LedgerResult {
-            run_id: run,
-            seq: key.seq,
-            result: result.to_string(),
-            effect_id: effect_id.map(str::to_owned),
-        };
-        self.0.ledger_complete(done).await.map_err(journal_error)
+        earlier: &[Completion],
+        intent: &Intent,
+    ) -> Result<Prior, JournalError> {
+        let earlier = ledger_records(earlier)?;
+        let begun = self
+            .ledger
+            .ledger_begin_after(earlier, ledger_intent(intent)?);
+        Ok(prior(begun.await.map_err(journal_error)?))
+    }
+
+    async fn lookup(&self, intent: &Intent) -> Result<Prior, JournalError> {
+        let found = self.ledger.ledger_lookup(ledger_intent(intent)?);
+        Ok(prior(found.await.map_err(journal_error)?))
+    }
+
+    async fn record(&self, completions: Vec<Completion>) -> Result<(), JournalError> {
+        if completions.is_empty() {
+            return Ok(());
+        }
+        let records = ledger_records(&completions)?;
+        self.ledger
+            .ledger_record(records)
+            .await
+            .map_err(journal_error)
+    }
+
+    fn defers(&self) -> bool {
+        self.defers
     }
 
     async fn decide(&self, key: &JournalKey, decision: &str) -> Result<(), JournalError> {
         let run = run_id(&key.run_key)?;
-        self.0
+        self.ledger
             .ledger_decide(run, key.seq, decision.to_owned())
             .await
             .map_err(journal_error)
     }
 
     async fn effect_claimed(&self, effect_id: &str) -> Result<bool, JournalError> {
-        self.0.is_own_effect(effect_id).await.map_err(journal_error)
+        self.ledger
+            .is_own_effect(effect_id)
+            .await
+            .map_err(journal_error)
     }
 
     /// The ledger is history (`runs show` prints it); retention removes it with the run.

@@ -198,8 +198,9 @@ pub fn load_plugin(
     })
 }
 
-/// A plugin's host services on the store: kv, the durable action ledger, the upload-link cache,
-/// its secrets and the Radist client (`None` for dry runs and `check`).
+/// A plugin's host services on the store: kv, the durable action ledger (its runs' last
+/// completions left to the dispatcher's `finish`), the upload-link cache, its secrets and the
+/// Radist client (`None` for dry runs and `check`).
 pub fn services(
     store: &Arc<dyn Store>,
     radist: Option<RadistClient>,
@@ -207,7 +208,7 @@ pub fn services(
 ) -> HostServices {
     use crate::adapters::{StoreJournal, StoreKv, StoreUploads};
     let mut services = HostServices::new(Arc::new(StoreKv(store.clone())));
-    services.journal = Arc::new(StoreJournal(store.clone()));
+    services.journal = Arc::new(StoreJournal::deferring(store.clone()));
     services.upload_cache = Some(Arc::new(StoreUploads(store.clone())));
     services.secrets = plugin.secrets.clone();
     services.radist = radist;

@@ -42,7 +42,7 @@ pub use model::history::{
 pub use model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
-pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
+pub use model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerRecord, LedgerResult};
 pub use model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo, Renewal};
 pub use model::ops::{DbStats, Durability, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 pub use model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};

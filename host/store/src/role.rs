@@ -17,7 +17,7 @@ use crate::model::history::{
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerRecord, LedgerResult};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
@@ -63,7 +63,21 @@ pub trait Dispatch: Send + Sync {
     ) -> StoreResult<Vec<ClaimedRun>>;
     /// Records the attempt (with its actions and logs) and moves the run on as `next` says.
     /// Refused with `Conflict` unless the run is `running` with this attempt number.
-    async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()>;
+    async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()> {
+        self.finish_recorded(run_id, attempt, next, Vec::new())
+            .await
+    }
+    /// `finish`, writing the attempt's deferred ledger records in the same transaction (before
+    /// the attempt, so its detail can refer to them). A finish refused with `Conflict` still
+    /// writes the records that complete recorded intents, in a transaction of their own
+    /// ([`LedgerRecord::results_only`]), and none of the whole ones.
+    async fn finish_recorded(
+        &self,
+        run_id: RunId,
+        attempt: FinishedAttempt,
+        next: Next,
+        ledger: Vec<LedgerRecord>,
+    ) -> StoreResult<()>;
     /// Puts runs left `running` by a dead process back to `queued` (attempt count kept, the
     /// interrupted attempt recorded as `interrupted`). Single-node backends recover every
     /// running run; `node` names the dead node. Returns how many.
@@ -128,9 +142,26 @@ pub trait Nodes: Send + Sync {
 #[async_trait]
 pub trait Ledger: Send + Sync {
     /// Records the intent unless (run, seq) is already known; see [`LedgerBegin`].
-    async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin>;
+    async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
+        self.ledger_begin_after(Vec::new(), intent).await
+    }
+    /// Writes the run's deferred `earlier` records, then `ledger_begin`s the intent, in one
+    /// transaction: what the run learned before this effect is durable with its intent.
+    async fn ledger_begin_after(
+        &self,
+        earlier: Vec<LedgerRecord>,
+        intent: LedgerIntent,
+    ) -> StoreResult<LedgerBegin>;
+    /// What `ledger_begin` would answer for the intent, recording nothing ([`LedgerBegin::Fresh`]
+    /// when (run, seq) is unknown). A read: for actions whose intent is deferred.
+    async fn ledger_lookup(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin>;
     /// Records the result of an intent. `NotFound` without an intent.
-    async fn ledger_complete(&self, done: LedgerResult) -> StoreResult<()>;
+    async fn ledger_complete(&self, done: LedgerResult) -> StoreResult<()> {
+        let record = LedgerRecord { intent: None, done };
+        self.ledger_record(vec![record]).await
+    }
+    /// Writes deferred records now, in one transaction (see [`LedgerRecord`] for each one's rule).
+    async fn ledger_record(&self, records: Vec<LedgerRecord>) -> StoreResult<()>;
     /// Records a reconciliation decision. `NotFound` without an intent.
     async fn ledger_decide(&self, run_id: RunId, seq: u32, decision: String) -> StoreResult<()>;
     /// The run's ledger entries by seq.

@@ -10,7 +10,8 @@
 //!
 //! - [`launcher`] starts the real `switchboard serve`, reads its start-up announcement and
 //!   signals it: the service's end-to-end tests and the bench share it.
-//! - [`StoreJournal`] is the service's durable action ledger on a store, for benches that run
+//! - [`StoreJournal`] is the service's durable action ledger on a store (and [`ledger_records`]
+//!   the store's records of a run's last completions), for benches that run
 //!   plugins on a real database without the service.
 //!
 //! - [`figures`] holds the set-up the figure-printing benches share.
@@ -36,7 +37,7 @@ pub use build::{
 pub use crm::CrmSetup;
 pub use harness::{HarnessError, PluginHarness, Secrets, TestPlugin};
 pub use sandbox::{Delivered, Inbound, TestSandbox};
-pub use switchboard::adapters::StoreJournal;
+pub use switchboard::adapters::{StoreJournal, ledger_records};
 /// The runtime types a test looks at.
 pub use switchboard_runtime::{
     ActionError, ActionOutcome, ActionRecord, LogLine, RetryClass, RunOutcome, RunStatus,

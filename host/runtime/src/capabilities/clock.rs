@@ -38,7 +38,7 @@ impl RunContext {
             return Ok(at);
         }
         let mut pending = self.recorder.begin("clock.now", json!({}));
-        let prior = self.recorder.intent(&mut pending, None).await?;
+        let prior = self.recorder.intent_local(&mut pending, None).await?;
         if let Prior::Completed { result, .. } = &prior
             && let Some(at) = datetime_from_json(result)
         {

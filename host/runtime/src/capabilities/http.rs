@@ -75,7 +75,9 @@ impl Host for HostState {
             }
         }
         // Once on the wire, the request and its journal entry finish in a task of their own,
-        // even when the run's timeout drops this call.
+        // even when the run's timeout drops this call. A request is never reconciled, so its
+        // result is written at once rather than with the run's end.
+        pending.write_at_once();
         let completer = effectful.then(|| ctx.recorder.completer(&pending));
         let task = tokio::spawn(async move {
             let outcome = perform(&client, &grant, req, headers).await;

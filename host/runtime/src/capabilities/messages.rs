@@ -68,6 +68,11 @@ impl Host for HostState {
             return Ok(Err(ctx.over_budget(pending, wait)));
         }
         let chat = (msg.connection_id, msg.chat_id);
+        // Only a read-back finds a send whose result was lost in a crash; under the other
+        // policies the result is written as soon as it comes.
+        if ctx.caches.ledger.reconcile != ReconcilePolicy::ReadBack {
+            pending.write_at_once();
+        }
         match ctx.recorder.intent(&mut pending, Some(chat)).await? {
             Prior::Completed { result, .. } => {
                 give_back_token(ctx);

@@ -19,7 +19,9 @@
 //! A run's event comes from the [`Handoff`] when intake of this process kept it (decoded once,
 //! at intake), else from its stored payload, parsed again.
 //!
-//! A finished attempt is recorded however long the store stays unavailable (the lane waits);
+//! A finished attempt is recorded, with the run's last ledger records in the same transaction
+//! (`finish_recorded`; see the runtime's `recorder` for which writes wait for it), however long
+//! the store stays unavailable (the lane waits);
 //! claimed-but-unfinished runs of a process that died are put back by `Store::recover` at
 //! start-up.
 
@@ -33,12 +35,14 @@ use switchboard_runtime::{
     ActionOutcome, ActionRecord, LogLine, RetryClass, RunInput, RunOutcome, RunStatus, TrapCause,
 };
 use switchboard_store::{
-    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LogRow, Next, StoreError, role,
+    ActionRow, AttemptStatus, ClaimedRun, FinishedAttempt, LedgerRecord, LogRow, Next, StoreError,
+    role,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use tracing::Instrument;
 
+use crate::adapters;
 use crate::serve::handoff::Handoff;
 use crate::serve::plugins::SharedPlugins;
 use crate::stored_event::StoredEvent;
@@ -213,11 +217,12 @@ impl Dispatcher {
                 .unwrap_or_default();
             telemetry::run_started(waited);
         }
-        let (attempt, next) = match self.attempt(&claimed, started_at).await {
+        let (attempt, next, ledger) = match self.attempt(&claimed, started_at).await {
             Ok(done) => done,
             Err(reason) => (
                 refused_attempt(&claimed, started_at, &self.node, &reason),
                 Next::Dead { reason },
+                Vec::new(),
             ),
         };
         if let Next::Defer { not_before } = &next {
@@ -229,7 +234,7 @@ impl Dispatcher {
         // The semaphore is never closed.
         let recording = finishing.acquire_owned().await.ok();
         drop(permit);
-        self.finish(&claimed, attempt, next).await;
+        self.finish(&claimed, attempt, next, ledger).await;
         drop(recording);
     }
 
@@ -237,7 +242,7 @@ impl Dispatcher {
         &self,
         claimed: &ClaimedRun,
         started_at: DateTime<Utc>,
-    ) -> Result<(FinishedAttempt, Next), String> {
+    ) -> Result<(FinishedAttempt, Next, Vec<LedgerRecord>), String> {
         let plugin = self.plugins.current().get(&claimed.plugin).ok_or_else(|| {
             format!(
                 "plugin `{}` is not loaded (removed, or its manifest failed to load); fix it and replay the run",
@@ -262,7 +267,12 @@ impl Dispatcher {
             &outcome,
         );
         let attempt = record(&outcome, claimed, started_at, &self.node, &plugin.digest);
-        Ok((attempt, next))
+        // Cannot fail: the run keys are the claimed run's id.
+        let ledger = adapters::ledger_records(&outcome.ledger).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the run's last ledger records cannot be written");
+            Vec::new()
+        });
+        Ok((attempt, next, ledger))
     }
 
     /// The plugin's event of a claimed run: intake's decoded event when the handoff has it,
@@ -276,14 +286,22 @@ impl Dispatcher {
         Ok(stored.plugin_event())
     }
 
-    /// Stores the attempt. A store that is unavailable is retried until it takes the attempt
+    /// Stores the attempt with the run's last ledger records (its send results, and the
+    /// whole records of actions whose intents were not written before). A store that is unavailable is retried until it takes the attempt
     /// (the lane stays held meanwhile, so nothing behind the run overtakes it); only a store
     /// that shut down, or refuses the attempt for good, ends the effort (a shut-down store's
     /// running runs are recovered at the next start).
-    async fn finish(&self, claimed: &ClaimedRun, attempt: FinishedAttempt, next: Next) {
+    async fn finish(
+        &self,
+        claimed: &ClaimedRun,
+        attempt: FinishedAttempt,
+        next: Next,
+        ledger: Vec<LedgerRecord>,
+    ) {
         let store = &self.store;
         let recorded = until_recorded(claimed, FINISH_RETRY_FIRST, || {
-            store.finish(claimed.run_id, attempt.clone(), next.clone())
+            let ledger = ledger.clone();
+            store.finish_recorded(claimed.run_id, attempt.clone(), next.clone(), ledger)
         })
         .await;
         if let Err(err) = recorded {
@@ -635,6 +653,7 @@ pub(crate) mod tests {
         RunOutcome {
             status,
             actions,
+            ledger: Vec::new(),
             logs: Vec::new(),
             logs_truncated: false,
             duration: Duration::ZERO,

@@ -1,7 +1,7 @@
 //! Conformance: the two-phase action ledger and echo detection.
 
 use super::{queue_run, t0};
-use crate::{LedgerBegin, LedgerIntent, LedgerResult, RunId, Store, StoreError};
+use crate::{LedgerBegin, LedgerIntent, LedgerRecord, LedgerResult, RunId, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -133,4 +133,107 @@ pub async fn echo_lookups(store: Arc<dyn Store>) {
     assert!(!pending(&*store, 70001, 5, t0()).await);
     assert!(store.is_own_effect("m-1").await.expect("own"));
     assert!(!store.is_own_effect("m-2").await.expect("own"));
+}
+
+/// A record that rides with a later write: whole (intent and result), or a result onto the
+/// intent `ledger_begin` recorded.
+fn deferred(intent: Option<LedgerIntent>, done: LedgerResult) -> LedgerRecord {
+    LedgerRecord { intent, done }
+}
+
+/// Deferred records ride with the run's next intent (`ledger_begin_after`), with its `finish`
+/// (`finish_recorded`; a refused one writes only the results of recorded intents) or alone
+/// (`ledger_record`); a whole record never replaces what (run, seq) already holds, and
+/// `ledger_lookup` answers as `ledger_begin` would without writing.
+pub async fn deferred_records_ride_with_the_next_write(store: Arc<dyn Store>) {
+    queue_run(&*store, "deferred", Some(5), "deferred").await;
+    let claimed = super::claim_now(&*store, "n", 1).await.remove(0);
+    let r = claimed.run_id;
+    let mut clock = intent(r, 1, "fp-clock", None);
+    clock.kind = "clock.now".to_owned();
+    assert_eq!(
+        store.ledger_lookup(clock.clone()).await.expect("lookup"),
+        LedgerBegin::Fresh
+    );
+    assert!(
+        store.ledger_for_run(r).await.expect("entries").is_empty(),
+        "a lookup writes nothing"
+    );
+    let clock_done = result(r, 1, r#"{"seconds":1}"#, None);
+    let send = intent(r, 2, "fp-send", Some((70001, 5)));
+    let begun = store
+        .ledger_begin_after(
+            vec![deferred(Some(clock.clone()), clock_done)],
+            send.clone(),
+        )
+        .await
+        .expect("begin after");
+    assert_eq!(begun, LedgerBegin::Fresh);
+    let completed = LedgerBegin::Completed {
+        result: r#"{"seconds":1}"#.to_owned(),
+        effect_id: None,
+    };
+    assert_eq!(
+        store.ledger_lookup(clock.clone()).await.expect("lookup"),
+        completed,
+        "the earlier record was written with the intent"
+    );
+    assert_eq!(
+        store.ledger_lookup(send.clone()).await.expect("lookup"),
+        LedgerBegin::Pending { intent_at: t0() }
+    );
+    // A whole record for a known (run, seq) keeps the earlier one.
+    let other = deferred(Some(clock.clone()), result(r, 1, r#"{"seconds":2}"#, None));
+    store.ledger_record(vec![other]).await.expect("record");
+    assert_eq!(store.ledger_lookup(clock).await.expect("lookup"), completed);
+    // A refused finish writes only the results of recorded intents (the send happened).
+    let sent = deferred(None, result(r, 2, r#"{"id":"m-7"}"#, Some("m-7")));
+    let mut tag = intent(r, 3, "fp-tag", None);
+    tag.kind = "tags.add".to_owned();
+    let tagged = deferred(Some(tag.clone()), result(r, 3, "{}", None));
+    let records = vec![sent, tagged];
+    let mut stale = super::attempt(&claimed, crate::AttemptStatus::Succeeded);
+    stale.attempt += 1;
+    let refused = store
+        .finish_recorded(r, stale, crate::Next::Final, records.clone())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert!(
+        !pending(&*store, 70001, 5, t0()).await,
+        "the send's result was written"
+    );
+    assert!(store.is_own_effect("m-7").await.expect("own"));
+    let tag_seen = store.ledger_lookup(tag.clone()).await.expect("lookup");
+    assert_eq!(tag_seen, LedgerBegin::Fresh, "a whole record is not");
+    let attempt = super::attempt(&claimed, crate::AttemptStatus::Succeeded);
+    store
+        .finish_recorded(r, attempt, crate::Next::Final, records)
+        .await
+        .expect("finish");
+    let entries = store.ledger_for_run(r).await.expect("entries");
+    let seqs: Vec<_> = entries
+        .iter()
+        .map(|e| (e.seq, e.result.as_deref()))
+        .collect();
+    let expected = [
+        (1, Some(r#"{"seconds":1}"#)),
+        (2, Some(r#"{"id":"m-7"}"#)),
+        (3, Some("{}")),
+    ];
+    assert_eq!(seqs, expected);
+    assert_eq!(entries[2].kind, "tags.add");
+    let detail = store.get_run(r).await.expect("get").expect("run");
+    assert_eq!(
+        detail.ledger, entries,
+        "run history carries the deferred records"
+    );
+    let missing = deferred(None, result(r, 9, "{}", None));
+    let refused = store.ledger_record(vec![missing]).await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "a result needs its intent: {refused:?}"
+    );
 }

@@ -62,6 +62,7 @@ macro_rules! store_conformance {
             work_notify_fires_on_new_work,
             extreme_values_do_not_break_the_store,
             ledger_two_phases,
+            deferred_records_ride_with_the_next_write,
             echo_lookups,
             kv_basics,
             kv_quota_never_overshoots,

@@ -31,6 +31,33 @@ pub struct LedgerResult {
     pub effect_id: Option<String>,
 }
 
+/// A ledger write that rides in a later transaction of its run instead of one of its own: the
+/// run's next durable intent (`ledger_begin_after`) or its `finish` (`finish_recorded`). Only what
+/// may be lost in a crash is deferred: a lost result leaves its intent pending, which a retry
+/// reconciles; a lost whole record is an action a retry simply does again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRecord {
+    /// The intent, for an action whose intent was not recorded before it ran (one that is local,
+    /// or safe to repeat): written together with its result unless (run, seq) is already known,
+    /// in which case the record is dropped and the earlier one kept. `None` for the result of an
+    /// intent `ledger_begin` recorded, which must exist (`NotFound` otherwise).
+    pub intent: Option<LedgerIntent>,
+    pub done: LedgerResult,
+}
+
+impl LedgerRecord {
+    /// The records that complete an intent already recorded: what a refused `finish` still
+    /// writes, since they say what happened outside (an attempt that lost its run to recovery
+    /// still sent its message). Whole records are dropped: the newer attempt's own stand.
+    pub fn results_only(records: &[LedgerRecord]) -> Vec<LedgerRecord> {
+        records
+            .iter()
+            .filter(|r| r.intent.is_none())
+            .cloned()
+            .collect()
+    }
+}
+
 /// What `ledger_begin` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LedgerBegin {

@@ -9,6 +9,7 @@ use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
 use crate::model::history::RunFilter;
+use crate::model::ledger::LedgerRecord;
 use crate::status::{AttemptStatus, RunStatus};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
@@ -81,7 +82,7 @@ async fn fail_unreadable(
     let attempt = to_u32(get(row, 4)?);
     let attempt = crate::model::dispatch::unreadable_attempt(attempt, node, now, cause);
     tracing::error!(run = %run, error = %cause, "a run's event cannot be read; the run failed without starting");
-    finish(tx, run, &attempt, &Next::Final).await
+    finish(tx, run, &attempt, &Next::Final, &[]).await
 }
 
 fn claimed_run(r: &Row) -> Res<ClaimedRun> {
@@ -131,11 +132,13 @@ pub(crate) async fn finish(
     run: RunId,
     a: &FinishedAttempt,
     next: &Next,
+    ledger: &[LedgerRecord],
 ) -> Res<()> {
     let lane = lane_of(tx, run).await?;
     lanes::lock(tx, &[&lane]).await?;
     let (status, attempt) = run_state(tx, run).await?;
     check_running(run, status, attempt, a)?;
+    super::ledger::record(tx, ledger).await?;
     insert_attempt(tx, run, a).await?;
     let after = RunAfter::of(a, next);
     exec(

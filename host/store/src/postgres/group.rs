@@ -1,5 +1,5 @@
-//! Group commit for the writes every run makes: `finish` and the ledger's intent, result and
-//! decision. Alone, each is a transaction and a WAL flush of its own (about five commits per
+//! Group commit for the writes every run makes: `finish` and the ledger's intents, deferred
+//! records and decisions. Alone, each is a transaction and a WAL flush of its own (about five commits per
 //! run with a send); here, writes that arrive while a group is being committed wait for the next
 //! group and commit together, so under load a run costs a fraction of a commit while a lone
 //! write still commits at once (no batching window).
@@ -22,7 +22,7 @@ use super::{RETRIES, dispatch, ledger};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::dispatch::{FinishedAttempt, Next};
-use crate::model::ledger::{LedgerBegin, LedgerIntent, LedgerResult};
+use crate::model::ledger::{LedgerBegin, LedgerIntent, LedgerRecord};
 
 /// The most writes committed in one transaction.
 const MAX_GROUP: usize = 128;
@@ -39,9 +39,13 @@ pub(crate) enum Write {
         run: RunId,
         attempt: FinishedAttempt,
         next: Next,
+        ledger: Vec<LedgerRecord>,
     },
-    Begin(LedgerIntent),
-    Complete(LedgerResult),
+    Begin {
+        earlier: Vec<LedgerRecord>,
+        intent: LedgerIntent,
+    },
+    Record(Vec<LedgerRecord>),
     Decide {
         run: RunId,
         seq: u32,
@@ -175,13 +179,21 @@ async fn alone(pool: &Pool, write: &Write) -> Result<Done, StoreError> {
 
 async fn apply(tx: &deadpool_postgres::Transaction<'_>, write: &Write) -> Res<Done> {
     match write {
-        Write::Finish { run, attempt, next } => {
-            dispatch::finish(tx, *run, attempt, next).await?;
+        Write::Finish {
+            run,
+            attempt,
+            next,
+            ledger: records,
+        } => {
+            dispatch::finish(tx, *run, attempt, next, records).await?;
             Ok(Done::Unit)
         }
-        Write::Begin(intent) => Ok(Done::Begin(ledger::begin(tx, intent).await?)),
-        Write::Complete(done) => {
-            ledger::complete(tx, done).await?;
+        Write::Begin { earlier, intent } => {
+            ledger::record(tx, earlier).await?;
+            Ok(Done::Begin(ledger::begin(tx, intent).await?))
+        }
+        Write::Record(records) => {
+            ledger::record(tx, records).await?;
             Ok(Done::Unit)
         }
         Write::Decide { run, seq, decision } => {

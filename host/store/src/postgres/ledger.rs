@@ -2,21 +2,32 @@
 //! is inserted with `ON CONFLICT DO NOTHING`, so concurrent begins of one (run, seq) record one
 //! intent and the others see it.
 
-use super::fail::{Res, exec, from_us, get, one, opt, rows, to_u32, to_us};
+use super::fail::{Res, exec, from_us, get, opt, rows, to_u32, to_us};
 use crate::error::StoreError;
 use crate::ids::RunId;
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerRecord, LedgerResult};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 
 /// Records the intent, or answers what an earlier record of (run, seq) says.
 pub(crate) async fn begin(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<LedgerBegin> {
+    if insert(tx, i, None).await? {
+        return Ok(LedgerBegin::Fresh);
+    }
+    lookup(tx, i).await
+}
+
+/// Inserts the intent, with its result when `done` is given, unless (run, seq) is known; true
+/// when it was inserted.
+async fn insert(tx: &Transaction<'_>, i: &LedgerIntent, done: Option<&LedgerResult>) -> Res<bool> {
     let (connection, chat) = i.chat.unzip();
+    let (result, effect) = done.map(|d| (&d.result, d.effect_id.as_ref())).unzip();
     let inserted = exec(
         tx,
-        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, seq) DO NOTHING",
+        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at,
+             result, effect_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, seq) DO NOTHING",
         &[
             &i.run_id.0,
             &i64::from(i.seq),
@@ -26,18 +37,25 @@ pub(crate) async fn begin(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<LedgerB
             &connection,
             &chat,
             &to_us(i.at),
+            &result,
+            &effect.flatten(),
         ],
     )
     .await?;
-    if inserted == 1 {
-        return Ok(LedgerBegin::Fresh);
-    }
-    let row = one(
+    Ok(inserted == 1)
+}
+
+/// What an earlier record of (run, seq) says about `i`; `Fresh` when there is none.
+pub(crate) async fn lookup(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<LedgerBegin> {
+    let found = opt(
         tx,
         "SELECT kind, fingerprint, result, effect_id, intent_at FROM ledger WHERE run_id = $1 AND seq = $2",
         &[&i.run_id.0, &i64::from(i.seq)],
     )
     .await?;
+    let Some(row) = found else {
+        return Ok(LedgerBegin::Fresh);
+    };
     let (kind, fingerprint): (String, String) = (get(&row, 0)?, get(&row, 1)?);
     if kind != i.kind || fingerprint != i.fingerprint {
         return Ok(LedgerBegin::Mismatch {
@@ -54,6 +72,20 @@ pub(crate) async fn begin(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<LedgerB
             intent_at: from_us(get(&row, 4)?)?,
         },
     })
+}
+
+/// Writes deferred records: a whole one (intent and result) unless (run, seq) is known, a result
+/// onto its recorded intent.
+pub(crate) async fn record(tx: &Transaction<'_>, records: &[LedgerRecord]) -> Res<()> {
+    for r in records {
+        match &r.intent {
+            Some(intent) => {
+                insert(tx, intent, Some(&r.done)).await?;
+            }
+            None => complete(tx, &r.done).await?,
+        }
+    }
+    Ok(())
 }
 
 /// Records the result of an intent.

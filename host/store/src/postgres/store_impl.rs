@@ -22,7 +22,7 @@ use crate::model::history::{
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerRecord};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
@@ -96,13 +96,24 @@ impl role::Dispatch for PostgresStore {
         ))
     }
 
-    async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()> {
+    async fn finish_recorded(
+        &self,
+        run_id: RunId,
+        attempt: FinishedAttempt,
+        next: Next,
+        ledger: Vec<LedgerRecord>,
+    ) -> StoreResult<()> {
+        let results = LedgerRecord::results_only(&ledger);
         let write = Write::Finish {
             run: run_id,
             attempt,
             next,
+            ledger,
         };
         let done = self.group.write(write).await.map(|_| ());
+        if matches!(done, Err(StoreError::Conflict { .. })) && !results.is_empty() {
+            role::Ledger::ledger_record(self, results).await?;
+        }
         self.woke(done, |()| true)
     }
 
@@ -193,8 +204,12 @@ impl role::Nodes for PostgresStore {
 
 #[async_trait]
 impl role::Ledger for PostgresStore {
-    async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
-        match self.group.write(Write::Begin(intent)).await? {
+    async fn ledger_begin_after(
+        &self,
+        earlier: Vec<LedgerRecord>,
+        intent: LedgerIntent,
+    ) -> StoreResult<LedgerBegin> {
+        match self.group.write(Write::Begin { earlier, intent }).await? {
             Done::Begin(begun) => Ok(begun),
             Done::Unit => Err(StoreError::Database {
                 message: "the ledger intent was written but not answered".into(),
@@ -202,8 +217,12 @@ impl role::Ledger for PostgresStore {
         }
     }
 
-    async fn ledger_complete(&self, done: LedgerResult) -> StoreResult<()> {
-        self.group.write(Write::Complete(done)).await.map(|_| ())
+    async fn ledger_lookup(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
+        in_tx!(self, |tx| ledger::lookup(&tx, &intent))
+    }
+
+    async fn ledger_record(&self, records: Vec<LedgerRecord>) -> StoreResult<()> {
+        self.group.write(Write::Record(records)).await.map(|_| ())
     }
 
     async fn ledger_decide(&self, run_id: RunId, seq: u32, decision: String) -> StoreResult<()> {

@@ -2,6 +2,7 @@
 
 use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, opt_from_us, parse_status, to_i64, to_u32, to_us};
+use super::ledger::PackedRecord;
 use super::worker::Writer;
 use super::{detail, history, lanes, names, packing, sources};
 use crate::convert::{RunAfter, check_running};
@@ -55,7 +56,7 @@ fn fail_unreadable(
     };
     let attempt = crate::model::dispatch::unreadable_attempt(to_u32(attempt), node, now, cause);
     tracing::error!(run = %run, error = %cause, "a run's event cannot be read; the run failed without starting");
-    finish(w, run, &attempt, &Next::Final)
+    finish(w, run, &attempt, &Next::Final, &[])
 }
 
 fn claim_one(
@@ -138,11 +139,18 @@ fn run_state(conn: &Connection, run: RunId) -> Res<Option<(RunStatus, i64, Strin
 }
 
 /// Records the attempt and moves the run on.
-pub(crate) fn finish(w: &mut Writer, run: RunId, a: &FinishedAttempt, next: &Next) -> Res<()> {
+pub(crate) fn finish(
+    w: &mut Writer,
+    run: RunId,
+    a: &FinishedAttempt,
+    next: &Next,
+    ledger: &[PackedRecord],
+) -> Res<()> {
     let Some((status, attempt, lane)) = run_state(&w.conn, run)? else {
         return Err(StoreError::not_found(format!("run {run}")).into());
     };
     check_running(run, status, attempt, a)?;
+    super::ledger::record(&w.conn, ledger)?;
     insert_attempt(&w.conn, run, a)?;
     let after = RunAfter::of(a, next);
     let node = names::id(&w.conn, &a.node)?;

@@ -11,7 +11,7 @@ use super::names::{self, SEND_KIND};
 use super::packing::{self, Packed};
 use crate::error::StoreError;
 use crate::ids::RunId;
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerRecord};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -19,6 +19,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// Records the intent with its packed `request`, or answers what an earlier record of (run, seq)
 /// says.
 pub(crate) fn begin(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Res<LedgerBegin> {
+    let found = lookup(conn, i)?;
+    if found == LedgerBegin::Fresh {
+        insert(conn, i, request, None)?;
+    }
+    Ok(found)
+}
+
+/// What an earlier record of (run, seq) says about `i`; `Fresh` when there is none.
+pub(crate) fn lookup(conn: &Connection, i: &LedgerIntent) -> Res<LedgerBegin> {
     let mut stmt = conn.prepare_cached(
         "SELECT (SELECT name FROM names WHERE names.id = ledger.kind), fingerprint, result,
              effect_id, intent_at
@@ -36,7 +45,6 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Re
         })
         .optional()?;
     let Some((kind, fingerprint, result, effect_id, intent_at)) = found else {
-        insert(conn, i, request)?;
         return Ok(LedgerBegin::Fresh);
     };
     let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
@@ -55,13 +63,63 @@ pub(crate) fn begin(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Re
     })
 }
 
-fn insert(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Res<()> {
+/// A [`LedgerRecord`] with its texts packed (off the writer thread).
+pub(crate) struct PackedRecord {
+    intent: Option<(LedgerIntent, Packed)>,
+    run: RunId,
+    seq: u32,
+    result: Packed,
+    effect: Option<String>,
+}
+
+impl PackedRecord {
+    pub(crate) fn pack(r: LedgerRecord) -> PackedRecord {
+        let LedgerRecord { intent, done } = r;
+        PackedRecord {
+            intent: intent.map(|i| {
+                let request = packing::pack(i.request.clone());
+                (i, request)
+            }),
+            run: done.run_id,
+            seq: done.seq,
+            result: packing::pack(done.result),
+            effect: done.effect_id,
+        }
+    }
+
+    pub(crate) fn pack_all(records: Vec<LedgerRecord>) -> Vec<PackedRecord> {
+        records.into_iter().map(PackedRecord::pack).collect()
+    }
+}
+
+/// Writes deferred records: a whole one (intent and result) unless (run, seq) is known, a result
+/// onto its recorded intent.
+pub(crate) fn record(conn: &Connection, records: &[PackedRecord]) -> Res<()> {
+    for r in records {
+        let effect = r.effect.as_deref();
+        match &r.intent {
+            Some((intent, request)) => insert(conn, intent, request, Some((&r.result, effect)))?,
+            None => complete(conn, r.run, r.seq, &r.result, effect)?,
+        }
+    }
+    Ok(())
+}
+
+/// Inserts the intent, with its result when `done` is given, unless (run, seq) is known.
+fn insert(
+    conn: &Connection,
+    i: &LedgerIntent,
+    request: &Packed,
+    done: Option<(&Packed, Option<&str>)>,
+) -> Res<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at,
+             result, effect_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (run_id, seq) DO NOTHING",
     )?;
     let (connection, chat) = i.chat.unzip();
     let kind = names::id(conn, &i.kind)?;
+    let (result, effect) = done.unzip();
     stmt.execute(params![
         i.run_id.0,
         i.seq,
@@ -70,7 +128,9 @@ fn insert(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Res<()> {
         request,
         connection,
         chat,
-        to_us(i.at)
+        to_us(i.at),
+        result,
+        digests::pack_opt(effect.flatten())
     ])?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::dedupe::StoredKey;
 use super::fail::Res;
+use super::ledger::PackedRecord;
 use super::worker::Writer;
 use super::{
     SqliteStore, counts, dispatch, history, intake, kv, ledger, nodes, ops, packing, schedule,
@@ -18,7 +19,7 @@ use crate::model::history::{
 use crate::model::intake::{
     Ingested, NewEvent, NewQuarantine, NewRun, QuarantineEntry, QuarantineSummary,
 };
-use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerResult};
+use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerRecord};
 use crate::model::nodes::{LeaseTaken, NodeInfo, Renewal};
 use crate::model::ops::{DbStats, RetentionPolicy, ScheduleState, SlotFire, SlotFired};
 use crate::model::views::{ChatTimeline, ConnectionActivity, ConnectionFailures};
@@ -88,10 +89,23 @@ impl role::Dispatch for SqliteStore {
             .await
     }
 
-    async fn finish(&self, run_id: RunId, attempt: FinishedAttempt, next: Next) -> StoreResult<()> {
-        self.workers
-            .write(move |w| dispatch::finish(w, run_id, &attempt, &next))
-            .await
+    async fn finish_recorded(
+        &self,
+        run_id: RunId,
+        attempt: FinishedAttempt,
+        next: Next,
+        ledger: Vec<LedgerRecord>,
+    ) -> StoreResult<()> {
+        let results = LedgerRecord::results_only(&ledger);
+        let ledger = PackedRecord::pack_all(ledger);
+        let done = self
+            .workers
+            .write(move |w| dispatch::finish(w, run_id, &attempt, &next, &ledger))
+            .await;
+        if matches!(done, Err(crate::StoreError::Conflict { .. })) && !results.is_empty() {
+            role::Ledger::ledger_record(self, results).await?;
+        }
+        done
     }
 
     async fn recover(&self, _node: &str) -> StoreResult<usize> {
@@ -193,18 +207,29 @@ impl SqliteStore {
 
 #[async_trait]
 impl role::Ledger for SqliteStore {
-    async fn ledger_begin(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
+    async fn ledger_begin_after(
+        &self,
+        earlier: Vec<LedgerRecord>,
+        intent: LedgerIntent,
+    ) -> StoreResult<LedgerBegin> {
+        let earlier = PackedRecord::pack_all(earlier);
         let request = packing::pack(intent.request.clone());
         self.workers
-            .write(move |w| ledger::begin(&w.conn, &intent, &request))
+            .write(move |w| {
+                ledger::record(&w.conn, &earlier)?;
+                ledger::begin(&w.conn, &intent, &request)
+            })
             .await
     }
 
-    async fn ledger_complete(&self, done: LedgerResult) -> StoreResult<()> {
-        let result = packing::pack(done.result);
-        let (run, seq, effect) = (done.run_id, done.seq, done.effect_id);
+    async fn ledger_lookup(&self, intent: LedgerIntent) -> StoreResult<LedgerBegin> {
+        self.workers.read(move |c| ledger::lookup(c, &intent)).await
+    }
+
+    async fn ledger_record(&self, records: Vec<LedgerRecord>) -> StoreResult<()> {
+        let records = PackedRecord::pack_all(records);
         self.workers
-            .write(move |w| ledger::complete(&w.conn, run, seq, &result, effect.as_deref()))
+            .write(move |w| ledger::record(&w.conn, &records))
             .await
     }
 
