@@ -318,10 +318,9 @@ impl ActionRecorder {
         pending: &mut Pending,
         chat: Option<(i64, i64)>,
     ) -> wasmtime::Result<Prior> {
-        if self.dry_run {
+        let Some(intent) = self.intent_of(pending, chat) else {
             return Ok(Prior::Fresh);
-        }
-        let intent = self.intent_of(pending, chat);
+        };
         let earlier = lock(&self.held)
             .as_mut()
             .map(std::mem::take)
@@ -348,10 +347,9 @@ impl ActionRecorder {
         pending: &mut Pending,
         chat: Option<(i64, i64)>,
     ) -> wasmtime::Result<Prior> {
-        if self.dry_run {
+        let Some(intent) = self.intent_of(pending, chat) else {
             return Ok(Prior::Fresh);
-        }
-        let intent = self.intent_of(pending, chat);
+        };
         let prior = self.journal.lookup(&intent).await?;
         if prior == Prior::Fresh {
             pending.unrecorded = Some(intent);
@@ -359,14 +357,15 @@ impl ActionRecorder {
         self.answer(pending, prior)
     }
 
-    fn intent_of(&self, pending: &Pending, chat: Option<(i64, i64)>) -> Intent {
-        Intent {
+    /// The action's intent; `None` in a dry run, which never touches the journal.
+    fn intent_of(&self, pending: &Pending, chat: Option<(i64, i64)>) -> Option<Intent> {
+        (!self.dry_run).then(|| Intent {
             key: pending.key.clone(),
             kind: pending.kind.to_owned(),
             summary: self.records[pending.index].request.clone(),
             chat,
             at: chrono::Utc::now(),
-        }
+        })
     }
 
     /// Traps on a [`Prior::Mismatch`]; notes a completed action's effect.
