@@ -138,6 +138,19 @@ pub trait Nodes: Send + Sync {
     async fn leave(&self, node: &str) -> StoreResult<()>;
 }
 
+/// After a `finish_recorded` (`done`): when it was refused with `Conflict`, writes `results` (the
+/// [`LedgerRecord::results_only`] of its records), as that method promises.
+pub(crate) async fn record_if_refused<L: Ledger + ?Sized>(
+    ledger: &L,
+    done: &StoreResult<()>,
+    results: Vec<LedgerRecord>,
+) -> StoreResult<()> {
+    if matches!(done, Err(crate::StoreError::Conflict { .. })) && !results.is_empty() {
+        ledger.ledger_record(results).await?;
+    }
+    Ok(())
+}
+
 /// The action ledger: intents and results of effectful host calls, for exactly-once effects.
 #[async_trait]
 pub trait Ledger: Send + Sync {

@@ -111,9 +111,7 @@ impl role::Dispatch for PostgresStore {
             ledger,
         };
         let done = self.group.write(write).await.map(|_| ());
-        if matches!(done, Err(StoreError::Conflict { .. })) && !results.is_empty() {
-            role::Ledger::ledger_record(self, results).await?;
-        }
+        role::record_if_refused(self, &done, results).await?;
         self.woke(done, |()| true)
     }
 

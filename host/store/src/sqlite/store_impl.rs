@@ -102,9 +102,7 @@ impl role::Dispatch for SqliteStore {
             .workers
             .write(move |w| dispatch::finish(w, run_id, &attempt, &next, &ledger))
             .await;
-        if matches!(done, Err(crate::StoreError::Conflict { .. })) && !results.is_empty() {
-            role::Ledger::ledger_record(self, results).await?;
-        }
+        role::record_if_refused(self, &done, results).await?;
         done
     }
 
