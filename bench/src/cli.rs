@@ -77,6 +77,10 @@ pub struct Args {
     /// cut) or `normal`.
     #[arg(long, value_enum, default_value_t = Durability::Full)]
     pub durability: Durability,
+    /// `[runtime] max_concurrent_runs` of the service under test (its default, 64, when not
+    /// given): how many runs execute at once, and twice that many may be claimed.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_concurrent_runs: Option<u32>,
 }
 
 /// The language auto-reply is written in.

@@ -19,7 +19,7 @@ use crate::machine::{self, Machine};
 use crate::pg::{PgCounters, PgServer};
 use crate::radist::Radist;
 use crate::report::{NodeCost, Percentiles, PgPhase, PgTotal, Phase, Report, Startup};
-use crate::service::{self, Service, Workdir};
+use crate::service::{self, Service, ServiceConfig, Workdir};
 use crate::traffic::Traffic;
 use crate::{e2e, inject, manifests, storm};
 
@@ -41,7 +41,14 @@ pub fn run(args: &Args, rt: &tokio::runtime::Runtime) -> anyhow::Result<Report> 
             Some((port, _)) if args.scenario == Scenario::E2e => format!("e2e ({port})"),
             _ => args.scenario.name().to_owned(),
         },
-        store: format!("{} (durability {})", args.store.name(), args.durability.name()),
+        store: format!(
+            "{} (durability {}{})",
+            args.store.name(),
+            args.durability.name(),
+            args.max_concurrent_runs
+                .map(|n| format!(", max_concurrent_runs {n}"))
+                .unwrap_or_default()
+        ),
         nodes: args.nodes,
         commit: commit(),
         target: String::new(),
@@ -207,7 +214,12 @@ fn start(args: &Args, rt: &tokio::runtime::Runtime, report: &mut Report) -> anyh
     let database_url = pg.as_ref().map(|pg| pg.url(crate::pg::DATABASE));
     let radist = Radist::start()?;
     let remote = radist.remote()?;
-    let work = Workdir::new(&remote, args.store, args.durability, args.nodes)?;
+    let config = ServiceConfig {
+        store: args.store,
+        durability: args.durability,
+        max_concurrent_runs: args.max_concurrent_runs,
+    };
+    let work = Workdir::new(&remote, &config, args.nodes)?;
     let slot = (args.scenario == Scenario::CronStorm).then(|| storm_slot(args.storm_lead_s));
     report.plugins = write_manifests(args, &work, slot)?;
     report.startup.cache_warm = Some(service::cache_is_warm());

@@ -60,6 +60,15 @@ pub struct RadistRemote {
     pub company_id: i64,
 }
 
+/// What the bench sets in the host config of the service under test.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceConfig {
+    pub store: StoreKind,
+    pub durability: Durability,
+    /// `[runtime] max_concurrent_runs`, when not the service's default.
+    pub max_concurrent_runs: Option<u32>,
+}
+
 /// A scratch directory holding the host configs (one per node), the manifests and, on
 /// SQLite, the database.
 pub struct Workdir {
@@ -73,8 +82,7 @@ impl Workdir {
     /// from `$SB_BENCH_DATABASE_URL`.
     pub fn new(
         radist: &RadistRemote,
-        store: StoreKind,
-        durability: Durability,
+        config: &ServiceConfig,
         nodes: usize,
     ) -> anyhow::Result<Workdir> {
         let dir = tempfile::Builder::new()
@@ -84,8 +92,8 @@ impl Workdir {
         let cache = cache_dir();
         std::fs::create_dir_all(&cache)?;
         for node in 1..=nodes {
-            let config = host_config(radist, (store, durability), &cache, node);
-            std::fs::write(dir.path().join(format!("node-{node}.toml")), config)?;
+            let toml = host_config(radist, config, &cache, node);
+            std::fs::write(dir.path().join(format!("node-{node}.toml")), toml)?;
         }
         Ok(Workdir { dir })
     }
@@ -109,19 +117,18 @@ impl Workdir {
     }
 }
 
-fn host_config(
-    radist: &RadistRemote,
-    (store, durability): (StoreKind, Durability),
-    cache: &Path,
-    node: usize,
-) -> String {
-    let store = match store {
+fn host_config(radist: &RadistRemote, config: &ServiceConfig, cache: &Path, node: usize) -> String {
+    let store = match config.store {
         StoreKind::Sqlite => "path = \"data/switchboard.db\"",
         StoreKind::Postgres => "url = { env = \"SB_BENCH_DATABASE_URL\" }",
     };
+    let runtime = config
+        .max_concurrent_runs
+        .map(|n| format!("max_concurrent_runs = {n}\n"))
+        .unwrap_or_default();
     format!(
-        "config_version = 1\n[server]\nnode_id = \"bench-{node}\"\n[plugins]\nmanifests = \"manifests\"\n[runtime]\ncache_dir = {cache:?}\n[store]\n{store}\ndurability = \"{}\"\n[webhook]\ntoken = {{ env = \"SB_BENCH_WEBHOOK_TOKEN\" }}\n[radist]\nmode = \"remote\"\nbase_url = \"{}\"\napi_key = {{ env = \"SB_BENCH_RADIST_KEY\" }}\ncompany_id = {}\n",
-        durability.name(),
+        "config_version = 1\n[server]\nnode_id = \"bench-{node}\"\n[plugins]\nmanifests = \"manifests\"\n[runtime]\ncache_dir = {cache:?}\n{runtime}[store]\n{store}\ndurability = \"{}\"\n[webhook]\ntoken = {{ env = \"SB_BENCH_WEBHOOK_TOKEN\" }}\n[radist]\nmode = \"remote\"\nbase_url = \"{}\"\napi_key = {{ env = \"SB_BENCH_RADIST_KEY\" }}\ncompany_id = {}\n",
+        config.durability.name(),
         radist.base_url,
         radist.company_id
     )
@@ -202,5 +209,37 @@ impl Drop for Service {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(max_concurrent_runs: Option<u32>) -> switchboard_manifest::HostConfig {
+        let radist = RadistRemote {
+            base_url: "http://127.0.0.1:9".into(),
+            api_key: "k".into(),
+            company_id: 7,
+        };
+        let config = ServiceConfig {
+            store: StoreKind::Sqlite,
+            durability: Durability::Full,
+            max_concurrent_runs,
+        };
+        let toml = host_config(&radist, &config, Path::new("/tmp/cache"), 1);
+        switchboard_manifest::parse_host_config("node-1.toml", &toml)
+            .unwrap_or_else(|problems| panic!("the bench writes a valid host config: {problems}"))
+    }
+
+    /// `--max-concurrent-runs` reaches the service's `[runtime]`; without it the service keeps
+    /// its own default.
+    #[test]
+    fn the_host_config_carries_max_concurrent_runs() {
+        assert_eq!(parsed(Some(256)).runtime.max_concurrent_runs, 256);
+        let default = switchboard_manifest::parse_host_config("d.toml", "config_version = 1\n")
+            .map(|c| c.runtime.max_concurrent_runs)
+            .ok();
+        assert_eq!(Some(parsed(None).runtime.max_concurrent_runs), default);
     }
 }
