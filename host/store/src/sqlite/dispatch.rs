@@ -173,7 +173,13 @@ pub(crate) fn finish(
 }
 
 fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()> {
-    let ledger = detail::ledger_texts(conn, run)?;
+    // Only action texts are kept once in the ledger: an attempt without actions (a cron run that
+    // did nothing, an interrupted attempt) needs no read of the run's ledger rows.
+    let ledger = if a.actions.is_empty() {
+        detail::LedgerTexts::new()
+    } else {
+        detail::ledger_texts(conn, run)?
+    };
     let detail = packing::pack_opt(detail::encode(&a.actions, &a.logs, &ledger)?);
     let mut stmt = conn.prepare_cached(
         "INSERT INTO attempts (run_id, attempt, status, error, started_at, duration_us, source, detail)
