@@ -163,7 +163,7 @@ impl PostgresStore {
                 let (pool, words) = (pool.clone(), Arc::clone(&words));
                 async move { words::run_pass(&pool, &words, crate::indexer::BATCH).await }
             };
-            crate::indexer::spawn(pass, Arc::clone(&words_wake))
+            crate::indexer::spawn(pass, Arc::clone(&words_wake), crate::indexer::SETTLE)
         });
         Ok(PostgresStore {
             group: group::Group::start(pool.clone()),

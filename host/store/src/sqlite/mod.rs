@@ -119,7 +119,8 @@ impl SqliteStore {
                 async move { words::pass(&workers, crate::indexer::BATCH).await }
             };
             let wake = Arc::clone(&store.words_wake);
-            store._indexer = Some(crate::indexer::spawn(pass, wake));
+            // No settling: a pass shares the writer's batch with acks (see `indexer`).
+            store._indexer = Some(crate::indexer::spawn(pass, wake, std::time::Duration::ZERO));
         }
         Ok(store)
     }
