@@ -501,3 +501,142 @@ pub async fn extreme_values_do_not_break_the_store(store: Arc<dyn Store>) {
         vec![]
     );
 }
+
+/// Many finishes at once, each with ledger records (PostgreSQL commits such a group together,
+/// a statement per table for all of them): every one lands on its own run with its records,
+/// every lane moves on to its next run, and a stale finish among them is refused alone, its
+/// recorded intent's result still written.
+pub async fn concurrent_finishes_land_each_on_its_run(store: Arc<dyn Store>) {
+    use crate::{LedgerBegin, LedgerIntent, LedgerRecord, LedgerResult};
+    const LANES: usize = 24;
+    const STALE: usize = 5;
+    ingest_lanes(&*store, "cf", LANES as i64).await;
+    let mut next_in_lane = HashMap::new();
+    for i in 0..LANES {
+        let lane = format!("l{i}");
+        let second = queue_run(&*store, &format!("cf-next{i}"), Some(i as i64), &lane).await;
+        next_in_lane.insert(lane, second);
+    }
+    let claimed = store.claim("node-a", LANES, t0()).await.expect("claim");
+    assert_eq!(claimed.len(), LANES, "one head per lane");
+    let intent = |run_id, seq, kind: &str| LedgerIntent {
+        run_id,
+        seq,
+        kind: kind.to_owned(),
+        fingerprint: format!("fp-{run_id}-{seq}"),
+        request: "{}".to_owned(),
+        chat: Some((70001, 1)),
+        at: t0(),
+    };
+    let done = |run_id: RunId, seq| LedgerResult {
+        run_id,
+        seq,
+        result: format!(r#"{{"id":"m-{run_id}-{seq}"}}"#),
+        effect_id: Some(format!("m-{run_id}-{seq}")),
+    };
+    for c in &claimed {
+        let begun = store
+            .ledger_begin(intent(c.run_id, 1, "messages.send"))
+            .await
+            .expect("begin");
+        assert_eq!(begun, LedgerBegin::Fresh);
+    }
+    let mut tasks = JoinSet::new();
+    let mut stale = None;
+    for (i, c) in claimed.iter().cloned().enumerate() {
+        let store = Arc::clone(&store);
+        let records = vec![
+            LedgerRecord {
+                intent: None,
+                done: done(c.run_id, 1),
+            },
+            LedgerRecord {
+                intent: Some(intent(c.run_id, 2, "tags.add")),
+                done: done(c.run_id, 2),
+            },
+        ];
+        let mut finished = attempt(&c, AttemptStatus::Succeeded);
+        if i == STALE {
+            finished.attempt += 1;
+        }
+        let next = if i % 3 == 0 {
+            Next::Retry {
+                not_before: t0() + TimeDelta::minutes(1),
+            }
+        } else {
+            Next::Final
+        };
+        let finish = async move {
+            let out = store
+                .finish_recorded(c.run_id, finished, next, records)
+                .await;
+            (i, c, out)
+        };
+        if i == STALE {
+            stale = Some(finish);
+        } else {
+            tasks.spawn(finish);
+        }
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        outcomes.push(joined.expect("task"));
+    }
+    // Refused on its own, after the others: PostgreSQL's own tests refuse one inside a group.
+    outcomes.push(stale.expect("the stale finish").await);
+    let mut moved_on = Vec::new();
+    for (i, c, out) in outcomes {
+        let detail = store.get_run(c.run_id).await.expect("get").expect("run");
+        let ledger = store.ledger_for_run(c.run_id).await.expect("ledger");
+        let send = ledger
+            .iter()
+            .find(|e| e.seq == 1)
+            .expect("the send's intent");
+        let effect = format!("m-{}-1", c.run_id);
+        assert_eq!(
+            send.effect_id.as_deref(),
+            Some(effect.as_str()),
+            "run {i}: the send's result is written, refused or not"
+        );
+        if i == STALE {
+            assert!(
+                matches!(out, Err(StoreError::Conflict { .. })),
+                "the stale finish is refused: {out:?}"
+            );
+            assert_eq!(
+                detail.run.status,
+                RunStatus::Running,
+                "the stale one keeps its run"
+            );
+            assert!(detail.attempts.is_empty(), "and records no attempt");
+            assert!(
+                ledger.iter().all(|e| e.seq != 2),
+                "and none of its whole records"
+            );
+            continue;
+        }
+        out.unwrap_or_else(|e| panic!("run {i}: {e}"));
+        let expected = if i % 3 == 0 {
+            RunStatus::Retrying
+        } else {
+            RunStatus::Succeeded
+        };
+        assert_eq!(detail.run.status, expected, "run {i}");
+        assert_eq!(detail.attempts.len(), 1, "run {i}: one attempt recorded");
+        assert_eq!(detail.attempts[0].status, AttemptStatus::Succeeded);
+        assert!(
+            ledger.iter().any(|e| e.seq == 2),
+            "run {i}: the whole record"
+        );
+        if expected == RunStatus::Succeeded {
+            moved_on.push(next_in_lane[&c.lane]);
+        }
+    }
+    let mut heads = claim_ids(&*store, LANES, 0).await;
+    heads.sort_unstable();
+    moved_on.sort_unstable();
+    assert_eq!(
+        heads, moved_on,
+        "exactly the lanes whose head succeeded hand out their next run (a retrying head waits)"
+    );
+}

@@ -58,6 +58,7 @@ macro_rules! store_conformance {
             defer_waits_without_spending_an_attempt,
             recover_after_crash,
             finish_final_retry_dead,
+            concurrent_finishes_land_each_on_its_run,
             requeue_and_replay,
             work_notify_fires_on_new_work,
             extreme_values_do_not_break_the_store,

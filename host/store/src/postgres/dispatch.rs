@@ -13,6 +13,7 @@ use crate::model::ledger::LedgerRecord;
 use crate::status::{AttemptStatus, RunStatus};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
+use std::collections::HashMap;
 use tokio_postgres::Row;
 
 /// The most runs one `claim` hands out.
@@ -130,33 +131,119 @@ async fn run_state(tx: &Transaction<'_>, run: RunId) -> Res<(RunStatus, i64)> {
 pub(crate) async fn finish(
     tx: &Transaction<'_>,
     run: RunId,
-    a: &FinishedAttempt,
+    attempt: &FinishedAttempt,
     next: &Next,
     ledger: &[LedgerRecord],
 ) -> Res<()> {
-    let lane = lane_of(tx, run).await?;
-    lanes::lock(tx, &[&lane]).await?;
-    let (status, attempt) = run_state(tx, run).await?;
-    check_running(run, status, attempt, a)?;
-    super::ledger::record(tx, ledger).await?;
-    insert_attempt(tx, run, a).await?;
-    let after = RunAfter::of(a, next);
+    finish_many(
+        tx,
+        &[Finishing {
+            run,
+            attempt,
+            next,
+            ledger,
+        }],
+    )
+    .await
+}
+
+/// One run's `finish`.
+pub(crate) struct Finishing<'a> {
+    pub run: RunId,
+    pub attempt: &'a FinishedAttempt,
+    pub next: &'a Next,
+    pub ledger: &'a [LedgerRecord],
+}
+
+/// Records the attempts and moves their runs on, a statement per table for all of them: a
+/// group commit's finishes cost as many round trips as one. Refused whole (`Conflict`) when a
+/// run is not running the attempt it finishes, or is named twice; the group committer then
+/// writes each alone, so one stale result never fails another's.
+pub(crate) async fn finish_many(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> Res<()> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = all.iter().map(|f| f.run.0).collect();
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.len() != ids.len() {
+        return Err(StoreError::conflict("a run is finished twice in one transaction").into());
+    }
+    // A run's lane never changes, so it is read before the lock; its state only under it.
+    let lanes = by_id(rows(tx, "SELECT id, lane FROM runs WHERE id = ANY($1)", &[&ids]).await?)?;
+    let lane_refs = all
+        .iter()
+        .map(|f| match lanes.get(&f.run.0) {
+            Some(lane) => Ok(lane.as_str()),
+            None => Err(StoreError::not_found(format!("run {}", f.run)).into()),
+        })
+        .collect::<Res<Vec<&str>>>()?;
+    lanes::lock(tx, &lane_refs).await?;
+    let states = rows(
+        tx,
+        "SELECT id, status, attempt FROM runs WHERE id = ANY($1)",
+        &[&ids],
+    )
+    .await?;
+    let mut state = HashMap::with_capacity(states.len());
+    for row in &states {
+        let status: RunStatus = parse_status("run status", get(row, 1)?)?;
+        state.insert(get::<i64>(row, 0)?, (status, get::<i64>(row, 2)?));
+    }
+    for f in all {
+        let Some((status, attempt)) = state.get(&f.run.0) else {
+            return Err(StoreError::not_found(format!("run {}", f.run)).into());
+        };
+        check_running(f.run, *status, *attempt, f.attempt)?;
+    }
+    super::ledger::record(tx, all.iter().flat_map(|f| f.ledger)).await?;
+    let attempts: Vec<(RunId, &FinishedAttempt)> = all.iter().map(|f| (f.run, f.attempt)).collect();
+    insert_attempts(tx, &attempts).await?;
+    update_finished(tx, all).await?;
+    lanes::refresh(tx, &lane_refs).await
+}
+
+/// `id → text` from rows of (id, text).
+fn by_id(found: Vec<Row>) -> Res<HashMap<i64, String>> {
+    found
+        .iter()
+        .map(|r| Ok((get::<i64>(r, 0)?, get::<String>(r, 1)?)))
+        .collect()
+}
+
+/// Moves each finished run to where its attempt leaves it, in one statement.
+async fn update_finished(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> Res<()> {
+    let after: Vec<RunAfter> = all
+        .iter()
+        .map(|f| RunAfter::of(f.attempt, f.next))
+        .collect();
+    let ids: Vec<i64> = all.iter().map(|f| f.run.0).collect();
+    let statuses: Vec<&str> = after.iter().map(|a| a.status.as_str()).collect();
+    let not_before: Vec<Option<i64>> = after.iter().map(|a| a.not_before).collect();
+    let errors: Vec<Option<&str>> = after.iter().map(|a| a.error.as_deref()).collect();
+    let updated: Vec<i64> = after.iter().map(|a| a.updated_at).collect();
+    let nodes: Vec<&str> = all.iter().map(|f| f.attempt.node.as_str()).collect();
+    let uncounted: Vec<i64> = after.iter().map(|a| a.uncounted).collect();
     exec(
         tx,
-        "UPDATE runs SET status = $2, not_before = $3, error = $4, updated_at = $5, node = $6,
-             attempt = attempt - $7 WHERE id = $1",
+        "UPDATE runs SET status = t.status, not_before = t.not_before, error = t.error,
+             updated_at = t.updated_at, node = t.node, attempt = runs.attempt - t.uncounted
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
+             $7::bigint[]) AS t(id, status, not_before, error, updated_at, node, uncounted)
+         WHERE runs.id = t.id",
         &[
-            &run.0,
-            &after.status.as_str(),
-            &after.not_before,
-            &after.error,
-            &after.updated_at,
-            &a.node,
-            &after.uncounted,
+            &ids,
+            &statuses,
+            &not_before,
+            &errors,
+            &updated,
+            &nodes,
+            &uncounted,
         ],
     )
     .await?;
-    lanes::refresh(tx, &lane).await
+    Ok(())
 }
 
 /// The attempt's actions and logs as one JSON value, `NULL` when it recorded nothing.
@@ -173,24 +260,36 @@ fn encode_detail(a: &FinishedAttempt) -> Res<Option<String>> {
         })
 }
 
-async fn insert_attempt(tx: &Transaction<'_>, run: RunId, a: &FinishedAttempt) -> Res<()> {
-    let detail = encode_detail(a)?;
+/// Records attempts (a repeated (run, attempt) overwrites), in one statement.
+async fn insert_attempts(tx: &Transaction<'_>, attempts: &[(RunId, &FinishedAttempt)]) -> Res<()> {
+    let runs: Vec<i64> = attempts.iter().map(|(r, _)| r.0).collect();
+    let numbers: Vec<i64> = attempts.iter().map(|(_, a)| i64::from(a.attempt)).collect();
+    let statuses: Vec<&str> = attempts.iter().map(|(_, a)| a.status.as_str()).collect();
+    let errors: Vec<Option<&str>> = attempts.iter().map(|(_, a)| a.error.as_deref()).collect();
+    let started: Vec<i64> = attempts.iter().map(|(_, a)| to_us(a.started_at)).collect();
+    let took: Vec<i64> = attempts
+        .iter()
+        .map(|(_, a)| to_i64(a.duration_us))
+        .collect();
+    let nodes: Vec<&str> = attempts.iter().map(|(_, a)| a.node.as_str()).collect();
+    let digests: Vec<Option<&str>> = attempts
+        .iter()
+        .map(|(_, a)| a.plugin_digest.as_deref())
+        .collect();
+    let details: Vec<Option<String>> = attempts
+        .iter()
+        .map(|(_, a)| encode_detail(a))
+        .collect::<Res<_>>()?;
     exec(
         tx,
         "INSERT INTO attempts (run_id, attempt, status, error, started_at, duration_us, node, plugin_digest, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (run_id, attempt) DO UPDATE SET status = $3, error = $4, started_at = $5,
-             duration_us = $6, node = $7, plugin_digest = $8, detail = $9",
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],
+             $6::bigint[], $7::text[], $8::text[], $9::text[])
+         ON CONFLICT (run_id, attempt) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error,
+             started_at = EXCLUDED.started_at, duration_us = EXCLUDED.duration_us,
+             node = EXCLUDED.node, plugin_digest = EXCLUDED.plugin_digest, detail = EXCLUDED.detail",
         &[
-            &run.0,
-            &i64::from(a.attempt),
-            &a.status.as_str(),
-            &a.error,
-            &to_us(a.started_at),
-            &to_i64(a.duration_us),
-            &a.node,
-            &a.plugin_digest,
-            &detail,
+            &runs, &numbers, &statuses, &errors, &started, &took, &nodes, &digests, &details,
         ],
     )
     .await?;
@@ -218,9 +317,7 @@ pub(crate) async fn recover(tx: &Transaction<'_>, node: &str) -> Res<usize> {
     for row in &running {
         recover_one(tx, node, get(row, 0)?, get(row, 1)?, get(row, 3)?).await?;
     }
-    for lane in &refs {
-        lanes::refresh(tx, lane).await?;
-    }
+    lanes::refresh(tx, &refs).await?;
     Ok(running.len())
 }
 
@@ -245,7 +342,7 @@ pub(crate) async fn recover_one(
         actions: Vec::new(),
         logs: Vec::new(),
     };
-    insert_attempt(tx, id, &interrupted).await?;
+    insert_attempts(tx, &[(id, &interrupted)]).await?;
     exec(
         tx,
         "UPDATE runs SET status = 'queued' WHERE id = $1",
@@ -270,7 +367,7 @@ async fn requeue_locked(tx: &Transaction<'_>, run: RunId, lane: &str, replay: bo
         &[&run.0, &replay, &to_us(Utc::now())],
     )
     .await?;
-    lanes::refresh(tx, lane).await
+    lanes::refresh(tx, &[lane]).await
 }
 
 /// Puts a finished run back at the end of its lane with a fresh attempt budget.

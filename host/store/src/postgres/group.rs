@@ -2,7 +2,9 @@
 //! records and decisions. Alone, each is a transaction and a WAL flush of its own (about five commits per
 //! run with a send); here, writes that arrive while a group is being committed wait for the next
 //! group and commit together, so under load a run costs a fraction of a commit while a lone
-//! write still commits at once (no batching window).
+//! write still commits at once (no batching window). A group's finishes also share their
+//! statements ([`dispatch::finish_many`]: one per table for all of them), so a group of 30
+//! finishes costs the server about as many statements as one.
 //!
 //! Two committers ([`COMMITTERS`]) take groups from one queue, so one group fills while the
 //! other commits. A write is answered only after its group committed, so an answered
@@ -14,7 +16,7 @@
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
-use futures::future::try_join_all;
+use futures::future::{try_join, try_join_all};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::fail::{Fail, Res};
@@ -131,14 +133,46 @@ async fn commit(pool: &Pool, group: Vec<Job>) {
     }
 }
 
-/// Every write of the group in one transaction, their statements pipelined on the connection
-/// (they are independent: a caller waits for each of its writes before the next); the first
-/// failure rolls all of them back.
+/// Every write of the group in one transaction: the finishes together ([`dispatch::finish_many`],
+/// a statement per table for all of them), the other writes each with its own statements, all
+/// pipelined on the connection (they are independent: a caller waits for each of its writes
+/// before the next); the first failure rolls all of them back.
 async fn together(pool: &Pool, group: &[Job]) -> Res<Vec<Done>> {
     let mut client = pool.get().await.map_err(unavailable)?;
     let tx = client.transaction().await?;
-    let writes: Vec<_> = group.iter().map(|job| apply(&tx, &job.write)).collect();
-    let done = try_join_all(writes).await;
+    let finishes: Vec<dispatch::Finishing<'_>> = group
+        .iter()
+        .filter_map(|job| match &job.write {
+            Write::Finish {
+                run,
+                attempt,
+                next,
+                ledger,
+            } => Some(dispatch::Finishing {
+                run: *run,
+                attempt,
+                next,
+                ledger,
+            }),
+            _ => None,
+        })
+        .collect();
+    let others = group
+        .iter()
+        .filter(|job| !matches!(job.write, Write::Finish { .. }))
+        .map(|job| apply(&tx, &job.write));
+    let done = try_join(dispatch::finish_many(&tx, &finishes), try_join_all(others))
+        .await
+        .map(|((), others)| {
+            let mut others = others.into_iter();
+            group
+                .iter()
+                .map(|job| match job.write {
+                    Write::Finish { .. } => Done::Unit,
+                    _ => others.next().unwrap_or(Done::Unit),
+                })
+                .collect()
+        });
     settle(tx, done).await
 }
 

@@ -76,9 +76,7 @@ pub(crate) async fn queue_runs(
         ids.push(insert_run(tx, event, run, created).await?);
     }
     // Appending never changes the head of a lane that already had one.
-    for lane in new_lanes {
-        lanes::refresh(tx, lane).await?;
-    }
+    lanes::refresh(tx, &new_lanes).await?;
     Ok(ids)
 }
 

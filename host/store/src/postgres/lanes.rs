@@ -6,63 +6,79 @@
 //! one lane at once and a claimer never waits for a busy lane. Locks of several lanes are taken
 //! in sorted order, so writers cannot deadlock on each other.
 
-use super::fail::{Res, exec, get, one, opt, parse_status, rows};
+use super::fail::{Res, exec, get, one, rows};
 use crate::ids::RunId;
-use crate::status::RunStatus;
 use deadpool_postgres::Transaction;
 
 /// State of a placeholder row [`lock`] inserts for a lane without one; never committed, since
 /// [`refresh`] overwrites or deletes it.
 const PLACEHOLDER: i16 = 3;
 
-/// Locks the lanes (sorted, each once), inserting placeholder rows for lanes without one.
-/// Returns the lanes that had no row (no unfinished run): callers [`refresh`] at least those
-/// before committing; a lane that had a row keeps its head when runs are only appended to it.
+/// Locks the lanes (sorted, each once), inserting placeholder rows for lanes without one, in
+/// one statement: rows are upserted in the array's order (`WITH ORDINALITY`), so every writer
+/// takes lane locks in the same byte order. Returns the lanes that had no row (no unfinished
+/// run): callers [`refresh`] at least those before committing; a lane that had a row keeps its
+/// head when runs are only appended to it.
 pub(crate) async fn lock<'a>(tx: &Transaction<'_>, lanes: &[&'a str]) -> Res<Vec<&'a str>> {
-    let mut sorted: Vec<&str> = lanes.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
+    let sorted = sorted_once(lanes);
+    if sorted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let locked = rows(
+        tx,
+        "INSERT INTO lanes (lane, head, head_seq, state)
+         SELECT t.lane, 0, 0, $2 FROM unnest($1::text[]) WITH ORDINALITY AS t(lane, n) ORDER BY t.n
+         ON CONFLICT (lane) DO UPDATE SET state = lanes.state RETURNING lane, state",
+        &[&sorted, &PLACEHOLDER],
+    )
+    .await?;
     let mut new = Vec::new();
-    for lane in sorted {
-        let row = one(
-            tx,
-            "INSERT INTO lanes (lane, head, head_seq, state) VALUES ($1, 0, 0, $2)
-             ON CONFLICT (lane) DO UPDATE SET state = lanes.state RETURNING state",
-            &[&lane, &PLACEHOLDER],
-        )
-        .await?;
-        if get::<i16>(&row, 0)? == PLACEHOLDER {
-            new.push(lane);
+    for row in &locked {
+        if get::<i16>(row, 1)? == PLACEHOLDER {
+            let lane: String = get(row, 0)?;
+            if let Some(found) = sorted.iter().find(|l| **l == lane) {
+                new.push(*found);
+            }
         }
     }
     Ok(new)
 }
 
-/// Recomputes the (locked) lane's head from `runs`; deletes the row when nothing is unfinished.
-pub(crate) async fn refresh(tx: &Transaction<'_>, lane: &str) -> Res<()> {
-    let head = opt(
-        tx,
-        "SELECT id, seq, status, not_before FROM runs
-         WHERE lane = $1 AND status IN ('queued', 'running', 'retrying') ORDER BY seq LIMIT 1",
-        &[&lane],
-    )
-    .await?;
-    let Some(head) = head else {
-        exec(tx, "DELETE FROM lanes WHERE lane = $1", &[&lane]).await?;
+/// The lanes in byte order, each once.
+fn sorted_once<'a>(lanes: &[&'a str]) -> Vec<&'a str> {
+    let mut sorted: Vec<&str> = lanes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted
+}
+
+/// Recomputes the heads of the (locked) lanes from `runs` in one statement: a lane's head is
+/// its first unfinished run; a lane with none loses its row.
+pub(crate) async fn refresh(tx: &Transaction<'_>, lanes: &[&str]) -> Res<()> {
+    let lanes = sorted_once(lanes);
+    if lanes.is_empty() {
         return Ok(());
-    };
-    let (id, seq): (i64, i64) = (get(&head, 0)?, get(&head, 1)?);
-    let status: RunStatus = parse_status("run status", get(&head, 2)?)?;
-    let (state, wake_at): (i16, Option<i64>) = match status {
-        RunStatus::Running => (2, None),
-        RunStatus::Retrying => (1, Some(get::<Option<i64>>(&head, 3)?.unwrap_or(0))),
-        _ => (0, None),
-    };
+    }
     exec(
         tx,
-        "INSERT INTO lanes (lane, head, head_seq, state, wake_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (lane) DO UPDATE SET head = $2, head_seq = $3, state = $4, wake_at = $5",
-        &[&lane, &id, &seq, &state, &wake_at],
+        "WITH heads AS (
+             SELECT w.lane, h.id, h.seq, h.status, h.not_before
+             FROM unnest($1::text[]) AS w(lane)
+             LEFT JOIN LATERAL (
+                 SELECT id, seq, status, not_before FROM runs
+                 WHERE lane = w.lane AND status IN ('queued', 'running', 'retrying')
+                 ORDER BY seq LIMIT 1
+             ) h ON TRUE
+         ),
+         emptied AS (DELETE FROM lanes WHERE lane IN (SELECT lane FROM heads WHERE id IS NULL))
+         INSERT INTO lanes (lane, head, head_seq, state, wake_at)
+         SELECT lane, id, seq,
+             CASE status WHEN 'running' THEN 2 WHEN 'retrying' THEN 1 ELSE 0 END,
+             CASE WHEN status = 'retrying' THEN COALESCE(not_before, 0) END
+         FROM heads WHERE id IS NOT NULL
+         ON CONFLICT (lane) DO UPDATE SET head = EXCLUDED.head, head_seq = EXCLUDED.head_seq,
+             state = EXCLUDED.state, wake_at = EXCLUDED.wake_at",
+        &[&lanes],
     )
     .await?;
     Ok(())

@@ -12,22 +12,19 @@ use tokio_postgres::Row;
 
 /// Records the intent, or answers what an earlier record of (run, seq) says.
 pub(crate) async fn begin(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<LedgerBegin> {
-    if insert(tx, i, None).await? {
+    if insert(tx, i).await? {
         return Ok(LedgerBegin::Fresh);
     }
     lookup(tx, i).await
 }
 
-/// Inserts the intent, with its result when `done` is given, unless (run, seq) is known; true
-/// when it was inserted.
-async fn insert(tx: &Transaction<'_>, i: &LedgerIntent, done: Option<&LedgerResult>) -> Res<bool> {
+/// Inserts the intent unless (run, seq) is known; true when it was inserted.
+async fn insert(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<bool> {
     let (connection, chat) = i.chat.unzip();
-    let (result, effect) = done.map(|d| (&d.result, d.effect_id.as_ref())).unzip();
     let inserted = exec(
         tx,
-        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at,
-             result, effect_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, seq) DO NOTHING",
+        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, seq) DO NOTHING",
         &[
             &i.run_id.0,
             &i64::from(i.seq),
@@ -37,8 +34,6 @@ async fn insert(tx: &Transaction<'_>, i: &LedgerIntent, done: Option<&LedgerResu
             &connection,
             &chat,
             &to_us(i.at),
-            &result,
-            &effect.flatten(),
         ],
     )
     .await?;
@@ -74,18 +69,100 @@ pub(crate) async fn lookup(tx: &Transaction<'_>, i: &LedgerIntent) -> Res<Ledger
     })
 }
 
-/// Writes deferred records: a whole one (intent and result) unless (run, seq) is known, a result
-/// onto its recorded intent.
-pub(crate) async fn record(tx: &Transaction<'_>, records: &[LedgerRecord]) -> Res<()> {
+/// Writes deferred records, of any number of runs, in at most two statements: whole ones
+/// (intent and result) unless (run, seq) is known, and results onto their recorded intents (each
+/// must exist: `NotFound` otherwise).
+pub(crate) async fn record<'r>(
+    tx: &Transaction<'_>,
+    records: impl IntoIterator<Item = &'r LedgerRecord>,
+) -> Res<()> {
+    let mut whole = Vec::new();
+    let mut results = Vec::new();
     for r in records {
         match &r.intent {
-            Some(intent) => {
-                insert(tx, intent, Some(&r.done)).await?;
-            }
-            None => complete(tx, &r.done).await?,
+            Some(intent) => whole.push((intent, &r.done)),
+            None => results.push(&r.done),
         }
     }
+    insert_whole(tx, &whole).await?;
+    complete_all(tx, &results).await
+}
+
+/// Inserts whole records in one statement, skipping those whose (run, seq) is known.
+async fn insert_whole(tx: &Transaction<'_>, whole: &[(&LedgerIntent, &LedgerResult)]) -> Res<()> {
+    if whole.is_empty() {
+        return Ok(());
+    }
+    let column = |f: &dyn Fn(&LedgerIntent, &LedgerResult) -> Option<i64>| -> Vec<Option<i64>> {
+        whole.iter().map(|(i, d)| f(i, d)).collect()
+    };
+    let runs = column(&|i, _| Some(i.run_id.0));
+    let seqs = column(&|i, _| Some(i64::from(i.seq)));
+    let connections = column(&|i, _| i.chat.map(|(c, _)| c));
+    let chats = column(&|i, _| i.chat.map(|(_, h)| h));
+    let at = column(&|i, _| Some(to_us(i.at)));
+    let kinds: Vec<&str> = whole.iter().map(|(i, _)| i.kind.as_str()).collect();
+    let prints: Vec<&str> = whole.iter().map(|(i, _)| i.fingerprint.as_str()).collect();
+    let requests: Vec<&str> = whole.iter().map(|(i, _)| i.request.as_str()).collect();
+    let answers: Vec<&str> = whole.iter().map(|(_, d)| d.result.as_str()).collect();
+    let effects: Vec<Option<&str>> = whole.iter().map(|(_, d)| d.effect_id.as_deref()).collect();
+    exec(
+        tx,
+        "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at,
+             result, effect_id)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+             $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[])
+         ON CONFLICT (run_id, seq) DO NOTHING",
+        &[
+            &runs,
+            &seqs,
+            &kinds,
+            &prints,
+            &requests,
+            &connections,
+            &chats,
+            &at,
+            &answers,
+            &effects,
+        ],
+    )
+    .await?;
     Ok(())
+}
+
+/// Records results onto their intents in one statement; `NotFound` when an intent is missing.
+async fn complete_all(tx: &Transaction<'_>, results: &[&LedgerResult]) -> Res<()> {
+    match results {
+        [] => Ok(()),
+        [one] => complete(tx, one).await,
+        _ => {
+            let runs: Vec<i64> = results.iter().map(|d| d.run_id.0).collect();
+            let seqs: Vec<i64> = results.iter().map(|d| i64::from(d.seq)).collect();
+            let answers: Vec<&str> = results.iter().map(|d| d.result.as_str()).collect();
+            let effects: Vec<Option<&str>> =
+                results.iter().map(|d| d.effect_id.as_deref()).collect();
+            let changed = exec(
+                tx,
+                "UPDATE ledger l SET result = t.result, effect_id = t.effect_id
+                 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
+                     AS t(run_id, seq, result, effect_id)
+                 WHERE l.run_id = t.run_id AND l.seq = t.seq",
+                &[&runs, &seqs, &answers, &effects],
+            )
+            .await?;
+            let mut keys: Vec<(i64, i64)> = runs.into_iter().zip(seqs).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            if changed as usize != keys.len() {
+                // Some intent is missing: one by one, so the error names it (the transaction
+                // fails either way).
+                for done in results {
+                    complete(tx, done).await?;
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Records the result of an intent.

@@ -225,9 +225,7 @@ pub(crate) async fn recover_expired(tx: &Transaction<'_>, now: DateTime<Utc>) ->
     let refs: Vec<&str> = lanes.iter().map(String::as_str).collect();
     lanes::lock(tx, &refs).await?;
     let recovered = recover_runs(tx, &dead, &lanes).await?;
-    for lane in &refs {
-        lanes::refresh(tx, lane).await?;
-    }
+    lanes::refresh(tx, &refs).await?;
     Ok(recovered)
 }
 
