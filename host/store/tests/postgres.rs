@@ -432,3 +432,41 @@ async fn the_watermark_waits_for_an_event_still_being_written() {
     index_all(&*store, slow_id).await;
     assert_eq!(text_ids(&*store, "медленная").await, found, "and after");
 }
+
+/// How often `runs` was analysed by hand (`ANALYZE`, not autovacuum).
+async fn manual_analyses(url: &str) -> i64 {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let driver = tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'runs'",
+            &[],
+        )
+        .await
+        .expect("analyze_count");
+    drop(client);
+    driver.await.ok();
+    row.get(0)
+}
+
+/// A young database's busy tables are analysed once the ids pass 1,024, so the statements that
+/// pooled connections prepared while `runs` was empty are planned again (without it, a lookup
+/// by id went on reading the whole table until autovacuum's first pass, a minute or more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_young_databases_busy_tables_are_analysed_as_they_grow() {
+    let url = fresh_url().await;
+    let store = connect(&url).await;
+    ingest_lanes(&store, "young", 1000).await;
+    assert_eq!(manual_analyses(&url).await, 0, "not before 1,024 ids");
+    ingest_lanes(&store, "grown", 100).await;
+    let deadline = Instant::now() + WAKE_BOUND;
+    while manual_analyses(&url).await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "runs was not analysed within {WAKE_BOUND:?} of passing 1,024 ids"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -9,6 +9,8 @@
 //! connection of its own — never inside the work transaction, where PostgreSQL would serialize
 //! every commit behind the notification queue's lock; a dedicated listening connection (see
 //! `listen`) turns the other nodes' notifications into wake-ups of [`Store::work_notify`].
+//! While the database is young, the store analyses its busy tables itself (see `stats`), so the
+//! plans its pooled connections cached over near-empty tables do not outlive them.
 
 mod announce;
 mod counts;
@@ -25,6 +27,7 @@ mod nodes;
 mod ops;
 mod schedule;
 mod schema;
+mod stats;
 mod store_impl;
 mod tls;
 mod views;
@@ -108,6 +111,8 @@ pub struct PostgresStore {
     /// Notified after ingests: wakes the background word indexer.
     words_wake: Arc<Notify>,
     _indexer: Option<crate::indexer::Background>,
+    /// Analyses the busy tables while the database is young.
+    statistics: stats::Statistics,
 }
 
 /// How far (microseconds) this machine's clock may be off the database's before `clock` warns.
@@ -177,6 +182,7 @@ impl PostgresStore {
             words,
             words_wake,
             _indexer: indexer,
+            statistics: stats::Statistics::new(),
         })
     }
 

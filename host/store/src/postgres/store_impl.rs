@@ -52,6 +52,9 @@ impl PostgresStore {
 impl role::Intake for PostgresStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
         let done = in_tx!(self, |tx| intake::ingest(&tx, &event, &runs));
+        if let Ok(ingested) = &done {
+            self.statistics.stored(&self.pool, ingested.event_id.0);
+        }
         self.words_wake.notify_one();
         self.woke(done, |i| !i.run_ids.is_empty())
     }
@@ -369,6 +372,15 @@ impl role::History for PostgresStore {
 impl role::Schedules for PostgresStore {
     async fn fire_slots(&self, fires: Vec<SlotFire>) -> StoreResult<Vec<SlotFired>> {
         let done = in_tx!(self, |tx| schedule::fire_all(&tx, &fires));
+        if let Ok(fired) = &done {
+            let newest = fired.iter().filter_map(|f| match f {
+                SlotFired::Fired(run) => Some(run.0),
+                _ => None,
+            });
+            if let Some(newest) = newest.max() {
+                self.statistics.stored(&self.pool, newest);
+            }
+        }
         self.woke(done, |fired| {
             fired.iter().any(|f| matches!(f, SlotFired::Fired(_)))
         })
