@@ -36,8 +36,8 @@ pub(crate) async fn lock<'a>(tx: &Transaction<'_>, lanes: &[&'a str]) -> Res<Vec
     for row in &locked {
         if get::<i16>(row, 1)? == PLACEHOLDER {
             let lane: String = get(row, 0)?;
-            if let Some(found) = sorted.iter().find(|l| **l == lane) {
-                new.push(*found);
+            if let Ok(at) = sorted.binary_search(&lane.as_str()) {
+                new.push(sorted[at]);
             }
         }
     }
