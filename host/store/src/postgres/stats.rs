@@ -8,8 +8,8 @@
 //! `e2e --store postgres`: 44 million rows read in 20 s; an ANALYZE 9 s in raised the maximum
 //! runs/s by half, BENCHMARKS.md). So the store analyses its busy tables itself each time the
 //! ids of the events (webhooks) or runs (cron slots) it stores have grown fourfold, from
-//! [`FIRST`]: a few cheap ANALYZEs while the database is young, then almost never. An ANALYZE makes PostgreSQL plan the cached statements
-//! again, with the new figures.
+//! [`FIRST`]: a few cheap ANALYZEs while the database is young, then almost never. An ANALYZE
+//! makes PostgreSQL plan the cached statements again, with the new figures.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
