@@ -1,7 +1,7 @@
 //! Conformance: intake (dedupe, atomicity) and quarantine.
 
 use super::{event, newest_events, run, t0};
-use crate::{EventFilter, NewQuarantine, Store};
+use crate::{EventFilter, NewQuarantine, RunId, Store};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -203,4 +203,123 @@ pub async fn queue_depth_reports_the_oldest_ready_run(store: Arc<dyn Store>) {
     );
     store.claim("n", 1, at(6)).await.expect("claim");
     assert_eq!(oldest(store.queue_depth().await.expect("depth")), (1, None));
+}
+
+/// Ingests that commit together keep a lone ingest's promises. Sixteen writers each ingest
+/// 24 events in turn: one run in a lane four writers share, one in a lane of two events,
+/// and every third event delivered twice at once. A worker claims and finishes runs meanwhile;
+/// a writer ingests the second event of a two-event lane as soon as the worker has claimed the
+/// first one's run, so the finish that empties that lane races the ingest that appends to it
+/// (and often commits in its group). Every key makes one event with exactly its runs, each twin
+/// answers that event, every run runs once, in its own lane, and each writer's runs in the
+/// shared lane run in the order it ingested them.
+pub async fn concurrent_ingests_keep_lanes_and_dedupe(store: Arc<dyn Store>) {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const WRITERS: usize = 16;
+    const EACH: usize = 24;
+    let ingesting = Arc::new(AtomicBool::new(true));
+    let (claims, _) = tokio::sync::watch::channel(());
+    let claims = Arc::new(claims);
+    let claimed_ids: Arc<Mutex<HashSet<RunId>>> = Arc::default();
+    let worker = {
+        let store = Arc::clone(&store);
+        let ingesting = Arc::clone(&ingesting);
+        let (claims, claimed_ids) = (Arc::clone(&claims), Arc::clone(&claimed_ids));
+        tokio::spawn(async move {
+            let mut ran: Vec<(RunId, String)> = Vec::new();
+            loop {
+                let still = ingesting.load(Ordering::SeqCst);
+                let claimed = super::claim_now(&*store, "n", 1).await;
+                if claimed.is_empty() && !still {
+                    return ran;
+                }
+                if claimed.is_empty() {
+                    tokio::task::yield_now().await;
+                }
+                if let Ok(mut ids) = claimed_ids.lock() {
+                    ids.extend(claimed.iter().map(|c| c.run_id));
+                }
+                claims.send_replace(());
+                for c in claimed {
+                    super::finish_as(&*store, &c, crate::AttemptStatus::Succeeded).await;
+                    ran.push((c.run_id, c.lane));
+                }
+            }
+        })
+    };
+    let mut writers = JoinSet::new();
+    for w in 0..WRITERS {
+        let store = Arc::clone(&store);
+        let mut claims = claims.subscribe();
+        let claimed_ids = Arc::clone(&claimed_ids);
+        writers.spawn(async move {
+            let mut mine: Vec<(crate::Ingested, [String; 2])> = Vec::new();
+            for i in 0..EACH {
+                if let Some((first, _)) = mine.last().filter(|_| i % 2 == 1) {
+                    let run = first.run_ids[1];
+                    while !claimed_ids.lock().is_ok_and(|ids| ids.contains(&run)) {
+                        claims.changed().await.expect("the worker is running");
+                    }
+                }
+                let key = format!("k{w}-{i}");
+                let lanes = [format!("shared{}", w % 4), format!("pair{w}-{}", i / 2)];
+                let runs = vec![run("p", &lanes[0]), run("q", &lanes[1])];
+                let deliver = |runs| store.ingest(event(&key, Some(9)), runs);
+                let ingested = if i % 3 == 0 {
+                    let (a, b) = tokio::join!(deliver(runs.clone()), deliver(runs));
+                    let (a, b) = (a.expect("ingest"), b.expect("ingest twin"));
+                    assert_eq!(a.event_id, b.event_id, "{key}: twins answer one event");
+                    assert!(a.duplicate != b.duplicate, "{key}: one twin is new");
+                    if a.duplicate { b } else { a }
+                } else {
+                    deliver(runs).await.expect("ingest")
+                };
+                assert!(!ingested.duplicate, "{key} is new");
+                assert_eq!(ingested.run_ids.len(), 2, "{key}'s runs");
+                mine.push((ingested, lanes));
+            }
+            (w, mine)
+        });
+    }
+    let mut lane_of: HashMap<RunId, String> = HashMap::new();
+    let mut order_of: Vec<Vec<RunId>> = vec![Vec::new(); WRITERS];
+    let mut events = HashSet::new();
+    while let Some(done) = writers.join_next().await {
+        let (w, mine) = done.expect("writer");
+        for (ingested, lanes) in mine {
+            assert!(events.insert(ingested.event_id), "one event per key");
+            let detail = store.get_event(ingested.event_id).await.expect("get");
+            let detail = detail.expect("the event is stored");
+            assert_eq!(detail.runs.len(), 2, "exactly the event's runs");
+            order_of[w].push(ingested.run_ids[0]);
+            for (id, lane) in ingested.run_ids.into_iter().zip(lanes) {
+                assert!(
+                    lane_of.insert(id, lane).is_none(),
+                    "run {id} answered twice"
+                );
+            }
+        }
+    }
+    ingesting.store(false, Ordering::SeqCst);
+    let ran = worker.await.expect("worker");
+    assert_eq!(ran.len(), WRITERS * EACH * 2, "every run ran once");
+    for (id, lane) in &ran {
+        assert_eq!(lane_of.get(id), Some(lane), "run {id} ran in its own lane");
+    }
+    let position: HashMap<RunId, usize> = ran.iter().enumerate().map(|(n, r)| (r.0, n)).collect();
+    assert_eq!(position.len(), ran.len(), "no run ran twice");
+    for (w, order) in order_of.iter().enumerate() {
+        let at: Vec<usize> = order
+            .iter()
+            .filter_map(|id| position.get(id).copied())
+            .collect();
+        assert!(
+            at.windows(2).all(|p| p[0] < p[1]),
+            "writer {w}'s runs in its shared lane ran out of order: {at:?}"
+        );
+    }
+    let depth = store.queue_depth().await.expect("depth");
+    assert_eq!(depth.queued, 0, "nothing left queued");
 }

@@ -49,6 +49,7 @@ macro_rules! store_conformance {
         $crate::store_conformance!(@each $factory;
             dedupe_returns_first_id,
             ingest_is_atomic,
+            concurrent_ingests_keep_lanes_and_dedupe,
             events_without_runs_are_stored,
             queue_depth_reports_the_oldest_ready_run,
             quarantine_round_trip,

@@ -160,8 +160,18 @@ pub(crate) struct Finishing<'a> {
 /// run is not running the attempt it finishes, or is named twice; the group committer then
 /// writes each alone, so one stale result never fails another's.
 pub(crate) async fn finish_many(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> Res<()> {
+    let lanes = finish_lanes(tx, all).await?;
+    let lane_refs: Vec<&str> = lanes.iter().map(String::as_str).collect();
+    lanes::lock(tx, &lane_refs).await?;
+    finish_locked(tx, all).await?;
+    lanes::refresh(tx, &lane_refs).await
+}
+
+/// The lanes of the runs `all` finish, in their order: what the caller locks before
+/// [`finish_locked`] and refreshes after it. Refused (`Conflict`) when a run is named twice.
+pub(crate) async fn finish_lanes(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> Res<Vec<String>> {
     if all.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let ids: Vec<i64> = all.iter().map(|f| f.run.0).collect();
     let mut unique = ids.clone();
@@ -171,15 +181,23 @@ pub(crate) async fn finish_many(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> 
         return Err(StoreError::conflict("a run is finished twice in one transaction").into());
     }
     // A run's lane never changes, so it is read before the lock; its state only under it.
-    let lanes = by_id(rows(tx, "SELECT id, lane FROM runs WHERE id = ANY($1)", &[&ids]).await?)?;
-    let lane_refs = all
-        .iter()
-        .map(|f| match lanes.get(&f.run.0) {
-            Some(lane) => Ok(lane.as_str()),
+    let mut lanes =
+        by_id(rows(tx, "SELECT id, lane FROM runs WHERE id = ANY($1)", &[&ids]).await?)?;
+    all.iter()
+        .map(|f| match lanes.remove(&f.run.0) {
+            Some(lane) => Ok(lane),
             None => Err(StoreError::not_found(format!("run {}", f.run)).into()),
         })
-        .collect::<Res<Vec<&str>>>()?;
-    lanes::lock(tx, &lane_refs).await?;
+        .collect()
+}
+
+/// [`finish_many`]'s writes, with the runs' lanes locked by the caller and left for it to
+/// refresh.
+pub(crate) async fn finish_locked(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> Res<()> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = all.iter().map(|f| f.run.0).collect();
     let states = rows(
         tx,
         "SELECT id, status, attempt FROM runs WHERE id = ANY($1)",
@@ -200,8 +218,7 @@ pub(crate) async fn finish_many(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> 
     super::ledger::record(tx, all.iter().flat_map(|f| f.ledger)).await?;
     let attempts: Vec<(RunId, &FinishedAttempt)> = all.iter().map(|f| (f.run, f.attempt)).collect();
     insert_attempts(tx, &attempts).await?;
-    update_finished(tx, all).await?;
-    lanes::refresh(tx, &lane_refs).await
+    update_finished(tx, all).await
 }
 
 /// `id → text` from rows of (id, text).

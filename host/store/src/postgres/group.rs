@@ -1,5 +1,5 @@
-//! Group commit for the writes every run makes: `finish` and the ledger's intents, deferred
-//! records and decisions. Alone, each is a transaction and a WAL flush of its own (about five commits per
+//! Group commit for the writes every run makes: its event's `ingest`, its `finish` and the
+//! ledger's intents, deferred records and decisions. Alone, each is a transaction and a WAL flush of its own (about five commits per
 //! run with a send); here, writes that arrive while a group is being committed wait for the next
 //! group and commit together, so under load a run costs a fraction of a commit while a lone
 //! write still commits at once (no batching window). A group's finishes also share their
@@ -20,10 +20,11 @@ use futures::future::{try_join, try_join_all};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::fail::{Fail, Res};
-use super::{RETRIES, dispatch, ledger};
+use super::{RETRIES, dispatch, intake, lanes, ledger};
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::dispatch::{FinishedAttempt, Next};
+use crate::model::intake::{Ingested, NewEvent, NewRun};
 use crate::model::ledger::{LedgerBegin, LedgerIntent, LedgerRecord};
 
 /// The most writes committed in one transaction.
@@ -53,12 +54,17 @@ pub(crate) enum Write {
         seq: u32,
         decision: String,
     },
+    Ingest {
+        event: NewEvent,
+        runs: Vec<NewRun>,
+    },
 }
 
 /// What a write answers.
 pub(crate) enum Done {
     Unit,
     Begin(LedgerBegin),
+    Ingested(Ingested),
 }
 
 struct Job {
@@ -133,47 +139,79 @@ async fn commit(pool: &Pool, group: Vec<Job>) {
     }
 }
 
-/// Every write of the group in one transaction: the finishes together ([`dispatch::finish_many`],
-/// a statement per table for all of them), the other writes each with its own statements, all
-/// pipelined on the connection (they are independent: a caller waits for each of its writes
-/// before the next); the first failure rolls all of them back.
+/// Every write of the group in one transaction. Ingests and finishes share their statements (one
+/// per table for all of them: [`intake::store_events`], [`dispatch::finish_locked`]) and take
+/// all their lanes' locks in one sorted statement, after the events (as a lone ingest does), so
+/// two groups never wait on each other in a circle. The ledger's writes run beside them, each
+/// with its own statements, all pipelined on the connection (they are independent: a caller
+/// waits for each of its writes before the next). The first failure rolls all of them back.
 async fn together(pool: &Pool, group: &[Job]) -> Res<Vec<Done>> {
     let mut client = pool.get().await.map_err(unavailable)?;
     let tx = client.transaction().await?;
-    let finishes: Vec<dispatch::Finishing<'_>> = group
-        .iter()
-        .filter_map(|job| match &job.write {
+    let mut finishes = Vec::new();
+    let mut ingests = Vec::new();
+    for job in group {
+        match &job.write {
             Write::Finish {
                 run,
                 attempt,
                 next,
                 ledger,
-            } => Some(dispatch::Finishing {
+            } => finishes.push(dispatch::Finishing {
                 run: *run,
                 attempt,
                 next,
                 ledger,
             }),
-            _ => None,
-        })
-        .collect();
+            Write::Ingest { event, runs } => ingests.push(intake::Ingesting { event, runs }),
+            _ => {}
+        }
+    }
     let others = group
         .iter()
-        .filter(|job| !matches!(job.write, Write::Finish { .. }))
+        .filter(|job| !matches!(job.write, Write::Finish { .. } | Write::Ingest { .. }))
         .map(|job| apply(&tx, &job.write));
-    let done = try_join(dispatch::finish_many(&tx, &finishes), try_join_all(others))
+    let done = try_join(runs(&tx, &finishes, &ingests), try_join_all(others))
         .await
-        .map(|((), others)| {
+        .map(|(ingested, others)| {
+            let mut ingested = ingested.into_iter();
             let mut others = others.into_iter();
             group
                 .iter()
                 .map(|job| match job.write {
                     Write::Finish { .. } => Done::Unit,
+                    Write::Ingest { .. } => ingested.next().map_or(Done::Unit, Done::Ingested),
                     _ => others.next().unwrap_or(Done::Unit),
                 })
                 .collect()
         });
     settle(tx, done).await
+}
+
+/// A group's finishes and ingests: the writes that move runs and lanes.
+async fn runs(
+    tx: &deadpool_postgres::Transaction<'_>,
+    finishes: &[dispatch::Finishing<'_>],
+    ingests: &[intake::Ingesting<'_>],
+) -> Res<Vec<Ingested>> {
+    let (finishing, stored) = try_join(
+        dispatch::finish_lanes(tx, finishes),
+        intake::store_events(tx, ingests),
+    )
+    .await?;
+    let mut touched: Vec<&str> = finishing.iter().map(String::as_str).collect();
+    touched.extend(intake::lanes_of(ingests, &stored));
+    let new = lanes::lock(tx, &touched).await?;
+    let ((), ingested) = try_join(
+        dispatch::finish_locked(tx, finishes),
+        intake::queue_stored(tx, ingests, &stored),
+    )
+    .await?;
+    // Finished runs may move their lanes' heads; appended runs only set the heads of new lanes.
+    let mut refresh: Vec<&str> = finishing.iter().map(String::as_str).collect();
+    refresh.extend(new);
+    lanes::refresh(tx, &refresh).await?;
+    Ok(ingested)
 }
 
 /// Commits `tx` when `out` is a success; otherwise rolls it back before anyone is answered: a
@@ -234,6 +272,7 @@ async fn apply(tx: &deadpool_postgres::Transaction<'_>, write: &Write) -> Res<Do
             ledger::decide(tx, *run, *seq, decision).await?;
             Ok(Done::Unit)
         }
+        Write::Ingest { event, runs } => Ok(Done::Ingested(intake::ingest(tx, event, runs).await?)),
     }
 }
 

@@ -1,9 +1,9 @@
 //! [`Store`] for [`PostgresStore`]: every method is one transaction on a pooled connection
 //! (`in_tx!`, run again on a deadlock or serialization failure), except the per-run writes
-//! (`finish`, the ledger's intent, result and decision), which concurrent runs commit together
-//! (`group`). Methods that may have made work
-//! claimable wake this process's dispatchers after the commit; their transactions also
-//! `NOTIFY`, which wakes the other nodes through their listeners.
+//! (`ingest`, `finish`, the ledger's intent, result and decision), which concurrent runs commit
+//! together (`group`). Methods that may have made work claimable wake this process's
+//! dispatchers after the commit; their transactions also `NOTIFY`, which wakes the other nodes
+//! through their listeners.
 
 use super::fail::{Fail, Res};
 use super::group::{Done, Write};
@@ -51,7 +51,13 @@ impl PostgresStore {
 #[async_trait]
 impl role::Intake for PostgresStore {
     async fn ingest(&self, event: NewEvent, runs: Vec<NewRun>) -> StoreResult<Ingested> {
-        let done = in_tx!(self, |tx| intake::ingest(&tx, &event, &runs));
+        let done = match self.group.write(Write::Ingest { event, runs }).await {
+            Ok(Done::Ingested(ingested)) => Ok(ingested),
+            Ok(_) => Err(StoreError::Database {
+                message: "the event was stored but not answered".into(),
+            }),
+            Err(e) => Err(e),
+        };
         if let Ok(ingested) = &done {
             self.statistics.stored(&self.pool, ingested.event_id.0);
         }
@@ -212,7 +218,7 @@ impl role::Ledger for PostgresStore {
     ) -> StoreResult<LedgerBegin> {
         match self.group.write(Write::Begin { earlier, intent }).await? {
             Done::Begin(begun) => Ok(begun),
-            Done::Unit => Err(StoreError::Database {
+            _ => Err(StoreError::Database {
                 message: "the ledger intent was written but not answered".into(),
             }),
         }
