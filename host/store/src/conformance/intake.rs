@@ -220,13 +220,13 @@ pub async fn concurrent_ingests_keep_lanes_and_dedupe(store: Arc<dyn Store>) {
     const WRITERS: usize = 16;
     const EACH: usize = 24;
     let ingesting = Arc::new(AtomicBool::new(true));
-    let (claims, _) = tokio::sync::watch::channel(());
-    let claims = Arc::new(claims);
+    // The worker holds the only sender: if it panics, a writer waiting on it fails too.
+    let (claims, claims_seen) = tokio::sync::watch::channel(());
     let claimed_ids: Arc<Mutex<HashSet<RunId>>> = Arc::default();
     let worker = {
         let store = Arc::clone(&store);
         let ingesting = Arc::clone(&ingesting);
-        let (claims, claimed_ids) = (Arc::clone(&claims), Arc::clone(&claimed_ids));
+        let claimed_ids = Arc::clone(&claimed_ids);
         tokio::spawn(async move {
             let mut ran: Vec<(RunId, String)> = Vec::new();
             loop {
@@ -252,7 +252,7 @@ pub async fn concurrent_ingests_keep_lanes_and_dedupe(store: Arc<dyn Store>) {
     let mut writers = JoinSet::new();
     for w in 0..WRITERS {
         let store = Arc::clone(&store);
-        let mut claims = claims.subscribe();
+        let mut claims = claims_seen.clone();
         let claimed_ids = Arc::clone(&claimed_ids);
         writers.spawn(async move {
             let mut mine: Vec<(crate::Ingested, [String; 2])> = Vec::new();

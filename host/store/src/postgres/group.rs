@@ -1,10 +1,10 @@
 //! Group commit for the writes every run makes: its event's `ingest`, its `finish` and the
-//! ledger's intents, deferred records and decisions. Alone, each is a transaction and a WAL flush of its own (about five commits per
-//! run with a send); here, writes that arrive while a group is being committed wait for the next
-//! group and commit together, so under load a run costs a fraction of a commit while a lone
-//! write still commits at once (no batching window). A group's finishes also share their
-//! statements ([`dispatch::finish_many`]: one per table for all of them), so a group of 30
-//! finishes costs the server about as many statements as one.
+//! ledger's intents, deferred records and decisions. Alone, each is a transaction and a WAL
+//! flush of its own (about five commits per run with a send); here, writes that arrive while a
+//! group is being committed wait for the next group and commit together, so under load a run
+//! costs a fraction of a commit while a lone write still commits at once (no batching window).
+//! A group's ingests and finishes also share their statements (one per table for all of them,
+//! [`runs`]), so a group of 30 costs the server about as many statements as one.
 //!
 //! Two committers ([`COMMITTERS`]) take groups from one queue, so one group fills while the
 //! other commits. A write is answered only after its group committed, so an answered
@@ -29,6 +29,10 @@ use crate::model::ledger::{LedgerBegin, LedgerIntent, LedgerRecord};
 
 /// The most writes committed in one transaction.
 const MAX_GROUP: usize = 128;
+/// A group takes no more writes once its events' payloads pass this many bytes: a webhook body
+/// may be large (`[webhook] max_body_bytes`), and a group's payloads travel as one array
+/// parameter, so this bounds that message and what a failed group sends again.
+const MAX_GROUP_BYTES: usize = 8 << 20;
 /// Groups committed at once, each on its own pooled connection. Two, so that one group collects
 /// the writes that arrive while the other commits: with more, idle committers take each write
 /// as it comes and groups stay single.
@@ -58,6 +62,16 @@ pub(crate) enum Write {
         event: NewEvent,
         runs: Vec<NewRun>,
     },
+}
+
+impl Write {
+    /// The bytes of event payload the write carries.
+    fn bytes(&self) -> usize {
+        match self {
+            Write::Ingest { event, .. } => event.payload.len(),
+            _ => 0,
+        }
+    }
 }
 
 /// What a write answers.
@@ -102,7 +116,8 @@ impl Group {
     }
 }
 
-/// One committer: takes every waiting write (up to [`MAX_GROUP`]) and commits them together.
+/// One committer: takes every waiting write (up to [`MAX_GROUP`] writes and about
+/// [`MAX_GROUP_BYTES`] of payloads) and commits them together.
 async fn commit_groups(pool: Pool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     loop {
         let group = {
@@ -110,10 +125,14 @@ async fn commit_groups(pool: Pool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
             let Some(first) = jobs.recv().await else {
                 return;
             };
+            let mut bytes = first.write.bytes();
             let mut group = vec![first];
-            while group.len() < MAX_GROUP {
+            while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
                 match jobs.try_recv() {
-                    Ok(job) => group.push(job),
+                    Ok(job) => {
+                        bytes = bytes.saturating_add(job.write.bytes());
+                        group.push(job);
+                    }
                     Err(_) => break,
                 }
             }

@@ -103,7 +103,7 @@ pub struct PostgresStore {
     notify: Arc<Notify>,
     target: String,
     announcer: announce::Announcer,
-    /// Commits `finish` and the ledger's writes of concurrent runs together.
+    /// Commits the ingests, `finish`es and ledger writes of concurrent runs together.
     group: group::Group,
     _listener: listen::Listener,
     /// The word indexer's noted point, shared by its passes.
