@@ -640,3 +640,46 @@ pub async fn concurrent_finishes_land_each_on_its_run(store: Arc<dyn Store>) {
         "exactly the lanes whose head succeeded hand out their next run (a retrying head waits)"
     );
 }
+
+/// A bulk requeue puts every run back in the order it answers, lane by lane: two lanes of
+/// three and two runs, all finished, come back and run again in exactly that order.
+pub async fn bulk_requeue_keeps_its_order_in_each_lane(store: Arc<dyn Store>) {
+    async fn run_one_by_one(store: &dyn Store) -> Vec<RunId> {
+        let mut order = Vec::new();
+        while let Some(c) = super::claim_now(store, "n", 1).await.pop() {
+            order.push(c.run_id);
+            finish_as(store, &c, AttemptStatus::Succeeded).await;
+        }
+        order
+    }
+    let mut lane_of = std::collections::HashMap::new();
+    for (key, lane) in [
+        ("b1", "a"),
+        ("b2", "b"),
+        ("b3", "a"),
+        ("b4", "a"),
+        ("b5", "b"),
+    ] {
+        lane_of.insert(super::queue_run(&*store, key, Some(1), lane).await, lane);
+    }
+    assert_eq!(run_one_by_one(&*store).await.len(), 5);
+    let filter = RunFilter {
+        status: Some(RunStatus::Succeeded),
+        limit: 100,
+        ..RunFilter::default()
+    };
+    let requeued = store.requeue_where(filter, true).await.expect("bulk");
+    assert_eq!(requeued.len(), 5, "every finished run is requeued");
+    let again = run_one_by_one(&*store).await;
+    assert_eq!(again.len(), 5, "every replay ran");
+    for lane in ["a", "b"] {
+        let of_lane = |ids: &[RunId]| -> Vec<RunId> {
+            ids.iter().copied().filter(|r| lane_of[r] == lane).collect()
+        };
+        assert_eq!(
+            of_lane(&again),
+            of_lane(&requeued),
+            "lane {lane} ran its replays in the order requeued"
+        );
+    }
+}

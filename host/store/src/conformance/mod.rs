@@ -61,6 +61,7 @@ macro_rules! store_conformance {
             finish_final_retry_dead,
             concurrent_finishes_land_each_on_its_run,
             requeue_and_replay,
+            bulk_requeue_keeps_its_order_in_each_lane,
             work_notify_fires_on_new_work,
             extreme_values_do_not_break_the_store,
             ledger_two_phases,

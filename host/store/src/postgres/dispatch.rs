@@ -113,20 +113,6 @@ async fn lane_of(tx: &Transaction<'_>, run: RunId) -> Res<String> {
     }
 }
 
-/// (status, attempt) of a run, read while holding its lane's lock.
-async fn run_state(tx: &Transaction<'_>, run: RunId) -> Res<(RunStatus, i64)> {
-    let row = opt(
-        tx,
-        "SELECT status, attempt FROM runs WHERE id = $1",
-        &[&run.0],
-    )
-    .await?;
-    let Some(row) = row else {
-        return Err(StoreError::not_found(format!("run {run}")).into());
-    };
-    Ok((parse_status("run status", get(&row, 0)?)?, get(&row, 1)?))
-}
-
 /// Records the attempt and moves the run on.
 pub(crate) async fn finish(
     tx: &Transaction<'_>,
@@ -369,29 +355,58 @@ pub(crate) async fn recover_one(
     Ok(())
 }
 
-/// Puts a finished run (whose lane the caller has locked) back at the end of its lane.
-async fn requeue_locked(tx: &Transaction<'_>, run: RunId, lane: &str, replay: bool) -> Res<()> {
-    let (status, _) = run_state(tx, run).await?;
-    if status.is_unfinished() {
-        return Err(Fail::Store(StoreError::conflict(format!(
-            "run {run} is {status}; replay it after it finishes"
-        ))));
+/// Puts finished runs (whose lanes the caller has locked) back at the end of their lanes, in
+/// the slice's order, in three statements however many there are: a replay by filter holds its
+/// lanes' locks (which intake's groups may wait for) for a moment, not a statement per run.
+async fn requeue_locked(tx: &Transaction<'_>, runs: &[(RunId, String)], replay: bool) -> Res<()> {
+    if runs.is_empty() {
+        return Ok(());
     }
-    exec(
+    let ids: Vec<i64> = runs.iter().map(|(run, _)| run.0).collect();
+    let found = rows(
         tx,
-        "UPDATE runs SET status = 'queued', seq = nextval('lane_seq'), is_replay = (is_replay OR $2),
-             not_before = NULL, max_attempts = attempt + budget, updated_at = $3 WHERE id = $1",
-        &[&run.0, &replay, &to_us(Utc::now())],
+        "SELECT id, status FROM runs WHERE id = ANY($1)",
+        &[&ids],
     )
     .await?;
-    lanes::refresh(tx, &[lane]).await
+    let mut status = HashMap::with_capacity(found.len());
+    for row in &found {
+        let s: RunStatus = parse_status("run status", get(row, 1)?)?;
+        status.insert(get::<i64>(row, 0)?, s);
+    }
+    for (run, _) in runs {
+        match status.get(&run.0) {
+            None => return Err(StoreError::not_found(format!("run {run}")).into()),
+            Some(s) if s.is_unfinished() => {
+                return Err(Fail::Store(StoreError::conflict(format!(
+                    "run {run} is {s}; replay it after it finishes"
+                ))));
+            }
+            Some(_) => {}
+        }
+    }
+    // Lane positions are taken in the slice's order (`ORDER BY n` before `nextval`).
+    exec(
+        tx,
+        "WITH t AS (
+             SELECT u.id, nextval('lane_seq') AS seq
+             FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, n) ORDER BY u.n
+         )
+         UPDATE runs SET status = 'queued', seq = t.seq, is_replay = (is_replay OR $2),
+             not_before = NULL, max_attempts = attempt + budget, updated_at = $3
+         FROM t WHERE runs.id = t.id",
+        &[&ids, &replay, &to_us(Utc::now())],
+    )
+    .await?;
+    let lane_refs: Vec<&str> = runs.iter().map(|(_, lane)| lane.as_str()).collect();
+    lanes::refresh(tx, &lane_refs).await
 }
 
 /// Puts a finished run back at the end of its lane with a fresh attempt budget.
 pub(crate) async fn requeue(tx: &Transaction<'_>, run: RunId, replay: bool) -> Res<()> {
     let lane = lane_of(tx, run).await?;
     lanes::lock(tx, &[&lane]).await?;
-    requeue_locked(tx, run, &lane, replay).await
+    requeue_locked(tx, &[(run, lane)], replay).await
 }
 
 /// Requeues every finished run the filter matches, in the order listed; `None` (nothing done)
@@ -411,9 +426,7 @@ pub(crate) async fn requeue_where(
         .collect();
     let refs: Vec<&str> = finished.iter().map(|(_, l)| l.as_str()).collect();
     lanes::lock(tx, &refs).await?;
-    for (run, lane) in &finished {
-        requeue_locked(tx, *run, lane, replay).await?;
-    }
+    requeue_locked(tx, &finished, replay).await?;
     Ok(Some(finished.into_iter().map(|(r, _)| r).collect()))
 }
 
