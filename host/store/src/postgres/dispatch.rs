@@ -184,17 +184,7 @@ pub(crate) async fn finish_locked(tx: &Transaction<'_>, all: &[Finishing<'_>]) -
         return Ok(());
     }
     let ids: Vec<i64> = all.iter().map(|f| f.run.0).collect();
-    let states = rows(
-        tx,
-        "SELECT id, status, attempt FROM runs WHERE id = ANY($1)",
-        &[&ids],
-    )
-    .await?;
-    let mut state = HashMap::with_capacity(states.len());
-    for row in &states {
-        let status: RunStatus = parse_status("run status", get(row, 1)?)?;
-        state.insert(get::<i64>(row, 0)?, (status, get::<i64>(row, 2)?));
-    }
+    let state = states(tx, &ids).await?;
     for f in all {
         let Some((status, attempt)) = state.get(&f.run.0) else {
             return Err(StoreError::not_found(format!("run {}", f.run)).into());
@@ -205,6 +195,22 @@ pub(crate) async fn finish_locked(tx: &Transaction<'_>, all: &[Finishing<'_>]) -
     let attempts: Vec<(RunId, &FinishedAttempt)> = all.iter().map(|f| (f.run, f.attempt)).collect();
     insert_attempts(tx, &attempts).await?;
     update_finished(tx, all).await
+}
+
+/// `id → (status, attempt)` of the runs (read under their lanes' locks).
+async fn states(tx: &Transaction<'_>, ids: &[i64]) -> Res<HashMap<i64, (RunStatus, i64)>> {
+    let found = rows(
+        tx,
+        "SELECT id, status, attempt FROM runs WHERE id = ANY($1)",
+        &[&ids],
+    )
+    .await?;
+    let mut state = HashMap::with_capacity(found.len());
+    for row in &found {
+        let status: RunStatus = parse_status("run status", get(row, 1)?)?;
+        state.insert(get::<i64>(row, 0)?, (status, get::<i64>(row, 2)?));
+    }
+    Ok(state)
 }
 
 /// `id → text` from rows of (id, text).
@@ -363,21 +369,11 @@ async fn requeue_locked(tx: &Transaction<'_>, runs: &[(RunId, String)], replay: 
         return Ok(());
     }
     let ids: Vec<i64> = runs.iter().map(|(run, _)| run.0).collect();
-    let found = rows(
-        tx,
-        "SELECT id, status FROM runs WHERE id = ANY($1)",
-        &[&ids],
-    )
-    .await?;
-    let mut status = HashMap::with_capacity(found.len());
-    for row in &found {
-        let s: RunStatus = parse_status("run status", get(row, 1)?)?;
-        status.insert(get::<i64>(row, 0)?, s);
-    }
+    let state = states(tx, &ids).await?;
     for (run, _) in runs {
-        match status.get(&run.0) {
+        match state.get(&run.0) {
             None => return Err(StoreError::not_found(format!("run {run}")).into()),
-            Some(s) if s.is_unfinished() => {
+            Some((s, _)) if s.is_unfinished() => {
                 return Err(Fail::Store(StoreError::conflict(format!(
                     "run {run} is {s}; replay it after it finishes"
                 ))));
