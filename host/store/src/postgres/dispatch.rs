@@ -83,7 +83,17 @@ async fn fail_unreadable(
     let attempt = to_u32(get(row, 4)?);
     let attempt = crate::model::dispatch::unreadable_attempt(attempt, node, now, cause);
     tracing::error!(run = %run, error = %cause, "a run's event cannot be read; the run failed without starting");
-    finish(tx, run, &attempt, &Next::Final, &[]).await
+    let finishing = [Finishing {
+        run,
+        attempt: &attempt,
+        next: &Next::Final,
+        ledger: &[],
+    }];
+    // The claim holds the lane's lock already.
+    let lanes = finish_lanes(tx, &finishing).await?;
+    finish_locked(tx, &finishing).await?;
+    let lanes: Vec<&str> = lanes.iter().map(String::as_str).collect();
+    lanes::refresh(tx, &lanes).await
 }
 
 fn claimed_run(r: &Row) -> Res<ClaimedRun> {
@@ -113,44 +123,12 @@ async fn lane_of(tx: &Transaction<'_>, run: RunId) -> Res<String> {
     }
 }
 
-/// Records the attempt and moves the run on.
-pub(crate) async fn finish(
-    tx: &Transaction<'_>,
-    run: RunId,
-    attempt: &FinishedAttempt,
-    next: &Next,
-    ledger: &[LedgerRecord],
-) -> Res<()> {
-    finish_many(
-        tx,
-        &[Finishing {
-            run,
-            attempt,
-            next,
-            ledger,
-        }],
-    )
-    .await
-}
-
 /// One run's `finish`.
 pub(crate) struct Finishing<'a> {
     pub run: RunId,
     pub attempt: &'a FinishedAttempt,
     pub next: &'a Next,
     pub ledger: &'a [LedgerRecord],
-}
-
-/// Records the attempts and moves their runs on, a statement per table for all of them: a
-/// group commit's finishes cost as many round trips as one. Refused whole (`Conflict`) when a
-/// run is not running the attempt it finishes, or is named twice; the group committer then
-/// writes each alone, so one stale result never fails another's.
-pub(crate) async fn finish_many(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> Res<()> {
-    let lanes = finish_lanes(tx, all).await?;
-    let lane_refs: Vec<&str> = lanes.iter().map(String::as_str).collect();
-    lanes::lock(tx, &lane_refs).await?;
-    finish_locked(tx, all).await?;
-    lanes::refresh(tx, &lane_refs).await
 }
 
 /// The lanes of the runs `all` finish, in their order: what the caller locks before
@@ -177,8 +155,11 @@ pub(crate) async fn finish_lanes(tx: &Transaction<'_>, all: &[Finishing<'_>]) ->
         .collect()
 }
 
-/// [`finish_many`]'s writes, with the runs' lanes locked by the caller and left for it to
-/// refresh.
+/// Records the attempts and moves their runs on, a statement per table for all of them (a
+/// group commit's finishes cost as many round trips as one), with the runs' lanes locked by the
+/// caller and left for it to refresh. Refused whole (`Conflict`) when a run is not running the
+/// attempt it finishes; the group committer then writes each alone, so one stale result never
+/// fails another's.
 pub(crate) async fn finish_locked(tx: &Transaction<'_>, all: &[Finishing<'_>]) -> Res<()> {
     if all.is_empty() {
         return Ok(());

@@ -65,6 +65,32 @@ pub(crate) enum Write {
 }
 
 impl Write {
+    /// The write as a finish for [`runs`].
+    fn finishing(&self) -> Option<dispatch::Finishing<'_>> {
+        match self {
+            Write::Finish {
+                run,
+                attempt,
+                next,
+                ledger,
+            } => Some(dispatch::Finishing {
+                run: *run,
+                attempt,
+                next,
+                ledger,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The write as an ingest for [`runs`].
+    fn ingesting(&self) -> Option<intake::Ingesting<'_>> {
+        match self {
+            Write::Ingest { event, runs } => Some(intake::Ingesting { event, runs }),
+            _ => None,
+        }
+    }
+
     /// The bytes of event payload the write carries.
     fn bytes(&self) -> usize {
         match self {
@@ -167,25 +193,8 @@ async fn commit(pool: &Pool, group: Vec<Job>) {
 async fn together(pool: &Pool, group: &[Job]) -> Res<Vec<Done>> {
     let mut client = pool.get().await.map_err(unavailable)?;
     let tx = client.transaction().await?;
-    let mut finishes = Vec::new();
-    let mut ingests = Vec::new();
-    for job in group {
-        match &job.write {
-            Write::Finish {
-                run,
-                attempt,
-                next,
-                ledger,
-            } => finishes.push(dispatch::Finishing {
-                run: *run,
-                attempt,
-                next,
-                ledger,
-            }),
-            Write::Ingest { event, runs } => ingests.push(intake::Ingesting { event, runs }),
-            _ => {}
-        }
-    }
+    let finishes: Vec<_> = group.iter().filter_map(|j| j.write.finishing()).collect();
+    let ingests: Vec<_> = group.iter().filter_map(|j| j.write.ingesting()).collect();
     let others = group
         .iter()
         .filter(|job| !matches!(job.write, Write::Finish { .. } | Write::Ingest { .. }))
@@ -207,7 +216,9 @@ async fn together(pool: &Pool, group: &[Job]) -> Res<Vec<Done>> {
     settle(tx, done).await
 }
 
-/// A group's finishes and ingests: the writes that move runs and lanes.
+/// The finishes and ingests of a group, or the one of a lone write: the writes that move runs
+/// and lanes. The events first, then every lane's lock in one sorted statement, then the runs'
+/// rows, then one refresh of the finished runs' lanes and the new lanes.
 async fn runs(
     tx: &deadpool_postgres::Transaction<'_>,
     finishes: &[dispatch::Finishing<'_>],
@@ -270,14 +281,14 @@ async fn alone(pool: &Pool, write: &Write) -> Result<Done, StoreError> {
 
 async fn apply(tx: &deadpool_postgres::Transaction<'_>, write: &Write) -> Res<Done> {
     match write {
-        Write::Finish {
-            run,
-            attempt,
-            next,
-            ledger: records,
-        } => {
-            dispatch::finish(tx, *run, attempt, next, records).await?;
-            Ok(Done::Unit)
+        Write::Finish { .. } | Write::Ingest { .. } => {
+            let finishes: Vec<_> = write.finishing().into_iter().collect();
+            let ingests: Vec<_> = write.ingesting().into_iter().collect();
+            let ingested = runs(tx, &finishes, &ingests).await?;
+            Ok(ingested
+                .into_iter()
+                .next()
+                .map_or(Done::Unit, Done::Ingested))
         }
         Write::Begin { earlier, intent } => {
             ledger::record(tx, earlier).await?;
@@ -291,7 +302,6 @@ async fn apply(tx: &deadpool_postgres::Transaction<'_>, write: &Write) -> Res<Do
             ledger::decide(tx, *run, *seq, decision).await?;
             Ok(Done::Unit)
         }
-        Write::Ingest { event, runs } => Ok(Done::Ingested(intake::ingest(tx, event, runs).await?)),
     }
 }
 

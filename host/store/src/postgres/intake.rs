@@ -60,7 +60,8 @@ pub(crate) struct Ingesting<'a> {
 /// groups that share keys wait on each other's inserts in one order, as they take lane locks),
 /// and finds the duplicates' ids in a second. For each: the new event's id, or `Err` with the
 /// stored event's id for a duplicate (a key named twice in the group is new only the first time).
-/// A lone writer ([`ingest`]) takes the same locks in the same order: its event, then its lanes.
+/// A lone ingest goes the same way, so it takes the same locks in the same order: its event,
+/// then its lanes.
 pub(crate) async fn store_events(
     tx: &Transaction<'_>,
     all: &[Ingesting<'_>],
@@ -216,24 +217,6 @@ async fn insert_runs(tx: &Transaction<'_>, queued: &[(i64, &NewRun, i64)]) -> Re
             Ok(RunId(get(row, 0)?))
         })
         .collect()
-}
-
-/// Stores the event and its runs: the steps of a group's ingests, for one.
-pub(crate) async fn ingest(
-    tx: &Transaction<'_>,
-    event: &NewEvent,
-    runs: &[NewRun],
-) -> Res<Ingested> {
-    let all = [Ingesting { event, runs }];
-    let stored = store_events(tx, &all).await?;
-    let new_lanes = lanes::lock(tx, &lanes_of(&all, &stored)).await?;
-    let ingested = queue_stored(tx, &all, &stored).await?;
-    // Appending never changes the head of a lane that already had one.
-    lanes::refresh(tx, &new_lanes).await?;
-    ingested
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::not_found("the ingested event").into())
 }
 
 pub(crate) async fn quarantine(tx: &Transaction<'_>, q: &NewQuarantine) -> Res<QuarantineId> {
