@@ -6,7 +6,9 @@ use clap::Parser;
 
 /// mimalloc instead of glibc's malloc: the service allocates per request and per run on many
 /// threads, and glibc's arenas spent ~12% of `e2e`'s CPU in `malloc`/`free`/`malloc_consolidate`
-/// (BENCHMARKS.md).
+/// (BENCHMARKS.md). Built without transparent huge pages (the workspace's `no_thp`): with them,
+/// the first touch of fresh memory zeroed 2 MiB at a time, which cost a cron storm a fifth of its
+/// CPU and 25-40 MiB of RSS.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

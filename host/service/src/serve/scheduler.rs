@@ -23,7 +23,7 @@ use switchboard_schedule::{CatchUp, Schedule, Slot};
 use switchboard_store::{NewEvent, NewRun, SlotFire, SlotFired, StoreResult, role};
 use tokio::sync::watch;
 
-use crate::serve::plugins::SharedPlugins;
+use crate::serve::plugins::{PluginSet, SharedPlugins};
 use crate::serve::slot_owner::{SlotOwner, TAKEOVER_GRACE};
 use crate::stored_event::StoredEvent;
 
@@ -303,14 +303,18 @@ impl Scheduler {
     }
 
     /// Fires `due` in store transactions of at most [`MAX_FIRES`] slots, and notes each outcome.
-    async fn fire(&mut self, mut due: Vec<SlotFire>, pass: &mut Pass) -> StoreResult<()> {
-        while !due.is_empty() {
-            let rest = due.split_off(due.len().min(MAX_FIRES));
-            let marks: Vec<(String, DateTime<Utc>, bool)> = due
+    async fn fire(&mut self, due: Vec<SlotFire>, pass: &mut Pass) -> StoreResult<()> {
+        let mut due = due.into_iter();
+        loop {
+            let batch: Vec<SlotFire> = due.by_ref().take(MAX_FIRES).collect();
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let marks: Vec<(String, DateTime<Utc>, bool)> = batch
                 .iter()
                 .map(|f| (f.schedule_key.clone(), f.slot, f.catch_up))
                 .collect();
-            let fired = self.store.fire_slots(due).await?;
+            let fired = self.store.fire_slots(batch).await?;
             for ((key, slot, catch_up), outcome) in marks.into_iter().zip(fired) {
                 self.advance(&key, slot);
                 match outcome {
@@ -319,20 +323,23 @@ impl Scheduler {
                     SlotFired::Taken => {}
                 }
             }
-            due = rest;
         }
-        Ok(())
     }
 
     /// Runs until shutdown, over the schedules of the current plugin set.
     pub async fn run(mut self, plugins: SharedPlugins, mut shutdown: watch::Receiver<bool>) {
+        // The schedules of the set they were read from, read again only when a reload swaps it:
+        // a pass that a storm of slots is waiting for does not first rebuild them all.
+        let mut read: Option<(Arc<PluginSet>, Vec<Entry>)> = None;
         loop {
-            let entries: Vec<Entry> = plugins
-                .current()
-                .iter()
-                .flat_map(|p| entries_of(&p.manifest))
-                .collect();
-            let wait = match self.tick(&entries).await {
+            let set = plugins.current();
+            let entries = match read.take() {
+                Some((from, entries)) if Arc::ptr_eq(&from, &set) => entries,
+                _ => set.iter().flat_map(|p| entries_of(&p.manifest)).collect(),
+            };
+            let ticked = self.tick(&entries).await;
+            read = Some((set, entries));
+            let wait = match ticked {
                 Ok(pass) => {
                     crate::telemetry::slots_handled(pass.fired.len(), pass.skipped, pass.missed);
                     self.until(pass.next)
