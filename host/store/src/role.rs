@@ -302,8 +302,9 @@ pub trait Schedules: Send + Sync {
     async fn skip_slot(&self, schedule_key: &str, slot: DateTime<Utc>) -> StoreResult<()>;
     /// The newest slot handled: fired, or marked by `skip_slot`.
     async fn last_slot(&self, schedule_key: &str) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Unfinished runs queued by this schedule (for overlap policies).
-    async fn schedule_unfinished_runs(&self, schedule_key: &str) -> StoreResult<u64>;
+    /// Unfinished runs of this schedule in `lane` (what an overlap policy's bound counts, see
+    /// [`SlotFire::max_unfinished`]).
+    async fn schedule_unfinished_runs(&self, schedule_key: &str, lane: &str) -> StoreResult<u64>;
     /// Adds to the schedule's skipped and missed counters.
     async fn schedule_count(
         &self,

@@ -77,6 +77,7 @@ macro_rules! store_conformance {
             lists_are_capped_and_carry_no_payloads,
             cron_slot_fires_once_under_concurrency,
             fire_slots_handles_a_batch_in_order,
+            overlap_counts_the_open_runs_in_the_lane,
             schedule_counters_and_overlap,
             skipped_slots_move_last_slot,
             retention_purges_exactly_the_eligible_runs,

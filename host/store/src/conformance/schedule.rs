@@ -1,6 +1,6 @@
 //! Conformance: cron slots fire once, and schedule counters.
 
-use super::{event, finish_as, run, t0};
+use super::{event, finish_as, run, run_all, t0};
 use crate::{AttemptStatus, NewEvent, NewRun, SlotFire, SlotFired, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
@@ -86,7 +86,7 @@ pub async fn schedule_counters_and_overlap(store: Arc<dyn Store>) {
         .expect("new");
     assert_eq!(
         store
-            .schedule_unfinished_runs("k")
+            .schedule_unfinished_runs("k", "schedule:k")
             .await
             .expect("unfinished"),
         2
@@ -96,7 +96,7 @@ pub async fn schedule_counters_and_overlap(store: Arc<dyn Store>) {
     finish_as(&*store, &claimed[0], AttemptStatus::Succeeded).await;
     assert_eq!(
         store
-            .schedule_unfinished_runs("k")
+            .schedule_unfinished_runs("k", "schedule:k")
             .await
             .expect("unfinished"),
         1
@@ -176,6 +176,58 @@ pub async fn fire_slots_handles_a_batch_in_order(store: Arc<dyn Store>) {
     assert_eq!((a.fired, a.skipped, a.last_slot), (1, 1, Some(s2)));
     assert_eq!(store.queue_depth().await.expect("depth").queued, 5);
     assert!(store.fire_slots(Vec::new()).await.expect("none").is_empty());
+}
+
+/// An overlap bound counts the schedule's open runs in its lane, and nothing else: not its
+/// finished slots, not a run fired without a bound (in a lane of its own), not another run in
+/// the same lane.
+pub async fn overlap_counts_the_open_runs_in_the_lane(store: Arc<dyn Store>) {
+    let at = |m: i64| t0() + TimeDelta::minutes(m);
+    for m in 0..40 {
+        let fired = store.fire_slots(vec![fire("k", at(m), Some(1))]).await;
+        assert!(
+            matches!(fired.expect("fire")[..], [SlotFired::Fired(_)]),
+            "slot {m}"
+        );
+        assert_eq!(run_all(&*store).await.len(), 1, "slot {m} ran");
+    }
+    let unbounded = SlotFire {
+        run: NewRun {
+            lane: "schedule:k/40".to_owned(),
+            ..slot_run("k")
+        },
+        ..fire("k", at(40), None)
+    };
+    store
+        .ingest(event("webhook:1", None), vec![run("other", "schedule:k")])
+        .await
+        .expect("a webhook run in the lane");
+    let fired = store.fire_slots(vec![unbounded]).await.expect("fire");
+    assert!(matches!(fired[..], [SlotFired::Fired(_)]), "{fired:?}");
+    let count = || store.schedule_unfinished_runs("k", "schedule:k");
+    assert_eq!(
+        count().await.expect("count"),
+        0,
+        "40 slots ran, the rest is not its own"
+    );
+    let fired = store.fire_slots(vec![fire("k", at(41), Some(1))]).await;
+    assert!(matches!(fired.expect("fire")[..], [SlotFired::Fired(_)]));
+    assert_eq!(count().await.expect("count"), 1);
+    let fired = store.fire_slots(vec![fire("k", at(42), Some(1))]).await;
+    assert_eq!(
+        fired.expect("fire"),
+        [SlotFired::Skipped],
+        "slot 41 is open"
+    );
+    let fired = store.fire_slots(vec![fire("k", at(43), Some(2))]).await;
+    assert!(matches!(fired.expect("fire")[..], [SlotFired::Fired(_)]));
+    assert_eq!(count().await.expect("count"), 2);
+    while let claimed @ [_, ..] = &store.claim("n", 10, t0()).await.expect("claim")[..] {
+        for c in claimed {
+            finish_as(&*store, c, AttemptStatus::Succeeded).await;
+        }
+    }
+    assert_eq!(count().await.expect("count"), 0);
 }
 
 fn outcome(f: &SlotFired) -> &'static str {

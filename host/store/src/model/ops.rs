@@ -31,8 +31,11 @@ pub struct SlotFire {
     /// Fired late by the catch-up policy.
     pub catch_up: bool,
     /// The overlap policy's bound: when the schedule already has this many unfinished runs
-    /// (queued, running or retrying), the slot is skipped: recorded as handled without a run and
-    /// counted skipped. `None` fires whatever runs.
+    /// (queued, running or retrying) in `run.lane`, the slot is skipped: recorded as handled
+    /// without a run and counted skipped. `None` fires whatever runs. Only the lane's open runs
+    /// are read (`runs_open`), never the schedule's history of slots, so a fire costs the same
+    /// after a year of slots as after one. Runs fired without a bound, each in a lane of its own,
+    /// are not counted.
     pub max_unfinished: Option<u64>,
     pub event: NewEvent,
     pub run: NewRun,

@@ -57,7 +57,7 @@ async fn fire_in_order(
 /// Skips the slot when the schedule is at its overlap bound, or fires it.
 async fn fire_bounded(tx: &Transaction<'_>, f: &SlotFire) -> Res<SlotFired> {
     if let Some(bound) = f.max_unfinished
-        && unfinished_runs(tx, &f.schedule_key).await? >= bound
+        && unfinished_runs(tx, &f.schedule_key, &f.run.lane).await? >= bound
     {
         if last_slot(tx, &f.schedule_key)
             .await?
@@ -141,12 +141,14 @@ pub(crate) async fn last_slot(tx: &Transaction<'_>, key: &str) -> Res<Option<Dat
     Ok(opt_from_us(last.flatten())?)
 }
 
-pub(crate) async fn unfinished_runs(tx: &Transaction<'_>, key: &str) -> Res<u64> {
+/// The schedule's open runs in `lane`, read through `runs_open` (never the schedule's slots).
+pub(crate) async fn unfinished_runs(tx: &Transaction<'_>, key: &str, lane: &str) -> Res<u64> {
     let row = super::fail::one(
         tx,
-        "SELECT count(*) FROM schedule_slots s JOIN runs r ON r.id = s.run_id
-         WHERE s.schedule_key = $1 AND r.status IN ('queued', 'running', 'retrying')",
-        &[&key],
+        "SELECT count(*) FROM runs r
+         WHERE r.lane = $2 AND r.status IN ('queued', 'running', 'retrying')
+             AND EXISTS (SELECT 1 FROM schedule_slots s WHERE s.run_id = r.id AND s.schedule_key = $1)",
+        &[&key, &lane],
     )
     .await?;
     Ok(to_u64(get(&row, 0)?))

@@ -400,8 +400,12 @@ impl role::Schedules for PostgresStore {
         in_tx!(self, |tx| schedule::last_slot(&tx, schedule_key))
     }
 
-    async fn schedule_unfinished_runs(&self, schedule_key: &str) -> StoreResult<u64> {
-        in_tx!(self, |tx| schedule::unfinished_runs(&tx, schedule_key))
+    async fn schedule_unfinished_runs(&self, schedule_key: &str, lane: &str) -> StoreResult<u64> {
+        in_tx!(self, |tx| schedule::unfinished_runs(
+            &tx,
+            schedule_key,
+            lane
+        ))
     }
 
     async fn schedule_count(

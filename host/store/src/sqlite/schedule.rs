@@ -18,7 +18,7 @@ pub(crate) fn fire_all(w: &mut Writer, fires: &[SlotFire]) -> Res<Vec<SlotFired>
 /// Skips the slot when the schedule is at its overlap bound, or fires it.
 fn fire_bounded(w: &mut Writer, f: &SlotFire) -> Res<SlotFired> {
     if let Some(bound) = f.max_unfinished
-        && unfinished_runs(&w.conn, &f.schedule_key)? >= bound
+        && unfinished_runs(&w.conn, &f.schedule_key, &f.run.lane)? >= bound
     {
         if handled(&w.conn, &f.schedule_key, f.slot)? {
             return Ok(SlotFired::Taken);
@@ -88,12 +88,14 @@ pub(crate) fn last_slot(conn: &Connection, key: &str) -> Res<Option<DateTime<Utc
     )?)
 }
 
-pub(crate) fn unfinished_runs(conn: &Connection, key: &str) -> Res<u64> {
+/// The schedule's open runs in `lane`, read from `runs_open` (never the schedule's slots).
+pub(crate) fn unfinished_runs(conn: &Connection, key: &str, lane: &str) -> Res<u64> {
     let mut stmt = conn.prepare_cached(
-        "SELECT count(*) FROM schedule_slots s JOIN runs r ON r.id = s.run_id
-         WHERE s.schedule_key = ?1 AND r.status IN ('queued', 'running', 'retrying')",
+        "SELECT count(*) FROM runs r INDEXED BY runs_open
+         WHERE r.lane = ?2 AND r.status IN ('queued', 'running', 'retrying')
+             AND EXISTS (SELECT 1 FROM schedule_slots s WHERE s.run_id = r.id AND s.schedule_key = ?1)",
     )?;
-    Ok(to_u64(stmt.query_row([key], |r| r.get(0))?))
+    Ok(to_u64(stmt.query_row([key, lane], |r| r.get(0))?))
 }
 
 pub(crate) fn count(conn: &Connection, key: &str, skipped: u64, missed: u64) -> Res<()> {

@@ -418,10 +418,10 @@ impl role::Schedules for SqliteStore {
             .await
     }
 
-    async fn schedule_unfinished_runs(&self, schedule_key: &str) -> StoreResult<u64> {
-        let key = schedule_key.to_owned();
+    async fn schedule_unfinished_runs(&self, schedule_key: &str, lane: &str) -> StoreResult<u64> {
+        let (key, lane) = (schedule_key.to_owned(), lane.to_owned());
         self.workers
-            .read(move |c| schedule::unfinished_runs(c, &key))
+            .read(move |c| schedule::unfinished_runs(c, &key, &lane))
             .await
     }
 
