@@ -31,7 +31,7 @@ pub(crate) fn claim(
     let heads = lanes::claimable(&w.conn, to_i64(limit.min(MAX_CLAIM) as u64), now_us)?;
     let mut claimed = Vec::with_capacity(heads.len());
     for (lane, run) in heads {
-        match claim_one(&w.conn, node, &lane, run, now_us) {
+        match claim_one(w, node, &lane, run, now_us) {
             Ok(c) => claimed.push(c),
             Err(Fail::Store(unreadable @ StoreError::Corrupt { .. })) => {
                 fail_unreadable(w, run, node, now, &unreadable)?;
@@ -59,20 +59,14 @@ fn fail_unreadable(
     finish(w, run, &attempt, &Next::Final, &[])
 }
 
-fn claim_one(
-    conn: &Connection,
-    node: &str,
-    lane: &str,
-    run: RunId,
-    now_us: i64,
-) -> Res<ClaimedRun> {
-    let mut stmt = conn.prepare_cached(
+fn claim_one(w: &Writer, node: &str, lane: &str, run: RunId, now_us: i64) -> Res<ClaimedRun> {
+    let mut stmt = w.conn.prepare_cached(
         "UPDATE runs SET status = 'running', attempt = attempt + 1, node = ?2, not_before = NULL, updated_at = ?3
          WHERE id = ?1",
     )?;
-    stmt.execute(params![run.0, names::id(conn, node)?, now_us])?;
-    lanes::set_running(conn, lane)?;
-    load_claimed(conn, run)
+    stmt.execute(params![run.0, names::id(w, node)?, now_us])?;
+    lanes::set_running(&w.conn, lane)?;
+    load_claimed(&w.conn, run)
 }
 
 fn load_claimed(conn: &Connection, run: RunId) -> Res<ClaimedRun> {
@@ -150,10 +144,10 @@ pub(crate) fn finish(
         return Err(StoreError::not_found(format!("run {run}")).into());
     };
     check_running(run, status, attempt, a)?;
-    super::ledger::record(&w.conn, ledger)?;
-    insert_attempt(&w.conn, run, a)?;
+    super::ledger::record(w, ledger)?;
+    insert_attempt(w, run, a)?;
     let after = RunAfter::of(a, next);
-    let node = names::id(&w.conn, &a.node)?;
+    let node = names::id(w, &a.node)?;
     let mut stmt = w.conn.prepare_cached(
         "UPDATE runs SET status = ?2, not_before = ?3, error = ?4, updated_at = ?5, node = ?6,
              attempt = attempt - ?7 WHERE id = ?1",
@@ -172,7 +166,8 @@ pub(crate) fn finish(
     Ok(())
 }
 
-fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()> {
+fn insert_attempt(w: &Writer, run: RunId, a: &FinishedAttempt) -> Res<()> {
+    let conn = &w.conn;
     // Only action texts are kept once in the ledger: an attempt without actions (a cron run that
     // did nothing, an interrupted attempt) needs no read of the run's ledger rows.
     let ledger = if a.actions.is_empty() {
@@ -188,7 +183,7 @@ fn insert_attempt(conn: &Connection, run: RunId, a: &FinishedAttempt) -> Res<()>
              duration_us = ?6, source = ?7, detail = ?8",
     )?;
     let source = sources::id(conn, &a.node, a.plugin_digest.as_deref())?;
-    let status = names::id(conn, a.status.as_str())?;
+    let status = names::id(w, a.status.as_str())?;
     let args = params![
         run.0,
         a.attempt,
@@ -238,7 +233,7 @@ pub(crate) fn recover_where(
             actions: Vec::new(),
             logs: Vec::new(),
         };
-        insert_attempt(&w.conn, RunId(*id), &interrupted)?;
+        insert_attempt(w, RunId(*id), &interrupted)?;
         w.conn
             .prepare_cached("UPDATE runs SET status = 'queued' WHERE id = ?1")?
             .execute([id])?;

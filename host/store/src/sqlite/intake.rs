@@ -27,7 +27,7 @@ pub(crate) fn insert_event(
              received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (dedupe) DO NOTHING",
     )?;
-    let kind = names::id(&w.conn, &e.kind)?;
+    let kind = names::id(w, &e.kind)?;
     let args = params![
         id,
         &key.digest[..],
@@ -68,8 +68,8 @@ pub(crate) fn insert_run(
              created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?7, ?8, ?8)",
     )?;
-    let plugin = names::id(&w.conn, &run.plugin)?;
-    let origin = names::id(&w.conn, &run.origin)?;
+    let plugin = names::id(w, &run.plugin)?;
+    let origin = names::id(w, &run.origin)?;
     let args = params![
         id.0, event.0, plugin, run.lane, seq, budget, origin, created_us
     ];

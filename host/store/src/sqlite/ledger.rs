@@ -9,6 +9,7 @@ use super::digests;
 use super::fail::{Res, from_us, to_u32, to_us};
 use super::names::{self, SEND_KIND};
 use super::packing::{self, Packed};
+use super::worker::Writer;
 use crate::error::StoreError;
 use crate::ids::RunId;
 use crate::model::ledger::{LedgerBegin, LedgerEntry, LedgerIntent, LedgerRecord};
@@ -18,10 +19,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 /// Records the intent with its packed `request`, or answers what an earlier record of (run, seq)
 /// says.
-pub(crate) fn begin(conn: &Connection, i: &LedgerIntent, request: &Packed) -> Res<LedgerBegin> {
-    let found = lookup(conn, i)?;
+pub(crate) fn begin(w: &Writer, i: &LedgerIntent, request: &Packed) -> Res<LedgerBegin> {
+    let found = lookup(&w.conn, i)?;
     if found == LedgerBegin::Fresh {
-        insert(conn, i, request, None)?;
+        insert(w, i, request, None)?;
     }
     Ok(found)
 }
@@ -94,12 +95,12 @@ impl PackedRecord {
 
 /// Writes deferred records: a whole one (intent and result) unless (run, seq) is known, a result
 /// onto its recorded intent.
-pub(crate) fn record(conn: &Connection, records: &[PackedRecord]) -> Res<()> {
+pub(crate) fn record(w: &Writer, records: &[PackedRecord]) -> Res<()> {
     for r in records {
         let effect = r.effect.as_deref();
         match &r.intent {
-            Some((intent, request)) => insert(conn, intent, request, Some((&r.result, effect)))?,
-            None => complete(conn, r.run, r.seq, &r.result, effect)?,
+            Some((intent, request)) => insert(w, intent, request, Some((&r.result, effect)))?,
+            None => complete(&w.conn, r.run, r.seq, &r.result, effect)?,
         }
     }
     Ok(())
@@ -107,18 +108,18 @@ pub(crate) fn record(conn: &Connection, records: &[PackedRecord]) -> Res<()> {
 
 /// Inserts the intent, with its result when `done` is given, unless (run, seq) is known.
 fn insert(
-    conn: &Connection,
+    w: &Writer,
     i: &LedgerIntent,
     request: &Packed,
     done: Option<(&Packed, Option<&str>)>,
 ) -> Res<()> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = w.conn.prepare_cached(
         "INSERT INTO ledger (run_id, seq, kind, fingerprint, request, connection_id, chat_id, intent_at,
              result, effect_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (run_id, seq) DO NOTHING",
     )?;
     let (connection, chat) = i.chat.unzip();
-    let kind = names::id(conn, &i.kind)?;
+    let kind = names::id(w, &i.kind)?;
     let (result, effect) = done.unzip();
     stmt.execute(params![
         i.run_id.0,

@@ -8,7 +8,9 @@
 //! planner runs once per statement (so `runs_plugin` still serves a filter by plugin).
 
 use super::fail::Res;
+use super::worker::Writer;
 use rusqlite::{Connection, OptionalExtension};
+use std::collections::HashMap;
 
 /// The id of the event kind `connection.status-changed`, seeded by migration 7: the partial
 /// index `events_connection_status` holds the events of that kind.
@@ -18,8 +20,72 @@ pub(crate) const STATUS_KIND: i64 = 1;
 /// `ledger_pending` holds the pending sends.
 pub(crate) const SEND_KIND: i64 = 2;
 
-/// The id of `name`, added when new (by the writer, inside its transaction).
-pub(crate) fn id(conn: &Connection, name: &str) -> Res<i64> {
+/// The id of `name`, added when new (inside the writer's transaction). A name the writer has
+/// seen committed is answered from its [`Cache`] without a statement.
+pub(crate) fn id(w: &Writer, name: &str) -> Res<i64> {
+    if let Some(id) = w.names.borrow().get(name) {
+        return Ok(id);
+    }
+    let id = find_or_add(&w.conn, name)?;
+    w.names.borrow_mut().note(name, id);
+    Ok(id)
+}
+
+/// The most names the cache holds: the set is small (see the module doc), and past this many
+/// the rest are looked up each time.
+const MAX_CACHED: usize = 4096;
+
+/// The writer's ids of names. A name's row is never deleted and its id never changes, so an id
+/// once committed stays right for good, whatever other connections commit. An id looked up in
+/// the open batch transaction is held apart until the batch commits: the job that added it may
+/// still roll back (its savepoint) or the whole batch may (a failed COMMIT), and then the id
+/// could go to another name.
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    committed: HashMap<Box<str>, i64>,
+    /// Ids looked up in the open batch.
+    batch: HashMap<Box<str>, i64>,
+    /// The names the running job put in `batch`.
+    job: Vec<Box<str>>,
+}
+
+impl Cache {
+    fn get(&self, name: &str) -> Option<i64> {
+        let known = self.committed.get(name).or_else(|| self.batch.get(name));
+        known.copied()
+    }
+
+    fn note(&mut self, name: &str, id: i64) {
+        if self.committed.len() + self.batch.len() < MAX_CACHED {
+            self.batch.insert(name.into(), id);
+            self.job.push(name.into());
+        }
+    }
+
+    /// A job begins (its savepoint is open).
+    pub(crate) fn job_began(&mut self) {
+        self.job.clear();
+    }
+
+    /// The running job's savepoint rolled back: forget what it looked up.
+    pub(crate) fn job_rolled_back(&mut self) {
+        for name in self.job.drain(..) {
+            self.batch.remove(&name);
+        }
+    }
+
+    /// The batch's transaction ended: what it looked up is committed, or forgotten.
+    pub(crate) fn batch_ended(&mut self, committed: bool) {
+        if committed {
+            self.committed.extend(self.batch.drain());
+        }
+        self.batch.clear();
+        self.job.clear();
+    }
+}
+
+/// The id of `name` from the table, added when new.
+fn find_or_add(conn: &Connection, name: &str) -> Res<i64> {
     let mut find = conn.prepare_cached("SELECT id FROM names WHERE name = ?1")?;
     if let Some(id) = find.query_row([name], |r| r.get(0)).optional()? {
         return Ok(id);
@@ -44,8 +110,29 @@ mod tests {
             "CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
         )
         .expect("table");
-        let plugin = id(&conn, "auto-reply").expect("added");
-        assert_eq!(id(&conn, "auto-reply").expect("found"), plugin);
-        assert_ne!(id(&conn, "webhook").expect("added"), plugin);
+        let plugin = find_or_add(&conn, "auto-reply").expect("added");
+        assert_eq!(find_or_add(&conn, "auto-reply").expect("found"), plugin);
+        assert_ne!(find_or_add(&conn, "webhook").expect("added"), plugin);
+    }
+
+    #[test]
+    fn the_cache_keeps_only_what_committed() {
+        let mut cache = Cache::default();
+        cache.job_began();
+        cache.note("kept", 1);
+        cache.job_began();
+        cache.note("rolled back", 2);
+        assert_eq!(cache.get("rolled back"), Some(2), "seen within its batch");
+        cache.job_rolled_back();
+        assert_eq!(cache.get("rolled back"), None, "its job rolled back");
+        assert_eq!(cache.get("kept"), Some(1));
+        cache.batch_ended(true);
+        cache.job_began();
+        cache.note("lost", 3);
+        cache.batch_ended(false);
+        assert_eq!(cache.get("lost"), None, "its batch did not commit");
+        cache.job_began();
+        cache.job_rolled_back();
+        assert_eq!(cache.get("kept"), Some(1), "a committed id stays");
     }
 }

@@ -214,8 +214,8 @@ impl role::Ledger for SqliteStore {
         let request = packing::pack(intent.request.clone());
         self.workers
             .write(move |w| {
-                ledger::record(&w.conn, &earlier)?;
-                ledger::begin(&w.conn, &intent, &request)
+                ledger::record(w, &earlier)?;
+                ledger::begin(w, &intent, &request)
             })
             .await
     }
@@ -227,7 +227,7 @@ impl role::Ledger for SqliteStore {
     async fn ledger_record(&self, records: Vec<LedgerRecord>) -> StoreResult<()> {
         let records = PackedRecord::pack_all(records);
         self.workers
-            .write(move |w| ledger::record(&w.conn, &records))
+            .write(move |w| ledger::record(w, &records))
             .await
     }
 

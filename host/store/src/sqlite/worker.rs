@@ -23,6 +23,7 @@ use super::counters::Counters;
 use super::fail::{Fail, Res};
 use crate::error::StoreError;
 use rusqlite::Connection;
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -32,6 +33,8 @@ pub(crate) struct Writer {
     /// Lane positions and ids, loaded at the start of every batch transaction and saved
     /// before its commit.
     pub(crate) counters: Counters,
+    /// Ids of names (plugins, nodes, kinds) known committed (see `names::Cache`).
+    pub(crate) names: RefCell<super::names::Cache>,
     /// Nudged after commits; runs the WAL checkpoints off this thread.
     checkpointer: Checkpointer,
     /// Set by a job that may have made work claimable; the notify fires after the commit.
@@ -49,6 +52,7 @@ impl Writer {
         Writer {
             conn,
             counters: Counters::default(),
+            names: RefCell::default(),
             checkpointer,
             woke: false,
             counters_current: false,
@@ -172,9 +176,13 @@ fn in_savepoint<T>(w: &mut Writer, f: impl FnOnce(&mut Writer) -> Res<T>) -> Res
         });
     }
     run_cached(&w.conn, "SAVEPOINT job")?;
+    w.names.get_mut().job_began();
     let result = f(w);
-    if result.is_err() && !w.conn.is_autocommit() {
-        run_cached(&w.conn, "ROLLBACK TO job")?;
+    if result.is_err() {
+        w.names.get_mut().job_rolled_back();
+        if !w.conn.is_autocommit() {
+            run_cached(&w.conn, "ROLLBACK TO job")?;
+        }
     }
     if !w.conn.is_autocommit() {
         run_cached(&w.conn, "RELEASE job")?;
@@ -231,6 +239,7 @@ fn commit_batch(
         }
     };
     w.counters_current = outcome.is_ok();
+    w.names.get_mut().batch_ended(outcome.is_ok());
     if outcome.is_ok() && w.woke {
         notify.notify_waiters();
         notify.notify_one();
