@@ -154,6 +154,10 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     /// The last slot handled per schedule (fired, skipped or missed), once read from the store.
     last: HashMap<String, Option<DateTime<Utc>>>,
+    /// Each schedule's next fire after an instant, as (instant, next): still the answer for any
+    /// later instant before that next fire, so a pass does not work it out again for each of a
+    /// thousand schedules (see [`Self::next_fire`]). Forgotten when the plugin set changes.
+    next: HashMap<String, (DateTime<Utc>, Option<DateTime<Utc>>)>,
     /// Which schedules this node fires when it shares them with other nodes, and where it
     /// reads which nodes are live.
     owner: Option<(SlotOwner, Arc<dyn role::Nodes>)>,
@@ -175,6 +179,7 @@ impl Scheduler {
             store,
             clock,
             last: HashMap::new(),
+            next: HashMap::new(),
             owner: None,
         }
     }
@@ -197,7 +202,7 @@ impl Scheduler {
             // The schedule runs `jitter` behind the clock: its slots fire that much later.
             let jitter = entry.jitter();
             let now = clock - jitter;
-            let mut next = entry.schedule.next_after(now).map(|at| at + jitter);
+            let mut next = self.next_fire(entry, now).map(|at| at + jitter);
             if let Some(takeover) = self.owners_turn(entry, now).await? {
                 // Another node owns it: look again when its oldest slot passes the grace.
                 next = Some(next.map_or(takeover, |n| n.min(takeover)) + jitter);
@@ -213,6 +218,20 @@ impl Scheduler {
         }
         self.fire(due, &mut pass).await?;
         Ok(pass)
+    }
+
+    /// The schedule's next fire after `now`, worked out again only once `now` reaches the one
+    /// known (or goes back before the instant it was worked out for).
+    fn next_fire(&mut self, e: &Entry, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if let Some(&(since, next)) = self.next.get(&e.key)
+            && since <= now
+            && next.is_none_or(|n| now < n)
+        {
+            return next;
+        }
+        let next = e.schedule.next_after(now);
+        self.next.insert(e.key.clone(), (now, next));
+        next
     }
 
     /// Counts and marks the schedule's missed slots; returns the slots due now.
@@ -336,7 +355,10 @@ impl Scheduler {
             let set = plugins.current();
             let entries = match read.take() {
                 Some((from, entries)) if Arc::ptr_eq(&from, &set) => entries,
-                _ => set.iter().flat_map(|p| entries_of(&p.manifest)).collect(),
+                _ => {
+                    self.next.clear();
+                    set.iter().flat_map(|p| entries_of(&p.manifest)).collect()
+                }
             };
             let ticked = self.tick(&entries).await;
             read = Some((set, entries));
