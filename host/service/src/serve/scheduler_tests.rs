@@ -469,3 +469,21 @@ async fn nodes_fire_only_the_schedules_they_own_and_take_over_a_late_owners() {
     assert_eq!(states.len(), 60);
     assert!(states.iter().all(|s| s.fired == 2), "{states:?}");
 }
+
+#[tokio::test]
+async fn a_storm_of_slots_in_several_transactions_fires_each_once() {
+    let slot = utc(chrono_tz::UTC, 2026, 12, 1, 9, 0);
+    let f = fixture(slot).await;
+    let e = fleet(300);
+    let mut s = f.scheduler();
+    let pass = s.tick(&e).await.expect("tick");
+    assert_eq!(pass.fired.len(), 300, "in three transactions");
+    assert!(s.tick(&e).await.expect("again").fired.is_empty());
+    let states = f.store.schedule_states().await.expect("states");
+    assert_eq!(states.len(), 300);
+    assert!(
+        states
+            .iter()
+            .all(|s| s.fired == 1 && s.last_slot == Some(slot))
+    );
+}
