@@ -3,11 +3,13 @@
 //! [`Reopen`]: the same database opened (again) with the background indexer off, so the test
 //! decides when passes run.
 
-use super::{event, run};
-use crate::{RunFilter, RunId};
+use super::{claim_now, event, finish_as, run};
+use crate::{AttemptStatus, RetentionPolicy, RunFilter, RunId, RunStatus};
 use crate::{Store, WordIndexPass};
 use async_trait::async_trait;
+use chrono::{TimeDelta, Utc};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Opens one database, as often as asked, with the background word indexer off.
 #[async_trait]
@@ -170,4 +172,34 @@ pub async fn old_events_are_backfilled(store: &dyn Store, old: &[(&str, RunId)])
         new.run_ids,
         "the new event is indexed alike"
     );
+}
+
+/// Retention may delete the newest events, or every event: SQLite then gives the next events
+/// ids it gave before, at or below the index's watermark. Those events are still indexed and
+/// found, and the deleted events' words match nothing.
+pub async fn events_after_the_newest_were_purged_are_found(db: Box<dyn Reopen>) {
+    let store = db.open().await;
+    let mut last = 0;
+    for i in 0..3 {
+        last = ingest(&*store, &format!("old{i}"), "старое").await.0;
+    }
+    index_all(&*store, last).await;
+    for claimed in claim_now(&*store, "node-a", 10).await {
+        finish_as(&*store, &claimed, AttemptStatus::Succeeded).await;
+    }
+    let mut policy = RetentionPolicy::default();
+    policy.max_age.insert(RunStatus::Succeeded, Duration::ZERO);
+    let later = Utc::now() + TimeDelta::hours(1);
+    assert_eq!(store.purge(&policy, 10, later).await.expect("purge"), 3);
+    assert!(text_ids(&*store, "старое").await.is_empty());
+
+    let (event, new) = ingest(&*store, "new", "новое").await;
+    assert_eq!(
+        text_ids(&*store, "новое").await,
+        vec![new],
+        "found before the indexer ran (event {event}, the old ones went up to {last})"
+    );
+    index_all(&*store, event).await;
+    assert_eq!(text_ids(&*store, "новое").await, vec![new], "and after");
+    assert!(text_ids(&*store, "старое").await.is_empty());
 }
