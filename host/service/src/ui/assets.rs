@@ -17,27 +17,27 @@ struct Asset {
     bytes: &'static [u8],
 }
 
+/// The content type of the scripts (htmx, its SSE extension and ours).
+const JS: &str = "text/javascript; charset=utf-8";
+/// The content type of our stylesheet.
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The [`Asset`] of the file `assets/ui/$name`, served under that same name.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            bytes: include_bytes!(concat!("../../assets/ui/", $name)),
+        }
+    };
+}
+
 const ASSETS: [Asset; 4] = [
-    Asset {
-        name: "htmx.min.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/ui/htmx.min.js"),
-    },
-    Asset {
-        name: "sse.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/ui/sse.js"),
-    },
-    Asset {
-        name: "ui.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/ui/ui.js"),
-    },
-    Asset {
-        name: "ui.css",
-        content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../../assets/ui/ui.css"),
-    },
+    asset!("htmx.min.js", JS),
+    asset!("sse.js", JS),
+    asset!("ui.js", JS),
+    asset!("ui.css", CSS),
 ];
 
 /// The quoted ETag of every asset, by position in [`ASSETS`], computed once.
