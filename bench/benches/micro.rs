@@ -2,6 +2,7 @@
 //!
 //! - `webhook_decode`: `radist_connector::webhook::decode` on the golden Radist bodies, and
 //!   decode plus the JSON the intake stores;
+//! - `event_words`: the words the word indexer reads from one stored payload (every event);
 //! - `intake_transaction`: one `Store::ingest` (the event and one queued run, one SQLite
 //!   transaction) on a fresh file;
 //! - `per_run`: the dispatcher's work for one run of a trivial plugin with the store-backed
@@ -87,6 +88,16 @@ fn stored_payload() -> String {
         Ok(Decoded::Event(event)) => json!({"source": "webhook", "event": event}).to_string(),
         _ => panic!("the golden body decodes"),
     }
+}
+
+fn event_words(c: &mut Criterion) {
+    let payload = stored_payload();
+    let mut group = c.benchmark_group("event_words");
+    group.throughput(Throughput::Bytes(payload.len() as u64));
+    group.bench_function("stored_waba_text", |b| {
+        b.iter(|| switchboard_store::search::event_words(black_box(&payload)).len())
+    });
+    group.finish();
 }
 
 fn intake_transaction(c: &mut Criterion) {
@@ -331,5 +342,11 @@ fn per_run(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, webhook_decode, intake_transaction, per_run);
+criterion_group!(
+    benches,
+    webhook_decode,
+    event_words,
+    intake_transaction,
+    per_run
+);
 criterion_main!(benches);

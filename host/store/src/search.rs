@@ -1,13 +1,19 @@
 //! The words of an event that the runs list's text filter finds: the distinct words of the
-//! payload's string and number values (keys left out), lowercased, in first-seen order. Both
-//! backends index exactly these words (SQLite in a contentless FTS5 table, PostgreSQL in a GIN
-//! indexed `text[]`), because SQLite keeps payloads packed and neither database could read them
-//! the same way. A query matches an event holding every one of its words.
+//! payload's string and number values (keys left out), lowercased, in the order the payload
+//! holds them. Both backends index exactly these words (SQLite in a contentless FTS5 table,
+//! PostgreSQL in a GIN indexed `text[]`), because SQLite keeps payloads packed and neither
+//! database could read them the same way. A query matches an event holding every one of its
+//! words.
+//!
+//! The payload is read as it is parsed (a serde visitor), not into a `serde_json::Value` first:
+//! the indexer reads every event, and the tree of maps and strings it no longer builds was most
+//! of its cost (BENCHMARKS.md). A key named twice in one object gives the words of both values.
 //!
 //! Bounds: at most [`MAX_WORDS`] words per event and [`MAX_QUERY_WORDS`] per query; a word is
 //! cut to [`MAX_WORD_CHARS`] characters on both sides, so a long word still finds itself.
 
-use serde_json::Value;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::fmt;
 
 /// Distinct words indexed per event (the first ones of the payload).
 pub const MAX_WORDS: usize = 256;
@@ -19,9 +25,13 @@ pub const MAX_WORD_CHARS: usize = 40;
 /// The words indexed for a stored payload (JSON; any other text is read as plain text).
 pub fn event_words(payload: &str) -> Vec<String> {
     let mut words = Words::default();
-    match serde_json::from_str::<Value>(payload) {
-        Ok(value) => words.value(&value),
-        Err(_) => words.text(payload),
+    let mut json = serde_json::Deserializer::from_str(payload);
+    let read = Collect(&mut words)
+        .deserialize(&mut json)
+        .and_then(|()| json.end());
+    if read.is_err() {
+        words = Words::default();
+        words.text(payload);
     }
     words.list
 }
@@ -46,14 +56,8 @@ impl Words {
         self.list.len() >= MAX_WORDS
     }
 
-    fn value(&mut self, value: &Value) {
-        match value {
-            Value::String(s) => self.text(s),
-            Value::Number(n) => self.text(&n.to_string()),
-            Value::Array(items) => items.iter().for_each(|v| self.value(v)),
-            Value::Object(map) => map.values().for_each(|v| self.value(v)),
-            Value::Bool(_) | Value::Null => {}
-        }
+    fn number(&mut self, n: impl Into<serde_json::Number>) {
+        self.text(&n.into().to_string());
     }
 
     fn text(&mut self, text: &str) {
@@ -64,11 +68,77 @@ impl Words {
             if word.is_empty() {
                 continue;
             }
-            let word: String = word.to_lowercase().chars().take(MAX_WORD_CHARS).collect();
-            if self.seen.insert(word.clone()) {
+            let mut word = word.to_lowercase();
+            if let Some((cut, _)) = word.char_indices().nth(MAX_WORD_CHARS) {
+                word.truncate(cut);
+            }
+            if !self.seen.contains(&word) {
+                self.seen.insert(word.clone());
                 self.list.push(word);
             }
         }
+    }
+}
+
+/// Reads one JSON value into [`Words`]: its strings and numbers, at any depth, keys skipped.
+struct Collect<'w>(&'w mut Words);
+
+impl<'de> DeserializeSeed<'de> for Collect<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Collect<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        self.0.text(s);
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<(), E> {
+        self.0.number(n);
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<(), E> {
+        self.0.number(n);
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<(), E> {
+        // JSON has no NaN or infinity, so every parsed float is a `Number`.
+        if let Some(n) = serde_json::Number::from_f64(n) {
+            self.0.number(n);
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while items.next_element_seed(Collect(self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
+        while entries.next_key::<IgnoredAny>()?.is_some() {
+            entries.next_value_seed(Collect(self.0))?;
+        }
+        Ok(())
     }
 }
 
@@ -84,6 +154,54 @@ mod tests {
         assert_eq!(words, ["38000001", "доставка", "здравствуйте"]);
         assert_eq!(query_words("  доставка!! "), ["доставка"]);
         assert!(query_words("?!").is_empty());
+    }
+
+    /// The words of the payload as a `serde_json::Value` tree (how they were read before the
+    /// visitor): the same set, for every payload without a repeated key.
+    fn tree_words(payload: &str) -> Vec<String> {
+        fn walk(words: &mut Words, value: &serde_json::Value) {
+            match value {
+                serde_json::Value::String(s) => words.text(s),
+                serde_json::Value::Number(n) => words.text(&n.to_string()),
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(words, v)),
+                serde_json::Value::Object(map) => map.values().for_each(|v| walk(words, v)),
+                serde_json::Value::Bool(_) | serde_json::Value::Null => {}
+            }
+        }
+        let mut words = Words::default();
+        match serde_json::from_str::<serde_json::Value>(payload) {
+            Ok(value) => walk(&mut words, &value),
+            Err(_) => words.text(payload),
+        }
+        let mut list = words.list;
+        list.sort();
+        list
+    }
+
+    #[test]
+    fn the_visitor_finds_the_words_the_value_tree_holds() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let payloads = [
+            r#"{"event":"message.received","data":{"message":{"text":"Привет, ЦЕНА доставки? Σ ΟΔΟΣ","id":"wamid.HBgLNzkwMDAwMDAwMDEVAgASGBQzQUI=","created_at":"2026-12-07T10:11:12.345Z","buttons":[{"title":"Да"},{"title":"Нет"}],"contact_id":-42,"ratio":1.50,"big":123456789012345678901234567890,"exp":2e3,"flag":true,"none":null}}}"#,
+            r#"[1, -2, 3.25, "x y", [], {}, [[["deep"]]]]"#,
+            r#""just a string""#,
+            "7",
+            "not json at all: слово, word",
+            r#"{"truncated": "#,
+            r#"{"a": 1} trailing"#,
+            &deep,
+        ];
+        for payload in payloads {
+            let mut streamed = event_words(payload);
+            streamed.sort();
+            assert_eq!(streamed, tree_words(payload), "{payload}");
+        }
+    }
+
+    #[test]
+    fn words_come_in_the_payload_order() {
+        let payload = r#"{"z":"first","a":["second",3],"m":{"b":"fourth"}}"#;
+        assert_eq!(event_words(payload), ["first", "second", "3", "fourth"]);
     }
 
     #[test]
