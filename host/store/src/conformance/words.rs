@@ -174,9 +174,10 @@ pub async fn old_events_are_backfilled(store: &dyn Store, old: &[(&str, RunId)])
     );
 }
 
-/// Retention may delete the newest events, or every event: SQLite then gives the next events
-/// ids it gave before, at or below the index's watermark. Those events are still indexed and
-/// found, and the deleted events' words match nothing.
+/// Retention may delete the newest events, or every event. The events ingested after it must
+/// not get ids at or below the index's watermark, where the indexer would never look (SQLite's
+/// counters and PostgreSQL's sequences never hand an id out twice): they are indexed and found,
+/// and the deleted events' words match nothing.
 pub async fn events_after_the_newest_were_purged_are_found(db: Box<dyn Reopen>) {
     let store = db.open().await;
     let mut last = 0;
