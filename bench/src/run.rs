@@ -285,10 +285,14 @@ fn write_manifests(
     }
 }
 
+/// The harness's own connection to the service's database, for counts and sizes. It only reads:
+/// without `index_words = false` it would run a word indexer of its own, whose write
+/// transactions (another process's, on SQLite) held the service's writer up to 200 ms.
 async fn open_store(work: &Workdir, database_url: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = database_url {
         let mut config = PostgresConfig::new(url);
         config.pool_size = 2;
+        config.index_words = false;
         let store = PostgresStore::connect(config)
             .await
             .context("cannot open the service's PostgreSQL database")?;
@@ -296,6 +300,7 @@ async fn open_store(work: &Workdir, database_url: Option<&str>) -> anyhow::Resul
     }
     let mut config = SqliteConfig::new(work.path("data/switchboard.db"));
     config.readers = 1;
+    config.index_words = false;
     let store = SqliteStore::open(config)
         .await
         .context("cannot open the service's database")?;
