@@ -65,6 +65,20 @@ pub(crate) fn secure_database(db: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Deletes a database file and its `-wal` and `-shm` files (those that exist).
+pub(crate) fn remove_database(db: &Path) -> Result<(), StoreError> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = with_suffix(db, suffix);
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(open_failed(&file, &e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Creates `dest` owner-only for a backup and returns it open for writing: refused when anything
 /// (a file, a symlink, even a dangling one) is already there.
 pub(crate) fn create_backup_target(dest: &Path) -> Result<File, StoreError> {
@@ -88,7 +102,7 @@ pub(crate) fn create_backup_target(dest: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
-fn with_suffix(db: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn with_suffix(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)

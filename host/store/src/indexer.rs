@@ -7,10 +7,10 @@
 //! pass takes many events instead of the few that came in during the last one. Most of a pass's
 //! cost is per pass, not per event: a transaction and its commit, and the index's own flushes
 //! and merges. PostgreSQL settles for [`SETTLE`], because there a pass is a transaction of its
-//! own beside intake's, and the wait costs no ack anything. SQLite does not settle. Its passes
-//! share the one writer and the batch transaction of everyone's acks, so a bigger pass holds
-//! every ack in its batch. BENCHMARKS.md has the measurement: up to −17% of intake's CPU per
-//! webhook, for twice the ack p99 at 5,000/s.
+//! own beside intake's, and the wait costs no ack anything. SQLite does not settle: its passes
+//! run in the index's own file, on a thread of lower CPU priority (`sqlite/words_file.rs`), and
+//! small passes keep the index close behind. BENCHMARKS.md has the measurement: settling cut
+//! intake's CPU per webhook by up to a fifth there, for a higher ack p99 at 5,000/s.
 //!
 //! The text filter never depends on the indexer having run: an event above the watermark is
 //! matched by tokenising its payload in the query (at most [`TAIL_MAX`] of them); when more are

@@ -4,12 +4,11 @@ use super::counters::Counter;
 use super::fail::{Fail, Res, from_us, opt_from_us, parse_status, to_i64, to_u32, to_us};
 use super::ledger::PackedRecord;
 use super::worker::Writer;
-use super::{detail, history, lanes, names, packing, sources};
+use super::{detail, lanes, names, packing, sources};
 use crate::convert::{RunAfter, check_running};
 use crate::error::StoreError;
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::{ClaimedRun, FinishedAttempt, Next, QueueDepth};
-use crate::model::history::RunFilter;
 use crate::status::{AttemptStatus, RunStatus};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -264,25 +263,21 @@ pub(crate) fn requeue(w: &mut Writer, run: RunId, replay: bool) -> Res<()> {
     Ok(())
 }
 
-/// Requeues every finished run the filter matches; `None` (nothing done) when its text needs
-/// the word indexer first.
-pub(crate) fn requeue_where(
-    w: &mut Writer,
-    filter: &RunFilter,
-    replay: bool,
-) -> Res<Option<Vec<RunId>>> {
-    let Some(runs) = history::list_runs(&w.conn, filter)? else {
-        return Ok(None);
-    };
-    let finished: Vec<RunId> = runs
-        .into_iter()
-        .filter(|r| !r.status.is_unfinished())
-        .map(|r| r.run_id)
-        .collect();
-    for run in &finished {
-        requeue(w, *run, replay)?;
+/// Requeues the listed runs (a filter's finished runs, listed by a read just before); one that
+/// is unfinished by now (replayed meanwhile) or gone (retention) is left as it is. Returns the
+/// runs requeued.
+pub(crate) fn requeue_finished(w: &mut Writer, runs: &[RunId], replay: bool) -> Res<Vec<RunId>> {
+    let mut requeued = Vec::with_capacity(runs.len());
+    for run in runs {
+        match run_state(&w.conn, *run)? {
+            Some((status, _, _)) if !status.is_unfinished() => {
+                requeue(w, *run, replay)?;
+                requeued.push(*run);
+            }
+            _ => {}
+        }
     }
-    Ok(Some(finished))
+    Ok(requeued)
 }
 
 /// The claimable lane head first in arrival order (the lanes index gives it without a scan):

@@ -168,7 +168,7 @@ fn matches(conn: &Connection, found: &words::Found) -> Res<i64> {
     };
     let mut stmt = conn.prepare_cached(
         "SELECT count(*) FROM
-             (SELECT 1 FROM event_words WHERE event_words MATCH ?1 LIMIT ?2)",
+             (SELECT 1 FROM words.event_words WHERE event_words MATCH ?1 LIMIT ?2)",
     )?;
     Ok(stmt.query_row(
         params_from_iter([Value::Text(query.clone()), Value::Integer(COMMON_WORDS + 1)]),
@@ -251,19 +251,19 @@ fn text_clause(c: &mut Clauses, found: words::Found, common: bool, events_from: 
     let query = Value::Text(query);
     if common {
         let sql = if tail.is_some() {
-            "(EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)
+            "(EXISTS (SELECT 1 FROM words.event_words WHERE event_words MATCH ? AND rowid = e.id)
               OR e.id IN (SELECT value FROM json_each(?)))"
         } else {
-            "EXISTS (SELECT 1 FROM event_words WHERE event_words MATCH ? AND rowid = e.id)"
+            "EXISTS (SELECT 1 FROM words.event_words WHERE event_words MATCH ? AND rowid = e.id)"
         };
         c.add(sql, std::iter::once(query).chain(tail));
         return;
     }
     let sql = if tail.is_some() {
-        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ? AND rowid >= ?
+        "e.id IN (SELECT rowid FROM words.event_words WHERE event_words MATCH ? AND rowid >= ?
                   UNION ALL SELECT value FROM json_each(?))"
     } else {
-        "e.id IN (SELECT rowid FROM event_words WHERE event_words MATCH ? AND rowid >= ?)"
+        "e.id IN (SELECT rowid FROM words.event_words WHERE event_words MATCH ? AND rowid >= ?)"
     };
     let from = Value::Integer(events_from);
     c.add(sql, [query, from].into_iter().chain(tail));

@@ -26,6 +26,7 @@ mod sources;
 mod store_impl;
 mod views;
 mod words;
+mod words_file;
 mod worker;
 
 use crate::error::StoreError;
@@ -81,6 +82,8 @@ pub struct SqliteStore {
     _lock: Option<crate::files::ProcessLock>,
     checkpoints: FullCheckpoints,
     notify: Arc<Notify>,
+    /// The word index file's thread (see `words_file`).
+    words: words_file::WordsThread,
     /// Notified after ingests: wakes the background word indexer.
     words_wake: Arc<Notify>,
     _indexer: Option<crate::indexer::Background>,
@@ -113,13 +116,13 @@ impl SqliteStore {
         }
         let mut store = rx.await.map_err(|_| StoreError::Closed)??;
         if config.index_words {
-            let workers = store.workers.clone();
+            let (words, workers) = (store.words.clone(), store.workers.clone());
             let pass = move || {
-                let workers = workers.clone();
-                async move { words::pass(&workers, crate::indexer::BATCH).await }
+                let (words, workers) = (words.clone(), workers.clone());
+                async move { words::pass(&words, &workers, crate::indexer::BATCH).await }
             };
             let wake = Arc::clone(&store.words_wake);
-            // No settling: a pass shares the writer's batch with acks (see `indexer`).
+            // No settling: small passes keep the index close behind the events (BENCHMARKS.md).
             store._indexer = Some(crate::indexer::spawn(pass, wake, std::time::Duration::ZERO));
         }
         Ok(store)
@@ -167,7 +170,7 @@ impl SqliteStore {
     }
 }
 
-fn open_error(path: &Path, e: &rusqlite::Error) -> Fail {
+pub(crate) fn open_error(path: &Path, e: &rusqlite::Error) -> Fail {
     Fail::Store(StoreError::Open {
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -188,6 +191,8 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
         }
         other => other,
     })?;
+    let words = words_file::open(&path, &conn, config.durability)?;
+    let words = words_file::WordsThread::start(words, words_file::open_events_reader(&path)?)?;
     let readers = (0..config.readers.clamp(1, 16))
         .map(|_| open_reader(&path))
         .collect::<Res<_>>()?;
@@ -200,6 +205,7 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
         _lock: lock,
         checkpoints,
         notify,
+        words,
         words_wake: Arc::new(Notify::new()),
         _indexer: None,
         path,
@@ -212,6 +218,7 @@ fn open_reader(path: &Path) -> Res<Connection> {
         | OpenFlags::SQLITE_OPEN_URI;
     let reader = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
     schema::prepare_reader(&reader)?;
+    words_file::attach(&reader, path)?;
     Ok(reader)
 }
 

@@ -91,10 +91,11 @@ fn delete_run(conn: &Connection, run: i64, event: i64) -> Res<()> {
     Ok(())
 }
 
-/// Checkpoints the WAL into the main file, truncates it, and returns free pages to the disk.
+/// Checkpoints the WAL into the main file, truncates it, and returns free pages to the disk (of
+/// the database, and of the word index file on its own connection).
 pub(crate) fn checkpoint(conn: &Connection) -> Res<()> {
-    // Vacuum first, so the pages it moves are in the WAL the checkpoint then empties (the FTS5
-    // index of `event_words` merges segments and leaves free pages behind).
+    // Vacuum first, so the pages it moves are in the WAL the checkpoint then empties (retention's
+    // deletions, and in the word index file FTS5's segment merges, leave free pages behind).
     // Each step of `incremental_vacuum` frees one page: step it to the end (a single
     // `execute_batch` step returned one page per checkpoint).
     let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
@@ -119,16 +120,19 @@ pub(crate) fn stats(conn: &Connection, path: &Path) -> Res<DbStats> {
             |r| r.get(0),
         )?))
     };
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
+    // Both files count: the database's and its word index's (`words_file`), each with its WAL.
+    let words = super::words_file::path(path);
+    let size = |file: &Path, suffix: &str| {
+        std::fs::metadata(crate::files::with_suffix(file, suffix)).map_or(0, |m| m.len())
+    };
     let mut rows = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
         rows.push(((*table).to_owned(), to_u64(n)));
     }
     Ok(DbStats {
-        file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
-        wal_bytes: std::fs::metadata(&wal).map_or(0, |m| m.len()),
+        file_bytes: size(path, "") + size(&words, ""),
+        wal_bytes: size(path, "-wal") + size(&words, "-wal"),
         page_size: pragma("page_size")?,
         page_count: pragma("page_count")?,
         free_pages: pragma("freelist_count")?,
@@ -137,14 +141,21 @@ pub(crate) fn stats(conn: &Connection, path: &Path) -> Res<DbStats> {
 }
 
 /// Copies the database page by page into a new owner-only file at `dest` (never through a
-/// symlink) (all pages in one step, so the copy
-/// is one consistent snapshot even while the writer keeps committing).
+/// symlink) (all pages in one step, so the copy is one consistent snapshot even while the
+/// writer keeps committing). The word index file is not copied: it is derived from the events,
+/// and the copy gets a generation of its own, so it is indexed afresh where it is opened.
 pub(crate) fn backup(conn: &Connection, dest: &Path) -> Res<()> {
     crate::files::create_backup_target(dest)?;
     let mut target = Connection::open(dest)?;
     let backup = Backup::new(conn, &mut target)?;
     for _ in 0..BACKUP_TRIES {
         if backup.step(-1)? == StepResult::Done {
+            drop(backup);
+            // The copy's word index is built afresh wherever it is opened (see `words_file`).
+            target.execute(
+                "UPDATE words_file SET generation = lower(hex(randomblob(16)))",
+                [],
+            )?;
             return Ok(());
         }
     }

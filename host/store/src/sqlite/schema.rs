@@ -27,6 +27,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_status_pages.sql"),
     include_str!("migrations/0006_fewer_pages.sql"),
     include_str!("migrations/0007_fewer_bytes.sql"),
+    include_str!("migrations/0008_words_file.sql"),
 ];
 
 /// How long a connection waits for another one's lock before answering `Unavailable`.

@@ -118,8 +118,19 @@ impl role::Dispatch for SqliteStore {
     }
 
     async fn requeue_where(&self, filter: RunFilter, replay: bool) -> StoreResult<Vec<RunId>> {
+        // The index file is not attached to the writer (its write transactions would lock it):
+        // the runs are listed by a read first, then requeued unless one is unfinished by then.
         let filter = Arc::new(filter);
-        self.write_indexed(move |w| dispatch::requeue_where(w, &filter, replay))
+        let listed = self
+            .read_indexed(move |c| history::list_runs(c, &filter))
+            .await?;
+        let finished: Vec<RunId> = listed
+            .into_iter()
+            .filter(|r| !r.status.is_unfinished())
+            .map(|r| r.run_id)
+            .collect();
+        self.workers
+            .write(move |w| dispatch::requeue_finished(w, &finished, replay))
             .await
     }
 
@@ -381,7 +392,7 @@ impl role::History for SqliteStore {
     }
 
     async fn index_words(&self, limit: usize) -> StoreResult<WordIndexPass> {
-        words::pass(&self.workers, limit).await
+        words::pass(&self.words, &self.workers, limit).await
     }
 
     async fn chat_timeline(
@@ -468,7 +479,8 @@ impl role::Operations for SqliteStore {
     }
 
     async fn checkpoint(&self) -> StoreResult<()> {
-        self.checkpoints.run().await
+        self.checkpoints.run().await?;
+        self.words.run(|words, _| ops::checkpoint(words)).await
     }
 
     async fn stats(&self) -> StoreResult<DbStats> {

@@ -1,36 +1,36 @@
-//! The word index on SQLite, fed off the intake path (see [`crate::indexer`]): `word_index`
-//! holds the watermark, the highest event id whose words are in `event_words`. A pass reads and
-//! tokenises the events above it on a reader thread, then one writer job inserts their words
-//! and moves the watermark, only if no other pass moved it meanwhile. Event ids grow in commit
-//! order (one writer), so no event can appear below the watermark later.
+//! The word index on SQLite, fed off the intake path (see [`crate::indexer`]) in a file of its
+//! own (`words_file`): `word_index` there holds the watermark, the highest event id whose words
+//! are in `event_words`. A pass runs on the index file's thread: in one write transaction of
+//! that file it reads the events above the watermark (from a reader of the database), tokenises
+//! them, inserts their words and moves the watermark; then it deletes the words of the events
+//! retention deleted (queued in the database's `words_forgotten`). The database's writer is
+//! used only to take those ids off the queue afterwards. Event ids grow in commit order (one
+//! writer), so no event can appear below the watermark later.
 //!
-//! The text filter reads the watermark, the index and the events above the watermark in one
-//! read transaction, so what it matches is one consistent state.
+//! The text filter reads the watermark and the index (attached as `words`) and the events above
+//! the watermark in one read transaction. The two files are two snapshots, but an indexed event
+//! is only ever found through its row in `events`, so an index ahead of the snapshot of the
+//! events matches nothing extra, and one behind it leaves more events to the tail.
 
 use super::SqliteStore;
 use super::fail::Res;
 use super::packing;
-use super::worker::{Workers, Writer};
+use super::words_file::WordsThread;
+use super::worker::Workers;
 use crate::error::StoreError;
 use crate::indexer::{CatchUp, TAIL_MAX, WordIndexPass, tail_matches};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
-/// A tokenised batch, to be stored if the watermark is still `from`.
-struct Batch {
-    from: i64,
-    words: Vec<(i64, String)>,
-    more: bool,
-}
-
+/// The watermark, read on a connection with the index file attached as `words`.
 pub(crate) fn watermark(conn: &Connection) -> Res<i64> {
-    let mut stmt = conn.prepare_cached("SELECT watermark FROM word_index")?;
+    let mut stmt = conn.prepare_cached("SELECT watermark FROM words.word_index")?;
     Ok(stmt.query_row([], |r| r.get(0))?)
 }
 
 /// The events above `from` (id order), at most `limit`, with their payloads.
 fn above(conn: &Connection, from: i64, limit: usize) -> Res<Vec<(i64, String)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, payload FROM events WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT id, payload FROM main.events WHERE id > ?1 ORDER BY id LIMIT ?2")?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![from, limit], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, rusqlite::types::Value>(1)?))
@@ -42,59 +42,79 @@ fn above(conn: &Connection, from: i64, limit: usize) -> Res<Vec<(i64, String)>> 
     .collect()
 }
 
-/// Reads and tokenises the next batch (on a reader).
-fn read_batch(conn: &Connection, limit: usize) -> Res<Batch> {
-    let from = watermark(conn)?;
-    let events = above(conn, from, limit)?;
-    let more = limit > 0 && events.len() == limit;
-    let words = events
-        .into_iter()
-        .map(|(id, payload)| (id, crate::search::event_words(&payload).join(" ")))
-        .collect();
-    Ok(Batch { from, words, more })
+/// What a pass did, and the forgotten ids it deleted the words of (to take off the queue).
+struct Done {
+    pass: WordIndexPass,
+    forgotten: Vec<i64>,
 }
 
-/// Stores a batch and moves the watermark past it (on the writer); `None` when another pass
-/// moved the watermark first (the batch is then dropped, nothing written).
-fn store_batch(w: &mut Writer, batch: &Batch) -> Res<Option<i64>> {
-    let Some(&(to, _)) = batch.words.last() else {
-        return Ok(Some(batch.from));
-    };
-    let moved = w
-        .conn
-        .prepare_cached("UPDATE word_index SET watermark = ?2 WHERE watermark = ?1")?
-        .execute(params![batch.from, to])?;
-    if moved != 1 {
-        return Ok(None);
+/// One pass on the index thread: up to `limit` events indexed and `limit` forgotten ids
+/// handled, committed in one transaction of the index file.
+fn pass_on(words: &mut Connection, events: &Connection, limit: usize) -> Res<Done> {
+    let tx = words.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let from: i64 = tx
+        .prepare_cached("SELECT watermark FROM word_index")?
+        .query_row([], |r| r.get(0))?;
+    // One read transaction of the database: the events and the queue are one state of it.
+    let read = events.unchecked_transaction()?;
+    let found = above(&read, from, limit)?;
+    let forgotten: Vec<i64> = read
+        .prepare_cached("SELECT id FROM words_forgotten ORDER BY id LIMIT ?1")?
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    read.commit()?;
+    let more = limit > 0 && (found.len() == limit || forgotten.len() == limit);
+    let watermark = found.last().map_or(from, |(id, _)| *id);
+    {
+        let mut insert =
+            tx.prepare_cached("INSERT INTO event_words (rowid, words) VALUES (?1, ?2)")?;
+        for (id, payload) in &found {
+            let words = crate::search::event_words(payload);
+            if !words.is_empty() {
+                insert.execute(params![id, words.join(" ")])?;
+            }
+        }
+        // An id above the watermark was deleted before it was indexed: it has no words.
+        let mut forget = tx.prepare_cached("DELETE FROM event_words WHERE rowid = ?1")?;
+        for id in forgotten.iter().filter(|id| **id <= watermark) {
+            forget.execute([id])?;
+        }
     }
-    // An event deleted since it was read (retention) gets no words.
-    let mut insert = w.conn.prepare_cached(
-        "INSERT INTO event_words (rowid, words) SELECT ?1, ?2
-         WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)",
-    )?;
-    for (id, words) in batch.words.iter().filter(|(_, w)| !w.is_empty()) {
-        insert.execute(params![id, words])?;
-    }
-    Ok(Some(to))
-}
-
-/// One pass of the indexer: up to `limit` events.
-pub(crate) async fn pass(workers: &Workers, limit: usize) -> Result<WordIndexPass, StoreError> {
-    let batch = workers.read(move |conn| read_batch(conn, limit)).await?;
-    let (indexed, more) = (batch.words.len(), batch.more);
-    let stored = workers.write(move |w| store_batch(w, &batch)).await?;
-    Ok(match stored {
-        Some(watermark) => WordIndexPass {
-            indexed,
+    tx.prepare_cached("UPDATE word_index SET watermark = ?1")?
+        .execute([watermark])?;
+    tx.commit()?;
+    Ok(Done {
+        pass: WordIndexPass {
+            indexed: found.len(),
             watermark,
             more,
         },
-        None => WordIndexPass {
-            indexed: 0,
-            watermark: workers.read(watermark).await?,
-            more: true,
-        },
+        forgotten,
     })
+}
+
+/// One pass of the indexer: up to `limit` events, and the words of up to `limit` deleted
+/// events deleted.
+pub(crate) async fn pass(
+    words: &WordsThread,
+    workers: &Workers,
+    limit: usize,
+) -> Result<WordIndexPass, StoreError> {
+    let done = words
+        .run(move |words, events| pass_on(words, events, limit))
+        .await?;
+    if !done.forgotten.is_empty() {
+        let ids = serde_json::json!(done.forgotten).to_string();
+        workers
+            .write(move |w| {
+                let mut stmt = w.conn.prepare_cached(
+                    "DELETE FROM words_forgotten WHERE id IN (SELECT value FROM json_each(?1))",
+                )?;
+                Ok(stmt.execute([ids])?)
+            })
+            .await?;
+    }
+    Ok(done.pass)
 }
 
 /// How a text filter finds events: the FTS5 query of its words (`None`: the text has no word
@@ -149,23 +169,7 @@ impl SqliteStore {
                 return Ok(found);
             }
             catch_up.check()?;
-            pass(&self.workers, crate::indexer::BATCH).await?;
-        }
-    }
-
-    /// Like [`Self::read_indexed`], for a writer job.
-    pub(super) async fn write_indexed<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: Fn(&mut Writer) -> Res<Option<T>> + Clone + Send + 'static,
-    {
-        let catch_up = CatchUp::start();
-        loop {
-            if let Some(done) = self.workers.write(f.clone()).await? {
-                return Ok(done);
-            }
-            catch_up.check()?;
-            pass(&self.workers, crate::indexer::BATCH).await?;
+            pass(&self.words, &self.workers, crate::indexer::BATCH).await?;
         }
     }
 }

@@ -1,0 +1,224 @@
+//! The payload word index's own file, `<database>-words`: the FTS5 table `event_words` and the
+//! one row of `word_index` (the generation of the database it indexes, and the watermark, the
+//! highest event id whose words it holds). It is written by its own connection on its own
+//! thread, so an index pass (FTS5's inserts, flushes and merges) never holds the writer's batch
+//! transaction, which every ack waits for; the store's readers attach it as `words`.
+//!
+//! The file is derived data: every word in it can be read again from the events. So rather than
+//! being backed up or repaired, it is rebuilt whenever it does not provably belong to the
+//! database beside it, emptied and indexed again from the first event:
+//! - its generation is not the database's `words_file.generation` (a file from another
+//!   database; a backup copy gets a new generation, so a restored backup indexes afresh);
+//! - its watermark is past the database's newest event: ids above it may be handed out again,
+//!   to events the index has never seen (the newest events were lost: a power cut under
+//!   `durability = "normal"`, which orders no writes across the two files). When retention
+//!   deleted the newest events instead, indexing again only costs background time;
+//! - it is not a database at all (damaged): it is then deleted and created again.
+//!
+//! Both files are written in separate transactions, so the index can trail the events (a text
+//! filter tokenises the events above the watermark itself, see `words`), but never lead them.
+
+use super::fail::{Fail, Res};
+use crate::error::StoreError;
+use crate::model::ops::Durability;
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use tokio::sync::{mpsc, oneshot};
+
+/// The schema of the index file (created when missing).
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS word_index (generation TEXT NOT NULL, watermark INTEGER NOT NULL);
+    CREATE VIRTUAL TABLE IF NOT EXISTS event_words USING fts5(
+        words,
+        content = '',
+        contentless_delete = 1,
+        detail = none,
+        tokenize = \"unicode61 remove_diacritics 0 categories 'L* N* Co M* So'\"
+    );";
+
+/// The index file of the database at `db`.
+pub(crate) fn path(db: &Path) -> PathBuf {
+    crate::files::with_suffix(db, "-words")
+}
+
+/// Opens (creating, binding and when needed rebuilding) the index file of the database whose
+/// writer is `db`, which is open and migrated; returns the index file's writing connection.
+pub(crate) fn open(db_path: &Path, db: &Connection, durability: Durability) -> Res<Connection> {
+    let words = path(db_path);
+    match open_bound(&words, db, durability) {
+        Err(Fail::Sql(e)) if damaged(&e) => {
+            tracing::warn!(file = %words.display(), error = %e,
+                "the word index file is damaged; deleting it and indexing again from the start");
+            crate::files::remove_database(&words)?;
+            open_bound(&words, db, durability)
+        }
+        other => other,
+    }
+}
+
+fn damaged(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+    )
+}
+
+fn open_bound(words: &Path, db: &Connection, durability: Durability) -> Res<Connection> {
+    crate::files::secure_database(words)?;
+    let mut conn = Connection::open(words)?;
+    conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(16);
+    // Before the first table exists, so the pages FTS5's merges free can be given back.
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unavailable {
+            reason: format!("the file system refused WAL mode for the word index ({mode})"),
+        }
+        .into());
+    }
+    let synchronous = durability.sqlite_synchronous();
+    let limit = super::checkpointer::JOURNAL_SIZE_LIMIT;
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {synchronous}; PRAGMA cache_size = -8192;
+         PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {limit};"
+    ))?;
+    let generation: String = db.query_row("SELECT generation FROM words_file", [], |r| r.get(0))?;
+    let newest: i64 = db.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    let found: Option<(String, i64)> = tx
+        .query_row("SELECT generation, watermark FROM word_index", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    let bound = matches!(&found, Some((g, watermark)) if *g == generation && *watermark <= newest);
+    if !bound {
+        if found.is_some() {
+            tracing::info!(file = %words.display(),
+                "the word index file belongs to another state of the database (a restored backup \
+                 or a copied file); indexing its events again from the start");
+        }
+        tx.execute_batch(
+            "DELETE FROM word_index; INSERT INTO event_words (event_words) VALUES ('delete-all');",
+        )?;
+        tx.execute(
+            "INSERT INTO word_index (generation, watermark) VALUES (?1, 0)",
+            [&generation],
+        )?;
+    }
+    tx.commit()?;
+    Ok(conn)
+}
+
+/// Attaches the index file to a reader connection as `words` (read-only, as the reader is).
+pub(crate) fn attach(reader: &Connection, db_path: &Path) -> Res<()> {
+    let words = path(db_path);
+    let Some(name) = words.to_str() else {
+        return Err(StoreError::Open {
+            path: words.display().to_string(),
+            reason: "the word index file's path is not UTF-8".into(),
+        }
+        .into());
+    };
+    reader.execute("ATTACH DATABASE ?1 AS words", [name])?;
+    Ok(())
+}
+
+/// Opens a read-only connection to the database, for the index thread's reads of events.
+pub(crate) fn open_events_reader(db_path: &Path) -> Res<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(db_path, flags).map_err(|e| super::open_error(db_path, &e))?;
+    super::schema::prepare_reader(&conn)?;
+    Ok(conn)
+}
+
+/// A job on the index thread: the index file's connection and a reader of the database.
+type Job = Box<dyn FnOnce(&mut Connection, &Connection) + Send>;
+
+/// The thread that owns the index file's connection; jobs run one at a time, in order.
+#[derive(Clone)]
+pub(crate) struct WordsThread {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl WordsThread {
+    /// Starts the thread with the index file's connection and a reader of the database.
+    pub(crate) fn start(mut words: Connection, events: Connection) -> Res<Self> {
+        let (tx, mut rx) = mpsc::channel::<Job>(64);
+        std::thread::Builder::new()
+            .name("switchboard-store-words".into())
+            .spawn(move || {
+                lower_priority();
+                while let Some(job) = rx.blocking_recv() {
+                    job(&mut words, &events);
+                }
+            })
+            .map_err(|e| {
+                Fail::Store(StoreError::Unavailable {
+                    reason: format!("cannot start a store thread: {e}"),
+                })
+            })?;
+        Ok(WordsThread { jobs: tx })
+    }
+
+    /// Runs `f` on the index thread.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &Connection) -> Res<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |words, events| {
+            let _ = tx.send(f(words, events).map_err(StoreError::from));
+        });
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// How much lower than the service's other threads the index thread runs (a `nice` increment):
+/// when the cores are busy, the scheduler gives it about a tenth of a core against each of them,
+/// so a pass never takes CPU from acks and runs; when they are idle it runs at full speed.
+const NICENESS: i32 = 10;
+
+/// Lowers the calling thread's CPU priority by [`NICENESS`] (Linux keeps a `nice` value per
+/// thread); elsewhere, or when refused, the thread keeps the process's priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let me = rustix::thread::gettid();
+        let lowered = rustix::process::getpriority_process(Some(me)).and_then(|now| {
+            rustix::process::setpriority_process(Some(me), (now + NICENESS).min(19))
+        });
+        if let Err(e) = lowered {
+            tracing::debug!(error = %e, "the word index thread keeps the process's priority");
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The index thread runs `NICENESS` below the thread that started it (at most 19).
+    #[tokio::test]
+    async fn the_index_thread_runs_at_a_lower_priority() {
+        let process = rustix::process::getpriority_process(None).expect("priority");
+        let memory = || Connection::open_in_memory().expect("in memory");
+        let thread = WordsThread::start(memory(), memory()).expect("start");
+        let nice = thread
+            .run(|_, _| {
+                let me = rustix::thread::gettid();
+                Ok(rustix::process::getpriority_process(Some(me)).expect("priority"))
+            })
+            .await
+            .expect("run");
+        assert_eq!(nice, (process + NICENESS).min(19));
+    }
+}
