@@ -35,23 +35,33 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sets up the writer connection and migrates the schema to the latest version.
 pub(crate) fn prepare_writer(conn: &mut Connection, durability: Durability) -> Res<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(64);
+    prepare_wal(conn, durability, "the database")?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    migrate(conn)
+}
+
+/// What every connection that writes a file of the store sets first (the database's writer and
+/// the word index file's): the busy timeout, incremental vacuum (it only takes before the first
+/// table exists), WAL (refused on a file system without it: `what` names the file in the
+/// error), `durability`'s `synchronous`, temporary tables in memory and the WAL's size limit.
+pub(crate) fn prepare_wal(conn: &Connection, durability: Durability, what: &str) -> Res<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Unavailable {
-            reason: format!("the file system refused WAL mode ({mode})"),
+            reason: format!("the file system refused WAL mode for {what} ({mode})"),
         }
         .into());
     }
     let synchronous = durability.sqlite_synchronous();
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384;
-         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;"
+        "PRAGMA synchronous = {synchronous}; PRAGMA temp_store = MEMORY;"
     ))?;
-    set_journal_size_limit(conn)?;
-    migrate(conn)
+    set_journal_size_limit(conn)
 }
 
 /// Sets up the background checkpoint connection (it writes only the main file).

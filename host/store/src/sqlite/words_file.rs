@@ -66,23 +66,10 @@ fn damaged(e: &rusqlite::Error) -> bool {
 fn open_bound(words: &Path, db: &Connection, durability: Durability) -> Res<Connection> {
     crate::files::secure_database(words)?;
     let mut conn = Connection::open(words)?;
-    conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(16);
-    // Before the first table exists, so the pages FTS5's merges free can be given back.
-    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Unavailable {
-            reason: format!("the file system refused WAL mode for the word index ({mode})"),
-        }
-        .into());
-    }
-    let synchronous = durability.sqlite_synchronous();
-    let limit = super::checkpointer::JOURNAL_SIZE_LIMIT;
-    conn.execute_batch(&format!(
-        "PRAGMA synchronous = {synchronous}; PRAGMA cache_size = -8192;
-         PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {limit};"
-    ))?;
+    // Incremental vacuum gives back the pages FTS5's segment merges free.
+    super::schema::prepare_wal(&conn, durability, "the word index")?;
+    conn.execute_batch("PRAGMA cache_size = -8192;")?;
     let generation: String = db.query_row("SELECT generation FROM words_file", [], |r| r.get(0))?;
     let newest: i64 = db.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
