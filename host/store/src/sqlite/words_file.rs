@@ -45,15 +45,26 @@ pub(crate) fn path(db: &Path) -> PathBuf {
 /// writer is `db`, which is open and migrated; returns the index file's writing connection.
 pub(crate) fn open(db_path: &Path, db: &Connection, durability: Durability) -> Res<Connection> {
     let words = path(db_path);
-    match open_bound(&words, db, durability) {
+    // Read first, so that an error of the database's own is never taken for a damaged index.
+    let owner = Owner {
+        generation: db.query_row("SELECT generation FROM words_file", [], |r| r.get(0))?,
+        newest: db.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?,
+    };
+    match open_bound(&words, &owner, durability) {
         Err(Fail::Sql(e)) if damaged(&e) => {
             tracing::warn!(file = %words.display(), error = %e,
                 "the word index file is damaged; deleting it and indexing again from the start");
             crate::files::remove_database(&words)?;
-            open_bound(&words, db, durability)
+            open_bound(&words, &owner, durability)
         }
         other => other,
     }
+}
+
+/// What binds an index file to its database: the database's generation and its newest event.
+struct Owner {
+    generation: String,
+    newest: i64,
 }
 
 fn damaged(e: &rusqlite::Error) -> bool {
@@ -63,15 +74,13 @@ fn damaged(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn open_bound(words: &Path, db: &Connection, durability: Durability) -> Res<Connection> {
+fn open_bound(words: &Path, owner: &Owner, durability: Durability) -> Res<Connection> {
     crate::files::secure_database(words)?;
     let mut conn = Connection::open(words)?;
     conn.set_prepared_statement_cache_capacity(16);
     // Incremental vacuum gives back the pages FTS5's segment merges free.
     super::schema::prepare_wal(&conn, durability, "the word index")?;
     conn.execute_batch("PRAGMA cache_size = -8192;")?;
-    let generation: String = db.query_row("SELECT generation FROM words_file", [], |r| r.get(0))?;
-    let newest: i64 = db.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(SCHEMA)?;
     let found: Option<(String, i64)> = tx
@@ -83,7 +92,8 @@ fn open_bound(words: &Path, db: &Connection, durability: Durability) -> Res<Conn
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             e => Err(e),
         })?;
-    let bound = matches!(&found, Some((g, watermark)) if *g == generation && *watermark <= newest);
+    let bound = matches!(&found,
+        Some((g, watermark)) if *g == owner.generation && *watermark <= owner.newest);
     if !bound {
         if found.is_some() {
             tracing::info!(file = %words.display(),
@@ -95,7 +105,7 @@ fn open_bound(words: &Path, db: &Connection, durability: Durability) -> Res<Conn
         )?;
         tx.execute(
             "INSERT INTO word_index (generation, watermark) VALUES (?1, 0)",
-            [&generation],
+            [&owner.generation],
         )?;
     }
     tx.commit()?;
