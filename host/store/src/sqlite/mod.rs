@@ -170,7 +170,7 @@ impl SqliteStore {
     }
 }
 
-pub(crate) fn open_error(path: &Path, e: &rusqlite::Error) -> Fail {
+fn open_error(path: &Path, e: &rusqlite::Error) -> Fail {
     Fail::Store(StoreError::Open {
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -192,7 +192,7 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
         other => other,
     })?;
     let words = words_file::open(&path, &conn, config.durability)?;
-    let words = words_file::WordsThread::start(words, words_file::open_events_reader(&path)?)?;
+    let words = words_file::WordsThread::start(words, open_read_only(&path)?)?;
     let readers = (0..config.readers.clamp(1, 16))
         .map(|_| open_reader(&path))
         .collect::<Res<_>>()?;
@@ -212,13 +212,20 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
     })
 }
 
+/// A reader of the store: the database, with the word index file attached.
 fn open_reader(path: &Path) -> Res<Connection> {
+    let reader = open_read_only(path)?;
+    words_file::attach(&reader, path)?;
+    Ok(reader)
+}
+
+/// A read-only connection to the database alone (the word index thread reads events with one).
+fn open_read_only(path: &Path) -> Res<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let reader = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
     schema::prepare_reader(&reader)?;
-    words_file::attach(&reader, path)?;
     Ok(reader)
 }
 

@@ -21,7 +21,7 @@
 use super::fail::{Fail, Res};
 use crate::error::StoreError;
 use crate::model::ops::Durability;
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, oneshot};
 
@@ -124,15 +124,6 @@ pub(crate) fn attach(reader: &Connection, db_path: &Path) -> Res<()> {
     };
     reader.execute("ATTACH DATABASE ?1 AS words", [name])?;
     Ok(())
-}
-
-/// Opens a read-only connection to the database, for the index thread's reads of events.
-pub(crate) fn open_events_reader(db_path: &Path) -> Res<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn =
-        Connection::open_with_flags(db_path, flags).map_err(|e| super::open_error(db_path, &e))?;
-    super::schema::prepare_reader(&conn)?;
-    Ok(conn)
 }
 
 /// A job on the index thread: the index file's connection and a reader of the database.
