@@ -14,6 +14,7 @@
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
+use std::hash::BuildHasher;
 
 /// Distinct words indexed per event (the first ones of the payload).
 pub const MAX_WORDS: usize = 256;
@@ -45,10 +46,14 @@ pub fn query_words(text: &str) -> Vec<String> {
     words.list
 }
 
+/// The distinct words in the order first seen. Each word is held once, in `list`; `seen` holds
+/// its index there under its hash (foldhash, seeded per process), so a repeated word costs a
+/// hash and a comparison, and a new one a single allocation.
 #[derive(Default)]
 struct Words {
     list: Vec<String>,
-    seen: std::collections::HashSet<String>,
+    seen: hashbrown::HashTable<usize>,
+    hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl Words {
@@ -65,18 +70,53 @@ impl Words {
             if self.full() {
                 return;
             }
-            if word.is_empty() {
-                continue;
-            }
-            let mut word = word.to_lowercase();
-            if let Some((cut, _)) = word.char_indices().nth(MAX_WORD_CHARS) {
-                word.truncate(cut);
-            }
-            if !self.seen.contains(&word) {
-                self.seen.insert(word.clone());
-                self.list.push(word);
+            if !word.is_empty() {
+                self.add(&lowercase(word));
             }
         }
+    }
+
+    fn add(&mut self, word: &str) {
+        let word = cut(word);
+        let hash = self.hasher.hash_one(word);
+        let list = &self.list;
+        if self.seen.find(hash, |&i| list[i] == word).is_some() {
+            return;
+        }
+        let hasher = &self.hasher;
+        self.seen
+            .insert_unique(hash, list.len(), |&i| hasher.hash_one(&list[i]));
+        self.list.push(word.to_owned());
+    }
+}
+
+/// `word` lowercased, borrowed when lowercasing changes none of its characters (digits, ids,
+/// most text).
+fn lowercase(word: &str) -> std::borrow::Cow<'_, str> {
+    if word.is_ascii() {
+        if word.bytes().any(|b| b.is_ascii_uppercase()) {
+            return word.to_ascii_lowercase().into();
+        }
+        return word.into();
+    }
+    let changes = |c: char| {
+        let mut lower = c.to_lowercase();
+        lower.next() != Some(c) || lower.next().is_some()
+    };
+    if word.chars().any(changes) {
+        return word.to_lowercase().into();
+    }
+    word.into()
+}
+
+/// `word`'s first [`MAX_WORD_CHARS`] characters.
+fn cut(word: &str) -> &str {
+    if word.len() <= MAX_WORD_CHARS {
+        return word;
+    }
+    match word.char_indices().nth(MAX_WORD_CHARS) {
+        Some((end, _)) => &word[..end],
+        None => word,
     }
 }
 
@@ -202,6 +242,34 @@ mod tests {
     fn words_come_in_the_payload_order() {
         let payload = r#"{"z":"first","a":["second",3],"m":{"b":"fourth"}}"#;
         assert_eq!(event_words(payload), ["first", "second", "3", "fourth"]);
+    }
+
+    /// The borrowed and ASCII shortcuts give what `str::to_lowercase` and a cut by characters
+    /// give, and a repeated word is kept once whatever its case.
+    #[test]
+    fn the_shortcuts_agree_with_lowercasing_everything() {
+        let long = "ДлиннющееСловоБезПробеловКотороеДлиннееСорокаБукв";
+        for word in [
+            "abc",
+            "ABC",
+            "MiXeD42",
+            "доставка",
+            "ДОСТАВКА",
+            "İstanbul",
+            "ǅ",
+            "ΟΔΟΣ",
+            long,
+        ] {
+            let cut_at = word
+                .to_lowercase()
+                .chars()
+                .take(MAX_WORD_CHARS)
+                .collect::<String>();
+            assert_eq!(cut(&lowercase(word)), cut_at, "{word}");
+        }
+        let mut words = Words::default();
+        words.text("Оплата оплата ОПЛАТА paid PAID Paid оплата");
+        assert_eq!(words.list, ["оплата", "paid"]);
     }
 
     #[test]

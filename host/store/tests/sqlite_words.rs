@@ -229,3 +229,46 @@ async fn an_index_ahead_of_the_events_is_rebuilt() {
     assert_eq!(indexed(&db, "альфа"), 1);
     assert_eq!(found(&store, "гамма").await, [next]);
 }
+
+/// An index file of an older format (its `event_words` tokenised by `unicode61`, before the
+/// file had a format) is emptied and rebuilt with today's tokenizer, even though its generation
+/// and watermark match the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_file_of_an_older_format_is_rebuilt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("store.db");
+    let first = {
+        let store = open(&db).await;
+        let first = ingest(&store, "a", "Альфа").await;
+        index_all(&store, 1).await;
+        store.checkpoint().await.expect("checkpoint");
+        first
+    };
+    let words = rusqlite::Connection::open(words_path(&db)).expect("words file");
+    words
+        .execute_batch(
+            "DROP TABLE event_words;
+             CREATE VIRTUAL TABLE event_words USING fts5(words, content = '',
+                 contentless_delete = 1, detail = none,
+                 tokenize = \"unicode61 remove_diacritics 0 categories 'L* N* Co M* So'\");
+             INSERT INTO event_words (rowid, words) VALUES (1, 'устаревшее');
+             PRAGMA user_version = 0;",
+        )
+        .expect("an index file as an older build left it");
+    drop(words);
+    let store = open(&db).await;
+    assert_eq!(indexed(&db, "устаревшее"), 0, "the old rows are gone");
+    let words = rusqlite::Connection::open(words_path(&db)).expect("words file");
+    let sql: String = words
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'event_words'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("table");
+    assert!(sql.contains("'ascii'"), "{sql}");
+    assert_eq!(found(&store, "альфа").await, [first], "found in the tail");
+    index_all(&store, 1).await;
+    assert_eq!(indexed(&db, "альфа"), 1);
+    assert_eq!(found(&store, "АЛЬФА").await, [first]);
+}

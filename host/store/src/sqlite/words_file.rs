@@ -13,7 +13,8 @@
 //!   to events the index has never seen (the newest events were lost: a power cut under
 //!   `durability = "normal"`, which orders no writes across the two files). When retention
 //!   deleted the newest events instead, indexing again only costs background time;
-//! - it is not a database at all (damaged): it is then deleted and created again.
+//! - it is not a database at all (damaged): it is then deleted and created again;
+//! - it has another format than [`FORMAT`] (an older build's tokenizer).
 //!
 //! Both files are written in separate transactions, so the index can trail the events (a text
 //! filter tokenises the events above the watermark itself, see `words`), but never lead them.
@@ -25,7 +26,10 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, oneshot};
 
-/// The schema of the index file (created when missing).
+/// The schema of the index file (created when missing). The words come tokenised and lowercased
+/// by [`crate::search`], joined by spaces, so FTS5's `ascii` tokenizer (which splits on ASCII
+/// punctuation and spaces only, and keeps every other character in its token) gives each of
+/// them back whole, with no Unicode tables to consult; a query's words come the same way.
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS word_index (generation TEXT NOT NULL, watermark INTEGER NOT NULL);
     CREATE VIRTUAL TABLE IF NOT EXISTS event_words USING fts5(
@@ -33,8 +37,12 @@ const SCHEMA: &str = "
         content = '',
         contentless_delete = 1,
         detail = none,
-        tokenize = \"unicode61 remove_diacritics 0 categories 'L* N* Co M* So'\"
+        tokenize = 'ascii'
     );";
+
+/// The index file's format (its `user_version`). A file of another format (0: before formats,
+/// when `event_words` used the `unicode61` tokenizer) is indexed again from the start.
+const FORMAT: i64 = 1;
 
 /// The index file of the database at `db`.
 pub(crate) fn path(db: &Path) -> PathBuf {
@@ -82,6 +90,16 @@ fn open_bound(words: &Path, owner: &Owner, durability: Durability) -> Res<Connec
     super::schema::prepare_wal(&conn, durability, "the word index")?;
     conn.execute_batch("PRAGMA cache_size = -8192;")?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let format: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if format != FORMAT {
+        let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        if tables > 0 {
+            tracing::info!(file = %words.display(), format, "the word index file has an older \
+                format; indexing the events again from the start");
+        }
+        tx.execute_batch("DROP TABLE IF EXISTS event_words; DROP TABLE IF EXISTS word_index;")?;
+        tx.pragma_update(None, "user_version", FORMAT)?;
+    }
     tx.execute_batch(SCHEMA)?;
     let found: Option<(String, i64)> = tx
         .query_row("SELECT generation, watermark FROM word_index", [], |r| {
