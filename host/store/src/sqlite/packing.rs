@@ -13,11 +13,13 @@
 //! `messages.send` requests the runtime records (Radist's send body with its `connection_id`, keys
 //! in order) and their results; an auto-reply's request packs to about half of what format 1 gave.
 //!
-//! Level: [`LEVEL`] 3. Measured on the four texts of an auto-reply run (WABA payload 784 B, send
+//! Level: [`LEVEL`] 1. Measured on the four texts of an auto-reply run (WABA payload 784 B, send
 //! request 332 B, attempt detail 267 B, send result 113 B; format 2, release, best of 7 × 5,000,
 //! two runs on the shared 2-core machine): level 9 packed them to 227 + 111 + 98 + 57 = 493 B in
-//! 23–30 µs, level 5 to 498 B in 19–20 µs, level 3 to 236 + 122 + 107 + 60 = 525 B in 13–14 µs:
-//! half the writer's compression time for 32 B (6%) more per run.
+//! 23–30 µs, level 5 to 498 B in 19–20 µs, level 3 to 236 + 122 + 107 + 60 = 525 B in 13–14 µs.
+//! Level 1 against 3 in the service (BENCHMARKS.md, interleaved): intake 3–6% less CPU per
+//! webhook for 12–14 B (1.5%) more per run; a webhook's payload is packed on the thread that
+//! acks it, so its compression is on every ack's path.
 
 use super::fail::{Fail, Res};
 use crate::error::StoreError;
@@ -30,7 +32,7 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 /// Texts shorter than this are not worth a zstd frame (a send's result, about 100 B, is).
 const MIN_PACKED: usize = 64;
 /// zstd level (see the module's figures).
-const LEVEL: i32 = 3;
+const LEVEL: i32 = 1;
 /// Format byte: zstd with [`DICT_V1`] (read only).
 const FORMAT_V1: u8 = 1;
 /// Format byte: zstd with [`DICT_V2`] (written).
