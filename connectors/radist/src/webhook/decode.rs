@@ -1,6 +1,11 @@
 //! Decoding of the raw body: syntax, envelope, then one typed wire struct per event type,
 //! each turned into a [`NormalizedEvent`]. Wire structs read only what is needed and ignore
 //! unknown keys.
+//!
+//! A `messages.create` body, the most common, is first read straight into its wire struct in one
+//! pass ([`create_at_once`]). Any body that pass does not take whole (another event type, a
+//! repeated key, anything invalid) is decoded the general way, through a `serde_json::Value`,
+//! so every error reads the same and names its JSON path.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -81,6 +86,9 @@ pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Empty);
     }
+    if let Some(event) = create_at_once(body) {
+        return Ok(Decoded::Event(created_from(event)));
+    }
     let value: Value = serde_json::from_slice(body).map_err(|err| DecodeError::from_json(&err))?;
     let object = value.as_object();
     let object = object.ok_or_else(|| not_object("body", &value))?;
@@ -102,14 +110,53 @@ pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
     Ok(Decoded::Event(event))
 }
 
+/// A `messages.create` body (an object whose `event` is an object), read from its bytes in one
+/// pass with no `Value` between; `None` for any other body.
+fn create_at_once(body: &[u8]) -> Option<CreateEvent> {
+    #[derive(Deserialize)]
+    struct Body {
+        event_type: String,
+        event: Object<CreateEvent>,
+    }
+    let Object(Body { event_type, event }) = serde_json::from_slice(body).ok()?;
+    let create = WebhookEventType::MessagesCreate.as_str();
+    (event_type == create).then_some(event.0)
+}
+
+/// A `T` read only from a JSON object (serde's derived structs also take an array).
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a json object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Object<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        d.deserialize_map(Fields(std::marker::PhantomData))
+    }
+}
+
 fn created(value: &Value) -> Result<NormalizedEvent, DecodeError> {
     let Envelope::<CreateEvent> { event } = typed(value)?;
+    Ok(created_from(event))
+}
+
+fn created_from(event: CreateEvent) -> NormalizedEvent {
     let kind = match event.message.direction {
         Direction::Inbound => EventKind::MessageReceived,
         Direction::Outbound => EventKind::MessageSent,
     };
     let event_type = WebhookEventType::MessagesCreate.as_str();
-    Ok(NormalizedEvent {
+    NormalizedEvent {
         kind,
         dedupe_key: dedupe::message_key(event_type, event.message.message_id),
         connection_id: event.connection_id,
@@ -119,7 +166,7 @@ fn created(value: &Value) -> Result<NormalizedEvent, DecodeError> {
         message: Some(Box::new(event.message)),
         delivery: None,
         status: None,
-    })
+    }
 }
 
 fn delivery(event_type: WebhookEventType, value: &Value) -> Result<NormalizedEvent, DecodeError> {
@@ -200,4 +247,81 @@ fn not_object(path: &str, value: &Value) -> DecodeError {
         Value::Object(_) => "an object",
     };
     DecodeError::invalid(path, format!("must be a json object (got {found})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the general way (through a `Value`) makes of `body`, for a `messages.create`.
+    fn through_value(body: &[u8]) -> Option<NormalizedEvent> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        let head: Head = typed(&value).ok()?;
+        let object = value.as_object()?;
+        let event_is_object = object.get("event").is_some_and(Value::is_object);
+        (head.event_type == "messages.create" && event_is_object)
+            .then(|| created(&value).ok())
+            .flatten()
+    }
+
+    /// The one-pass read takes a body only when the general way gives the same event, and it
+    /// takes every valid `messages.create` of the golden files.
+    #[test]
+    fn the_one_pass_read_agrees_with_the_general_way() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/webhooks");
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("golden files") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "json") {
+                bodies.push(std::fs::read(&path).expect("read"));
+            }
+        }
+        let message = r#"{"message_id":"b7e1d0c4-52a3-4f6e-8d19-6a0c3e9b2f74","chat_id":"77080000000@c.us","direction":"inbound","message_type":"text","text":{"text":"hi"},"created_at":"2026-12-07T10:00:00Z"}"#;
+        let event = format!(r#"{{"connection_id":7,"chat_id":2,"message":{message}}}"#);
+        for odd in [
+            format!(r#"{{"event_type":"messages.create","event":{event}}}"#),
+            format!(r#"{{"event_type":"messages.create","event":{event},"event":{event}}}"#),
+            format!(r#"{{"event_type":"messages.create","event_type":"x","event":{event}}}"#),
+            format!(r#"{{"event_type":"messages.create","event":[7,2,null,null,{message}]}}"#),
+            format!(r#"["messages.create",{event}]"#),
+            format!(r#"{{"event_type":"messages.delivery.read","event":{event}}}"#),
+            format!(r#"{{"event_type":"messages.create","event":{event}}} trailing"#),
+            r#"{"event_type":"messages.create","event":{}}"#.to_owned(),
+        ] {
+            bodies.push(odd.into_bytes());
+        }
+        let mut taken = 0;
+        for body in &bodies {
+            let text = String::from_utf8_lossy(body);
+            let general = through_value(body);
+            match create_at_once(body) {
+                Some(event) => {
+                    taken += 1;
+                    assert_eq!(Some(created_from(event)), general, "{text}");
+                }
+                None => assert!(
+                    general.is_none() || text.matches(r#""event""#).count() > 1,
+                    "a valid messages.create left to the general way: {text}"
+                ),
+            }
+        }
+        assert!(
+            taken >= 9,
+            "the golden messages.create files go the one-pass way ({taken})"
+        );
+    }
+
+    /// A body or event that is an array never decodes, even when its items fit the struct.
+    #[test]
+    fn arrays_are_not_objects() {
+        let message = r#"{"message_id":"b7e1d0c4-52a3-4f6e-8d19-6a0c3e9b2f74","chat_id":"77080000000@c.us","direction":"inbound","message_type":"text","text":{"text":"hi"},"created_at":"2026-12-07T10:00:00Z"}"#;
+        let array =
+            format!(r#"{{"event_type":"messages.create","event":[7,2,null,null,{message}]}}"#);
+        assert!(create_at_once(array.as_bytes()).is_none());
+        assert!(decode(array.as_bytes()).is_err());
+        let object = format!(
+            r#"{{"event_type":"messages.create","event":{{"connection_id":7,"chat_id":2,"message":{message}}}}}"#
+        );
+        assert!(create_at_once(object.as_bytes()).is_some());
+    }
 }
