@@ -2,10 +2,11 @@
 //! each turned into a [`NormalizedEvent`]. Wire structs read only what is needed and ignore
 //! unknown keys.
 //!
-//! A `messages.create` body, the most common, is first read straight into its wire struct in one
-//! pass ([`create_at_once`]). Any body that pass does not take whole (another event type, a
-//! repeated key, anything invalid) is decoded the general way, through a `serde_json::Value`,
-//! so every error reads the same and names its JSON path.
+//! A `messages.create` body, the most common, is first read straight into its wire struct
+//! ([`create_at_once`]: the body checked whole, then read once, with no `Value` tree between).
+//! Any body that read does not take (another event type, a repeated key, anything invalid) is
+//! decoded the general way, through a `serde_json::Value`, so every error reads the same and
+//! names its JSON path. Tests hold the two ways to the same event on mutated golden bodies.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -89,6 +90,11 @@ pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
     if let Some(event) = create_at_once(body) {
         return Ok(Decoded::Event(created_from(event)));
     }
+    decode_general(body)
+}
+
+/// Decodes any body through a `serde_json::Value`, naming the JSON path of the first problem.
+fn decode_general(body: &[u8]) -> Result<Decoded, DecodeError> {
     let value: Value = serde_json::from_slice(body).map_err(|err| DecodeError::from_json(&err))?;
     let object = value.as_object();
     let object = object.ok_or_else(|| not_object("body", &value))?;
@@ -123,9 +129,70 @@ fn create_at_once(body: &[u8]) -> Option<CreateEvent> {
     if !body.windows(name.len()).any(|w| w == name) {
         return None;
     }
-    let Object(Body { event_type, event }) = serde_json::from_slice(body).ok()?;
+    // The general way reads every value whole, so it refuses a body that is not UTF-8, or that
+    // holds a bad escape or an out-of-range number anywhere, even under a key nobody reads.
+    // Reading into a struct skips the values of the keys it ignores, so the body is checked
+    // whole first (allocating nothing).
+    let text = std::str::from_utf8(body).ok()?;
+    serde_json::from_str::<Valid>(text).ok()?;
+    let Object(Body { event_type, event }) = serde_json::from_str(text).ok()?;
     let create = WebhookEventType::MessagesCreate.as_str();
     (event_type == create).then_some(event.0)
+}
+
+/// Any JSON value, read whole (every string unescaped, every number parsed) and kept nowhere.
+struct Valid;
+
+impl<'de> Deserialize<'de> for Valid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValidVisitor)
+    }
+}
+
+struct ValidVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ValidVisitor {
+    type Value = Valid;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any json value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+
+    fn visit_unit<E>(self) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Valid, A::Error> {
+        while items.next_element::<Valid>()?.is_some() {}
+        Ok(Valid)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut entries: A) -> Result<Valid, A::Error> {
+        while entries.next_key::<Valid>()?.is_some() {
+            entries.next_value::<Valid>()?;
+        }
+        Ok(Valid)
+    }
 }
 
 /// A `T` read only from a JSON object (serde's derived structs also take an array).
@@ -258,76 +325,164 @@ fn not_object(path: &str, value: &Value) -> DecodeError {
 mod tests {
     use super::*;
 
-    /// What the general way (through a `Value`) makes of `body`, for a `messages.create`.
-    fn through_value(body: &[u8]) -> Option<NormalizedEvent> {
-        let value: Value = serde_json::from_slice(body).ok()?;
-        let head: Head = typed(&value).ok()?;
-        let object = value.as_object()?;
-        let event_is_object = object.get("event").is_some_and(Value::is_object);
-        (head.event_type == "messages.create" && event_is_object)
-            .then(|| created(&value).ok())
-            .flatten()
+    /// The golden bodies (`tests/webhooks/*.json`).
+    fn golden() -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/webhooks");
+        let mut bodies: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+            .expect("golden files")
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "json"))
+            .map(|path| {
+                let body = std::fs::read(&path).expect("read");
+                (path, body)
+            })
+            .collect();
+        bodies.sort();
+        bodies.into_iter().map(|(_, body)| body).collect()
     }
 
-    /// The one-pass read takes a body only when the general way gives the same event, and it
-    /// takes every valid `messages.create` of the golden files.
-    #[test]
-    fn the_one_pass_read_agrees_with_the_general_way() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/webhooks");
-        let mut bodies: Vec<Vec<u8>> = Vec::new();
-        for entry in std::fs::read_dir(&dir).expect("golden files") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "json") {
-                bodies.push(std::fs::read(&path).expect("read"));
+    /// Checks `body` both ways; whether the one-pass read took it.
+    fn agrees(body: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(body);
+        match create_at_once(body) {
+            Some(event) => {
+                let general = decode_general(body);
+                assert_eq!(Ok(Decoded::Event(created_from(event))), general, "{text}");
+                true
             }
+            None => false,
         }
-        let message = r#"{"message_id":"b7e1d0c4-52a3-4f6e-8d19-6a0c3e9b2f74","chat_id":"77080000000@c.us","direction":"inbound","message_type":"text","text":{"text":"hi"},"created_at":"2026-12-07T10:00:00Z"}"#;
-        let event = format!(r#"{{"connection_id":7,"chat_id":2,"message":{message}}}"#);
+    }
+
+    const MESSAGE: &str = r#"{"message_id":"b7e1d0c4-52a3-4f6e-8d19-6a0c3e9b2f74","chat_id":"77080000000@c.us","direction":"inbound","message_type":"text","text":{"text":"hi"},"created_at":"2026-12-07T10:00:00Z"}"#;
+
+    /// The one-pass read takes every valid `messages.create` of the golden files, and bodies
+    /// built to differ between the two ways are left to the general way.
+    #[test]
+    fn the_one_pass_read_takes_what_the_general_way_decodes_alike() {
+        let mut taken = 0;
+        for body in golden() {
+            let create = matches!(
+                decode_general(&body),
+                Ok(Decoded::Event(NormalizedEvent {
+                    kind: EventKind::MessageReceived | EventKind::MessageSent,
+                    ..
+                }))
+            );
+            assert_eq!(agrees(&body), create, "{}", String::from_utf8_lossy(&body));
+            taken += usize::from(create);
+        }
+        assert!(taken >= 9, "golden messages.create files: {taken}");
+        let event = format!(r#"{{"connection_id":7,"chat_id":2,"message":{MESSAGE}}}"#);
+        assert!(agrees(
+            format!(r#"{{"event_type":"messages.create","event":{event}}}"#).as_bytes()
+        ));
         for odd in [
-            format!(r#"{{"event_type":"messages.create","event":{event}}}"#),
+            // The general way keeps the last of a repeated key; the one-pass read refuses it.
             format!(r#"{{"event_type":"messages.create","event":{event},"event":{event}}}"#),
             format!(r#"{{"event_type":"messages.create","event_type":"x","event":{event}}}"#),
-            format!(r#"{{"event_type":"messages.create","event":[7,2,null,null,{message}]}}"#),
+            format!(r#"{{"event_type":"messages.create","event":[7,2,null,null,{MESSAGE}]}}"#),
             format!(r#"["messages.create",{event}]"#),
             format!(r#"{{"event_type":"messages.delivery.read","event":{event}}}"#),
             format!(r#"{{"event_type":"messages.create","event":{event}}} trailing"#),
             r#"{"event_type":"messages.create","event":{}}"#.to_owned(),
+            // Values of ignored keys that only a full read finds wrong.
+            format!(r#"{{"event_type":"messages.create","x":"\uD800","event":{event}}}"#),
+            format!(r#"{{"event_type":"messages.create","x":1e999,"event":{event}}}"#),
+            format!(r#"{{"event_type":"messages.create","x":-1e400,"event":{event}}}"#),
         ] {
-            bodies.push(odd.into_bytes());
+            assert!(!agrees(odd.as_bytes()), "{odd}");
         }
-        let mut taken = 0;
-        for body in &bodies {
-            let text = String::from_utf8_lossy(body);
-            let general = through_value(body);
-            match create_at_once(body) {
-                Some(event) => {
-                    taken += 1;
-                    assert_eq!(Some(created_from(event)), general, "{text}");
+    }
+
+    /// Deterministic xorshift, so a failure is reproducible.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            usize::try_from(self.0 % n.max(1) as u64).unwrap_or(0)
+        }
+    }
+
+    /// Whatever the one-pass read takes of many mutated golden bodies (bytes changed, inserted
+    /// and cut; values replaced by other JSON; keys dropped and repeated), the general way
+    /// decodes to the same event.
+    #[test]
+    fn mutated_bodies_decode_alike_both_ways() {
+        let creates: Vec<Vec<u8>> = golden()
+            .into_iter()
+            .filter(|body| create_at_once(body).is_some())
+            .collect();
+        let replacements: [&[u8]; 9] = [
+            b"null",
+            b"0",
+            b"-1",
+            b"1.5",
+            b"\"x\"",
+            b"true",
+            b"[]",
+            b"{}",
+            b"\"\\u00e9\"",
+        ];
+        const BYTES: &[u8] = b"{}[]:,\"0a-. \\";
+        let mut rng = Rng(0x5eed_1234_abcd_0042);
+        let (mut tried, mut taken) = (0, 0);
+        for _ in 0..20_000 {
+            let mut body = creates[rng.below(creates.len())].clone();
+            for _ in 0..=rng.below(3) {
+                let at = rng.below(body.len());
+                match rng.below(6) {
+                    0 => body[at] = BYTES[rng.below(BYTES.len())],
+                    1 => body.insert(at, BYTES[rng.below(BYTES.len())]),
+                    2 => {
+                        body.remove(at);
+                    }
+                    3 | 4 => {
+                        // Replace the value after a colon with other JSON.
+                        if let Some(colon) = body[at..].iter().position(|b| *b == b':') {
+                            let start = at + colon + 1;
+                            let end = body[start..]
+                                .iter()
+                                .position(|b| matches!(b, b',' | b'}'))
+                                .map_or(body.len(), |n| start + n);
+                            let with = replacements[rng.below(replacements.len())];
+                            body.splice(start..end, with.iter().copied());
+                        }
+                    }
+                    _ => {
+                        // Repeat a key: copy a `"key":value,` span to just after itself.
+                        if let Some(quote) = body[at..].iter().position(|b| *b == b'"') {
+                            let start = at + quote;
+                            if let Some(comma) = body[start..].iter().position(|b| *b == b',') {
+                                let span = body[start..=start + comma].to_vec();
+                                let end = start + comma + 1;
+                                body.splice(end..end, span);
+                            }
+                        }
+                    }
                 }
-                // Left to the general way while it decodes: only a body naming `event` twice
-                // (the general way keeps the last; the one-pass read refuses a repeated field).
-                None => assert!(
-                    general.is_none() || text.matches(r#""event""#).count() > 1,
-                    "a valid messages.create left to the general way: {text}"
-                ),
             }
+            tried += 1;
+            taken += usize::from(agrees(&body));
         }
         assert!(
-            taken >= 9,
-            "the golden messages.create files go the one-pass way ({taken})"
+            taken > tried / 20,
+            "enough mutants still decode: {taken} of {tried}"
         );
     }
 
     /// A body or event that is an array never decodes, even when its items fit the struct.
     #[test]
     fn arrays_are_not_objects() {
-        let message = r#"{"message_id":"b7e1d0c4-52a3-4f6e-8d19-6a0c3e9b2f74","chat_id":"77080000000@c.us","direction":"inbound","message_type":"text","text":{"text":"hi"},"created_at":"2026-12-07T10:00:00Z"}"#;
         let array =
-            format!(r#"{{"event_type":"messages.create","event":[7,2,null,null,{message}]}}"#);
+            format!(r#"{{"event_type":"messages.create","event":[7,2,null,null,{MESSAGE}]}}"#);
         assert!(create_at_once(array.as_bytes()).is_none());
         assert!(decode(array.as_bytes()).is_err());
         let object = format!(
-            r#"{{"event_type":"messages.create","event":{{"connection_id":7,"chat_id":2,"message":{message}}}}}"#
+            r#"{{"event_type":"messages.create","event":{{"connection_id":7,"chat_id":2,"message":{MESSAGE}}}}}"#
         );
         assert!(create_at_once(object.as_bytes()).is_some());
     }
