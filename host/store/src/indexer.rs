@@ -3,14 +3,13 @@
 //! tokenised by [`crate::search::event_words`], written with the watermark in one transaction).
 //! Ingest wakes it; it also wakes on its own every [`IDLE`], so no wait is unbounded.
 //!
-//! After a wake a backend may let events gather before the pass (`settle`), so that under load a
+//! After a wake a backend lets events gather before the pass (`settle`), so that under load a
 //! pass takes many events instead of the few that came in during the last one. Most of a pass's
 //! cost is per pass, not per event: a transaction and its commit, and the index's own flushes
 //! and merges. PostgreSQL settles for [`SETTLE`], because there a pass is a transaction of its
-//! own beside intake's, and the wait costs no ack anything. SQLite does not settle: its passes
-//! run in the index's own file, on a thread of lower CPU priority (`sqlite/words_file.rs`), and
-//! small passes keep the index close behind. BENCHMARKS.md has the measurement: settling cut
-//! intake's CPU per webhook by up to a fifth there, for a higher ack p99 at 5,000/s.
+//! own beside intake's, and the wait costs no ack anything. SQLite settles for the shorter
+//! [`SETTLE_SQLITE`]: its passes run in the index's own file, on a thread of lower CPU priority
+//! (`sqlite/words_file.rs`). BENCHMARKS.md has the measurements.
 //!
 //! The text filter never depends on the indexer having run: an event above the watermark is
 //! matched by tokenising its payload in the query (at most [`TAIL_MAX`] of them); when more are
@@ -33,6 +32,10 @@ pub const IDLE: Duration = Duration::from_secs(1);
 /// that makes a pass of about 200 instead of one per few events. It keeps the unindexed tail
 /// under [`TAIL_MAX`] below 10,000 events a second.
 pub const SETTLE: Duration = Duration::from_millis(200);
+/// How long SQLite's indexer lets events gather after a wake: at 1,000 events a second a pass
+/// of about 10 instead of one per event, which takes most of the per-pass cost off; longer
+/// passes at 5,000 a second showed in the acks' p99 (BENCHMARKS.md).
+pub const SETTLE_SQLITE: Duration = Duration::from_millis(10);
 /// Unindexed events a text filter tokenises itself; past this it indexes first.
 pub const TAIL_MAX: usize = 2_000;
 /// How long a text filter may spend indexing before it answers `Unavailable`.

@@ -118,6 +118,7 @@ macro_rules! word_index_conformance {
             text_filter_finds_events_the_indexer_has_not_reached,
             word_index_survives_reopen,
             text_filter_far_behind_the_indexer_is_still_exact,
+            a_common_word_is_common_before_it_is_indexed,
             events_after_the_newest_were_purged_are_found,
         );
     };

@@ -143,6 +143,42 @@ pub async fn text_filter_far_behind_the_indexer_is_still_exact(db: Box<dyn Reope
     assert_eq!(text_ids(&*store, "редкое").await, rare);
 }
 
+/// Whether a word is common (found in more events than its index answers at once, so counts look
+/// at the newest runs only) does not depend on how far the indexer has got: half of a common
+/// word's events indexed and half waiting count the same as all of them indexed.
+pub async fn a_common_word_is_common_before_it_is_indexed(db: Box<dyn Reopen>) {
+    let store = db.open().await;
+    let half = crate::indexer::TAIL_MAX - 500;
+    let mut last = 0;
+    for part in 0..2 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..half {
+            let store = Arc::clone(&store);
+            tasks.spawn(async move { ingest(&*store, &format!("c{part}-{i}"), "обычное").await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            last = last.max(done.expect("task").0);
+        }
+        if part == 0 {
+            index_all(&*store, last).await;
+        }
+    }
+    let often = RunFilter {
+        text: Some("обычное".into()),
+        limit: 100,
+        ..RunFilter::default()
+    };
+    let before = store
+        .count_recent_runs(often.clone(), 100)
+        .await
+        .expect("count");
+    assert!(!before.complete, "counted among the newest runs only");
+    assert_eq!(before.counts.iter().map(|c| c.runs).sum::<u64>(), 100);
+    index_all(&*store, last).await;
+    let after = store.count_recent_runs(often, 100).await.expect("count");
+    assert_eq!(after, before);
+}
+
 /// After an upgrade from a schema before the word index: each old event's `(word, run)` is
 /// found by the text filter before and after the indexer (its watermark starting at 0) has
 /// backfilled the old events, and an event ingested since is indexed alike.

@@ -160,8 +160,9 @@ fn page_of(
 /// first (stopping at the page's end) rather than by sorting every match.
 const COMMON_WORDS: i64 = 2_000;
 
-/// How many indexed events hold every word of the text, counted up to `COMMON_WORDS + 1` (the
-/// index alone answers it).
+/// How many events hold every word of the text: the indexed ones counted up to
+/// `COMMON_WORDS + 1`, and those the indexer has not reached, so whether a word is common does
+/// not depend on how far behind the indexer is.
 fn matches(conn: &Connection, found: &words::Found) -> Res<i64> {
     let Some(query) = &found.fts else {
         return Ok(0);
@@ -170,14 +171,15 @@ fn matches(conn: &Connection, found: &words::Found) -> Res<i64> {
         "SELECT count(*) FROM
              (SELECT 1 FROM words.event_words WHERE event_words MATCH ?1 LIMIT ?2)",
     )?;
-    Ok(stmt.query_row(
+    let indexed: i64 = stmt.query_row(
         params_from_iter([Value::Text(query.clone()), Value::Integer(COMMON_WORDS + 1)]),
         |r| r.get(0),
-    )?)
+    )?;
+    Ok(indexed.saturating_add(found.tail_len))
 }
 
-/// Whether the text's words are in at most `COMMON_WORDS` indexed events; `None` when the
-/// text needs the word indexer first.
+/// Whether the text's words are in at most `COMMON_WORDS` events; `None` when the text needs
+/// the word indexer first.
 pub(super) fn text_is_rare(conn: &Connection, text: &str) -> Res<Option<bool>> {
     let Some(found) = words::find(conn, text)? else {
         return Ok(None);

@@ -122,8 +122,8 @@ impl SqliteStore {
                 async move { words::pass(&words, &workers, crate::indexer::BATCH).await }
             };
             let wake = Arc::clone(&store.words_wake);
-            // No settling: small passes keep the index close behind the events (BENCHMARKS.md).
-            store._indexer = Some(crate::indexer::spawn(pass, wake, std::time::Duration::ZERO));
+            let settle = crate::indexer::SETTLE_SQLITE;
+            store._indexer = Some(crate::indexer::spawn(pass, wake, settle));
         }
         Ok(store)
     }
@@ -192,7 +192,7 @@ fn open_blocking(config: &SqliteConfig) -> Res<SqliteStore> {
         other => other,
     })?;
     let words = words_file::open(&path, &conn, config.durability)?;
-    let words = words_file::WordsThread::start(words, open_read_only(&path)?)?;
+    let words = words_file::WordsThread::start(words)?;
     let readers = (0..config.readers.clamp(1, 16))
         .map(|_| open_reader(&path))
         .collect::<Res<_>>()?;

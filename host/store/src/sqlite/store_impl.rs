@@ -480,7 +480,7 @@ impl role::Operations for SqliteStore {
 
     async fn checkpoint(&self) -> StoreResult<()> {
         self.checkpoints.run().await?;
-        self.words.run(|words, _| ops::checkpoint(words)).await
+        self.words.run(|words| ops::checkpoint(words)).await
     }
 
     async fn stats(&self) -> StoreResult<DbStats> {

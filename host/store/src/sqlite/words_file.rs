@@ -144,8 +144,8 @@ pub(crate) fn attach(reader: &Connection, db_path: &Path) -> Res<()> {
     Ok(())
 }
 
-/// A job on the index thread: the index file's connection and a reader of the database.
-type Job = Box<dyn FnOnce(&mut Connection, &Connection) + Send>;
+/// A job on the index thread, given the index file's connection.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// The thread that owns the index file's connection; jobs run one at a time, in order.
 #[derive(Clone)]
@@ -154,15 +154,16 @@ pub(crate) struct WordsThread {
 }
 
 impl WordsThread {
-    /// Starts the thread with the index file's connection and a reader of the database.
-    pub(crate) fn start(mut words: Connection, events: Connection) -> Res<Self> {
+    /// Starts the thread with the index file's connection. It never reads the database: it runs
+    /// at a lower priority, and a snapshot it held could keep the WAL from starting over.
+    pub(crate) fn start(mut words: Connection) -> Res<Self> {
         let (tx, mut rx) = mpsc::channel::<Job>(64);
         std::thread::Builder::new()
             .name("switchboard-store-words".into())
             .spawn(move || {
                 lower_priority();
                 while let Some(job) = rx.blocking_recv() {
-                    job(&mut words, &events);
+                    job(&mut words);
                 }
             })
             .map_err(|e| {
@@ -177,11 +178,11 @@ impl WordsThread {
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &Connection) -> Res<T> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Res<T> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |words, events| {
-            let _ = tx.send(f(words, events).map_err(StoreError::from));
+        let job: Job = Box::new(move |words| {
+            let _ = tx.send(f(words).map_err(StoreError::from));
         });
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -191,6 +192,11 @@ impl WordsThread {
 /// How much lower than the service's other threads the index thread runs (a `nice` increment):
 /// when the cores are busy, the scheduler gives it about a tenth of a core against each of them,
 /// so a pass never takes CPU from acks and runs; when they are idle it runs at full speed.
+///
+/// Not `SCHED_IDLE`, which would starve it while the cores are full: SQLite's page cache and
+/// allocator take mutexes shared by every connection of the process (the bundled build enables
+/// memory management), so a thread kept waiting for CPU while it holds one keeps the writer
+/// waiting too.
 const NICENESS: i32 = 10;
 
 /// Lowers the calling thread's CPU priority by [`NICENESS`] (Linux keeps a `nice` value per
@@ -216,10 +222,10 @@ mod tests {
     #[tokio::test]
     async fn the_index_thread_runs_at_a_lower_priority() {
         let process = rustix::process::getpriority_process(None).expect("priority");
-        let memory = || Connection::open_in_memory().expect("in memory");
-        let thread = WordsThread::start(memory(), memory()).expect("start");
+        let memory = Connection::open_in_memory().expect("in memory");
+        let thread = WordsThread::start(memory).expect("start");
         let nice = thread
-            .run(|_, _| {
+            .run(|_| {
                 let me = rustix::thread::gettid();
                 Ok(rustix::process::getpriority_process(Some(me)).expect("priority"))
             })
