@@ -79,8 +79,8 @@ pub(crate) fn insert_run(
     Ok(id)
 }
 
-/// Stores the event with its packed `payload` and stored `key`, and its runs (one savepoint of
-/// the batch transaction).
+/// Stores the event with its packed `payload` and stored `key`, and its runs (one job of the
+/// batch transaction).
 pub(crate) fn ingest(
     w: &mut Writer,
     event: &NewEvent,

@@ -38,8 +38,8 @@ const MAX_CACHED: usize = 4096;
 /// The writer's ids of names. A name's row is never deleted and its id never changes, so an id
 /// once committed stays right for good, whatever other connections commit. An id looked up in
 /// the open batch transaction is held apart until the batch commits: the job that added it may
-/// still roll back (its savepoint) or the whole batch may (a failed COMMIT), and then the id
-/// could go to another name.
+/// still roll back (its savepoint) or the whole batch may (a failed COMMIT, or the writer
+/// undoing a pass to run it again with savepoints), and then the id could go to another name.
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     committed: HashMap<Box<str>, i64>,

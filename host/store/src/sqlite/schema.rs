@@ -9,8 +9,8 @@
 //! group commit fsyncs the WAL, so an answered write survives a power cut) or, when the host
 //! config asks for `durability = "normal"`, `NORMAL` (not fsynced; a killed process still loses
 //! nothing committed, a power cut may lose the last commits). The writer keeps
-//! its statement journal (one savepoint per job of a group commit) in memory: on disk it cost
-//! a third of the intake time.
+//! its statement journal (the savepoints a group commit gives its jobs after one failed, see
+//! `worker`) in memory: on disk it cost a third of the intake time.
 
 use super::fail::{Fail, Res};
 use crate::error::StoreError;

@@ -145,7 +145,7 @@ pub(crate) async fn pass(
                 let mut stmt = w.conn.prepare_cached(
                     "DELETE FROM words_forgotten WHERE id IN (SELECT value FROM json_each(?1))",
                 )?;
-                Ok(stmt.execute([ids])?)
+                Ok(stmt.execute([&ids])?)
             })
             .await?;
     }
