@@ -304,9 +304,11 @@ fn status_changed(value: &Value) -> Result<NormalizedEvent, DecodeError> {
     })
 }
 
-/// Deserializes `value` into `T`, reporting the JSON path of the first problem.
+/// Deserializes `value` into `T`, reporting the JSON path of the first problem (tracked only
+/// when the plain deserializer fails, as `client::transport::decode` does).
 fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, DecodeError> {
-    serde_path_to_error::deserialize(value).map_err(DecodeError::from_path)
+    T::deserialize(value)
+        .or_else(|_| serde_path_to_error::deserialize(value).map_err(DecodeError::from_path))
 }
 
 fn not_object(path: &str, value: &Value) -> DecodeError {
