@@ -61,11 +61,14 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// Registered handles of the series every run touches, by label set. Registering one looks its
 /// key up in the exporter's registry and copies its labels: at 5,000 runs/s that was 1.2% of the
-/// service's CPU. The label sets are few (loaded plugins × run statuses, action kinds ×
-/// outcomes) and bounded here by [`Series::MAX`]; past it the rest register per call as before.
+/// service's CPU. The label sets are the ones the exporter keeps anyway, and the host spells
+/// them all: plugin names from the operator's manifests, run statuses, action kinds and
+/// outcomes, HTTP statuses.
 #[derive(Default)]
 struct Series {
-    plugins: HashMap<String, PluginSeries>,
+    plugins: Vec<PluginSeries>,
+    /// Where each plugin's series are in `plugins`.
+    plugin_index: HashMap<String, usize>,
     actions: HashMap<String, Vec<(&'static str, Counter)>>,
     acks: Vec<(u16, Histogram)>,
 }
@@ -79,8 +82,6 @@ struct PluginSeries {
 }
 
 impl Series {
-    const MAX: usize = 4096;
-
     /// The cache, locked; `None` before the recorder is installed (the series then go nowhere).
     fn lock() -> Option<MutexGuard<'static, Series>> {
         static SERIES: LazyLock<Mutex<Series>> = LazyLock::new(Mutex::default);
@@ -89,26 +90,26 @@ impl Series {
             .then(|| SERIES.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn plugin(&mut self, plugin: &str) -> Option<&mut PluginSeries> {
-        if !self.plugins.contains_key(plugin) && self.plugins.len() < Self::MAX {
-            let p = plugin.to_owned();
-            let series = PluginSeries {
-                runs: Vec::new(),
-                duration: histogram!("switchboard_run_duration_seconds", "plugin" => p.clone()),
-                memory: gauge!("switchboard_plugin_memory_peak_bytes", "plugin" => p),
-                peak: 0,
-            };
-            self.plugins.insert(plugin.to_owned(), series);
-        }
-        self.plugins.get_mut(plugin)
+    fn plugin(&mut self, plugin: &str) -> &mut PluginSeries {
+        let index = match self.plugin_index.get(plugin) {
+            Some(&index) => index,
+            None => {
+                let p = plugin.to_owned();
+                self.plugins.push(PluginSeries {
+                    runs: Vec::new(),
+                    duration: histogram!("switchboard_run_duration_seconds", "plugin" => p.clone()),
+                    memory: gauge!("switchboard_plugin_memory_peak_bytes", "plugin" => p.clone()),
+                    peak: 0,
+                });
+                self.plugin_index.insert(p, self.plugins.len() - 1);
+                self.plugins.len() - 1
+            }
+        };
+        &mut self.plugins[index]
     }
 
     fn run_finished(&mut self, plugin: &str, status: &str, outcome: &RunOutcome) {
-        let Some(series) = self.plugin(plugin) else {
-            counter!("switchboard_runs_total", "plugin" => plugin.to_owned(), "status" => status.to_owned())
-                .increment(1);
-            return;
-        };
+        let series = self.plugin(plugin);
         series.duration.record(outcome.duration.as_secs_f64());
         if outcome.peak_memory_bytes > series.peak {
             series.peak = outcome.peak_memory_bytes;
@@ -133,10 +134,8 @@ impl Series {
         let done =
             counter!("switchboard_actions_total", "kind" => kind.to_owned(), "outcome" => outcome);
         done.increment(1);
-        if self.actions.len() < Self::MAX {
-            let outcomes = self.actions.entry(kind.to_owned()).or_default();
-            outcomes.push((outcome, done));
-        }
+        let outcomes = self.actions.entry(kind.to_owned()).or_default();
+        outcomes.push((outcome, done));
     }
 
     fn webhook_answered(&mut self, status: u16, seconds: f64) {
@@ -145,9 +144,7 @@ impl Series {
         }
         let ack = histogram!("switchboard_webhook_ack_seconds", "status" => status.to_string());
         ack.record(seconds);
-        if self.acks.len() < Self::MAX {
-            self.acks.push((status, ack));
-        }
+        self.acks.push((status, ack));
     }
 }
 
