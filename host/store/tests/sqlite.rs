@@ -42,7 +42,7 @@ async fn migrates_an_empty_file_and_turns_on_wal() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("store.db"), b"").expect("empty file");
     let store = sqlite_in(&dir).await;
-    assert_eq!(store.schema_version().await.expect("version"), 8);
+    assert_eq!(store.schema_version().await.expect("version"), 9);
     assert_eq!(store.journal_mode().await.expect("mode"), "wal");
 }
 
@@ -97,7 +97,7 @@ async fn refuses_a_file_from_a_newer_build_and_garbage() {
     conn.execute_batch("PRAGMA user_version = 99")
         .expect("bump");
     drop(conn);
-    assert_too_new(SqliteStore::open(SqliteConfig::new(&path)).await, 8);
+    assert_too_new(SqliteStore::open(SqliteConfig::new(&path)).await, 9);
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![b'x'; 4096]).expect("junk");
     let err = SqliteStore::open(SqliteConfig::new(&junk))

@@ -92,7 +92,7 @@ async fn upgraded(dir: &tempfile::TempDir, version: usize, rows: &str) -> Sqlite
 async fn a_version_5_file_answers_the_same_after_the_upgrade() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = upgraded(&dir, 5, ROWS_5).await;
-    assert_eq!(store.schema_version().await.expect("version"), 8);
+    assert_eq!(store.schema_version().await.expect("version"), 9);
     let failures = store
         .failures_by_connection(chrono::DateTime::UNIX_EPOCH, 10)
         .await
@@ -135,7 +135,7 @@ async fn a_version_5_file_answers_the_same_after_the_upgrade() {
 async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = upgraded(&dir, 6, ROWS_6).await;
-    assert_eq!(store.schema_version().await.expect("version"), 8);
+    assert_eq!(store.schema_version().await.expect("version"), 9);
     let detail = store.get_run(RunId(1)).await.expect("get").expect("kept");
     let r = &detail.run;
     assert_eq!(

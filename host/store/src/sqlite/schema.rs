@@ -28,6 +28,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_fewer_pages.sql"),
     include_str!("migrations/0007_fewer_bytes.sql"),
     include_str!("migrations/0008_words_file.sql"),
+    include_str!("migrations/0009_packing_v3.sql"),
 ];
 
 /// How long a connection waits for another one's lock before answering `Unavailable`.
