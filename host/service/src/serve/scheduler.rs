@@ -5,8 +5,8 @@
 //! trigger's `catch_up` policy (`none`, `one`, `all` within `catch_up_window_s`) decides which
 //! missed slots run late, and the rest are counted missed. A slot fires at most once, ever: it is
 //! stored under a unique (schedule, slot) key in the transaction that queues its run
-//! (`Store::fire_slots`: a pass's due slots in one transaction), so a restart, or another node,
-//! cannot fire it again. The `overlap` policy bounds the schedule's unfinished runs in its lane,
+//! (`Store::fire_slots`: a pass's due slots in transactions of at most [`MAX_FIRES`] slots), so
+//! a restart, or another node, cannot fire it again. The `overlap` policy bounds the schedule's unfinished runs in its lane,
 //! checked in the same transaction: `skip` (default) drops a slot while one is unfinished,
 //! `queue-one` keeps at most one waiting, `allow` runs them side by side (each slot its own
 //! lane, so runs fired under `allow` do not count once the policy changes). Skipped and missed
