@@ -175,28 +175,12 @@ fn check_size(size: u64) -> Result<(), RadistError> {
     Ok(())
 }
 
-/// A MIME type for common messenger attachments, from the file extension.
+/// The MIME type of a file to upload, from its extension (any case); `application/octet-stream`
+/// when the extension is unknown.
 fn guess_mime(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "csv" => "text/csv",
-        "mp4" => "video/mp4",
-        "mp3" => "audio/mpeg",
-        "ogg" | "oga" => "audio/ogg",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
-    }
+    mime_guess::from_path(path)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
 }
 
 #[cfg(test)]
@@ -216,6 +200,11 @@ mod tests {
     fn mime_from_extension() {
         assert_eq!(guess_mime(Path::new("/tmp/A.PDF")), "application/pdf");
         assert_eq!(guess_mime(Path::new("photo.jpeg")), "image/jpeg");
+        assert_eq!(guess_mime(Path::new("voice.ogg")), "audio/ogg");
+        assert_eq!(
+            guess_mime(Path::new("offer.docx")),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        );
         assert_eq!(guess_mime(Path::new("noext")), "application/octet-stream");
     }
 }
