@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     match bench(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            run::say(&format!("error: {err:#}"));
+            report::say(&format!("error: {err:#}"));
             ExitCode::FAILURE
         }
     }

@@ -10,6 +10,11 @@ use crate::load::Tally;
 use crate::machine::Machine;
 use crate::pg::PgCounters;
 
+/// What the harness prints while it works (stderr, beside the progress bars).
+pub fn say(text: &str) {
+    eprintln!("switchboard-bench: {text}");
+}
+
 /// Everything one invocation measured.
 #[derive(Debug, Serialize)]
 pub struct Report {

@@ -18,7 +18,7 @@ use crate::load::{Endpoint, Expect, PhaseLoad, run_phase};
 use crate::machine::{self, Machine};
 use crate::pg::{PgCounters, PgServer};
 use crate::radist::Radist;
-use crate::report::{NodeCost, Percentiles, PgPhase, PgTotal, Phase, Report, Startup};
+use crate::report::{NodeCost, Percentiles, PgPhase, PgTotal, Phase, Report, Startup, say};
 use crate::service::{self, Service, ServiceConfig, Workdir};
 use crate::traffic::Traffic;
 use crate::{e2e, inject, manifests, storm};
@@ -27,11 +27,6 @@ use crate::{e2e, inject, manifests, storm};
 const DRAIN_BOUND: Duration = Duration::from_secs(60);
 /// How often the queue is looked at while draining.
 const DRAIN_POLL: Duration = Duration::from_millis(100);
-
-/// What the harness prints while it works (stderr, beside the progress bars).
-pub fn say(text: &str) {
-    eprintln!("switchboard-bench: {text}");
-}
 
 /// Runs the invocation `args` describes.
 pub fn run(args: &Args, rt: &tokio::runtime::Runtime) -> anyhow::Result<Report> {

@@ -56,7 +56,7 @@ pub async fn measure(
         !wait.is_zero(),
         "the service started after the storm's slot {slot}; raise --storm-lead-s"
     );
-    crate::run::say(&format!(
+    crate::report::say(&format!(
         "waiting {:.1} s for the slot {slot}",
         wait.as_secs_f64()
     ));
@@ -87,7 +87,7 @@ async fn settle(store: &Arc<dyn Store>, schedules: usize) -> anyhow::Result<()> 
         }
         tokio::time::sleep(POLL).await;
     }
-    crate::run::say("the storm did not settle within 120 s; reporting what happened");
+    crate::report::say("the storm did not settle within 120 s; reporting what happened");
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::BuildError;
-use crate::lang::{COMPONENTIZE_JS_VERSION, PLUGIN_WORLD, ensure_parent, require_tool, run_step};
+use crate::tool::{COMPONENTIZE_JS_VERSION, PLUGIN_WORLD, ensure_parent, require_tool, run_step};
 
 const INSTALL_NODE: &str = "install Node.js 20 or newer with npm (https://nodejs.org/en/download, or `apt-get install nodejs npm`), then build again";
 

@@ -6,16 +6,16 @@
 //! workspace's own target directory (`<workspace>/target`), so `cargo build --release` by hand,
 //! the tests and the service share one cache; cargo's lock on that directory keeps concurrent
 //! builds apart. `build_plugin` builds one plugin directory in any of the supported languages
-//! (`lang.rs`, `js.rs`, `python.rs`). When the `wasm32-wasip2` target is missing it is added with `rustup target add`;
+//! (`lang.rs`, `js.rs`, `python.rs`, `tool.rs`). When the `wasm32-wasip2` target is missing it is added with `rustup target add`;
 //! when that is not possible the error says exactly what to run.
 
 mod js;
 mod lang;
 mod python;
+mod tool;
 
-pub use lang::{
-    COMPONENTIZE_JS_VERSION, COMPONENTIZE_PY_VERSION, Language, PLUGIN_WORLD, build_plugin,
-};
+pub use lang::{Language, build_plugin};
+pub use tool::{COMPONENTIZE_JS_VERSION, COMPONENTIZE_PY_VERSION, PLUGIN_WORLD};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

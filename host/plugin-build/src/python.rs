@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::BuildError;
-use crate::lang::{COMPONENTIZE_PY_VERSION, PLUGIN_WORLD, ensure_parent, require_tool, run_step};
+use crate::tool::{COMPONENTIZE_PY_VERSION, PLUGIN_WORLD, ensure_parent, require_tool, run_step};
 
 const INSTALL_PYTHON: &str = "install Python 3.10 or newer with venv (https://www.python.org/downloads, or `apt-get install python3 python3-venv`), then build again";
 

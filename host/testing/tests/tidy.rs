@@ -2,7 +2,7 @@
 //! of by memory: every Rust file opens with a module doc; crate boundaries hold (only the
 //! runtime names wasmtime, only the store writes SQL, only the service reads the environment,
 //! each with its named exceptions); no `unwrap()` in code that is not a test; no file-level
-//! import circle in the service or the runtime.
+//! import circle in the crates `CIRCLE_FREE` lists.
 
 #[path = "tidy/imports.rs"]
 mod imports;
@@ -343,8 +343,20 @@ fn no_unwrap_outside_tests() {
     );
 }
 
-/// Crates whose files must not import each other in a circle.
-const CIRCLE_FREE: &[&str] = &["host/service/src", "host/runtime/src"];
+/// Crates whose files must not import each other in a circle. The connector, the sandbox and the
+/// manifest are not listed: each splits one type's `impl` over child files (`client/`,
+/// `state/`, `validate/`, `manifest/`) that take the type from their `mod.rs`, which names them
+/// back, a circle by this graph's reading that is one module in all but its files.
+const CIRCLE_FREE: &[&str] = &[
+    "host/service/src",
+    "host/runtime/src",
+    "host/store/src",
+    "host/schedule/src",
+    "host/plugin-build/src",
+    "host/testing/src",
+    "bench/src",
+    "plugins/sdk/src",
+];
 
 /// Circles known today, to be opened (each a named exception, like the boundary rules'): none.
 /// A circle found is opened by moving what both sides need into a third file.
@@ -356,6 +368,11 @@ fn no_import_circle_between_files() {
     let mut circles = Vec::new();
     for src in CIRCLE_FREE {
         let graph = imports::Graph::of_crate(src, &files, read);
+        assert!(
+            graph.file_count() > 1,
+            "{src} holds {} Rust files",
+            graph.file_count()
+        );
         let found = graph.circles().into_iter().map(|c| c.join(" <-> "));
         circles.extend(found.filter(|c| !KNOWN_CIRCLES.contains(&c.as_str())));
     }

@@ -4,6 +4,7 @@
 mod chats;
 mod companies;
 mod contacts;
+mod faulted;
 pub mod files;
 mod inbox;
 mod messages;
@@ -146,10 +147,7 @@ pub fn api(app: &AppState) -> Router<AppState> {
         .merge(crm())
         .route_layer(middleware::from_fn_with_state(app.clone(), auth))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            app.clone(),
-            crate::faults::apply,
-        ))
+        .layer(middleware::from_fn_with_state(app.clone(), faulted::apply))
 }
 
 /// `X-Api-Key` check: missing → configured status (401) "Not authenticated"; wrong → 403.

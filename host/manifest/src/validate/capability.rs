@@ -3,19 +3,16 @@
 
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
-use std::ops::Range;
 
 use toml::Spanned;
 
-use super::fields::{MIB, connection_ids, distinct, int_field, int_opt, int_or, names};
-use crate::manifest::{
-    Capabilities, ConnectionId, ConnectionsGrant, FilesGrant, HttpGrant, KvGrant, MessageType,
-    MessagesGrant,
+use super::fields::{
+    MIB, connections_grant, distinct, grant_connections, int_field, int_opt, int_or, names,
 };
+use crate::manifest::{Capabilities, FilesGrant, HttpGrant, KvGrant, MessageType, MessagesGrant};
 use crate::origin::Origin;
 use crate::problem::{Report, key_path};
-use crate::schema::List;
-use crate::schema::v1::{CapabilitiesV1, ConnectionsV1, FilesV1, HttpV1, KvV1, MessagesV1};
+use crate::schema::v1::{CapabilitiesV1, FilesV1, HttpV1, KvV1, MessagesV1};
 
 /// The grants in `[capabilities]`.
 pub(crate) fn capabilities(report: &mut Report<'_>, raw: &Spanned<CapabilitiesV1>) -> Capabilities {
@@ -73,36 +70,6 @@ fn messages(report: &mut Report<'_>, raw: &Spanned<MessagesV1>) -> MessagesGrant
         connections,
         types,
         per_minute,
-    }
-}
-
-pub(super) fn connections_grant(
-    report: &mut Report<'_>,
-    path: &str,
-    raw: &Option<Spanned<ConnectionsV1>>,
-) -> Option<ConnectionsGrant> {
-    let raw = raw.as_ref()?;
-    let connections = grant_connections(report, path, raw.span(), &raw.get_ref().connections);
-    Some(ConnectionsGrant { connections })
-}
-
-pub(super) fn grant_connections(
-    report: &mut Report<'_>,
-    grant: &str,
-    at: Range<usize>,
-    list: &Option<List<i64>>,
-) -> BTreeSet<ConnectionId> {
-    let path = key_path(grant, "connections");
-    match list {
-        Some(list) => {
-            let hint = "list the connection ids the plugin may use, e.g. `[70001]`";
-            connection_ids(report, &path, list, hint)
-        }
-        None => {
-            let message = "required key is missing; list the connection ids the plugin may use, e.g. `connections = [70001]`";
-            report.missing(at, &path, message);
-            BTreeSet::new()
-        }
     }
 }
 

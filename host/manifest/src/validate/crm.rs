@@ -7,8 +7,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::capability::{connections_grant, grant_connections};
-use super::fields::{distinct, int_opt, int_or};
+use super::fields::{connections_grant, distinct, grant_connections, int_opt, int_or};
 use crate::manifest::{Access, ContactsGrant, HistoryGrant, NotesGrant, TagsGrant};
 use crate::problem::{Report, key_path};
 use crate::schema::v1::{CapabilitiesV1, ContactsV1, HistoryV1, NotesV1, TagsV1};

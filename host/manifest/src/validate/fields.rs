@@ -7,9 +7,10 @@ use std::ops::{Range, RangeInclusive};
 
 use toml::Spanned;
 
-use crate::manifest::{ConnectionId, SecretSource};
+use crate::manifest::{ConnectionId, ConnectionsGrant, SecretSource};
 use crate::named::{Named, parse_named};
 use crate::problem::{Report, index_path, key_path};
+use crate::schema::v1::ConnectionsV1;
 use crate::schema::{List, SecretV1};
 
 /// One mebibyte, for byte limits.
@@ -123,6 +124,38 @@ pub(crate) fn connection_ids(
             )
         })
     })
+}
+
+/// The `connections` grant of a section whose only key is its connection list.
+pub(crate) fn connections_grant(
+    report: &mut Report<'_>,
+    path: &str,
+    raw: &Option<Spanned<ConnectionsV1>>,
+) -> Option<ConnectionsGrant> {
+    let raw = raw.as_ref()?;
+    let connections = grant_connections(report, path, raw.span(), &raw.get_ref().connections);
+    Some(ConnectionsGrant { connections })
+}
+
+/// A grant's required `connections` list, each a connection id.
+pub(crate) fn grant_connections(
+    report: &mut Report<'_>,
+    grant: &str,
+    at: Range<usize>,
+    list: &Option<List<i64>>,
+) -> BTreeSet<ConnectionId> {
+    let path = key_path(grant, "connections");
+    match list {
+        Some(list) => {
+            let hint = "list the connection ids the plugin may use, e.g. `[70001]`";
+            connection_ids(report, &path, list, hint)
+        }
+        None => {
+            let message = "required key is missing; list the connection ids the plugin may use, e.g. `connections = [70001]`";
+            report.missing(at, &path, message);
+            BTreeSet::new()
+        }
+    }
 }
 
 /// A non-empty list of distinct names of `T`.

@@ -1,6 +1,6 @@
 //! Conformance: listing and reading runs and events.
 
-use super::{event, finish_as, newest_events, run, t0};
+use super::fixtures::{event, finish_as, newest_events, run, t0};
 use crate::{AttemptStatus, EventFilter, EventId, RunFilter, RunId, RunStatus, Store};
 use chrono::TimeDelta;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Conformance: node leases. Heartbeats, expiry, recovering a dead node's runs (once, in lane
 //! order, never a live node's), a zombie's late result, leaving, and the node list.
 
-use super::{attempt, queue_run, t0};
+use super::fixtures::{attempt, queue_run, t0};
 use crate::{AttemptStatus, ClaimedRun, Next, RunId, RunStatus, Store, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Conformance: retention, size figures, checkpoint and backup.
 
-use super::{attempt, claim_now, event, ingest_lanes, run};
+use super::fixtures::{attempt, claim_now, event, ingest_lanes, run};
 use crate::{AttemptStatus, EventId, Next, RetentionPolicy, RunStatus, Store};
 use chrono::{TimeDelta, Utc};
 use std::sync::Arc;

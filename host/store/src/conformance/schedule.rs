@@ -1,6 +1,6 @@
 //! Conformance: cron slots fire once, and schedule counters.
 
-use super::{event, finish_as, run, run_all, t0};
+use super::fixtures::{event, finish_as, run, run_all, t0};
 use crate::{AttemptStatus, NewEvent, NewRun, SlotFire, SlotFired, Store};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! [`Reopen`]: the same database opened (again) with the background indexer off, so the test
 //! decides when passes run.
 
-use super::{claim_now, event, finish_as, run};
+use super::fixtures::{claim_now, event, finish_as, run};
 use crate::{AttemptStatus, RetentionPolicy, RunFilter, RunId, RunStatus};
 use crate::{Store, WordIndexPass};
 use async_trait::async_trait;

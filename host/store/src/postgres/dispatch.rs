@@ -30,7 +30,7 @@ pub(crate) async fn claim(
     fence_now: DateTime<Utc>,
 ) -> Res<Vec<ClaimedRun>> {
     let now_us = to_us(now);
-    if super::nodes::fenced(tx, node, holder, to_us(fence_now)).await? {
+    if super::fence::fenced(tx, node, holder, to_us(fence_now)).await? {
         return Ok(Vec::new());
     }
     let heads = lanes::claimable(tx, to_i64(limit.min(MAX_CLAIM) as u64), now_us).await?;

@@ -16,6 +16,7 @@ mod announce;
 mod counts;
 mod dispatch;
 mod fail;
+mod fence;
 mod group;
 mod history;
 mod intake;

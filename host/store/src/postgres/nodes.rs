@@ -7,38 +7,13 @@
 
 use super::dispatch::recover_one;
 use super::fail::{Res, exec, from_us, get, one, opt_from_us, rows, to_i64, to_u64, to_us};
+use super::fence::EXPIRED;
 use super::lanes;
 use crate::model::nodes::{LeaseTaken, MAX_NODE_LANES, MAX_NODES, NodeInfo, Renewal};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use std::time::Duration;
 use tokio_postgres::Row;
-
-/// A node without a live lease at `$1` (microseconds).
-const EXPIRED: &str = "(n.left_at IS NOT NULL OR n.lease_until <= $1)";
-
-/// True when `node` holds a lease that has expired (or that it left), or that another process
-/// (`holder`) holds: such a node claims nothing until it heartbeats again, so a node cut off from
-/// the database for a whole lease fences itself, and a process whose node id was taken over
-/// claims nothing beside the new holder. A node that never heartbeat (a single node, a tool) is
-/// not fenced.
-pub(crate) async fn fenced(
-    tx: &Transaction<'_>,
-    node: &str,
-    holder: &str,
-    now_us: i64,
-) -> Res<bool> {
-    let found = rows(
-        tx,
-        &format!(
-            "SELECT 1 FROM nodes n WHERE n.node = $2
-                 AND ({EXPIRED} OR (n.holder <> '' AND n.holder <> $3))"
-        ),
-        &[&now_us, &node, &holder],
-    )
-    .await?;
-    Ok(!found.is_empty())
-}
 
 /// Renews the node's lease (a new one when it had left or let it expire) when `holder` holds it
 /// (or nobody is recorded); `Lost` when another process took it.

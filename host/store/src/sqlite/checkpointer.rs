@@ -24,6 +24,7 @@
 
 use super::fail::{Fail, Res};
 use super::ops;
+use super::schema::JOURNAL_SIZE_LIMIT;
 use crate::error::StoreError;
 use rusqlite::Connection;
 use std::path::PathBuf;
@@ -35,8 +36,12 @@ use tokio::sync::oneshot;
 
 /// Commits between two nudges.
 const BATCHES_PER_CHECKPOINT: u32 = 16;
-/// WAL file size past which the writer finishes the checkpoint itself so the WAL restarts.
-pub(crate) const RESTART_AT: u64 = 24 * 1024 * 1024;
+/// WAL file size past which the writer finishes the checkpoint itself so the WAL restarts:
+/// exactly what the file is cut back to after a restart ([`JOURNAL_SIZE_LIMIT`]). A file larger
+/// than that therefore always holds that many bytes of frames written since the last restart
+/// (the file's size is all the writer looks at), while the blocks below it are overwritten in
+/// place instead of being freed and allocated again.
+pub(crate) const RESTART_AT: u64 = JOURNAL_SIZE_LIMIT;
 /// WAL file size past which the writer waits for readers to let the WAL restart.
 const FORCE_AT: u64 = 64 * 1024 * 1024;
 /// How long a forced checkpoint waits for readers. A reader that holds its snapshot longer (an
@@ -44,11 +49,6 @@ const FORCE_AT: u64 = 64 * 1024 * 1024;
 const FORCE_WAIT: Duration = Duration::from_millis(200);
 /// After a forced checkpoint that readers kept from finishing, the WAL growth before the next.
 const FORCE_BACKOFF: u64 = 32 * 1024 * 1024;
-/// What the WAL file is cut back to after a restart (`PRAGMA journal_size_limit`): exactly
-/// [`RESTART_AT`]. A file larger than that therefore always holds that many bytes of frames
-/// written since the last restart (the file's size is all the writer looks at), while the
-/// blocks below it are overwritten in place instead of being freed and allocated again.
-pub(crate) const JOURNAL_SIZE_LIMIT: u64 = RESTART_AT;
 /// Full checkpoints that may wait for the thread.
 const QUEUE: usize = 8;
 

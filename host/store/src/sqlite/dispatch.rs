@@ -24,7 +24,7 @@ pub(crate) fn claim(
     now: DateTime<Utc>,
 ) -> Res<Vec<ClaimedRun>> {
     let now_us = to_us(now);
-    if super::nodes::fenced(&w.conn, node, now_us)? {
+    if super::fence::fenced(&w.conn, node, now_us)? {
         return Ok(Vec::new());
     }
     let heads = lanes::claimable(&w.conn, to_i64(limit.min(MAX_CLAIM) as u64), now_us)?;
@@ -63,7 +63,7 @@ fn claim_one(w: &Writer, node: &str, lane: &str, run: RunId, now_us: i64) -> Res
         "UPDATE runs SET status = 'running', attempt = attempt + 1, node = ?2, not_before = NULL, updated_at = ?3
          WHERE id = ?1",
     )?;
-    stmt.execute(params![run.0, names::id(w, node)?, now_us])?;
+    stmt.execute(params![run.0, w.name_id(node)?, now_us])?;
     lanes::set_running(&w.conn, lane)?;
     load_claimed(&w.conn, run)
 }
@@ -146,7 +146,7 @@ pub(crate) fn finish(
     super::ledger::record(w, ledger)?;
     insert_attempt(w, run, a)?;
     let after = RunAfter::of(a, next);
-    let node = names::id(w, &a.node)?;
+    let node = w.name_id(&a.node)?;
     let mut stmt = w.conn.prepare_cached(
         "UPDATE runs SET status = ?2, not_before = ?3, error = ?4, updated_at = ?5, node = ?6,
              attempt = attempt - ?7 WHERE id = ?1",
@@ -182,7 +182,7 @@ fn insert_attempt(w: &Writer, run: RunId, a: &FinishedAttempt) -> Res<()> {
              duration_us = ?6, source = ?7, detail = ?8",
     )?;
     let source = sources::id(conn, &a.node, a.plugin_digest.as_deref())?;
-    let status = names::id(w, a.status.as_str())?;
+    let status = w.name_id(a.status.as_str())?;
     let args = params![
         run.0,
         a.attempt,

@@ -231,14 +231,6 @@ fn filter_clauses(c: &mut Clauses, f: &RunFilter) {
     }
 }
 
-/// The FTS5 query of a text filter: its words, each quoted (words hold only letters and
-/// digits, so each is one token), juxtaposed (all must match); `None` without words.
-pub(super) fn fts_query(text: &str) -> Option<String> {
-    let words = crate::search::query_words(text);
-    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
-    (!quoted.is_empty()).then(|| quoted.join(" "))
-}
-
 /// Runs whose event holds every word of the text: found through the `event_words` index, or
 /// among the events the indexer has not reached yet (`found.tail`). With `common`, each run's
 /// event is looked up in the index instead (one seek per run), so a page walks the runs newest

@@ -4,7 +4,6 @@ use super::counters::Counter;
 use super::dedupe::StoredKey;
 use super::fail::{Res, from_us, page, to_u64, to_us};
 use super::lanes;
-use super::names;
 use super::packing::Packed;
 use super::worker::Writer;
 use crate::ids::{EventId, QuarantineId, RunId};
@@ -27,7 +26,7 @@ pub(crate) fn insert_event(
              received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (dedupe) DO NOTHING",
     )?;
-    let kind = names::id(w, &e.kind)?;
+    let kind = w.name_id(&e.kind)?;
     let args = params![
         id,
         &key.digest[..],
@@ -68,8 +67,8 @@ pub(crate) fn insert_run(
              created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?7, ?8, ?8)",
     )?;
-    let plugin = names::id(w, &run.plugin)?;
-    let origin = names::id(w, &run.origin)?;
+    let plugin = w.name_id(&run.plugin)?;
+    let origin = w.name_id(&run.origin)?;
     let args = params![
         id.0, event.0, plugin, run.lane, seq, budget, origin, created_us
     ];

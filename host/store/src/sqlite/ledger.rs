@@ -7,7 +7,7 @@
 
 use super::digests;
 use super::fail::{Res, from_us, to_u32, to_us};
-use super::names::{self, SEND_KIND};
+use super::names::SEND_KIND;
 use super::packing::{self, Packed};
 use super::worker::Writer;
 use crate::error::StoreError;
@@ -119,7 +119,7 @@ fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (run_id, seq) DO NOTHING",
     )?;
     let (connection, chat) = i.chat.unzip();
-    let kind = names::id(w, &i.kind)?;
+    let kind = w.name_id(&i.kind)?;
     let (result, effect) = done.unzip();
     stmt.execute(params![
         i.run_id.0,

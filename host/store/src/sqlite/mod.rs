@@ -9,6 +9,7 @@ mod detail;
 mod digests;
 mod dispatch;
 mod fail;
+mod fence;
 mod history;
 mod intake;
 mod kv;

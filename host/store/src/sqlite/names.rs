@@ -8,8 +8,8 @@
 //! planner runs once per statement (so `runs_plugin` still serves a filter by plugin).
 
 use super::fail::Res;
-use super::worker::Writer;
 use rusqlite::{Connection, OptionalExtension};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// The id of the event kind `connection.status-changed`, seeded by migration 7: the partial
@@ -20,14 +20,14 @@ pub(crate) const STATUS_KIND: i64 = 1;
 /// `ledger_pending` holds the pending sends.
 pub(crate) const SEND_KIND: i64 = 2;
 
-/// The id of `name`, added when new (inside the writer's transaction). A name the writer has
-/// seen committed is answered from its [`Cache`] without a statement.
-pub(crate) fn id(w: &Writer, name: &str) -> Res<i64> {
-    if let Some(id) = w.names.borrow().get(name) {
+/// The id of `name`, added when new (inside the writer's transaction on `conn`). A name the
+/// writer has seen committed is answered from its [`Cache`] without a statement.
+pub(crate) fn id(conn: &Connection, cache: &RefCell<Cache>, name: &str) -> Res<i64> {
+    if let Some(id) = cache.borrow().get(name) {
         return Ok(id);
     }
-    let id = find_or_add(&w.conn, name)?;
-    w.names.borrow_mut().note(name, id);
+    let id = find_or_add(conn, name)?;
+    cache.borrow_mut().note(name, id);
     Ok(id)
 }
 

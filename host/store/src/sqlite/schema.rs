@@ -33,6 +33,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 
 /// How long a connection waits for another one's lock before answering `Unavailable`.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// What the WAL file is cut back to after a restart (`PRAGMA journal_size_limit`); the
+/// checkpointer restarts the WAL at this size (`checkpointer::RESTART_AT`).
+pub(crate) const JOURNAL_SIZE_LIMIT: u64 = 24 * 1024 * 1024;
 
 /// Sets up the writer connection and migrates the schema to the latest version.
 pub(crate) fn prepare_writer(conn: &mut Connection, durability: Durability) -> Res<()> {
@@ -74,7 +77,7 @@ pub(crate) fn prepare_checkpointer(conn: &Connection) -> Res<()> {
 
 /// After the WAL restarts, the next commit truncates the file to this size.
 fn set_journal_size_limit(conn: &Connection) -> Res<()> {
-    let limit = super::checkpointer::JOURNAL_SIZE_LIMIT;
+    let limit = JOURNAL_SIZE_LIMIT;
     conn.query_row(&format!("PRAGMA journal_size_limit = {limit}"), [], |_| {
         Ok(())
     })?;

@@ -164,7 +164,7 @@ pub(crate) struct Found {
 
 /// Resolves a text filter; `None` when more than [`TAIL_MAX`] events wait for the indexer.
 pub(crate) fn find(conn: &Connection, text: &str) -> Res<Option<Found>> {
-    let Some(fts) = super::history::fts_query(text) else {
+    let Some(fts) = fts_query(text) else {
         return Ok(Some(Found {
             fts: None,
             tail: None,
@@ -211,6 +211,14 @@ impl SqliteStore {
             pass(&self.words, &self.workers, crate::indexer::BATCH).await?;
         }
     }
+}
+
+/// The FTS5 query of a text filter: its words, each quoted (words hold only letters and
+/// digits, so each is one token), juxtaposed (all must match); `None` without words.
+fn fts_query(text: &str) -> Option<String> {
+    let words = crate::search::query_words(text);
+    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    (!quoted.is_empty()).then(|| quoted.join(" "))
 }
 
 #[cfg(test)]

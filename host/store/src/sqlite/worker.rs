@@ -71,6 +71,11 @@ impl Writer {
         }
     }
 
+    /// The id of `name` in `names`, added when new (see [`super::names::id`]).
+    pub(crate) fn name_id(&self, name: &str) -> Res<i64> {
+        super::names::id(&self.conn, &self.names, name)
+    }
+
     /// Reads the persisted counters (inside the batch transaction).
     fn load_counters(&mut self) -> rusqlite::Result<()> {
         self.counters = Counters::load(&self.conn)?;
@@ -476,7 +481,7 @@ mod tests {
     fn name_job(name: &'static str, fail: bool) -> (TxJob, Answer<i64>) {
         let (tx, rx) = oneshot::channel();
         let f = move |w: &mut Writer| -> Res<i64> {
-            let id = super::super::names::id(w, name)?;
+            let id = w.name_id(name)?;
             if fail {
                 let reason = "this job fails".into();
                 return Err(StoreError::Unavailable { reason }.into());

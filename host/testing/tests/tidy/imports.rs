@@ -40,6 +40,11 @@ impl Graph {
         }
     }
 
+    /// How many files the graph holds.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
     /// Every circle (a strongly connected component of two or more files), as file paths.
     pub fn circles(&self) -> Vec<Vec<String>> {
         let mut circles = Vec::new();
