@@ -1,6 +1,6 @@
 //! Conformance: run counts per status under a history filter.
 
-use super::fixtures::{attempt, event, run};
+use super::fixtures::{attempt, event, finish_as, run, t0};
 use crate::{AttemptStatus, Next, RunFilter, RunStatus, StatusCount, Store};
 use std::sync::Arc;
 
@@ -21,10 +21,7 @@ pub async fn count_runs_per_status(store: Arc<dyn Store>) {
             .await
             .expect("ingest");
     }
-    let claimed = store
-        .claim("node-a", 1, super::fixtures::t0())
-        .await
-        .expect("claim");
+    let claimed = store.claim("node-a", 1, t0()).await.expect("claim");
     let failed = attempt(&claimed[0], AttemptStatus::Failed);
     store
         .finish(claimed[0].run_id, failed, Next::Final)
@@ -86,11 +83,8 @@ pub async fn recent_counts_look_at_the_newest_runs_only(store: Arc<dyn Store>) {
             .await
             .expect("ingest");
     }
-    let claimed = store
-        .claim("node-a", 1, super::fixtures::t0())
-        .await
-        .expect("claim");
-    super::fixtures::finish_as(&*store, &claimed[0], AttemptStatus::Failed).await;
+    let claimed = store.claim("node-a", 1, t0()).await.expect("claim");
+    finish_as(&*store, &claimed[0], AttemptStatus::Failed).await;
     let recent = |filter: RunFilter, window: u64| {
         let store = Arc::clone(&store);
         async move {

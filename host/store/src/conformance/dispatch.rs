@@ -1,6 +1,6 @@
 //! Conformance: lanes, claiming, finishing, retries, recovery, requeue and wake-ups.
 
-use super::fixtures::{attempt, event, finish_as, ingest_lanes, queue_run, run, t0};
+use super::fixtures::{attempt, claim_now, event, finish_as, ingest_lanes, queue_run, run, t0};
 use crate::{AttemptStatus, ClaimedRun, Next, RunFilter, RunId, RunStatus, Store, StoreError};
 use chrono::TimeDelta;
 use std::collections::{HashMap, HashSet};
@@ -646,7 +646,7 @@ pub async fn concurrent_finishes_land_each_on_its_run(store: Arc<dyn Store>) {
 pub async fn bulk_requeue_keeps_its_order_in_each_lane(store: Arc<dyn Store>) {
     async fn run_one_by_one(store: &dyn Store) -> Vec<RunId> {
         let mut order = Vec::new();
-        while let Some(c) = super::fixtures::claim_now(store, "n", 1).await.pop() {
+        while let Some(c) = claim_now(store, "n", 1).await.pop() {
             order.push(c.run_id);
             finish_as(store, &c, AttemptStatus::Succeeded).await;
         }
@@ -660,10 +660,7 @@ pub async fn bulk_requeue_keeps_its_order_in_each_lane(store: Arc<dyn Store>) {
         ("b4", "a"),
         ("b5", "b"),
     ] {
-        lane_of.insert(
-            super::fixtures::queue_run(&*store, key, Some(1), lane).await,
-            lane,
-        );
+        lane_of.insert(queue_run(&*store, key, Some(1), lane).await, lane);
     }
     assert_eq!(run_one_by_one(&*store).await.len(), 5);
     let filter = RunFilter {

@@ -1,6 +1,6 @@
 //! Conformance: intake (dedupe, atomicity) and quarantine.
 
-use super::fixtures::{event, newest_events, run, t0};
+use super::fixtures::{claim_now, event, finish_as, newest_events, run, t0};
 use crate::{EventFilter, NewQuarantine, RunId, Store};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -132,7 +132,7 @@ pub async fn events_without_runs_are_stored(store: Arc<dyn Store>) {
 pub async fn quarantine_round_trip(store: Arc<dyn Store>) {
     let body = vec![0u8, 159, 146, 150, b'{'];
     let q = |reason: &str| NewQuarantine {
-        received_at: super::fixtures::t0(),
+        received_at: t0(),
         reason: reason.to_owned(),
         headers: r#"{"content-type":"application/json"}"#.to_owned(),
         body: body.clone(),
@@ -166,7 +166,7 @@ pub async fn quarantine_round_trip(store: Arc<dyn Store>) {
         .expect("exists");
     assert_eq!(
         (entry.body, entry.reason.as_str(), entry.received_at),
-        (body, "invalid json", super::fixtures::t0())
+        (body, "invalid json", t0())
     );
     assert!(store.quarantine_delete(first).await.expect("delete"));
     assert!(!store.quarantine_delete(first).await.expect("delete again"));
@@ -231,7 +231,7 @@ pub async fn concurrent_ingests_keep_lanes_and_dedupe(store: Arc<dyn Store>) {
             let mut ran: Vec<(RunId, String)> = Vec::new();
             loop {
                 let still = ingesting.load(Ordering::SeqCst);
-                let claimed = super::fixtures::claim_now(&*store, "n", 1).await;
+                let claimed = claim_now(&*store, "n", 1).await;
                 if claimed.is_empty() && !still {
                     return ran;
                 }
@@ -243,7 +243,7 @@ pub async fn concurrent_ingests_keep_lanes_and_dedupe(store: Arc<dyn Store>) {
                 }
                 claims.send_replace(());
                 for c in claimed {
-                    super::fixtures::finish_as(&*store, &c, crate::AttemptStatus::Succeeded).await;
+                    finish_as(&*store, &c, crate::AttemptStatus::Succeeded).await;
                     ran.push((c.run_id, c.lane));
                 }
             }

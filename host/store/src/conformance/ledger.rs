@@ -1,6 +1,6 @@
 //! Conformance: the two-phase action ledger and echo detection.
 
-use super::fixtures::{queue_run, t0};
+use super::fixtures::{attempt, claim_now, queue_run, t0};
 use crate::{LedgerBegin, LedgerIntent, LedgerRecord, LedgerResult, RunId, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -147,7 +147,7 @@ fn deferred(intent: Option<LedgerIntent>, done: LedgerResult) -> LedgerRecord {
 /// `ledger_lookup` answers as `ledger_begin` would without writing.
 pub async fn deferred_records_ride_with_the_next_write(store: Arc<dyn Store>) {
     queue_run(&*store, "deferred", Some(5), "deferred").await;
-    let claimed = super::fixtures::claim_now(&*store, "n", 1).await.remove(0);
+    let claimed = claim_now(&*store, "n", 1).await.remove(0);
     let r = claimed.run_id;
     let mut clock = intent(r, 1, "fp-clock", None);
     clock.kind = "clock.now".to_owned();
@@ -192,7 +192,7 @@ pub async fn deferred_records_ride_with_the_next_write(store: Arc<dyn Store>) {
     tag.kind = "tags.add".to_owned();
     let tagged = deferred(Some(tag.clone()), result(r, 3, "{}", None));
     let records = vec![sent, tagged];
-    let mut stale = super::fixtures::attempt(&claimed, crate::AttemptStatus::Succeeded);
+    let mut stale = attempt(&claimed, crate::AttemptStatus::Succeeded);
     stale.attempt += 1;
     let refused = store
         .finish_recorded(r, stale, crate::Next::Final, records.clone())
@@ -208,7 +208,7 @@ pub async fn deferred_records_ride_with_the_next_write(store: Arc<dyn Store>) {
     assert!(store.is_own_effect("m-7").await.expect("own"));
     let tag_seen = store.ledger_lookup(tag.clone()).await.expect("lookup");
     assert_eq!(tag_seen, LedgerBegin::Fresh, "a whole record is not");
-    let attempt = super::fixtures::attempt(&claimed, crate::AttemptStatus::Succeeded);
+    let attempt = attempt(&claimed, crate::AttemptStatus::Succeeded);
     store
         .finish_recorded(r, attempt, crate::Next::Final, records)
         .await

@@ -1,7 +1,7 @@
 //! Conformance: the runs filters the dashboard adds (trigger kind, `until`, payload text) and
 //! its read models (oldest run, connections, chat timeline).
 
-use super::fixtures::{event, run, t0};
+use super::fixtures::{attempt, event, run, t0};
 use super::words::filtered_ids;
 use crate::{LedgerIntent, NewEvent, RunFilter, Store};
 use chrono::TimeDelta;
@@ -220,7 +220,7 @@ pub async fn failures_are_counted_per_connection_and_error(store: Arc<dyn Store>
     let claimed = store.claim("node-a", 10, t0()).await.expect("claim");
     assert_eq!(claimed.len(), cases.len());
     for (c, (_, status, error, hours)) in claimed.iter().zip(cases) {
-        let mut ended = super::fixtures::attempt(c, status);
+        let mut ended = attempt(c, status);
         ended.error = error.map(str::to_owned);
         ended.started_at = now - TimeDelta::hours(hours);
         store
