@@ -168,14 +168,14 @@ fn print_run(d: &RunDetail) {
     if let Some(error) = &r.error {
         output::line(&format!("error  {}", escape(error)));
     }
-    let e = &d.event;
+    let e = &d.event.event;
     let chat = match (e.connection_id, e.chat_id) {
         (Some(c), Some(h)) => format!("  chat {c}:{h}"),
         _ => String::new(),
     };
     output::line(&format!(
         "event {}  {}{chat}  received {}  key {}",
-        e.id,
+        d.event.id,
         escape(&e.kind),
         e.received_at.to_rfc3339(),
         escape(&e.dedupe_key)
@@ -246,9 +246,9 @@ fn print_ledger(l: &LedgerEntry) {
     };
     output::line(&format!(
         "  #{:<3} {:<20} intent {}  {result}{}",
-        l.seq,
-        escape(&l.kind),
-        l.intent_at.to_rfc3339(),
+        l.intent.seq,
+        escape(&l.intent.kind),
+        l.intent.at.to_rfc3339(),
         l.decision
             .as_deref()
             .map(|d| format!("  decision: {}", escape(d)))
@@ -322,13 +322,14 @@ fn show<T: serde::Serialize>(
 }
 
 fn print_event(detail: &EventDetail) {
+    let e = &detail.event.event;
     output::line(&format!(
         "event {}  {}  received {}",
         detail.event.id,
-        escape(&detail.event.kind),
-        detail.event.received_at.to_rfc3339()
+        escape(&e.kind),
+        e.received_at.to_rfc3339()
     ));
-    output::line(&format!("payload {}", escape(&detail.event.payload)));
+    output::line(&format!("payload {}", escape(&e.payload)));
     print_runs(&detail.runs);
 }
 

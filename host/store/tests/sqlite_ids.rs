@@ -131,5 +131,5 @@ async fn echo_lookups_find_effect_ids_stored_as_text_before_version_6_and_as_byt
         Some(new),
         "read back as text"
     );
-    assert_eq!(entries[0].fingerprint, format!("{:064x}", 42));
+    assert_eq!(entries[0].intent.fingerprint, format!("{:064x}", 42));
 }

@@ -205,9 +205,12 @@ async fn an_auto_reply_run_stays_within_its_size_budget() {
         .expect("the last run is kept");
     let chat = i64::try_from(38_000_000 + RUNS - 1).unwrap_or(0);
     assert_eq!(last.attempts[0].actions, actions(RUNS - 1, chat));
-    assert_eq!(last.event.payload, payload(RUNS - 1));
+    assert_eq!(last.event.event.payload, payload(RUNS - 1));
     let key = new_event(RUNS - 1).dedupe_key;
-    assert_eq!(last.event.dedupe_key, key, "read back from the payload");
+    assert_eq!(
+        last.event.event.dedupe_key, key,
+        "read back from the payload"
+    );
     assert_duplicate(&store, RUNS - 1).await;
     assert_eq!(last.attempts[0].logs.len(), 2);
     assert_eq!(last.ledger.len(), 1, "runs show prints the ledger");

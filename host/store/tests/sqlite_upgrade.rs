@@ -100,7 +100,7 @@ async fn a_version_5_file_answers_the_same_after_the_upgrade() {
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!((failures[0].connection_id, failures[0].runs), (7, 2));
     let entries = store.ledger_for_run(RunId(3)).await.expect("ledger");
-    assert_eq!(entries[0].fingerprint, format!("{:064x}", 0xaa));
+    assert_eq!(entries[0].intent.fingerprint, format!("{:064x}", 0xaa));
     let effect = "3f9a2c1e-7b4d-4e8a-9c61-000000000003";
     assert_eq!(entries[0].effect_id.as_deref(), Some(effect));
     assert!(store.is_own_effect(effect).await.expect("echo lookup"));
@@ -143,7 +143,7 @@ async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
         ("auto-reply", "webhook")
     );
     assert_eq!(r.node.as_deref(), Some("n1"));
-    assert_eq!(detail.event.dedupe_key, "radist:1");
+    assert_eq!(detail.event.event.dedupe_key, "radist:1");
     assert_eq!(detail.run.event_kind, "message.received");
     let connections = store.connections(10).await.expect("connections");
     let status = connections[0]
@@ -151,7 +151,7 @@ async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
         .as_ref()
         .expect("event 2 is a status event");
     assert_eq!(
-        (status.id, status.kind.as_str()),
+        (status.id, status.event.kind.as_str()),
         (EventId(2), "connection.status-changed")
     );
     assert_eq!(detail.attempts[0].node, "n1");
@@ -177,7 +177,7 @@ async fn a_version_6_file_reads_back_the_same_after_the_upgrade() {
     let pending = store.pending_intent_for_chat(7, 1, epoch).await;
     assert!(pending.expect("pending"), "run 2's send is still pending");
     let ledger = store.ledger_for_run(RunId(2)).await.expect("ledger");
-    assert_eq!(ledger[0].kind, "messages.send");
+    assert_eq!(ledger[0].intent.kind, "messages.send");
     let nodes = store.nodes(chrono::Utc::now()).await.expect("nodes");
     assert_eq!(
         (nodes[0].running, nodes[0].lanes.clone()),

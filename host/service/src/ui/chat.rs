@@ -55,7 +55,7 @@ pub async fn page(
     let mut items: Vec<Item> = events.iter().filter_map(event_item).collect();
     items.extend(runs.iter().map(run_item));
     for l in &timeline.ledger {
-        if let Some(run) = runs.iter().find(|r| r.run_id == l.run_id) {
+        if let Some(run) = runs.iter().find(|r| r.run_id == l.intent.run_id) {
             items.extend(reply_item(run, l));
         }
     }
@@ -71,7 +71,8 @@ pub async fn page(
 }
 
 /// A customer message, an outbound message from someone else, or a receipt.
-fn event_item(e: &EventRecord) -> Option<Item> {
+fn event_item(record: &EventRecord) -> Option<Item> {
+    let e = &record.event;
     let payload: Value = serde_json::from_str(&e.payload).ok()?;
     let event = &payload["event"];
     let message = &event["message"];
@@ -100,7 +101,7 @@ fn event_item(e: &EventRecord) -> Option<Item> {
         class,
         label,
         text,
-        link: format!("/ui/events/{}", e.id.0),
+        link: format!("/ui/events/{}", record.id.0),
     })
 }
 
@@ -122,21 +123,21 @@ fn run_item(r: &RunSummary) -> Item {
 
 /// A message a plugin sent, as its ledger row recorded it.
 fn reply_item(run: &RunSummary, l: &LedgerEntry) -> Option<Item> {
-    if !l.kind.starts_with("messages.") {
+    if !l.intent.kind.starts_with("messages.") {
         return None;
     }
-    let request: Value = serde_json::from_str(&l.request).unwrap_or(Value::Null);
+    let request: Value = serde_json::from_str(&l.intent.request).unwrap_or(Value::Null);
     let text = first_text(&request, 0)
         .map(str::to_owned)
-        .unwrap_or_else(|| clip(&l.request, 300));
+        .unwrap_or_else(|| clip(&l.intent.request, 300));
     let state = if l.result.is_some() {
         ""
     } else {
         " (outcome unknown)"
     };
     Some(Item {
-        at: l.intent_at,
-        when: at(&l.intent_at),
+        at: l.intent.at,
+        when: at(&l.intent.at),
         class: "reply",
         label: format!("{}{state}", run.plugin),
         text,
@@ -162,14 +163,14 @@ fn first_text(v: &Value, depth: usize) -> Option<&str> {
 fn waba_window(events: &[EventRecord], now: DateTime<Utc>) -> Option<(bool, String)> {
     let waba = events
         .iter()
-        .any(|e| e.payload.contains("\"source_type\":\"waba\""));
+        .any(|e| e.event.payload.contains("\"source_type\":\"waba\""));
     if !waba {
         return None;
     }
     let last = events
         .iter()
-        .filter(|e| e.kind == "message.received")
-        .map(|e| e.received_at)
+        .filter(|e| e.event.kind == "message.received")
+        .map(|e| e.event.received_at)
         .max()?;
     let until = last + WABA_WINDOW;
     Some((until > now, at(&until)))
@@ -178,17 +179,19 @@ fn waba_window(events: &[EventRecord], now: DateTime<Utc>) -> Option<(bool, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_store::EventId;
+    use switchboard_store::{EventId, NewEvent};
 
     fn received(at: DateTime<Utc>) -> EventRecord {
         EventRecord {
             id: EventId(1),
-            dedupe_key: "k".into(),
-            kind: "message.received".into(),
-            connection_id: Some(70001),
-            chat_id: Some(5),
-            payload: r#"{"source":"webhook","event":{},"source_type":"waba"}"#.into(),
-            received_at: at,
+            event: NewEvent {
+                dedupe_key: "k".into(),
+                kind: "message.received".into(),
+                connection_id: Some(70001),
+                chat_id: Some(5),
+                payload: r#"{"source":"webhook","event":{},"source_type":"waba"}"#.into(),
+                received_at: at,
+            },
         }
     }
 
@@ -205,7 +208,7 @@ mod tests {
             Some(false)
         );
         let mut telegram = received(t);
-        telegram.payload = r#"{"source":"webhook","event":{}}"#.into();
+        telegram.event.payload = r#"{"source":"webhook","event":{}}"#.into();
         assert_eq!(waba_window(&[telegram], t), None);
     }
 }

@@ -101,12 +101,12 @@ pub async fn event(State(ui): State<UiState>, Path(id): Path<i64>) -> Response {
         nav: Nav::Events,
         event: EventRow {
             id: e.id.0,
-            kind: e.kind.clone(),
-            chat: e.connection_id.zip(e.chat_id),
-            received: at(&e.received_at),
-            key: e.dedupe_key.clone(),
+            kind: e.event.kind.clone(),
+            chat: e.event.connection_id.zip(e.event.chat_id),
+            received: at(&e.event.received_at),
+            key: e.event.dedupe_key.clone(),
         },
-        payload: pretty(&e.payload),
+        payload: pretty(&e.event.payload),
         runs: detail.runs.iter().map(RunRow::of).collect(),
     })
 }

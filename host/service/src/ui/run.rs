@@ -88,6 +88,7 @@ async fn detail(ui: &UiState, id: i64) -> Result<RunDetail, Response> {
 }
 
 fn view(d: &RunDetail) -> RunPage {
+    let e = &d.event.event;
     let r = &d.run;
     let longest = d
         .attempts
@@ -104,11 +105,11 @@ fn view(d: &RunDetail) -> RunPage {
         not_before: r.not_before.as_ref().map(at).unwrap_or_default(),
         error: r.error.clone().unwrap_or_default(),
         event_id: d.event.id.0,
-        event_kind: d.event.kind.clone(),
-        event_key: d.event.dedupe_key.clone(),
-        received: at(&d.event.received_at),
-        normalized: normalized(&d.event.payload),
-        raw: pretty(&d.event.payload),
+        event_kind: e.kind.clone(),
+        event_key: e.dedupe_key.clone(),
+        received: at(&e.received_at),
+        normalized: normalized(&e.payload),
+        raw: pretty(&e.payload),
         attempts: d
             .attempts
             .iter()
@@ -145,7 +146,9 @@ fn attempt(a: &FinishedAttempt, longest: u64, ledger: &[LedgerEntry]) -> Attempt
             .actions
             .iter()
             .map(|x| {
-                let row = ledger.iter().find(|l| l.seq == x.seq && l.kind == x.kind);
+                let row = ledger
+                    .iter()
+                    .find(|l| l.intent.seq == x.seq && l.intent.kind == x.kind);
                 let state = match (&x.decision, x.replayed, row) {
                     (Some(d), _, _) => format!("reconciled: {d}"),
                     (None, true, _) => "answered from the ledger".to_owned(),
@@ -173,15 +176,15 @@ fn attempt(a: &FinishedAttempt, longest: u64, ledger: &[LedgerEntry]) -> Attempt
 
 fn ledger(l: &LedgerEntry) -> LedgerView {
     LedgerView {
-        seq: l.seq,
-        kind: l.kind.clone(),
-        intent: at(&l.intent_at),
+        seq: l.intent.seq,
+        kind: l.intent.kind.clone(),
+        intent: at(&l.intent.at),
         state: if l.result.is_some() {
             "done".to_owned()
         } else {
             "no result (outcome unknown; reconciled before anything is resent)".to_owned()
         },
-        request: pretty(&l.request),
+        request: pretty(&l.intent.request),
         result: l.result.as_deref().map(pretty).unwrap_or_default(),
         effect: l.effect_id.clone().unwrap_or_default(),
         decision: l.decision.clone().unwrap_or_default(),

@@ -121,11 +121,15 @@ pub async fn connections(State(ui): State<UiState>) -> Response {
     for c in &found {
         let messenger = match ui.admin.intake.directory.source_type(c.connection_id).await {
             Some(s) => crate::stored_event::source_name(s).to_owned(),
-            None => stored_messenger(&c.last_event.payload)
+            None => stored_messenger(&c.last_event.event.payload)
                 .unwrap_or_else(|| "unknown (not in Radist's connection list yet)".to_owned()),
         };
         let last_status = c.last_status.as_ref().map_or_else(String::new, |e| {
-            format!("{} at {}", clip(&e.payload, 160), at(&e.received_at))
+            format!(
+                "{} at {}",
+                clip(&e.event.payload, 160),
+                at(&e.event.received_at)
+            )
         });
         let view = ConnectionView {
             id: c.connection_id,

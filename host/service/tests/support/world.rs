@@ -638,7 +638,12 @@ fn claimed_twice(ledger: &[LedgerEntry]) -> Vec<String> {
         .map(|(effect, entries)| {
             let who: Vec<String> = entries
                 .iter()
-                .map(|e| format!("run {} seq {} ({:?})", e.run_id.0, e.seq, e.decision))
+                .map(|e| {
+                    format!(
+                        "run {} seq {} ({:?})",
+                        e.intent.run_id.0, e.intent.seq, e.decision
+                    )
+                })
                 .collect();
             format!("message {effect} claimed by {}", who.join(" and "))
         })
@@ -666,7 +671,7 @@ pub fn keyword_per_chat(world: &World, service: &Service, census: &Census) -> BT
 /// The stored payload of one event, from its detail view.
 fn event_payload(service: &Service, id: i64) -> String {
     let detail: EventDetail = admin_get(service, &format!("events/{id}"));
-    detail.event.payload
+    detail.event.event.payload
 }
 
 /// `GET /api/{path}`, which must succeed, as `T`.

@@ -590,7 +590,7 @@ pub async fn concurrent_finishes_land_each_on_its_run(store: Arc<dyn Store>) {
         let ledger = store.ledger_for_run(c.run_id).await.expect("ledger");
         let send = ledger
             .iter()
-            .find(|e| e.seq == 1)
+            .find(|e| e.intent.seq == 1)
             .expect("the send's intent");
         let effect = format!("m-{}-1", c.run_id);
         assert_eq!(
@@ -610,7 +610,7 @@ pub async fn concurrent_finishes_land_each_on_its_run(store: Arc<dyn Store>) {
             );
             assert!(detail.attempts.is_empty(), "and records no attempt");
             assert!(
-                ledger.iter().all(|e| e.seq != 2),
+                ledger.iter().all(|e| e.intent.seq != 2),
                 "and none of its whole records"
             );
             continue;
@@ -625,7 +625,7 @@ pub async fn concurrent_finishes_land_each_on_its_run(store: Arc<dyn Store>) {
         assert_eq!(detail.attempts.len(), 1, "run {i}: one attempt recorded");
         assert_eq!(detail.attempts[0].status, AttemptStatus::Succeeded);
         assert!(
-            ledger.iter().any(|e| e.seq == 2),
+            ledger.iter().any(|e| e.intent.seq == 2),
             "run {i}: the whole record"
         );
         if expected == RunStatus::Succeeded {

@@ -71,7 +71,7 @@ pub async fn history_filters(store: Arc<dyn Store>) {
     );
     let detail = store.get_run(ids[0]).await.expect("get").expect("run");
     assert_eq!(
-        (detail.run.status, detail.event.dedupe_key.as_str()),
+        (detail.run.status, detail.event.event.dedupe_key.as_str()),
         (RunStatus::Failed, "h0")
     );
     assert_eq!(detail.attempts.len(), 1);
@@ -158,5 +158,8 @@ pub async fn lists_are_capped_and_carry_no_payloads(store: Arc<dyn Store>) {
     assert_eq!(runs.len(), crate::MAX_PAGE);
     let detail = store.get_event(events[0].id).await.expect("get");
     let detail = detail.expect("listed event exists");
-    assert!(detail.event.payload.contains(&big), "the detail keeps it");
+    assert!(
+        detail.event.event.payload.contains(&big),
+        "the detail keeps it"
+    );
 }

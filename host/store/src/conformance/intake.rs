@@ -123,8 +123,8 @@ pub async fn events_without_runs_are_stored(store: Arc<dyn Store>) {
         .await
         .expect("get")
         .expect("stored");
-    assert_eq!(detail.event.kind, "unsupported");
-    assert_eq!(detail.event.chat_id, None);
+    assert_eq!(detail.event.event.kind, "unsupported");
+    assert_eq!(detail.event.event.chat_id, None);
     assert!(detail.runs.is_empty());
 }
 

@@ -78,7 +78,7 @@ pub async fn ledger_two_phases(store: Arc<dyn Store>) {
         .expect("decide");
     let entries = store.ledger_for_run(r).await.expect("entries");
     assert_eq!(
-        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        entries.iter().map(|e| e.intent.seq).collect::<Vec<_>>(),
         vec![1, 2]
     );
     assert_eq!(entries[0].effect_id.as_deref(), Some("m-9"));
@@ -216,7 +216,7 @@ pub async fn deferred_records_ride_with_the_next_write(store: Arc<dyn Store>) {
     let entries = store.ledger_for_run(r).await.expect("entries");
     let seqs: Vec<_> = entries
         .iter()
-        .map(|e| (e.seq, e.result.as_deref()))
+        .map(|e| (e.intent.seq, e.result.as_deref()))
         .collect();
     let expected = [
         (1, Some(r#"{"seconds":1}"#)),
@@ -224,7 +224,7 @@ pub async fn deferred_records_ride_with_the_next_write(store: Arc<dyn Store>) {
         (3, Some("{}")),
     ];
     assert_eq!(seqs, expected);
-    assert_eq!(entries[2].kind, "tags.add");
+    assert_eq!(entries[2].intent.kind, "tags.add");
     let detail = store.get_run(r).await.expect("get").expect("run");
     assert_eq!(
         detail.ledger, entries,

@@ -135,13 +135,20 @@ pub async fn oldest_run_and_connections(store: Arc<dyn Store>) {
     let summary: Vec<_> = found
         .iter()
         .map(|c| {
-            let status = c.last_status.as_ref().map(|e| e.dedupe_key.as_str());
-            (c.connection_id, c.last_event.dedupe_key.as_str(), status)
+            let status = c.last_status.as_ref().map(|e| e.event.dedupe_key.as_str());
+            (
+                c.connection_id,
+                c.last_event.event.dedupe_key.as_str(),
+                status,
+            )
         })
         .collect();
     assert_eq!(summary, [(70001, "c3", None), (70002, "c1", Some("c1"))]);
     assert_eq!(
-        found[1].last_status.as_ref().map(|e| e.payload.as_str()),
+        found[1]
+            .last_status
+            .as_ref()
+            .map(|e| e.event.payload.as_str()),
         Some(status)
     );
     assert_eq!(store.connections(1).await.expect("one").len(), 1);
@@ -180,13 +187,17 @@ pub async fn chat_timeline_reads_a_chat_at_once(store: Arc<dyn Store>) {
     let keys: Vec<_> = timeline
         .events
         .iter()
-        .map(|e| e.dedupe_key.as_str())
+        .map(|e| e.event.dedupe_key.as_str())
         .collect();
     assert_eq!(keys, ["m3", "m2", "m1"]);
-    assert_eq!(timeline.events[0].payload, r#"{"text":"message 3"}"#);
+    assert_eq!(timeline.events[0].event.payload, r#"{"text":"message 3"}"#);
     let listed: Vec<_> = timeline.runs.iter().map(|r| r.run_id).collect();
     assert_eq!(listed, [runs[3], runs[2], runs[1]]);
-    let ledger: Vec<_> = timeline.ledger.iter().map(|l| (l.run_id, l.seq)).collect();
+    let ledger: Vec<_> = timeline
+        .ledger
+        .iter()
+        .map(|l| (l.intent.run_id, l.intent.seq))
+        .collect();
     assert_eq!(ledger, [(runs[3], 1), (runs[3], 2), (runs[1], 1)]);
     let empty = store.chat_timeline(1, 1, 50).await.expect("empty");
     assert_eq!(empty, crate::ChatTimeline::default());

@@ -2,6 +2,7 @@
 
 use crate::ids::{EventId, RunId};
 use crate::model::dispatch::FinishedAttempt;
+use crate::model::intake::NewEvent;
 use crate::model::ledger::LedgerEntry;
 use crate::status::RunStatus;
 use chrono::{DateTime, Utc};
@@ -84,16 +85,13 @@ pub struct EventSummary {
     pub received_at: DateTime<Utc>,
 }
 
-/// A stored event.
+/// A stored event: its id and the event as ingested (one JSON object, the event's fields beside
+/// `id`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRecord {
     pub id: EventId,
-    pub dedupe_key: String,
-    pub kind: String,
-    pub connection_id: Option<i64>,
-    pub chat_id: Option<i64>,
-    pub payload: String,
-    pub received_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub event: NewEvent,
 }
 
 /// A run with its event, every attempt and its ledger entries.
@@ -136,5 +134,70 @@ impl RecentCounts {
             window,
             complete,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ledger::LedgerIntent;
+    use serde_json::json;
+
+    /// The admin API serves these views as JSON: nesting the event and the intent in the types
+    /// leaves each one a single flat object, with the keys it always had.
+    #[test]
+    fn stored_events_and_ledger_rows_read_as_flat_json() {
+        let at = DateTime::UNIX_EPOCH;
+        let event = EventRecord {
+            id: EventId(7),
+            event: NewEvent {
+                dedupe_key: "k".into(),
+                kind: "message.received".into(),
+                connection_id: Some(70001),
+                chat_id: None,
+                payload: "{}".into(),
+                received_at: at,
+            },
+        };
+        let entry = LedgerEntry {
+            intent: LedgerIntent {
+                run_id: RunId(3),
+                seq: 2,
+                kind: "messages.send".into(),
+                fingerprint: "f".into(),
+                request: "{}".into(),
+                chat: Some((70001, 5)),
+                at,
+            },
+            result: None,
+            effect_id: Some("m1".into()),
+            decision: None,
+        };
+        let event_json = serde_json::to_value(&event).expect("serializes");
+        let entry_json = serde_json::to_value(&entry).expect("serializes");
+        for (value, want) in [
+            (
+                &event_json,
+                "chat_id connection_id dedupe_key id kind payload received_at",
+            ),
+            (
+                &entry_json,
+                "chat decision effect_id fingerprint intent_at kind request result run_id seq",
+            ),
+        ] {
+            let mut keys: Vec<&str> = value
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.as_str())
+                .collect();
+            keys.sort_unstable();
+            assert_eq!(keys.join(" "), want);
+        }
+        assert_eq!(event_json["id"], json!(7));
+        let event_back: Option<EventRecord> = serde_json::from_value(event_json).ok();
+        assert_eq!(event_back, Some(event));
+        let entry_back: Option<LedgerEntry> = serde_json::from_value(entry_json).ok();
+        assert_eq!(entry_back, Some(entry));
     }
 }

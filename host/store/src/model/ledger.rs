@@ -17,6 +17,8 @@ pub struct LedgerIntent {
     pub request: String,
     /// (connection id, chat id) the call targets, for echo detection.
     pub chat: Option<(i64, i64)>,
+    /// `intent_at` in JSON, as in the ledger's table and the admin API's run view.
+    #[serde(rename = "intent_at")]
     pub at: DateTime<Utc>,
 }
 
@@ -77,16 +79,13 @@ pub enum LedgerBegin {
     },
 }
 
-/// A ledger row as stored.
+/// A ledger row as stored: the intent, and what became of it (one JSON object, the intent's
+/// fields beside the result's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
-    pub run_id: RunId,
-    pub seq: u32,
-    pub kind: String,
-    pub fingerprint: String,
-    pub request: String,
-    pub chat: Option<(i64, i64)>,
-    pub intent_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub intent: LedgerIntent,
+    /// `None` while the intent is pending.
     pub result: Option<String>,
     pub effect_id: Option<String>,
     pub decision: Option<String>,

@@ -10,6 +10,7 @@ use crate::model::dispatch::{ActionRow, FinishedAttempt, LogRow};
 use crate::model::history::{
     EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
 };
+use crate::model::intake::NewEvent;
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -251,12 +252,14 @@ pub(crate) async fn get_run(tx: &Transaction<'_>, run: RunId) -> Res<Option<RunD
 pub(super) fn event_record(r: &Row) -> Res<EventRecord> {
     Ok(EventRecord {
         id: EventId(get(r, 0)?),
-        dedupe_key: get(r, 1)?,
-        kind: get(r, 2)?,
-        connection_id: get(r, 3)?,
-        chat_id: get(r, 4)?,
-        payload: get(r, 5)?,
-        received_at: from_us(get(r, 6)?)?,
+        event: NewEvent {
+            dedupe_key: get(r, 1)?,
+            kind: get(r, 2)?,
+            connection_id: get(r, 3)?,
+            chat_id: get(r, 4)?,
+            payload: get(r, 5)?,
+            received_at: from_us(get(r, 6)?)?,
+        },
     })
 }
 

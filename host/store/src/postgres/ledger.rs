@@ -201,13 +201,15 @@ fn entry(run: RunId, r: &Row) -> Res<LedgerEntry> {
         _ => None,
     };
     Ok(LedgerEntry {
-        run_id: run,
-        seq: to_u32(get(r, 0)?),
-        kind: get(r, 1)?,
-        fingerprint: get(r, 2)?,
-        request: get(r, 3)?,
-        chat,
-        intent_at: from_us(get(r, 6)?)?,
+        intent: LedgerIntent {
+            run_id: run,
+            seq: to_u32(get(r, 0)?),
+            kind: get(r, 1)?,
+            fingerprint: get(r, 2)?,
+            request: get(r, 3)?,
+            chat,
+            at: from_us(get(r, 6)?)?,
+        },
         result: get(r, 7)?,
         effect_id: get(r, 8)?,
         decision: get(r, 9)?,

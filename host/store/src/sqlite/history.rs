@@ -7,6 +7,7 @@ use crate::model::dispatch::FinishedAttempt;
 use crate::model::history::{
     EventDetail, EventFilter, EventRecord, EventSummary, RunDetail, RunFilter, RunSummary,
 };
+use crate::model::intake::NewEvent;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
@@ -401,20 +402,23 @@ pub(super) type EventRow = (EventRecord, Option<String>, i64, rusqlite::types::V
 pub(super) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     let record = EventRecord {
         id: EventId(r.get(0)?),
-        dedupe_key: String::new(),
-        kind: r.get(2)?,
-        connection_id: r.get(3)?,
-        chat_id: r.get(4)?,
-        payload: String::new(),
-        received_at: chrono::DateTime::UNIX_EPOCH,
+        event: NewEvent {
+            dedupe_key: String::new(),
+            kind: r.get(2)?,
+            connection_id: r.get(3)?,
+            chat_id: r.get(4)?,
+            payload: String::new(),
+            received_at: chrono::DateTime::UNIX_EPOCH,
+        },
     };
     Ok((record, r.get(1)?, r.get(6)?, r.get(5)?))
 }
 
 pub(super) fn with_time((mut record, key, at, payload): EventRow) -> Res<EventRecord> {
-    record.received_at = from_us(at)?;
-    record.payload = packing::unpack_required("event payload", payload)?;
-    record.dedupe_key = dedupe::resolve(key, &record.payload)?;
+    let event = &mut record.event;
+    event.received_at = from_us(at)?;
+    event.payload = packing::unpack_required("event payload", payload)?;
+    event.dedupe_key = dedupe::resolve(key, &event.payload)?;
     Ok(record)
 }
 

@@ -191,19 +191,19 @@ pub(crate) fn for_run(conn: &Connection, run: RunId) -> Res<Vec<LedgerEntry>> {
     })?;
     rows.map(|row| {
         let ((seq, kind, fingerprint, request), chat, at, (result, effect_id, decision)) = row?;
-        let intent_at = from_us(at)?;
-        let request = packing::unpack_required("ledger request", request)?;
-        let fingerprint = digests::unpack_required("ledger fingerprint", fingerprint)?;
-        let result = packing::unpack_value("ledger result", result)?;
-        let effect_id = digests::unpack("ledger effect id", effect_id)?;
-        Ok(LedgerEntry {
+        let intent = LedgerIntent {
             run_id: run,
             seq: to_u32(seq),
             kind,
-            fingerprint,
-            request,
+            fingerprint: digests::unpack_required("ledger fingerprint", fingerprint)?,
+            request: packing::unpack_required("ledger request", request)?,
             chat,
-            intent_at,
+            at: from_us(at)?,
+        };
+        let result = packing::unpack_value("ledger result", result)?;
+        let effect_id = digests::unpack("ledger effect id", effect_id)?;
+        Ok(LedgerEntry {
+            intent,
             result,
             effect_id,
             decision,
