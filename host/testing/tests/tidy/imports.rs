@@ -1,7 +1,12 @@
 //! File-level import circles inside one crate: a small graph of the `crate::`, `super::` and
 //! child-module paths each production file names (in `use` lines and in code, comments left
-//! out), resolved to the file that defines the module, and its strongly connected components.
+//! out), resolved to the file that defines the item, and its strongly connected components.
 //! A circle means two files cannot be read, moved or tested one without the other.
+//!
+//! Re-exports (`pub use`, `pub(crate) use`) are the module tree's bookkeeping, like `mod`
+//! lines: they are not edges of the file that writes them, and a path through one is followed
+//! to the file it names. So a `mod.rs` that re-exports its children is no circle with a child
+//! that takes a sibling's type through it, while a circle through such a facade is still seen.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,6 +14,22 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Graph {
     files: BTreeMap<String, String>,
     edges: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// What one module re-exports: names taken from elsewhere, and globs.
+#[derive(Default)]
+struct Exports {
+    /// Exported name → the absolute path it stands for.
+    named: BTreeMap<String, Vec<String>>,
+    /// `pub use x::*`: the absolute paths of the modules whose items it exports.
+    globs: Vec<Vec<String>>,
+}
+
+/// The crate's modules, their texts and their re-exports, for resolving a path to a file.
+struct Crate {
+    modules: BTreeMap<String, String>,
+    texts: BTreeMap<String, String>,
+    exports: BTreeMap<String, Exports>,
 }
 
 impl Graph {
@@ -24,18 +45,31 @@ impl Graph {
             }
             modules.insert(module_of(relative), file.clone());
         }
-        let mut edges = BTreeMap::new();
+        let mut texts = BTreeMap::new();
+        let mut exports = BTreeMap::new();
+        let mut named = BTreeMap::new();
         for (module, file) in &modules {
-            let named = named_paths(&read(file), module, &modules);
-            let targets = named
+            let (code, reexports) = split_reexports(&production(&read(file)));
+            exports.insert(module.clone(), exports_of(&reexports, module, &modules));
+            named.insert(module.clone(), named_paths(&code, module, &modules));
+            texts.insert(module.clone(), code);
+        }
+        let krate = Crate {
+            modules,
+            texts,
+            exports,
+        };
+        let mut edges = BTreeMap::new();
+        for (module, paths) in &named {
+            let targets = paths
                 .iter()
-                .filter_map(|path| resolve(path, &modules))
+                .filter_map(|path| krate.resolve(path, 0))
                 .filter(|target| target != module && !target.is_empty())
                 .collect();
             edges.insert(module.clone(), targets);
         }
         Graph {
-            files: modules,
+            files: krate.modules,
             edges,
         }
     }
@@ -100,14 +134,137 @@ fn module_of(relative: &str) -> String {
     stem.trim_end_matches('/').replace('/', "::")
 }
 
-/// Every module path the production part of `text` names, absolute (`crate` left out).
-fn named_paths(text: &str, module: &str, modules: &BTreeMap<String, String>) -> Vec<Vec<String>> {
-    let code: String = text
-        .lines()
+/// The production part of a file's text: up to its tests, comments left out.
+fn production(text: &str) -> String {
+    text.lines()
         .take_while(|line| !line.trim_start().starts_with("#[cfg(test)]"))
         .filter(|line| !line.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
-        .join("\n");
+        .join("\n")
+}
+
+/// `code` without its re-export statements, and those statements from their `use` on.
+fn split_reexports(code: &str) -> (String, Vec<String>) {
+    let mut rest = Vec::new();
+    let mut reexports: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in code.lines() {
+        let trimmed = line.trim_start();
+        let starts = trimmed
+            .strip_prefix("pub")
+            .map(|after| after.split_once("use ").map(|(vis, _)| vis))
+            .is_some_and(|vis| vis.is_some_and(|v| v.trim().is_empty() || v.starts_with('(')));
+        if !open && starts {
+            let from = trimmed.find("use ").map_or(0, |at| at + "use ".len());
+            reexports.push(trimmed[from..].to_owned());
+            open = !line.contains(';');
+        } else if open {
+            if let Some(last) = reexports.last_mut() {
+                last.push('\n');
+                last.push_str(line);
+            }
+            open = !line.contains(';');
+        } else {
+            rest.push(line);
+        }
+    }
+    (rest.join("\n"), reexports)
+}
+
+/// What the re-export statements of `module` export, as absolute paths.
+fn exports_of(reexports: &[String], module: &str, modules: &BTreeMap<String, String>) -> Exports {
+    let mut exports = Exports::default();
+    for statement in reexports {
+        let bytes = statement.as_bytes();
+        let (paths, end) = tree(bytes, 0);
+        let alias = statement[end..].trim_start().strip_prefix("as ").map(|a| {
+            a.trim_start()
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        for path in paths {
+            let Some(absolute) = anchored(&path, module, modules) else {
+                continue;
+            };
+            match absolute.split_last() {
+                Some((last, glob)) if last == "*" => exports.globs.push(glob.to_vec()),
+                Some((last, _)) => {
+                    let name = alias.clone().unwrap_or_else(|| last.clone());
+                    exports.named.insert(name, absolute);
+                }
+                None => {}
+            }
+        }
+    }
+    exports
+}
+
+/// A `use` path of `module` made absolute; `None` for another crate's.
+fn anchored(
+    path: &[String],
+    module: &str,
+    modules: &BTreeMap<String, String>,
+) -> Option<Vec<String>> {
+    let first = path.first()?;
+    match first.as_str() {
+        "crate" => Some(path[1..].to_vec()),
+        "super" => Some(absolute(&parent(module), &path[1..])),
+        "self" => Some(absolute(module, &path[1..])),
+        _ if modules.contains_key(&join(module, first)) => Some(absolute(module, path)),
+        _ => None,
+    }
+}
+
+impl Crate {
+    /// The module whose file defines what `path` names: its longest prefix that is a module,
+    /// followed through that module's re-exports to the file behind them.
+    fn resolve(&self, path: &[String], depth: usize) -> Option<String> {
+        let path: Vec<String> = path.iter().filter(|s| *s != "self").cloned().collect();
+        let n = (1..=path.len())
+            .rev()
+            .find(|n| self.modules.contains_key(&path[..*n].join("::")))?;
+        let module = path[..n].join("::");
+        let (Some(item), true) = (path.get(n), depth < 8) else {
+            return Some(module);
+        };
+        let exports = self.exports.get(&module);
+        if let Some(target) = exports.and_then(|e| e.named.get(item)) {
+            let through = [target.as_slice(), &path[n + 1..]].concat();
+            return self.resolve(&through, depth + 1).or(Some(module));
+        }
+        for glob in exports.map(|e| e.globs.as_slice()).unwrap_or_default() {
+            let through = [glob.as_slice(), &path[n..]].concat();
+            let Some(found) = self.resolve(&through, depth + 1) else {
+                continue;
+            };
+            if self.defines(&found, item) || found != glob.join("::") {
+                return Some(found);
+            }
+        }
+        Some(module)
+    }
+
+    /// Whether `module`'s file defines an item called `name`.
+    fn defines(&self, module: &str, name: &str) -> bool {
+        let text = self.texts.get(module).map_or("", String::as_str);
+        let kinds = [
+            "struct", "enum", "trait", "type", "fn", "const", "static", "mod", "union",
+        ];
+        kinds.iter().any(|kind| {
+            let pattern = format!("{kind} {name}");
+            text.match_indices(&pattern).any(|(at, _)| {
+                let after = text.as_bytes().get(at + pattern.len());
+                let before = at.checked_sub(1).and_then(|b| text.as_bytes().get(b));
+                !after.is_some_and(|b| is_ident(*b)) && !before.is_some_and(|b| is_ident(*b))
+            })
+        })
+    }
+}
+
+/// Every module path the production `code` of a file names, absolute (`crate` left out).
+fn named_paths(code: &str, module: &str, modules: &BTreeMap<String, String>) -> Vec<Vec<String>> {
     let bytes = code.as_bytes();
     let mut paths = Vec::new();
     for (at, _) in code.match_indices("crate::") {
@@ -168,19 +325,6 @@ fn parent(module: &str) -> String {
     module.rsplit_once("::").map_or("", |(p, _)| p).to_owned()
 }
 
-/// The longest prefix of `path` that is a module of the crate.
-fn resolve(path: &[String], modules: &BTreeMap<String, String>) -> Option<String> {
-    let path: Vec<&str> = path
-        .iter()
-        .map(String::as_str)
-        .filter(|s| *s != "self")
-        .collect();
-    (1..=path.len())
-        .rev()
-        .map(|n| path[..n].join("::"))
-        .find(|candidate| modules.contains_key(candidate))
-}
-
 fn is_ident(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_'
 }
@@ -207,6 +351,10 @@ fn tree(bytes: &[u8], mut at: usize) -> (Vec<Vec<String>>, usize) {
                     }
                 }
             }
+        }
+        if bytes.get(at) == Some(&b'*') {
+            prefix.push("*".to_owned());
+            return (vec![prefix], at + 1);
         }
         let start = at;
         while bytes.get(at).is_some_and(|b| is_ident(*b)) {
