@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use switchboard_store::{
-    EventDetail, EventId, FinishedAttempt, LedgerEntry, QuarantineId, RunDetail, RunFilter, RunId,
-    RunSummary, Store,
+    ActionRow, EventDetail, EventId, FinishedAttempt, LedgerEntry, QuarantineId, RunDetail,
+    RunFilter, RunId, RunSummary, Store,
 };
 
 use crate::assembly;
@@ -192,6 +192,23 @@ fn print_run(d: &RunDetail) {
     }
 }
 
+/// What an action's line adds after its outcome: replayed, reused, reconciled.
+fn action_flags(x: &ActionRow) -> String {
+    let mut flags = String::new();
+    if x.replayed {
+        flags.push_str("  [answered from the ledger]");
+    }
+    // The outcome's own `reused` key (the dispatcher's), not one inside the action's answer.
+    let outcome = serde_json::from_str::<serde_json::Value>(&x.outcome);
+    if outcome.is_ok_and(|o| o["reused"] == true) {
+        flags.push_str("  [reused an uploaded file's link]");
+    }
+    if let Some(decision) = &x.decision {
+        flags.push_str(&format!("  decision: {}", escape(decision)));
+    }
+    flags
+}
+
 fn print_attempt(a: &FinishedAttempt) {
     output::line(&format!(
         "attempt {}  {}  {:.1} ms  node {}  started {}{}",
@@ -209,16 +226,7 @@ fn print_attempt(a: &FinishedAttempt) {
         output::line(&format!("  error {}", escape(error)));
     }
     for x in &a.actions {
-        let mut flags = String::new();
-        if x.replayed {
-            flags.push_str("  [answered from the ledger]");
-        }
-        if x.outcome.contains("\"reused\":true") {
-            flags.push_str("  [reused an uploaded file's link]");
-        }
-        if let Some(decision) = &x.decision {
-            flags.push_str(&format!("  decision: {}", escape(decision)));
-        }
+        let flags = action_flags(x);
         output::line(&format!(
             "  #{:<3} {:<20} {:>7.1} ms  {}  -> {}{flags}",
             x.seq,
@@ -413,5 +421,31 @@ async fn retry_quarantined(
             output::note(&message);
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(outcome: &str) -> ActionRow {
+        ActionRow {
+            seq: 1,
+            kind: "files.upload".into(),
+            request: "{}".into(),
+            outcome: outcome.into(),
+            latency_us: 10,
+            replayed: false,
+            decision: None,
+        }
+    }
+
+    #[test]
+    fn only_the_outcome_s_own_reused_key_flags_a_reused_link() {
+        let reused = action(r#"{"status": "ok", "value": {}, "reused": true}"#);
+        assert_eq!(action_flags(&reused), "  [reused an uploaded file's link]");
+        let answer_says_so = action(r#"{"status":"ok","value":{"body":{"reused":true}}}"#);
+        assert_eq!(action_flags(&answer_says_so), "");
+        assert_eq!(action_flags(&action("not json")), "");
     }
 }

@@ -161,9 +161,9 @@ fn first_text(v: &Value, depth: usize) -> Option<&str> {
 /// For a WABA chat: whether free-form messages may still be sent, and until when (24 h after
 /// the customer's last message).
 fn waba_window(events: &[EventRecord], now: DateTime<Utc>) -> Option<(bool, String)> {
-    let waba = events
-        .iter()
-        .any(|e| e.event.payload.contains("\"source_type\":\"waba\""));
+    let waba = events.iter().any(|e| {
+        serde_json::from_str::<Value>(&e.event.payload).is_ok_and(|p| p["source_type"] == "waba")
+    });
     if !waba {
         return None;
     }
@@ -210,5 +210,13 @@ mod tests {
         let mut telegram = received(t);
         telegram.event.payload = r#"{"source":"webhook","event":{}}"#.into();
         assert_eq!(waba_window(&[telegram], t), None);
+        let mut spaced = received(t);
+        spaced.event.payload =
+            r#"{"source": "webhook", "event": {}, "source_type": "waba"}"#.into();
+        assert!(waba_window(&[spaced], t).is_some());
+        let mut quoted = received(t);
+        let text = r#"{\"source_type\":\"waba\"}"#;
+        quoted.event.payload = format!(r#"{{"source":"webhook","event":{{"text":"{text}"}}}}"#);
+        assert_eq!(waba_window(&[quoted], t), None);
     }
 }
