@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
+use switchboard_manifest::SourceType;
 use switchboard_store::{EventRecord, LedgerEntry, RunSummary};
 
 use super::pages::{Nav, at, clip};
@@ -162,7 +163,8 @@ fn first_text(v: &Value, depth: usize) -> Option<&str> {
 /// the customer's last message).
 fn waba_window(events: &[EventRecord], now: DateTime<Utc>) -> Option<(bool, String)> {
     let waba = events.iter().any(|e| {
-        serde_json::from_str::<Value>(&e.event.payload).is_ok_and(|p| p["source_type"] == "waba")
+        serde_json::from_str::<Value>(&e.event.payload)
+            .is_ok_and(|p| p["source_type"] == SourceType::Waba.as_str())
     });
     if !waba {
         return None;
